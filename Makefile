@@ -1,0 +1,34 @@
+# Herd Lab: `make run` starts the app, `make test` runs every test. Both create .venv/ when missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test bench clean
+
+run: $(VENV)/.stamp-run
+	$(PY) -m webapp $(ARGS)
+
+test: $(VENV)/.stamp-dev
+	@tests/require.sh chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.stamp-dev
+	$(PY) bench/engine.py
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when a requirements file changed (the stamp is older than it).
+$(VENV)/.stamp-run: requirements.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	@touch $@
+
+$(VENV)/.stamp-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	@touch $@ $(VENV)/.stamp-run
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,15 @@
+"""The first page, as a student's browser sees it."""
+from __future__ import annotations
+
+
+def test_home_page_shows_connected(page, live_server):
+    page.goto(live_server.url + "/")
+    page.locator('#conn-state[data-state="connected"]').wait_for()
+    assert page.locator("#conn-state").inner_text() == "connected"
+    assert page.evaluate("window.herdlab.connected") is True
+    assert page.js_errors == []
+
+
+def test_health_endpoint_reports_eventlet(page, live_server):
+    res = page.request.get(live_server.url + "/healthz")
+    assert res.json()["async_mode"] == "eventlet"

@@ -1,0 +1,56 @@
+"""Fixtures shared by every test: the app, its HTTP client and Socket.IO test clients.
+
+Browser fixtures (a real server in a subprocess plus headless Chromium) live in
+``tests/browser/conftest.py``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import pytest
+from engineio.payload import Payload
+
+from webapp import create_app
+from webapp.extensions import socketio
+
+# The polling transport decodes at most 16 packets per HTTP request by default; a burst of frames
+# from a run would be refused as too many packets (a known trap with the Python test client).
+Payload.max_decode_packets = 500
+
+
+@pytest.fixture
+def async_mode() -> str:
+    """Socket.IO test modules parametrize this to run under both eventlet and threading."""
+    return "threading"
+
+
+@pytest.fixture
+def app_config(async_mode: str) -> dict:
+    """Settings overrides for the app under test; a test may override this fixture."""
+    return {"testing": True, "async_mode": async_mode, "secret_key": "test-secret"}
+
+
+@pytest.fixture
+def app(app_config: dict):
+    return create_app(app_config)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def sio_client(app) -> Iterator[Callable[..., object]]:
+    """Factory for Socket.IO test clients: ``sio_client("/lab")``; all are disconnected afterwards."""
+    made = []
+
+    def make(namespace: str = "/", **kwargs):
+        c = socketio.test_client(app, namespace=namespace, **kwargs)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        if c.is_connected():
+            c.disconnect()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Make sure a system program the tests need is installed: `tests/require.sh chromium`.
+# Installs it from Debian's packages when running as root with apt-get; otherwise stops with a clear
+# message saying how to install it. Used by `make test` (and so by CI); never skips anything.
+set -euo pipefail
+program="$1"; package="${2:-$1}"
+if command -v "$program" >/dev/null 2>&1; then
+  exit 0
+fi
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "make test: installing $package from Debian's packages (needed by the tests)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+  command -v "$program" >/dev/null 2>&1 && exit 0
+fi
+cat >&2 <<MSG
+make test: '$program' is required by the test suite but is not installed.
+Install it, for example on Debian or Ubuntu:
+    sudo apt-get update && sudo apt-get install $package
+(or set HERDLAB_CHROMIUM to a Chromium binary), then run 'make test' again.
+MSG
+exit 1

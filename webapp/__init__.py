@@ -1,0 +1,37 @@
+"""Herd Lab: see and understand the thundering-herd problem.
+
+This module holds only the application factory. Flask is imported inside it so that
+``import webapp.engine`` (the simulation) and the command line stay free of the web stack.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from webapp.config import Settings
+
+__version__ = "0.1.0"
+
+
+def create_app(config: "Mapping[str, Any] | Settings | None" = None):
+    """Build the Flask app.
+
+    ``config`` is either ready ``Settings`` (the server reads them first, to pick the async mode before
+    anything else is imported) or a mapping of overrides on top of the ``HERDLAB_*`` environment.
+    """
+    from flask import Flask
+
+    from webapp.config import Settings
+    from webapp.extensions import socketio
+
+    settings = config if isinstance(config, Settings) else Settings.from_env(overrides=config)
+    app = Flask(__name__, static_folder="../static", template_folder="../templates")
+    app.config.update(settings.flask_config())
+    app.extensions["herdlab.settings"] = settings
+
+    from webapp import views
+
+    app.register_blueprint(views.bp)
+    socketio.init_app(app, **settings.socketio_options())
+
+    return app

@@ -1,0 +1,101 @@
+"""Settings, read once from ``HERDLAB_*`` environment variables into a frozen dataclass.
+
+Every knob an operator may turn lives here so that limits (runs per connection, rooms, members)
+are visible in one place and testable by passing overrides to ``create_app``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
+
+log = logging.getLogger(__name__)
+
+ASYNC_MODES = ("eventlet", "threading")
+PREFIX = "HERDLAB_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    debug: bool = False
+    async_mode: str = "eventlet"
+    secret_key: str = ""
+    message_queue: str = ""
+    # Live lab limits (issue 4): bounded runs and buffers.
+    max_runs_per_connection: int = 2
+    max_runs_per_server: int = 40
+    # Classroom limits (issue 6).
+    max_rooms: int = 50
+    max_room_members: int = 400
+    room_idle_s: int = 2 * 60 * 60
+    join_attempts_per_minute: int = 20
+    # Testing switches Flask's own TESTING flag on.
+    testing: bool = False
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    ) -> "Settings":
+        """Read ``HERDLAB_<FIELD>`` variables, then apply ``overrides`` (lower-case field names)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f.name, f.type, raw)
+        settings = cls(**values)
+        if overrides:
+            known = {f.name for f in fields(cls)}
+            unknown = sorted(set(k.lower() for k in overrides) - known)
+            if unknown:
+                raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+            settings = replace(settings, **{k.lower(): v for k, v in overrides.items()})
+        if settings.async_mode not in ASYNC_MODES:
+            raise SettingsError(
+                f"{PREFIX}ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, "
+                f"not {settings.async_mode!r}"
+            )
+        if not settings.secret_key:
+            log.warning(
+                "%sSECRET_KEY is not set: using a random key for this process only "
+                "(sessions will not survive a restart or be shared between processes)",
+                PREFIX,
+            )
+            settings = replace(settings, secret_key=secrets.token_hex(32))
+        return settings
+
+    def flask_config(self) -> dict[str, Any]:
+        return {"SECRET_KEY": self.secret_key, "TESTING": self.testing, "DEBUG": self.debug}
+
+    def socketio_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"async_mode": self.async_mode}
+        if self.message_queue:
+            options["message_queue"] = self.message_queue
+        return options
+
+
+def _coerce(name: str, type_name: Any, raw: str) -> Any:
+    """Turn an environment string into the field's type, with an error naming the variable."""
+    kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "str")
+    var = PREFIX + name.upper()
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{var} must be true or false, not {raw!r}")
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{var} must be a whole number, not {raw!r}") from None
+    return raw

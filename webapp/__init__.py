@@ -32,6 +32,7 @@ def create_app(config: "Mapping[str, Any] | Settings | None" = None):
     from webapp import views
 
     app.register_blueprint(views.bp)
+    from webapp import transport  # noqa: F401  (registers the /lab namespace)
     socketio.init_app(app, **settings.socketio_options())
 
     return app

@@ -32,6 +32,8 @@ class Settings:
     # Live lab limits (issue 4): bounded runs and buffers.
     max_runs_per_connection: int = 2
     max_runs_per_server: int = 40
+    # Ceiling for a /lab start's animate_limit (viewers animated per run; above it, a sample).
+    lab_max_animate: int = 5000
     # Classroom limits (issue 6).
     max_rooms: int = 50
     max_room_members: int = 400

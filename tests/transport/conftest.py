@@ -1,0 +1,111 @@
+"""Helpers for the /lab protocol tests: a Socket.IO test client that can acknowledge frames.
+
+Flask-SocketIO's test client records what the server emits but never answers an ack request, which
+is exactly a browser that stopped acknowledging. ``LabClient`` can play both: with ``ack=True`` it
+answers every pending ack the way socket.io-client does when the page's callback returns.
+Waiting is done with ``socketio.sleep`` so eventlet's green threads get to run.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pytest
+
+from webapp.extensions import socketio
+from webapp.transport import live_tasks
+
+NS = "/lab"
+SMALL = {"clients": {"count": 200}, "duration_s": 2.0}
+FAST = 20.0
+
+
+class LabClient:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.received: list[tuple[str, dict]] = []
+        self.ack = True
+
+    @property
+    def sid(self) -> str:
+        return socketio.server.manager.sid_from_eio_sid(self.client.eio_sid, NS)
+
+    def emit(self, event: str, *args: Any) -> None:
+        self.client.emit(event, *args, namespace=NS)
+
+    def start(self, scenario: dict | None = None, **fields: Any) -> str:
+        """Send ``start`` and return the new run_id (fails the test on ``error``)."""
+        before = len(self.of("started"))
+        self.emit("start", {"scenario": SMALL if scenario is None else scenario,
+                            "speed": FAST, **fields})
+        self.pump()
+        errors = self.of("error")
+        assert len(self.of("started")) == before + 1, errors
+        return self.of("started")[-1]["run_id"]
+
+    def control(self, run_id: str, action: str, value: Any = None) -> None:
+        body = {"run_id": run_id, "action": action}
+        if value is not None:
+            body["value"] = value
+        self.emit("control", body)
+
+    def pump(self) -> None:
+        """Move what the server sent into ``received`` (pop: safe against a concurrent append)."""
+        queue = self.client.queue
+        while queue:
+            item = queue.pop(0)
+            if item["namespace"] == NS:
+                self.received.append((item["name"], item["args"][0]))
+        if self.ack and self.client.is_connected(NS):
+            manager = socketio.server.manager
+            sid = self.sid
+            for ack_id in [k for k in list(manager.callbacks.get(sid, {})) if k != 0]:
+                manager.trigger_callback(sid, ack_id, [])
+
+    def of(self, name: str, run_id: str | None = None) -> list[dict]:
+        return [p for n, p in self.received
+                if n == name and (run_id is None or p.get("run_id") == run_id)]
+
+    def wait_for(self, name: str, run_id: str | None = None, timeout: float = 10.0,
+                 where: Callable[[dict], bool] = lambda p: True) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            found = [p for p in self.of(name, run_id) if where(p)]
+            if found:
+                return found[0]
+            assert time.monotonic() < deadline, f"no {name!r} within {timeout}s: {self.received[-3:]}"
+            socketio.sleep(0.01)
+
+    def last_error(self) -> dict:
+        errors = self.of("error")
+        assert errors, "expected an error event"
+        return errors[-1]
+
+
+def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Let background tasks run until ``predicate`` holds (or give up and say so)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        socketio.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def lab(sio_client) -> Callable[[], LabClient]:
+    """Factory: ``lab()`` connects a new /lab client; afterwards no run task may be left over."""
+    made: list[LabClient] = []
+
+    def make() -> LabClient:
+        c = LabClient(sio_client(NS))
+        assert c.client.is_connected(NS)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        if c.client.is_connected(NS):
+            c.client.disconnect(namespace=NS)
+    assert settle(lambda: live_tasks() == 0), "a run task outlived its connection"

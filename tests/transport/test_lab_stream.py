@@ -1,0 +1,38 @@
+"""Streaming on /lab: start -> started -> frames in time order -> done, and sampling."""
+from __future__ import annotations
+
+import pytest
+
+from tests.transport.conftest import SMALL
+
+pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+
+
+def test_start_streams_frames_in_time_order_then_done(lab):
+    c = lab()
+    run_id = c.start()
+    started = c.of("started")[0]
+    assert started["viewers"] == 200 and started["dot_scale"] == 1
+    assert started["scenario"]["clients"]["count"] == 200 and started["compare"] is None
+    done = c.wait_for("done", run_id)
+    frames = c.of("frame", run_id)
+    assert [f["seq"] for f in frames] == list(range(len(frames)))
+    frame_ts = [f["t"] for f in frames]
+    assert frame_ts == sorted(frame_ts)
+    events = [e for f in frames for e in f["events"]]
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    assert all(e["t"] <= f["t"] for f in frames for e in f["events"])
+    assert sum(e["kind"] == "respond" for e in events) == done["summary"]["requests"] == 200
+    assert done["summary_b"] is None
+    assert c.of("state", run_id)[-1]["status"] == "finished"
+    assert not any(f["dropped"] for f in frames)
+
+
+def test_frames_are_paced_by_speed_not_sent_all_at_once(lab):
+    c = lab()
+    run_id = c.start({"clients": {"count": 50}, "duration_s": 6.0}, speed=20.0)
+    c.wait_for("done", run_id)
+    frames = c.of("frame", run_id)
+    # 6 virtual seconds at 20x is 0.3 wall seconds: about 9 frames at 30 per second.
+    assert 6 <= len(frames) <= 14
+    assert all(0 < b["t"] - a["t"] <= 1.5 for a, b in zip(frames, frames[1:-1]))

@@ -1,0 +1,182 @@
+"""Validation of what the browser sends on ``/lab``: the ``start`` and ``control`` envelopes.
+
+Everything here may come straight from an untrusted socket, so the envelope is checked for shape
+and size *before* anything else looks at it, and every refusal names the field (dotted, as the page
+shows it next to the control). Scenario semantics are not re-implemented: ``parse_scenario`` is the
+one validator, shared with the command line, and its dotted key is prefixed with the envelope field.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from webapp.engine import Scenario, ScenarioError, parse_scenario
+
+MIN_SPEED = 0.05
+MAX_SPEED = 20.0
+MAX_PAYLOAD_BYTES = 8192   # a full scenario is under 2 KB as JSON; anything far larger is abuse
+MAX_DEPTH = 4              # envelope -> scenario -> section -> value
+MAX_STRING = 128
+MAX_RUN_ID = 64
+ACTIONS = ("pause", "resume", "step", "speed", "stop", "restart", "seek")
+START_KEYS = ("scenario", "preset", "speed", "compare", "animate_limit")
+CONTROL_KEYS = ("run_id", "action", "value")
+
+
+class PayloadError(ValueError):
+    """A refused payload; ``field`` is the dotted name the browser should point at ("" = whole)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """A validated ``start``: side A, optional side B (same seed), pacing and sampling."""
+
+    scenario: Scenario
+    compare: Scenario | None
+    speed: float
+    animate_limit: int
+
+
+@dataclass(frozen=True)
+class ControlRequest:
+    """A validated ``control``; ``value`` is a float for ``speed`` and ``seek``, else None."""
+
+    run_id: str
+    action: str
+    value: float | None
+
+
+def parse_start(payload: Any, *, max_animate: int) -> StartRequest:
+    """Validate a ``start`` envelope; ``max_animate`` is the server's ceiling for animate_limit."""
+    body = _envelope(payload, START_KEYS, "start")
+    if "scenario" not in body:
+        raise PayloadError("'scenario' is required (an object of engine keys, may be {}).",
+                           "scenario")
+    preset = body.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise PayloadError("'preset' must be a preset name.", "preset")
+    scenario = parse_scenario_field(body["scenario"], preset)
+    compare = None
+    if body.get("compare") is not None:
+        compare = _parse_compare(scenario, body["compare"])
+    speed = parse_speed(body.get("speed", 1.0), "speed")
+    limit = body.get("animate_limit", min(5000, max_animate))
+    if not _is_int(limit) or not 1 <= limit <= max_animate:
+        raise PayloadError(f"'animate_limit' must be an integer from 1 to {max_animate}.",
+                           "animate_limit")
+    return StartRequest(scenario, compare, speed, limit)
+
+
+def parse_control(payload: Any) -> ControlRequest:
+    """Validate a ``control`` envelope; whether the run exists is the namespace's business."""
+    body = _envelope(payload, CONTROL_KEYS, "control")
+    run_id = body.get("run_id")
+    if not isinstance(run_id, str) or not 0 < len(run_id) <= MAX_RUN_ID:
+        raise PayloadError("'run_id' must be the id from a 'started' event.", "run_id")
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise PayloadError(f"'action' must be one of: {', '.join(ACTIONS)}.", "action")
+    value = body.get("value")
+    if action == "speed":
+        return ControlRequest(run_id, action, parse_speed(value, "value"))
+    if action == "seek":
+        if not _is_number(value) or value < 0:
+            raise PayloadError("'value' for seek must be a virtual time in seconds, at least 0.",
+                               "value")
+        return ControlRequest(run_id, action, float(value))
+    if value is not None:
+        raise PayloadError(f"'{action}' takes no 'value'.", "value")
+    return ControlRequest(run_id, action, None)
+
+
+def parse_scenario_field(raw: Any, preset: str | None = None, field: str = "scenario") -> Scenario:
+    """The engine's validation, with its dotted key reported under ``field`` (REST shares this)."""
+    try:
+        return parse_scenario(raw, preset=preset)
+    except ScenarioError as exc:
+        raise PayloadError(str(exc), _prefixed(field, exc.key)) from None
+
+
+def parse_speed(value: Any, field: str) -> float:
+    """A playback speed: a finite number from 0.05 (slow motion 20x) to 20."""
+    if not _is_number(value) or not MIN_SPEED <= value <= MAX_SPEED:
+        raise PayloadError(f"'{field}' must be a number from {MIN_SPEED:g} to {MAX_SPEED:g}.",
+                           field)
+    return float(value)
+
+
+def check_shape(value: Any, field: str = "") -> None:
+    """Refuse oversized or deeply nested input before any real parsing looks at it.
+
+    Iterative (no recursion for an attacker to exhaust) and it stops at the first excess, so the
+    cost is bounded by the limits, not by the size of what was sent.
+    """
+    budget = MAX_PAYLOAD_BYTES
+    stack: list[tuple[Any, str, int]] = [(value, field, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        budget -= 8
+        if depth > MAX_DEPTH:
+            raise PayloadError(f"'{path}' is nested too deeply.", path)
+        if isinstance(item, str):
+            if len(item) > MAX_STRING:
+                raise PayloadError(f"'{path}' is too long (at most {MAX_STRING} characters).",
+                                   path)
+            budget -= len(item)
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                key_text = key if isinstance(key, str) else str(key)
+                if len(key_text) > MAX_STRING:
+                    raise PayloadError(f"A key under '{path or 'payload'}' is too long.", path)
+                budget -= len(key_text)
+                stack.append((child, f"{path}.{key_text}" if path else key_text, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, path, depth + 1) for child in item)
+        if budget < 0:
+            raise PayloadError(f"The payload is too large (at most {MAX_PAYLOAD_BYTES} bytes).",
+                               field)
+
+
+def _envelope(payload: Any, keys: tuple[str, ...], event: str) -> Mapping[str, Any]:
+    if not isinstance(payload, Mapping):
+        raise PayloadError(f"'{event}' takes one object with keys: {', '.join(keys)}.", "")
+    check_shape(payload)
+    unknown = sorted(str(k) for k in payload if k not in keys)
+    if unknown:
+        raise PayloadError(f"'{unknown[0][:MAX_STRING]}' is not a known key of '{event}'; "
+                           f"allowed: {', '.join(keys)}.", unknown[0][:MAX_STRING])
+    return payload
+
+
+def _parse_compare(a: Scenario, overrides: Any) -> Scenario:
+    """Side B is A with overrides; the seed stays A's so both sides see identical arrivals."""
+    if not isinstance(overrides, Mapping):
+        raise PayloadError("'compare' must be an object of engine keys for side B.", "compare")
+    if "seed" in overrides and overrides["seed"] != a.seed:
+        raise PayloadError("'compare.seed' must equal the scenario's seed: compare mode runs "
+                           "both sides on the same seed.", "compare.seed")
+    merged = a.to_dict()
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return parse_scenario_field(merged, None, "compare")
+
+
+def _prefixed(field: str, key: str) -> str:
+    return f"{field}.{key}" if key else field
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,167 @@
+"""The datastore: a FIFO multi-server queue that can slow down under load and crash.
+
+``connections`` queries are served at once; the rest wait in FIFO order. With ``contention`` on,
+a query that starts while more queries are inside than there are connections is slowed (like a
+CPU past saturation). With ``crash`` on, a queue at or above ``overload_queue`` for
+``crash_after_s`` takes the datastore down for ``recovery_s``: everything it held fails and new
+queries are rejected until it is back. With both off it is a plain M/M/c (or M/D/c, M/G/c) queue.
+"""
+import math
+from collections import deque
+from random import Random
+from typing import TYPE_CHECKING, Any, Callable
+
+from webapp.engine.events import (DB_FAILED, DB_FINISHED, DB_QUEUED, DB_REJECTED, DB_STARTED,
+                                  DB_STATE, Event)
+from webapp.engine.scenario import Datastore as DatastoreConfig
+
+if TYPE_CHECKING:
+    from webapp.engine.experiment import Simulation
+
+UP, OVERLOADED, DOWN = "up", "overloaded", "down"
+MAX_CONTENTION_LOAD = 11.0   # the slow-down stops growing past 10 extra loads
+
+
+class Query:
+    """One fetch sent to the datastore; ``on_done(t, ok)`` is called exactly once, unless the
+    server that sent it has died (then its answer goes nowhere)."""
+
+    __slots__ = ("id", "key", "server", "req", "attempt", "role", "on_done", "t_submit",
+                 "running", "doomed")
+
+    def __init__(self, qid: int, key: str, server: int, req: Any, attempt: int | None,
+                 role: str, on_done: Callable[[float, bool], None], t: float) -> None:
+        self.id = qid
+        self.key = key
+        self.server = server
+        self.req = req
+        self.attempt = attempt
+        self.role = role
+        self.on_done = on_done
+        self.t_submit = t
+        self.running = False
+        self.doomed = False      # faults.fail_fetch: served, but answers with an error
+
+
+class Datastore:
+    def __init__(self, cfg: DatastoreConfig, rng: Random, sim: "Simulation") -> None:
+        self.cfg = cfg
+        self.sim = sim
+        self.queue: deque[Query] = deque()
+        self.running: dict[int, Query] = {}
+        self.state = UP
+        self.down_s = 0.0
+        self.peak_inflight = 0
+        self._epoch = 0          # bumps whenever an overload ends, cancelling its crash timer
+        self._down_since = 0.0
+        mean = cfg.service_ms / 1000.0
+        if cfg.service_dist == "constant":
+            self._service: Callable[[], float] = lambda: mean
+        elif cfg.service_dist == "exponential":
+            self._service = lambda: rng.expovariate(1.0 / mean)
+        else:   # lognormal with the requested mean
+            mu = math.log(mean) - cfg.lognormal_sigma ** 2 / 2
+            self._service = lambda: rng.lognormvariate(mu, cfg.lognormal_sigma)
+
+    @property
+    def inflight(self) -> int:
+        return len(self.queue) + len(self.running)
+
+    def submit(self, t: float, q: Query) -> None:
+        sim = self.sim
+        cfg = self.cfg
+        if self.state == DOWN or (cfg.queue_limit and len(self.queue) >= cfg.queue_limit
+                                  and len(self.running) >= cfg.connections):
+            sim.stats.db_rejected += 1
+            if sim.record:
+                sim.out.append(Event((t, DB_REJECTED, q.req.id if q.req else None,
+                                      q.req.viewer if q.req else None, q.server, q.key, q.id,
+                                      "down" if self.state == DOWN else "queue_full")))
+            q.on_done(t, False)
+            return
+        if len(self.running) < cfg.connections:
+            self._start(t, q)
+        else:
+            self.queue.append(q)
+            if sim.record:
+                sim.out.append(Event((t, DB_QUEUED, q.req.id if q.req else None,
+                                      q.req.viewer if q.req else None, q.server, q.key, q.id,
+                                      len(self.queue))))
+            if len(self.queue) >= cfg.overload_queue and self.state == UP:
+                self._set_state(t, OVERLOADED)
+        inflight = len(self.queue) + len(self.running)
+        if inflight > self.peak_inflight:
+            self.peak_inflight = inflight
+
+    def _start(self, t: float, q: Query) -> None:
+        cfg = self.cfg
+        self.running[q.id] = q
+        q.running = True
+        service = self._service()
+        if cfg.contention:
+            load = (len(self.queue) + len(self.running)) / cfg.connections
+            if load > 1.0:
+                service *= 1.0 + cfg.contention * (min(load, MAX_CONTENTION_LOAD) - 1.0)
+        sim = self.sim
+        if sim.record:
+            sim.out.append(Event((t, DB_STARTED, q.req.id if q.req else None,
+                                  q.req.viewer if q.req else None, q.server, q.key, q.id,
+                                  service * 1000.0)))
+        sim.later(t + service, self._finish, q)
+
+    def _finish(self, t: float, q: Query) -> None:
+        if not q.running:        # failed by a crash while in service
+            return
+        q.running = False
+        del self.running[q.id]
+        if self.queue:
+            self._start(t, self.queue.popleft())
+            if self.state == OVERLOADED and len(self.queue) < self.cfg.overload_queue:
+                self._set_state(t, UP)
+        sim = self.sim
+        ok = not q.doomed
+        if sim.record:
+            sim.out.append(Event((t, DB_FINISHED if ok else DB_FAILED,
+                                  q.req.id if q.req else None, q.req.viewer if q.req else None,
+                                  q.server, q.key, q.id)))
+        if not ok:
+            sim.stats.db_failed += 1
+        sim.query_done(t, q, ok)
+
+    def _set_state(self, t: float, state: str) -> None:
+        if state != OVERLOADED:
+            self._epoch += 1
+        self.state = state
+        recover_at = None
+        if state == OVERLOADED and self.cfg.crash:
+            self.sim.later(t + self.cfg.crash_after_s, self._crash, self._epoch)
+        elif state == DOWN:
+            recover_at = t + self.cfg.recovery_s
+            self._down_since = t
+            self.sim.later(recover_at, self._recover)
+        self.sim.system_event(Event((t, DB_STATE, None, None, None, None, state, recover_at)))
+
+    def _crash(self, t: float, epoch: int) -> None:
+        """The overload outlasted crash_after_s: go down, failing everything held, queue first."""
+        if epoch != self._epoch or self.state != OVERLOADED:
+            return
+        self._set_state(t, DOWN)
+        held = list(self.queue) + list(self.running.values())
+        self.queue.clear()
+        self.running.clear()
+        sim = self.sim
+        for q in held:
+            q.running = False
+            sim.stats.db_failed += 1
+            if sim.record:
+                sim.out.append(Event((t, DB_FAILED, q.req.id if q.req else None,
+                                      q.req.viewer if q.req else None, q.server, q.key, q.id)))
+        for q in held:
+            sim.query_done(t, q, False)
+
+    def _recover(self, t: float) -> None:
+        self.down_s += t - self._down_since
+        self._set_state(t, UP)
+
+    def down_so_far(self, now: float) -> float:
+        return self.down_s + (now - self._down_since if self.state == DOWN else 0.0)

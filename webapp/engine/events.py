@@ -1,0 +1,121 @@
+"""The event record and the vocabulary (documented for readers in docs/events.md).
+
+An Event is a plain tuple ``(t, kind, req, viewer, server, key, *fields)`` where ``fields`` follow
+``FIELDS[kind]``. A tuple subclass is the cheapest immutable record Python offers: a run makes
+millions of them, and a frozen dataclass per event would cost several times as much.
+"""
+from typing import Any
+
+ARRIVE = "arrive"
+CACHE_HIT = "cache_hit"
+CACHE_MISS = "cache_miss"
+STALE_SERVED = "stale_served"
+PROMISE_WAIT = "promise_wait"
+LOCK_WAIT = "lock_wait"
+LOCK_POLL = "lock_poll"
+MARKER_WAIT = "marker_wait"
+MARKER_EXPIRED = "marker_expired"
+FETCH_START = "fetch_start"
+DB_QUEUED = "db_queued"
+DB_STARTED = "db_started"
+DB_FINISHED = "db_finished"
+DB_REJECTED = "db_rejected"
+DB_FAILED = "db_failed"
+CACHE_SET = "cache_set"
+PROMISE_RESOLVED = "promise_resolved"
+TIMEOUT = "timeout"
+RETRY = "retry"
+RESPOND = "respond"
+SERVER_DOWN = "server_down"
+DB_STATE = "db_state"
+CHUNK_PUBLISHED = "chunk_published"
+SAMPLE = "sample"
+
+SAMPLE_FIELDS = (
+    "queued", "in_service", "utilisation", "state",
+    "arrived", "completed", "errors", "timeouts", "retries", "db_queries", "db_rejected",
+    "db_failed", "coalesced", "cache_hits", "cache_misses", "stale_served", "inflight_requests",
+    "responses", "rps", "lat_p50_ms", "lat_p99_ms",
+)
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    ARRIVE: ("attempt",),
+    CACHE_HIT: ("attempt",),
+    CACHE_MISS: ("attempt",),
+    STALE_SERVED: ("attempt",),
+    PROMISE_WAIT: ("attempt", "leader"),
+    LOCK_WAIT: ("attempt",),
+    LOCK_POLL: ("attempt",),
+    MARKER_WAIT: ("attempt", "leader_server"),
+    MARKER_EXPIRED: ("attempt", "previous_server"),
+    FETCH_START: ("attempt", "role", "query"),
+    DB_QUEUED: ("query", "queued"),
+    DB_STARTED: ("query", "service_ms"),
+    DB_FINISHED: ("query",),
+    DB_REJECTED: ("query", "reason"),
+    DB_FAILED: ("query",),
+    CACHE_SET: ("role", "ttl_s"),
+    PROMISE_RESOLVED: ("waiters", "ok"),
+    TIMEOUT: ("attempt",),
+    RETRY: ("attempt", "delay_ms", "reason"),
+    RESPOND: ("attempt", "status", "latency_ms", "source"),
+    SERVER_DOWN: (),
+    DB_STATE: ("state", "recover_at"),
+    CHUNK_PUBLISHED: ("chunk",),
+    SAMPLE: SAMPLE_FIELDS,
+}
+
+# Kinds that exist even in summary-only runs (record_requests=False): they describe the system,
+# not one request, and there are few of them.
+SYSTEM_KINDS = frozenset({SAMPLE, DB_STATE, CHUNK_PUBLISHED, SERVER_DOWN})
+
+COMMON = ("t", "kind", "req", "viewer", "server", "key")
+_INDEX = {kind: {name: 6 + i for i, name in enumerate(names)} for kind, names in FIELDS.items()}
+
+
+class Event(tuple):
+    """``Event((t, kind, req, viewer, server, key, *fields))``; attributes by name."""
+
+    __slots__ = ()
+
+    @property
+    def t(self) -> float:
+        return self[0]
+
+    @property
+    def kind(self) -> str:
+        return self[1]
+
+    @property
+    def req(self) -> int | None:
+        return self[2]
+
+    @property
+    def viewer(self) -> int | None:
+        return self[3]
+
+    @property
+    def server(self) -> int | None:
+        return self[4]
+
+    @property
+    def key(self) -> str | None:
+        return self[5]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[_INDEX[self[1]][name]]
+        except KeyError:
+            raise AttributeError(f"{self[1]} event has no field {name!r}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A flat JSON-able dict; floats rounded to microseconds so logs compare byte for byte."""
+        out = dict(zip(COMMON, self[:6]))
+        out.update(zip(FIELDS[self[1]], self[6:]))
+        for name, value in out.items():
+            if type(value) is float:
+                out[name] = round(value, 6)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Event({self.to_dict()})"

@@ -1,0 +1,110 @@
+"""Named starting points for experiments and lessons: nested overrides of the defaults.
+
+Each preset shows one thing and says so in its description; lessons and the page start from
+them and change a key or two (usually ``strategy.coalesce``) to show the difference.
+"""
+from typing import Any
+
+from webapp.engine.scenario import ScenarioError
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "classroom": {
+        "title": "Classroom live stream",
+        "description": "300 viewers of a live stream on one app server; every 4 s a new chunk "
+                       "and a new herd. With no mitigation the datastore piles up, overloads, "
+                       "goes down and requests fail; with coalesce=promise each chunk costs "
+                       "exactly one query and nothing fails.",
+        "scenario": {
+            "duration_s": 16.0,
+            "clients": {"count": 300, "arrival": "burst", "window_s": 1.0, "timeout_s": 6.0},
+            "servers": {"count": 1},
+            "workload": {"kind": "live_video", "segment_s": 4.0},
+            "cache": {"lookup_ms": 2.0, "ttl_s": 60.0},
+            "datastore": {"connections": 4, "service_ms": 200.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.3, "contention": 1.0, "crash": True,
+                          "overload_queue": 40, "crash_after_s": 1.0, "recovery_s": 3.0},
+        },
+    },
+    "drake-live": {
+        "title": "A million viewers, one fresh live chunk",
+        "description": "1,000,000 viewers on 8 app servers ask for the chunk that just went "
+                       "live, within 2 s. Without coalescing the datastore is crushed and goes "
+                       "down; promise sends one query per server, distributed one in all.",
+        "scenario": {
+            "duration_s": 4.0,
+            "clients": {"count": 1_000_000, "arrival": "burst", "window_s": 2.0,
+                        "timeout_s": 10.0},
+            "servers": {"count": 8},
+            "workload": {"kind": "live_video", "segment_s": 4.0},
+            "cache": {"lookup_ms": 1.0},
+            "datastore": {"connections": 32, "service_ms": 50.0, "service_dist": "lognormal",
+                          "contention": 1.0, "crash": True, "overload_queue": 500,
+                          "crash_after_s": 0.5, "recovery_s": 5.0},
+        },
+    },
+    "expiry-herd": {
+        "title": "A hot key expires under steady load",
+        "description": "A popular key, cached at t=0 with a 10 s TTL, read 1,000 times a second. "
+                       "Each time it expires every read in the next fetch time misses. "
+                       "stale_while_revalidate or early_refresh_beta=1 keep it to about one "
+                       "fetch per expiry.",
+        "scenario": {
+            "duration_s": 30.0,
+            "clients": {"count": 30_000, "arrival": "poisson", "rate_per_s": 1000.0},
+            "workload": {"kind": "hot_key", "warm_start": True},
+            "cache": {"ttl_s": 10.0},
+            "datastore": {"connections": 8, "service_ms": 100.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.3, "contention": 0.5},
+        },
+    },
+    "retry-storm": {
+        "title": "Timeouts and retries feed the herd",
+        "description": "No cache in front: 1,500 clients in 1 s against a datastore that "
+                       "serves about 160 queries a second. Clients give up after 1 s and retry "
+                       "at once, up to 3 times, while their abandoned queries still occupy the "
+                       "datastore. Compare backoff=full_jitter, then coalesce=promise.",
+        "scenario": {
+            "duration_s": 10.0,
+            "clients": {"count": 1500, "arrival": "burst", "window_s": 1.0, "timeout_s": 1.0,
+                        "retries": 3, "backoff": "none"},
+            "cache": {"enabled": False},
+            "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.3, "contention": 0.5},
+        },
+    },
+    "fleet": {
+        "title": "Many servers: promise versus distributed",
+        "description": "20,000 requests for one cold key spread over 32 app servers. A promise "
+                       "coalesces per process (32 queries); distributed coalescing, a shared "
+                       "marker with a lease, sends one.",
+        "scenario": {
+            "duration_s": 5.0,
+            "clients": {"count": 20_000, "arrival": "burst", "window_s": 1.0},
+            "servers": {"count": 32},
+            "datastore": {"connections": 16, "service_ms": 50.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.3},
+            "strategy": {"coalesce": "promise"},
+        },
+    },
+    "queueing": {
+        "title": "Queueing near saturation (no cache)",
+        "description": "No cache: Poisson requests at 80/s to one connection serving 10 ms on "
+                       "average (utilisation 0.8). Mean latency follows M/M/1, S/(1-rho) = 50 ms; "
+                       "push rate_per_s towards 100 and watch the knee.",
+        "scenario": {
+            "duration_s": 300.0,
+            "sample_interval_s": 0.5,
+            "clients": {"count": 20_000, "arrival": "poisson", "rate_per_s": 80.0},
+            "cache": {"enabled": False},
+            "datastore": {"connections": 1, "service_ms": 10.0, "service_dist": "exponential"},
+        },
+    },
+}
+
+
+def get_preset(name: str) -> dict[str, Any]:
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ScenarioError("preset", "one of: " + ", ".join(PRESETS),
+                            f"has no preset named {str(name)[:64]!r}") from None

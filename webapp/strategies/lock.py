@@ -1,0 +1,47 @@
+"""Lock coalescing: one request per key fetches, the others poll the cache until it is filled.
+
+This is nginx's ``proxy_cache_lock``: the first request to miss takes a lock on the key in the
+shared cache (add-if-absent with a lease) and fetches; the rest cannot be told when the value
+arrives, so they re-read the cache every ``lock_poll_ms`` (nginx: 500 ms). Correct -- one query
+for the whole fleet -- but a waiter learns of the value only at its next poll, so it is slower
+than a promise. If the leader fails, it releases the lock and returns its error; waiters are not
+failed with it: the next one to poll finds the lock free and fetches again. A leader that dies
+without releasing blocks the key until its lease (``lease_ms``) runs out.
+"""
+from webapp.engine.events import LOCK_POLL, LOCK_WAIT
+from webapp.strategies.base import Coalescing
+
+
+class LockCoalescing(Coalescing):
+    name = "lock"
+
+    def __init__(self, sim):
+        super().__init__(sim)
+        self.poll_s = sim.scenario.strategy.lock_poll_ms / 1000.0
+        self.lease_s = sim.scenario.strategy.lease_ms / 1000.0
+
+    def on_miss(self, t, req, attempt):
+        self.acquire_or_wait(t, req, attempt, req.server, first=True)
+
+    def acquire_or_wait(self, t, req, attempt, server, first):
+        sim = self.sim
+        owner = (req.id, attempt)
+        won, _holder = sim.cache.claim("lock:" + req.key, owner, t, self.lease_s)
+        if won:
+            sim.fetch(t, req, attempt, server, "leader",
+                      lambda t, ok: self.fetched(t, req, attempt, owner, ok))
+            return
+        sim.note(LOCK_WAIT if first else LOCK_POLL, t, req, server, attempt)
+        sim.later(t + self.poll_s, self.poll, req, attempt, server)
+
+    def poll(self, t, req, attempt, server):
+        if not self.sim.alive(server):
+            return
+        if self.sim.cache.fresh(req.key, t):
+            self.sim.settle(t, req, attempt, True, "lock")
+        else:
+            self.acquire_or_wait(t, req, attempt, server, first=False)
+
+    def fetched(self, t, req, attempt, owner, ok):
+        self.sim.cache.release("lock:" + req.key, owner)
+        self.sim.settle(t, req, attempt, ok, "db")

@@ -1,0 +1,190 @@
+"""Each mitigation does what it claims, measured on the same cold or expiring herds."""
+from __future__ import annotations
+
+import math
+from random import Random
+
+import pytest
+
+from herd_support import run_events, scenario
+from webapp.engine import parse_scenario, run_summary
+from webapp.strategies import COALESCING
+from webapp.strategies.backoff import retry_delay_s
+from webapp.strategies.early_refresh import wants_early_refresh
+
+
+def test_no_mitigation_sends_the_whole_herd_to_the_datastore(cold_burst):
+    s = run_summary(cold_burst())
+    assert s["db_queries"] == s["requests"] == 400
+    assert s["peak_db_inflight"] == 400
+    assert s["completed"] == 400 and s["coalesced"] == 0
+
+
+def test_promise_on_one_server_sends_exactly_one_query(cold_burst):
+    s = run_summary(cold_burst(strategy={"coalesce": "promise"}))
+    assert s["db_queries"] == 1
+    assert s["completed"] == 400 and s["coalesced"] == 399
+
+
+@pytest.mark.parametrize("servers", [2, 5, 16])
+def test_promise_on_several_servers_sends_one_query_per_server(cold_burst, servers):
+    s = run_summary(cold_burst(servers={"count": servers}, strategy={"coalesce": "promise"}))
+    assert s["db_queries"] == servers
+    assert s["completed"] == 400
+
+
+@pytest.mark.parametrize("servers", [1, 5, 16])
+def test_distributed_sends_exactly_one_query_across_servers(cold_burst, servers):
+    s = run_summary(cold_burst(servers={"count": servers},
+                               strategy={"coalesce": "distributed"}))
+    assert s["db_queries"] == 1
+    assert s["completed"] == 400 and s["coalesced"] == 399
+
+
+def test_lock_sends_one_query_but_waiters_are_slower_than_with_a_promise(cold_burst):
+    lock = run_summary(cold_burst(servers={"count": 4}, strategy={"coalesce": "lock"}))
+    promise = run_summary(cold_burst(servers={"count": 1}, strategy={"coalesce": "promise"}))
+    assert lock["db_queries"] == 1 and lock["completed"] == 400
+    assert lock["latency_ms"]["mean"] > promise["latency_ms"]["mean"] * 1.5
+    # Waiters learn of the value only at a poll: 500 ms after they started waiting.
+    assert lock["latency_ms"]["max"] >= 500
+
+
+def test_a_failed_leaders_error_reaches_its_waiters_and_the_next_request_fetches_again():
+    scn = scenario(duration_s=5.0, clients={"count": 300, "arrival": "ramp", "window_s": 1.0},
+                   datastore={"service_ms": 200.0, "service_dist": "constant"},
+                   strategy={"coalesce": "promise"}, faults={"fail_fetch": True})
+    sim, events = run_events(scn)
+    resolved = [ev for ev in events if ev.kind == "promise_resolved"]
+    first, second = resolved[0], resolved[1]
+    assert first.ok is False and first.waiters > 0
+    errors = {ev.req for ev in events if ev.kind == "respond" and ev.status == "error"}
+    waited = {ev.req for ev in events if ev.kind == "promise_wait" and ev.leader == first.req}
+    assert errors == waited | {first.req}
+    assert second.ok is True and second.t > first.t
+    s = sim.summary()
+    assert s["db_queries"] == 2 and s["errors"] == len(errors)
+    assert s["completed"] == 300 - len(errors)
+
+
+def test_lock_waiters_are_not_failed_by_the_leader_they_poll_and_fetch_again():
+    s = run_summary(scenario(duration_s=5.0,
+                             clients={"count": 300, "arrival": "ramp", "window_s": 0.1},
+                             datastore={"service_ms": 200.0, "service_dist": "constant"},
+                             strategy={"coalesce": "lock"}, faults={"fail_fetch": True}))
+    assert s["errors"] == 1 and s["db_queries"] == 2 and s["completed"] == 299
+
+
+@pytest.mark.parametrize("coalesce, takeover", [("distributed", "marker_expired"),
+                                                ("lock", "fetch_start")])
+def test_a_dead_leader_blocks_the_key_only_until_its_lease_expires(coalesce, takeover):
+    scn = scenario(duration_s=5.0, servers={"count": 4},
+                   clients={"count": 400, "arrival": "ramp", "window_s": 2.0,
+                            "retries": 1},
+                   datastore={"service_ms": 200.0, "service_dist": "constant"},
+                   strategy={"coalesce": coalesce, "lease_ms": 1000.0},
+                   faults={"leader_dies": True})
+    sim, events = run_events(scn)
+    down = [ev for ev in events if ev.kind == "server_down"]
+    assert len(down) == 1 and down[0].t == pytest.approx(0.101, abs=1e-3)
+    fetches = [ev for ev in events if ev.kind == "fetch_start"]
+    assert len(fetches) == 2
+    assert fetches[1].t == pytest.approx(fetches[0].t + 1.0, abs=0.06)   # after the lease
+    if coalesce == "distributed":
+        assert [ev.previous_server for ev in events if ev.kind == takeover] == [down[0].server]
+    s = sim.summary()
+    assert s["servers_down"] == 1 and s["db_queries"] == 2
+    assert s["completed"] + s["errors"] == 400 and s["completed"] > 350
+
+
+def test_stale_while_revalidate_keeps_an_expiry_herd_to_one_fetch():
+    plain = run_summary(parse_scenario({}, preset="expiry-herd"))
+    swr = run_summary(parse_scenario({"strategy": {"stale_while_revalidate": True}},
+                                     preset="expiry-herd"))
+    expiries = 2                                     # at 10 s and 20 s
+    assert plain["db_queries"] > 20 * expiries
+    assert swr["db_queries"] == expiries
+    assert swr["stale_served"] > 0 and swr["latency_ms"]["max"] < 10
+
+
+def test_early_refresh_keeps_an_expiry_herd_near_one_fetch():
+    xfetch = run_summary(parse_scenario({"strategy": {"early_refresh_beta": 1.0}},
+                                        preset="expiry-herd"))
+    assert xfetch["db_queries"] <= 3 * 2
+    assert xfetch["cache_misses"] == 0             # refreshed before anyone saw it expire
+
+
+def test_xfetch_refresh_chance_one_delta_before_expiry_is_one_over_e():
+    rng = Random(3)
+    n = 20_000
+    hits = sum(wants_early_refresh(9.0, 10.0, 1.0, 1.0, rng) for _ in range(n))
+    assert hits / n == pytest.approx(math.exp(-1), abs=0.015)
+
+
+def test_ttl_jitter_spreads_keys_written_together():
+    def peak_misses(jitter):
+        scn = scenario(duration_s=20.0, sample_interval_s=0.1,
+                       clients={"count": 20_000, "arrival": "poisson", "rate_per_s": 2000.0},
+                       workload={"keys": 500, "zipf_s": 0.5},
+                       cache={"ttl_s": 5.0, "ttl_jitter": jitter},
+                       datastore={"connections": 64, "service_ms": 20.0})
+        _, events = run_events(scn, record_requests=False)
+        misses = [ev.cache_misses for ev in events if ev.kind == "sample"]
+        return max(b - a for a, b in zip(misses, misses[1:]))
+    assert peak_misses(0.5) < peak_misses(0.0) / 2
+
+
+def test_prewarm_leaves_live_viewers_nothing_to_miss():
+    s = run_summary(parse_scenario({"strategy": {"prewarm": True}}, preset="classroom"))
+    assert s["cache_misses"] == 0 and s["db_queries"] == 0 and s["errors"] == 0
+    assert s["cache_hit_ratio"] == 1.0 and s["chunks"] == 4
+
+
+def test_classroom_without_mitigation_piles_up_goes_down_and_fails():
+    sim, events = run_events(parse_scenario({}, preset="classroom"))
+    states = [ev.state for ev in events if ev.kind == "db_state"]
+    assert "overloaded" in states and "down" in states
+    s = sim.summary()
+    assert s["errors"] > 100 and s["db_down_s"] > 0
+    assert s["peak_db_inflight"] > 100
+    first_down = next(ev.t for ev in events if ev.kind == "db_state" and ev.state == "down")
+    assert first_down > 0.5                 # slow enough to follow at 1x
+    assert 10.0 <= s["sim_time_s"] <= 25.0
+
+
+def test_classroom_with_promise_costs_one_query_per_chunk_and_never_fails():
+    s = run_summary(parse_scenario({"strategy": {"coalesce": "promise"}}, preset="classroom"))
+    assert s["db_queries"] == s["chunks"] == 4
+    assert s["errors"] == 0 and s["timeouts"] == 0 and s["completed"] == s["requests"]
+    assert s["db_down_s"] == 0
+
+
+def test_drake_live_crashes_the_datastore_without_mitigation_at_a_smaller_scale():
+    smaller = {"clients": {"count": 50_000}, "datastore": {"overload_queue": 200}}
+    s = run_summary(parse_scenario(smaller, preset="drake-live"))
+    assert s["db_down_s"] > 0 and s["errors"] > 0
+    promise = run_summary(parse_scenario({**smaller, "strategy": {"coalesce": "promise"}},
+                                         preset="drake-live"))
+    assert promise["db_queries"] == 8 and promise["errors"] == 0
+
+
+def test_backoff_formulas():
+    rng = Random(1)
+    assert retry_delay_s("none", 3, 0.1, 10.0, rng) == 0.0
+    assert retry_delay_s("fixed", 3, 0.1, 10.0, rng) == 0.1
+    assert [retry_delay_s("exponential", n, 0.1, 0.3, rng) for n in (1, 2, 3)] == [0.1, 0.2, 0.3]
+    draws = [retry_delay_s("full_jitter", 3, 0.1, 10.0, rng) for _ in range(1000)]
+    assert 0.0 <= min(draws) and max(draws) <= 0.4 and 0.17 < sum(draws) / 1000 < 0.23
+
+
+def test_full_jitter_spreads_the_retries_of_a_storm():
+    def retry_times(backoff):
+        _, events = run_events(parse_scenario({"clients": {"backoff": backoff,
+                                                           "count": 400}},
+                                              preset="retry-storm"))
+        return {round(ev.t, 3) for ev in events if ev.kind == "arrive" and ev.attempt > 0}
+    assert len(retry_times("full_jitter")) > len(retry_times("fixed"))
+
+
+def test_the_registry_names_every_coalescing_mode():
+    assert set(COALESCING) == {"none", "lock", "promise", "distributed"}

@@ -13,6 +13,12 @@ def index():
     return render_template("index.html")
 
 
+@bp.get("/lab")
+def lab():
+    """The live lab: the page streams runs over Socket.IO ``/lab`` and animates them."""
+    return render_template("lab.html")
+
+
 @bp.get("/healthz")
 def healthz():
     """Liveness plus the two facts an operator asks first: which version, which async mode."""

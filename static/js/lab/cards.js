@@ -1,0 +1,70 @@
+// Metric cards: the numbers beside the picture. Live values come from the exact `sample` events;
+// when the run is done the engine's summary replaces them. In compare mode: A, B and the difference.
+
+import { fmt } from "./render/stage.js";
+
+/** Card id → label, the summary's value, the live value (from a side), and the unit. */
+const CARDS = [
+  ["db_queries", "Datastore queries", (s) => s.db_queries, (side) => side.sample?.db_queries, ""],
+  ["peak_db", "Peak datastore load", (s) => s.peak_db_inflight, (side) => side.peakDb, " at once"],
+  ["p99", "p99 latency", (s) => s.latency_ms?.p99, (side) => side.worstP99, " ms"],
+  ["errors", "Errors", (s) => s.errors, (side) => side.sample?.errors, ""],
+  ["coalesced", "Coalesced requests", (s) => s.coalesced, (side) => side.sample?.coalesced, ""],
+];
+
+export class Cards {
+  /** @param {HTMLElement} container  the cards' row; cards are created here */
+  constructor(container, store) {
+    this.store = store;
+    this.els = new Map();
+    container.replaceChildren();
+    for (const [id, label] of [...CARDS, ["saved", "Datastore queries saved"]]) {
+      const card = document.createElement("div");
+      card.className = "lab-card";
+      card.dataset.card = id;
+      card.innerHTML = `<div class="lab-card-label"></div><div class="lab-card-value">–</div><div class="lab-card-note"></div>`;
+      card.firstChild.textContent = label;
+      container.append(card);
+      this.els.set(id, { value: card.children[1], note: card.children[2] });
+    }
+    this.baseline = null;       // datastore queries of the same run without mitigation, when known
+  }
+
+  /** Value of one card for one side: exact summary when done, else the live sample. */
+  value(id, side, summary) {
+    const spec = CARDS.find((c) => c[0] === id);
+    const v = summary ? spec[2](summary) : spec[3](side);
+    return v === undefined || v === null ? null : v;
+  }
+
+  update() {
+    const { store } = this;
+    const done = store.status === "finished";
+    for (const [id, , , , unit] of CARDS) {
+      const el = this.els.get(id);
+      const a = this.value(id, store.a, store.summary);
+      if (!store.compare) {
+        el.value.textContent = a === null ? "–" : fmt(a) + unit;
+        el.note.textContent = done ? "whole run" : a === null ? "" : id === "p99" ? "worst 50 ms so far" : "so far";
+      } else {
+        const b = this.value(id, store.b, store.summaryB);
+        el.value.textContent = `A ${a === null ? "–" : fmt(a)} · B ${b === null ? "–" : fmt(b)}`;
+        el.note.textContent = a === null || b === null ? "" : `B − A = ${signed(b - a)}${unit}`;
+      }
+    }
+    const saved = this.els.get("saved");
+    const queries = store.compare ? this.value("db_queries", store.b, store.summaryB) : this.value("db_queries", store.a, store.summary);
+    const baseline = store.compare ? this.value("db_queries", store.a, store.summary) : this.baseline;
+    if (baseline === null || queries === null || !done) {
+      saved.value.textContent = "–";
+      saved.note.textContent = done ? "no baseline for this run" : "vs the same run without mitigation";
+    } else {
+      saved.value.textContent = fmt(Math.max(0, baseline - queries));
+      saved.note.textContent = `${fmt(baseline)} without mitigation → ${fmt(queries)}`;
+    }
+  }
+}
+
+function signed(n) {
+  return (n > 0 ? "+" : n < 0 ? "−" : "±") + fmt(Math.abs(n));
+}

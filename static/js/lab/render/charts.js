@@ -1,0 +1,91 @@
+// Live strip charts (uPlot) over the run's samples: one x axis, the run's virtual time.
+// Fed from the store's bounded series; redrawn by the lab's single animation loop, a few times a second.
+
+import uPlot from "uplot";
+
+/** Each chart: title and its lines (sample field, label, colour, dashed?). */
+const CHARTS = [
+  { title: "Datastore: in service & queued", unit: "queries",
+    lines: [["in_service", "in service", "#CC79A7"], ["queued", "queued", "#D55E00"]] },
+  { title: "Requests per second", unit: "req/s", lines: [["rps", "answered/s", "#0072B2"]] },
+  { title: "Latency p50 / p99", unit: "ms", lines: [["lat_p50_ms", "p50", "#009E73"], ["lat_p99_ms", "p99", "#E69F00"]] },
+  { title: "Errors (total)", unit: "errors", lines: [["errors", "errors", "#000000"]] },
+];
+
+export class Charts {
+  /** @param {HTMLElement} container  gets one figure per chart */
+  constructor(container, store) {
+    this.container = container;
+    this.store = store;
+    this.plots = [];
+    this.big = false;
+    this.shape = "";
+  }
+
+  /** (Re)build the plots when the run's shape (compare or not) or the type size changes. */
+  build(compare, big) {
+    const shape = `${compare}/${big}/${this.container.clientWidth}`;
+    if (shape === this.shape) return;
+    this.shape = shape;
+    this.big = big;
+    for (const p of this.plots) p.destroy();
+    this.container.replaceChildren();
+    const width = Math.max(160, Math.floor(this.container.clientWidth / CHARTS.length) - 12);
+    const height = big ? 170 : 130;
+    const font = `${big ? 15 : 11}px system-ui, sans-serif`;
+    const stroke = big ? 3 : 1.6;
+    this.plots = CHARTS.map((spec) => {
+      const fig = document.createElement("figure");
+      fig.className = "lab-chart";
+      const cap = document.createElement("figcaption");
+      cap.textContent = spec.title;
+      fig.append(cap);
+      this.container.append(fig);
+      const series = [{ label: "t (s)", value: (u, v) => (v == null ? "–" : `${v.toFixed(2)} s`) }];
+      for (const side of compare ? ["A", "B"] : ["A"]) {
+        for (const [, label, color] of spec.lines) {
+          series.push({ label: compare ? `${label} ${side}` : label, stroke: color, width: stroke,
+                        dash: side === "B" ? [6, 4] : undefined, points: { show: false } });
+        }
+      }
+      const opts = {
+        width, height, series, legend: { show: true, live: false },
+        cursor: { show: false }, padding: [6, 8, 0, 0],
+        // Every chart spans the whole run, so they line up with each other and the timeline.
+        scales: { x: { time: false, range: (u, lo, hi) => [0, Math.max(this.store.duration || 1, hi || 0)] } },
+        axes: [
+          { font, size: big ? 36 : 28, values: (u, vals) => vals.map((v) => `${+v.toFixed(1)}s`), grid: { stroke: "#eee" } },
+          { font, size: big ? 56 : 44, grid: { stroke: "#eee" } },
+        ],
+      };
+      const plot = new uPlot(opts, this.emptyData(series.length), fig);
+      plot.spec = spec;
+      return plot;
+    });
+  }
+
+  emptyData(n) {
+    return Array.from({ length: n }, () => []);
+  }
+
+  /** Push the store's current series into every plot (x = virtual time; B shares A's clock). */
+  update() {
+    const { a, b, compare } = this.store;
+    const xs = a.series.t;
+    for (const plot of this.plots) {
+      const data = [xs];
+      for (const side of compare ? [a, b] : [a]) {
+        for (const [field] of plot.spec.lines) {
+          const ys = side.series[field];
+          data.push(ys.length === xs.length ? ys : xs.map((_, i) => ys[i] ?? null));
+        }
+      }
+      plot.setData(data);
+    }
+  }
+
+  destroy() {
+    for (const p of this.plots) p.destroy();
+    this.plots = [];
+  }
+}

@@ -1,0 +1,86 @@
+// The only module that talks to the server: protocol messages in (into the store), commands out.
+// In follow mode (classroom) there is no socket: messages arrive through `receive` from outside.
+
+const INBOUND = ["started", "frame", "state", "done", "error"];
+
+export class LabTransport {
+  /**
+   * @param {import("./store.js").Store} store  where every inbound message lands
+   * @param {{socket?: any, onStarted?: Function, onDone?: Function, onError?: Function}} hooks
+   *   `socket` is a Socket.IO socket on `/lab` (absent in follow mode).
+   */
+  constructor(store, { socket = null, onStarted, onDone, onError } = {}) {
+    this.store = store;
+    this.socket = socket;
+    this.hooks = { onStarted, onDone, onError };
+    this.awaitingStart = false;
+    this.handlers = [];
+    if (socket) {
+      for (const name of INBOUND) {
+        const handler = (payload, ack) => {
+          if (typeof ack === "function") ack();     // flow control: acknowledge every frame
+          this.receive(name, payload, true);
+        };
+        socket.on(name, handler);
+        this.handlers.push([name, handler]);
+      }
+    }
+  }
+
+  /**
+   * Feed one protocol message. `own` is true for our socket: a `started` counts only when we asked
+   * for it (the socket may be shared with another lab on the page); follow mode accepts every run.
+   */
+  receive(name, payload, own = false) {
+    const store = this.store;
+    if (!payload || typeof payload !== "object") return;
+    if (name === "started") {
+      if (own && !this.awaitingStart) return;
+      this.awaitingStart = false;
+      store.started(payload);
+      this.hooks.onStarted?.(payload);
+    } else if (name === "frame") {
+      store.frame(payload);
+    } else if (name === "state") {
+      store.state(payload);
+    } else if (name === "done") {
+      if (payload.run_id !== store.runId) return;
+      store.done(payload);
+      this.hooks.onDone?.(payload.summary, payload.summary_b ?? null);
+    } else if (name === "error") {
+      if (payload.run_id && payload.run_id !== store.runId) return;
+      this.awaitingStart = false;
+      store.fail(payload);
+      this.hooks.onError?.(payload);
+    }
+  }
+
+  /** Ask the server for a run: `{scenario, preset?, compare?, speed}` (see docs/protocol.md). */
+  start(payload) {
+    if (!this.socket) return;
+    if (this.store.runId && ["playing", "paused"].includes(this.store.status)) this.control("stop");
+    this.awaitingStart = true;
+    this.store.status = "starting";
+    this.store.error = null;
+    this.store.touch();
+    this.socket.emit("start", payload);
+  }
+
+  /** One playback command for the current run (pause, resume, step, speed, stop, restart, seek). */
+  control(action, value) {
+    if (!this.socket || !this.store.runId) return;
+    if (action === "restart") this.awaitingStart = true;
+    if (action === "seek") this.store.seeking(value);
+    const msg = { run_id: this.store.runId, action };
+    if (value !== undefined) msg.value = value;
+    this.socket.emit("control", msg);
+  }
+
+  destroy() {
+    if (this.socket) {
+      if (this.store.runId && ["playing", "paused"].includes(this.store.status)) this.control("stop");
+      for (const [name, handler] of this.handlers) this.socket.off(name, handler);
+    }
+    this.handlers = [];
+  }
+}

@@ -108,6 +108,11 @@ class Simulation:
         self._last_event_t = 0.0
         self._timeout_s = s.clients.timeout_s
         self._lookup_s = s.cache.lookup_ms / 1000.0
+        self._cache_on = s.cache.enabled
+        self._cache_values = self.cache.values
+        self._beta = s.strategy.early_refresh_beta
+        self._n_servers = s.servers.count
+        self._alive = self.servers.alive
         self._stale_s = s.strategy.stale_ttl_s if s.strategy.stale_while_revalidate else 0.0
         self.chunks = 0
         self._keys: list[str] = []
@@ -164,13 +169,16 @@ class Simulation:
     def _arrive(self, t: float, req: Request) -> None:
         """An attempt reaches a server: look the key up (or, with no cache, go to the strategy)."""
         attempt = req.attempt
-        server = req.server = self.servers.route(req.viewer, attempt)
+        server = (req.viewer + attempt) % self._n_servers
+        if not self._alive[server]:
+            server = self.servers.route(req.viewer, attempt)
+        req.server = server
         self.stats.arrived += 1
         if self.record:
             self.out.append(Event((t, ARRIVE, req.id, req.viewer, server, req.key, attempt)))
         if self._timeout_s:
             self._timeouts.append((t + self._timeout_s, req, attempt))
-        if not self.scenario.cache.enabled:
+        if not self._cache_on:
             self.coalescing.on_miss(t, req, attempt)
         elif self._lookup_s:
             self._lookups.append((t + self._lookup_s, req, attempt))
@@ -178,16 +186,15 @@ class Simulation:
             self._lookup(t, req, attempt)
 
     def _lookup(self, t: float, req: Request, attempt: int) -> None:
-        entry = self.cache.values.get(req.key)
-        st = self.scenario.strategy
+        entry = self._cache_values.get(req.key)
         if entry is not None:
             if t < entry.expires:
                 self.stats.cache_hits += 1
                 if self.record:
                     self.out.append(Event((t, CACHE_HIT, req.id, req.viewer, req.server,
                                            req.key, attempt)))
-                if st.early_refresh_beta and wants_early_refresh(
-                        t, entry.expires, entry.delta, st.early_refresh_beta, self.rng):
+                beta = self._beta
+                if beta and wants_early_refresh(t, entry.expires, entry.delta, beta, self.rng):
                     refresh_early(self, t, req, attempt)
                 else:
                     self.settle(t, req, attempt, True, "cache")
@@ -386,6 +393,8 @@ class Simulation:
         next_sample = self._sample_k * interval
         budget = -1 if max_steps is None else max_steps
         steps = 0
+        last_t = -INF
+        popleft_timeout = timeouts.popleft
         while steps != budget:
             t = heap[0][0] if heap else INF
             lane = 0
@@ -395,46 +404,56 @@ class Simulation:
             if lookups and lookups[0][0] < t:
                 t = lookups[0][0]
                 lane = 2
-            if timeouts and timeouts[0][0] < t:
-                t = timeouts[0][0]
-                lane = 3
+            while timeouts:
+                _, req, attempt = head = timeouts[0]
+                if req.done or req.attempt != attempt:
+                    popleft_timeout()            # a cancelled timer: the attempt has ended
+                    continue
+                if head[0] < t:
+                    t = head[0]
+                    lane = 3
+                break
             if next_sample <= t and (t < INF or next_sample <= duration + 1e-9):
                 t = next_sample
                 lane = 4
             if t == INF:
+                self._last_event_t = max(self._last_event_t, last_t)
                 self._finish()
                 break
             if t > until:
                 break
             steps += 1
-            self.now = t
             if lane == 1:
                 req = new_request(t, arr_v[ai], arr_k[ai])
                 ai += 1
                 arrive(t, req)
-                self._last_event_t = t
             elif lane == 2:
                 _, req, attempt = lookups.popleft()
                 lookup(t, req, attempt)
-                self._last_event_t = t
             elif lane == 3:
-                _, req, attempt = timeouts.popleft()
+                _, req, attempt = popleft_timeout()
                 timeout(t, req, attempt)
-                self._last_event_t = t
             elif lane == 4:
+                self.now = t
                 self._sample(t)
                 self._sample_k += 1
                 next_sample = self._sample_k * interval
+                continue
             else:
                 _, _, fn, args = heappop(heap)
                 self._ai = ai
+                self.now = t
                 fn(t, *args)
-                self._last_event_t = t
                 if self._arr_t is not arr_t:     # a chunk was published: a new arrival batch
                     arr_t, arr_v, arr_k = self._arr_t, self._arr_v, self._arr_k
                     ai, an = self._ai, len(arr_t)
+            last_t = t
         self._ai = ai
         self.steps += steps
+        if last_t > self._last_event_t:
+            self._last_event_t = last_t
+        if last_t > self.now:
+            self.now = last_t
 
     def _finish(self) -> None:
         if self._last_event_t > self._last_sample_t:

@@ -188,3 +188,16 @@ def test_full_jitter_spreads_the_retries_of_a_storm():
 
 def test_the_registry_names_every_coalescing_mode():
     assert set(COALESCING) == {"none", "lock", "promise", "distributed"}
+
+
+def test_a_retry_storm_multiplies_work_and_jitter_flattens_its_peak():
+    def run(**clients):
+        return run_summary(parse_scenario({"clients": clients}, preset="retry-storm"))
+    no_retries, storm, jittered = run(retries=0), run(), run(backoff="full_jitter")
+    assert no_retries["timeouts"] > 0
+    assert storm["db_queries"] > 2 * no_retries["db_queries"]
+    assert storm["completed"] <= no_retries["completed"]        # the retries rescue nobody
+    assert jittered["peak_db_inflight"] < storm["peak_db_inflight"]
+    promise = run_summary(parse_scenario({"strategy": {"coalesce": "promise"}},
+                                         preset="retry-storm"))
+    assert promise["completed"] == promise["requests"] and promise["timeouts"] == 0

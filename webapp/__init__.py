@@ -33,6 +33,8 @@ def create_app(config: "Mapping[str, Any] | Settings | None" = None):
 
     app.register_blueprint(views.bp)
     from webapp import transport  # noqa: F401  (registers the /lab namespace)
+    from webapp import classroom  # registers the /room namespace
     socketio.init_app(app, **settings.socketio_options())
+    classroom.init_app(app)
 
     return app

@@ -63,18 +63,18 @@ def test_tokens_are_secret_and_compared_safely():
 
 
 def test_room_lifecycle_create_join_leave_rejoin(registry):
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     assert registry.get(room.display_code.lower()) is room
     room2, member = registry.join(room.display_code, "s1", "10.0.0.2")
     assert room2 is room and member.following and room.connected_members() == 1
-    assert registry.leave("s1") == [room]
+    assert registry.leave("s1") is room and registry.leave("s1") is None
     assert room.connected_members() == 0
     _, again = registry.join(room.code, "s2", "10.0.0.2", member_id=member.member_id)
     assert again is member and again.sid == "s2" and len(room.members) == 1
 
 
 def test_only_the_token_holder_becomes_a_controller(registry):
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     with refused("bad_token"):
         registry.claim(room.code, "forged", "student", "10.0.0.9")
     assert not room.is_controller("student")
@@ -83,7 +83,7 @@ def test_only_the_token_holder_becomes_a_controller(registry):
 
 
 def test_instructor_reconnect_reclaims_with_the_token(registry):
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     registry.claim(room.code, room.token, "old-sid", "10.0.0.1")
     registry.leave("old-sid")
     assert not room.controllers
@@ -93,13 +93,13 @@ def test_instructor_reconnect_reclaims_with_the_token(registry):
 
 def test_room_cap(registry):
     for _ in range(3):
-        registry.create()
+        registry.create("10.0.0.1")
     with refused("rooms_full"):
-        registry.create()
+        registry.create("10.0.0.1")
 
 
 def test_member_cap_counts_connected_students(registry):
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     for i in range(4):
         registry.join(room.code, f"s{i}", f"10.0.0.{i}")
     with refused("room_full"):
@@ -109,7 +109,7 @@ def test_member_cap_counts_connected_students(registry):
 
 
 def test_wrong_codes_are_rate_limited_per_address_and_expire_after_a_minute(registry, clock):
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     for _ in range(5):
         with refused("no_room"):
             registry.join("2222-2222", "x", "6.6.6.6")
@@ -122,25 +122,36 @@ def test_wrong_codes_are_rate_limited_per_address_and_expire_after_a_minute(regi
 
 def test_a_whole_class_behind_one_address_can_join(registry):
     registry.limits = RoomLimits(max_rooms=3, max_members=300, idle_s=600, join_attempts_per_minute=5)
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     for i in range(300):
         registry.join(room.code, f"s{i}", "192.0.2.1")
     assert room.connected_members() == 300
 
 
 def test_idle_rooms_expire_with_an_injected_clock(registry, clock):
-    old, busy = registry.create(), registry.create()
+    old, busy = registry.create("10.0.0.1"), registry.create("10.0.0.1")
+    _, member = registry.join(old.code, "s1", "10.0.0.2")
     clock.now += 500
     registry.touch(busy)
     clock.now += 200
-    assert registry.expired() == [old]
-    assert registry.get(old.code) is None and registry.get(busy.code) is busy
+    assert registry.idle() == [old]
+    registry.close(old)
+    assert registry.get(old.code) is None and registry.room_of("s1") is None
     clock.now += 600
-    assert registry.expired() == [busy]
+    assert registry.idle() == [busy]
+
+
+def test_room_creation_is_rate_limited_per_address(registry):
+    registry.limits = RoomLimits(max_rooms=50, max_members=4, idle_s=600, join_attempts_per_minute=5)
+    for _ in range(5):
+        registry.create("6.6.6.6")
+    with refused("rate_limited"):
+        registry.create("6.6.6.6")
+    registry.create("7.7.7.7")
 
 
 def test_prediction_tallies_one_answer_per_student(registry):
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     students = [registry.join(room.code, f"s{i}", "10.0.0.1")[1] for i in range(4)]
     room.open_prediction("How many queries?", ("1", "300", "3000"), reveal=("db_queries",), answer=0)
     for member, choice in zip(students, (0, 1, 1, 2)):
@@ -159,7 +170,7 @@ def test_prediction_tallies_one_answer_per_student(registry):
 
 
 def test_prediction_choice_count_is_bounded(registry):
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     with refused("bad_prediction"):
         room.open_prediction("?", ("only one",))
     with refused("bad_prediction"):
@@ -167,7 +178,7 @@ def test_prediction_choice_count_is_bounded(registry):
 
 
 def test_taps_are_bounded_per_second_and_per_run(registry, clock):
-    room = registry.create()
+    room = registry.create("10.0.0.1")
     _, member = registry.join(room.code, "s1", "10.0.0.1")
     with refused("herd_off"):
         room.take_tap(member)

@@ -95,6 +95,7 @@ class Room:
     created: float
     last_active: float
     members: dict[str, Member] = field(default_factory=dict)
+    by_sid: dict[str, Member] = field(default_factory=dict)  # connected members only
     controllers: set[str] = field(default_factory=set)
     lesson: dict[str, Any] | None = None      # {"id", "step"}
     settings: dict[str, Any] | None = None    # {"scenario", "preset", "speed", "compare"}
@@ -109,13 +110,13 @@ class Room:
         return codes.display_code(self.code)
 
     def member_by_sid(self, sid: str) -> Member | None:
-        return next((m for m in self.members.values() if m.sid == sid), None)
+        return self.by_sid.get(sid)
 
     def connected_members(self) -> int:
-        return sum(1 for m in self.members.values() if m.sid is not None)
+        return len(self.by_sid)
 
     def following_count(self) -> int:
-        return sum(1 for m in self.members.values() if m.sid is not None and m.following)
+        return sum(1 for m in self.by_sid.values() if m.following)
 
     def is_controller(self, sid: str) -> bool:
         return sid in self.controllers
@@ -193,11 +194,15 @@ class RoomRegistry:
         self.clock = clock
         self.code_taken = code_taken  # another process may hold the code (multi-process mode)
         self.rooms: dict[str, Room] = {}
+        self.sids: dict[str, str] = {}  # connected sid -> room code, members and controllers alike
         # Only *failed* attempts count: a class behind one NAT address joins 300 times in a minute,
         # but guessing codes is nothing but failures.
         self.failures = SlidingWindow(limits.join_attempts_per_minute, 60.0, clock)
+        self.creations = SlidingWindow(limits.join_attempts_per_minute, 60.0, clock)
 
-    def create(self) -> Room:
+    def create(self, address: str) -> Room:
+        if not self.creations.allow(address):
+            raise RoomError("rate_limited", "Too many new rooms from your network: wait a minute.")
         if len(self.rooms) >= self.limits.max_rooms:
             raise RoomError("rooms_full", "This server already hosts as many rooms as it allows; "
                                           "try again later or ask the operator to raise HERDLAB_MAX_ROOMS.")
@@ -234,8 +239,12 @@ class RoomRegistry:
             member = Member(secrets.token_urlsafe(12), sid)
             room.members[member.member_id] = member
             self._forget_departed(room)
+        if member.sid is not None:
+            room.by_sid.pop(member.sid, None)  # the same student from a new connection
         member.sid = sid
         member.following = True
+        room.by_sid[sid] = member
+        self.sids[sid] = room.code
         room.last_active = self.clock()
         return room, member
 
@@ -253,32 +262,35 @@ class RoomRegistry:
             self.failures.allow(address)
             raise RoomError("bad_token", "This browser does not hold the room's control token.")
         room.controllers.add(sid)
+        self.sids[sid] = room.code
         room.last_active = self.clock()
         return room
 
-    def leave(self, sid: str) -> list[Room]:
-        """Forget a closed connection everywhere; the member record stays for a rejoin."""
-        touched = []
-        for room in self.rooms.values():
-            member = room.member_by_sid(sid)
-            if member is not None:
-                member.sid = None
-                touched.append(room)
-            if sid in room.controllers:
-                room.controllers.discard(sid)
-                touched.append(room)
-        return touched
+    def room_of(self, sid: str) -> Room | None:
+        code = self.sids.get(sid)
+        return self.rooms.get(code) if code else None
+
+    def leave(self, sid: str) -> Room | None:
+        """Forget a closed connection; the member record stays so the student can rejoin."""
+        room = self.room_of(sid)
+        self.sids.pop(sid, None)
+        if room is None:
+            return None
+        member = room.by_sid.pop(sid, None)
+        if member is not None:
+            member.sid = None
+        room.controllers.discard(sid)
+        return room
 
     def touch(self, room: Room) -> None:
         room.last_active = self.clock()
 
-    def expired(self) -> list[Room]:
-        """Remove and return rooms nobody has driven or joined for ``idle_s``."""
+    def idle(self) -> list[Room]:
+        """Rooms nobody has driven or joined for ``idle_s``: the caller closes them."""
         cutoff = self.clock() - self.limits.idle_s
-        gone = [room for room in self.rooms.values() if room.last_active <= cutoff]
-        for room in gone:
-            del self.rooms[room.code]
-        return gone
+        return [room for room in self.rooms.values() if room.last_active <= cutoff]
 
     def close(self, room: Room) -> None:
         self.rooms.pop(room.code, None)
+        for sid in [*room.by_sid, *room.controllers]:
+            self.sids.pop(sid, None)

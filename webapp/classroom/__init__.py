@@ -1,0 +1,38 @@
+"""Classroom mode: an instructor drives one live experiment for a room of students (issue 6).
+
+    codes.py      join codes and control tokens
+    limits.py     bounded sliding-window rate limiters
+    rooms.py      rooms, members, predictions, caps and idle expiry (plain Python)
+    payloads.py   validation of what browsers send on /room
+    live.py       the room's run: the transport's runner streamed to a room, plus "join the herd"
+    service.py    what each event does, in the process that owns the room
+    relay.py      one process, or several sharing rooms through Redis
+    namespace.py  the /room Socket.IO namespace
+    views.py      the instructor console, presenter screen, /join page and QR code
+
+Importing this package registers ``/room`` on the module-level ``socketio`` (before ``init_app``);
+``init_app(app)`` builds the app's rooms and pages after ``socketio.init_app``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.classroom import relay
+from webapp.classroom.namespace import STATE_KEY, room_namespace
+from webapp.classroom.rooms import RoomLimits, RoomRegistry
+from webapp.classroom.service import Classroom
+from webapp.extensions import socketio
+
+socketio.on_namespace(room_namespace)
+
+
+def init_app(app: Any) -> None:
+    from webapp.classroom import views
+
+    settings = app.extensions["herdlab.settings"]
+    router = relay.Redis(settings.message_queue, settings.room_idle_s + 120) \
+        if settings.message_queue.startswith("redis") else relay.Local()
+    registry = RoomRegistry(RoomLimits.from_settings(settings), code_taken=router.taken)
+    router.attach(Classroom(registry, settings, lambda: app.extensions.get("herdlab.course"), router))
+    app.extensions[STATE_KEY] = router
+    app.register_blueprint(views.bp)

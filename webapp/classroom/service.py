@@ -1,0 +1,345 @@
+"""What a room does with each event, in the process that owns the room.
+
+``Classroom.handle(event, sid, payload, address)`` is the one entry point, whether the event came
+from a socket of this process or was relayed from another process (see ``relay``). It never
+raises: refusals go back to the sender as ``room_error`` and change nothing. Everything it sends
+goes through ``socketio`` (emit, enter/leave room), which reaches a client on any process when a
+message queue is configured, so the logic here is the same for one process or many.
+
+Socket.IO rooms per class: ``room:<code>`` (everyone: questions, member counts, closing) and
+``follow:<code>`` (followers and controllers: lesson step, settings and the live run).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+from webapp.classroom import payloads as p
+from webapp.classroom.live import NAMESPACE, RoomRun
+from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
+from webapp.extensions import socketio
+from webapp.transport.payloads import PayloadError, parse_control, parse_start
+from webapp.transport.runner import reserve
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.25   # tallies and member counts go out at most 4 times a second per room
+SWEEP_EVERY = 40          # flushes between idle sweeps (10 s)
+START_KEYS = ("scenario", "preset", "speed", "compare", "animate_limit")
+
+
+class Directory(Protocol):
+    """Where rooms are announced to other processes (``relay``); a no-op with one process."""
+
+    def opened(self, room: Room) -> None: ...
+    def closed(self, room: Room) -> None: ...
+    def refresh(self, rooms: Iterable[Room]) -> None: ...
+
+
+def everyone(code: str) -> str:
+    return f"room:{code}"
+
+
+def followers(code: str) -> str:
+    return f"follow:{code}"
+
+
+class Classroom:
+    def __init__(self, registry: RoomRegistry, settings: Any, course: Callable[[], Any],
+                 directory: "Directory") -> None:
+        self.registry = registry
+        self.settings = settings
+        self.course = course            # the lessons (for steps and predictions), or None
+        self.directory = directory      # tells other processes which rooms live here
+        self.runs: dict[str, RoomRun] = {}
+        self.dirty: set[str] = set()
+        self._ticking = False
+        self.handlers: dict[str, Callable[..., None]] = {
+            "create": self.create, "claim": self.claim, "join": self.join, "leave": self.leave,
+            "detach": self.detach, "rejoin": self.rejoin, "answer": self.answer, "tap": self.tap,
+        }
+        self.controls: dict[str, Callable[[Room, str, Mapping[str, Any]], None]] = {
+            "settings": self.set_settings, "lesson": self.set_lesson, "start": self.start,
+            "control": self.control, "predict": self.predict, "close_prediction": self.close_prediction,
+            "herd": self.set_herd, "close": self.close,
+        }
+
+    @property
+    def events(self) -> frozenset[str]:
+        return frozenset(self.handlers) | frozenset(self.controls)
+
+    def handle(self, event: str, sid: str, payload: Any, address: str) -> None:
+        try:
+            if event in self.handlers:
+                self.handlers[event](sid, payload, address)
+            elif event in self.controls:
+                room = self.registry.room_of(sid)
+                if room is None or not room.is_controller(sid):
+                    raise RoomError("not_instructor", "Only the instructor can do that: this screen "
+                                    "follows the room. Detach to experiment on your own.")
+                self.registry.touch(room)
+                self.controls[event](room, sid, p.envelope(payload, _keys(event), event))
+            else:
+                raise RoomError("unknown_event", f"'{str(event)[:40]}' is not a room event.")
+        except RoomError as exc:
+            self._refuse(sid, event, exc.reason, exc.message)
+        except PayloadError as exc:
+            self._refuse(sid, event, "bad_payload", str(exc), exc.field)
+        except Exception:
+            log.exception("/room %s failed", event)
+            self._refuse(sid, event, "server_error", "Something went wrong on the server; nothing was changed.")
+
+    # -- anyone --------------------------------------------------------------------------------
+    def create(self, sid: str, payload: Any, address: str) -> None:
+        p.envelope(payload, (), "create")
+        room = self.registry.create(address)
+        self.directory.opened(room)
+        self._ensure_ticker()
+        self.registry.claim(room.code, room.token, sid, address)
+        self._enter(sid, room)
+        self._send("room", {"token": room.token, "role": "instructor", **room.snapshot()}, sid)
+
+    def claim(self, sid: str, payload: Any, address: str) -> None:
+        body = p.envelope(payload, ("code", "token"), "claim")
+        room = self.registry.claim(body.get("code"), body.get("token"), sid, address)
+        self._enter(sid, room)
+        self._send("room", {"role": "instructor", **room.snapshot()}, sid)
+
+    def join(self, sid: str, payload: Any, address: str) -> None:
+        body = p.envelope(payload, ("code", "member_id"), "join")
+        room, member = self.registry.join(body.get("code"), sid, address, body.get("member_id"))
+        self._enter(sid, room)
+        self._send("joined", {"member_id": member.member_id, **room.snapshot()}, sid)
+        self._mark(room)
+
+    def leave(self, sid: str, payload: Any, address: str) -> None:
+        room = self.registry.leave(sid)
+        if room is not None:
+            self._mark(room)
+
+    # -- students --------------------------------------------------------------------------------
+    def _member(self, sid: str) -> tuple[Room, Member]:
+        room = self.registry.room_of(sid)
+        member = room.member_by_sid(sid) if room else None
+        if room is None or member is None:
+            raise RoomError("not_joined", "Join a room first.")
+        return room, member
+
+    def detach(self, sid: str, payload: Any, address: str) -> None:
+        p.envelope(payload, (), "detach")
+        room, member = self._member(sid)
+        member.following = False
+        socketio.server.leave_room(sid, followers(room.code), namespace=NAMESPACE)
+        self._send("detached", {"following": False}, sid)
+        self._mark(room)
+
+    def rejoin(self, sid: str, payload: Any, address: str) -> None:
+        """Back to the live view; the snapshot lets the page catch up with what it missed."""
+        p.envelope(payload, (), "rejoin")
+        room, member = self._member(sid)
+        member.following = True
+        socketio.server.enter_room(sid, followers(room.code), namespace=NAMESPACE)
+        self._send("snapshot", room.snapshot(), sid)
+        self._mark(room)
+
+    def answer(self, sid: str, payload: Any, address: str) -> None:
+        body = p.envelope(payload, ("choice",), "answer")
+        room, member = self._member(sid)
+        room.answer(member, body.get("choice"))
+        self._send("answered", {"choice": body["choice"]}, sid)
+        self._mark(room)
+
+    def tap(self, sid: str, payload: Any, address: str) -> None:
+        p.envelope(payload, (), "tap")
+        room, member = self._member(sid)
+        run = self.runs.get(room.code)
+        if run is None or not run.running:
+            raise RoomError("no_run", "Wait for the instructor to start the run, then tap.")
+        room.take_tap(member)
+        try:
+            run.tap(sid)
+        except OverflowError:
+            raise RoomError("tap_rate", "The class is tapping faster than the run can take: slow down.") from None
+
+    # -- the instructor --------------------------------------------------------------------------
+    def set_settings(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
+        """The instructor's switches and sliders, shown on every follower's lab."""
+        parse_start({"scenario": {}, **body}, max_animate=self.settings.lab_max_animate)
+        room.settings = dict(body)
+        socketio.emit("settings", room.settings, to=followers(room.code), skip_sid=sid, namespace=NAMESPACE)
+
+    def set_lesson(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
+        lesson = self._lesson(p.text(body, "id"))
+        step_id = p.text(body, "step")
+        step = next((s for s in lesson.steps if s.id == step_id), None)
+        if step is None:
+            raise PayloadError(f"Lesson '{lesson.id}' has no step '{step_id}'.", "step")
+        room.lesson = {"id": lesson.id, "title": lesson.title, "step": step.id, "step_title": step.title,
+                       "steps": [s.id for s in lesson.steps]}
+        socketio.emit("lesson", room.lesson, to=followers(room.code), namespace=NAMESPACE)
+
+    def start(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
+        """One run per room: a new start replaces the room's run; an open question closes."""
+        req = parse_start(dict(body), max_animate=self.settings.lab_max_animate)
+        self._launch(room, req.scenario, req.compare, req.speed, req.animate_limit)
+
+    def _launch(self, room: Room, scenario: Any, compare: Any, speed: float, animate_limit: int) -> None:
+        self._stop_run(room)
+        run = RoomRun(target=followers(room.code), scenario=scenario, compare=compare, speed=speed,
+                      animate_limit=animate_limit, observe=lambda e, d: self._observe(room, e, d))
+        if not self._reserve(run):
+            raise RoomError("server_busy", "The server is running as many experiments as it can; try again.")
+        room.new_run()
+        if room.prediction is not None and room.prediction.open:
+            room.close_prediction()
+            self._mark(room)
+        self.runs[room.code] = run
+        run.start(None)
+
+    def _reserve(self, run: RoomRun) -> bool:
+        return reserve(run, self.settings.max_runs_per_server)
+
+    def control(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
+        run = self.runs.get(room.code)
+        if run is None:
+            raise PayloadError("There is no run to control: start one first.", "run_id")
+        ctl = parse_control({"run_id": run.run_id, **body})
+        if ctl.run_id != run.run_id:
+            raise PayloadError("That run is no longer the room's run.", "run_id")
+        if ctl.action == "restart":
+            self._launch(room, run.scenario, run.compare, run.speed, run.animate_limit)
+        elif ctl.action == "stop":
+            run.stop()
+        elif ctl.action == "seek" and not 0 <= (ctl.value or 0) <= run.duration_s:
+            raise PayloadError(f"'value' for seek must be from 0 to {run.duration_s:g}.", "value")
+        elif run.running:
+            try:
+                run.control(ctl.action, ctl.value)
+            except OverflowError:
+                raise PayloadError("Too many controls pending; wait a moment.", "action") from None
+        elif ctl.action == "seek":
+            if not self._reserve(run):
+                raise RoomError("server_busy", "The server is running as many experiments as it can.")
+            run.start(ctl.value)
+        else:
+            raise PayloadError(f"The run is {run.status}: only seek, restart and stop apply.", "action")
+
+    def predict(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
+        """Open the lesson's prediction (by lesson id) or an ad-hoc question with choices."""
+        lesson_id = p.text(body, "lesson", required=False)
+        if lesson_id is not None:
+            lesson = self._lesson(lesson_id)
+            pr = lesson.prediction
+            if pr is None:
+                raise PayloadError(f"Lesson '{lesson_id}' has no prediction.", "lesson")
+            room.open_prediction(pr.question, tuple(c.text for c in pr.choices), lesson=lesson.id,
+                                 reveal=pr.reveal, answer=pr.answer)
+        else:
+            room.open_prediction(p.text(body, "question", limit=p.MAX_QUESTION), p.choices(body))
+        self._send_prediction(room)
+
+    def close_prediction(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
+        room.close_prediction()
+        self._send_prediction(room)
+
+    def set_herd(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
+        room.herd = p.flag(body, "on")
+        socketio.emit("herd", {"on": room.herd}, to=everyone(room.code), namespace=NAMESPACE)
+
+    def close(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
+        self._close(room, "The instructor ended the class.")
+
+    # -- shared ----------------------------------------------------------------------------------
+    def _lesson(self, lesson_id: str | None) -> Any:
+        course = self.course()
+        lesson = course.lesson(lesson_id) if course is not None else None
+        if lesson is None:
+            raise PayloadError(f"There is no lesson '{lesson_id}'.", "id" if course else "lesson")
+        return lesson
+
+    def _observe(self, room: Room, event: str, data: dict[str, Any]) -> None:
+        """Keep the run's last word for late joiners; put the result beside the class's guesses."""
+        if event in ("started", "state", "done"):
+            room.run[event] = data
+        if event == "done" and room.prediction is not None and room.prediction.result is None:
+            room.reveal_result(data["summary"])
+            self._send_prediction(room)
+
+    def _send_prediction(self, room: Room) -> None:
+        socketio.emit("prediction", room.prediction.public() if room.prediction else None,
+                      to=everyone(room.code), namespace=NAMESPACE)
+        self.dirty.discard(room.code)
+
+    def _enter(self, sid: str, room: Room) -> None:
+        for name in (everyone(room.code), followers(room.code)):
+            socketio.server.enter_room(sid, name, namespace=NAMESPACE)
+
+    def _mark(self, room: Room) -> None:
+        self.dirty.add(room.code)
+
+    def _send(self, event: str, data: Any, sid: str) -> None:
+        socketio.emit(event, data, to=sid, namespace=NAMESPACE)
+
+    def _refuse(self, sid: str, event: str, reason: str, message: str, field: str | None = None) -> None:
+        self._send("room_error", {"event": str(event)[:40], "reason": reason, "message": message,
+                                  "field": field}, sid)
+
+    def _stop_run(self, room: Room) -> None:
+        run = self.runs.pop(room.code, None)
+        if run is not None:
+            run.stop()
+
+    def _close(self, room: Room, why: str) -> None:
+        self._stop_run(room)
+        socketio.emit("room_closed", {"message": why}, to=everyone(room.code), namespace=NAMESPACE)
+        for name in (everyone(room.code), followers(room.code)):
+            socketio.server.close_room(name, namespace=NAMESPACE)
+        self.registry.close(room)
+        self.dirty.discard(room.code)
+        self.directory.closed(room)
+
+    # -- the ticker: throttled broadcasts and idle expiry -------------------------------------------
+    def flush(self) -> None:
+        """Send member counts and tallies of rooms that changed (bounded: one message per room)."""
+        for code in list(self.dirty):
+            self.dirty.discard(code)
+            room = self.registry.rooms.get(code)
+            if room is None:
+                continue
+            socketio.emit("members", {"members": room.connected_members(), "following": room.following_count()},
+                          to=everyone(code), namespace=NAMESPACE)
+            if room.prediction is not None:
+                socketio.emit("prediction", room.prediction.public(), to=everyone(code), namespace=NAMESPACE)
+
+    def sweep(self) -> None:
+        for room in self.registry.idle():
+            self._close(room, "This room expired after a long idle period.")
+
+    def _ensure_ticker(self) -> None:
+        if not self._ticking:
+            self._ticking = True
+            socketio.start_background_task(self._tick)
+
+    def _tick(self) -> None:
+        """Runs while this process owns rooms, so an idle server (or a test) leaves no task behind."""
+        n = 0
+        try:
+            while self.registry.rooms:
+                socketio.sleep(FLUSH_INTERVAL_S)
+                self.flush()
+                n += 1
+                if n % SWEEP_EVERY == 0:
+                    self.sweep()
+                    self.directory.refresh(list(self.registry.rooms.values()))
+        except Exception:
+            log.exception("classroom ticker failed")
+        finally:
+            self._ticking = False
+            if self.registry.rooms:  # a room was created as the loop was ending
+                self._ensure_ticker()
+
+
+def _keys(event: str) -> tuple[str, ...]:
+    return {"settings": START_KEYS, "lesson": ("id", "step"), "start": START_KEYS,
+            "control": ("run_id", "action", "value"), "predict": ("lesson", "question", "choices"),
+            "close_prediction": (), "herd": ("on",), "close": ()}[event]

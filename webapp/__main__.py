@@ -12,8 +12,9 @@ import argparse
 import sys
 
 from webapp import serve
+from webapp.engine import cli as engine_cli
 
-SUBCOMMAND_MODULES = (serve,)
+SUBCOMMAND_MODULES = (serve, engine_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,9 +1,11 @@
 """Pages and the small JSON API. Views only render; the engine and transport do the work."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 import webapp
+from webapp.engine import PRESETS, run_summary, schema
+from webapp.transport.payloads import PayloadError, parse_run
 
 bp = Blueprint("views", __name__)
 
@@ -24,3 +26,24 @@ def healthz():
     """Liveness plus the two facts an operator asks first: which version, which async mode."""
     settings = current_app.extensions["herdlab.settings"]
     return jsonify(status="ok", version=webapp.__version__, async_mode=settings.async_mode)
+
+
+@bp.get("/api/schema")
+def api_schema():
+    """The engine's scenario keys; the lab page builds its sliders and switches from them."""
+    return jsonify(schema())
+
+
+@bp.get("/api/presets")
+def api_presets():
+    return jsonify(PRESETS)
+
+
+@bp.post("/api/run")
+def api_run():
+    """Summary of a short run (e.g. "queries saved" against no mitigation); capped, validated."""
+    try:
+        scenario = parse_run(request.get_json(silent=True))
+    except PayloadError as exc:
+        return jsonify(error=str(exc), field=exc.field), 400
+    return jsonify(run_summary(scenario))

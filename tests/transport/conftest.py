@@ -14,6 +14,7 @@ import pytest
 
 from webapp.extensions import socketio
 from webapp.transport import live_tasks
+from webapp.transport.runner import running_run_ids
 
 NS = "/lab"
 SMALL = {"clients": {"count": 200}, "duration_s": 2.0}
@@ -77,6 +78,15 @@ class LabClient:
             assert time.monotonic() < deadline, f"no {name!r} within {timeout}s: {self.received[-3:]}"
             socketio.sleep(0.01)
 
+    def wait_for_all(self, name: str, run_id: str, count: int, timeout: float = 10.0) -> list[dict]:
+        """Wait until ``count`` events ``name`` of ``run_id`` have arrived; return them."""
+        deadline = time.monotonic() + timeout
+        while len(self.of(name, run_id)) < count:
+            assert time.monotonic() < deadline, f"fewer than {count} {name!r} within {timeout}s"
+            socketio.sleep(0.01)
+            self.pump()
+        return self.of(name, run_id)
+
     def last_error(self) -> dict:
         errors = self.of("error")
         assert errors, "expected an error event"
@@ -96,6 +106,7 @@ def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
 @pytest.fixture
 def lab(sio_client) -> Callable[[], LabClient]:
     """Factory: ``lab()`` connects a new /lab client; afterwards no run task may be left over."""
+    settle(lambda: live_tasks() == 0)   # another module's run may still be winding down
     made: list[LabClient] = []
 
     def make() -> LabClient:
@@ -108,4 +119,5 @@ def lab(sio_client) -> Callable[[], LabClient]:
     for c in made:
         if c.client.is_connected(NS):
             c.client.disconnect(namespace=NS)
-    assert settle(lambda: live_tasks() == 0), "a run task outlived its connection"
+    mine = {p["run_id"] for c in made for p in c.of("started")}
+    assert settle(lambda: not mine & running_run_ids()), "a run task outlived its connection"

@@ -22,6 +22,9 @@ MAX_RUN_ID = 64
 ACTIONS = ("pause", "resume", "step", "speed", "stop", "restart", "seek")
 START_KEYS = ("scenario", "preset", "speed", "compare", "animate_limit")
 CONTROL_KEYS = ("run_id", "action", "value")
+RUN_KEYS = ("scenario", "preset")
+RUN_MAX_VIEWERS = 200_000      # POST /api/run answers within the request: keep it to ~a second
+RUN_MAX_REQUESTS = 1_000_000   # viewers x live chunks
 
 
 class PayloadError(ValueError):
@@ -94,12 +97,32 @@ def parse_control(payload: Any) -> ControlRequest:
     return ControlRequest(run_id, action, None)
 
 
+def parse_run(payload: Any) -> Scenario:
+    """Validate ``POST /api/run``: same validation as ``start``, plus a cap on the work."""
+    body = _envelope(payload, RUN_KEYS, "run")
+    preset = body.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise PayloadError("'preset' must be a preset name.", "preset")
+    scenario = parse_scenario_field(body.get("scenario", {}), preset)
+    viewers = scenario.clients.count
+    chunks = 1
+    if scenario.workload.kind == "live_video":
+        chunks = math.ceil(scenario.duration_s / scenario.workload.segment_s)
+    if viewers > RUN_MAX_VIEWERS or viewers * chunks > RUN_MAX_REQUESTS:
+        raise PayloadError(f"The summary API runs at most {RUN_MAX_VIEWERS:,} viewers and "
+                           f"{RUN_MAX_REQUESTS:,} requests (viewers x chunks); use the live lab "
+                           "or the command line for bigger runs.", "scenario.clients.count")
+    return scenario
+
+
 def parse_scenario_field(raw: Any, preset: str | None = None, field: str = "scenario") -> Scenario:
     """The engine's validation, with its dotted key reported under ``field`` (REST shares this)."""
     try:
         return parse_scenario(raw, preset=preset)
     except ScenarioError as exc:
-        raise PayloadError(str(exc), _prefixed(field, exc.key)) from None
+        # get_preset names its argument "preset": that is an envelope field, not a scenario key.
+        where = "preset" if exc.key == "preset" else _prefixed(field, exc.key)
+        raise PayloadError(str(exc), where) from None
 
 
 def parse_speed(value: Any, field: str) -> float:

@@ -53,6 +53,11 @@ def live_tasks() -> int:
     return len(_TASKS)
 
 
+def running_run_ids() -> set[str]:
+    """The ids of the runs whose task is alive (tests check their own runs ended)."""
+    return {run.run_id for run in list(_TASKS)}
+
+
 def reserved_runs() -> int:
     """How many runs hold a slot against ``max_runs_per_server``."""
     return len(_RESERVED)
@@ -274,13 +279,17 @@ class Run:
             self._emit_state(action=action)
 
     def _seek(self, t: float) -> None:
-        """Re-run the deterministic engine silently to ``t`` (rewinding first if ``t`` is behind)."""
+        """Re-run the deterministic engine silently to just before ``t`` (rewinding if behind).
+
+        Events *at* ``t`` are streamed, not skipped, so seeking to 0 replays the run in full.
+        """
         if t < self.t:
             for side in self._sides:
                 side.rewind()
+        skip_to = math.nextafter(t, -math.inf)
         for side in self._sides:
             side.pending, side.requests = [], 0
-            while not side.pull(t, SLICE_EVENTS, keep=False):
+            while not side.pull(skip_to, SLICE_EVENTS, keep=False):
                 if self._stop:
                     return
                 socketio.sleep(0)

@@ -1,0 +1,46 @@
+"""Limits on /lab: concurrent runs per connection and per server, each refused with ``error``."""
+from __future__ import annotations
+
+import pytest
+
+from tests.transport.conftest import settle
+from webapp.transport import live_tasks
+
+pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+
+SLOW = {"clients": {"count": 50}, "duration_s": 60.0}
+
+
+@pytest.fixture
+def app_config(async_mode: str) -> dict:
+    return {"testing": True, "async_mode": async_mode, "secret_key": "test-secret",
+            "max_runs_per_connection": 2, "max_runs_per_server": 3}
+
+
+def refused(c, scenario=SLOW) -> dict:
+    before = len(c.of("started"))
+    c.emit("start", {"scenario": scenario, "speed": 1.0})
+    c.pump()
+    assert len(c.of("started")) == before
+    return c.last_error()
+
+
+def test_runs_per_connection_and_per_server_are_capped_and_a_stop_frees_a_slot(lab):
+    a, b, d = lab(), lab(), lab()
+    first = a.start(SLOW, speed=1.0)
+    a.start(SLOW, speed=1.0)
+    assert "At most 2 runs" in refused(a)["message"]
+    b.start(SLOW, speed=1.0)
+    assert "as many experiments" in refused(d)["message"]
+    a.control(first, "stop")
+    d.start(SLOW, speed=1.0)
+    assert live_tasks() <= 4 and settle(lambda: live_tasks() == 3)
+
+
+def test_a_finished_run_frees_its_slot(lab):
+    a = lab()
+    quick = a.start({"clients": {"count": 10}, "duration_s": 1.0})
+    a.start(SLOW, speed=1.0)
+    a.wait_for("done", quick)
+    a.start(SLOW, speed=1.0)
+    refused(a)

@@ -1,0 +1,128 @@
+"""Bad input on /lab: every shape gets an ``error`` naming the field, and nothing else happens."""
+from __future__ import annotations
+
+import pytest
+
+from tests.transport.conftest import SMALL
+
+pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+
+NESTED: dict = {"x": 1}
+for _ in range(50):
+    NESTED = {"x": NESTED}
+
+BAD_STARTS = [
+    ("not a dict", "", "hello"),
+    ("list instead of dict", "", [SMALL]),
+    ("number", "", 42),
+    ("missing scenario", "scenario", {"speed": 1.0}),
+    ("unknown envelope key", "bogus", {"scenario": {}, "bogus": 1}),
+    ("scenario is a list", "scenario", {"scenario": [1, 2]}),
+    ("scenario is a string", "scenario", {"scenario": "classroom"}),
+    ("unknown scenario key", "scenario.nope", {"scenario": {"nope": 1}}),
+    ("unknown nested key", "scenario.clients.nope", {"scenario": {"clients": {"nope": 1}}}),
+    ("wrong type", "scenario.clients.count", {"scenario": {"clients": {"count": "many"}}}),
+    ("bool for int", "scenario.clients.count", {"scenario": {"clients": {"count": True}}}),
+    ("NaN", "scenario.clients.count", {"scenario": {"clients": {"count": float("nan")}}}),
+    ("infinity", "scenario.duration_s", {"scenario": {"duration_s": float("inf")}}),
+    ("huge number", "scenario.clients.count", {"scenario": {"clients": {"count": 10**30}}}),
+    ("negative", "scenario.clients.count", {"scenario": {"clients": {"count": -5}}}),
+    ("huge string", "scenario.workload.kind", {"scenario": {"workload": {"kind": "x" * 100_000}}}),
+    ("huge key", "scenario", {"scenario": {"k" * 10_000: 1}}),
+    ("deeply nested", "scenario.x.x.x.x", {"scenario": NESTED}),
+    ("too many keys", "", {"scenario": {f"k{i}": i for i in range(2000)}}),
+    ("section not an object", "scenario.clients", {"scenario": {"clients": 5}}),
+    ("unknown preset", "preset", {"scenario": {}, "preset": "nope"}),
+    ("preset not a string", "preset", {"scenario": {}, "preset": 3}),
+    ("impossible combination", "scenario.workload.keys",
+     {"scenario": {"workload": {"kind": "live_video", "keys": 3}}}),
+    ("speed 0", "speed", {"scenario": {}, "speed": 0}),
+    ("speed 100", "speed", {"scenario": {}, "speed": 100}),
+    ("speed fast", "speed", {"scenario": {}, "speed": "fast"}),
+    ("speed NaN", "speed", {"scenario": {}, "speed": float("nan")}),
+    ("speed bool", "speed", {"scenario": {}, "speed": True}),
+    ("compare not an object", "compare", {"scenario": {}, "compare": [1]}),
+    ("compare bad value", "compare.strategy.coalesce",
+     {"scenario": {}, "compare": {"strategy": {"coalesce": "magic"}}}),
+    ("compare other seed", "compare.seed", {"scenario": {}, "compare": {"seed": 99}}),
+    ("animate_limit 0", "animate_limit", {"scenario": {}, "animate_limit": 0}),
+    ("animate_limit text", "animate_limit", {"scenario": {}, "animate_limit": "all"}),
+]
+
+
+@pytest.mark.parametrize("label, field, payload", BAD_STARTS, ids=[b[0] for b in BAD_STARTS])
+def test_bad_start_gets_an_error_naming_the_field_and_starts_nothing(lab, label, field, payload):
+    c = lab()
+    c.emit("start", payload)
+    c.pump()
+    error = c.last_error()
+    assert error["field"] == field, error
+    assert error["message"] and error["run_id"] is None
+    assert c.of("started") == []
+    c.start()   # the connection and the server are still fine
+
+
+def test_start_with_no_or_two_arguments_is_refused(lab):
+    c = lab()
+    c.emit("start")
+    c.emit("start", {"scenario": {}}, {"scenario": {}})
+    c.pump()
+    assert [e["field"] for e in c.of("error")] == ["", ""]
+
+
+BAD_CONTROLS = [
+    ("not a dict", "", "pause"),
+    ("list", "", [{"action": "pause"}]),
+    ("missing run_id", "run_id", {"action": "pause"}),
+    ("run_id not a string", "run_id", {"run_id": 7, "action": "pause"}),
+    ("run_id too long", "run_id", {"run_id": "r" * 500, "action": "pause"}),
+    ("unknown run_id", "run_id", {"run_id": "nope", "action": "pause"}),
+    ("unknown action", "action", {"run_id": "RUN", "action": "explode"}),
+    ("action not a string", "action", {"run_id": "RUN", "action": ["pause"]}),
+    ("unknown key", "extra", {"run_id": "RUN", "action": "pause", "extra": 1}),
+    ("speed 0", "value", {"run_id": "RUN", "action": "speed", "value": 0}),
+    ("speed 100", "value", {"run_id": "RUN", "action": "speed", "value": 100}),
+    ("speed fast", "value", {"run_id": "RUN", "action": "speed", "value": "fast"}),
+    ("speed missing", "value", {"run_id": "RUN", "action": "speed"}),
+    ("seek negative", "value", {"run_id": "RUN", "action": "seek", "value": -1}),
+    ("seek past the end", "value", {"run_id": "RUN", "action": "seek", "value": 1e9}),
+    ("seek NaN", "value", {"run_id": "RUN", "action": "seek", "value": float("nan")}),
+    ("pause with a value", "value", {"run_id": "RUN", "action": "pause", "value": 3}),
+]
+
+
+@pytest.mark.parametrize("label, field, payload", BAD_CONTROLS, ids=[b[0] for b in BAD_CONTROLS])
+def test_bad_control_gets_an_error_and_the_run_carries_on(lab, label, field, payload):
+    c = lab()
+    run_id = c.start({"clients": {"count": 50}, "duration_s": 4.0})
+    if isinstance(payload, dict) and payload.get("run_id") == "RUN":
+        payload = {**payload, "run_id": run_id}
+    c.emit("control", payload)
+    c.pump()
+    assert c.last_error()["field"] == field
+    assert c.wait_for("done", run_id)["summary"]["completed"] == 50
+    assert [s["status"] for s in c.of("state", run_id)] == ["finished"]
+
+
+def test_someone_elses_run_id_is_unknown_and_their_run_is_untouched(lab):
+    owner, intruder = lab(), lab()
+    run_id = owner.start({"clients": {"count": 50}, "duration_s": 4.0})
+    for action in ("stop", "pause", "restart"):
+        intruder.control(run_id, action)
+    intruder.pump()
+    assert [e["field"] for e in intruder.of("error")] == ["run_id"] * 3
+    assert owner.wait_for("done", run_id)["summary"]["completed"] == 50
+    assert [s["status"] for s in owner.of("state", run_id)] == ["finished"]
+
+
+def test_a_barrage_of_bad_payloads_leaves_another_clients_run_unaffected(lab):
+    good, bad = lab(), lab()
+    run_id = good.start({"clients": {"count": 300}, "duration_s": 4.0})
+    for _, _, payload in BAD_STARTS:
+        bad.emit("start", payload)
+        bad.pump()
+        good.pump()
+    assert len(bad.of("error")) == len(BAD_STARTS)
+    done = good.wait_for("done", run_id)
+    assert done["summary"]["completed"] == 300
+    assert not good.of("error") and not any(f["behind"] for f in good.of("frame", run_id))

@@ -1,0 +1,93 @@
+"""Compare mode, sampling of large runs, disconnects and slow (non-acknowledging) clients."""
+from __future__ import annotations
+
+import pytest
+
+from tests.transport.conftest import settle
+from webapp.extensions import socketio
+from webapp.transport import lab_namespace, live_tasks, runner
+
+pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+
+HERD = {"clients": {"count": 300, "window_s": 0.5}, "duration_s": 3.0,
+        "datastore": {"connections": 2, "service_ms": 100.0}}
+
+
+def test_compare_mode_streams_both_sides_in_lockstep_on_identical_arrivals(lab):
+    c = lab()
+    run_id = c.start(HERD, compare={"strategy": {"coalesce": "promise"}})
+    started = c.of("started", run_id)[0]
+    assert started["compare"]["strategy"]["coalesce"] == "promise"
+    assert started["compare"]["seed"] == started["scenario"]["seed"]
+    done = c.wait_for("done", run_id)
+    frames = c.of("frame", run_id)
+    assert all("events_b" in f for f in frames)
+    for f in frames:
+        assert all(e["t"] <= f["t"] for e in f["events"] + f["events_b"])
+    a = [e for f in frames for e in f["events"]]
+    b = [e for f in frames for e in f["events_b"]]
+    arrivals = lambda evs: [(e["t"], e["viewer"]) for e in evs if e["kind"] == "arrive"]
+    assert arrivals(a) == arrivals(b) and len(arrivals(a)) == 300
+    assert done["summary"]["coalesce"] == "none" and done["summary_b"]["coalesce"] == "promise"
+    assert done["summary_b"]["db_queries"] < done["summary"]["db_queries"]
+
+
+def test_above_the_animate_limit_a_deterministic_sample_is_sent_and_counters_stay_exact(lab):
+    c = lab()
+    run_id = c.start({"clients": {"count": 12_000}, "duration_s": 2.0})
+    started = c.of("started", run_id)[0]
+    assert (started["dot_scale"], started["animated_viewers"]) == (3, 4000)
+    done = c.wait_for("done", run_id)
+    events = [e for f in c.of("frame", run_id) for e in f["events"]]
+    per_request = [e for e in events if e["viewer"] is not None]
+    assert per_request and all(e["viewer"] % 3 == 0 for e in per_request)
+    assert sum(e["kind"] == "respond" for e in events) == 4000
+    samples = [e for e in events if e["kind"] == "sample"]
+    assert samples[-1]["completed"] == done["summary"]["completed"] == 12_000
+    assert samples[-1]["db_queries"] == done["summary"]["db_queries"]
+
+
+def test_animate_limit_is_honoured_up_to_the_server_ceiling(lab):
+    c = lab()
+    run_id = c.start({"clients": {"count": 1000}, "duration_s": 1.0}, animate_limit=100)
+    assert c.of("started", run_id)[0]["dot_scale"] == 10
+    c.wait_for("done", run_id)
+    c.emit("start", {"scenario": {}, "animate_limit": 5001})
+    c.pump()
+    assert c.last_error()["field"] == "animate_limit"
+
+
+def test_disconnect_stops_the_run_and_its_background_task(lab):
+    c = lab()
+    run_id = c.start({"clients": {"count": 100}, "duration_s": 60.0}, speed=1.0)
+    c.wait_for("frame", run_id)
+    assert live_tasks() == 1
+    c.client.disconnect(namespace="/lab")
+    assert settle(lambda: live_tasks() == 0, timeout=2.0)
+    assert runner.reserved_runs() == 0
+
+
+def test_a_client_that_never_acks_gets_merged_frames_and_the_buffer_stays_bounded(lab, monkeypatch):
+    monkeypatch.setattr(runner, "MAX_FRAME_EVENTS", 300)
+    slow, other = lab(), lab()
+    slow.ack = False
+    run_id = slow.start({"clients": {"count": 3000, "window_s": 2.0}, "duration_s": 3.0},
+                        speed=2.0)
+    other_id = other.start({"clients": {"count": 20}, "duration_s": 2.0})
+    run = lab_namespace.connections[slow.sid][run_id]
+    biggest = 0
+    while run.running:
+        biggest = max([biggest] + [s.requests for s in run._sides])
+        other.pump()
+        socketio.sleep(0.005)
+    slow.wait_for("done", run_id)
+    frames = slow.of("frame", run_id)
+    assert len(frames) <= runner.MAX_UNACKED + 1    # the window, then the final flush
+    # The cap plus at most one tick of new events, far below the ~15,000 the run makes.
+    assert biggest < 1500
+    last = frames[-1]
+    assert last["behind"] and last["dropped"] > 0
+    assert sum(e["viewer"] is not None for e in last["events"]) <= 300
+    assert [e for e in last["events"] if e["kind"] == "sample"]   # samples are never dropped
+    assert other.wait_for("done", other_id)["summary"]["completed"] == 20
+    assert not any(f["behind"] for f in other.of("frame", other_id))

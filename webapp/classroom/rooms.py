@@ -23,6 +23,8 @@ TAPS_PER_SECOND = 5
 TAPS_PER_MEMBER_PER_RUN = 40
 TAPS_PER_RUN = 3_000
 MAX_CHOICES = 8
+# What an ad-hoc question's reveal shows when the instructor names no summary keys.
+DEFAULT_REVEAL = ("db_queries", "errors", "coalesced")
 
 
 class RoomError(Exception):
@@ -156,7 +158,7 @@ class Room:
         p = self.prediction
         if p is None:
             return
-        keys = p.reveal or tuple(k for k, v in summary.items() if isinstance(v, (int, float)))
+        keys = p.reveal or DEFAULT_REVEAL
         p.result = {k: summary[k] for k in keys if k in summary}
         p.open = False
 

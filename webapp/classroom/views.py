@@ -12,7 +12,7 @@ import socket
 from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from webapp.classroom.codes import display_code, normalize_code
 
@@ -43,9 +43,17 @@ def join_base() -> tuple[str, bool]:
     return f"{parts.scheme}://{lan}{f':{parts.port}' if parts.port else ''}", True
 
 
+def lesson_menu() -> list[dict]:
+    """Lessons the console can show to the class, step by step (empty until lessons are loaded)."""
+    course = current_app.extensions.get("herdlab.course")
+    return [{"id": lesson.id, "title": lesson.title, "prediction": lesson.prediction is not None,
+             "steps": [{"id": s.id, "title": s.title} for s in lesson.steps]}
+            for lesson in (course.lessons if course else ())]
+
+
 @bp.get("/classroom")
 def console():
-    return render_template("classroom/console.html")
+    return render_template("classroom/console.html", lessons=lesson_menu())
 
 
 @bp.get("/classroom/present")

@@ -1,0 +1,138 @@
+// A student's page: join with a code, follow the instructor's lab, answer the class question, tap to
+// join the herd, detach to experiment alone and rejoin the live view.
+import { mountLab } from "../lab/mount.js";
+import { herdlab } from "../connection.js";
+import { applySettings, catchUp, follow, renderTally, roomSocket, settingLines, showMessage } from "./room.js";
+
+const $ = (id) => document.getElementById(id);
+const MEMBER_KEY = "herdlab.member";
+const socket = roomSocket();
+const followLab = mountLab($("follow-lab"), { readonly: true, keyboard: false });
+let ownLab = null;
+let joined = null, following = true, prediction = null, chosen = null;
+const mine = new Map();   // my request id -> its latest status text
+
+follow(socket, followLab, () => following);
+// Read-only facts for tests and diagnostics: when (Date.now()) the last settings and run arrived.
+const seen = { settingsAt: 0, startedAt: 0 };
+herdlab.room = { get joined() { return joined; }, get following() { return following; }, mine, seen };
+socket.on("started", () => { seen.startedAt = Date.now(); });
+
+function join(code) {
+  const memberId = JSON.parse(sessionStorage.getItem(MEMBER_KEY) || "{}")[code.replace(/\W/g, "").toUpperCase()];
+  socket.emit("join", { code, ...(memberId ? { member_id: memberId } : {}) });
+}
+
+$("join-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  join($("code").value);
+});
+socket.on("connect", () => {
+  if (joined) join(joined.code);                          // reconnected: same member, same room
+  else if ($("code").value) join($("code").value);       // came from the QR code
+});
+
+socket.on("joined", (snap) => {
+  joined = snap;
+  sessionStorage.setItem(MEMBER_KEY, JSON.stringify({ [snap.code]: snap.member_id }));
+  $("join-view").hidden = true;
+  $("room-view").hidden = false;
+  $("room-code").textContent = snap.display_code;
+  showMessage($("message"), "");
+  setFollowing(true);
+  applySnapshot(snap);
+});
+socket.on("snapshot", (snap) => { setFollowing(true); applySnapshot(snap); });
+socket.on("detached", () => setFollowing(false));
+socket.on("settings", showSettings);
+socket.on("lesson", showLesson);
+socket.on("members", (m) => { $("members").textContent = `${m.members} in the room`; });
+socket.on("prediction", showPrediction);
+socket.on("answered", ({ choice }) => { chosen = choice; showPrediction(prediction); });
+socket.on("herd", ({ on }) => { $("herd-box").hidden = !on; });
+socket.on("tapped", ({ req }) => { mine.set(req, "sent"); showMine(); });
+socket.on("room_error", (err) => showMessage($("message"), err.message));
+socket.on("room_closed", (m) => { joined = null; showMessage($("message"), m.message); $("room-view").hidden = true; $("join-view").hidden = false; });
+socket.on("frame", (f) => {
+  if (!mine.size) return;
+  for (const ev of f.events) if (mine.has(ev.req)) mine.set(ev.req, statusOf(ev));
+  showMine();
+});
+
+function applySnapshot(snap) {
+  catchUp(followLab, snap);
+  showSettings(snap.settings);
+  showLesson(snap.lesson);
+  showPrediction(snap.prediction);
+  $("herd-box").hidden = !snap.herd;
+  $("members").textContent = `${snap.members} in the room`;
+}
+
+function setFollowing(on) {
+  following = on;
+  $("follow-lab").hidden = !on;
+  $("own-lab").hidden = on;
+  $("follow-state").textContent = on ? "Following the instructor" : "On your own — the class carries on without you";
+  $("detach").textContent = on ? "Detach: experiment on my own" : "Rejoin the class";
+  if (!on && !ownLab) {
+    ownLab = mountLab($("own-lab"), { controls: "all", keyboard: true, globals: false });
+    applySettings(ownLab, joined?.settings);
+  }
+}
+$("detach").addEventListener("click", () => socket.emit(following ? "detach" : "rejoin", {}));
+
+function showSettings(settings) {
+  seen.settingsAt = Date.now();
+  if (joined) joined.settings = settings;
+  const lines = settingLines(settings);
+  $("settings").replaceChildren(...lines.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
+  $("settings-box").hidden = !lines.length;
+}
+
+function showLesson(lesson) {
+  $("lesson").hidden = !lesson;
+  if (lesson) $("lesson").textContent = `${lesson.title} — ${lesson.step_title}`;
+}
+
+function showPrediction(p) {
+  prediction = p;
+  const box = $("question");
+  box.hidden = !p;
+  if (!p) return;
+  $("question-text").textContent = p.question;
+  const choices = $("choices");
+  choices.replaceChildren(...p.choices.map((text, i) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.disabled = !p.open;
+    b.setAttribute("aria-pressed", String(chosen === i));
+    b.addEventListener("click", () => socket.emit("answer", { choice: i }));
+    return b;
+  }));
+  $("question-state").textContent = p.open ? (chosen === null ? "Tap your answer." : "Answer sent — you can change it until the run starts.") : "Answers are closed.";
+  renderTally($("class-answers"), p.result ? p : null, { title: false });
+}
+
+$("tap").addEventListener("click", () => socket.emit("tap", {}));
+
+/** What one of my requests is doing, in words (the dot's state on the stage). */
+function statusOf(ev) {
+  switch (ev.kind) {
+    case "cache_hit": return "cache hit";
+    case "cache_miss": return "missed the cache";
+    case "fetch_start": return "you lead the fetch: everyone else waits on you";
+    case "promise_wait": return `waiting on request ${ev.leader}'s promise`;
+    case "lock_wait": case "lock_poll": return "waiting for the lock";
+    case "db_queued": return "queued at the datastore";
+    case "db_started": return "at the datastore";
+    case "respond": return `answered in ${Math.round(ev.latency_ms)} ms (${ev.source}, ${ev.status})`;
+    default: return ev.kind.replace(/_/g, " ");
+  }
+}
+
+function showMine() {
+  const list = $("mine");
+  list.replaceChildren(...[...mine].slice(-8).map(([req, status]) =>
+    Object.assign(document.createElement("li"), { textContent: `#${req}: ${status}` })));
+}

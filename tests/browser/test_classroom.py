@@ -1,0 +1,107 @@
+"""Classroom mode in headless Chromium: one instructor, a presenter screen and three students.
+
+The students must see the instructor's switch and run within a second; the class answers a question
+and the presenter shows the answers beside the run's result. Screenshots of the presenter (a
+1280x720 projector) and of a student are saved in test-artifacts/ (the presenter also as
+docs/img/classroom.png).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ARTIFACTS, ROOT
+
+PROJECTOR = {"width": 1280, "height": 720}
+LAPTOP = {"width": 1440, "height": 900}
+
+
+def watch(page):
+    """Collect the page's JavaScript errors (the test asserts there are none)."""
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def test_three_students_follow_the_instructor_predict_and_see_the_result(live_server, browser):
+    contexts = []
+
+    def open_page(path: str, viewport: dict):
+        ctx = browser.new_context(viewport=viewport)
+        contexts.append(ctx)
+        page = watch(ctx.new_page())
+        page.goto(live_server.url + path)
+        return page
+
+    try:
+        console = open_page("/classroom", PROJECTOR)
+        expect(console.locator("#code")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
+        code = console.locator("#code").inner_text()
+        with console.expect_popup() as popup:
+            console.locator("#present").click()
+        presenter = watch(popup.value)
+        presenter.set_viewport_size(PROJECTOR)
+        expect(presenter.locator("#code")).to_have_text(code)
+
+        students = [open_page(f"/join?code={code.lower()}", LAPTOP) for _ in range(3)]
+        for s in students:
+            expect(s.locator("#room-view")).to_be_visible()
+            expect(s.locator("#follow-state")).to_have_text("Following the instructor")
+        expect(presenter.locator("#members")).to_have_text("3")
+
+        # The instructor's switch reaches every student within a second.
+        # Time from the real click in the page (Playwright's own actionability checks take a while
+        # on a busy 2-core machine), to the student's page receiving it; one clock, one machine.
+        console.evaluate("""document.addEventListener("click", () => { window.clickedAt = Date.now(); }, {capture: true})""")
+        console.locator('[data-control="strategy.coalesce=promise"]').check()
+        clicked = console.wait_for_function("window.clickedAt").json_value()
+        console.evaluate("window.clickedAt = 0")
+        for s in students:
+            expect(s.locator("#settings")).to_contain_text("strategy.coalesce: promise")
+            assert s.evaluate("window.herdlab.room.seen.settingsAt") - clicked < 1_000
+
+        # A class question, answered from three devices, tallied live on the presenter.
+        console.evaluate("""window.herdlabRoom.socket.emit("predict", {question: "With promise coalescing, how many datastore queries per chunk?", choices: ["1", "about 30", "300"]})""")
+        for s, choice in zip(students, ("1", "1", "300")):
+            s.get_by_role("button", name=choice, exact=True).click()
+        expect(presenter.locator("#tally")).to_contain_text("3 answers")
+
+        # The instructor's run reaches every student within a second, the same run everywhere.
+        console.evaluate("window.herdlabRoom.lab.control('speed', 4)")
+        console.locator('[data-role="play"]').click()
+        clicked = console.wait_for_function("window.clickedAt").json_value()
+        for s in students:
+            s.wait_for_function("window.herdlab.runId && window.herdlab.eventsReceived > 0")
+            assert s.evaluate("window.herdlab.room.seen.startedAt") - clicked < 1_000
+        run_id = console.evaluate("window.herdlab.runId")
+        assert all(s.evaluate("window.herdlab.runId") == run_id for s in students)
+        presenter.wait_for_function("window.herdlab.eventsReceived > 0")
+        presenter.wait_for_timeout(1_500)  # mid-run picture for the screenshot
+        ARTIFACTS.mkdir(exist_ok=True)
+        presenter.screenshot(path=str(ARTIFACTS / "classroom-presenter-midrun.png"))
+
+        # When the run ends the presenter shows the result beside the class's answers.
+        expect(presenter.locator("#tally .cr-result")).to_contain_text("db queries", timeout=15_000)
+        expect(students[0].locator("#class-answers .cr-result")).to_be_visible()
+        presenter.screenshot(path=str(ARTIFACTS / "classroom-presenter.png"))
+        students[0].screenshot(path=str(ARTIFACTS / "classroom-student.png"))
+        shutil.copyfile(ARTIFACTS / "classroom-presenter-midrun.png", ROOT / "docs" / "img" / "classroom.png")
+
+        # A student detaches (their own lab), then rejoins and catches up with the room's run.
+        s = students[2]
+        s.locator("#detach").click()
+        expect(s.locator("#follow-state")).to_contain_text("On your own")
+        expect(s.locator("#own-lab")).to_be_visible()
+        s.locator("#detach").click()
+        expect(s.locator("#follow-state")).to_have_text("Following the instructor")
+        assert s.evaluate("window.herdlab.runId") == run_id
+
+        for page in (console, presenter, *students):
+            assert page.js_errors == []
+    finally:
+        for ctx in contexts:
+            ctx.close()

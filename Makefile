@@ -13,6 +13,7 @@ run: $(VENV)/.stamp-run
 
 test: $(VENV)/.stamp-dev
 	@tests/require.sh chromium
+	@tests/require.sh redis-server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.stamp-dev

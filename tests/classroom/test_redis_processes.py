@@ -1,0 +1,114 @@
+"""Two app processes sharing rooms through a real Redis: a student on one follows an instructor on
+the other (the room lives on the instructor's process; events are relayed, replies and frames come
+back through Flask-SocketIO's message queue)."""
+from __future__ import annotations
+
+import queue
+from typing import Any
+
+import pytest
+import socketio
+from room_helpers import NS, SMALL
+
+from tests.browser.conftest import LiveServer
+
+pytestmark = pytest.mark.redis
+
+
+class Client:
+    """A real python-socketio client on /room that queues every event it receives."""
+
+    def __init__(self, url: str) -> None:
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.sio = socketio.Client()
+        self.sio.on("*", lambda event, data=None: self.events.put((event, data)), namespace=NS)
+        self.sio.connect(url, namespaces=[NS], transports=["websocket"], wait_timeout=10)
+
+    def emit(self, event: str, payload: Any = None) -> None:
+        self.sio.emit(event, payload, namespace=NS)
+
+    def wait(self, name: str, until=lambda _: True, timeout: float = 10.0) -> Any:
+        while True:
+            event, data = self.events.get(timeout=timeout)
+            if event == name and until(data):
+                return data
+
+    def seen(self) -> list[str]:
+        out = []
+        while not self.events.empty():
+            out.append(self.events.get_nowait()[0])
+        return out
+
+
+@pytest.fixture(scope="module")
+def servers(redis_url):
+    pair = [LiveServer({"HERDLAB_MESSAGE_QUEUE": redis_url}) for _ in range(2)]
+    yield pair
+    for server in pair:
+        server.stop()
+
+
+@pytest.fixture
+def clients():
+    made: list[Client] = []
+
+    def make(url: str) -> Client:
+        made.append(Client(url))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.sio.disconnect()
+
+
+def test_a_student_on_another_process_follows_the_instructor(servers, clients):
+    a, b = servers
+    teacher = clients(a.url)
+    teacher.emit("create", {})
+    room = teacher.wait("room")
+    student = clients(b.url)
+    student.emit("join", {"code": room["display_code"]})
+    assert student.wait("joined")["code"] == room["code"]
+    assert teacher.wait("members", lambda m: m["members"] == 1)
+
+    teacher.emit("settings", {"preset": "classroom", "scenario": {"strategy": {"coalesce": "promise"}}})
+    assert student.wait("settings")["scenario"] == {"strategy": {"coalesce": "promise"}}
+
+    student.emit("start", SMALL)  # a student's control is refused, across processes too
+    assert student.wait("room_error")["reason"] == "not_instructor"
+
+    teacher.emit("predict", {"question": "Queries?", "choices": ["1", "30"]})
+    student.wait("prediction", lambda p: p["open"])
+    student.emit("answer", {"choice": 0})
+    assert teacher.wait("prediction", lambda p: p["responses"] == 1)["tally"] == [1, 0]
+
+    teacher.emit("start", {**SMALL, "scenario": {**SMALL["scenario"], "strategy": {"coalesce": "promise"}}})
+    started = student.wait("started")
+    frame = student.wait("frame")
+    assert frame["run_id"] == started["run_id"] and "sent_at" in frame
+    done = student.wait("done", timeout=20)
+    assert done["summary"]["db_queries"] == done["summary"]["chunks"]  # promise: one per chunk
+    assert teacher.wait("prediction", lambda p: p["result"] is not None)["result"]["db_queries"] == done["summary"]["db_queries"]
+
+    student.emit("detach")
+    student.wait("detached")
+    student.emit("rejoin")
+    assert student.wait("snapshot")["run"]["done"]["run_id"] == started["run_id"]
+
+
+def test_the_instructor_reclaims_the_room_from_the_other_process(servers, clients):
+    a, b = servers
+    teacher = clients(a.url)
+    teacher.emit("create", {})
+    room = teacher.wait("room")
+    student = clients(a.url)
+    student.emit("join", {"code": room["code"]})
+    student.wait("joined")
+    teacher.sio.disconnect()
+    again = clients(b.url)
+    again.emit("claim", {"code": room["code"], "token": "forged"})
+    assert again.wait("room_error")["reason"] == "bad_token"
+    again.emit("claim", {"code": room["code"], "token": room["token"]})
+    assert again.wait("room")["role"] == "instructor"
+    again.emit("herd", {"on": True})
+    assert student.wait("herd") == {"on": True}

@@ -32,6 +32,9 @@ def create_app(config: "Mapping[str, Any] | Settings | None" = None):
     from webapp import views
 
     app.register_blueprint(views.bp)
+    from webapp.lessons import views as lessons_views
+
+    app.register_blueprint(lessons_views.bp)
     from webapp import transport  # noqa: F401  (registers the /lab namespace)
     from webapp import classroom  # registers the /room namespace
     socketio.init_app(app, **settings.socketio_options())

@@ -13,8 +13,9 @@ import sys
 
 from webapp import serve
 from webapp.engine import cli as engine_cli
+from webapp.lessons import cli as lessons_cli
 
-SUBCOMMAND_MODULES = (serve, engine_cli)
+SUBCOMMAND_MODULES = (serve, engine_cli, lessons_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

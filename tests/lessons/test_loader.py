@@ -1,0 +1,145 @@
+"""Loading the course: every real lesson loads; each kind of broken lesson is rejected by name."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import pytest
+
+from webapp.lessons.loader import load_course, split_steps
+
+
+def test_every_lesson_in_the_course_loads():
+    course = load_course()
+    assert course.problems == ()
+    assert course.lessons
+    assert [lesson.order for lesson in course.lessons] == sorted(l.order for l in course.lessons)
+    for lesson in course.lessons:
+        assert lesson.prediction is not None, lesson.id
+        assert lesson.checkpoints, lesson.id
+        assert lesson.checks, lesson.id
+        assert lesson.references, lesson.id
+        for checkpoint in lesson.checkpoints:
+            assert all(choice.why for choice in checkpoint.choices), (lesson.id, checkpoint.id)
+
+
+def test_glossary_and_references_load():
+    course = load_course()
+    assert {"thundering-herd", "promise", "lease"} <= {t.id for t in course.glossary}
+    assert course.references["drake-story"].confidence == "U"
+
+
+def test_good_copy_loads(course_dir):
+    course = load_course(course_dir)
+    assert course.problems == ()
+    assert [l.id for l in course.lessons] == ["celebrity-goes-live"]
+
+
+def _set(path: str, value: Any) -> Callable[[dict], None]:
+    """An edit that sets a dotted path (numeric parts index lists) in the front matter."""
+
+    def edit(front: dict) -> None:
+        *parents, last = path.split(".")
+        node: Any = front
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(last) if last.isdigit() else last] = value
+
+    return edit
+
+
+def _drop(path: str) -> Callable[[dict], None]:
+    def edit(front: dict) -> None:
+        *parents, last = path.split(".")
+        node: Any = front
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        del node[int(last) if last.isdigit() else last]
+
+    return edit
+
+
+BROKEN = [
+    ("missing-title", _drop("title"), "title", "is missing"),
+    ("order-not-int", _set("order", "first"), "order", "must be int"),
+    ("order-is-bool", _set("order", True), "order", "must be int"),
+    ("unknown-field", _set("chioces", 1), "chioces", "is not a known field"),
+    ("bad-id", _set("id", "Has Spaces"), "id", "lowercase words"),
+    ("unknown-preset", _set("experiments.0.preset", "nope"), "experiments[0].overrides",
+     "no preset named"),
+    ("bad-override", _set("experiments.0.overrides", {"clients": {"count": -5}}),
+     "experiments[0].overrides.clients.count", "out of range"),
+    ("unknown-override", _set("experiments.0.overrides", {"clients": {"cuont": 5}}),
+     "experiments[0].overrides.clients.cuont", "not a known key"),
+    ("bad-control", _set("experiments.0.controls", ["clients.count", "rocket.speed"]),
+     "experiments[0].controls[1]", "not a scenario key"),
+    ("answer-out-of-range", _set("prediction.answer", 7), "prediction.answer", "from 0 to 2"),
+    ("checkpoint-answer-negative", _set("checkpoints.0.answer", -1), "checkpoints[0].answer",
+     "from 0 to 2"),
+    ("choice-without-why", _drop("checkpoints.1.choices.0.why"), "checkpoints[1].choices[0].why",
+     "is missing"),
+    ("one-choice", _set("checkpoints.0.choices", [{"text": "a", "why": "b"}]),
+     "checkpoints[0].choices", "at least two"),
+    ("unparseable-check", _set("checks.0.expect", "errors >"), "checks[0].expect",
+     "not a valid check"),
+    ("python-in-check", _set("checks.0.expect", "__import__('os').system('x') == 0"),
+     "checks[0].expect", "not a valid check"),
+    ("unknown-summary-key", _set("checks.0.expect", "explosions > 0"), "checks[0].expect",
+     "'explosions', which is not a numeric summary key"),
+    ("unknown-experiment-in-check", _set("checks.0.expect", "other:errors > 0"),
+     "checks[0].expect", "unknown experiment 'other'"),
+    ("check-experiment-unknown", _set("checks.0.experiment", "ghost"), "checks[0].experiment",
+     "unknown experiment 'ghost'"),
+    ("unknown-reveal", _set("prediction.reveal", ["db_queries", "vibes"]), "prediction.reveal[1]",
+     "'vibes'"),
+    ("prediction-step-unknown", _set("prediction.step", "nowhere"), "prediction.step",
+     "unknown step 'nowhere'"),
+    ("unknown-reference", _set("references", ["no-such-paper"]), "references[0]",
+     "not an id in lessons/references.md"),
+    ("duplicate-step", _set("steps.1.id", "story"), "steps[1].id", "repeats the id 'story'"),
+    ("missing-strategy-code", _set("steps.0.code", "teleport"), "steps[0].code",
+     "no module webapp/strategies/teleport.py"),
+    ("steps-not-list", _set("steps", "story"), "steps", "must be a list"),
+    ("duplicate-order", _set("order", 1), "order", "already used by lessons/01-"),
+]
+
+
+@pytest.mark.parametrize("name, edit, field, message", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_lesson_is_rejected_by_file_and_field_and_the_rest_load(
+        course_dir, add_lesson, caplog, name, edit, field, message):
+    add_lesson(name, edit)
+    with caplog.at_level(logging.ERROR):
+        course = load_course(course_dir)
+    assert [l.id for l in course.lessons] == ["celebrity-goes-live"]
+    [problem] = course.problems
+    assert problem.file == f"lessons/{name}.md"
+    assert problem.field == field
+    assert message in problem.message
+    assert f"lessons/{name}.md: {field}" in caplog.text
+
+
+def test_steps_must_match_the_body_headings(course_dir, add_lesson):
+    add_lesson("extra-heading", body=lambda text: text + "\n## An extra section\n\nMore.\n")
+    [problem] = load_course(course_dir).problems
+    assert (problem.field, problem.message) == (
+        "steps", "lists 4 steps but the body has 5 '## ' headings; each step is one heading")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("no front matter at all\n", "must start with a '---' line"),
+    ("---\ntitle: [unclosed\n---\nbody\n", "is not valid YAML"),
+    ("---\n- a list\n---\nbody\n", "must be a mapping"),
+])
+def test_unreadable_front_matter_is_reported(course_dir, text, message):
+    (course_dir / "02-broken.md").write_text(text)
+    course = load_course(course_dir)
+    [problem] = course.problems
+    assert problem.file == "lessons/02-broken.md" and message in problem.message
+    assert len(course.lessons) == 1
+
+
+def test_headings_inside_code_fences_do_not_start_steps():
+    intro, steps = split_steps("Intro\n\n## One\n\n```\n## not a step\n```\n\n## Two\ntext")
+    assert intro == "Intro"
+    assert [title for title, _ in steps] == ["One", "Two"]
+    assert "## not a step" in steps[0][1]

@@ -1,0 +1,378 @@
+"""Load and validate the course: every lesson file, the glossary and the references.
+
+A lesson is a Markdown file with a YAML front matter block. Validation is strict because a lesson
+makes promises to students (this control exists, this answer is right, this number is true): each
+file is checked on its own and the first problem found is reported with the file and the dotted
+field ("lessons/04-lock.md: checkpoints[1].answer: ..."). A broken lesson is left out and listed as
+unavailable; the rest of the course is still served. The format is described in
+``lessons/README.md``.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import yaml
+
+from webapp.lessons import experiments as lab
+from webapp.lessons.expr import Comparison, ExprError, parse
+from webapp.lessons.render import strategy_file
+from webapp.lessons.model import (Check, Checkpoint, Choice, Course, Experiment, Goal, Lesson,
+                                  Prediction, Problem, Reference, Step, Term)
+
+log = logging.getLogger(__name__)
+
+LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
+GLOSSARY_FILE = "glossary.md"
+REFERENCES_FILE = "references.md"
+NOT_LESSONS = {GLOSSARY_FILE, REFERENCES_FILE, "README.md"}
+MAX_FILE_BYTES = 200_000
+CONFIDENCE = ("V", "V2", "S", "U", "MINE")
+
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_STEP_HEADING = re.compile(r"^## +(.+?)\s*#*\s*$")
+
+T = TypeVar("T")
+
+
+class Invalid(Exception):
+    """One field of one file is wrong; ``field`` is the dotted path inside the front matter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class _Node:
+    """A mapping from the front matter with its dotted path, so every error names its field."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise Invalid(path, "must be a mapping of fields")
+        self.data = data
+        self.path = path
+
+    def at(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else key
+
+    def only(self, *allowed: str) -> None:
+        """Reject unknown fields: a typo ("chioces") must not silently drop content."""
+        for key in self.data:
+            if key not in allowed:
+                raise Invalid(self.at(str(key)), "is not a known field; known: " + ", ".join(allowed))
+
+    def get(self, key: str, kind: type[T], default: Any = ..., what: str = "") -> T:
+        if key not in self.data or self.data[key] is None:
+            if default is ...:
+                raise Invalid(self.at(key), "is missing")
+            return default
+        value = self.data[key]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            raise Invalid(self.at(key), f"must be {what or kind.__name__}, not {type(value).__name__}")
+        return value
+
+    def text(self, key: str, default: Any = ..., limit: int = 4000) -> str:
+        value = self.get(key, str, default, "text")
+        if self.data.get(key) is None:
+            return value  # the default of an optional field
+        if not value.strip():
+            raise Invalid(self.at(key), "must not be empty")
+        if len(value) > limit:
+            raise Invalid(self.at(key), f"must be at most {limit} characters")
+        return value
+
+    def ident(self, key: str, default: Any = ...) -> str:
+        value = self.get(key, str, default, "an id")
+        if value is not None and not _ID.match(value):
+            raise Invalid(self.at(key), f"must be lowercase words joined by '-', not {value!r}")
+        return value
+
+    def items(self, key: str, default: Any = ...) -> list[tuple[str, Any]]:
+        """A list field as (path, item) pairs; empty lists count as missing when required."""
+        value = self.get(key, list, default, "a list")
+        if default is ... and not value:
+            raise Invalid(self.at(key), "must not be empty")
+        return [(f"{self.at(key)}[{i}]", item) for i, item in enumerate(value or [])]
+
+    def index(self, key: str, size: int) -> int:
+        value = self.get(key, int, what="a whole number (0 is the first choice)")
+        if not 0 <= value < size:
+            raise Invalid(self.at(key), f"must be from 0 to {size - 1} (an index into choices)")
+        return value
+
+
+def _unique(ids: list[tuple[str, str]]) -> None:
+    seen: set[str] = set()
+    for path, value in ids:
+        if value in seen:
+            raise Invalid(path, f"repeats the id {value!r}")
+        seen.add(value)
+
+
+def _summary_key(path: str, key: Any) -> str:
+    known = lab.summary_keys()
+    if key not in known:
+        raise Invalid(path, f"names {key!r}, which is not a numeric summary key; known: "
+                      + ", ".join(sorted(known)))
+    return key
+
+
+def _expression(path: str, text: Any, experiments: set[str]) -> Comparison:
+    """Parse a check and verify every key it names exists in the engine's summary."""
+    if not isinstance(text, str):
+        raise Invalid(path, "must be a check written as text, e.g. 'db_queries == chunks'")
+    try:
+        check = parse(text)
+    except ExprError as exc:
+        raise Invalid(path, f"is not a valid check ({exc}): {text!r}") from None
+    for ref in check.refs():
+        if ref.experiment is not None and ref.experiment not in experiments:
+            raise Invalid(path, f"names the unknown experiment {ref.experiment!r}")
+        _summary_key(path, ref.key)
+    return check
+
+
+def _split_front_matter(text: str) -> tuple[Any, str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise Invalid("front matter", "the file must start with a '---' line, YAML, then '---'")
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark else ""
+        raise Invalid("front matter", f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return data, match.group(2)
+
+
+def split_steps(body: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split the body at its ``## `` headings (outside code fences): the intro, then (title, text)."""
+    intro: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    fenced = False
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+        heading = None if fenced else _STEP_HEADING.match(line)
+        if heading:
+            sections.append((heading.group(1), []))
+        else:
+            (sections[-1][1] if sections else intro).append(line)
+    return "\n".join(intro).strip(), [(title, "\n".join(lines).strip()) for title, lines in sections]
+
+
+def _choices(node: _Node, key: str, need_why: bool) -> tuple[Choice, ...]:
+    """Choices are text, or {text, why}; a checkpoint must explain every answer."""
+    choices = []
+    items = node.items(key)
+    if len(items) < 2:
+        raise Invalid(node.at(key), "must offer at least two choices")
+    for path, item in items:
+        if isinstance(item, str) and not need_why:
+            item = {"text": item}
+        choice = _Node(item, path)
+        choice.only("text", "why")
+        why = choice.text("why", default=None if not need_why else ...)
+        choices.append(Choice(choice.text("text", limit=400), why or ""))
+    return tuple(choices)
+
+
+def _experiments(root: _Node) -> tuple[Experiment, ...]:
+    found = []
+    controls = lab.control_keys()
+    for path, item in root.items("experiments"):
+        node = _Node(item, path)
+        node.only("id", "label", "preset", "overrides", "controls")
+        experiment = Experiment(
+            id=node.ident("id"), label=node.text("label", limit=80), preset=node.text("preset"),
+            overrides=node.get("overrides", dict, {}, "a mapping of scenario keys"),
+            controls=tuple(node.get("controls", list, [], "a list of scenario keys")))
+        for i, key in enumerate(experiment.controls):
+            if key not in controls:
+                raise Invalid(f"{node.at('controls')}[{i}]", f"{key!r} is not a scenario key")
+        try:
+            lab.scenario_for(experiment)
+        except ValueError as exc:  # the engine's ScenarioError names the key and what is allowed
+            bad = getattr(exc, "key", "")
+            raise Invalid(node.at("overrides") + (f".{bad}" if bad and bad != "preset" else ""),
+                          str(exc)) from None
+        found.append(experiment)
+    _unique([(f"{root.at('experiments')}[{i}].id", e.id) for i, e in enumerate(found)])
+    return tuple(found)
+
+
+def _steps(root: _Node, body: str, experiment_ids: set[str]) -> tuple[str, tuple[Step, ...]]:
+    intro, sections = split_steps(body)
+    items = root.items("steps")
+    if len(sections) != len(items):
+        raise Invalid("steps", f"lists {len(items)} steps but the body has {len(sections)} "
+                      "'## ' headings; each step is one heading")
+    steps = []
+    for (path, item), (title, markdown) in zip(items, sections):
+        node = _Node(item, path)
+        node.only("id", "experiment", "code")
+        experiment = node.ident("experiment", default=None)
+        if experiment is not None and experiment not in experiment_ids:
+            raise Invalid(node.at("experiment"), f"names the unknown experiment {experiment!r}")
+        code = node.get("code", str, None, "a strategy name")
+        if code is not None and strategy_file(code) is None:
+            raise Invalid(node.at("code"), f"there is no module webapp/strategies/{code}.py")
+        steps.append(Step(node.ident("id"), title, markdown, experiment, code))
+    _unique([(f"steps[{i}].id", s.id) for i, s in enumerate(steps)])
+    return intro, tuple(steps)
+
+
+def _in(node: _Node, key: str, ids: set[str], what: str) -> str:
+    value = node.ident(key)
+    if value not in ids:
+        raise Invalid(node.at(key), f"names the unknown {what} {value!r}")
+    return value
+
+
+def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
+    data, body = _split_front_matter(path.read_text(encoding="utf-8"))
+    root = _Node(data, "")
+    root.only("id", "title", "order", "summary", "experiments", "steps", "prediction",
+              "checkpoints", "checks", "references", "goal")
+    experiments = _experiments(root)
+    experiment_ids = {e.id for e in experiments}
+    intro, steps = _steps(root, body, experiment_ids)
+    step_ids = {s.id for s in steps}
+
+    prediction = None
+    if "prediction" in root.data:
+        node = _Node(root.data["prediction"], "prediction")
+        node.only("step", "experiment", "question", "choices", "answer", "reveal", "explain", "check")
+        choices = _choices(node, "choices", need_why=False)
+        reveal = tuple(_summary_key(p, key) for p, key in node.items("reveal"))
+        prediction = Prediction(
+            step=_in(node, "step", step_ids, "step"),
+            experiment=_in(node, "experiment", experiment_ids, "experiment"),
+            question=node.text("question", limit=400), choices=choices,
+            answer=node.index("answer", len(choices)), reveal=reveal,
+            explain=node.text("explain"),
+            check=_expression(node.at("check"), node.data.get("check"), experiment_ids))
+
+    checkpoints = []
+    for path_, item in root.items("checkpoints", default=[]):
+        node = _Node(item, path_)
+        node.only("id", "step", "question", "choices", "answer")
+        choices = _choices(node, "choices", need_why=True)
+        checkpoints.append(Checkpoint(node.ident("id"), _in(node, "step", step_ids, "step"),
+                                      node.text("question", limit=400), choices,
+                                      node.index("answer", len(choices))))
+    _unique([(f"checkpoints[{i}].id", c.id) for i, c in enumerate(checkpoints)])
+
+    checks = []
+    for path_, item in root.items("checks"):
+        node = _Node(item, path_)
+        node.only("experiment", "expect", "claim")
+        experiment = _in(node, "experiment", experiment_ids, "experiment")
+        checks.append(Check(experiment, _expression(node.at("expect"), node.data.get("expect"),
+                                                    experiment_ids), node.text("claim", limit=400)))
+
+    goal = None
+    if "goal" in root.data:
+        node = _Node(root.data["goal"], "goal")
+        node.only("experiment", "expect", "text")
+        goal = Goal(_in(node, "experiment", experiment_ids, "experiment"),
+                    tuple(_expression(p, e, experiment_ids) for p, e in node.items("expect")),
+                    node.text("text", limit=400))
+
+    cited = []
+    for path_, ref in root.items("references"):
+        if ref not in references:
+            raise Invalid(path_, f"{ref!r} is not an id in lessons/{REFERENCES_FILE}")
+        cited.append(ref)
+
+    lesson = Lesson(id=root.ident("id"), file=path.name, order=root.get("order", int),
+                    title=root.text("title", limit=120), summary=root.text("summary", limit=400),
+                    intro=intro, experiments=experiments, steps=steps, prediction=prediction,
+                    checkpoints=tuple(checkpoints), checks=tuple(checks),
+                    references=tuple(cited), goal=goal)
+    return lesson
+
+
+def _load_references(directory: Path) -> dict[str, Reference]:
+    data, _ = _split_front_matter((directory / REFERENCES_FILE).read_text(encoding="utf-8"))
+    root = _Node(data, "")
+    root.only("title", "references")
+    found: dict[str, Reference] = {}
+    for path, item in root.items("references"):
+        node = _Node(item, path)
+        node.only("id", "title", "source", "url", "confidence", "note")
+        confidence = node.text("confidence")
+        if confidence not in CONFIDENCE:
+            raise Invalid(node.at("confidence"), "must be one of: " + ", ".join(CONFIDENCE))
+        url = node.text("url", default="")
+        if url and not url.startswith("https://"):
+            raise Invalid(node.at("url"), "must start with https://")
+        ref = Reference(node.ident("id"), node.text("title"), node.text("source"), url,
+                        confidence, node.text("note", default=""))
+        if ref.id in found:
+            raise Invalid(node.at("id"), f"repeats the id {ref.id!r}")
+        found[ref.id] = ref
+    return found
+
+
+def _load_glossary(directory: Path) -> tuple[Term, ...]:
+    data, _ = _split_front_matter((directory / GLOSSARY_FILE).read_text(encoding="utf-8"))
+    root = _Node(data, "")
+    root.only("title", "terms")
+    terms = []
+    for path, item in root.items("terms"):
+        node = _Node(item, path)
+        node.only("id", "term", "definition")
+        terms.append(Term(node.ident("id"), node.text("term", limit=80), node.text("definition")))
+    _unique([(f"terms[{i}].id", t.id) for i, t in enumerate(terms)])
+    return tuple(sorted(terms, key=lambda t: t.term.lower()))
+
+
+def _guard(file: str, problems: list[Problem], load: Callable[[], T], fallback: T) -> T:
+    """Run one file's loader; a problem is recorded and logged, never raised, so others load."""
+    try:
+        return load()
+    except Invalid as exc:
+        problem = Problem(file, exc.field, exc.message)
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = Problem(file, "", f"cannot be read: {exc}")
+    problems.append(problem)
+    log.error("lesson not served: %s", problem)
+    return fallback
+
+
+def load_course(directory: Path = LESSONS_DIR) -> Course:
+    """Load every lesson in ``directory``; broken files become ``Course.problems``."""
+    problems: list[Problem] = []
+    references = _guard(f"lessons/{REFERENCES_FILE}", problems,
+                        lambda: _load_references(directory), {})
+    glossary = _guard(f"lessons/{GLOSSARY_FILE}", problems, lambda: _load_glossary(directory), ())
+    lessons: list[Lesson] = []
+    for path in sorted(directory.glob("*.md")):
+        if path.name in NOT_LESSONS:
+            continue
+        name = f"lessons/{path.name}"
+
+        def load(path: Path = path) -> Lesson:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise Invalid("", f"is larger than {MAX_FILE_BYTES} bytes")
+            lesson = _lesson(path, references)
+            for other in lessons:
+                if other.id == lesson.id:
+                    raise Invalid("id", f"{lesson.id!r} is already used by lessons/{other.file}")
+                if other.order == lesson.order:
+                    raise Invalid("order", f"{lesson.order} is already used by lessons/{other.file}")
+            return lesson
+
+        lesson = _guard(name, problems, load, None)
+        if lesson is not None:
+            lessons.append(lesson)
+    lessons.sort(key=lambda lesson: lesson.order)
+    return Course(tuple(lessons), tuple(problems), references, glossary)

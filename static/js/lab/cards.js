@@ -6,10 +6,10 @@ import { fmt } from "./render/stage.js";
 /** Card id → label, the summary's value, the live value (from a side), and the unit. */
 const CARDS = [
   ["db_queries", "Datastore queries", (s) => s.db_queries, (side) => side.sample?.db_queries, ""],
-  ["peak_db", "Peak datastore load", (s) => s.peak_db_inflight, (side) => side.peakDb, " at once"],
+  ["peak_db", "Peak in datastore", (s) => s.peak_db_inflight, (side) => side.peakDb, ""],
   ["p99", "p99 latency", (s) => s.latency_ms?.p99, (side) => side.worstP99, " ms"],
   ["errors", "Errors", (s) => s.errors, (side) => side.sample?.errors, ""],
-  ["coalesced", "Coalesced requests", (s) => s.coalesced, (side) => side.sample?.coalesced, ""],
+  ["coalesced", "Coalesced", (s) => s.coalesced, (side) => side.sample?.coalesced, ""],
 ];
 
 export class Cards {
@@ -18,7 +18,7 @@ export class Cards {
     this.store = store;
     this.els = new Map();
     container.replaceChildren();
-    for (const [id, label] of [...CARDS, ["saved", "Datastore queries saved"]]) {
+    for (const [id, label] of [...CARDS, ["saved", "Queries saved"]]) {
       const card = document.createElement("div");
       card.className = "lab-card";
       card.dataset.card = id;

@@ -94,9 +94,7 @@ export function mountLab(root, options = {}) {
       case "faster": act("speed", stepSpeed(store.speed, +1)); return;
       case "slower": act("speed", stepSpeed(store.speed, -1)); return;
       case "speed":
-        store.speed = value;
-        store.touch();
-        if (live) transport.control("speed", value);
+        if (live) { store.requestSpeed(value); transport.control("speed", value); } else { store.speed = value; store.touch(); }
         rememberConfig();
         return;
       case "restart": if (store.runId) transport.control("restart"); else handle.start(); return;
@@ -246,14 +244,14 @@ export function mountLab(root, options = {}) {
   }
 
   // ---- the one animation loop ------------------------------------------------------------------
-  let raf = 0, last = 0, drawnVersion = -1, animating = false, lastDom = 0, lastCharts = 0, lastSummary = 0;
+  let raf = 0, last = 0, drawnVersion = -1, animating = false, lastDom = 0, lastCharts = 0, lastSummary = -Infinity;
   let chartsVersion = -1;
   const counters = { framesRendered: 0, framesDropped: 0 };
 
   function resetStages() {
     for (const s of stages) { s.pulses = []; s.lastPulse.clear(); }
     cards.baseline = null;
-    lastSummary = 0;
+    lastSummary = -Infinity;
   }
 
   function frame(now) {
@@ -288,7 +286,8 @@ export function mountLab(root, options = {}) {
     const err = q("error");
     err.hidden = !store.error;
     err.textContent = store.error ? `${store.error.message}${store.error.field ? ` (field: ${store.error.field})` : ""}` : "";
-    if (store.behind || store.eventsDropped) note(`Catching up: ${fmt(store.eventsDropped)} dot events skipped (counters stay exact).`);
+    if (store.eventsDropped) note(`Behind: ${fmt(store.eventsDropped)} dot events skipped to keep up (counters stay exact).`);
+    else if (store.behind && store.status === "playing") note("Catching up with the server…");
     if (store.status === "finished" && lastSummary !== -1) { lastSummary = -1; q("summary").textContent = describe(); }
     else if (store.status !== "finished" && now - lastSummary >= SUMMARY_EVERY_MS) {
       q("summary").textContent = describe();
@@ -328,8 +327,12 @@ export function mountLab(root, options = {}) {
       dots: () => store.a.dots.size + store.b.dots.size, sample: () => store.a.sample, sampleB: () => store.b.sample,
       dbState: () => store.a.db.state, peakDb: () => store.a.peakDb, speed: () => store.speed,
       error: () => store.error, scenario: () => store.scenario, config: () => structuredClone(config),
+      drawMode: () => (reduced.matches ? "bars" : "dots"), presentation: () => presentation,
     };
     for (const [name, get] of Object.entries(getters)) Object.defineProperty(herdlab, name, { get, configurable: true, enumerable: true });
+    // Where side A's dots are (CSS px in its canvas), for tests that click one.
+    Object.defineProperty(herdlab, "dotsOnStage", { configurable: true, value: () =>
+      [...store.a.dots.values()].filter((d) => d.x !== undefined).slice(0, 50).map((d) => [d.x, d.y, d.req]) });
   }
 
   // ---- the handle ------------------------------------------------------------------------------

@@ -144,6 +144,7 @@ export class Store {
     this.eventsDropped = 0;
     this.behind = false;
     this.seekTo = null;
+    this.speedRequested = null;
     this.version = 0;
   }
 
@@ -195,7 +196,11 @@ export class Store {
       this.seekTo = null;
     }
     this.status = msg.status;
-    this.speed = msg.speed ?? this.speed;
+    // Several quick speed changes: older `state` echoes must not undo the newest request.
+    if (msg.speed !== undefined && (this.speedRequested === null || msg.speed === this.speedRequested)) {
+      this.speed = msg.speed;
+      this.speedRequested = null;
+    }
     this.t = msg.t ?? this.t;
     this.touch();
   }
@@ -206,6 +211,13 @@ export class Store {
     this.summary = msg.summary;
     this.summaryB = msg.summary_b ?? null;
     this.status = "finished";
+    this.touch();
+  }
+
+  /** The user chose a speed; the server's `state` will confirm it. */
+  requestSpeed(speed) {
+    this.speed = speed;
+    this.speedRequested = speed;
     this.touch();
   }
 

@@ -144,7 +144,8 @@ export class Stage {
     switch (s) {
       case "travel": return { x: box.x0 + 4, y: box.cy + jy * (box.y1 - box.y0) * 0.8 };
       case "hit": return { x: L.cache.x0 + 3, y: box.cy + jy * 12 };
-      case "miss": return { x: L.queue.x1 - 4, y: L.mid + jy * (L.db.y1 - L.db.y0) * 0.7 };
+      // Just past the cache: a miss waiting on a promise turns back here; one that queries flies on.
+      case "miss": return { x: L.cache.x1 + 14, y: L.mid + jy * (L.cache.y1 - L.cache.y0) * 0.8 };
       case "queued": return { x: L.queue.x1 - 4, y: L.mid + jy * 20 };
       case "service": return { x: (L.db.x0 + L.db.x1) / 2, y: L.mid };
       case "fetched": case "wait": case "poll": return { x: box.x1, y: box.cy + jy * 8 };
@@ -184,7 +185,6 @@ export class Stage {
         j -= cap; r += spacing;
       }
     }
-    this.ringCounts = this.ringCounts || {};
   }
 
   /** Fill a box with square cells, from the datastore side outwards, shrinking cells as it fills. */
@@ -279,15 +279,14 @@ export class Stage {
       ctx.fillText(side.cachedKeys.has(side.lastKey) ? "✓ cached" : "empty", cx, L.mid + 10 * zoom);
     } else ctx.fillText("empty", cx, L.mid);
     const hits = side.sample?.cache_hits;
-    if (hits !== undefined) ctx.fillText(`${fmt(hits)} hits`, cx, c.y1 + 14 * zoom);
+    if (hits !== undefined) ctx.fillText(`${fmt(hits)} ${hits === 1 ? "hit" : "hits"}`, cx, c.y1 + 14 * zoom);
     if (side.markers.size) {
-      const [key, srv] = side.markers.entries().next().value;
+      const srv = side.markers.values().next().value;
       ctx.font = font(11, "700");
       ctx.fillStyle = "#0072B2";
       ctx.fillText(`⚑ marker: S${(srv ?? 0) + 1}`, cx, c.y1 + 28 * zoom);
       ctx.beginPath(); ctx.strokeStyle = "#0072B2"; ctx.setLineDash([4, 3]);
       ctx.rect(c.x0 - 3, c.y0 - 3, c.x1 - c.x0 + 6, c.y1 - c.y0 + 6); ctx.stroke(); ctx.setLineDash([]);
-      void key;
     }
 
     // Datastore: box (shakes past saturation, greys when down), gauge, state and counters.

@@ -1,0 +1,225 @@
+"""The live lab (/lab) as a student and an instructor use it, in headless Chromium on the real server.
+
+Runs use the `classroom` preset at high speed to keep each test short. Screenshots of key moments go
+to test-artifacts/ (lab-*.png) so a person can look at what the page showed.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ARTIFACTS
+
+FINISHED = "window.herdlab.status === 'finished'"
+
+
+def open_lab(page, live_server, query: str = "") -> None:
+    page.goto(f"{live_server.url}/lab{query}")
+    page.locator('#conn-state[data-state="connected"]').wait_for()
+    page.locator('[data-control="preset"]').wait_for()
+
+
+def run_to_end(page, timeout_ms: int = 40_000) -> dict:
+    page.get_by_role("button", name="Run the experiment").click()
+    return wait_finished(page, timeout_ms)
+
+
+def wait_finished(page, timeout_ms: int = 40_000) -> dict:
+    """Until the run is done and the page (throttled to 10 updates/s) shows the final numbers."""
+    page.wait_for_function(FINISHED, timeout=timeout_ms)
+    expect(page.locator('[data-role="summary"]')).to_contain_text("Finished.")
+    return page.evaluate("window.herdlab.lastSummary")
+
+
+def card(page, name: str) -> str:
+    return page.locator(f'[data-card="{name}"] .lab-card-value').inner_text()
+
+
+def number(text: str) -> int:
+    return int(re.sub(r"[^\d]", "", text.split("·")[0]) or 0)
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"lab-{name}.png"))
+
+
+def test_classroom_without_mitigation_piles_up_and_errors(page, live_server):
+    open_lab(page, live_server, "?preset=classroom&speed=4")
+    assert page.locator('[data-control="strategy.coalesce=none"]').is_checked()
+    page.get_by_role("button", name="Run the experiment").click()
+    # The pile-up is visible while it happens: the datastore overloads and its queue grows.
+    page.wait_for_function("['overloaded', 'down'].includes(window.herdlab.dbState) && window.herdlab.sample.queued > 40",
+                           timeout=20_000)
+    shot(page, "no-mitigation-pileup")
+    page.wait_for_function("window.herdlab.sample && window.herdlab.sample.errors > 0", timeout=20_000)
+    summary = wait_finished(page)
+    assert summary["errors"] > 0
+    assert summary["db_queries"] > summary["chunks"] * 10
+    assert summary["db_down_s"] > 0
+    # Numbers beside the picture: the cards and the text summary say the same.
+    assert number(card(page, "errors")) == summary["errors"]
+    assert number(card(page, "db_queries")) == summary["db_queries"]
+    assert number(card(page, "peak_db")) == summary["peak_db_inflight"] > 4
+    text = page.locator('[data-role="summary"]').inner_text()
+    assert f"{summary['errors']:,} errors" in text and "datastore down" in text
+    assert page.evaluate("window.herdlab.eventsReceived") > 1000
+    assert page.evaluate("window.herdlab.framesRendered") > 10
+    assert page.js_errors == []
+
+
+def test_promise_coalescing_sends_one_query_per_chunk(page, live_server):
+    open_lab(page, live_server, "?preset=classroom&speed=20")
+    page.locator('[data-control="strategy.coalesce=promise"]').check()
+    assert "strategy.coalesce=promise" in page.url            # the link follows the switches
+    summary = run_to_end(page)
+    assert summary["db_queries"] == summary["chunks"] == 4
+    assert summary["errors"] == 0
+    assert summary["coalesced"] > 0
+    assert number(card(page, "db_queries")) == summary["chunks"]
+    assert number(card(page, "errors")) == 0
+    # "Saved" compares with the same run without mitigation, asked of /api/run.
+    page.wait_for_function("document.querySelector('[data-card=saved] .lab-card-value').textContent !== '–'")
+    saved = number(card(page, "saved"))
+    assert saved > 100
+    assert "without mitigation" in page.locator('[data-card="saved"] .lab-card-note').inner_text()
+    shot(page, "promise-done")
+    assert page.js_errors == []
+
+
+def test_compare_mode_shows_both_sides(page, live_server):
+    open_lab(page, live_server, "?preset=classroom&speed=20")
+    page.get_by_role("button", name="Compare A/B").click()
+    assert page.get_by_role("button", name="Compare A/B").get_attribute("aria-pressed") == "true"
+    summary = run_to_end(page)
+    summary_b = page.evaluate("window.herdlab.lastSummaryB")
+    assert page.locator('[data-role="stage-b"]').is_visible()
+    assert page.locator('[data-role="cap-a"]').inner_text() == "A — no mitigation"
+    assert page.locator('[data-role="cap-b"]').inner_text() == "B — promise coalescing"
+    assert summary["requests"] == summary_b["requests"]          # same arrivals on both sides
+    assert summary_b["db_queries"] == summary_b["chunks"] < summary["db_queries"]
+    queries = card(page, "db_queries")
+    assert queries == f"A {summary['db_queries']:,} · B {summary_b['db_queries']:,}"
+    assert "B − A = −" in page.locator('[data-card="db_queries"] .lab-card-note').inner_text()
+    assert number(card(page, "saved")) == summary["db_queries"] - summary_b["db_queries"]
+    shot(page, "compare-done")
+    assert page.js_errors == []
+
+
+def test_keyboard_drives_the_lab(page, live_server):
+    open_lab(page, live_server, "?preset=classroom&speed=0.5")
+    page.keyboard.press("?")
+    assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
+    page.keyboard.press("Escape")
+    assert page.get_by_role("dialog", name="Keyboard shortcuts").is_hidden()
+    page.keyboard.press("-")
+    expect(page.locator('[data-role="speed-label"]')).to_have_text("slow motion 4x")
+    page.keyboard.press(" ")                                   # run
+    page.wait_for_function("window.herdlab.status === 'playing' && window.herdlab.t > 0")
+    page.keyboard.press(" ")                                   # pause
+    page.wait_for_function("window.herdlab.status === 'paused'")
+    t0 = page.evaluate("window.herdlab.t")
+    page.keyboard.press("ArrowRight")                          # one step
+    page.wait_for_function(f"window.herdlab.t > {t0}")
+    assert page.evaluate("window.herdlab.status") == "paused"
+    for _ in range(8):
+        page.keyboard.press("+")
+    expect(page.locator('[data-role="speed-label"]')).to_have_text("fast forward 20x")
+    page.wait_for_function("window.herdlab.speed === 20")
+    page.keyboard.press(" ")                                   # resume
+    page.wait_for_function(FINISHED, timeout=30_000)
+    page.keyboard.press("ArrowLeft")                           # seek back after the run: replay from t-1
+    page.wait_for_function("window.herdlab.t <= 16.01", timeout=10_000)  # classroom: duration_s 16
+    page.keyboard.press("p")
+    assert page.evaluate("document.body.classList.contains('presentation')")
+    assert page.js_errors == []
+
+
+def test_shared_link_restores_scenario_and_switches(page, live_server):
+    open_lab(page, live_server, "?preset=classroom")
+    page.locator('[data-control="strategy.coalesce=lock"]').check()
+    page.locator('[data-control="strategy.stale_while_revalidate"]').check()
+    viewers = page.locator('[data-control="clients.count"]')
+    viewers.focus()
+    for _ in range(40):
+        page.keyboard.press("ArrowLeft")
+    viewers.dispatch_event("change")
+    shown = page.locator('[data-role="controls"] output[for$="clients-count"]').inner_text()
+    page.get_by_role("button", name="Compare A/B").click()
+    url = page.url
+    assert "strategy.coalesce=lock" in url and "compare=1" in url and "clients.count=" in url
+    page.goto(url)
+    page.locator('[data-control="preset"]').wait_for()
+    page.wait_for_function("window.herdlab.config.overrides.strategy")
+    assert page.locator('[data-control="strategy.coalesce=lock"]').is_checked()
+    assert page.locator('[data-control="strategy.stale_while_revalidate"]').is_checked()
+    assert page.locator('[data-role="controls"] output[for$="clients-count"]').inner_text() == shown
+    assert page.get_by_role("button", name="Compare A/B").get_attribute("aria-pressed") == "true"
+    config = page.evaluate("window.herdlab.config")
+    assert config["overrides"]["strategy"] == {"coalesce": "lock", "stale_while_revalidate": True}
+    assert page.js_errors == []
+
+
+def test_reduced_motion_draws_bars_not_flying_dots(browser, live_server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, reduced_motion="reduce")
+    page = context.new_page()
+    try:
+        open_lab(page, live_server, "?preset=classroom&speed=4")
+        assert page.evaluate("window.herdlab.drawMode") == "bars"
+        page.get_by_role("button", name="Run the experiment").click()
+        page.wait_for_function("window.herdlab.sample && window.herdlab.sample.queued > 20", timeout=20_000)
+        shot(page, "reduced-motion")
+        page.wait_for_function(FINISHED, timeout=30_000)
+        assert page.evaluate("window.herdlab.lastSummary.errors") > 0
+    finally:
+        context.close()
+
+
+def test_presentation_mode_on_a_projector(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    try:
+        open_lab(page, live_server, "?preset=classroom&speed=2")
+        before = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        page.get_by_role("button", name="Presentation").click()
+        assert page.evaluate("document.body.classList.contains('presentation')")
+        assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= before * 1.25
+        page.get_by_role("button", name="Run the experiment").click()
+        page.wait_for_function("window.herdlab.t > 1.3", timeout=20_000)
+        shot(page, "presentation-1280x720")
+        page.keyboard.press("p")
+        assert not page.evaluate("document.body.classList.contains('presentation')")
+    finally:
+        context.close()
+
+
+def test_click_a_dot_shows_its_lifecycle_and_export_works(page, live_server):
+    open_lab(page, live_server, "?preset=classroom&speed=0.25")
+    page.get_by_role("button", name="Run the experiment").click()
+    page.wait_for_function("window.herdlab.dots > 50 && window.herdlab.t > 0.4", timeout=20_000)
+    page.get_by_role("button", name="Pause").click()
+    page.wait_for_function("window.herdlab.status === 'paused'")
+    page.wait_for_timeout(500)                                   # let the dots settle where they are
+    x, y = page.evaluate("window.herdlab.dotsOnStage()[0]")[:2]
+    page.locator('[data-role="canvas-a"]').click(position={"x": x, "y": y})
+    panel = page.get_by_role("dialog", name="Request lifecycle")
+    assert panel.is_visible()
+    assert "arrive" in panel.inner_text()
+    page.keyboard.press("Escape")
+    assert panel.is_hidden()
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Events CSV").click()
+    header = Path(dl.value.path()).read_text().splitlines()[0]
+    assert header.startswith("t,kind,req,viewer,server,key")
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("query", ["?clients.count=abc&strategy.coalesce=bogus", "?preset=nope&seed=-1.5"])
+def test_a_hand_edited_link_cannot_break_the_page(page, live_server, query):
+    open_lab(page, live_server, query)
+    config = page.evaluate("window.herdlab.config")
+    assert config["preset"] == "classroom" and config["overrides"] == {}
+    assert page.js_errors == []

@@ -133,6 +133,7 @@ def test_keyboard_drives_the_lab(page, live_server):
     page.wait_for_function(FINISHED, timeout=30_000)
     page.keyboard.press("ArrowLeft")                           # seek back after the run: replay from t-1
     page.wait_for_function("window.herdlab.t <= 16.01", timeout=10_000)  # classroom: duration_s 16
+    wait_finished(page)                                        # the replayed tail ends with `done` again
     page.keyboard.press("p")
     assert page.evaluate("document.body.classList.contains('presentation')")
     assert page.js_errors == []

@@ -143,7 +143,6 @@ export class Store {
     this.eventsReceived = 0;
     this.eventsDropped = 0;
     this.behind = false;
-    this.seekTo = null;
     this.speedRequested = null;
     this.version = 0;
   }
@@ -191,10 +190,8 @@ export class Store {
   /** `state`: playback status from the server (after every control). */
   state(msg) {
     if (msg.run_id !== this.runId) return;
-    if (this.seekTo !== null) {
-      for (const side of this.sides) side.truncate(msg.t ?? this.seekTo);
-      this.seekTo = null;
-    }
+    // A seek (ours, or the instructor's in follow mode) replays from msg.t: forget what came after.
+    if (msg.action === "seek") for (const side of this.sides) side.truncate(msg.t ?? 0);
     this.status = msg.status;
     // Several quick speed changes: older `state` echoes must not undo the newest request.
     if (msg.speed !== undefined && (this.speedRequested === null || msg.speed === this.speedRequested)) {
@@ -219,11 +216,6 @@ export class Store {
     this.speed = speed;
     this.speedRequested = speed;
     this.touch();
-  }
-
-  /** The user asked to jump to t: the next `state` marks where the server's replay resumes. */
-  seeking(t) {
-    this.seekTo = t;
   }
 
   /** `error`: shown to the user; a refused start leaves the previous run on screen. */

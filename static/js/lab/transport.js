@@ -70,7 +70,6 @@ export class LabTransport {
   control(action, value) {
     if (!this.socket || !this.store.runId) return;
     if (action === "restart") this.awaitingStart = true;
-    if (action === "seek") this.store.seeking(value);
     const msg = { run_id: this.store.runId, action };
     if (value !== undefined) msg.value = value;
     this.socket.emit("control", msg);

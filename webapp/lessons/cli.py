@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -16,16 +17,18 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     check = actions.add_parser("check", help="run every lesson's experiments and verify its checks")
     check.add_argument("--lesson", action="append", metavar="ID",
                        help="check only this lesson (repeatable)")
+    check.add_argument("--dir", type=Path, default=None, metavar="PATH",
+                       help="the course directory (default: lessons/)")
     check.set_defaults(func=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:
     """Return 0 when every lesson loads and every check holds, else 1."""
     from webapp.lessons.checks import check_lesson  # imports the engine: only when checking
-    from webapp.lessons.loader import load_course
+    from webapp.lessons.loader import LESSONS_DIR, load_course
 
     started = time.perf_counter()
-    course = load_course()
+    course = load_course(args.dir or LESSONS_DIR)
     failures = 0
     for problem in course.problems:
         print(f"BROKEN {problem}")

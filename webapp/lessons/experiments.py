@@ -11,7 +11,7 @@ from typing import Any
 
 from webapp.engine import parse_scenario, run_summary, schema
 from webapp.lessons.expr import numeric_keys
-from webapp.lessons.model import Experiment, Lesson
+from webapp.lessons.model import Experiment
 
 # The smallest run that produces every summary key: summary keys do not depend on the scenario,
 # so one tiny run tells the loader which names a check may use.
@@ -35,6 +35,6 @@ def summary_keys() -> frozenset[str]:
     return frozenset(numeric_keys(run_summary(parse_scenario(_PROBE))))
 
 
-def run_lesson(lesson: Lesson) -> dict[str, dict[str, Any]]:
-    """Run each of the lesson's experiments summary-only; experiment id -> summary."""
-    return {e.id: run_summary(scenario_for(e)) for e in lesson.experiments}
+def run_summary_of(experiment: Experiment) -> dict[str, Any]:
+    """Run one experiment summary-only (no per-request events): what ``lessons check`` needs."""
+    return run_summary(scenario_for(experiment))

@@ -167,6 +167,8 @@ def test_shared_link_restores_scenario_and_switches(page, live_server):
 def test_reduced_motion_draws_bars_not_flying_dots(browser, live_server):
     context = browser.new_context(viewport={"width": 1440, "height": 900}, reduced_motion="reduce")
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         open_lab(page, live_server, "?preset=classroom&speed=4")
         assert page.evaluate("window.herdlab.drawMode") == "bars"
@@ -175,6 +177,7 @@ def test_reduced_motion_draws_bars_not_flying_dots(browser, live_server):
         shot(page, "reduced-motion")
         page.wait_for_function(FINISHED, timeout=30_000)
         assert page.evaluate("window.herdlab.lastSummary.errors") > 0
+        assert errors == []
     finally:
         context.close()
 
@@ -182,6 +185,8 @@ def test_reduced_motion_draws_bars_not_flying_dots(browser, live_server):
 def test_presentation_mode_on_a_projector(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         open_lab(page, live_server, "?preset=classroom&speed=2")
         before = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
@@ -193,6 +198,7 @@ def test_presentation_mode_on_a_projector(browser, live_server):
         shot(page, "presentation-1280x720")
         page.keyboard.press("p")
         assert not page.evaluate("document.body.classList.contains('presentation')")
+        assert errors == []
     finally:
         context.close()
 

@@ -462,10 +462,11 @@ export class Stage {
     const k = store.dotScale;
     const count = (s) => this.buckets[s].length * k;
     const s = side.sample || {};
+    const between = { x0: L.servers[0].x1 + 8, x1: L.cache.x0 - 8 };   // beside the servers, not over them
     const rows = [
       ["on the way / at servers", count("travel") + count("hit"), "#999999", L.viewers],
-      ["waiting on a promise", count("wait"), "#56B4E9", { x0: L.servers[0].x0, x1: L.cache.x0 - 8 }],
-      ["polling a lock", count("poll"), "#F0E442", { x0: L.servers[0].x0, x1: L.cache.x0 - 8 }],
+      ["waiting on a promise", count("wait"), "#56B4E9", between],
+      ["polling a lock", count("poll"), "#F0E442", between],
       ["queued at the datastore", s.queued ?? count("queued"), "#D55E00", L.queue],
       ["in service", s.in_service ?? count("service"), "#CC79A7", L.queue],
       ["answered", s.completed ?? 0, "#009E73", L.viewers],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,3 +46,21 @@ def add_lesson(course_dir: Path) -> Callable[..., Path]:
         return path
 
     return add
+
+
+class _Tags(HTMLParser):
+    """Every start tag with its attributes, as a browser would see them (escaped text stays text)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+@pytest.fixture
+def tags() -> Callable[[str], list[tuple[str, dict[str, str | None]]]]:
+    """``tags(html)``: the start tags of an HTML document or fragment."""
+    return lambda html: _Tags(html).found

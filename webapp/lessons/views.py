@@ -72,8 +72,10 @@ def lesson(lesson_id: str):
         abort(404)
     before, after = course().neighbours(found)
     code = {s.code: render.strategy_code(s.code) for s in found.steps if s.code}
+    goal_steps = [s.id for s in found.steps if found.goal and s.experiment == found.goal.experiment]
     return render_template(
         "lessons/lesson.html", lesson=found, before=before, after=after, code=code,
+        goal_step=goal_steps[-1] if goal_steps else None,
         md=lambda text: Markup(render.markdown(text)), inline=lambda text: Markup(render.inline(text)),
         choices=_choices, client=_client_data(found),
         references=[course().references[r] for r in found.references])

@@ -1,0 +1,258 @@
+// A lesson page: the narrative beside an embedded lab restricted to the lesson's controls.
+// Predict (recorded), run, reveal the run's numbers beside the prediction; checkpoints with the why
+// of every answer; experiments switched by buttons; progress kept in this browser.
+import { mountLab } from "../lab/mount.js";
+import { load, save, tally } from "./progress.js";
+
+const data = JSON.parse(document.getElementById("lesson-data").textContent);
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+const number = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
+const MAX_RUNS = 8;
+
+/** Plain names for the summary keys a lesson reveals (the key itself is shown otherwise). */
+const LABELS = {
+  db_queries: "Datastore queries", chunks: "Chunks published", errors: "Requests that failed",
+  requests: "Requests", coalesced: "Requests that waited on another's fetch", timeouts: "Timeouts",
+  retries: "Retries", cache_hits: "Cache hits", cache_misses: "Cache misses",
+  stale_served: "Served stale", db_down_s: "Datastore down (s)", peak_db_inflight: "Peak datastore load",
+  "latency_ms.mean": "Mean latency (ms)", "latency_ms.p99": "p99 latency (ms)",
+  "latency_ms.max": "Slowest request (ms)", "latency_ms.p50": "Median latency (ms)",
+};
+
+const valueAt = (summary, key) => key.split(".").reduce((v, part) => (v == null ? v : v[part]), summary);
+const show = (v) => (typeof v === "number" ? number.format(v) : v == null ? "–" : String(v));
+
+/** JSON with sorted keys: "is this still the lesson's experiment?" must not depend on key order. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+let progress = load(data.id);
+const experiments = data.experiments;
+const firstExperiment = data.prediction?.experiment || Object.keys(experiments)[0];
+let current = firstExperiment;
+let pendingStart = false;   // the prediction's Run button asked for a run of its experiment
+
+// ---- the lab: one mount, showing the union of the lesson's controls ----------------------------
+const speedParam = Number(new URLSearchParams(location.search).get("speed"));
+const controls = [...new Set(Object.values(experiments).flatMap((e) => e.controls))];
+const lab = mountLab(document.getElementById("lab"), {
+  preset: experiments[current].preset,
+  overrides: experiments[current].overrides,
+  controls,
+  keyboard: false,       // the narrative has its own form controls; no global shortcuts here
+  speed: speedParam >= 0.05 && speedParam <= 20 ? speedParam : 1,
+  onDone: (summary) => finished(summary),
+});
+
+function selectExperiment(id) {
+  const e = experiments[id];
+  if (!e) return;
+  current = id;
+  lab.setPreset(e.preset);
+  lab.setScenario(e.overrides);
+  for (const tab of $$(".exp-tab")) tab.setAttribute("aria-pressed", String(tab.dataset.experiment === id));
+  for (const btn of $$(".load-exp")) btn.classList.toggle("active", btn.dataset.experiment === id);
+}
+
+function isUnchanged(id) {
+  const e = experiments[id];
+  return canonical(lab.getScenario()) === canonical(e.overrides) && window.herdlab?.config?.preset === e.preset;
+}
+
+for (const btn of $$("[data-experiment]")) {
+  btn.addEventListener("click", () => {
+    selectExperiment(btn.dataset.experiment);
+    if (btn.classList.contains("load-exp")) document.getElementById("lab").scrollIntoView({ block: "nearest" });
+  });
+}
+
+// ---- a run finished: record it, reveal the prediction, check the goal --------------------------
+function finished(summary) {
+  const exact = isUnchanged(current);
+  const label = experiments[current].label + (exact ? "" : " (your settings)");
+  const row = { label, db_queries: summary.db_queries, errors: summary.errors,
+                mean: summary.latency_ms?.mean, p99: summary.latency_ms?.p99 };
+  progress = save(data.id, { runs: [row, ...(progress.runs || [])].slice(0, MAX_RUNS) });
+  showRuns();
+  const p = data.prediction;
+  if (p && current === p.experiment && progress.prediction != null) {
+    if (exact) {
+      const reveal = Object.fromEntries(p.reveal.map((k) => [k, valueAt(summary, k)]));
+      progress = save(data.id, { revealed: reveal });
+      showReveal();
+    } else if (pendingStart || !progress.revealed) {
+      note("You changed the experiment's settings, so this run does not answer the prediction. Press Run on the prediction again.");
+    }
+  }
+  pendingStart = false;
+  if (data.goal && current === data.goal.experiment) checkGoal(summary);
+  showProgress();
+}
+
+function showRuns() {
+  const runs = progress.runs || [];
+  $('[data-role="runs"]').hidden = runs.length === 0;
+  $('[data-role="runs-rows"]').replaceChildren(...runs.map((r) => {
+    const tr = document.createElement("tr");
+    for (const v of [r.label, r.db_queries, r.errors, r.mean, r.p99]) {
+      const td = document.createElement("td");
+      td.textContent = show(v);
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+// ---- predict, then run -------------------------------------------------------------------------
+const form = $('[data-role="prediction"]');
+const note = (text) => { if (form) $('[data-role="predict-note"]', form).textContent = text; };
+
+function choiceText(index) {
+  return $$("[data-choice-text]", form)[index]?.textContent.trim() ?? "";
+}
+
+function showPrediction() {
+  if (!form) return;
+  const chosen = progress.prediction;
+  const locked = chosen != null;
+  for (const input of $$('input[name="prediction"]', form)) {
+    input.checked = locked && Number(input.value) === chosen;
+    input.disabled = locked;
+  }
+  $('[data-role="lock"]', form).disabled = locked;
+  $('[data-role="run-prediction"]', form).disabled = !locked;
+  if (locked && !progress.revealed) note(`Recorded: “${choiceText(chosen)}”. Now run the experiment.`);
+  showReveal();
+}
+
+function showReveal() {
+  if (!form || !progress.revealed) return;
+  const p = data.prediction;
+  $('[data-role="reveal-rows"]', form).replaceChildren(...p.reveal.map((key) => {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = LABELS[key] || key;
+    const td = document.createElement("td");
+    td.textContent = show(progress.revealed[key]);
+    tr.append(th, td);
+    return tr;
+  }));
+  const right = progress.prediction === p.answer;
+  const verdict = $('[data-role="verdict"]', form);
+  verdict.textContent = right
+    ? `You predicted “${choiceText(progress.prediction)}”, and the run agrees. ✓`
+    : `You predicted “${choiceText(progress.prediction)}”. The run shows: “${choiceText(p.answer)}”.`;
+  verdict.dataset.right = String(right);
+  for (const [i, label] of $$(".choice", form).entries()) {
+    label.classList.toggle("is-answer", i === p.answer);
+    label.classList.toggle("is-wrong", i === progress.prediction && !right);
+  }
+  $('[data-role="reveal"]', form).hidden = false;
+  note("");
+}
+
+if (form) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = $('input[name="prediction"]:checked', form);
+    if (!chosen) { note("Pick one answer first: a guess you commit to teaches more than one you read."); return; }
+    progress = save(data.id, { prediction: Number(chosen.value) });
+    showPrediction();
+    $('[data-role="run-prediction"]', form).focus();
+  });
+  $('[data-role="run-prediction"]', form).addEventListener("click", async () => {
+    selectExperiment(data.prediction.experiment);
+    pendingStart = true;
+    note("Running… watch the lab.");
+    await lab.start();
+  });
+}
+
+// ---- checkpoints: immediate feedback, with the why of the chosen answer ------------------------
+function showCheckpoint(box) {
+  const id = box.dataset.checkpoint;
+  const saved = progress.checkpoints?.[id];
+  const feedback = $('[data-role="feedback"]', box);
+  for (const why of $$(".why", box)) why.hidden = !saved || Number(why.dataset.why) !== saved.choice;
+  for (const input of $$("input", box)) input.checked = saved != null && Number(input.value) === saved.choice;
+  box.dataset.state = saved ? (saved.correct ? "right" : "wrong") : "";
+  feedback.textContent = !saved ? "" : saved.correct ? "Right." : "Not quite. Read why, then try another answer.";
+}
+
+for (const box of $$(".checkpoint")) {
+  box.addEventListener("change", (event) => {
+    const choice = Number(event.target.value);
+    const correct = choice === data.checkpoints[box.dataset.checkpoint].answer;
+    progress = save(data.id, { checkpoints: { ...(progress.checkpoints || {}), [box.dataset.checkpoint]: { choice, correct } } });
+    showCheckpoint(box);
+    showProgress();
+  });
+  showCheckpoint(box);
+}
+
+// ---- the capstone goal: the server checks the student's own run --------------------------------
+async function checkGoal(summary) {
+  const list = $('[data-role="goal-results"]');
+  if (!list) return;
+  try {
+    const res = await fetch(data.goal.url, { method: "POST", headers: { "Content-Type": "application/json" },
+                                              body: JSON.stringify({ summary }) });
+    const answer = await res.json();
+    for (const result of answer.results || []) {
+      const li = $$("li", list).find((item) => item.dataset.check === result.check);
+      if (!li) continue;
+      li.dataset.ok = String(result.ok);
+      li.querySelector("span").textContent = `${result.ok ? "✓ holds" : "✗ fails"} (${result.detail})`;
+    }
+    list.closest('[data-role="goal"]').dataset.ok = String(!!answer.ok);
+    if (answer.ok) progress = save(data.id, { goal: true });
+  } catch {
+    list.closest('[data-role="goal"]').dataset.ok = "unknown";
+  }
+}
+
+// ---- progress: tasks done, steps seen, where to continue ---------------------------------------
+const totalTasks = Object.keys(data.checkpoints).length + (data.prediction ? 1 : 0);
+
+function showProgress() {
+  const t = tally(progress, totalTasks);
+  const line = $('[data-role="progress"]');
+  line.textContent = t.finished ? `Lesson complete: all ${t.total} tasks done. ✓` : `${t.done} of ${t.total} tasks done.`;
+  line.dataset.finished = String(t.finished);
+  const seen = new Set(progress.seen || []);
+  for (const link of $$("[data-toc]")) link.classList.toggle("seen", seen.has(link.dataset.toc));
+}
+
+const observer = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    const step = entry.target.dataset.step;
+    const seen = new Set(progress.seen || []);
+    seen.add(step);
+    progress = save(data.id, { step, seen: [...seen] });
+    showProgress();
+  }
+}, { rootMargin: "0px 0px -60% 0px" });
+for (const section of $$(".step")) observer.observe(section);
+
+if (!location.hash && progress.step && progress.step !== data.steps[0]) {
+  const line = $('[data-role="progress"]');
+  const more = document.createElement("a");
+  more.href = `#step-${progress.step}`;
+  more.className = "continue";
+  more.textContent = "Continue where you left off →";
+  line.after(more);
+}
+
+selectExperiment(current);
+showPrediction();
+showRuns();
+showProgress();
+window.herdlabLesson = { id: data.id, lab, experiment: () => current };

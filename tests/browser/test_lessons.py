@@ -1,0 +1,112 @@
+"""Every lesson, walked through as a student would in headless Chromium against the real server.
+
+For each lesson: open it, answer the prediction (a wrong answer in every other lesson, to see both
+reveals), run the prediction's experiment at 20x, see the run's numbers beside the prediction,
+answer every checkpoint (first a wrong answer, to read why it is wrong, then the right one), reload
+and find the progress kept, and see the lesson marked done on the course index.
+"""
+from __future__ import annotations
+
+import pytest
+
+from webapp.lessons.loader import load_course
+
+COURSE = load_course()
+LESSONS = COURSE.lessons
+RUN_TIMEOUT_MS = 90_000  # the capstone's million viewers take the engine several seconds
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
+def test_student_walks_through_the_lesson(page, live_server, lesson):
+    page.goto(f"{live_server.url}/lessons/{lesson.id}?speed=20")
+    page.locator('#conn-state[data-state="connected"]').wait_for()
+    assert page.locator("h1").inner_text() == lesson.title
+    tasks = len(lesson.checkpoints) + 1
+    assert page.locator('[data-role="progress"]').inner_text() == f"0 of {tasks} tasks done."
+
+    # Every step is addressable by its id.
+    for step in lesson.steps:
+        assert page.locator(f"#step-{step.id} h2").count() == 1
+
+    # Predict: the Run button stays disabled until an answer is locked in.
+    p = lesson.prediction
+    form = page.locator('[data-role="prediction"]')
+    run = form.locator('[data-role="run-prediction"]')
+    assert run.is_disabled()
+    chosen = p.answer if lesson.order % 2 else (p.answer + 1) % len(p.choices)
+    form.locator(f'input[name="prediction"][value="{chosen}"]').check()
+    form.locator('[data-role="lock"]').click()
+    assert form.locator(f'input[name="prediction"][value="{chosen}"]').is_disabled()
+
+    # Run it: the reveal shows the run's numbers beside the prediction.
+    run.click()
+    reveal = form.locator('[data-role="reveal"]')
+    reveal.wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
+    summary = page.evaluate("window.herdlab.lastSummary")
+    rows = reveal.locator("tbody tr")
+    assert rows.count() == len(p.reveal)
+    first_value = summary
+    for part in p.reveal[0].split("."):
+        first_value = first_value[part]
+    shown = float(rows.first.locator("td").inner_text().replace(",", ""))
+    assert shown == pytest.approx(first_value, abs=0.05)  # shown with at most one decimal
+    verdict = form.locator('[data-role="verdict"]').inner_text()
+    assert ("the run agrees" in verdict) == (chosen == p.answer)
+    assert form.locator(".choice.is-answer").count() == 1
+
+    # Checkpoints: a wrong answer explains itself, then the right one is accepted.
+    for cp in lesson.checkpoints:
+        box = page.locator(f"#checkpoint-{cp.id}")
+        wrong = (cp.answer + 1) % len(cp.choices)
+        box.locator(f'input[value="{wrong}"]').check()
+        assert box.get_attribute("data-state") == "wrong"
+        why = box.locator(f'.why[data-why="{wrong}"]')
+        assert why.is_visible() and why.inner_text().strip()
+        box.locator(f'input[value="{cp.answer}"]').check()
+        assert box.get_attribute("data-state") == "right"
+        assert not why.is_visible()
+        assert box.locator(f'.why[data-why="{cp.answer}"]').is_visible()
+    assert page.locator('[data-role="progress"]').inner_text() == \
+        f"Lesson complete: all {tasks} tasks done. ✓"
+
+    # Reload: progress, the prediction, its reveal and the checkpoint answers are all kept.
+    page.reload()
+    assert page.locator('[data-role="progress"]').inner_text() == \
+        f"Lesson complete: all {tasks} tasks done. ✓"
+    assert form.locator(f'input[name="prediction"][value="{chosen}"]').is_checked()
+    assert reveal.is_visible()
+    for cp in lesson.checkpoints:
+        assert page.locator(f"#checkpoint-{cp.id}").get_attribute("data-state") == "right"
+    assert page.locator('[data-role="runs-rows"] tr').count() >= 1
+
+    page.goto(f"{live_server.url}/lessons")
+    assert page.locator(f'.course-item[data-lesson="{lesson.id}"] [data-role="progress"]').inner_text() \
+        == "done ✓"
+    assert page.js_errors == []
+
+
+def test_home_shows_the_course_and_stays_connected(page, live_server):
+    page.goto(live_server.url + "/")
+    page.locator('#conn-state[data-state="connected"]').wait_for()
+    assert "See the thundering herd." in page.locator("h1").inner_text()
+    assert page.locator(".course-item").count() == len(LESSONS)
+    assert page.locator(".course-item").first.locator('[data-role="progress"]').inner_text() == "not started"
+    page.locator(".course-item").first.locator("a").click()
+    page.wait_for_url(f"**/lessons/{LESSONS[0].id}")
+    assert page.js_errors == []
+
+
+def test_a_step_deep_link_and_the_capstone_goal(page, live_server):
+    capstone = COURSE.lesson("capstone")
+    page.goto(f"{live_server.url}/lessons/capstone?speed=20#step-your-turn")
+    assert page.evaluate("location.hash") == "#step-your-turn"
+    assert page.locator("#step-your-turn").is_visible()
+    # The student picks the shared marker and runs: the server checks the run against the goal.
+    page.locator('[data-role="controls"] input[data-control="strategy.coalesce=distributed"]').check()
+    page.locator('#lab [data-role="play"]').click()
+    goal = page.locator('[data-role="goal"]')
+    page.wait_for_function("document.querySelector('[data-role=goal]').dataset.ok !== undefined",
+                           timeout=RUN_TIMEOUT_MS)
+    assert goal.get_attribute("data-ok") == "true", goal.inner_text()
+    assert goal.locator("li[data-ok=true]").count() == len(capstone.goal.expects)
+    assert page.js_errors == []

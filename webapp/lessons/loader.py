@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 GLOSSARY_FILE = "glossary.md"
 REFERENCES_FILE = "references.md"
-NOT_LESSONS = {GLOSSARY_FILE, REFERENCES_FILE, "README.md"}
+NOT_LESSONS = {GLOSSARY_FILE, REFERENCES_FILE, "README.md"}  # README.md documents the format
 MAX_FILE_BYTES = 200_000
 CONFIDENCE = ("V", "V2", "S", "U", "MINE")
 

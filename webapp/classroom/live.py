@@ -4,7 +4,9 @@ The transport's runner already streams to a room target (without acknowledgement
 cannot ack). This subclass changes only where and how frames go out, and adds "join the herd":
 
 - events go to the ``/room`` namespace (students follow on the same socket they joined with);
-- every frame carries ``sent_at``, the server's wall-clock time (Unix seconds) at emit, so clients
+- frames go out at most ``ROOM_FRAME_HZ`` times a second (the runner's ticks are merged: the
+  server's cost is per message, and a room multiplies every message by its members); every
+  frame carries ``sent_at``, the server's wall-clock time (Unix seconds) at emit, so clients
   and ``bench/room.py`` can measure fan-out delay;
 - every outgoing event is shown to ``observe`` first, so the room keeps the last ``started``/``state``/
   ``done`` for students who join late or rejoin, and can reveal a prediction when the run ends;
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/room"
 MAX_PENDING_TAPS = 512
 LIVE_STEP_S = 0.01  # how far ahead of the stream the simulation may compute
+ROOM_FRAME_HZ = 10
 
 
 class LiveSimulation(Simulation):
@@ -55,6 +58,9 @@ class RoomRun(Run):
         super().__init__(ack=False, factory=_live_simulation, **kwargs)
         self.observe = observe
         self._taps: deque[str] = deque()
+        self._held: dict[str, Any] | None = None  # ticks merged into the next room frame
+        self._room_seq = 0
+        self._last_frame = 0.0
 
     def tap(self, sid: str) -> None:
         """Queue one request for the student ``sid``; the task answers with ``tapped``."""
@@ -77,7 +83,34 @@ class RoomRun(Run):
 
     def _emit(self, event: str, data: dict[str, Any], callback: Callable[..., None] | None = None) -> None:
         if event == "frame":
-            data["sent_at"] = time.time()
+            self._hold(data)
+            if time.monotonic() - self._last_frame < 1.0 / ROOM_FRAME_HZ:
+                return
+        if self._held is not None:  # anything else (state, done) follows the frames before it
+            self._send_held()
+        if event != "frame":
+            self._send(event, data)
+
+    def _hold(self, frame: dict[str, Any]) -> None:
+        held = self._held
+        if held is None or held["run_id"] != frame["run_id"]:
+            self._held = frame
+            return
+        for key in ("events", "events_b"):
+            if key in frame:
+                held[key] = held.get(key, []) + frame[key]
+        held["t"], held["dropped"] = frame["t"], held["dropped"] + frame["dropped"]
+        held["behind"] = held["behind"] or frame["behind"]
+        held["late_ms"] = frame.get("late_ms")
+
+    def _send_held(self) -> None:
+        frame, self._held = self._held, None
+        frame["seq"], self._room_seq = self._room_seq, self._room_seq + 1
+        frame["sent_at"] = time.time()
+        self._last_frame = time.monotonic()
+        self._send("frame", frame)
+
+    def _send(self, event: str, data: dict[str, Any]) -> None:
         try:
             self.observe(event, data)
         except Exception:  # the room's bookkeeping must never stop the class's stream

@@ -162,3 +162,18 @@ def test_settings_are_validated_like_a_lab_start(instructor):
     instructor.emit("settings", {"scenario": {"clients": {"count": -5}}}, namespace=NS)
     err = wait_for(instructor, "room_error")
     assert err["reason"] == "bad_payload" and err["field"] == "scenario.clients.count"
+
+
+def test_lesson_steps_and_the_lessons_prediction_reach_the_class(instructor, student, app):
+    course = app.extensions["herdlab.course"]
+    lesson = next(lesson for lesson in course.lessons if lesson.prediction is not None)
+    s = student()
+    instructor.emit("lesson", {"id": lesson.id, "step": lesson.steps[1].id}, namespace=NS)
+    shown = wait_for(s, "lesson")
+    assert shown["step"] == lesson.steps[1].id and shown["steps"] == [st.id for st in lesson.steps]
+    instructor.emit("lesson", {"id": lesson.id, "step": "no-such-step"}, namespace=NS)
+    assert wait_for(instructor, "room_error")["field"] == "step"
+    instructor.emit("predict", {"lesson": lesson.id}, namespace=NS)
+    asked = wait_for(s, "prediction")
+    assert asked["question"] == lesson.prediction.question and asked["answer"] is None
+    assert asked["reveal"] == list(lesson.prediction.reveal)

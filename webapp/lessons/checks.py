@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from webapp.lessons.experiments import run_summary_of
 from webapp.lessons.expr import Comparison, Verdict, evaluate
-from webapp.lessons.model import Course, Lesson
+from webapp.lessons.model import Lesson
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,3 @@ def check_lesson(lesson: Lesson) -> Iterator[Outcome]:
         else:
             verdict = evaluate(check.expect, summaries, own=check.experiment)
         yield Outcome(lesson.id, check.experiment, check.claim, check.expect, verdict)
-
-
-def check_course(course: Course) -> Iterator[Outcome]:
-    for lesson in course.lessons:
-        yield from check_lesson(lesson)

@@ -18,9 +18,9 @@ import yaml
 
 from webapp.lessons import experiments as lab
 from webapp.lessons.expr import Comparison, ExprError, parse
-from webapp.lessons.render import strategy_file
 from webapp.lessons.model import (Check, Checkpoint, Choice, Course, Experiment, Goal, Lesson,
                                   Prediction, Problem, Reference, Step, Term)
+from webapp.lessons.render import strategy_file
 
 log = logging.getLogger(__name__)
 

@@ -112,9 +112,10 @@ def test_join_the_herd_taps_become_requests_that_wait_on_one_promise(instructor,
         s.emit("tap", namespace=NS)
         reqs.append(wait_for(s, "tapped", keep=seen if s is students[0] else None)["req"])
     assert len(set(reqs)) == 3
-    wait_for(students[0], "frame", lambda f: any(e["kind"] == "respond" and e["req"] in reqs for e in f["events"]),
+    # Events on the wire are arrays [t, kind, req, viewer, server, key, ...] (docs/protocol.md).
+    wait_for(students[0], "frame", lambda f: any(e[1] == "respond" and e[2] in reqs for e in f["events"]),
              keep=seen, timeout=10)
-    kinds = {(e["req"], e["kind"]) for _, f in seen if _ == "frame" for e in f["events"] if e["req"] in reqs}
+    kinds = {(e[2], e[1]) for _, f in seen if _ == "frame" for e in f["events"] if e[2] in reqs}
     assert sum(1 for r in reqs if (r, "promise_wait") in kinds) >= 2  # one leads, the others wait on it
     instructor.emit("control", {"action": "stop"}, namespace=NS)
 

@@ -21,10 +21,27 @@ SMALL = {"clients": {"count": 200}, "duration_s": 2.0}
 FAST = 20.0
 
 
+def decode_event(ev: list, schema: dict[str, list[str]]) -> dict:
+    """One wire event (an array) as the dict ``Event.to_dict()`` gives."""
+    names = schema["common"] + schema[ev[1]]
+    assert len(ev) == len(names), (ev, names)
+    return dict(zip(names, ev))
+
+
+def decode_frame(frame: dict, schema: dict[str, list[str]]) -> dict:
+    out = dict(frame)
+    for key in ("events", "events_b"):
+        if key in frame:
+            out[key] = [decode_event(ev, schema) for ev in frame[key]]
+    return out
+
+
 class LabClient:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.received: list[tuple[str, dict]] = []
+        self.raw_frames: list[dict] = []
+        self.schemas: dict[str, dict[str, list[str]]] = {}
         self.ack = True
 
     @property
@@ -51,12 +68,23 @@ class LabClient:
         self.emit("control", body)
 
     def pump(self) -> None:
-        """Move what the server sent into ``received`` (pop: safe against a concurrent append)."""
+        """Move what the server sent into ``received`` (pop: safe against a concurrent append).
+
+        Frames carry events as arrays named by ``started["event_fields"]``; they are decoded here
+        into the engine's dicts (as the page's store does), and the frame as sent is kept in
+        ``raw_frames``.
+        """
         queue = self.client.queue
         while queue:
             item = queue.pop(0)
             if item["namespace"] == NS:
-                self.received.append((item["name"], item["args"][0]))
+                name, payload = item["name"], item["args"][0]
+                if name == "started":
+                    self.schemas[payload["run_id"]] = payload["event_fields"]
+                elif name == "frame":
+                    self.raw_frames.append(payload)
+                    payload = decode_frame(payload, self.schemas[payload["run_id"]])
+                self.received.append((name, payload))
         if self.ack and self.client.is_connected(NS):
             manager = socketio.server.manager
             sid = self.sid

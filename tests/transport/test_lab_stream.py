@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.transport.conftest import SMALL
+from webapp.engine import Simulation, parse_scenario
+from webapp.engine.events import COMMON, FIELDS
 
 pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
@@ -36,3 +38,16 @@ def test_frames_are_paced_by_speed_not_sent_all_at_once(lab):
     # 6 virtual seconds at 20x is 0.3 wall seconds: about 9 frames at 30 per second.
     assert 6 <= len(frames) <= 14
     assert all(0 < b["t"] - a["t"] <= 1.5 for a, b in zip(frames, frames[1:-1]))
+
+
+def test_events_go_out_as_arrays_named_once_in_started_and_decode_to_the_engines_dicts(lab):
+    c = lab()
+    run_id = c.start()
+    schema = c.of("started", run_id)[0]["event_fields"]
+    assert schema == {"common": list(COMMON), **{k: list(v) for k, v in FIELDS.items()}}
+    c.wait_for("done", run_id)
+    raw = [e for f in c.raw_frames if f["run_id"] == run_id for e in f["events"]]
+    assert raw and all(isinstance(e, list) and len(e) == 6 + len(schema[e[1]]) for e in raw)
+    decoded = [e for f in c.of("frame", run_id) for e in f["events"]]
+    engine = [ev.to_dict() for ev in Simulation(parse_scenario(SMALL), record_requests=True).events()]
+    assert decoded == engine   # same events, same order, floats rounded as in the engine's logs

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 
 from webapp.engine import Scenario, Simulation
 from webapp.extensions import socketio
+from webapp.transport import wire
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,9 @@ class Side:
         self.pending, self.requests = kept, cap
         return excess
 
-    def take(self) -> list[dict[str, Any]]:
-        """The pending events as the engine's dicts, emptying the buffer."""
-        out = [ev.to_dict() for ev in self.pending]
+    def take(self) -> list[Any]:
+        """The pending events in the wire format (``wire.encode``), emptying the buffer."""
+        out = wire.encode(self.pending)
         self.pending, self.requests = [], 0
         return out
 
@@ -196,6 +197,7 @@ class Run:
             "animated_viewers": math.ceil(self.viewers / self.dot_scale),
             "animate_limit": self.animate_limit,
             "frame_hz": FRAME_HZ,
+            "event_fields": wire.event_fields(),
         }
 
     def start(self, seek_to: float | None = None) -> None:

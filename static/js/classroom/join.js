@@ -1,6 +1,7 @@
 // A student's page: join with a code, follow the instructor's lab, answer the class question, tap to
 // join the herd, detach to experiment alone and rejoin the live view.
 import { mountLab } from "../lab/mount.js";
+import { eventDecoder } from "../lab/store.js";
 import { herdlab } from "../connection.js";
 import { applySettings, catchUp, follow, renderTally, roomSocket, settingLines, showMessage } from "./room.js";
 
@@ -16,7 +17,8 @@ follow(socket, followLab, () => following);
 // Read-only facts for tests and diagnostics: when (Date.now()) the last settings and run arrived.
 const seen = { settingsAt: 0, startedAt: 0 };
 herdlab.room = { get joined() { return joined; }, get following() { return following; }, mine, seen };
-socket.on("started", () => { seen.startedAt = Date.now(); });
+let decode = eventDecoder(null);   // frames carry events as arrays; `started` names their fields
+socket.on("started", (s) => { seen.startedAt = Date.now(); decode = eventDecoder(s?.event_fields); });
 
 function join(code) {
   const memberId = JSON.parse(sessionStorage.getItem(MEMBER_KEY) || "{}")[code.replace(/\W/g, "").toUpperCase()];
@@ -55,11 +57,15 @@ socket.on("room_error", (err) => showMessage($("message"), err.message));
 socket.on("room_closed", (m) => { joined = null; showMessage($("message"), m.message); $("room-view").hidden = true; $("join-view").hidden = false; });
 socket.on("frame", (f) => {
   if (!mine.size) return;
-  for (const ev of f.events) if (mine.has(ev.req)) mine.set(ev.req, statusOf(ev));
+  for (const raw of f.events) {
+    const ev = decode(raw);
+    if (mine.has(ev.req)) mine.set(ev.req, statusOf(ev));
+  }
   showMine();
 });
 
 function applySnapshot(snap) {
+  if (snap.run?.started) decode = eventDecoder(snap.run.started.event_fields);
   catchUp(followLab, snap);
   showSettings(snap.settings);
   showLesson(snap.lesson);

@@ -23,6 +23,29 @@ const KIND_STATE = {
 
 const SERIES = ["t", "queued", "in_service", "rps", "lat_p50_ms", "lat_p99_ms", "errors"];
 
+/**
+ * Events arrive as arrays in the engine's order, `[t, kind, req, viewer, server, key, ...fields]`,
+ * with the names sent once per run in `started.event_fields` (docs/protocol.md). This is the one
+ * place that turns them back into the objects everything else reads (`Event.to_dict()`'s shape).
+ * A decoder per kind is built once per schema; objects (an older server) pass through unchanged.
+ */
+export function eventDecoder(schema) {
+  const common = schema?.common ?? ["t", "kind", "req", "viewer", "server", "key"];
+  const cache = new Map();
+  const namesOf = (kind) => {
+    let names = cache.get(kind);
+    if (!names) { names = common.concat(schema?.[kind] ?? []); cache.set(kind, names); }
+    return names;
+  };
+  return (ev) => {
+    if (!Array.isArray(ev)) return ev;
+    const names = namesOf(ev[1]);
+    const out = {};
+    for (let i = 0; i < names.length; i++) out[names[i]] = i < ev.length ? ev[i] : null;
+    return out;
+  };
+}
+
 /** A fixed-size ring of events: cheap append, ordered read for export. */
 class Ring {
   constructor(limit) { this.limit = limit; this.items = []; this.start = 0; this.total = 0; }
@@ -144,6 +167,7 @@ export class Store {
     this.eventsDropped = 0;
     this.behind = false;
     this.speedRequested = null;
+    this.decode = eventDecoder(null);
     this.version = 0;
   }
 
@@ -167,6 +191,7 @@ export class Store {
     this.summary = this.summaryB = this.error = null;
     this.eventsDropped = 0;
     this.behind = false;
+    this.decode = eventDecoder(msg.event_fields);
     this.a.clear(this.scenario);
     this.b.clear(this.scenarioB);
     this.touch();
@@ -175,10 +200,11 @@ export class Store {
   /** `frame`: apply its events in order; returns false for a frame of another run. */
   frame(msg) {
     if (msg.run_id !== this.runId) return false;
+    const decode = this.decode;
     const events = msg.events || [];
-    for (const ev of events) this.a.apply(ev);
+    for (const ev of events) this.a.apply(decode(ev));
     const eventsB = msg.events_b || [];
-    for (const ev of eventsB) this.b.apply(ev);
+    for (const ev of eventsB) this.b.apply(decode(ev));
     this.eventsReceived += events.length + eventsB.length;
     this.eventsDropped += msg.dropped || 0;
     this.behind = !!msg.behind;

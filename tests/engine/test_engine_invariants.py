@@ -150,3 +150,33 @@ def test_timed_out_work_goes_on_at_the_server_and_retries_add_load():
     s = run_summary(parse_scenario({}, preset="retry-storm"))
     assert s["retries"] > 0 and s["timeouts"] > 0
     assert s["db_queries"] == s["attempts"] > s["requests"]
+
+
+def test_the_final_sample_counts_events_at_the_same_instant_as_a_sample():
+    # One query from t=0 taking exactly 0.1 s ends at the 2nd sample time (0.1): the sample at t
+    # comes after the events at t, so the last sample shows the request answered.
+    scn = scenario(duration_s=0.1, sample_interval_s=0.05,
+                   clients={"count": 1, "arrival": "ramp", "window_s": 0.0},
+                   cache={"enabled": False},
+                   datastore={"service_ms": 100.0, "service_dist": "constant"})
+    sim, events = run_events(scn)
+    samples = [ev for ev in events if ev.kind == "sample"]
+    respond = next(ev for ev in events if ev.kind == "respond")
+    assert respond.t == samples[-1].t == 0.1
+    assert [ev.t for ev in samples] == [0.05, 0.1]           # no duplicate final sample
+    assert (samples[-1].completed, samples[-1].inflight_requests, samples[-1].responses) == (
+        1, 0, 1)
+    assert events[-1] is samples[-1]
+
+
+def test_the_final_sample_counts_a_request_injected_at_a_sample_instant():
+    sim = Simulation(scenario(duration_s=0.1, sample_interval_s=0.05,
+                              clients={"count": 1, "window_s": 0.0},
+                              cache={"lookup_ms": 0.0},
+                              workload={"warm_start": True}))
+    sim.advance(0.1)                             # the sample at 0.1 is taken
+    sim.inject()                                 # a cache hit answered at 0.1 itself
+    events = list(sim.events())
+    last = [ev for ev in events if ev.kind == "sample"][-1]
+    s = sim.summary()
+    assert (last.completed, last.inflight_requests) == (s["completed"], 0) == (2, 0)

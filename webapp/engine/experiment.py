@@ -106,6 +106,7 @@ class Simulation:
         self._sample_k = 1
         self._last_sample_t = 0.0
         self._last_event_t = 0.0
+        self._steps_at_sample = 0          # steps done when the last sample was taken
         self._timeout_s = s.clients.timeout_s
         self._lookup_s = s.cache.lookup_ms / 1000.0
         self._cache_on = s.cache.enabled
@@ -179,34 +180,38 @@ class Simulation:
         if self._timeout_s:
             self._timeouts.append((t + self._timeout_s, req, attempt))
         if not self._cache_on:
-            self.coalescing.on_miss(t, req, attempt)
+            self.coalescing.on_miss(t, req, attempt, server)
         elif self._lookup_s:
-            self._lookups.append((t + self._lookup_s, req, attempt))
+            self._lookups.append((t + self._lookup_s, req, attempt, server))
         else:
-            self._lookup(t, req, attempt)
+            self._lookup(t, req, attempt, server)
 
-    def _lookup(self, t: float, req: Request, attempt: int) -> None:
+    def _lookup(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """The cache answered ``server``'s lookup for this attempt. The attempt may have ended
+        meanwhile (a timeout: the server's work goes on) but a dead server does nothing more."""
+        if not self._alive[server]:
+            return                       # the process died; _kill_server failed the attempt
         entry = self._cache_values.get(req.key)
         if entry is not None:
             if t < entry.expires:
                 self.stats.cache_hits += 1
                 if self.record:
-                    self.out.append(Event((t, CACHE_HIT, req.id, req.viewer, req.server,
+                    self.out.append(Event((t, CACHE_HIT, req.id, req.viewer, server,
                                            req.key, attempt)))
                 beta = self._beta
                 if beta and wants_early_refresh(t, entry.expires, entry.delta, beta, self.rng):
-                    refresh_early(self, t, req, attempt)
+                    refresh_early(self, t, req, attempt, server)
                 else:
                     self.settle(t, req, attempt, True, "cache")
                 return
             if t < entry.stale_until:
-                serve_stale(self, t, req, attempt, entry)
+                serve_stale(self, t, req, attempt, server, entry)
                 return
         self.stats.cache_misses += 1
         if self.record:
-            self.out.append(Event((t, CACHE_MISS, req.id, req.viewer, req.server, req.key,
+            self.out.append(Event((t, CACHE_MISS, req.id, req.viewer, server, req.key,
                                    attempt)))
-        self.coalescing.on_miss(t, req, attempt)
+        self.coalescing.on_miss(t, req, attempt, server)
 
     # ----------------------------------------------------------------- the strategies' API
     def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
@@ -413,12 +418,13 @@ class Simulation:
                     t = head[0]
                     lane = 3
                 break
-            if next_sample <= t and (t < INF or next_sample <= duration + 1e-9):
+            # A sample at time t comes after every event at t, so it counts them.
+            if next_sample < t and (t < INF or next_sample <= duration + 1e-9):
                 t = next_sample
                 lane = 4
             if t == INF:
                 self._last_event_t = max(self._last_event_t, last_t)
-                self._finish()
+                self._finish(self.steps + steps)
                 break
             if t > until:
                 break
@@ -428,8 +434,8 @@ class Simulation:
                 ai += 1
                 arrive(t, req)
             elif lane == 2:
-                _, req, attempt = lookups.popleft()
-                lookup(t, req, attempt)
+                _, req, attempt, server = lookups.popleft()
+                lookup(t, req, attempt, server)
             elif lane == 3:
                 _, req, attempt = popleft_timeout()
                 timeout(t, req, attempt)
@@ -437,6 +443,7 @@ class Simulation:
                 self.now = t
                 self._sample(t)
                 self._sample_k += 1
+                self._steps_at_sample = self.steps + steps
                 next_sample = self._sample_k * interval
                 continue
             else:
@@ -455,8 +462,9 @@ class Simulation:
         if last_t > self.now:
             self.now = last_t
 
-    def _finish(self) -> None:
-        if self._last_event_t > self._last_sample_t:
+    def _finish(self, steps: int) -> None:
+        """The run is over: one final sample, unless the last one already saw every step."""
+        if steps > self._steps_at_sample:
             self.now = self._last_event_t
             self._sample(self._last_event_t)
         self.finished = True

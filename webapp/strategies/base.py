@@ -1,7 +1,8 @@
 """The one interface a coalescing strategy implements.
 
 The engine calls ``on_miss`` when a request did not find a fresh value in the cache (or there
-is no cache). The strategy decides who fetches and who waits, using a handful of engine calls:
+is no cache); ``server`` is the app server handling that attempt. The strategy decides who
+fetches and who waits, using a handful of engine calls:
 
 - ``sim.fetch(t, req, attempt, server, role, on_done)``: send a query; ``on_done(t, ok)`` later;
 - ``sim.settle(t, req, attempt, ok, source)``: answer one request (a value, or an error);
@@ -22,7 +23,7 @@ class Coalescing:
     def __init__(self, sim: "Simulation") -> None:
         self.sim = sim
 
-    def on_miss(self, t: float, req: "Request", attempt: int) -> None:
+    def on_miss(self, t: float, req: "Request", attempt: int, server: int) -> None:
         raise NotImplementedError
 
     def on_server_down(self, t: float, server: int) -> None:

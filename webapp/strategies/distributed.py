@@ -25,8 +25,8 @@ class DistributedCoalescing(PromiseCoalescing):
         self.poll_s = sim.scenario.strategy.marker_poll_ms / 1000.0
         self.lease_s = sim.scenario.strategy.lease_ms / 1000.0
 
-    def on_miss(self, t, req, attempt):
-        sim, server, key = self.sim, req.server, req.key
+    def on_miss(self, t, req, attempt, server):
+        sim, key = self.sim, req.key
         table = self.tables[server]
         promise = table.get(key)
         if promise is not None:                  # this server already handles it: wait locally

@@ -19,7 +19,7 @@ def wants_early_refresh(t: float, expires: float, delta: float, beta: float, rng
     return t - delta * beta * math.log(1.0 - rng.random()) >= expires
 
 
-def refresh_early(sim, t, req, attempt) -> None:
+def refresh_early(sim, t, req, attempt, server) -> None:
     """This reader recomputes (as in the paper, it answers with the value it fetched)."""
-    sim.fetch(t, req, attempt, req.server, "early_refresh",
+    sim.fetch(t, req, attempt, server, "early_refresh",
               lambda t, ok: sim.settle(t, req, attempt, ok, "db"))

@@ -20,8 +20,8 @@ class LockCoalescing(Coalescing):
         self.poll_s = sim.scenario.strategy.lock_poll_ms / 1000.0
         self.lease_s = sim.scenario.strategy.lease_ms / 1000.0
 
-    def on_miss(self, t, req, attempt):
-        self.acquire_or_wait(t, req, attempt, req.server, first=True)
+    def on_miss(self, t, req, attempt, server):
+        self.acquire_or_wait(t, req, attempt, server, first=True)
 
     def acquire_or_wait(self, t, req, attempt, server, first):
         sim = self.sim

@@ -9,7 +9,7 @@ from webapp.strategies.base import Coalescing
 class NoCoalescing(Coalescing):
     name = "none"
 
-    def on_miss(self, t, req, attempt):
+    def on_miss(self, t, req, attempt, server):
         sim = self.sim
-        sim.fetch(t, req, attempt, req.server, "leader",
+        sim.fetch(t, req, attempt, server, "leader",
                   lambda t, ok: sim.settle(t, req, attempt, ok, "db"))

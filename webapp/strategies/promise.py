@@ -35,8 +35,8 @@ class PromiseCoalescing(Coalescing):
         super().__init__(sim)
         self.tables: list[dict[str, Promise]] = [{} for _ in range(sim.servers.count)]
 
-    def on_miss(self, t, req, attempt):
-        sim, server, key = self.sim, req.server, req.key
+    def on_miss(self, t, req, attempt, server):
+        sim, key = self.sim, req.key
         table = self.tables[server]
         promise = table.get(key)
         if promise is not None:                  # already being fetched here: wait for it

@@ -10,8 +10,7 @@ the newest live chunk or a cold cache still need coalescing.
 from webapp.engine.events import STALE_SERVED
 
 
-def serve_stale(sim, t, req, attempt, entry) -> None:
-    server = req.server
+def serve_stale(sim, t, req, attempt, server, entry) -> None:
     sim.stats.stale_served += 1
     sim.note(STALE_SERVED, t, req, server, attempt)
     sim.settle(t, req, attempt, True, "stale")

@@ -1,0 +1,192 @@
+"""Many small random valid scenarios, across every enum and switch, each run to the end.
+
+Each draw picks every key independently (coalescing mode, arrivals, workload, keys, backoff,
+retries, timeouts, cache, SWR, XFetch, jitter, prewarm, contention, crash, faults, servers,
+queue limit). Draws are nudged towards sense (prewarm with live video, warm start with hot_key,
+...) but not always, so ``parse_scenario`` rejects some as impossible combinations: those are
+skipped by design, counted, and must stay a minority. Everything is seeded: the same draws every
+run. On a failure the scenario is in the message; paste it into ``parse_scenario`` to replay.
+
+Every run is finite (arrivals, retries and samples are bounded, and every lock or marker has a
+lease), but not every run is small: lock coalescing with a TTL shorter than a fetch makes each
+waiter poll until it fetches for itself, which is quadratic (8,000 draws of this generator peak
+near 700,000 steps). These draws stay below 150,000, so ``MAX_STEPS`` catches a run that never
+ends without flagging that corner.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from random import Random
+from typing import Any
+
+import pytest
+
+from webapp.engine import ScenarioError, Simulation, parse_scenario
+from webapp.engine.events import FIELDS
+
+DRAWS = 400
+MAX_STEPS = 500_000
+# Kinds about one attempt at one server: they must name that server.
+AT_A_SERVER = {"arrive", "cache_hit", "cache_miss", "stale_served", "promise_wait", "lock_wait",
+               "lock_poll", "marker_wait", "marker_expired", "fetch_start"}
+
+
+def draw(rng: Random) -> dict[str, Any]:
+    """One random scenario as nested overrides; usually coherent, sometimes not."""
+    c = rng.choice
+    sensible = rng.random() < 0.9
+    duration = c([0.5, 1.0, 2.0, 4.0])
+    live = rng.random() < 0.5
+    segment = c([duration / 4, duration / 2, duration])
+    arrival = c(["burst", "ramp", "poisson"])
+    window = rng.uniform(0.0, segment if live else duration)
+    retries = c([0, 0, 1, 2, 3])
+    cache_on = rng.random() < 0.85 or not sensible
+    base_ms = c([0.0, 10.0, 100.0])
+    scn: dict[str, Any] = {
+        "seed": rng.randrange(1 << 30),
+        "duration_s": duration,
+        "sample_interval_s": c([0.05, 0.1, 0.25]),
+        "clients": {"count": rng.randint(1, 300), "arrival": arrival, "window_s": window,
+                    "rate_per_s": c([20.0, 200.0, 2000.0]),
+                    "timeout_s": c([0.0, 0.0, 0.0005, 0.05, 0.3, 1.0]),
+                    "retries": retries, "backoff": c(["none", "fixed", "exponential",
+                                                      "full_jitter"]),
+                    "backoff_base_ms": base_ms, "backoff_cap_ms": base_ms * c([1, 4])},
+        "servers": {"count": rng.randint(1, 8)},
+        "workload": {"kind": "live_video" if live else "hot_key", "segment_s": segment,
+                     "keys": 1 if live and sensible else c([1, 1, 3, 40]),
+                     "zipf_s": c([0.0, 1.0]),
+                     "warm_start": (not live or not sensible) and rng.random() < 0.3},
+        "cache": {"enabled": cache_on, "lookup_ms": c([0.0, 1.0, 5.0]),
+                  "ttl_s": c([0.05, 0.5, 60.0]), "ttl_jitter": c([0.0, 0.3])},
+        "datastore": {"connections": c([1, 2, 4, 16]), "service_ms": c([1.0, 20.0, 100.0, 300.0]),
+                      "service_dist": c(["constant", "exponential", "lognormal"]),
+                      "queue_limit": c([0, 0, 5, 50]), "contention": c([0.0, 0.0, 1.0, 5.0]),
+                      "crash": rng.random() < 0.4, "overload_queue": c([3, 20]),
+                      "crash_after_s": c([0.05, 0.3]), "recovery_s": c([0.1, 1.0])},
+        "strategy": {"coalesce": c(["none", "lock", "promise", "distributed"]),
+                     "stale_while_revalidate": rng.random() < 0.3,
+                     "stale_ttl_s": c([0.0, 1.0, 30.0]),
+                     "early_refresh_beta": c([0.0, 0.0, 1.0, 3.0]),
+                     "prewarm": (live or not sensible) and rng.random() < 0.3,
+                     "lock_poll_ms": c([20.0, 100.0, 500.0]), "marker_poll_ms": c([5.0, 50.0]),
+                     "lease_ms": c([100.0, 1000.0, 2000.0])},
+        "faults": {"leader_dies": rng.random() < 0.3, "fail_fetch": rng.random() < 0.3},
+    }
+    if sensible:
+        d, st = scn["datastore"], scn["strategy"]
+        if d["crash"] and d["queue_limit"]:
+            d["overload_queue"] = min(d["overload_queue"], d["queue_limit"])
+        if scn["faults"]["leader_dies"]:
+            scn["servers"]["count"] = max(2, scn["servers"]["count"])
+        if not cache_on:
+            st.update(stale_while_revalidate=False, early_refresh_beta=0.0, prewarm=False)
+            scn["cache"]["ttl_jitter"] = 0.0
+            scn["workload"]["warm_start"] = False
+            if st["coalesce"] in ("lock", "distributed"):
+                st["coalesce"] = "promise"
+    return scn
+
+
+def _draws() -> tuple[list[tuple[int, dict[str, Any]]], Counter]:
+    rng = Random("herd-lab/combinations")
+    valid, rejected = [], Counter()
+    for i in range(DRAWS):
+        raw = draw(rng)
+        try:
+            parse_scenario(raw)
+        except ScenarioError as exc:
+            rejected[exc.key] += 1
+            continue
+        valid.append((i, raw))
+    return valid, rejected
+
+
+VALID, REJECTED = _draws()
+
+
+def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
+    assert len(VALID) >= 0.75 * DRAWS, REJECTED
+    assert sum(REJECTED.values()) > 0          # the nudging does not hide every rejection
+    scns = [parse_scenario(raw) for _, raw in VALID]
+    seen = Counter()
+    for s in scns:
+        seen.update({("coalesce", s.strategy.coalesce), ("arrival", s.clients.arrival),
+                     ("backoff", s.clients.backoff), ("kind", s.workload.kind),
+                     ("dist", s.datastore.service_dist), ("servers", s.servers.count)})
+        for name, on in (("cache", s.cache.enabled), ("swr", s.strategy.stale_while_revalidate),
+                         ("xfetch", s.strategy.early_refresh_beta > 0),
+                         ("jitter", s.cache.ttl_jitter > 0), ("prewarm", s.strategy.prewarm),
+                         ("warm_start", s.workload.warm_start), ("keys", s.workload.keys > 1),
+                         ("contention", s.datastore.contention > 0),
+                         ("crash", s.datastore.crash), ("queue_limit", s.datastore.queue_limit > 0),
+                         ("retries", s.clients.retries > 0), ("timeout", s.clients.timeout_s > 0),
+                         ("leader_dies", s.faults.leader_dies),
+                         ("fail_fetch", s.faults.fail_fetch)):
+            seen[(name, on)] += 1
+        seen[("dies+coalesce", s.strategy.coalesce)] += s.faults.leader_dies
+        seen[("dies_no_retry+coalesce", s.strategy.coalesce)] += (
+            s.faults.leader_dies and s.clients.retries == 0)
+    expected = ([("coalesce", m) for m in ("none", "lock", "promise", "distributed")]
+                + [("arrival", a) for a in ("burst", "ramp", "poisson")]
+                + [("backoff", b) for b in ("none", "fixed", "exponential", "full_jitter")]
+                + [("kind", k) for k in ("hot_key", "live_video")]
+                + [("dist", d) for d in ("constant", "exponential", "lognormal")]
+                + [("servers", n) for n in range(1, 9)]
+                + [(name, on) for name in ("cache", "swr", "xfetch", "jitter", "prewarm",
+                                           "warm_start", "keys", "contention", "crash",
+                                           "queue_limit", "retries", "timeout", "leader_dies",
+                                           "fail_fetch") for on in (False, True)]
+                + [(pair, m) for pair in ("dies+coalesce", "dies_no_retry+coalesce")
+                   for m in ("none", "lock", "promise", "distributed")])
+    missing = [e for e in expected if not seen[e]]
+    assert not missing
+
+
+def _run(raw: dict[str, Any]) -> tuple[Simulation, list]:
+    sim = Simulation(parse_scenario(raw))
+    events = []
+    for ev in sim.events():
+        events.append(ev)
+        assert sim.steps <= MAX_STEPS, "the run does not end"
+    return sim, events
+
+
+@pytest.mark.parametrize("index, raw", VALID, ids=[f"draw{i}" for i, _ in VALID])
+def test_a_random_valid_scenario_runs_to_the_end_with_its_invariants(index, raw):
+    where = f"draw {index}: {json.dumps(raw, sort_keys=True)}"
+    try:
+        sim, events = _run(raw)
+    except Exception as exc:                          # show the scenario that broke the engine
+        raise AssertionError(f"{type(exc).__name__}: {exc}\n{where}") from exc
+    s = sim.summary()
+    assert sim.finished and s["finished"] and s["in_flight"] == 0, where
+    assert sim.steps <= MAX_STEPS, where
+
+    times = [ev.t for ev in events]
+    assert times == sorted(times), where
+    assert all(len(ev) == 6 + len(FIELDS[ev.kind]) for ev in events), where
+    bad = [ev for ev in events if ev.kind in AT_A_SERVER and ev.server is None]
+    assert not bad, f"{bad[:3]}\n{where}"
+
+    ends = [ev for ev in events if ev.kind == "respond"]
+    per_req = Counter(ev.req for ev in ends)
+    arrived = {ev.req for ev in events if ev.kind == "arrive"}
+    assert set(per_req) == arrived and len(arrived) == s["requests"], where
+    assert max(per_req.values(), default=1) == 1, where
+    status = Counter(ev.status for ev in ends)
+    assert (status["ok"], status["error"], status["timeout"]) == (
+        s["completed"], s["errors"], s["timeouts"]), where
+    assert s["completed"] + s["errors"] + s["timeouts"] == s["requests"], where
+    assert s["attempts"] == s["requests"] + s["retries"], where
+    assert s["attempts"] == sum(ev.kind == "arrive" for ev in events), where
+    assert s["coalesced"] <= s["completed"] <= s["requests"], where
+    assert s["db_rejected"] + s["db_failed"] <= s["db_queries"], where
+    assert s["cache_hits"] + s["cache_misses"] + s["stale_served"] <= s["attempts"], where
+    assert s["servers_down"] <= (1 if raw["faults"]["leader_dies"] else 0), where
+
+    last = [ev for ev in events if ev.kind == "sample"][-1]
+    assert (last.completed, last.errors, last.timeouts, last.inflight_requests) == (
+        s["completed"], s["errors"], s["timeouts"], 0), where

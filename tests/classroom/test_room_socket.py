@@ -1,9 +1,12 @@
 """The /room namespace end to end through Socket.IO test clients, under eventlet and threading."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from room_helpers import NS, SMALL, received, wait_for
+from webapp.extensions import socketio
 
 pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
@@ -178,3 +181,33 @@ def test_lesson_steps_and_the_lessons_prediction_reach_the_class(instructor, stu
     asked = wait_for(s, "prediction")
     assert asked["question"] == lesson.prediction.question and asked["answer"] is None
     assert asked["reveal"] == list(lesson.prediction.reveal)
+
+
+def test_a_tapped_request_reaches_the_room_even_when_dots_are_sampled(instructor, student):
+    """The runner animates one viewer in ``dot_scale``; a student's own request is never sampled out."""
+    s = student()
+    instructor.emit("herd", {"on": True}, namespace=NS)
+    # 41 viewers animated 20 at most: every 3rd viewer is drawn, and the first injected viewer (41)
+    # is not one of them (41 % 3 == 2).
+    herd = {**HERD, "animate_limit": 20, "scenario": {**HERD["scenario"], "clients": {**HERD["scenario"]["clients"], "count": 41}}}
+    instructor.emit("start", herd, namespace=NS)
+    started = wait_for(s, "started")
+    assert started["dot_scale"] == 3
+    s.emit("tap", namespace=NS)
+
+    def events_of(frame):
+        # Wire events are arrays [t, kind, req, viewer, ...] (docs/protocol.md); older servers sent dicts.
+        return [(e[1], e[2], e[3]) if isinstance(e, list) else (e["kind"], e["req"], e["viewer"]) for e in frame["events"]]
+
+    seen: list = []   # everything the student receives (the tap's first events may share a batch with `tapped`)
+    deadline = time.monotonic() + 10
+    mine: list = []
+    while not (mine and mine[-1][0] == "respond"):
+        assert time.monotonic() < deadline, seen
+        seen += received(s)
+        tapped = [p for name, p in seen if name == "tapped"]
+        if tapped:
+            mine = [(k, v) for name, f in seen if name == "frame" for k, r, v in events_of(f) if r == tapped[0]["req"]]
+        socketio.sleep(0.02)
+    assert mine[0] == ("arrive", 41) and mine[-1][0] == "respond"
+    instructor.emit("control", {"action": "stop"}, namespace=NS)

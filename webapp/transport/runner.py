@@ -75,14 +75,16 @@ def _new_simulation(scenario: Scenario) -> Simulation:
 class Side:
     """One simulation's event stream with a one-event lookahead and the events not yet sent.
 
-    Per-request events are kept only for sampled viewers (``viewer % dot_scale == 0``); events
-    that belong to no viewer (samples, datastore state, chunks) are always kept, so counters and
-    charts stay exact whatever the sampling or the dropping.
+    Per-request events are kept only for sampled viewers (``viewer % dot_scale == 0``) and for
+    injected ones (``viewer >= clients.count``: a classroom tap must reach the student who made it,
+    whatever the sampling); events that belong to no viewer (samples, datastore state, chunks) are
+    always kept, so counters and charts stay exact whatever the sampling or the dropping.
     """
 
     def __init__(self, scenario: Scenario, dot_scale: int, factory: SimFactory) -> None:
         self.scenario = scenario
         self.dot_scale = dot_scale
+        self.injected_from = scenario.clients.count   # viewer ids from here on are injected requests
         self._factory = factory
         self.rewind()
 
@@ -100,6 +102,7 @@ class Side:
         """Pull at most ``limit`` events with ``t <= until_t``; True when none such are left."""
         nxt, events, pending, k = self._next, self._events, self.pending, self.dot_scale
         requests = self.requests
+        injected_from = self.injected_from
         last_t = self.last_t
         n = 0
         # Hot loop (every event of the run passes here): events are tuples, so index them
@@ -118,7 +121,7 @@ class Side:
                     viewer = nxt[3]
                     if viewer is None:
                         pending.append(nxt)
-                    elif viewer % k == 0:
+                    elif viewer % k == 0 or viewer >= injected_from:
                         pending.append(nxt)
                         requests += 1
                 last_t = t

@@ -52,6 +52,8 @@ def test_three_students_follow_the_instructor_predict_and_see_the_result(live_se
             expect(s.locator("#room-view")).to_be_visible()
             expect(s.locator("#follow-state")).to_have_text("Following the instructor")
         expect(presenter.locator("#members")).to_have_text("3")
+        # A follower cannot press Run: its lab says what it is waiting for instead.
+        expect(students[0].locator('#follow-lab [data-role="summary"]')).to_have_text("Waiting for the instructor to start a run.")
 
         # The instructor's switch reaches every student within a second.
         # Time from the real click in the page (Playwright's own actionability checks take a while
@@ -79,6 +81,27 @@ def test_three_students_follow_the_instructor_predict_and_see_the_result(live_se
             assert s.evaluate("window.herdlab.room.seen.startedAt") - clicked < 1_000
         run_id = console.evaluate("window.herdlab.runId")
         assert all(s.evaluate("window.herdlab.runId") == run_id for s in students)
+
+        # Follow mode animates: the readonly lab, fed only by applyRemote, draws dots frame after frame.
+        for s in students:
+            drawn = s.evaluate("window.herdlab.framesRendered")
+            s.wait_for_function(f"window.herdlab.framesRendered > {drawn} + 10 && window.herdlab.dotsOnStage().length > 0 "
+                                "&& window.herdlab.sample !== null")
+
+        # Join the herd: a student's tap is a request in the run, marked as theirs on their screen, and
+        # its lifecycle opens from their list.
+        console.evaluate('window.herdlabRoom.socket.emit("herd", {on: true})')
+        me = students[0]
+        me.locator("#tap").click()
+        me.wait_for_function("window.herdlab.room.mine.size === 1")
+        mine = me.locator("#mine li").first
+        expect(mine).not_to_have_text(re.compile(r": sent$"), timeout=5_000)   # its events reached the page
+        mine.locator("button").click()
+        expect(me.locator('#follow-lab [data-role="lifecycle"]')).to_be_visible()
+        expect(me.locator('#follow-lab [data-role="lifecycle-title"]')).to_contain_text("yours")
+        expect(me.locator('#follow-lab [data-role="lifecycle-list"] li').first).to_contain_text("arrive")
+        me.screenshot(path=str(ARTIFACTS / "classroom-student-tap.png"))
+        me.locator('#follow-lab [data-role="lifecycle-close"]').click()
         presenter.wait_for_function("window.herdlab.eventsReceived > 0")
         presenter.wait_for_timeout(1_500)  # mid-run picture for the screenshot
         ARTIFACTS.mkdir(exist_ok=True)

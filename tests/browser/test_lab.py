@@ -91,10 +91,15 @@ def test_promise_coalescing_sends_one_query_per_chunk(page, live_server):
 
 
 def test_compare_mode_shows_both_sides(page, live_server):
-    open_lab(page, live_server, "?preset=classroom&speed=20")
+    open_lab(page, live_server, "?preset=classroom&speed=4")   # slow enough to look at it mid-run
     page.get_by_role("button", name="Compare A/B").click()
     assert page.get_by_role("button", name="Compare A/B").get_attribute("aria-pressed") == "true"
-    summary = run_to_end(page)
+    page.get_by_role("button", name="Run the experiment").click()
+    # Mid-run the saving is already known: A (no mitigation) minus B, so far.
+    page.wait_for_function("window.herdlab.sample?.db_queries > window.herdlab.sampleB?.db_queries")
+    expect(page.locator('[data-card="saved"] .lab-card-note')).to_contain_text("so far")
+    assert card(page, "saved") != "–"
+    summary = wait_finished(page)
     summary_b = page.evaluate("window.herdlab.lastSummaryB")
     assert page.locator('[data-role="stage-b"]').is_visible()
     assert page.locator('[data-role="cap-a"]').inner_text() == "A — no mitigation"

@@ -8,12 +8,16 @@ and find the progress kept, and see the lesson marked done on the course index.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from webapp.lessons.loader import load_course
 
 COURSE = load_course()
 LESSONS = COURSE.lessons
 RUN_TIMEOUT_MS = 90_000  # the capstone's million viewers take the engine several seconds
+# The text that names a control: its <label>, its group's <legend>, or the label wrapping it.
+LABEL_OF = """(el) => (el.labels?.[0]?.textContent || el.closest("fieldset")?.querySelector("legend")?.textContent
+                     || el.closest("label")?.textContent || "")"""
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
@@ -23,6 +27,17 @@ def test_student_walks_through_the_lesson(page, live_server, lesson):
     assert page.locator("h1").inner_text() == lesson.title
     tasks = len(lesson.checkpoints) + 1
     assert page.locator('[data-role="progress"]').inner_text() == f"0 of {tasks} tasks done."
+
+    # Every control the lesson declares is on the lab, labelled; no preset picker (the experiment tabs
+    # choose); no space-bar hint (lessons bind no keyboard shortcuts).
+    controls = page.locator('[data-role="controls"]')
+    for key in sorted({key for e in lesson.experiments for key in e.controls}):
+        control = controls.locator(f'[data-control="{key}"], [data-control^="{key}="]').first
+        expect(control).to_be_visible()
+        name = control.evaluate(LABEL_OF)
+        assert name.strip() and name.strip() != key, key
+    assert controls.locator('[data-control="preset"]').count() == 0
+    assert "space bar" not in page.locator('[data-role="summary"]').inner_text()
 
     # Every step is addressable by its id.
     for step in lesson.steps:

@@ -52,7 +52,9 @@ socket.on("members", (m) => { $("members").textContent = `${m.members} in the ro
 socket.on("prediction", showPrediction);
 socket.on("answered", ({ choice }) => { chosen = choice; showPrediction(prediction); });
 socket.on("herd", ({ on }) => { $("herd-box").hidden = !on; });
-socket.on("tapped", ({ req }) => { mine.set(req, "sent"); showMine(); });
+socket.on("tapped", ({ req }) => { mine.set(req, "sent"); followLab.highlight([...mine.keys()]); showMine(); });
+// Request ids belong to one run: a new run starts a new herd, and the old ids would mark strangers.
+socket.on("started", () => { mine.clear(); followLab.highlight([]); showMine(); });
 socket.on("room_error", (err) => showMessage($("message"), err.message));
 socket.on("room_closed", (m) => { joined = null; showMessage($("message"), m.message); $("room-view").hidden = true; $("join-view").hidden = false; });
 socket.on("frame", (f) => {
@@ -137,8 +139,15 @@ function statusOf(ev) {
   }
 }
 
+/** My requests, newest last; each opens its lifecycle in the lab (its dot is the one marked "you"). */
 function showMine() {
   const list = $("mine");
-  list.replaceChildren(...[...mine].slice(-8).map(([req, status]) =>
-    Object.assign(document.createElement("li"), { textContent: `#${req}: ${status}` })));
+  list.replaceChildren(...[...mine].slice(-8).map(([req, status]) => {
+    const li = document.createElement("li");
+    const b = Object.assign(document.createElement("button"), { type: "button", className: "cr-mine-req", textContent: `#${req}` });
+    b.setAttribute("aria-label", `Show the lifecycle of my request ${req}`);
+    b.addEventListener("click", () => followLab.showRequest(req));
+    li.append(b, `: ${status}`);
+    return li;
+  }));
 }

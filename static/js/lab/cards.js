@@ -2,6 +2,7 @@
 // when the run is done the engine's summary replaces them. In compare mode: A, B and the difference.
 
 import { fmt } from "./render/stage.js";
+import { describeMitigations } from "./scenario.js";
 
 /** Card id → label, the summary's value, the live value (from a side), and the unit. */
 const CARDS = [
@@ -52,15 +53,35 @@ export class Cards {
         el.note.textContent = a === null || b === null ? "" : `B − A = ${signed(b - a)}${unit}`;
       }
     }
+    this.updateSaved(done);
+  }
+
+  /**
+   * "Queries saved": against the same run without mitigation. In compare mode that run is side A
+   * (same seed, same arrivals), so A − B is known live, as long as A has no mitigation and B has
+   * some; otherwise the baseline comes from the lab (`this.baseline`) once the run is done.
+   */
+  updateSaved(done) {
+    const { store } = this;
     const saved = this.els.get("saved");
-    const queries = store.compare ? this.value("db_queries", store.b, store.summaryB) : this.value("db_queries", store.a, store.summary);
-    const baseline = store.compare ? this.value("db_queries", store.a, store.summary) : this.baseline;
-    if (baseline === null || queries === null || !done) {
+    let queries = null, baseline = null, live = false;
+    if (store.compare) {
+      if (describeMitigations(store.scenario) === "no mitigation" && describeMitigations(store.scenarioB) !== "no mitigation") {
+        queries = this.value("db_queries", store.b, store.summaryB);
+        baseline = this.value("db_queries", store.a, store.summary);
+        live = !done;
+      }
+    } else if (done) {
+      queries = this.value("db_queries", store.a, store.summary);
+      baseline = this.baseline;
+    }
+    if (baseline === null || queries === null) {
       saved.value.textContent = "–";
       saved.note.textContent = done ? "no baseline for this run" : "vs the same run without mitigation";
     } else {
       saved.value.textContent = fmt(Math.max(0, baseline - queries));
-      saved.note.textContent = `${fmt(baseline)} without mitigation → ${fmt(queries)}`;
+      saved.note.textContent = store.compare ? `A ${fmt(baseline)} − B ${fmt(queries)}${live ? " so far" : ""}`
+        : `${fmt(baseline)} without mitigation → ${fmt(queries)}`;
     }
   }
 }

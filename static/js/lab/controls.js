@@ -1,73 +1,155 @@
-// Scenario controls (preset, sliders, mitigation switches), built from the engine's schema rows.
+// Scenario controls (preset, sliders, choices, switches), built from the engine's schema rows.
+// Any key of GET /api/schema can be a control: its type picks the widget (number → slider, enum →
+// radio group, bool → switch) and its min/max bound it, so a lesson may show any engine key without
+// this file learning about it first. KNOWN only adds what the schema cannot say: a human label,
+// a tighter range or a scale, and the mitigation switches whose "on" is a number.
 // Controls turn input into calls on the lab (`onChange`); they never draw and never touch the socket.
 
 import { getPath } from "./scenario.js";
 import { fmt } from "./render/stage.js";
 
-/** Sliders: key → label, scale and range (the schema gives type, default and hard limits). */
-const SLIDERS = {
-  "clients.count": { label: "Viewers", log: true, min: 10, max: 1_000_000 },
-  "servers.count": { label: "App servers", min: 1, max: 64 },
-  "datastore.connections": { label: "Datastore connections", log: true, min: 1, max: 1024 },
-  "datastore.service_ms": { label: "Query time", log: true, min: 1, max: 2000, unit: " ms" },
-};
-
-/** Mitigation switches: key → label, and for numeric keys the value "on" means. */
-const SWITCHES = {
+/**
+ * Per-key presentation. `label`: shown text; `min`/`max`: a range inside the schema's (for sliders a
+ * student can aim with); `log`: force the scale; `zero`: how 0 reads ("never"); `names`: choice
+ * labels; `on`: a number key shown as a switch, and the value "on" sends; `input: "number"`: a value
+ * with no useful scale (a seed). Keys missing here still get a control, labelled from the key.
+ */
+const KNOWN = {
+  "seed": { label: "Random seed", input: "number" },
+  "duration_s": { label: "Arrivals for", min: 0.5, max: 600 },
+  "sample_interval_s": { label: "Sample every" },
+  "clients.count": { label: "Viewers", min: 10, max: 1_000_000 },
+  "clients.arrival": { label: "Arrivals", names: { burst: "burst", ramp: "ramp", poisson: "steady (Poisson)" } },
+  "clients.window_s": { label: "Arrival window", max: 60 },
+  "clients.rate_per_s": { label: "Arrival rate", min: 1, max: 100_000 },
+  "clients.timeout_s": { label: "Client timeout", max: 60, zero: "never" },
+  "clients.retries": { label: "Retries" },
+  "clients.backoff": { label: "Retry backoff", names: { none: "none", fixed: "fixed", exponential: "exponential", full_jitter: "exp. + jitter" } },
+  "clients.backoff_base_ms": { label: "Backoff base", max: 10_000 },
+  "clients.backoff_cap_ms": { label: "Backoff cap", max: 60_000 },
+  "servers.count": { label: "App servers", log: false },
+  "workload.kind": { label: "Workload", names: { hot_key: "hot key", live_video: "live video" } },
+  "workload.segment_s": { label: "New chunk every", max: 60 },
+  "workload.keys": { label: "Keys" },
+  "workload.zipf_s": { label: "Key popularity skew" },
+  "workload.warm_start": { label: "Key cached at start" },
+  "cache.enabled": { label: "Cache" },
+  "cache.lookup_ms": { label: "Cache round trip", max: 100 },
+  "cache.ttl_s": { label: "Cache TTL", min: 1, max: 3600 },
+  "cache.ttl_jitter": { label: "TTL jitter", on: 0.2 },
+  "datastore.connections": { label: "Datastore connections" },
+  "datastore.service_ms": { label: "Query time", min: 1, max: 2000 },
+  "datastore.service_dist": { label: "Query time spread" },
+  "datastore.lognormal_sigma": { label: "Lognormal shape" },
+  "datastore.queue_limit": { label: "Datastore queue limit", max: 100_000, zero: "unbounded" },
+  "datastore.contention": { label: "Contention past saturation" },
+  "datastore.crash": { label: "Overload crashes the datastore" },
+  "datastore.overload_queue": { label: "Overloaded at", max: 100_000, unit: " queued" },
+  "datastore.crash_after_s": { label: "Crash after overload of", max: 60 },
+  "datastore.recovery_s": { label: "Recovery time", max: 120 },
   "strategy.coalesce": { label: "Request coalescing", names: { none: "none", lock: "lock (poll)", promise: "promise", distributed: "shared marker" } },
   "strategy.stale_while_revalidate": { label: "Stale-while-revalidate" },
+  "strategy.stale_ttl_s": { label: "Serve stale for up to", max: 3600 },
   "strategy.early_refresh_beta": { label: "Early refresh (XFetch)", on: 1 },
-  "cache.ttl_jitter": { label: "TTL jitter", on: 0.2 },
   "strategy.prewarm": { label: "Pre-warm new chunks" },
-  "clients.backoff": { label: "Retry backoff", names: { none: "none", fixed: "fixed", exponential: "exponential", full_jitter: "exp. + jitter" } },
+  "strategy.lock_poll_ms": { label: "Lock poll interval", min: 5, max: 5000 },
+  "strategy.marker_poll_ms": { label: "Marker poll interval", min: 5, max: 5000 },
+  "strategy.lease_ms": { label: "Lock / marker lease", min: 10, max: 60_000 },
+  "faults.leader_dies": { label: "Leader's server dies mid-fetch" },
+  "faults.fail_fetch": { label: "First fetch fails" },
 };
 
-/** The control keys a lab can show ("all" = every one of them). */
-export const CONTROL_KEYS = [...Object.keys(SLIDERS), ...Object.keys(SWITCHES)];
+/** The controls a full lab shows up front ("all"); every other schema key is under "More settings". */
+export const CONTROL_KEYS = [
+  "clients.count", "servers.count", "datastore.connections", "datastore.service_ms",
+  "strategy.coalesce", "strategy.stale_while_revalidate", "strategy.early_refresh_beta", "cache.ttl_jitter",
+  "strategy.prewarm", "clients.backoff",
+];
+
+/** Section of a key: mitigations (strategy.*, TTL jitter, retry backoff) or the experiment itself. */
+const isMitigation = (key) => key.startsWith("strategy.") || key === "cache.ttl_jitter" || key.startsWith("clients.backoff");
 
 export class ScenarioControls {
   /**
    * @param {HTMLElement} root   the sidebar; gets preset select, sliders and switches
-   * @param {{schema: object[], presets: object, shown: string[], onChange: Function, onPreset: Function}} opts
-   *   `onChange(dottedKey, value)` for a slider or switch, `onPreset(name)` for the preset select.
+   * @param {{schema: object[], presets: object, shown: string[]|"all", presetPicker?: boolean,
+   *          onChange: Function, onPreset: Function, uid: string}} opts
+   *   `onChange(dottedKey, value)` for a slider or switch, `onPreset(name)` for the preset select;
+   *   `shown` lists dotted keys ("all": CONTROL_KEYS, then every other key under "More settings").
    */
-  constructor(root, { schema, presets, shown, onChange, onPreset, uid }) {
+  constructor(root, { schema, presets, shown, presetPicker = true, onChange, onPreset, uid }) {
     this.root = root;
     this.rows = Object.fromEntries(schema.map((r) => [r.key, r]));
     this.presets = presets;
     this.onChange = onChange;
     this.inputs = new Map();
+    this.preset = null;
+    this.presetDesc = null;
+    this.uid = uid;
     root.replaceChildren();
-    const id = (key) => `${uid}-${key.replace(/\./g, "-")}`;
 
-    const presetBox = el("div", "lab-field");
-    const select = el("select");
-    select.id = `${uid}-preset`;
-    select.dataset.control = "preset";
-    for (const [name, p] of Object.entries(presets)) {
-      const opt = el("option");
-      opt.value = name;
-      opt.textContent = p.title || name;
-      select.append(opt);
+    if (presetPicker) {
+      const presetBox = el("div", "lab-field");
+      const select = el("select");
+      select.id = `${uid}-preset`;
+      select.dataset.control = "preset";
+      for (const [name, p] of Object.entries(presets)) {
+        const opt = el("option");
+        opt.value = name;
+        opt.textContent = p.title || name;
+        select.append(opt);
+      }
+      select.addEventListener("change", () => onPreset(select.value));
+      presetBox.append(label(select.id, "Preset"), select);
+      this.presetDesc = el("p", "lab-preset-desc");
+      presetBox.append(this.presetDesc);
+      this.preset = select;
+      root.append(presetBox);
     }
-    select.addEventListener("change", () => onPreset(select.value));
-    presetBox.append(label(select.id, "Scenario"), select);
-    this.presetDesc = el("p", "lab-preset-desc");
-    presetBox.append(this.presetDesc);
-    this.preset = select;
-    root.append(presetBox);
 
-    const sliders = Object.keys(SLIDERS).filter((k) => shown.includes(k) && this.rows[k]);
-    if (sliders.length) root.append(heading("Scenario"));
-    for (const key of sliders) root.append(this.slider(key, id(key)));
-    const switches = Object.keys(SWITCHES).filter((k) => shown.includes(k) && this.rows[k]);
-    if (switches.length) root.append(heading("Mitigations"));
-    for (const key of switches) root.append(this.switcher(key, id(key)));
+    const all = shown === "all";
+    const wanted = all ? CONTROL_KEYS : shown;
+    const keys = [];
+    for (const key of wanted) {
+      if (this.rows[key]) keys.push(key);
+      else console.warn(`Herd Lab: no control for "${key}": GET /api/schema does not know it.`);
+    }
+    this.section(root, "Experiment", keys.filter((k) => !isMitigation(k)));
+    this.section(root, "Mitigations", keys.filter(isMitigation));
+    if (all) {
+      const rest = schema.map((r) => r.key).filter((k) => !keys.includes(k));
+      if (rest.length) {
+        const more = el("details", "lab-more");
+        const summary = el("summary");
+        summary.textContent = "More settings";
+        more.append(summary);
+        this.section(more, "Experiment", rest.filter((k) => !isMitigation(k)));
+        this.section(more, "Mitigation tuning", rest.filter(isMitigation));
+        root.append(more);
+      }
+    }
   }
 
-  slider(key, id) {
-    const spec = SLIDERS[key], row = this.rows[key];
-    const min = Math.max(spec.min, row.min ?? spec.min), max = Math.min(spec.max, row.max ?? spec.max);
+  /** A heading and one control per key (nothing at all for no keys). */
+  section(parent, title, keys) {
+    if (!keys.length) return;
+    parent.append(heading(title));
+    for (const key of keys) parent.append(this.control(key));
+  }
+
+  /** The widget the schema row's type calls for. */
+  control(key) {
+    const row = this.rows[key], spec = KNOWN[key] || {};
+    const id = `${this.uid}-${key.replace(/\./g, "-")}`;
+    if (row.choices) return this.choices(key, id, row, spec);
+    if (row.type === "bool" || spec.on !== undefined) return this.switcher(key, id, row, spec);
+    if (spec.input === "number") return this.numberBox(key, id, row, spec);
+    return this.slider(key, id, row, spec);
+  }
+
+  slider(key, id, row, spec) {
+    const scale = sliderScale(row, spec);
+    const unit = spec.unit ?? unitOf(key);
     const box = el("div", "lab-field");
     const input = el("input");
     Object.assign(input, { type: "range", id, min: 0, max: 1000, step: 1 });
@@ -75,43 +157,60 @@ export class ScenarioControls {
     const out = el("output");
     out.htmlFor = id;
     const toValue = (pos) => {
-      const x = spec.log ? Math.exp(Math.log(min) + (pos / 1000) * (Math.log(max) - Math.log(min))) : min + (pos / 1000) * (max - min);
-      return row.type === "int" ? Math.max(min, Math.round(niceRound(x))) : niceRound(x);
+      const x = scale.toValue(pos);
+      return row.type === "int" ? Math.max(scale.min, Math.round(x)) : x;
     };
-    const toPos = (v) => Math.round(1000 * (spec.log ? (Math.log(v) - Math.log(min)) / (Math.log(max) - Math.log(min)) : (v - min) / (max - min)));
-    input.addEventListener("input", () => { const v = toValue(+input.value); show(v); });
-    input.addEventListener("change", () => this.onChange(key, toValue(+input.value)));
     const show = (v) => {
-      out.textContent = fmt(v) + (spec.unit || "");
+      out.textContent = v === 0 && spec.zero ? spec.zero : formatValue(v) + unit;
       input.setAttribute("aria-valuetext", out.textContent);
     };
+    input.addEventListener("input", () => show(toValue(+input.value)));
+    input.addEventListener("change", () => this.onChange(key, toValue(+input.value)));
     const head = el("div", "lab-field-head");
-    head.append(label(id, spec.label), out);
+    head.append(label(id, labelOf(key)), out);
     box.append(head, input);
-    this.inputs.set(key, { set: (v) => { input.value = String(Math.max(0, Math.min(1000, toPos(v)))); show(v); } });
+    describe(box, input, row);
+    this.inputs.set(key, { set: (v) => { input.value = String(scale.toPos(v)); show(v); } });
     return box;
   }
 
-  switcher(key, id) {
-    const spec = SWITCHES[key], row = this.rows[key];
-    if (row.choices) {
-      const box = el("fieldset", "lab-field lab-choices");
-      const legend = el("legend");
-      legend.textContent = spec.label;
-      box.append(legend);
-      const radios = row.choices.map((choice) => {
-        const lab = el("label", "lab-choice");
-        const input = el("input");
-        Object.assign(input, { type: "radio", name: id, value: choice, id: `${id}-${choice}` });
-        input.dataset.control = `${key}=${choice}`;
-        input.addEventListener("change", () => input.checked && this.onChange(key, choice));
-        lab.append(input, document.createTextNode(" " + (spec.names?.[choice] || choice)));
-        box.append(lab);
-        return input;
-      });
-      this.inputs.set(key, { set: (v) => radios.forEach((r) => { r.checked = r.value === v; }) });
-      return box;
-    }
+  numberBox(key, id, row, spec) {
+    const box = el("div", "lab-field");
+    const input = el("input");
+    Object.assign(input, { type: "number", id, min: row.min ?? "", max: row.max ?? "", step: row.type === "int" ? 1 : "any" });
+    input.dataset.control = key;
+    input.addEventListener("change", () => {
+      const v = Number(input.value);
+      if (Number.isFinite(v) && (row.type !== "int" || Number.isInteger(v))) this.onChange(key, v);
+    });
+    const head = el("div", "lab-field-head");
+    head.append(label(id, labelOf(key)));
+    box.append(head, input);
+    describe(box, input, row);
+    this.inputs.set(key, { set: (v) => { input.value = String(v ?? ""); } });
+    return box;
+  }
+
+  choices(key, id, row, spec) {
+    const box = el("fieldset", "lab-field lab-choices");
+    const legend = el("legend");
+    legend.textContent = labelOf(key);
+    box.append(legend);
+    const radios = row.choices.map((choice) => {
+      const lab = el("label", "lab-choice");
+      const input = el("input");
+      Object.assign(input, { type: "radio", name: id, value: choice, id: `${id}-${choice}` });
+      input.dataset.control = `${key}=${choice}`;
+      input.addEventListener("change", () => input.checked && this.onChange(key, choice));
+      lab.append(input, document.createTextNode(" " + (spec.names?.[choice] || choice.replace(/_/g, " "))));
+      box.append(lab);
+      return input;
+    });
+    this.inputs.set(key, { set: (v) => radios.forEach((r) => { r.checked = r.value === v; }) });
+    return box;
+  }
+
+  switcher(key, id, row, spec) {
     const lab = el("label", "lab-switch");
     const input = el("input");
     Object.assign(input, { type: "checkbox", id, role: "switch" });
@@ -119,15 +218,18 @@ export class ScenarioControls {
     const onValue = row.type === "bool" ? true : spec.on;
     const offValue = row.type === "bool" ? false : 0;
     input.addEventListener("change", () => this.onChange(key, input.checked ? onValue : offValue));
-    lab.append(input, document.createTextNode(" " + spec.label));
+    lab.append(input, document.createTextNode(" " + labelOf(key)));
+    if (row.doc) lab.title = row.doc;
     this.inputs.set(key, { set: (v) => { input.checked = !!v; } });
     return lab;
   }
 
   /** Show the effective scenario: overrides over the preset over the schema defaults. */
   show(presetName, overrides) {
-    this.preset.value = presetName;
-    this.presetDesc.textContent = this.presets[presetName]?.description || "";
+    if (this.preset) {
+      this.preset.value = presetName;
+      this.presetDesc.textContent = this.presets[presetName]?.description || "";
+    }
     const presetScn = this.presets[presetName]?.scenario || {};
     for (const [key, input] of this.inputs) {
       const v = getPath(overrides, key) ?? getPath(presetScn, key) ?? this.rows[key]?.default;
@@ -136,10 +238,69 @@ export class ScenarioControls {
   }
 }
 
-/** Two significant digits, so a log slider lands on 2,400 rather than 2,387. */
-function niceRound(x) {
+/** "clients.backoff_base_ms" → "Backoff base ms" when KNOWN has no label (never silently skipped). */
+function labelOf(key) {
+  if (KNOWN[key]?.label) return KNOWN[key].label;
+  const leaf = key.split(".").pop().replace(/_(ms|s|per_s)$/, "").replace(/_/g, " ");
+  return leaf.charAt(0).toUpperCase() + leaf.slice(1);
+}
+
+/** The unit a key's name promises: *_ms → ms, *_per_s → /s, *_s → s. */
+function unitOf(key) {
+  if (key.endsWith("_per_s")) return " /s";
+  if (key.endsWith("_ms")) return " ms";
+  if (key.endsWith("_s")) return " s";
+  return "";
+}
+
+/**
+ * Slider position (0..1000) ↔ value, within the schema's min/max narrowed by KNOWN. A range that
+ * spans decades is logarithmic; when it starts at 0 the first position is 0 itself and the rest are
+ * logarithmic from a thousandth of the maximum (0 often means "off": no timeout, no limit).
+ */
+function sliderScale(row, spec) {
+  const min = Math.max(row.min ?? 0, spec.min ?? -Infinity), max = Math.min(row.max ?? 100, spec.max ?? Infinity);
+  const lo = min > 0 ? min : Math.max(row.type === "int" ? 1 : 0, max / 1000);
+  const log = spec.log ?? (lo > 0 && max / lo >= 100);
+  if (!log) {
+    return { min, max, toValue: (pos) => niceRound(min + (pos / 1000) * (max - min), max - min),
+             toPos: (v) => clampPos(1000 * (v - min) / (max - min || 1)) };
+  }
+  const zeroStop = min <= 0;
+  const first = zeroStop ? 1 : 0;   // position 0 is 0 when the range includes it
+  const span = Math.log(max) - Math.log(lo);
+  return {
+    min,
+    max,
+    toValue: (pos) => (zeroStop && pos === 0 ? 0 : niceRound(Math.exp(Math.log(lo) + ((pos - first) / (1000 - first)) * span))),
+    toPos: (v) => (zeroStop && v <= 0 ? 0 : clampPos(first + (1000 - first) * (Math.log(Math.max(v, lo)) - Math.log(lo)) / span)),
+  };
+}
+
+const clampPos = (p) => Math.max(0, Math.min(1000, Math.round(p)));
+
+/** Two significant digits (2,400 not 2,387), or a hundredth of a linear range's width. */
+function niceRound(x, width) {
+  if (width !== undefined) {
+    const step = 10 ** Math.floor(Math.log10(width || 1) - 2);
+    return +(Math.round(x / step) * step).toPrecision(12);
+  }
   const p = 10 ** Math.floor(Math.log10(Math.abs(x) || 1) - 1);
-  return Math.round(x / p) * p;
+  return +(Math.round(x / p) * p).toPrecision(12);   // no 0.30000000000000004 in share links
+}
+
+/** Whole numbers with separators; small ones with the digits they need (0.05, 1.5). */
+function formatValue(v) {
+  if (typeof v !== "number") return String(v ?? "–");
+  if (Math.abs(v) >= 100 || Number.isInteger(v)) return fmt(v);
+  return String(+v.toPrecision(2));
+}
+
+/** The schema's doc string as the control's description (a tooltip and for screen readers). */
+function describe(box, input, row) {
+  if (!row.doc) return;
+  box.title = row.doc;
+  input.setAttribute("aria-description", row.doc);
 }
 
 function el(tag, cls) {

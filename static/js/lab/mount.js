@@ -8,13 +8,13 @@ import { LabTransport } from "./transport.js";
 import { Stage, fmt } from "./render/stage.js";
 import { Charts } from "./render/charts.js";
 import { Cards } from "./cards.js";
-import { ScenarioControls, CONTROL_KEYS } from "./controls.js";
+import { ScenarioControls } from "./controls.js";
 import { Timeline } from "./timeline.js";
 import { bindKeys, SHORTCUTS } from "./keyboard.js";
 import { fromQuery, toQuery } from "./share.js";
 import { download, eventsCsv, eventsJson, summaryJson } from "./export.js";
 import { speedLabel, stepSpeed } from "./playback.js";
-import { getPath, merge, mitigationsOf, setPath, withoutMitigations, MITIGATIONS_OFF } from "./scenario.js";
+import { describeMitigations, getPath, merge, mitigationsOf, setPath, withoutMitigations, MITIGATIONS_OFF } from "./scenario.js";
 
 const SUMMARY_EVERY_MS = 2000;     // screen readers: a calm, polite summary, not a running commentary
 const DOM_EVERY_MS = 100;          // cards, timeline and text: 10 updates a second is plenty
@@ -29,7 +29,11 @@ let uidSeq = 0;
  * @param {object} options
  * @param {string} [options.preset="classroom"]  preset the scenario starts from
  * @param {object} [options.overrides={}]  nested engine keys over the preset ({clients: {count: 500}})
- * @param {"all"|string[]} [options.controls="all"]  which sliders/switches to show (dotted keys, see CONTROL_KEYS)
+ * @param {"all"|string[]} [options.controls="all"]  which controls to show: dotted keys of GET /api/schema
+ *   (any key; one the schema does not know is reported in the console), or "all" (the main ones, and
+ *   every other key under "More settings")
+ * @param {boolean} [options.presetPicker=true]  show the preset picker and its description (lessons
+ *   choose the experiment themselves, and the description would give the prediction away)
  * @param {boolean} [options.compare=false]  start in compare mode (A: no mitigation, B: the chosen ones)
  * @param {boolean} [options.readonly=false]  follow mode: no controls, no socket; feed it with applyRemote()
  * @param {boolean} [options.shareUrl=false]  read the scenario from, and keep it in, the page's query string
@@ -40,10 +44,11 @@ let uidSeq = 0;
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
  * @param {(started: object) => void} [options.onStarted]
  * @returns {{ready: Promise<void>, start: Function, control: Function, applyRemote: Function,
- *           setScenario: Function, getScenario: Function, setPreset: Function, store: Store, destroy: Function}}
+ *           setScenario: Function, getScenario: Function, setPreset: Function, highlight: Function,
+ *           showRequest: Function, store: Store, destroy: Function}}
  */
 export function mountLab(root, options = {}) {
-  const opts = { preset: "classroom", overrides: {}, controls: "all", compare: false, readonly: false,
+  const opts = { preset: "classroom", overrides: {}, controls: "all", presetPicker: true, compare: false, readonly: false,
                  shareUrl: false, keyboard: true, globals: true, speed: 1, ...options };
   const uid = root.id || `lab${++uidSeq}`;
   const q = (role) => root.querySelector(`[data-role="${role}"]`);
@@ -132,20 +137,6 @@ export function mountLab(root, options = {}) {
     btn.classList.toggle("on", config.compare);
   }
 
-  function describeMitigations(scn) {
-    if (!scn) return "";
-    const on = [];
-    const coalesce = getPath(scn, "strategy.coalesce");
-    if (coalesce && coalesce !== "none") on.push(`${coalesce === "distributed" ? "shared marker" : coalesce} coalescing`);
-    if (getPath(scn, "strategy.stale_while_revalidate")) on.push("stale-while-revalidate");
-    if (getPath(scn, "strategy.early_refresh_beta") > 0) on.push("early refresh");
-    if (getPath(scn, "cache.ttl_jitter") > 0) on.push("TTL jitter");
-    if (getPath(scn, "strategy.prewarm")) on.push("pre-warming");
-    const backoff = getPath(scn, "clients.backoff");
-    if (backoff && backoff !== "none" && getPath(scn, "clients.retries") > 0) on.push(`${backoff.replace("_", " ")} backoff`);
-    return on.length ? on.join(", ") : "no mitigation";
-  }
-
   // ---- "saved vs no mitigation": ask for the baseline when it is cheap --------------------------
   async function fetchBaseline() {
     cards.baseline = null;
@@ -167,7 +158,8 @@ export function mountLab(root, options = {}) {
     const list = q("lifecycle-list");
     list.replaceChildren();
     const events = side.lifecycle(dot.req);
-    q("lifecycle-title").textContent = `Request ${dot.req} · viewer ${dot.viewer ?? "–"}${store.compare ? ` · side ${side.name}` : ""}`;
+    const yours = side === store.a && stages[0].highlighted.has(dot.req) ? " · yours" : "";
+    q("lifecycle-title").textContent = `Request ${dot.req} · viewer ${dot.viewer ?? "–"}${yours}${store.compare ? ` · side ${side.name}` : ""}`;
     for (const ev of events) {
       const li = document.createElement("li");
       const extra = Object.entries(ev).filter(([k, v]) => !["t", "kind", "req", "viewer", "key"].includes(k) && v !== null)
@@ -288,9 +280,11 @@ export function mountLab(root, options = {}) {
     err.textContent = store.error ? `${store.error.message}${store.error.field ? ` (field: ${store.error.field})` : ""}` : "";
     if (store.eventsDropped) note(`Behind: ${fmt(store.eventsDropped)} dot events skipped to keep up (counters stay exact).`);
     else if (store.behind && store.status === "playing") note("Catching up with the server…");
-    if (store.status === "finished" && lastSummary !== -1) { lastSummary = -1; q("summary").textContent = describe(); }
+    const text = describe();
+    q("summary").textContent = text;
+    if (store.status === "finished" && lastSummary !== -1) { lastSummary = -1; q("summary-live").textContent = text; }
     else if (store.status !== "finished" && now - lastSummary >= SUMMARY_EVERY_MS) {
-      q("summary").textContent = describe();
+      q("summary-live").textContent = text;
       if (store.a.sample) lastSummary = now;      // until numbers exist, say so again next time
     }
   }
@@ -308,12 +302,19 @@ export function mountLab(root, options = {}) {
       const one = (name, sum) => `${name}${fmt(sum.requests)} requests, ${fmt(sum.db_queries)} datastore ${sum.db_queries === 1 ? "query" : "queries"}, ${fmt(sum.errors)} errors, p99 ${fmt(sum.latency_ms?.p99)} ms, datastore down ${(sum.db_down_s ?? 0).toFixed(1)} s.`;
       return `Finished. ${one(store.compare ? "A: " : "", store.summary)}${store.compare && store.summaryB ? ` ${one("B: ", store.summaryB)}` : ""}`;
     }
-    if (store.status === "idle") return "Press Run (or the space bar) to start the experiment.";
+    if (store.status === "idle") return idleHint();
     if (store.status === "starting") return "Starting…";
     if (!s) return `${store.status === "paused" ? "Paused" : "Running"} at ${speedLabel(store.speed)}.`;
     const side = (name, x, db) => `${name}${fmt(x.completed)} of ${fmt(x.arrived)} requests answered, ${fmt(x.queued)} queued at the datastore (${db.state}), ${fmt(x.db_queries)} datastore queries, ${fmt(x.errors)} errors.`;
     return `${store.status === "paused" ? "Paused" : store.status === "stopped" ? "Stopped" : "Running"} at ${speedLabel(store.speed)}, t = ${store.t.toFixed(1)} s. ${side(store.compare ? "A: " : "", s, store.a.db)}${store.compare && b ? ` ${side("B: ", b, store.b.db)}` : ""}`;
   }
+
+  /** What to do first: a follower waits; a student presses Run (the space bar only when bound). */
+  function idleHint() {
+    if (opts.readonly) return "Waiting for the instructor to start a run.";
+    return `Press Run${opts.keyboard ? " (or the space bar)" : ""} to start the experiment.`;
+  }
+  q("summary").textContent = idleHint();
 
   raf = requestAnimationFrame(frame);
 
@@ -347,9 +348,8 @@ export function mountLab(root, options = {}) {
     }
     if (!presets[config.preset]) config.preset = Object.keys(presets)[0];
     if (!opts.readonly) {
-      const shown = opts.controls === "all" ? CONTROL_KEYS : opts.controls;
       controls = new ScenarioControls(q("controls"), {
-        schema, presets, shown, uid,
+        schema, presets, shown: opts.controls, presetPicker: opts.presetPicker, uid,
         onChange: (key, value) => { config.overrides = setPath(config.overrides, key, value); rememberConfig(); note("Changed: press Run to see it."); },
         onPreset: (name) => { config.preset = name; config.overrides = {}; rememberConfig(); showConfig(); },
       });
@@ -373,6 +373,20 @@ export function mountLab(root, options = {}) {
     getScenario() { return structuredClone(config.overrides); },
     /** Switch preset (clears the overrides). */
     setPreset(name) { config.preset = name; config.overrides = {}; rememberConfig(); showConfig(); },
+    /**
+     * Mark requests as the viewer's own (classroom "join the herd"): the stage draws them larger,
+     * outlined and labelled "you" in every state. Replaces the previous set; [] clears it.
+     * @param {number[]} reqIds  request ids (the `req` of their events, on side A)
+     */
+    highlight(reqIds) { stages[0].highlighted = new Set(reqIds || []); store.touch(); },
+    /** Open the lifecycle panel on one request of side A; false when none of its events arrived. */
+    showRequest(req) {
+      const events = store.a.lifecycle(req);
+      const dot = store.a.dots.get(req) ?? (events.length ? { req, viewer: events[0].viewer } : null);
+      if (!dot) return false;
+      showLifecycle(store.a, dot);
+      return true;
+    },
     destroy() {
       cancelAnimationFrame(raf);
       transport.destroy();

@@ -80,3 +80,21 @@ export function mitigationsOf(nested) {
   }
   return out;
 }
+
+/**
+ * The mitigations a full scenario (as `started` returns it) has on, in words: "promise coalescing,
+ * TTL jitter", or "no mitigation". Captions, the baseline request and the cards all ask this one.
+ */
+export function describeMitigations(scn) {
+  if (!scn) return "";
+  const on = [];
+  const coalesce = getPath(scn, "strategy.coalesce");
+  if (coalesce && coalesce !== "none") on.push(`${coalesce === "distributed" ? "shared marker" : coalesce} coalescing`);
+  if (getPath(scn, "strategy.stale_while_revalidate")) on.push("stale-while-revalidate");
+  if (getPath(scn, "strategy.early_refresh_beta") > 0) on.push("early refresh");
+  if (getPath(scn, "cache.ttl_jitter") > 0) on.push("TTL jitter");
+  if (getPath(scn, "strategy.prewarm")) on.push("pre-warming");
+  const backoff = getPath(scn, "clients.backoff");
+  if (backoff && backoff !== "none" && getPath(scn, "clients.retries") > 0) on.push(`${backoff.replace("_", " ")} backoff`);
+  return on.length ? on.join(", ") : "no mitigation";
+}

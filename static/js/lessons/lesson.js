@@ -45,6 +45,7 @@ const lab = mountLab(document.getElementById("lab"), {
   preset: experiments[current].preset,
   overrides: experiments[current].overrides,
   controls,
+  presetPicker: false,   // the experiment tabs choose the scenario; the preset's description would give the prediction away
   keyboard: false,       // the narrative has its own form controls; no global shortcuts here
   speed: speedParam >= 0.05 && speedParam <= 20 ? speedParam : 1,
   onDone: (summary) => finished(summary),

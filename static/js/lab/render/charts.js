@@ -55,7 +55,7 @@ export class Charts {
         scales: { x: { time: false, range: (u, lo, hi) => [0, Math.max(this.store.duration || 1, hi || 0)] } },
         axes: [
           { font, size: big ? 36 : 28, values: (u, vals) => vals.map((v) => `${+v.toFixed(1)}s`), grid: { stroke: "#eee" } },
-          { font, size: big ? 56 : 44, grid: { stroke: "#eee" } },
+          { font, size: big ? 56 : 44, grid: { stroke: "#eee" }, values: (u, vals) => vals.map(compact) },
         ],
       };
       const plot = new uPlot(opts, this.emptyData(series.length), fig);
@@ -88,4 +88,13 @@ export class Charts {
     for (const p of this.plots) p.destroy();
     this.plots = [];
   }
+}
+
+/** Axis numbers that fit the axis: 5,000 → "5k", 1,500,000 → "1.5M" (uPlot would clip "20,000"). */
+function compact(v) {
+  if (v == null) return "";
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
+  if (a >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
+  return v.toLocaleString("en-US", { maximumFractionDigits: 2 });
 }

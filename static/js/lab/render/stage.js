@@ -23,9 +23,20 @@ const ORDER = ["travel", "hit", "miss", "fetched", "wait", "marker", "poll", "qu
 const FADE_MS = { ok: 700, failed: 1600 };
 const BLINK_MIN_MS = 340;            // lock pollers blink at most ~3 times a second (seizure safety)
 const PULSE_MS = 550;
+const CROWD_MAX = 1500;              // viewer homes drawn in the viewers column
 const EASE_S = 0.09;
 
-const hash01 = (n, salt) => (((n * 2654435761) ^ (salt * 40503)) >>> 0) % 10007 / 10007;
+/**
+ * A well-mixed 0..1 from an integer (murmur3's finaliser): sampled viewer ids are multiples of the
+ * dot scale, and a plain multiplicative hash lines their homes up in visible diagonal streaks.
+ */
+function hash01(n, salt) {
+  let h = Math.imul(n | 0, 0x9E3779B1) ^ Math.imul(salt, 0x85EBCA6B);
+  h ^= h >>> 16; h = Math.imul(h, 0x85EBCA6B);
+  h ^= h >>> 13; h = Math.imul(h, 0xC2B2AE35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
 
 /** One side's canvas. `draw` returns true while something still moves (the loop keeps going). */
 export class Stage {
@@ -40,6 +51,8 @@ export class Stage {
     this.lastPulse = new Map();
     this.w = this.h = 0;
     this.dpr = 1;
+    this.highlighted = new Set();      // the viewer's own requests (classroom "join the herd")
+    this.crowd = { key: "", xs: null, ys: null };
   }
 
   /** Match the canvas backing store to its CSS size × devicePixelRatio; true when it changed. */
@@ -95,11 +108,14 @@ export class Stage {
     this.drawStructure(L, scn, zoom, shake);
     if (reduced) {
       this.drawBars(L, zoom);
+      this.drawMineAsText(L, zoom);
       return false;
     }
+    this.drawCrowd(L);
     const animating = this.move(dt, L) || moving;
     this.drawRings(L, zoom);
     this.drawDots(now, zoom);
+    this.drawMine(zoom);
     const pulsing = this.drawPulses(now, L, zoom);
     return animating || pulsing || shake !== 0;
   }
@@ -143,7 +159,8 @@ export class Stage {
     const jy = (hash01(d.req, 7) - 0.5);
     switch (s) {
       case "travel": return { x: box.x0 + 4, y: box.cy + jy * (box.y1 - box.y0) * 0.8 };
-      case "hit": return { x: L.cache.x0 + 3, y: box.cy + jy * 12 };
+      // Hits bounce off the cache's face, level with their server but never above or below the box.
+      case "hit": return { x: L.cache.x0 + 3, y: Math.max(L.cache.y0 + 6, Math.min(L.cache.y1 - 6, box.cy + jy * 12)) };
       // Just past the cache: a miss waiting on a promise turns back here; one that queries flies on.
       case "miss": return { x: L.cache.x1 + 14, y: L.mid + jy * (L.cache.y1 - L.cache.y0) * 0.8 };
       case "queued": return { x: L.queue.x1 - 4, y: L.mid + jy * 20 };
@@ -240,7 +257,8 @@ export class Stage {
     ctx.textBaseline = "alphabetic";
     ctx.font = font(12, "600");
     ctx.textAlign = "center";
-    const heads = [["viewers", L.viewers], ["app servers", L.servers[0]], ["cache", L.cache],
+    const audience = store.viewers ? `${fmt(store.viewers)} viewers` : "viewers";
+    const heads = [[audience, L.viewers], ["app servers", L.servers[0]], ["cache", L.cache],
                    ["datastore queue", L.queue], ["datastore", L.db]];
     for (const [label, c] of heads) ctx.fillText(label, (c.x0 + c.x1) / 2, 16);
 
@@ -333,8 +351,8 @@ export class Stage {
     ctx.fillText(`${fmt(s.queued ?? 0)} queued`, (L.queue.x0 + L.queue.x1) / 2, L.bottom - 2);
 
     // Viewers: how many, and what a dot stands for.
-    ctx.font = font(11);
-    ctx.fillStyle = "#5b5b66";
+    ctx.font = font(11, "700");
+    ctx.fillStyle = "#1b1b1f";
     const vx = (L.viewers.x0 + L.viewers.x1) / 2;
     if (store.dotScale > 1) ctx.fillText(`each dot = ${fmt(store.dotScale)} viewers`, vx, L.bottom - 2);
   }
@@ -405,6 +423,65 @@ export class Stage {
         ctx.beginPath(); ctx.arc(d.x, d.y, r * 2.3, 0, Math.PI * 2); ctx.fill(); ctx.stroke();
       }
     }
+  }
+
+  /**
+   * The audience: a faint dot at the home of every animated viewer (where its requests leave from
+   * and its answers land), so the viewers column reads as a crowd before and between herds. At most
+   * CROWD_MAX homes are drawn (evenly spread); positions are cached per run and size.
+   */
+  drawCrowd(L) {
+    const { store, ctx } = this;
+    const animated = Math.ceil((store.viewers || 0) / (store.dotScale || 1));
+    if (!animated) return;
+    const key = `${store.runId}/${animated}/${this.w}x${this.h}`;
+    if (this.crowd.key !== key) {
+      const n = Math.min(CROWD_MAX, animated), stride = animated / n;
+      const xs = new Float32Array(n), ys = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const o = this.origin({ viewer: Math.floor(i * stride) * (store.dotScale || 1) }, L);
+        xs[i] = o.x; ys[i] = o.y;
+      }
+      this.crowd = { key, xs, ys };
+    }
+    const { xs, ys } = this.crowd;
+    ctx.fillStyle = "#b9b9c2";
+    ctx.beginPath();
+    for (let i = 0; i < xs.length; i++) ctx.rect(xs[i] - 1, ys[i] - 1, 2, 2);
+    ctx.fill();
+  }
+
+  /** The viewer's own requests: their state's shape, larger, outlined, with a "you" tag. */
+  drawMine(zoom) {
+    if (!this.highlighted.size) return;
+    const { ctx } = this;
+    const r = 2.6 * zoom * 2.2;
+    ctx.font = `700 ${Math.round(11 * zoom)}px system-ui, sans-serif`;
+    ctx.textAlign = "center";
+    for (const req of this.highlighted) {
+      const d = this.side.dots.get(req);
+      if (!d || d.x === undefined) continue;
+      const look = LOOK[d.state] || LOOK.travel;
+      ctx.beginPath(); ctx.arc(d.x, d.y, r + 3 * zoom, 0, Math.PI * 2);
+      ctx.fillStyle = "#ffffff"; ctx.fill();
+      ctx.lineWidth = 2.5 * zoom; ctx.strokeStyle = "#0072B2"; ctx.stroke();
+      this.pathOf([d], look, r * 0.7, 0);
+      ctx.fillStyle = "#0072B2";
+      ctx.fillText("you", d.x, d.y - r - 6 * zoom);
+    }
+  }
+
+  /** Reduced motion has no dots: the viewer's own requests are listed in words instead. */
+  drawMineAsText(L, zoom) {
+    if (!this.highlighted.size) return;
+    const states = [...this.highlighted].map((req) => this.side.dots.get(req)).filter(Boolean)
+      .map((d) => `#${d.req} ${LOOK[d.state]?.label || d.state}`);
+    if (!states.length) return;
+    const { ctx } = this;
+    ctx.font = `700 ${Math.round(12 * zoom)}px system-ui, sans-serif`;
+    ctx.textAlign = "right";
+    ctx.fillStyle = "#0072B2";
+    ctx.fillText(`you: ${states.slice(-3).join(" · ")}`, this.w - 8, L.bottom - 2);
   }
 
   /** One batched path for many dots of one look (squares in the queue fill their grid cell). */

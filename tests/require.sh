@@ -14,10 +14,12 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends "$package" >/dev/null
   command -v "$program" >/dev/null 2>&1 && exit 0
 fi
+hint=""
+[ "$program" = chromium ] && hint=" (or set HERDLAB_CHROMIUM to a Chromium binary)"
 cat >&2 <<MSG
 make test: '$program' is required by the test suite but is not installed.
 Install it, for example on Debian or Ubuntu:
     sudo apt-get update && sudo apt-get install $package
-(or set HERDLAB_CHROMIUM to a Chromium binary), then run 'make test' again.
+then run 'make test' again$hint.
 MSG
 exit 1

@@ -27,8 +27,9 @@ def tune_gc() -> None:
     A streamed run allocates an event tuple per engine event, hundreds of thousands a second, and
     the engine holds a request record per viewer in flight. With CPython's default thresholds that
     triggers hundreds of young and several full collections per 100k-viewer run; a full collection
-    walks every live object (the app's, and every run's) while all runs wait: 30-60 ms on an idle
-    core, 100-200 ms on a busy one, which was the whole tail of the frame lateness (bench/README.md).
+    walks every live object (the app's, and every run's) while all runs wait: 30-60 ms each for
+    the engine alone on this 2-core machine, more in the server with its bigger heap or on a busy
+    machine; they were the tail of the frame lateness at 1x (bench/README.md).
     Almost none of it is garbage (events are freed by reference counting as soon as they are sent),
     so: freeze what the app allocated at start-up (modules, routes, templates) out of the
     collector's sight for good, and collect the young generation after 50,000 net allocations

@@ -378,9 +378,15 @@ class Run:
         return all(side.exhausted for side in self._sides)
 
     def _anchor(self) -> None:
+        """Tie virtual ``t`` to the wall clock now; the next tick is now (a frame at ``t`` itself).
+
+        The first frame after an anchor (start, resume, speed, seek) covers no virtual time ahead
+        of the wall clock: with the tick one interval ahead it went out at once holding events due
+        one interval later, i.e. early (``late_ms`` clamped it to 0).
+        """
         self._anchor_wall = time.monotonic()
         self._anchor_t = self.t
-        self._next_tick = self._anchor_wall + FRAME_INTERVAL
+        self._next_tick = self._anchor_wall
 
     def _wait(self) -> None:
         """Sleep until the next tick; a run that fell more than a tick behind skips, not bursts."""

@@ -43,14 +43,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import engineio
 import socketio
-from stream import free_port
+from stream import SERVER_ENV  # also puts the repository on sys.path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.browser.conftest import LiveServer, free_port
+
 NS = "/room"
 DEMO = {"preset": "classroom", "scenario": {}, "speed": 1.0}  # 300 viewers, 16 s, real time
 CLIENT_PROCESSES = 3  # for --heavy-clients
@@ -88,22 +87,6 @@ def cpu_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_server(port: int, message_queue: str = "") -> subprocess.Popen:
-    env = {**os.environ, "HERDLAB_ASYNC_MODE": "eventlet", "HERDLAB_SECRET_KEY": "bench",
-           "HERDLAB_MAX_ROOM_MEMBERS": "1000", "HERDLAB_MESSAGE_QUEUE": message_queue, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def start_redis() -> tuple[subprocess.Popen, str]:
@@ -334,24 +317,23 @@ def main() -> int:
     parser.add_argument("--heavy-clients", action="store_true",
                         help="python-socketio students in 3 processes (the earlier bench) instead of the lean ones")
     args = parser.parse_args()
-    rows, procs = [], []
+    rows, servers, redis = [], [], None
     try:
-        port = free_port()
-        procs.append(start_server(port))
-        rows.append(case("1 process", [f"http://127.0.0.1:{port}"], args.students, [procs[-1].pid],
+        servers.append(LiveServer(env=SERVER_ENV))
+        rows.append(case("1 process", [servers[0].url], args.students, [servers[0].proc.pid],
                          args.heavy_clients))
-        procs.pop().terminate()
+        servers.pop().stop()
         if not args.skip_redis:
             redis, url = start_redis()
-            procs.append(redis)
-            ports = [free_port(), free_port()]
-            procs.extend(start_server(p, url) for p in ports)
-            rows.append(case("2 processes + Redis", [f"http://127.0.0.1:{p}" for p in ports], args.students,
-                             [p.pid for p in procs[1:]], args.heavy_clients))
+            servers.extend(LiveServer(env={**SERVER_ENV, "HERDLAB_MESSAGE_QUEUE": url}) for _ in range(2))
+            rows.append(case("2 processes + Redis", [s.url for s in servers], args.students,
+                             [s.proc.pid for s in servers], args.heavy_clients))
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait(10)
+        for server in servers:
+            server.stop()
+        if redis is not None:
+            redis.terminate()
+            redis.wait(10)
     print(f"{'case':<22}{'students':>9}{'frames':>8}{'delivered':>11}{'worst':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'srv cpu':>9}{'cli cpu':>9}")
     for r in rows:
         print(f"{r['case']:<22}{r['students']:>9}{r['frames']:>8}{r['delivered']:>10.1%}{r['worst']:>8.1%}"

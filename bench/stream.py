@@ -39,19 +39,22 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import engineio
 import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import LiveServer  # noqa: E402  (the same real server the browser tests use)
+
+SERVER_ENV = {"HERDLAB_ASYNC_MODE": "eventlet", "HERDLAB_SECRET_KEY": "bench", "PYTHONWARNINGS": "ignore",
+              "HERDLAB_MAX_ROOM_MEMBERS": "1000"}
 SCENARIO = {  # 100k viewers reading one hot key over 10 s, four app servers with promise coalescing
     "clients": {"count": 100_000, "arrival": "burst", "window_s": 10.0},
     "duration_s": 10.0,
@@ -63,29 +66,6 @@ MANY = 50
 CLIENT_PROCESSES = 2   # for the 50-client cases
 WINDOW_S = 40.0        # give up on a case after this long
 WS_OPTIONS = {"skip_utf8_validation": True}  # browsers validate natively; websocket-client in pure Python
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "HERDLAB_ASYNC_MODE": "eventlet", "HERDLAB_SECRET_KEY": "bench",
-           "HERDLAB_LAB_MAX_ANIMATE": str(FULL), "HERDLAB_MAX_RUNS_PER_SERVER": "60",
-           "HERDLAB_MAX_ROOM_MEMBERS": "1000", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 class InlineEngineIO(engineio.Client):
@@ -239,7 +219,6 @@ def run_case(url: str, label: str, speed: float, clients: int, start: dict | Non
 
 def count_events(scenario: dict, dot_scale: int = 1) -> int:
     """Events a client gets for ``scenario`` with sampling ``dot_scale`` (the engine, in-process)."""
-    sys.path.insert(0, str(ROOT))
     from webapp.engine import Simulation, parse_scenario
     n = 0
     for ev in Simulation(parse_scenario(scenario), record_requests=True).events():
@@ -257,9 +236,9 @@ def main() -> int:
     full_events = count_events(SCENARIO)
     small_events = count_events(small)
     sampled_events = count_events(SCENARIO, dot_scale=SCENARIO["clients"]["count"] // 5000)
-    port = free_port()
-    server = start_server(port)
-    url = f"http://127.0.0.1:{port}"
+    server = LiveServer(env={**SERVER_ENV, "HERDLAB_LAB_MAX_ANIMATE": str(FULL),
+                             "HERDLAB_MAX_RUNS_PER_SERVER": "60"})
+    url = server.url
     rows = []
     try:
         for speed in speeds:
@@ -282,8 +261,7 @@ def main() -> int:
                                      {"scenario": SCENARIO, "speed": speed}, room=True))
                 time.sleep(1.0)
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
     header = (f"{'case':<15} {'speed':>5} {'done':>4} {'wall s':>6} {'events':>8} {'dropped':>7} "
               f"{'events/s':>9} {'offered/s':>9} {'frames/s':>8} {'behind':>6} "
               f"{'late p50':>8} {'late p99':>8} {'recv p50':>8} {'recv p99':>8}")

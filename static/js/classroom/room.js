@@ -1,9 +1,9 @@
 // Shared by the classroom pages: the /room socket, where the room is remembered in this tab, following
 // the room's stream into a lab, and the class's answers drawn as bars.
 import { connect } from "../connection.js";
+import { INBOUND } from "../lab/transport.js";
 
 const KEY = "herdlab.room";
-export const STREAM = ["started", "frame", "state", "done", "error"];
 
 /** The /room socket, with the page's connection badge. */
 export function roomSocket() {
@@ -22,7 +22,7 @@ export const saved = {
 
 /** Feed the room's run (started/frame/state/done/error) into a readonly lab. */
 export function follow(socket, lab, isOn = () => true) {
-  for (const name of STREAM) socket.on(name, (payload) => { if (isOn()) lab.applyRemote(name, payload); });
+  for (const name of INBOUND) socket.on(name, (payload) => { if (isOn()) lab.applyRemote(name, payload); });
 }
 
 /** Catch up with a room snapshot: the instructor's settings, then the current run's last word. */

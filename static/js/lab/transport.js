@@ -1,7 +1,8 @@
 // The only module that talks to the server: protocol messages in (into the store), commands out.
 // In follow mode (classroom) there is no socket: messages arrive through `receive` from outside.
 
-const INBOUND = ["started", "frame", "state", "done", "error"];
+/** The run's messages, server to browser (docs/protocol.md); classroom followers relay the same ones. */
+export const INBOUND = ["started", "frame", "state", "done", "error"];
 
 export class LabTransport {
   /**

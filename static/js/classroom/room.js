@@ -2,6 +2,7 @@
 // the room's stream into a lab, and the class's answers drawn as bars.
 import { connect } from "../connection.js";
 import { INBOUND } from "../lab/transport.js";
+import { flatten } from "../lab/scenario.js";
 
 const KEY = "herdlab.room";
 
@@ -42,16 +43,8 @@ export function applySettings(lab, settings) {
 
 /** "strategy.coalesce: promise" lines for the instructor's current switches and sliders. */
 export function settingLines(settings) {
-  const lines = [];
-  const walk = (obj, path) => {
-    for (const [k, v] of Object.entries(obj || {})) {
-      if (v && typeof v === "object" && !Array.isArray(v)) walk(v, `${path}${k}.`);
-      else lines.push(`${path}${k}: ${v}`);
-    }
-  };
-  if (settings?.preset) lines.push(`preset: ${settings.preset}`);
-  walk(settings?.scenario, "");
-  return lines;
+  const lines = flatten(settings?.scenario).map(([key, v]) => `${key}: ${v}`);
+  return settings?.preset ? [`preset: ${settings.preset}`, ...lines] : lines;
 }
 
 /** Draw the class's answers as labelled bars, with the run's result beside them once it is in. */

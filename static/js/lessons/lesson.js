@@ -2,6 +2,7 @@
 // Predict (recorded), run, reveal the run's numbers beside the prediction; checkpoints with the why
 // of every answer; experiments switched by buttons; progress kept in this browser.
 import { mountLab } from "../lab/mount.js";
+import { getPath } from "../lab/scenario.js";
 import { load, save, tally } from "./progress.js";
 
 const data = JSON.parse(document.getElementById("lesson-data").textContent);
@@ -20,7 +21,6 @@ const LABELS = {
   "latency_ms.max": "Slowest request (ms)", "latency_ms.p50": "Median latency (ms)",
 };
 
-const valueAt = (summary, key) => key.split(".").reduce((v, part) => (v == null ? v : v[part]), summary);
 const show = (v) => (typeof v === "number" ? number.format(v) : v == null ? "–" : String(v));
 
 /** JSON with sorted keys: "is this still the lesson's experiment?" must not depend on key order. */
@@ -84,7 +84,7 @@ function finished(summary) {
   const p = data.prediction;
   if (p && current === p.experiment && progress.prediction != null) {
     if (exact) {
-      const reveal = Object.fromEntries(p.reveal.map((k) => [k, valueAt(summary, k)]));
+      const reveal = Object.fromEntries(p.reveal.map((k) => [k, getPath(summary, k)]));
       progress = save(data.id, { revealed: reveal });
       showReveal();
     } else if (pendingStart || !progress.revealed) {

@@ -49,7 +49,7 @@ let settingsTimer = 0;
 function sendSettings() {
   clearTimeout(settingsTimer);
   settingsTimer = setTimeout(() => {
-    socket.emit("settings", { preset: herdlab.config?.preset || "classroom", scenario: lab.getScenario(), speed: lab.store.speed });
+    socket.emit("settings", { preset: lab.getPreset(), scenario: lab.getScenario(), speed: lab.store.speed });
   }, 150);
 }
 $("lab").addEventListener("change", sendSettings);

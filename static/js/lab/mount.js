@@ -44,7 +44,7 @@ let uidSeq = 0;
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
  * @param {(started: object) => void} [options.onStarted]
  * @returns {{ready: Promise<void>, start: Function, control: Function, applyRemote: Function,
- *           setScenario: Function, getScenario: Function, setPreset: Function, highlight: Function,
+ *           setScenario: Function, getScenario: Function, setPreset: Function, getPreset: Function, highlight: Function,
  *           showRequest: Function, store: Store, destroy: Function}}
  */
 export function mountLab(root, options = {}) {
@@ -128,6 +128,14 @@ export function mountLab(root, options = {}) {
     if (!opts.shareUrl) return;
     const query = toQuery({ ...config, speed: store.speed });
     history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}`);
+  }
+
+  /** A new preset starts from its own scenario: the overrides are cleared. */
+  function choosePreset(name) {
+    config.preset = name;
+    config.overrides = {};
+    rememberConfig();
+    showConfig();
   }
 
   function showConfig() {
@@ -351,7 +359,7 @@ export function mountLab(root, options = {}) {
       controls = new ScenarioControls(q("controls"), {
         schema, presets, shown: opts.controls, presetPicker: opts.presetPicker, uid,
         onChange: (key, value) => { config.overrides = setPath(config.overrides, key, value); rememberConfig(); note("Changed: press Run to see it."); },
-        onPreset: (name) => { config.preset = name; config.overrides = {}; rememberConfig(); showConfig(); },
+        onPreset: choosePreset,
       });
     }
     showConfig();
@@ -372,7 +380,9 @@ export function mountLab(root, options = {}) {
     /** The current overrides (nested engine keys over the preset), as setScenario takes them. */
     getScenario() { return structuredClone(config.overrides); },
     /** Switch preset (clears the overrides). */
-    setPreset(name) { config.preset = name; config.overrides = {}; rememberConfig(); showConfig(); },
+    setPreset: choosePreset,
+    /** The preset the next run starts from, as setPreset takes it. */
+    getPreset() { return config.preset; },
     /**
      * Mark requests as the viewer's own (classroom "join the herd"): the stage draws them larger,
      * outlined and labelled "you" in every state. Replaces the previous set; [] clears it.

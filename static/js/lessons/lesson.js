@@ -63,7 +63,7 @@ function selectExperiment(id) {
 
 function isUnchanged(id) {
   const e = experiments[id];
-  return canonical(lab.getScenario()) === canonical(e.overrides) && window.herdlab?.config?.preset === e.preset;
+  return canonical(lab.getScenario()) === canonical(e.overrides) && lab.getPreset() === e.preset;
 }
 
 for (const btn of $$("[data-experiment]")) {

@@ -35,9 +35,6 @@ class RoomError(Exception):
         self.reason = reason
         self.message = message
 
-    def to_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "message": self.message}
-
 
 @dataclass(frozen=True)
 class RoomLimits:

@@ -70,10 +70,6 @@ class Classroom:
             "herd": self.set_herd, "close": self.close,
         }
 
-    @property
-    def events(self) -> frozenset[str]:
-        return frozenset(self.handlers) | frozenset(self.controls)
-
     def handle(self, event: str, sid: str, payload: Any, address: str) -> None:
         try:
             if event in self.handlers:

@@ -65,10 +65,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     SAMPLE: SAMPLE_FIELDS,
 }
 
-# Kinds that exist even in summary-only runs (record_requests=False): they describe the system,
-# not one request, and there are few of them.
-SYSTEM_KINDS = frozenset({SAMPLE, DB_STATE, CHUNK_PUBLISHED, SERVER_DOWN})
-
 COMMON = ("t", "kind", "req", "viewer", "server", "key")
 _INDEX = {kind: {name: 6 + i for i, name in enumerate(names)} for kind, names in FIELDS.items()}
 

@@ -15,12 +15,4 @@ COALESCING: dict[str, type[Coalescing]] = {
     for cls in (NoCoalescing, LockCoalescing, PromiseCoalescing, DistributedCoalescing)
 }
 
-# Module file per mitigation, for lessons that show the code a student is reading about.
-MODULES = {
-    "none": "none.py", "lock": "lock.py", "promise": "promise.py",
-    "distributed": "distributed.py", "stale_while_revalidate": "stale_while_revalidate.py",
-    "early_refresh": "early_refresh.py", "ttl_jitter": "ttl_jitter.py",
-    "prewarm": "prewarm.py", "backoff": "backoff.py",
-}
-
-__all__ = ["COALESCING", "MODULES", "Coalescing"]
+__all__ = ["COALESCING", "Coalescing"]

@@ -11,7 +11,7 @@ fetches and who waits, using a handful of engine calls:
 - ``sim.cache``: ``fresh(key, t)``, ``claim(name, owner, t, lease_s)``, ``release(name, owner)``;
 - ``sim.alive(server)``: False once a server has died (its process memory is gone).
 """
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from webapp.engine.experiment import Request, Simulation
@@ -28,6 +28,3 @@ class Coalescing:
 
     def on_server_down(self, t: float, server: int) -> None:
         """A server died: forget whatever this strategy kept in its memory (default: nothing)."""
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name}

@@ -9,14 +9,14 @@ queries are rejected until it is back. With both off it is a plain M/M/c (or M/D
 import math
 from collections import deque
 from random import Random
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from webapp.engine.events import (DB_FAILED, DB_FINISHED, DB_QUEUED, DB_REJECTED, DB_STARTED,
                                   DB_STATE, Event)
 from webapp.engine.scenario import Datastore as DatastoreConfig
 
 if TYPE_CHECKING:
-    from webapp.engine.experiment import Simulation
+    from webapp.engine.experiment import Request, Simulation
 
 UP, OVERLOADED, DOWN = "up", "overloaded", "down"
 MAX_CONTENTION_LOAD = 11.0   # the slow-down stops growing past 10 extra loads
@@ -29,7 +29,7 @@ class Query:
     __slots__ = ("id", "key", "server", "req", "attempt", "role", "on_done", "t_submit",
                  "running", "doomed")
 
-    def __init__(self, qid: int, key: str, server: int, req: Any, attempt: int | None,
+    def __init__(self, qid: int, key: str, server: int, req: "Request", attempt: int | None,
                  role: str, on_done: Callable[[float, bool], None], t: float) -> None:
         self.id = qid
         self.key = key
@@ -73,23 +73,18 @@ class Datastore:
         if self.state == DOWN or (cfg.queue_limit and len(self.queue) >= cfg.queue_limit
                                   and len(self.running) >= cfg.connections):
             sim.stats.db_rejected += 1
-            if sim.record:
-                sim.out.append(Event((t, DB_REJECTED, q.req.id if q.req else None,
-                                      q.req.viewer if q.req else None, q.server, q.key, q.id,
-                                      "down" if self.state == DOWN else "queue_full")))
+            sim.note(DB_REJECTED, t, q.req, q.server, q.id,
+                     "down" if self.state == DOWN else "queue_full")
             q.on_done(t, False)
             return
         if len(self.running) < cfg.connections:
             self._start(t, q)
         else:
             self.queue.append(q)
-            if sim.record:
-                sim.out.append(Event((t, DB_QUEUED, q.req.id if q.req else None,
-                                      q.req.viewer if q.req else None, q.server, q.key, q.id,
-                                      len(self.queue))))
+            sim.note(DB_QUEUED, t, q.req, q.server, q.id, len(self.queue))
             if len(self.queue) >= cfg.overload_queue and self.state == UP:
                 self._set_state(t, OVERLOADED)
-        inflight = len(self.queue) + len(self.running)
+        inflight = self.inflight
         if inflight > self.peak_inflight:
             self.peak_inflight = inflight
 
@@ -99,14 +94,11 @@ class Datastore:
         q.running = True
         service = self._service()
         if cfg.contention:
-            load = (len(self.queue) + len(self.running)) / cfg.connections
+            load = self.inflight / cfg.connections
             if load > 1.0:
                 service *= 1.0 + cfg.contention * (min(load, MAX_CONTENTION_LOAD) - 1.0)
         sim = self.sim
-        if sim.record:
-            sim.out.append(Event((t, DB_STARTED, q.req.id if q.req else None,
-                                  q.req.viewer if q.req else None, q.server, q.key, q.id,
-                                  service * 1000.0)))
+        sim.note(DB_STARTED, t, q.req, q.server, q.id, service * 1000.0)
         sim.later(t + service, self._finish, q)
 
     def _finish(self, t: float, q: Query) -> None:
@@ -120,10 +112,7 @@ class Datastore:
                 self._set_state(t, UP)
         sim = self.sim
         ok = not q.doomed
-        if sim.record:
-            sim.out.append(Event((t, DB_FINISHED if ok else DB_FAILED,
-                                  q.req.id if q.req else None, q.req.viewer if q.req else None,
-                                  q.server, q.key, q.id)))
+        sim.note(DB_FINISHED if ok else DB_FAILED, t, q.req, q.server, q.id)
         if not ok:
             sim.stats.db_failed += 1
         sim.query_done(t, q, ok)
@@ -153,9 +142,7 @@ class Datastore:
         for q in held:
             q.running = False
             sim.stats.db_failed += 1
-            if sim.record:
-                sim.out.append(Event((t, DB_FAILED, q.req.id if q.req else None,
-                                      q.req.viewer if q.req else None, q.server, q.key, q.id)))
+            sim.note(DB_FAILED, t, q.req, q.server, q.id)
         for q in held:
             sim.query_done(t, q, False)
 

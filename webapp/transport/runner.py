@@ -257,7 +257,7 @@ class Run:
                 if self.status == PLAYING:
                     target = self._anchor_t + (self._next_tick - self._anchor_wall) * self.speed
                     self._frame(target, intended_wall=True)
-                if all(side.exhausted for side in self._sides):
+                if self._exhausted():
                     self._finish()
                     return
                 self._wait()
@@ -332,13 +332,11 @@ class Run:
         while self._acks:
             self._acks.popleft()
             self._unacked -= 1
-        if self.ack and self._unacked >= MAX_UNACKED and not self._exhausted():
-            self._merged += 1
-            for side in self._sides:
-                self._dropped += side.trim(MAX_FRAME_EVENTS)
-            return
         for side in self._sides:
             self._dropped += side.trim(MAX_FRAME_EVENTS)
+        if self.ack and self._unacked >= MAX_UNACKED and not self._exhausted():
+            self._merged += 1
+            return
         lists = [side.take() for side in self._sides]
         frame: dict[str, Any] = {
             "run_id": self.run_id,

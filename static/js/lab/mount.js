@@ -76,7 +76,7 @@ export function mountLab(root, options = {}) {
 
   // ---- commands: every click and key ends here ------------------------------------------------
   function act(command, value) {
-    const live = store.status === "playing" || store.status === "paused";
+    const live = store.live;
     switch (command) {
       case "escape": closePanels(); return;
       case "help": toggleHelp(); return;

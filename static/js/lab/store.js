@@ -172,6 +172,8 @@ export class Store {
   }
 
   get a() { return this.sides[0]; }
+  /** A run is under way (playing or paused): it can be paused, stepped, sped up or stopped. */
+  get live() { return this.status === "playing" || this.status === "paused"; }
   get b() { return this.sides[1]; }
 
   touch() { this.version++; }

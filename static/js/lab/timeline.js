@@ -30,7 +30,7 @@ export class Timeline {
 
   update() {
     const { store } = this;
-    const live = store.status === "playing" || store.status === "paused";
+    const live = store.live;
     const playing = store.status === "playing";
     this.play.textContent = playing ? "❚❚ Pause" : store.status === "paused" ? "▶ Resume" : "▶ Run";
     this.play.setAttribute("aria-label", playing ? "Pause" : store.status === "paused" ? "Resume" : "Run the experiment");

@@ -59,7 +59,7 @@ export class LabTransport {
   /** Ask the server for a run: `{scenario, preset?, compare?, speed}` (see docs/protocol.md). */
   start(payload) {
     if (!this.socket) return;
-    if (this.store.runId && ["playing", "paused"].includes(this.store.status)) this.control("stop");
+    if (this.store.runId && this.store.live) this.control("stop");
     this.awaitingStart = true;
     this.store.status = "starting";
     this.store.error = null;
@@ -78,7 +78,7 @@ export class LabTransport {
 
   destroy() {
     if (this.socket) {
-      if (this.store.runId && ["playing", "paused"].includes(this.store.status)) this.control("stop");
+      if (this.store.runId && this.store.live) this.control("stop");
       for (const [name, handler] of this.handlers) this.socket.off(name, handler);
     }
     this.handlers = [];

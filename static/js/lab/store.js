@@ -79,7 +79,6 @@ export class Side {
     this.pulses = [];               // promise resolutions not yet drawn: {server, key, ok, t}
     this.cachedKeys = new Set();
     this.lastKey = null;
-    this.seen = 0;                  // dots ever created (for the "every request" counters)
   }
 
   /** Forget what happened after virtual time t (a seek backwards replays it from the server). */
@@ -112,7 +111,6 @@ export class Side {
       dot = { req: ev.req, viewer: ev.viewer, server: ev.server, key: ev.key, state: STATE.travel,
               leader: false, since: ev.t, path: [] };
       this.dots.set(ev.req, dot);
-      this.seen++;
     }
     if (ev.server !== null && ev.server !== undefined) dot.server = ev.server;
     // A leader only means something when others wait on it (with no coalescing everyone fetches).

@@ -18,7 +18,6 @@ export class Charts {
     this.container = container;
     this.store = store;
     this.plots = [];
-    this.big = false;
     this.shape = "";
   }
 
@@ -27,7 +26,6 @@ export class Charts {
     const shape = `${compare}/${big}/${this.container.clientWidth}`;
     if (shape === this.shape) return;
     this.shape = shape;
-    this.big = big;
     for (const p of this.plots) p.destroy();
     this.container.replaceChildren();
     const width = Math.max(160, Math.floor(this.container.clientWidth / CHARTS.length) - 12);

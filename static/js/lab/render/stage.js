@@ -98,7 +98,7 @@ export class Stage {
     const { ctx, side, store } = this;
     const scn = this.scenarioOf() || {};
     const servers = scn.servers?.count || 1;
-    const L = (this.L = this.layout(servers));
+    const L = this.layout(servers);
     const zoom = big ? 1.5 : 1;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, this.w, this.h);

@@ -541,13 +541,13 @@ export class Stage {
     const s = side.sample || {};
     const between = { x0: L.servers[0].x1 + 8, x1: L.cache.x0 - 8 };   // beside the servers, not over them
     const rows = [
-      ["on the way / at servers", count("travel") + count("hit"), "#999999", L.viewers],
-      ["waiting on a promise", count("wait"), "#56B4E9", between],
-      ["polling a lock", count("poll"), "#F0E442", between],
-      ["queued at the datastore", s.queued ?? count("queued"), "#D55E00", L.queue],
-      ["in service", s.in_service ?? count("service"), "#CC79A7", L.queue],
-      ["answered", s.completed ?? 0, "#009E73", L.viewers],
-      ["errors", s.errors ?? 0, "#000000", L.viewers],
+      ["on the way / at servers", count("travel") + count("hit"), LOOK.travel.color, L.viewers],
+      ["waiting on a promise", count("wait"), LOOK.wait.color, between],
+      ["polling a lock", count("poll"), LOOK.poll.color, between],
+      ["queued at the datastore", s.queued ?? count("queued"), LOOK.queued.color, L.queue],
+      ["in service", s.in_service ?? count("service"), LOOK.service.color, L.queue],
+      ["answered", s.completed ?? 0, LOOK.ok.color, L.viewers],
+      ["errors", s.errors ?? 0, LOOK.failed.color, L.viewers],
     ];
     const max = Math.max(1, store.viewers, ...rows.map((r) => r[1]));
     ctx.font = `${Math.round(12 * zoom)}px system-ui, sans-serif`;

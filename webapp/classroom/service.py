@@ -18,7 +18,8 @@ from webapp.classroom import payloads as p
 from webapp.classroom.live import NAMESPACE, RoomRun
 from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
 from webapp.extensions import socketio
-from webapp.transport.payloads import PayloadError, parse_control, parse_start
+from webapp.transport.payloads import (CONTROL_KEYS, START_KEYS, PayloadError, parse_control,
+                                       parse_start)
 from webapp.transport.runner import reserve
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ SWEEP_EVERY = 40          # flushes between idle sweeps (10 s)
 # Counters and charts stay exact either way (``sample`` events are never sampled).
 ROOM_DOT_BUDGET = 15_000
 MIN_ANIMATED = 20
-START_KEYS = ("scenario", "preset", "speed", "compare", "animate_limit")
 
 
 class Directory(Protocol):
@@ -344,5 +344,5 @@ class Classroom:
 
 def _keys(event: str) -> tuple[str, ...]:
     return {"settings": START_KEYS, "lesson": ("id", "step"), "start": START_KEYS,
-            "control": ("run_id", "action", "value"), "predict": ("lesson", "question", "choices"),
+            "control": CONTROL_KEYS, "predict": ("lesson", "question", "choices"),
             "close_prediction": (), "herd": ("on",), "close": ()}[event]

@@ -60,10 +60,7 @@ def parse_start(payload: Any, *, max_animate: int) -> StartRequest:
     if "scenario" not in body:
         raise PayloadError("'scenario' is required (an object of engine keys, may be {}).",
                            "scenario")
-    preset = body.get("preset")
-    if preset is not None and not isinstance(preset, str):
-        raise PayloadError("'preset' must be a preset name.", "preset")
-    scenario = parse_scenario_field(body["scenario"], preset)
+    scenario = parse_scenario_field(body["scenario"], _preset(body))
     compare = None
     if body.get("compare") is not None:
         compare = _parse_compare(scenario, body["compare"])
@@ -100,10 +97,7 @@ def parse_control(payload: Any) -> ControlRequest:
 def parse_run(payload: Any) -> Scenario:
     """Validate ``POST /api/run``: same validation as ``start``, plus a cap on the work."""
     body = _envelope(payload, RUN_KEYS, "run")
-    preset = body.get("preset")
-    if preset is not None and not isinstance(preset, str):
-        raise PayloadError("'preset' must be a preset name.", "preset")
-    scenario = parse_scenario_field(body.get("scenario", {}), preset)
+    scenario = parse_scenario_field(body.get("scenario", {}), _preset(body))
     viewers = scenario.clients.count
     chunks = 1
     if scenario.workload.kind == "live_video":
@@ -174,6 +168,14 @@ def _envelope(payload: Any, keys: tuple[str, ...], event: str) -> Mapping[str, A
         raise PayloadError(f"'{unknown[0][:MAX_STRING]}' is not a known key of '{event}'; "
                            f"allowed: {', '.join(keys)}.", unknown[0][:MAX_STRING])
     return payload
+
+
+def _preset(body: Mapping[str, Any]) -> str | None:
+    """The envelope's optional ``preset``; whether the name exists is ``parse_scenario``'s call."""
+    preset = body.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise PayloadError("'preset' must be a preset name.", "preset")
+    return preset
 
 
 def _parse_compare(a: Scenario, overrides: Any) -> Scenario:

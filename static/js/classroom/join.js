@@ -18,7 +18,15 @@ follow(socket, followLab, () => following);
 const seen = { settingsAt: 0, startedAt: 0 };
 herdlab.room = { get joined() { return joined; }, get following() { return following; }, mine, seen };
 let decode = eventDecoder(null);   // frames carry events as arrays; `started` names their fields
-socket.on("started", (s) => { seen.startedAt = Date.now(); decode = eventDecoder(s?.event_fields); });
+// A new run: the names of its events' fields, and a new herd (request ids belong to one run, and the
+// old ids would mark strangers).
+socket.on("started", (s) => {
+  seen.startedAt = Date.now();
+  decode = eventDecoder(s?.event_fields);
+  mine.clear();
+  followLab.highlight([]);
+  showMine();
+});
 
 function join(code) {
   const memberId = JSON.parse(sessionStorage.getItem(MEMBER_KEY) || "{}")[code.replace(/\W/g, "").toUpperCase()];
@@ -53,8 +61,6 @@ socket.on("prediction", showPrediction);
 socket.on("answered", ({ choice }) => { chosen = choice; showPrediction(prediction); });
 socket.on("herd", ({ on }) => { $("herd-box").hidden = !on; });
 socket.on("tapped", ({ req }) => { mine.set(req, "sent"); followLab.highlight([...mine.keys()]); showMine(); });
-// Request ids belong to one run: a new run starts a new herd, and the old ids would mark strangers.
-socket.on("started", () => { mine.clear(); followLab.highlight([]); showMine(); });
 socket.on("room_error", (err) => showMessage($("message"), err.message));
 socket.on("room_closed", (m) => { joined = null; showMessage($("message"), m.message); $("room-view").hidden = true; $("join-view").hidden = false; });
 socket.on("frame", (f) => {

@@ -3,7 +3,7 @@
 import { mountLab } from "../lab/mount.js";
 import { eventDecoder } from "../lab/store.js";
 import { herdlab } from "../connection.js";
-import { applySettings, catchUp, follow, renderTally, roomSocket, settingLines, showMessage } from "./room.js";
+import { applySettings, catchUp, follow, renderTally, roomSocket, settingLines, showLesson, showMessage } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
 const MEMBER_KEY = "herdlab.member";
@@ -55,7 +55,7 @@ socket.on("joined", (snap) => {
 socket.on("snapshot", (snap) => { setFollowing(true); applySnapshot(snap); });
 socket.on("detached", () => setFollowing(false));
 socket.on("settings", showSettings);
-socket.on("lesson", showLesson);
+socket.on("lesson", (lesson) => showLesson($("lesson"), lesson));
 socket.on("members", (m) => { $("members").textContent = `${m.members} in the room`; });
 socket.on("prediction", showPrediction);
 socket.on("answered", ({ choice }) => { chosen = choice; showPrediction(prediction); });
@@ -76,7 +76,7 @@ function applySnapshot(snap) {
   if (snap.run?.started) decode = eventDecoder(snap.run.started.event_fields);
   catchUp(followLab, snap);
   showSettings(snap.settings);
-  showLesson(snap.lesson);
+  showLesson($("lesson"), snap.lesson);
   showPrediction(snap.prediction);
   $("herd-box").hidden = !snap.herd;
   $("members").textContent = `${snap.members} in the room`;
@@ -101,11 +101,6 @@ function showSettings(settings) {
   const lines = settingLines(settings);
   $("settings").replaceChildren(...lines.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
   $("settings-box").hidden = !lines.length;
-}
-
-function showLesson(lesson) {
-  $("lesson").hidden = !lesson;
-  if (lesson) $("lesson").textContent = `${lesson.title} — ${lesson.step_title}`;
 }
 
 function showPrediction(p) {

@@ -3,7 +3,7 @@
 // "." moves the class to the lesson's next step, Page Up back.
 import { mountLab } from "../lab/mount.js";
 import { herdlab } from "../connection.js";
-import { applySettings, catchUp, follow, renderTally, roomSocket, saved, showMessage } from "./room.js";
+import { applySettings, catchUp, follow, renderTally, roomSocket, saved, showLesson, showMessage } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
 const joinBase = $("present").dataset.joinBase;
@@ -25,22 +25,17 @@ socket.on("room", (snap) => {
   $("qr").src = `/classroom/qr.svg?code=${encodeURIComponent(snap.display_code)}`;
   $("members").textContent = String(snap.members);
   lesson = snap.lesson;
-  showLesson();
+  showLesson($("lesson"), lesson);
   renderTally($("tally"), snap.prediction);
   catchUp(lab, snap);
   herdlab.roomCode = snap.code;
 });
 socket.on("members", (m) => { $("members").textContent = String(m.members); });
 socket.on("prediction", (p) => renderTally($("tally"), p));
-socket.on("lesson", (l) => { lesson = l; showLesson(); });
+socket.on("lesson", (l) => { lesson = l; showLesson($("lesson"), lesson); });
 socket.on("settings", (s) => applySettings(lab, s));
 socket.on("room_error", (err) => showMessage($("message"), err.message));
 socket.on("room_closed", (m) => showMessage($("message"), m.message));
-
-function showLesson() {
-  $("lesson").hidden = !lesson;
-  if (lesson) $("lesson").textContent = `${lesson.title} — ${lesson.step_title}`;
-}
 
 function moveStep(by) {
   if (!lesson) return;

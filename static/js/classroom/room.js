@@ -79,6 +79,12 @@ export function renderTally(el, p, { title = true } = {}) {
   }
 }
 
+/** The lesson step the instructor shows the class ("title — step"), or nothing. */
+export function showLesson(el, lesson) {
+  el.hidden = !lesson;
+  if (lesson) el.textContent = `${lesson.title} — ${lesson.step_title}`;
+}
+
 /** Show a refusal or notice from the server where the page keeps its messages. */
 export function showMessage(el, text) {
   el.textContent = text;

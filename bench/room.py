@@ -44,9 +44,8 @@ import sys
 import threading
 import time
 
-import engineio
 import socketio
-from stream import SERVER_ENV  # also puts the repository on sys.path
+from stream import SERVER_ENV, BenchClient  # also puts the repository on sys.path
 
 from tests.browser.conftest import LiveServer, free_port
 
@@ -67,19 +66,6 @@ class FrameSkim:
         if m is None:
             return json.loads(text)
         return ["frame", {"seq": int(m.group(1)), "sent_at": float(m.group(2))}]
-
-
-class InlineEngineIO(engineio.Client):
-    """Handle each message on the reader thread: the stock client starts one thread per message,
-    which with 300 clients on two cores would be the bench's own bottleneck, not the server's."""
-
-    def _trigger_event(self, event, *args, run_async=False, **kwargs):
-        return super()._trigger_event(event, *args, **kwargs)
-
-
-class Student(socketio.Client):
-    def _engineio_client_class(self):
-        return InlineEngineIO
 
 
 def cpu_s(pid: int) -> float:
@@ -241,7 +227,7 @@ def students(urls: list[str], code: str, ready: mp.Queue, results: mp.Queue, go_
     for url in urls:
         got: list[tuple[int, float]] = []
         records.append(got)
-        sio = Student(reconnection=False, json=FrameSkim)
+        sio = BenchClient(reconnection=False, json=FrameSkim)
         joined = threading.Event()
         sio.on("joined", lambda data, joined=joined: joined.set(), namespace=NS)
         sio.on("frame", lambda f, got=got: got.append((f["seq"], time.time() - f["sent_at"])), namespace=NS)

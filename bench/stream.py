@@ -70,7 +70,8 @@ WS_OPTIONS = {"skip_utf8_validation": True}  # browsers validate natively; webso
 
 class InlineEngineIO(engineio.Client):
     """Handle each message on the reader thread, in order, as a browser tab does (the stock client
-    starts one thread per message, and acknowledgements would race)."""
+    starts one thread per message, and acknowledgements would race; with bench/room.py's 300
+    students on two cores those threads would be the bench's own bottleneck, not the server's)."""
 
     def _trigger_event(self, event, *args, run_async=False, **kwargs):
         return super()._trigger_event(event, *args, **kwargs)

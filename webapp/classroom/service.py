@@ -18,8 +18,8 @@ from webapp.classroom import payloads as p
 from webapp.classroom.live import NAMESPACE, RoomRun
 from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
 from webapp.extensions import socketio
-from webapp.transport.payloads import (CONTROL_KEYS, START_KEYS, PayloadError, parse_control,
-                                       parse_start)
+from webapp.transport.payloads import (CONTROL_KEYS, START_KEYS, PayloadError, check_seek,
+                                       parse_control, parse_start)
 from webapp.transport.runner import reserve
 
 log = logging.getLogger(__name__)
@@ -209,12 +209,12 @@ class Classroom:
         ctl = parse_control({"run_id": run.run_id, **body})
         if ctl.run_id != run.run_id:
             raise PayloadError("That run is no longer the room's run.", "run_id")
+        if ctl.action == "seek":
+            check_seek(ctl.value, run.duration_s)
         if ctl.action == "restart":
             self._launch(room, run.scenario, run.compare, run.speed, run.animate_limit)
         elif ctl.action == "stop":
             run.stop()
-        elif ctl.action == "seek" and not 0 <= (ctl.value or 0) <= run.duration_s:
-            raise PayloadError(f"'value' for seek must be from 0 to {run.duration_s:g}.", "value")
         elif run.running:
             try:
                 run.control(ctl.action, ctl.value)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from flask import current_app, request
 from flask_socketio import Namespace, emit
 
-from webapp.transport.payloads import (ControlRequest, PayloadError, parse_control,
+from webapp.transport.payloads import (ControlRequest, PayloadError, check_seek, parse_control,
                                        parse_start)
 from webapp.transport.runner import NAMESPACE, Run, release, reserve
 
@@ -90,7 +90,7 @@ class LabNamespace(Namespace):
         elif run.running:
             self._live_control(run, ctl)
         elif ctl.action == "seek":
-            self._check_seek(run, ctl.value)
+            check_seek(ctl.value, run.duration_s)
             self._launch(run, ctl.value)
         else:
             raise PayloadError(f"The run is {run.status}: only seek, restart and stop apply.",
@@ -98,18 +98,12 @@ class LabNamespace(Namespace):
 
     def _live_control(self, run: Run, ctl: ControlRequest) -> None:
         if ctl.action == "seek":
-            self._check_seek(run, ctl.value)
+            check_seek(ctl.value, run.duration_s)
         try:
             run.control(ctl.action, ctl.value)
         except OverflowError:
             raise PayloadError("Too many controls pending for this run; wait a moment.",
                                "action") from None
-
-    @staticmethod
-    def _check_seek(run: Run, t: float | None) -> None:
-        if t is None or t > run.duration_s:
-            raise PayloadError(f"'value' for seek must be from 0 to {run.duration_s:g} "
-                               "(the run's duration_s).", "value")
 
     def _launch(self, run: Run, seek_to: float | None) -> None:
         """Start (or revive) ``run`` for this connection within both limits, else ``error``."""

@@ -94,6 +94,13 @@ def parse_control(payload: Any) -> ControlRequest:
     return ControlRequest(run_id, action, None)
 
 
+def check_seek(value: float | None, duration_s: float) -> None:
+    """A seek lands inside its run: ``parse_control`` checked ``value >= 0``, the run knows its end."""
+    if value is None or value > duration_s:
+        raise PayloadError(f"'value' for seek must be from 0 to {duration_s:g} "
+                           "(the run's duration_s).", "value")
+
+
 def parse_run(payload: Any) -> Scenario:
     """Validate ``POST /api/run``: same validation as ``start``, plus a cap on the work."""
     body = _envelope(payload, RUN_KEYS, "run")

@@ -1,30 +1,24 @@
 """Validation of what browsers send on ``/room``.
 
-Every payload may come from an untrusted student, so it is checked for shape and size first (the
-transport's ``check_shape``, shared with ``/lab``), then field by field. Run payloads (``start``,
+Every payload may come from an untrusted student, so it is checked for shape, size and known keys
+first (the transport's ``envelope``, shared with ``/lab``), then field by field. Run payloads (``start``,
 ``control``) reuse the transport's parsers so the room accepts exactly what the lab accepts.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from webapp.transport.payloads import MAX_STRING, PayloadError, check_shape
+from webapp.transport import payloads as transport
+from webapp.transport.payloads import MAX_STRING, PayloadError
 
 MAX_QUESTION = 300
 MAX_CHOICE = 120
 
 
 def envelope(payload: Any, keys: tuple[str, ...], event: str) -> Mapping[str, Any]:
-    """The payload as a bounded mapping with only ``keys``; ``None`` counts as ``{}``."""
-    if payload is None:
-        return {}
-    if not isinstance(payload, Mapping):
-        raise PayloadError(f"'{event}' takes one object" + (f" with keys: {', '.join(keys)}." if keys else "."), "")
-    check_shape(payload)
-    unknown = sorted(str(k)[:MAX_STRING] for k in payload if k not in keys)
-    if unknown:
-        raise PayloadError(f"'{unknown[0]}' is not a known key of '{event}'.", unknown[0])
-    return payload
+    """The lab's envelope check (``/lab`` and ``/room`` accept the same shapes), except that
+    ``None`` counts as ``{}``: most room events carry no data."""
+    return {} if payload is None else transport.envelope(payload, keys, event)
 
 
 def text(body: Mapping[str, Any], key: str, *, limit: int = MAX_STRING, required: bool = True) -> str | None:

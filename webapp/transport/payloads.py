@@ -56,7 +56,7 @@ class ControlRequest:
 
 def parse_start(payload: Any, *, max_animate: int) -> StartRequest:
     """Validate a ``start`` envelope; ``max_animate`` is the server's ceiling for animate_limit."""
-    body = _envelope(payload, START_KEYS, "start")
+    body = envelope(payload, START_KEYS, "start")
     if "scenario" not in body:
         raise PayloadError("'scenario' is required (an object of engine keys, may be {}).",
                            "scenario")
@@ -74,7 +74,7 @@ def parse_start(payload: Any, *, max_animate: int) -> StartRequest:
 
 def parse_control(payload: Any) -> ControlRequest:
     """Validate a ``control`` envelope; whether the run exists is the namespace's business."""
-    body = _envelope(payload, CONTROL_KEYS, "control")
+    body = envelope(payload, CONTROL_KEYS, "control")
     run_id = body.get("run_id")
     if not isinstance(run_id, str) or not 0 < len(run_id) <= MAX_RUN_ID:
         raise PayloadError("'run_id' must be the id from a 'started' event.", "run_id")
@@ -103,7 +103,7 @@ def check_seek(value: float | None, duration_s: float) -> None:
 
 def parse_run(payload: Any) -> Scenario:
     """Validate ``POST /api/run``: same validation as ``start``, plus a cap on the work."""
-    body = _envelope(payload, RUN_KEYS, "run")
+    body = envelope(payload, RUN_KEYS, "run")
     scenario = parse_scenario_field(body.get("scenario", {}), _preset(body))
     viewers = scenario.clients.count
     chunks = 1
@@ -166,14 +166,17 @@ def check_shape(value: Any, field: str = "") -> None:
                                field)
 
 
-def _envelope(payload: Any, keys: tuple[str, ...], event: str) -> Mapping[str, Any]:
+def envelope(payload: Any, keys: tuple[str, ...], event: str) -> Mapping[str, Any]:
+    """The payload as a bounded mapping with only ``keys`` (the room's envelopes use this too)."""
     if not isinstance(payload, Mapping):
-        raise PayloadError(f"'{event}' takes one object with keys: {', '.join(keys)}.", "")
+        raise PayloadError(f"'{event}' takes one object"
+                           + (f" with keys: {', '.join(keys)}." if keys else "."), "")
     check_shape(payload)
     unknown = sorted(str(k) for k in payload if k not in keys)
     if unknown:
-        raise PayloadError(f"'{unknown[0][:MAX_STRING]}' is not a known key of '{event}'; "
-                           f"allowed: {', '.join(keys)}.", unknown[0][:MAX_STRING])
+        raise PayloadError(f"'{unknown[0][:MAX_STRING]}' is not a known key of '{event}'"
+                           + (f"; allowed: {', '.join(keys)}." if keys else "."),
+                           unknown[0][:MAX_STRING])
     return payload
 
 

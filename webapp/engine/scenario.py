@@ -270,11 +270,10 @@ def _merge(base: dict[str, Any], overrides: Any, where: str = "") -> dict[str, A
         raise ScenarioError(where, f"an object with keys: {known}", "must be an object")
     merged = dict(base)
     for key, value in overrides.items():
+        dotted = f"{where}.{key}" if where else str(key)
         if not isinstance(key, str) or len(key) > MAX_STRING or key not in base:
-            name = f"{where}.{key}" if where else str(key)
-            raise ScenarioError(name[:MAX_STRING * 2], "one of: " + ", ".join(base),
+            raise ScenarioError(dotted[:MAX_STRING * 2], "one of: " + ", ".join(base),
                                 "is not a known key")
-        dotted = f"{where}.{key}" if where else key
         if isinstance(base[key], dict):
             merged[key] = _merge(base[key], value, dotted)
         else:

@@ -2,7 +2,8 @@
 
 Importing this package registers the ``/lab`` namespace on the module-level ``socketio``
 (``create_app`` imports it before ``socketio.init_app``). ``runner.Run`` is the reusable piece: it
-streams one run to one sid or to a room, so the classroom mode can use it unchanged.
+streams one run to one sid or to a room; the classroom's ``RoomRun`` (``classroom/live.py``) only
+changes where and how often its frames go out and adds taps.
 """
 from webapp.extensions import socketio
 from webapp.transport.lab import LabNamespace

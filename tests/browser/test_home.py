@@ -13,3 +13,10 @@ def test_home_page_shows_connected(page, live_server):
 def test_health_endpoint_reports_eventlet(page, live_server):
     res = page.request.get(live_server.url + "/healthz")
     assert res.json()["async_mode"] == "eventlet"
+
+
+def test_pages_without_a_live_connection_show_no_connection_badge(page, live_server):
+    for path in ("/lessons", "/glossary", "/references"):
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("load")
+        assert page.locator("#conn-state").is_hidden(), path

@@ -28,7 +28,10 @@ export class Charts {
     this.shape = shape;
     for (const p of this.plots) p.destroy();
     this.container.replaceChildren();
-    const width = Math.max(160, Math.floor(this.container.clientWidth / CHARTS.length) - 12);
+    // Four abreast on a laptop, two on a tablet, one above the other on a phone.
+    const full = this.container.clientWidth;
+    const columns = full < 560 ? 1 : full < 900 ? 2 : CHARTS.length;
+    const width = Math.max(160, Math.floor(full / columns) - 12);
     const height = big ? 170 : 130;
     const font = `${big ? 15 : 11}px system-ui, sans-serif`;
     const stroke = big ? 3 : 1.6;

@@ -255,11 +255,16 @@ export class Stage {
     ctx.strokeStyle = "#55555f";
     ctx.fillStyle = "#1b1b1f";
     ctx.textBaseline = "alphabetic";
-    ctx.font = font(12, "600");
+    // On a phone the columns are too narrow for the long headings: use short ones.
+    const narrow = this.w < 640;
+    ctx.font = font(narrow ? 10 : 12, "600");
     ctx.textAlign = "center";
     const audience = store.viewers ? `${fmt(store.viewers)} viewers` : "viewers";
-    const heads = [[audience, L.viewers], ["app servers", L.servers[0]], ["cache", L.cache],
-                   ["datastore queue", L.queue], ["datastore", L.db]];
+    const heads = narrow
+      ? [[store.viewers ? fmt(store.viewers) : "viewers", L.viewers], ["servers", L.servers[0]],
+         ["cache", L.cache], ["queue", L.queue], ["DB", L.db]]
+      : [[audience, L.viewers], ["app servers", L.servers[0]], ["cache", L.cache],
+         ["datastore queue", L.queue], ["datastore", L.db]];
     for (const [label, c] of heads) ctx.fillText(label, (c.x0 + c.x1) / 2, 16);
 
     // Flow arrows between the columns.

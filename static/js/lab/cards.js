@@ -1,7 +1,7 @@
 // Metric cards: the numbers beside the picture. Live values come from the exact `sample` events;
 // when the run is done the engine's summary replaces them. In compare mode: A, B and the difference.
 
-import { fmt } from "./render/stage.js";
+import { fmt } from "./format.js";
 import { describeMitigations } from "./scenario.js";
 
 /** Card id → label, the summary's value, the live value (from a side), and the unit. */

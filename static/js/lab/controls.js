@@ -6,7 +6,7 @@
 // Controls turn input into calls on the lab (`onChange`); they never draw and never touch the socket.
 
 import { getPath } from "./scenario.js";
-import { fmt } from "./render/stage.js";
+import { fmt } from "./format.js";
 
 /**
  * Per-key presentation. `label`: shown text; `min`/`max`: a range inside the schema's (for sliders a

@@ -5,7 +5,8 @@
 import { connect, herdlab } from "../connection.js";
 import { Store } from "./store.js";
 import { LabTransport } from "./transport.js";
-import { Stage, fmt } from "./render/stage.js";
+import { fmt } from "./format.js";
+import { Stage } from "./render/stage.js";
 import { Charts } from "./render/charts.js";
 import { Cards } from "./cards.js";
 import { ScenarioControls } from "./controls.js";

@@ -2,6 +2,7 @@
 // Fed from the store's bounded series; redrawn by the lab's single animation loop, a few times a second.
 
 import uPlot from "uplot";
+import { compact } from "../format.js";
 
 /** Each chart: title and its lines (sample field, label, colour, dashed?). */
 const CHARTS = [
@@ -89,13 +90,4 @@ export class Charts {
     for (const p of this.plots) p.destroy();
     this.plots = [];
   }
-}
-
-/** Axis numbers that fit the axis: 5,000 → "5k", 1,500,000 → "1.5M" (uPlot would clip "20,000"). */
-function compact(v) {
-  if (v == null) return "";
-  const a = Math.abs(v);
-  if (a >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
-  if (a >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
-  return v.toLocaleString("en-US", { maximumFractionDigits: 2 });
 }

@@ -2,6 +2,7 @@
 // Dot states come only from the store (events); this file only decides where things sit and how
 // they move there. Drawing is batched by shape (one path per state) so 5,000 dots stay smooth.
 
+import { fmt } from "../format.js";
 import { STATE } from "../store.js";
 
 /** Okabe–Ito colours and a distinct shape per state (ui.md), so nothing relies on colour alone. */
@@ -585,9 +586,4 @@ function ringRadius(n, spacing) {
   let r = spacing * 2.4, left = n;
   while (left > 0) { left -= Math.max(6, Math.floor(2 * Math.PI * r / spacing)); if (left > 0) r += spacing; }
   return r;
-}
-
-/** Thousands separators, so 1000000 reads as 1,000,000. */
-export function fmt(n) {
-  return typeof n === "number" ? Math.round(n).toLocaleString("en-US") : String(n ?? "–");
 }

@@ -6,6 +6,7 @@ change in the engine's API touches one file.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -38,3 +39,20 @@ def summary_keys() -> frozenset[str]:
 def run_summary_of(experiment: Experiment) -> dict[str, Any]:
     """Run one experiment summary-only (no per-request events): what ``lessons check`` needs."""
     return run_summary(scenario_for(experiment))
+
+
+def run_cost(experiment: Experiment) -> float:
+    """A rough relative cost of running the experiment: about how many requests it makes.
+
+    Only used to start the most costly runs first when ``lessons check`` spreads them over
+    processes; a run that cannot be built costs nothing (it fails at once, with its reason).
+    """
+    try:
+        s = scenario_for(experiment)
+    except ValueError:
+        return 0.0
+    if s.workload.kind == "live_video":
+        return s.clients.count * math.ceil(s.duration_s / s.workload.segment_s)
+    if s.clients.arrival == "poisson":
+        return min(s.clients.count, s.clients.rate_per_s * s.duration_s)
+    return s.clients.count

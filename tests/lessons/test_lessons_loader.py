@@ -184,3 +184,11 @@ def test_headings_inside_code_fences_do_not_start_steps():
     assert intro == "Intro"
     assert [title for title, _ in steps] == ["One", "Two"]
     assert "## not a step" in steps[0][1]
+
+
+def test_predictions_are_plain_text_because_the_classroom_shows_them_as_such():
+    """A room's students see a lesson's question and choices as text, so no Markdown links there."""
+    for lesson in load_course().lessons:
+        p = lesson.prediction
+        for text in (p.question, *(c.text for c in p.choices)):
+            assert "](" not in text, (lesson.id, text)

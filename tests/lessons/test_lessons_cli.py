@@ -89,6 +89,14 @@ def test_costly_experiments_run_on_a_spread_of_seeds_unless_all_seeds(course_dir
     assert "ok   capped [herd] errors > 0  (4 of 4 seeds;" in capsys.readouterr().out
 
 
+def test_a_check_judged_on_no_seed_fails(course_dir):
+    """A check whose experiments share no seed (different caps) has nothing to stand on."""
+    [lesson] = load_course(course_dir).lessons
+    check = lesson.checks[0]
+    assert not checks.Outcome(lesson.id, check, (), ()).ok
+    assert checks.Outcome(lesson.id, check, (1,), (checks.Verdict(True, (1.0, 1.0), "1 == 1"),)).ok
+
+
 def test_runs_are_shared_and_spread_over_processes(course_dir):
     """Two processes give the same verdicts as one, and equal experiments run once."""
     [lesson] = load_course(course_dir).lessons

@@ -117,7 +117,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.passed >= self.needed
+        """Enough seeds hold, and there was at least one: a check run on no seed proves nothing."""
+        return bool(self.seeds) and self.passed >= self.needed
 
     def line(self) -> str:
         """``ok   lesson [experiment] check  (seeds, observed range) — the lesson's words``."""

@@ -61,11 +61,17 @@ def test_classroom_without_mitigation_piles_up_and_errors(page, live_server):
     assert summary["db_queries"] > summary["chunks"] * 10
     assert summary["db_down_s"] > 0
     # Numbers beside the picture: the cards and the text summary say the same.
-    assert number(card(page, "errors")) == summary["errors"]
+    assert number(card(page, "failed")) == summary["errors"] + summary["timeouts"]
+    assert number(card(page, "answered")) == summary["completed"]
     assert number(card(page, "db_queries")) == summary["db_queries"]
     assert number(card(page, "peak_db")) == summary["peak_db_inflight"] > 4
+    # Every request is accounted for: answered + errors + timeouts = requests, each one named.
+    assert summary["completed"] + summary["errors"] + summary["timeouts"] == summary["requests"]
+    failed_note = page.locator('[data-card="failed"] .lab-card-note').inner_text()
+    assert f"{summary['errors']:,} errors" in failed_note and f"{summary['timeouts']:,} timeout" in failed_note
     text = page.locator('[data-role="summary"]').inner_text()
-    assert f"{summary['errors']:,} errors" in text and "datastore down" in text
+    assert (f"{summary['requests']:,} requests: {summary['completed']:,} answered, {summary['errors']:,} failed with an error, "
+            f"{summary['timeouts']:,} timed out") in text and "datastore down" in text
     assert page.evaluate("window.herdlab.eventsReceived") > 1000
     assert page.evaluate("window.herdlab.framesRendered") > 10
     assert page.js_errors == []
@@ -80,7 +86,7 @@ def test_promise_coalescing_sends_one_query_per_chunk(page, live_server):
     assert summary["errors"] == 0
     assert summary["coalesced"] > 0
     assert number(card(page, "db_queries")) == summary["chunks"]
-    assert number(card(page, "errors")) == 0
+    assert number(card(page, "failed")) == 0
     # "Saved" compares with the same run without mitigation, asked of /api/run.
     page.wait_for_function("document.querySelector('[data-card=saved] .lab-card-value').textContent !== '–'")
     saved = number(card(page, "saved"))
@@ -107,7 +113,7 @@ def test_compare_mode_shows_both_sides(page, live_server):
     assert summary["requests"] == summary_b["requests"]          # same arrivals on both sides
     assert summary_b["db_queries"] == summary_b["chunks"] < summary["db_queries"]
     queries = card(page, "db_queries")
-    assert queries == f"A {summary['db_queries']:,} · B {summary_b['db_queries']:,}"
+    assert queries == f"A {summary['db_queries']:,}\nB {summary_b['db_queries']:,}"
     assert "B − A = −" in page.locator('[data-card="db_queries"] .lab-card-note').inner_text()
     assert number(card(page, "saved")) == summary["db_queries"] - summary_b["db_queries"]
     shot(page, "compare-done")

@@ -1,0 +1,87 @@
+// Text on the canvas that always fits where it is put: each label gets a box (the room it may
+// use), shrinks down to a minimum size, then wraps onto a second line at a space, then is
+// shortened with "…". Every label drawn in a frame is recorded with its box, so a test can prove
+// that no text leaves its box or sits on another (issue 10: "000,000 viewers", "OVERLOADED" over
+// its edge), and that presentation mode's text is large enough for the back row.
+
+const FAMILY = "system-ui, sans-serif";
+
+export class Labels {
+  /** @param {CanvasRenderingContext2D} ctx */
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.drawn = [];            // this frame's labels: {text, lines, px, x0, x1, y0, y1, box}
+    this.minPx = 9;
+  }
+
+  /** A new frame: forget the last one's labels; `minPx` is the smallest type allowed now. */
+  begin(minPx) {
+    this.drawn = [];
+    this.minPx = minPx;
+  }
+
+  /**
+   * Draw `text` centred on (or aligned at) x, with its first baseline at y, inside `box`
+   * ({x0, x1}: the room it may use). `px` is the wished size; the text shrinks to `minPx` at most,
+   * then wraps at a space (when `wrap`), then is shortened. With `avoid`, a label that would sit on
+   * one already drawn moves down a line or two, else is not drawn. Returns the recorded label, or
+   * null when nothing was drawn.
+   */
+  text(text, x, y, { px, weight = "", color = "#1b1b1f", align = "center", box, wrap = false, avoid = false }) {
+    if (!text) return null;
+    const { ctx } = this;
+    const width = Math.max(1, box.x1 - box.x0);
+    let size = Math.max(this.minPx, px);
+    ctx.font = font(size, weight);
+    while (size > this.minPx && ctx.measureText(text).width > width) ctx.font = font(--size, weight);
+    let lines = [text];
+    if (ctx.measureText(text).width > width && wrap && text.includes(" ")) lines = splitInTwo(ctx, text);
+    lines = lines.map((line) => shorten(ctx, line, width));
+    const lineH = Math.round(size * 1.15);
+    const widths = lines.map((l) => ctx.measureText(l).width);
+    const widest = Math.max(...widths);
+    let left = align === "center" ? x - widest / 2 : align === "right" ? x - widest : x;
+    left = Math.max(box.x0, Math.min(box.x1 - widest, left));     // slide inside the box
+    const rect = (top) => ({ x0: left, x1: left + widest, y0: top - size * 0.8, y1: top + (lines.length - 1) * lineH + size * 0.25 });
+    let r = rect(y);
+    if (avoid) {
+      let tries = 0;
+      while (this.drawn.some((o) => overlaps(o, r)) && tries++ < 3) { y += lineH; r = rect(y); }
+      if (this.drawn.some((o) => overlaps(o, r))) return null;
+    }
+    ctx.fillStyle = color;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "alphabetic";
+    lines.forEach((line, i) => {
+      const lx = align === "center" ? left + (widest - widths[i]) / 2 : align === "right" ? left + widest - widths[i] : left;
+      ctx.fillText(line, lx, y + i * lineH);
+    });
+    const label = { text, lines, px: size, ...r, box };
+    this.drawn.push(label);
+    return label;
+  }
+}
+
+function overlaps(a, b) {
+  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+export function font(px, weight = "") {
+  return `${weight} ${px}px ${FAMILY}`.trim();
+}
+
+/** Two lines of about equal width, split at the space nearest the middle. */
+function splitInTwo(ctx, text) {
+  const spaces = [...text.matchAll(/ /g)].map((m) => m.index);
+  const mid = text.length / 2;
+  const at = spaces.reduce((best, i) => (Math.abs(i - mid) < Math.abs(best - mid) ? i : best), spaces[0]);
+  return [text.slice(0, at), text.slice(at + 1)];
+}
+
+/** The line, shortened with "…" until it fits `width` (a single "…" at worst). */
+function shorten(ctx, line, width) {
+  if (ctx.measureText(line).width <= width) return line;
+  let s = line;
+  while (s.length > 1 && ctx.measureText(`${s}…`).width > width) s = s.slice(0, -1);
+  return `${s.trimEnd()}…`;
+}

@@ -5,46 +5,12 @@ to test-artifacts/ (lab-*.png) so a person can look at what the page showed.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS
-
-FINISHED = "window.herdlab.status === 'finished'"
-
-
-def open_lab(page, live_server, query: str = "") -> None:
-    page.goto(f"{live_server.url}/lab{query}")
-    page.locator('#conn-state[data-state="connected"]').wait_for()
-    page.locator('[data-control="preset"]').wait_for()
-
-
-def run_to_end(page, timeout_ms: int = 40_000) -> dict:
-    page.get_by_role("button", name="Run the experiment").click()
-    return wait_finished(page, timeout_ms)
-
-
-def wait_finished(page, timeout_ms: int = 40_000) -> dict:
-    """Until the run is done and the page (throttled to 10 updates/s) shows the final numbers."""
-    page.wait_for_function(FINISHED, timeout=timeout_ms)
-    expect(page.locator('[data-role="summary"]')).to_contain_text("Finished.")
-    return page.evaluate("window.herdlab.lastSummary")
-
-
-def card(page, name: str) -> str:
-    return page.locator(f'[data-card="{name}"] .lab-card-value').inner_text()
-
-
-def number(text: str) -> int:
-    return int(re.sub(r"[^\d]", "", text.split("·")[0]) or 0)
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"lab-{name}.png"))
+from tests.browser.lab_helpers import FINISHED, card, number, open_lab, run_to_end, shot, wait_finished
 
 
 def test_classroom_without_mitigation_piles_up_and_errors(page, live_server):

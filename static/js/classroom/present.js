@@ -8,10 +8,9 @@ import { applySettings, catchUp, follow, joinUrl, renderTally, roomSocket, saved
 const $ = (id) => document.getElementById(id);
 const guessedJoin = `${$("present").dataset.joinBase}/join`;   // the page's own guess, for an older server
 const socket = roomSocket();
-const lab = mountLab($("lab"), { readonly: true, keyboard: false });
+const lab = mountLab($("lab"), { readonly: true, keyboard: false, presentation: true });
 let lesson = null;
 
-document.body.classList.add("presentation");
 follow(socket, lab);
 
 socket.on("connect", () => {

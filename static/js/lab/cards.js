@@ -15,14 +15,14 @@ export function facts(side, summary) {
     const lat = summaryLatency(summary);
     return {
       requests: summary.requests, answered: summary.completed, errors: summary.errors, timeouts: summary.timeouts,
-      open: summary.in_flight ?? 0, db_queries: summary.db_queries, peak: summary.peak_db_inflight,
+      open: summary.in_flight ?? 0, retries: summary.retries ?? 0, db_queries: summary.db_queries, peak: summary.peak_db_inflight,
       coalesced: summary.coalesced, p99Everyone: lat.everyone?.p99 ?? null, p99Answered: lat.answered?.p99 ?? null,
     };
   }
   const c = side.counts();
   if (!c) return null;
   const s = side.sample, lat = sampleLatency(s);
-  return { ...c, db_queries: s.db_queries, peak: side.peakDb, coalesced: s.coalesced,
+  return { ...c, retries: s.retries ?? 0, db_queries: s.db_queries, peak: side.peakDb, coalesced: s.coalesced,
            p99Everyone: lat.soFarEveryone, p99Answered: lat.soFarAnswered };
 }
 
@@ -76,12 +76,13 @@ export class Cards {
       const el = this.els.get(spec.id);
       const unit = spec.unit || "";
       const va = a ? spec.value(a) : null;
+      const shown = (v) => (v === null ? ["–", ""] : [fmt(v), unit]);
       if (!store.compare) {
-        setValue(el.value, [va === null ? "–" : fmt(va) + unit]);
+        setValue(el.value, [shown(va)]);
         el.note.textContent = a ? spec.note(a, done) : "";
       } else {
         const vb = b ? spec.value(b) : null;
-        setValue(el.value, [`A ${va === null ? "–" : fmt(va) + unit}`, `B ${vb === null ? "–" : fmt(vb) + unit}`]);
+        setValue(el.value, [[`A ${shown(va)[0]}`, shown(va)[1]], [`B ${shown(vb)[0]}`, shown(vb)[1]]]);
         el.note.textContent = va === null || vb === null ? "" : `B − A = ${signed(vb - va)}${unit}`;
       }
     }
@@ -110,15 +111,24 @@ export class Cards {
       else if (base.from === "self") { text = "0"; note = "this run has no mitigation"; }
       else { text = fmt(Math.max(0, base.queries - a.db_queries)); note = `${fmt(base.queries)} without mitigation → ${fmt(a.db_queries)}`; }
     }
-    setValue(el.value, [text]);
+    setValue(el.value, [[text, ""]]);
     el.note.textContent = note;
   }
 }
 
-/** A card's value: one line, or two (A and B) in compare mode. */
+/**
+ * A card's value: one line, or two (A and B) in compare mode; each line is [number, unit], the
+ * unit set smaller so the number keeps the room.
+ */
 function setValue(el, lines) {
-  if (el.childElementCount === lines.length && lines.every((l, i) => el.children[i].textContent === l)) return;
-  el.replaceChildren(...lines.map((line) => Object.assign(document.createElement("span"), { textContent: line })));
+  const key = JSON.stringify(lines);
+  if (el.dataset.shown === key) return;
+  el.dataset.shown = key;
+  el.replaceChildren(...lines.map(([number, unit]) => {
+    const line = Object.assign(document.createElement("span"), { textContent: number });
+    if (unit) line.append(Object.assign(document.createElement("small"), { textContent: unit }));
+    return line;
+  }));
 }
 
 function signed(n) {

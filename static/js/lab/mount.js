@@ -45,6 +45,7 @@ let uidSeq = 0;
  * @param {boolean} [options.shareUrl=false]  read the scenario from, and keep it in, the page's query string
  * @param {boolean} [options.keyboard=true]  bind the keyboard shortcuts on the document
  * @param {boolean} [options.globals=true]  expose this lab's counters on window.herdlab
+ * @param {boolean} [options.presentation=false]  start in presentation mode (the presenter screen)
  * @param {number} [options.speed=1]  playback speed of the next run (0.05..20)
  * @param {object} [options.socket]  a Socket.IO socket on /lab to use instead of connecting
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
@@ -369,7 +370,8 @@ export function mountLab(root, options = {}) {
   function describeSide(name, side, summary) {
     const f = facts(side, summary);
     if (!f) return "";
-    const failed = `${fmt(f.errors)} failed with an error, ${fmt(f.timeouts)} timed out`;
+    const retried = f.retries ? ` (${fmt(f.retries)} ${plural(f.retries, "retry", "retries")} sent)` : "";
+    const failed = `${fmt(f.errors)} failed with an error, ${fmt(f.timeouts)} timed out${retried}`;
     if (summary) {
       const p99 = [f.p99Everyone !== null ? `${fmt(f.p99Everyone)} ms for everyone` : null,
                    f.p99Answered !== null ? `${fmt(f.p99Answered)} ms for the answered` : null].filter(Boolean).join(", ");
@@ -389,6 +391,7 @@ export function mountLab(root, options = {}) {
     return `Press Run${opts.keyboard ? " (or the space bar)" : ""} to start the experiment.`;
   }
   q("summary").textContent = idleHint();
+  if (opts.presentation) setPresentation(true);
 
   raf = requestAnimationFrame(frame);
 

@@ -10,7 +10,7 @@ import { compact } from "../format.js";
  * points while there are few, so a sparse line is never a few unreadable specks.
  */
 const CHARTS = [
-  { title: "Datastore: in service & queued", lines: [["in_service", "in service", "#CC79A7"], ["queued", "queued", "#D55E00"]] },
+  { title: "At the datastore", lines: [["in_service", "in service", "#CC79A7"], ["queued", "queued", "#D55E00"]] },
   { title: "Answered per second", lines: [["rps", "answered/s", "#0072B2"]] },
   { title: "p99 latency (ms)", gaps: true,
     lines: [["p99_everyone", "everyone", "#D55E00"], ["p99_answered", "answered", "#009E73"]] },

@@ -2,7 +2,9 @@
 // use), shrinks down to a minimum size, then wraps onto a second line at a space, then is
 // shortened with "…". Every label drawn in a frame is recorded with its box, so a test can prove
 // that no text leaves its box or sits on another (issue 10: "000,000 viewers", "OVERLOADED" over
-// its edge), and that presentation mode's text is large enough for the back row.
+// its edge), and that presentation mode's text is large enough for the back row. Labels are laid
+// out when asked for but painted last (`flush`), over the dots, with a light halo, so a crowd
+// passing through the cache never hides what the cache holds.
 
 const FAMILY = "system-ui, sans-serif";
 
@@ -11,13 +13,32 @@ export class Labels {
   constructor(ctx) {
     this.ctx = ctx;
     this.drawn = [];            // this frame's labels: {text, lines, px, x0, x1, y0, y1, box}
+    this.queue = [];            // and how to paint them
     this.minPx = 9;
   }
 
   /** A new frame: forget the last one's labels; `minPx` is the smallest type allowed now. */
   begin(minPx) {
     this.drawn = [];
+    this.queue = [];
     this.minPx = minPx;
+  }
+
+  /** Paint every label of this frame, on top of everything else. */
+  flush() {
+    const { ctx } = this;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "alphabetic";
+    ctx.lineJoin = "round";
+    for (const { font: f, color, runs } of this.queue) {
+      ctx.font = f;
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "rgba(255,255,255,0.85)";
+      for (const [line, x, y] of runs) ctx.strokeText(line, x, y);
+      ctx.fillStyle = color;
+      for (const [line, x, y] of runs) ctx.fillText(line, x, y);
+    }
+    this.queue = [];
   }
 
   /**
@@ -49,13 +70,8 @@ export class Labels {
       while (this.drawn.some((o) => overlaps(o, r)) && tries++ < 3) { y += lineH; r = rect(y); }
       if (this.drawn.some((o) => overlaps(o, r))) return null;
     }
-    ctx.fillStyle = color;
-    ctx.textAlign = "left";
-    ctx.textBaseline = "alphabetic";
-    lines.forEach((line, i) => {
-      const lx = align === "center" ? left + (widest - widths[i]) / 2 : align === "right" ? left + widest - widths[i] : left;
-      ctx.fillText(line, lx, y + i * lineH);
-    });
+    this.queue.push({ font: ctx.font, color, runs: lines.map((line, i) => [
+      line, align === "center" ? left + (widest - widths[i]) / 2 : align === "right" ? left + widest - widths[i] : left, y + i * lineH]) });
     const label = { text, lines, px: size, ...r, box };
     this.drawn.push(label);
     return label;

@@ -4,7 +4,7 @@
 
 /** Column spans as fractions of the width, left to right; a phone gives the boxes more room. */
 const COLUMNS = {
-  viewers: [0.012, 0.135], servers: [0.19, 0.27], cache: [0.395, 0.49], queue: [0.545, 0.745],
+  viewers: [0.012, 0.135], servers: [0.19, 0.27], cache: [0.38, 0.495], queue: [0.545, 0.745],
   db: [0.755, 0.86], gauge: [0.872, 0.892],
 };
 const NARROW = {

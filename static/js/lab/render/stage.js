@@ -103,6 +103,7 @@ export class Stage {
     if (reduced) {
       this.drawCounts(L, T);
       this.drawMineAsText(L, T);
+      this.labels.flush();
       return false;
     }
     this.drawCrowd(L);
@@ -112,6 +113,7 @@ export class Stage {
     this.drawMine(T, big);
     this.drawSelected(big);
     const pulsing = this.drawPulses(now, L, big);
+    this.labels.flush();
     return moving || fading || pulsing || shake !== 0;
   }
 
@@ -139,12 +141,17 @@ export class Stage {
     for (const s of ORDER) b[s].length = 0;
     let fading = false;
     for (const [req, v] of views) {
-      const ended = v.dot.endT !== null;
-      if (!v.live && !ended) { views.delete(req); continue; }
+      const ended = v.dot.endT !== null, live = v.live;
       v.live = false;
+      if (!live && !ended) { views.delete(req); continue; }
       if (ended) {
         if (!v.endedAt) v.endedAt = now;
-        if (now - v.endedAt > FADE_MS[v.dot.state]) { views.delete(req); continue; }
+        if (now - v.endedAt > FADE_MS[v.dot.state]) {
+          // Faded out. While the store still holds it (a paused run) the view stays, undrawn, so it
+          // does not come back; once the store has retired it, the view goes too.
+          if (!live) views.delete(req);
+          continue;
+        }
         fading = true;
       }
       b[v.dot.state].push(v);
@@ -501,7 +508,7 @@ export class Stage {
   /** The view nearest to (x, y) in CSS pixels within 10 px, or null; clicks open its lifecycle. */
   dotAt(x, y) {
     let best = null, bestD = 100;
-    for (const v of this.views.values()) {
+    for (const s of ORDER) for (const v of this.buckets[s]) {
       if (v.x === undefined) continue;
       const d = (v.x - x) ** 2 + (v.y - y) ** 2;
       if (d < bestD) { best = v.dot; bestD = d; }
@@ -514,7 +521,7 @@ export class Stage {
    * viewer's own request, then a leader, is chosen first. Returns the selected dot or null.
    */
   select(dir) {
-    const shown = [...this.views.values()].filter((v) => v.x !== undefined && v.dot.endT === null);
+    const shown = ORDER.flatMap((s) => this.buckets[s]).filter((v) => v.x !== undefined && v.dot.endT === null);
     if (!shown.length) { this.selected = null; return null; }
     shown.sort((a, b) => a.x - b.x || a.y - b.y || a.dot.req - b.dot.req);
     const at = shown.findIndex((v) => v.dot.req === this.selected);
@@ -534,10 +541,10 @@ export class Stage {
   /** What a test or the help text can check: the positions of the dots drawn (CSS px). */
   drawnDots(limit = 50) {
     const out = [];
-    for (const v of this.views.values()) {
+    for (const s of ORDER) for (const v of this.buckets[s]) {
       if (v.x === undefined) continue;
       out.push([v.x, v.y, v.dot.req, v.dot.state]);
-      if (out.length >= limit) break;
+      if (out.length >= limit) return out;
     }
     return out;
   }

@@ -3,10 +3,10 @@
 
 import { PaceMeter } from "./pacing.js";
 
-/** Virtual seconds one `step` advances on a server that takes no step size (1/30 s x speed). */
+/** A server that takes no step size advances 1/30 s x speed per `step` (its frame rate). */
 const OLD_STEP_FRAMES = 30;
 /** Most plain steps sent for one Step on such a server (its control queue holds 16). */
-const OLD_STEP_MAX = 8;
+const OLD_STEP_MAX = 15;
 
 /** The run's messages, server to browser (docs/protocol.md); classroom followers relay the same ones. */
 export const INBOUND = ["started", "frame", "state", "done", "error"];

@@ -18,10 +18,11 @@ export class Labels {
   }
 
   /** A new frame: forget the last one's labels; `minPx` is the smallest type allowed now. */
-  begin(minPx) {
+  begin(minPx, height) {
     this.drawn = [];
     this.queue = [];
     this.minPx = minPx;
+    this.height = height;
   }
 
   /** Paint every label of this frame, on top of everything else. */
@@ -45,10 +46,11 @@ export class Labels {
    * Draw `text` centred on (or aligned at) x, with its first baseline at y, inside `box`
    * ({x0, x1}: the room it may use). `px` is the wished size; the text shrinks to `minPx` at most,
    * then wraps at a space (when `wrap`), then is shortened. With `avoid`, a label that would sit on
-   * one already drawn moves down a line or two, else is not drawn. Returns the recorded label, or
-   * null when nothing was drawn.
+   * one already drawn moves a line or two up or down, else is not drawn. With `upward`, a wrapped label
+   * keeps its last line at y (labels at the canvas's foot). Returns the recorded label, or null
+   * when nothing was drawn.
    */
-  text(text, x, y, { px, weight = "", color = "#1b1b1f", align = "center", box, wrap = false, avoid = false }) {
+  text(text, x, y, { px, weight = "", color = "#1b1b1f", align = "center", box, wrap = false, avoid = false, upward = false }) {
     if (!text) return null;
     const { ctx } = this;
     const width = Math.max(1, box.x1 - box.x0);
@@ -59,6 +61,7 @@ export class Labels {
     if (ctx.measureText(text).width > width && wrap && text.includes(" ")) lines = splitInTwo(ctx, text);
     lines = lines.map((line) => shorten(ctx, line, width));
     const lineH = Math.round(size * 1.15);
+    if (upward) y -= (lines.length - 1) * lineH;       // wrapped at the bottom edge: grow upwards
     const widths = lines.map((l) => ctx.measureText(l).width);
     const widest = Math.max(...widths);
     let left = align === "center" ? x - widest / 2 : align === "right" ? x - widest : x;
@@ -66,9 +69,12 @@ export class Labels {
     const rect = (top) => ({ x0: left, x1: left + widest, y0: top - size * 0.8, y1: top + (lines.length - 1) * lineH + size * 0.25 });
     let r = rect(y);
     if (avoid) {
-      let tries = 0;
-      while (this.drawn.some((o) => overlaps(o, r)) && tries++ < 3) { y += lineH; r = rect(y); }
-      if (this.drawn.some((o) => overlaps(o, r))) return null;
+      // Where it was asked for, else a line or two up or down, always on the canvas; else nowhere.
+      const free = (c) => c.y0 >= 0 && c.y1 <= this.height && !this.drawn.some((o) => overlaps(o, c));
+      const shift = [0, -1, 1, -2, 2].find((k) => free(rect(y + k * lineH)));
+      if (shift === undefined) return null;
+      y += shift * lineH;
+      r = rect(y);
     }
     this.queue.push({ font: ctx.font, color, runs: lines.map((line, i) => [
       line, align === "center" ? left + (widest - widths[i]) / 2 : align === "right" ? left + widest - widths[i] : left, y + i * lineH]) });

@@ -95,7 +95,7 @@ export class Stage {
     const L = layout(this.w, this.h, scn.servers?.count || 1, { head: T(12) * 2.4, foot: T(12) + 6, narrow });
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, this.w, this.h);
-    this.labels.begin(big ? 16 : 9);
+    this.labels.begin(big ? 16 : 9, this.h);
 
     const fading = this.sync(now, L, T, big);
     const shake = !reduced && side.db.state === "overloaded" ? Math.sin(now / 45) * 1.6 : 0;
@@ -320,7 +320,8 @@ export class Stage {
     const polls = this.buckets.poll.length;
     if (polls) lines.push([`${fmt(polls * scale)} polling`, "#6b6300"]);
     const text = lines.map((l) => l[0]).join(" · ");
-    if (text) labels.text(text, L.ring.x, L.bottom + T(11) + 2, { px: T(11), color: lines[0][1], box: L.lanes.ring, avoid: true });
+    const foot = L.narrow ? { x0: L.lanes.servers.x0, x1: L.lanes.ring.x1 } : L.lanes.ring;   // a phone's ring lane is a sliver
+    if (text) labels.text(text, L.ring.x, L.bottom + T(11) + 2, { px: T(11), color: lines[0][1], box: foot, avoid: true, wrap: true, upward: true });
     if (this.buckets.marker.length) {
       labels.text(`${fmt(this.buckets.marker.length * scale)} wait on the marker`, (L.cache.x0 + L.cache.x1) / 2, L.top + T(11),
                   { px: T(11), color: "#1f5f85", box: L.lanes.cache, wrap: true, avoid: true });
@@ -491,15 +492,20 @@ export class Stage {
     const k = store.dotScale;
     const n = (s) => this.buckets[s].length * k;
     const c = side.counts();
-    const viewerLines = [
-      [`on the way: ${fmt(n("travel") + n("hit") + n("miss") + n("fetched"))}`, "#1b1b1f"],
-      [`answered: ${fmt(c?.answered ?? 0)}`, "#007A5A"],
-      [`failed: ${fmt((c?.errors ?? 0) + (c?.timeouts ?? 0))}`, "#000000"],
+    const counts = [
+      ["moving", n("travel") + n("hit") + n("miss") + n("fetched"), "#1b1b1f"],
+      ["answered", c?.answered ?? 0, "#007A5A"],
+      ["failed", (c?.errors ?? 0) + (c?.timeouts ?? 0), "#000000"],
     ];
-    let y = L.mid - T(12) * 1.6;
-    for (const [text, color] of viewerLines) {
-      const l = labels.text(text, (L.viewers.x0 + L.viewers.x1) / 2, y, { px: T(12), weight: "600", color, box: L.lanes.viewers, wrap: true, avoid: true });
-      y = (l ? l.y1 : y) + T(12) + 4;
+    // Each count as its word over its number, so a phone's narrow column holds it too.
+    // No dots fly here in reduced motion: the counts may use the column up to the servers.
+    const box = { x0: 2, x1: L.servers[0].x0 - 3 };
+    const x = (box.x0 + box.x1) / 2;
+    let y = L.mid - T(12) * 3.4;
+    for (const [word, count, color] of counts) {
+      const w = labels.text(word, x, y, { px: T(11), color, box, avoid: true });
+      const v = labels.text(fmt(count), x, (w ? w.y1 : y) + T(12) + 1, { px: T(12), weight: "700", color, box, avoid: true });
+      y = (v ? v.y1 : y) + T(11) + 6;
     }
     this.drawRings(L, T, false);
     if (n("service") && !side.sample) labels.text(`in service: ${fmt(n("service"))}`, (L.db.x0 + L.db.x1) / 2, L.mid, { px: T(11), box: L.lanes.db });

@@ -3,7 +3,7 @@
 // count written on it), the datastore, its load gauge. Everything here is read from the store at
 // the current virtual time; the moving dots are stage.js's business.
 
-import { fmt, plural } from "../format.js";
+import { compact, fmt, plural } from "../format.js";
 import { queueBar } from "./layout.js";
 
 const INK = "#1b1b1f", EDGE = "#55555f", MUTED = "#5b5b66";
@@ -25,7 +25,9 @@ export function drawStructure(g) {
 
 function drawHeadings({ labels, store, L, T, narrow }) {
   const y = T(12) + 2;
-  const viewers = store.viewers ? `${fmt(store.viewers)} ${plural(store.viewers, "viewer")}` : "viewers";
+  // A phone's viewers column is too narrow for "1,000,000": it says "1M".
+  const count = narrow && store.viewers >= 100_000 ? compact(store.viewers) : fmt(store.viewers);
+  const viewers = store.viewers ? `${count} ${plural(store.viewers, "viewer")}` : "viewers";
   const heads = narrow
     ? [[viewers, L.viewers, "viewers"], ["servers", L.servers[0], "servers"], ["cache", L.cache, "cache"],
        ["queue", L.queue, "queue"], ["DB", L.db, "db"]]
@@ -112,7 +114,7 @@ function drawMarker({ ctx, labels, side, store, L, T }, marker, y) {
     ? `⚑ marker: ${holder} took over` : `⚑ marker: ${holder}${dead ? " (down)" : ""}`;
   const line2 = leaseLeft > 0 ? (dead ? `lease ends in ${leaseLeft.toFixed(1)} s` : "") : "lease ran out";
   const l1 = labels.text(line1, cx, y, { px: T(11), weight: "700", color: "#0b4f7a", box: L.lanes.cache, wrap: true });
-  if (line2) labels.text(line2, cx, l1.y1 + T(11) + 2, { px: T(11), color: "#0b4f7a", box: L.lanes.cache });
+  if (line2) labels.text(line2, cx, l1.y1 + T(11) + 2, { px: T(11), color: "#0b4f7a", box: L.lanes.cache, wrap: true });
 }
 
 function drawQueue({ ctx, labels, side, store, L, T, lw }) {
@@ -134,7 +136,7 @@ function drawQueue({ ctx, labels, side, store, L, T, lw }) {
   ctx.beginPath(); ctx.rect(bar.x0, top, bar.x1 - bar.x0, bar.y1 - top); ctx.fill();
   if (q > 0) ctx.stroke();
   labels.text(`${fmt(q)} queued`, (L.queue.x0 + L.queue.x1) / 2, L.queue.y1, {
-    px: T(12), weight: "700", color: q > 0 ? "#B34700" : MUTED, box: L.lanes.queue });
+    px: T(12), weight: "700", color: q > 0 ? "#B34700" : MUTED, box: L.lanes.queue, wrap: true, upward: true });
 }
 
 function drawDatastore({ ctx, labels, side, store, L, scn, T, lw, shake }) {
@@ -172,10 +174,10 @@ function drawGauge({ ctx, labels, side, L, T, lw }) {
   labels.text("load", g.x1 + 4, l.y1 + T(11) + 2, { px: T(11), align: "left", box: L.lanes.gauge });
 }
 
-function drawViewerNotes({ labels, store, L, T }) {
-  if (store.dotScale <= 1) return;
+function drawViewerNotes({ labels, store, L, T, narrow }) {
+  if (store.dotScale <= 1 || narrow) return;        // a phone's column has no room: the caption says it
   const vx = (L.viewers.x0 + L.viewers.x1) / 2;
-  labels.text(`each dot = ${fmt(store.dotScale)} viewers`, vx, L.bottom + T(11) + 2, { px: T(11), weight: "700", box: L.lanes.viewers, wrap: true });
+  labels.text(`each dot = ${fmt(store.dotScale)} viewers`, vx, L.bottom + T(11) + 2, { px: T(11), weight: "700", box: L.lanes.viewers, wrap: true, upward: true });
 }
 
 /** 1 000 000 → "1M", 10 000 → "10k": a scale's ticks. */

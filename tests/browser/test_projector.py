@@ -76,12 +76,20 @@ def test_presenter_screen_fits_a_projector_with_the_class_answers(browser, live_
         presenter = watch(popup.value)
         presenter.set_viewport_size({"width": 1280, "height": 720})
         expect(presenter.locator("#code")).to_have_text(console.locator("#code").inner_text())
-        # Lesson 1's question has Markdown (**each chunk**): the projector shows it rendered.
+        phone_ctx = browser.new_context(viewport={"width": 390, "height": 844})
+        pages.append(phone_ctx)
+        phone = watch(phone_ctx.new_page())
+        phone.goto(f"{live_server.url}/join?code={console.locator('#code').inner_text()}")
+        expect(phone.locator("#room-view")).to_be_visible()
+        # Lesson 1's question has Markdown (**each chunk**): projector, phone and console render it.
         console.locator("#lesson").select_option("celebrity-goes-live")
         console.locator("#predict").click()
         tally = presenter.locator("#tally")
         expect(tally.locator("h2 strong")).to_have_text("each chunk")
-        assert "**" not in tally.inner_text()
+        expect(phone.locator("#question-text strong")).to_have_text("each chunk")
+        expect(console.locator("#tally h2 strong")).to_have_text("each chunk")
+        for page in (presenter, phone, console):
+            assert "**" not in page.locator("main").inner_text()
         # A follower's lab drives nothing: no Presentation, export, share or compare buttons.
         for role in ("presentation", "export-json", "export-csv", "export-summary", "share", "compare", "play"):
             assert presenter.locator(f'#lab [data-role="{role}"]').is_hidden(), role
@@ -99,7 +107,7 @@ def test_presenter_screen_fits_a_projector_with_the_class_answers(browser, live_
         assert cut_text(presenter, f"{CARD_TEXT}, #tally *") == []                   # the whole run's numbers fit too
         assert_stage_is_readable(presenter)
         presenter.screenshot(path=str(ARTIFACTS / "presenter-1280x720-result.png"))
-        for page in (console, presenter):
+        for page in (console, presenter, phone):
             assert page.js_errors == []
     finally:
         for ctx in pages:

@@ -108,3 +108,13 @@ def test_a_step_changes_what_is_drawn(page, live_server):
     assert page.evaluate("window.herdlab.status") == "paused"
     assert canvas.evaluate("(c) => c.toDataURL()") != before
     assert page.js_errors == []
+
+
+def test_a_run_put_away_when_idle_says_so(page, live_server):
+    open_lab(page, live_server)
+    feed(page, "started", started(end_s=9.1))
+    feed(page, "frame", frame(2.0))
+    feed(page, "state", {"run_id": "synthetic", "status": "stopped", "speed": 1, "t": 2.0, "action": "idle",
+                         "message": "This run was paused for 10 minutes and has been put away."})
+    expect(page.locator('[data-role="summary"]')).to_contain_text("has been put away")
+    expect(page.locator('[data-role="play"]')).to_have_text("▶ Run")

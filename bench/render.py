@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import CHROMIUM_ARGS, LiveServer, chromium_path  # noqa: E402
+from tests.browser.conftest import CHROMIUM_ARGS, LiveServer, PageBrowser, chromium_path  # noqa: E402
 
 # 5,000 viewers in a 1 s burst on one server with the cache off: every request flies to the
 # datastore (4 connections, 200 ms), which drains 20 a second, so ~5,000 requests stay on stage
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     server = LiveServer()
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+            browser = PageBrowser(pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS))
             print(f"{'case':36} {'fps':>6} {'dropped':>8} {'dots min':>9} {'dots mean':>10} {'window':>8}")
             for name, viewport, presentation in CASES:
                 r = measure(browser, server.url, viewport, presentation, args.seconds)

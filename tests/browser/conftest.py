@@ -85,6 +85,28 @@ def live_server() -> Iterator[LiveServer]:
     server.stop()
 
 
+class PageBrowser:
+    """The browser, whose new contexts and pages let Playwright's own scripts run under the app's CSP.
+
+    ``script-src 'self'`` (no ``'unsafe-eval'``) forbids what Playwright does to evaluate a string
+    predicate (``wait_for_function("window.herdlab.t > 1")``), so tests open pages with
+    ``bypass_csp``. ``test_csp.py`` opens every page *without* it and asserts the page itself breaks
+    no rule of its policy.
+    """
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **options):
+        return self._browser.new_context(**{"bypass_csp": True, **options})
+
+    def new_page(self, **options):
+        return self._browser.new_page(**{"bypass_csp": True, **options})
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def browser():
     path = chromium_path()
@@ -97,7 +119,7 @@ def browser():
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield b
+        yield PageBrowser(b)
         b.close()
 
 

@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from tests.browser.conftest import CHROMIUM_ARGS, ROOT, LiveServer, chromium_path
+from tests.browser.conftest import CHROMIUM_ARGS, ROOT, LiveServer, PageBrowser, chromium_path
 
 LAPTOP = {"width": 1440, "height": 900}
 PROJECTOR = {"width": 1280, "height": 720}
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     server = LiveServer()
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+            browser = PageBrowser(pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS))
             lab_pictures(browser, server.url, args.out)
             classroom_pictures(browser, server.url, args.out)
             browser.close()

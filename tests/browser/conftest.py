@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -76,6 +77,26 @@ class LiveServer:
             self.proc.kill()
             self.proc.wait()
         self._log_file.close()
+
+
+@contextmanager
+def server_and_browser() -> Iterator[tuple["PageBrowser", LiveServer]]:
+    """The real server and Chromium, for scripts outside pytest (bench/render.py, screenshots.py)."""
+    path = chromium_path()
+    if not path:
+        raise SystemExit("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    server = LiveServer()
+    try:
+        with sync_playwright() as pw:
+            launched = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+            try:
+                yield PageBrowser(launched), server
+            finally:
+                launched.close()
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,15 @@ def wait_finished(page, timeout_ms: int = 40_000) -> dict:
     return page.evaluate("window.herdlab.lastSummary")
 
 
+def run_then_pause(page, until: str, settle_ms: int = 0) -> None:
+    """Run, pause as soon as `until` holds, and let the dots settle where they are."""
+    page.get_by_role("button", name="Run the experiment").click()
+    page.wait_for_function(until, timeout=20_000)
+    page.get_by_role("button", name="Pause").click()
+    page.wait_for_function("window.herdlab.status === 'paused'")
+    page.wait_for_timeout(settle_ms)
+
+
 def card(page, name: str) -> str:
     return page.locator(f'[data-card="{name}"] .lab-card-value').inner_text()
 

@@ -13,45 +13,46 @@ import re
 import sys
 from pathlib import Path
 
-from tests.browser.conftest import CHROMIUM_ARGS, ROOT, LiveServer, PageBrowser, chromium_path
+from tests.browser.conftest import ROOT, server_and_browser
 
 LAPTOP = {"width": 1440, "height": 900}
 PROJECTOR = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
 
 
-def run_until(page, condition: str, pause: bool = True) -> None:
-    page.locator('[data-role="play"]').click()
-    page.wait_for_function(condition, timeout=60_000)
-    if pause:
-        page.locator('[data-role="play"]').click()
-        page.wait_for_function("window.herdlab.status === 'paused'")
+def lab_picture(browser, url: str, viewport: dict, path: str, ready: str, until: str, out: Path,
+                presentation: bool = False, before_run=None) -> None:
+    """Open `path`, run until `until` holds, pause, let the dots settle and take the picture."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(url + path)
+    page.locator(ready).wait_for()
+    if presentation:
+        page.keyboard.press("p")
+    if before_run:
+        before_run(page)
+    page.locator('[data-role="play"]').first.click()
+    page.wait_for_function(until, timeout=60_000)
+    page.locator('[data-role="play"]').first.click()
+    page.wait_for_function("window.herdlab.status === 'paused'")
     page.wait_for_timeout(900)
+    page.screenshot(path=str(out))
+    page.close()
 
 
-def lab_pictures(browser, url: str, out: Path) -> None:
-    page = browser.new_page(viewport=LAPTOP)
-    page.goto(url + "/lab?preset=classroom&compare=1")
-    page.locator('[data-control="preset"]').wait_for()
-    run_until(page, "window.herdlab.t > 4.6")
-    page.screenshot(path=str(out / "lab.png"))
-    page.close()
-    page = browser.new_page(viewport=PROJECTOR)
-    page.goto(url + "/lab?preset=classroom")
-    page.locator('[data-control="preset"]').wait_for()
-    page.keyboard.press("p")
-    run_until(page, "window.herdlab.t > 4.7")
-    page.screenshot(path=str(out / "presentation.png"))
-    page.close()
-    page = browser.new_page(viewport=LAPTOP)
-    page.goto(url + "/lessons/celebrity-goes-live")
-    page.locator('#lab [data-role="play"]').wait_for()
+def predict(page) -> None:
+    """Lesson 1: commit to an answer, so the picture shows the prediction beside the run."""
     page.locator('input[name="prediction"][value="2"]').check()
     page.locator('[data-role="lock"]').click()
     page.locator('[data-role="prediction"]').scroll_into_view_if_needed()
-    run_until(page, "window.herdlab.t > 5.2")
-    page.screenshot(path=str(out / "lesson.png"))
-    page.close()
+
+
+def lab_pictures(browser, url: str, out: Path) -> None:
+    lab_picture(browser, url, LAPTOP, "/lab?preset=classroom&compare=1", '[data-control="preset"]',
+                "window.herdlab.t > 4.6", out / "lab.png")
+    lab_picture(browser, url, PROJECTOR, "/lab?preset=classroom", '[data-control="preset"]',
+                "window.herdlab.t > 4.7", out / "presentation.png", presentation=True)
+    lab_picture(browser, url, LAPTOP, "/lessons/celebrity-goes-live", '#lab [data-role="play"]',
+                "window.herdlab.t > 5.2", out / "lesson.png", before_run=predict)
 
 
 def classroom_pictures(browser, url: str, out: Path) -> None:
@@ -87,22 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = parser.parse_args(argv)
-    path = chromium_path()
-    if not path:
-        print("Chromium is not installed (apt-get install chromium)", file=sys.stderr)
-        return 2
-    from playwright.sync_api import sync_playwright
-
     args.out.mkdir(parents=True, exist_ok=True)
-    server = LiveServer()
-    try:
-        with sync_playwright() as pw:
-            browser = PageBrowser(pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS))
-            lab_pictures(browser, server.url, args.out)
-            classroom_pictures(browser, server.url, args.out)
-            browser.close()
-    finally:
-        server.stop()
+    with server_and_browser() as (browser, server):
+        lab_pictures(browser, server.url, args.out)
+        classroom_pictures(browser, server.url, args.out)
     print(f"wrote lab, presentation, lesson, classroom and phone pictures to {args.out}")
     return 0
 

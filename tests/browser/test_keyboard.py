@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import open_lab
+from tests.browser.lab_helpers import open_lab, run_then_pause
 
 FOCUSED_ROLE = "document.activeElement?.dataset.role ?? document.activeElement?.tagName"
 
 
 def test_enter_on_the_stage_opens_the_chosen_requests_lifecycle(page, live_server):
     open_lab(page, live_server, "?preset=classroom&speed=0.25")
-    page.get_by_role("button", name="Run the experiment").click()
-    page.wait_for_function("window.herdlab.dotsOnStage().length > 20", timeout=20_000)
-    page.get_by_role("button", name="Pause").click()
-    page.wait_for_function("window.herdlab.status === 'paused'")
+    run_then_pause(page, "window.herdlab.dotsOnStage().length > 20")
     stage = page.locator('[data-role="canvas-a"]')
     stage.focus()
     page.keyboard.press("ArrowDown")

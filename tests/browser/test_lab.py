@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import FINISHED, card, number, open_lab, run_to_end, shot, wait_finished
+from tests.browser.lab_helpers import FINISHED, card, number, open_lab, run_then_pause, run_to_end, shot, wait_finished
 
 
 def test_classroom_without_mitigation_piles_up_and_errors(page, live_server):
@@ -182,11 +182,7 @@ def test_presentation_mode_on_a_projector(browser, live_server):
 
 def test_click_a_dot_shows_its_lifecycle_and_export_works(page, live_server):
     open_lab(page, live_server, "?preset=classroom&speed=0.25")
-    page.get_by_role("button", name="Run the experiment").click()
-    page.wait_for_function("window.herdlab.dots > 50 && window.herdlab.t > 0.4", timeout=20_000)
-    page.get_by_role("button", name="Pause").click()
-    page.wait_for_function("window.herdlab.status === 'paused'")
-    page.wait_for_timeout(500)                                   # let the dots settle where they are
+    run_then_pause(page, "window.herdlab.dots > 50 && window.herdlab.t > 0.4", settle_ms=500)
     x, y = page.evaluate("window.herdlab.dotsOnStage()[0]")[:2]
     page.locator('[data-role="canvas-a"]').click(position={"x": x, "y": y})
     panel = page.get_by_role("dialog", name="Request lifecycle")

@@ -7,7 +7,7 @@ import json
 
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import feed, open_lab, sample, started
+from tests.browser.lab_helpers import feed, open_lab, run_then_pause, sample, started
 
 SCRUB = '[data-role="scrub"]'
 
@@ -94,11 +94,7 @@ def test_scrubbing_freezes_and_a_step_is_a_visible_step(page, live_server):
 
 def test_a_step_changes_what_is_drawn(page, live_server):
     open_lab(page, live_server, "?preset=classroom&speed=0.5")
-    page.get_by_role("button", name="Run the experiment").click()
-    page.wait_for_function("window.herdlab.t > 0.3 && window.herdlab.dotsOnStage().length > 20", timeout=20_000)
-    page.get_by_role("button", name="Pause").click()
-    page.wait_for_function("window.herdlab.status === 'paused'")
-    page.wait_for_timeout(800)                                    # the dots settle where they are
+    run_then_pause(page, "window.herdlab.t > 0.3 && window.herdlab.dotsOnStage().length > 20", settle_ms=800)
     canvas = page.locator('[data-role="canvas-a"]')
     before, t0 = canvas.evaluate("(c) => c.toDataURL()"), page.evaluate("window.herdlab.t")
     page.get_by_role("button", name="Step 0.16 s of virtual time").click()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import (card, card_note, event, feed, label_problems, number, open_lab, run_to_end,
-                                       sample, shot, stage_texts, started, wait_finished)
+from tests.browser.lab_helpers import (card, card_note, event, feed, label_problems, number, open_lab, run_then_pause,
+                                       run_to_end, sample, shot, stage_texts, started, wait_finished)
 
 NO_DOTS_LEFT = "window.herdlab.dotsOnStage().length === 0"
 
@@ -153,11 +153,7 @@ def test_latency_is_reported_for_everyone_beside_the_answered(page, live_server)
 def test_numbers_in_the_request_panel_read_plainly(page, live_server):
     """No "role leader" under no mitigation, no "service_ms 2319.993571": units and words."""
     open_lab(page, live_server, "?preset=classroom&speed=0.25")
-    page.get_by_role("button", name="Run the experiment").click()
-    page.wait_for_function("window.herdlab.dotsOnStage(400).some((d) => ['queued', 'service', 'fetched'].includes(d[3]))",
-                           timeout=20_000)
-    page.get_by_role("button", name="Pause").click()
-    page.wait_for_function("window.herdlab.status === 'paused'")
+    run_then_pause(page, "window.herdlab.dotsOnStage(400).some((d) => ['queued', 'service', 'fetched'].includes(d[3]))")
     req = page.evaluate("window.herdlab.dotsOnStage(400).find((d) => ['queued', 'service', 'fetched'].includes(d[3]))[2]")
     assert page.evaluate(f"window.herdlab.lab.showRequest({req})")
     panel = page.locator('[data-role="lifecycle-list"]')

@@ -93,7 +93,7 @@ def test_presenter_screen_fits_a_projector_with_the_class_answers(browser, live_
         # A follower's lab drives nothing: no Presentation, export, share or compare buttons.
         for role in ("presentation", "export-json", "export-csv", "export-summary", "share", "compare", "play"):
             assert presenter.locator(f'#lab [data-role="{role}"]').is_hidden(), role
-        console.evaluate("window.herdlabRoom.lab.control('speed', 2)")
+        console.evaluate("window.herdlabRoom.lab.control('speed', 4)")
         console.locator('[data-role="play"]').click()
         presenter.wait_for_function("window.herdlab.t > 5 && window.herdlab.sample?.queued > 20", timeout=20_000)
         assert_fits_the_screen(presenter, ["#tally", '#lab [data-role="stage-a"]', "#lab .lab-cards"], 720)

@@ -55,7 +55,7 @@ def test_leader_dies_scene(page, live_server):
     shown down with its lease running out, then the key is cached and the marker gone; every
     viewer is answered, no ring or dot is left, and the labels never sit on each other."""
     query = ("?preset=fleet&strategy.coalesce=distributed&strategy.lease_ms=1000&faults.leader_dies=true"
-             "&clients.retries=1&speed=0.5")
+             "&clients.retries=1&speed=1")
     open_lab(page, live_server, query)
     page.get_by_role("button", name="Run the experiment").click()
     seen_down = seen_marker_down = seen_cached = False

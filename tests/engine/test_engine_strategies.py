@@ -201,3 +201,18 @@ def test_a_retry_storm_multiplies_work_and_jitter_flattens_its_peak():
     promise = run_summary(parse_scenario({"strategy": {"coalesce": "promise"}},
                                          preset="retry-storm"))
     assert promise["completed"] == promise["requests"] and promise["timeouts"] == 0
+
+
+def test_each_mitigation_implements_only_hooks_the_port_names_and_has_an_off_switch():
+    from webapp.engine.ports import Mitigation
+    from webapp.engine.scenario import OFF
+    from webapp.strategies import SWITCHED
+
+    hooks = {name for name in vars(Mitigation) if not name.startswith("_")} - {"switch"}
+    for cls in (*COALESCING.values(), *SWITCHED):
+        looks_like_hook = {name for name in vars(cls)
+                           if name.startswith("on_") or name in ("ttl", "retry_delay")}
+        assert looks_like_hook and looks_like_hook <= hooks, cls
+        assert cls.switch in OFF, cls
+    assert {cls.switch for cls in (*COALESCING.values(), *SWITCHED)} == set(OFF)
+    assert OFF["strategy.coalesce"] == "none" and "none" in COALESCING

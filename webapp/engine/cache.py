@@ -9,19 +9,14 @@ from typing import Any
 
 
 class Entry:
-    """One cached value: when it expires, how long it may be served stale, and its cost.
+    """One cached value: when it expires, and how long it took to compute (``delta``, which
+    XFetch stores with the value)."""
 
-    ``delta`` is how long the value took to compute (XFetch stores it with the value);
-    ``refreshing`` is set while one background refresh is under way (stale-while-revalidate).
-    """
+    __slots__ = ("expires", "delta")
 
-    __slots__ = ("expires", "stale_until", "delta", "refreshing")
-
-    def __init__(self, expires: float, stale_until: float, delta: float) -> None:
+    def __init__(self, expires: float, delta: float) -> None:
         self.expires = expires
-        self.stale_until = stale_until
         self.delta = delta
-        self.refreshing = False
 
 
 class Cache:
@@ -33,8 +28,8 @@ class Cache:
         entry = self.values.get(key)
         return entry is not None and now < entry.expires
 
-    def put(self, key: str, now: float, ttl_s: float, stale_s: float, delta: float) -> Entry:
-        entry = self.values[key] = Entry(now + ttl_s, now + ttl_s + stale_s, delta)
+    def put(self, key: str, now: float, ttl_s: float, delta: float) -> Entry:
+        entry = self.values[key] = Entry(now + ttl_s, delta)
         return entry
 
     def claim(self, name: str, owner: Any, now: float, lease_s: float) -> tuple[bool, Any]:

@@ -23,20 +23,14 @@ from webapp.engine.datastore import Datastore, Query
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUNK_PUBLISHED,
                                   FETCH_START, RESPOND, RETRY, SAMPLE, SERVER_DOWN, TIMEOUT,
                                   Event)
-from webapp.engine.scenario import Scenario, ScenarioError
+from webapp.engine.scenario import OFF, Scenario, ScenarioError
 from webapp.engine.servers import Servers
 from webapp.engine.viewers import arrival_offsets, viewer_order, zipf_picker
-from webapp.strategies import COALESCING
-from webapp.strategies.backoff import retry_delay_s
-from webapp.strategies.early_refresh import refresh_early, wants_early_refresh
-from webapp.strategies.prewarm import publish as prewarm_publish
-from webapp.strategies.stale_while_revalidate import serve_stale
-from webapp.strategies.ttl_jitter import jittered_ttl
+from webapp.strategies import COALESCING, SWITCHED
 
 INF = math.inf
 MAX_INJECTED = 10_000
 STEPS_PER_YIELD = 2048
-COALESCED_SOURCES = frozenset({"promise", "lock", "marker"})
 
 
 class Request:
@@ -80,15 +74,13 @@ class Simulation:
         self.latencies = array("d")
         self._interval_lats: list[float] = []
         seed = s.seed
-        self.rng_arrivals = Random(f"{seed}/arrivals")
-        self.rng_service = Random(f"{seed}/service")
-        self.rng = Random(f"{seed}/strategy")          # strategies' own randomness
-        self.rng_retry = Random(f"{seed}/retry")
+        self._rngs: dict[str, Random] = {}
+        self.rng_arrivals = self.rng("arrivals")
         self.cache = Cache()
         self.servers = Servers(s.servers.count)
-        self.db = Datastore(s.datastore, self.rng_service, self)
-        self.coalescing = COALESCING[s.strategy.coalesce](self)
+        self.db = Datastore(s.datastore, self.rng("service"), self)
         self.mean_service_s = s.datastore.service_ms / 1000.0
+        self._build_mitigations()
         self._heap: list[tuple] = []
         self._seq = itertools.count()
         self._lookups: deque = deque()
@@ -111,10 +103,8 @@ class Simulation:
         self._lookup_s = s.cache.lookup_ms / 1000.0
         self._cache_on = s.cache.enabled
         self._cache_values = self.cache.values
-        self._beta = s.strategy.early_refresh_beta
         self._n_servers = s.servers.count
         self._alive = self.servers.alive
-        self._stale_s = s.strategy.stale_ttl_s if s.strategy.stale_while_revalidate else 0.0
         self.chunks = 0
         self._keys: list[str] = []
         if s.workload.kind == "live_video":
@@ -125,6 +115,25 @@ class Simulation:
             self._start_hot_key()
 
     # ----------------------------------------------------------------- setup and arrivals
+    def _build_mitigations(self) -> None:
+        """The coalescing strategy the scenario names, then every mitigation whose switch is
+        on; each hook is called only on the mitigations that implement it."""
+        s = self.scenario
+        self.coalescing = COALESCING[s.strategy.coalesce](self)
+        chosen = [self.coalescing] + [cls(self) for cls in SWITCHED
+                                      if s.get(cls.switch) != OFF[cls.switch]]
+
+        def hooks(name: str) -> list[Callable[..., Any]]:
+            return [getattr(m, name) for m in chosen if hasattr(m, name)]
+
+        self._on_fresh = hooks("on_fresh")
+        self._on_expired = hooks("on_expired")
+        self._ttl_hooks = hooks("ttl")
+        self._on_publish = hooks("on_publish")
+        self._on_server_down = hooks("on_server_down")
+        delays = hooks("retry_delay")
+        self._retry_delay = delays[0] if delays else lambda retry: 0.0
+
     def _start_hot_key(self) -> None:
         s = self.scenario
         w = s.workload
@@ -148,8 +157,8 @@ class Simulation:
         key = f"chunk-{chunk}"
         self.chunks = chunk + 1
         self._keys = [key]
-        if s.strategy.prewarm:
-            prewarm_publish(self, t, key)
+        for hook in self._on_publish:
+            hook(t, key)
         self.system_event(Event((t, CHUNK_PUBLISHED, None, None, None, key, chunk)))
         horizon = min(s.workload.segment_s, s.duration_s - t)
         offsets = arrival_offsets(s.clients, self.rng_arrivals, horizon)
@@ -198,22 +207,21 @@ class Simulation:
                 if self.record:
                     self.out.append(Event((t, CACHE_HIT, req.id, req.viewer, server,
                                            req.key, attempt)))
-                beta = self._beta
-                if beta and wants_early_refresh(t, entry.expires, entry.delta, beta, self.rng):
-                    refresh_early(self, t, req, attempt, server)
-                else:
-                    self.settle(t, req, attempt, True, "cache")
+                for hook in self._on_fresh:
+                    if hook(t, req, attempt, server, entry):
+                        return
+                self.settle(t, req, attempt, True, "cache")
                 return
-            if t < entry.stale_until:
-                serve_stale(self, t, req, attempt, server, entry)
-                return
+            for hook in self._on_expired:
+                if hook(t, req, attempt, server, entry):
+                    return
         self.stats.cache_misses += 1
         if self.record:
             self.out.append(Event((t, CACHE_MISS, req.id, req.viewer, server, req.key,
                                    attempt)))
         self.coalescing.on_miss(t, req, attempt, server)
 
-    # ----------------------------------------------------------------- the strategies' API
+    # ----------------------------------------------------------------- the Host (ports.py)
     def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
         heapq.heappush(self._heap, (t, next(self._seq), fn, args))
 
@@ -226,6 +234,30 @@ class Simulation:
 
     def alive(self, server: int) -> bool:
         return self.servers.alive[server]
+
+    def fresh(self, key: str, t: float) -> bool:
+        return self.cache.fresh(key, t)
+
+    def claim(self, name: str, owner: Any, t: float, lease_s: float) -> tuple[bool, Any]:
+        return self.cache.claim(name, owner, t, lease_s)
+
+    def release(self, name: str, owner: Any) -> None:
+        self.cache.release(name, owner)
+
+    def put(self, t: float, key: str, role: str, delta: float) -> None:
+        self.cache_put(t, key, role, delta)
+
+    def config(self, section: str) -> Any:
+        return getattr(self.scenario, section)
+
+    def rng(self, stream: str) -> Random:
+        rng = self._rngs.get(stream)
+        if rng is None:
+            rng = self._rngs[stream] = Random(f"{self.scenario.seed}/{stream}")
+        return rng
+
+    def count(self, counter: str, n: int = 1) -> None:
+        setattr(self.stats, counter, getattr(self.stats, counter) + n)
 
     def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
               on_done: Callable[[float, bool], None]) -> Query:
@@ -257,14 +289,16 @@ class Simulation:
 
     def cache_put(self, t: float, key: str, role: str, delta: float,
                   req: Request | None = None, server: int | None = None) -> None:
-        c = self.scenario.cache
-        ttl = jittered_ttl(c.ttl_s, c.ttl_jitter, self.rng)
-        self.cache.put(key, t, ttl, self._stale_s, delta)
+        ttl = self.scenario.cache.ttl_s
+        for hook in self._ttl_hooks:
+            ttl = hook(ttl)
+        self.cache.put(key, t, ttl, delta)
         if self.record:
             self.out.append(Event((t, CACHE_SET, req.id if req else None,
                                    req.viewer if req else None, server, key, role, ttl)))
 
-    def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str) -> None:
+    def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
+               coalesced: bool = False) -> None:
         """Answer one attempt with a value (``ok``) or an error; stale attempts are dropped."""
         if req.attempt != attempt or req.done:
             return                       # the client already gave up on this attempt
@@ -277,7 +311,7 @@ class Simulation:
         req.server = None
         st.completed += 1
         st.open -= 1
-        if source in COALESCED_SOURCES:
+        if coalesced:
             st.coalesced += 1
         latency = t - req.t0
         self.latencies.append(latency)
@@ -297,15 +331,13 @@ class Simulation:
         self._retry_or_end(t, req, "timeout")
 
     def _retry_or_end(self, t: float, req: Request, reason: str) -> None:
-        c = self.scenario.clients
         st = self.stats
         server = req.server
         req.server = None
-        if req.attempt < c.retries:
+        if req.attempt < self.scenario.clients.retries:
             req.attempt += 1             # from now on the old attempt's answers are dropped
             st.retries += 1
-            delay = retry_delay_s(c.backoff, req.attempt, c.backoff_base_ms / 1000.0,
-                                  c.backoff_cap_ms / 1000.0, self.rng_retry)
+            delay = self._retry_delay(req.attempt)
             if self.record:
                 self.out.append(Event((t, RETRY, req.id, req.viewer, server, req.key,
                                        req.attempt, delay * 1000.0, reason)))
@@ -327,7 +359,8 @@ class Simulation:
         """faults.leader_dies: the process dies; every attempt it was handling fails."""
         self.servers.kill(server)
         self.system_event(Event((t, SERVER_DOWN, None, None, server, None)))
-        self.coalescing.on_server_down(t, server)
+        for hook in self._on_server_down:
+            hook(t, server)
         assert self._open is not None
         for req in [r for r in self._open.values() if r.server == server]:
             self.settle(t, req, req.attempt, False, "server_down")

@@ -20,7 +20,7 @@ from webapp.engine.scenario import (Scenario, ScenarioError, apply_overrides, pa
 
 def run_summary(scenario: Scenario) -> dict:
     """Run without per-request events and return the summary."""
-    from webapp.engine.experiment import Simulation
+    from webapp.engine.simulation import Simulation
 
     return Simulation(scenario, record_requests=False).run().summary()
 
@@ -28,7 +28,7 @@ def run_summary(scenario: Scenario) -> dict:
 def __getattr__(name: str) -> Any:
     """``webapp.engine.Simulation`` (PEP 562): the simulation sits above the strategies."""
     if name == "Simulation":
-        from webapp.engine.experiment import Simulation
+        from webapp.engine.simulation import Simulation
 
         return Simulation
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from webapp.engine.experiment import Simulation
+from webapp.engine.simulation import Simulation
 from webapp.engine.presets import PRESETS
 from webapp.engine.scenario import ScenarioError, apply_overrides, parse_scenario
 

@@ -9,14 +9,16 @@ queries are rejected until it is back. With both off it is a plain M/M/c (or M/D
 import math
 from collections import deque
 from random import Random
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from webapp.engine.counters import Counters
 from webapp.engine.events import (DB_FAILED, DB_FINISHED, DB_QUEUED, DB_REJECTED, DB_STARTED,
                                   DB_STATE, Event)
+from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Datastore as DatastoreConfig
 
 if TYPE_CHECKING:
-    from webapp.engine.experiment import Request, Simulation
+    from webapp.engine.loop import Loop
 
 UP, OVERLOADED, DOWN = "up", "overloaded", "down"
 MAX_CONTENTION_LOAD = 11.0   # the slow-down stops growing past 10 extra loads
@@ -29,7 +31,7 @@ class Query:
     __slots__ = ("id", "key", "server", "req", "attempt", "role", "on_done", "t_submit",
                  "running", "doomed")
 
-    def __init__(self, qid: int, key: str, server: int, req: "Request", attempt: int | None,
+    def __init__(self, qid: int, key: str, server: int, req: Any, attempt: int | None,
                  role: str, on_done: Callable[[float, bool], None], t: float) -> None:
         self.id = qid
         self.key = key
@@ -44,9 +46,17 @@ class Query:
 
 
 class Datastore:
-    def __init__(self, cfg: DatastoreConfig, rng: Random, sim: "Simulation") -> None:
+    """The model. It schedules its own work on ``loop``, records on ``recorder``, counts
+    rejected and failed queries in ``counters``, and hands every query's outcome to
+    ``answer(t, query, ok)``."""
+
+    def __init__(self, cfg: DatastoreConfig, rng: Random, loop: "Loop", recorder: Recorder,
+                 counters: Counters, answer: Callable[[float, Query, bool], None]) -> None:
         self.cfg = cfg
-        self.sim = sim
+        self.loop = loop
+        self.recorder = recorder
+        self.counters = counters
+        self.answer = answer
         self.queue: deque[Query] = deque()
         self.running: dict[int, Query] = {}
         self.state = UP
@@ -68,20 +78,19 @@ class Datastore:
         return len(self.queue) + len(self.running)
 
     def submit(self, t: float, q: Query) -> None:
-        sim = self.sim
         cfg = self.cfg
         if self.state == DOWN or (cfg.queue_limit and len(self.queue) >= cfg.queue_limit
                                   and len(self.running) >= cfg.connections):
-            sim.stats.db_rejected += 1
-            sim.note(DB_REJECTED, t, q.req, q.server, q.id,
-                     "down" if self.state == DOWN else "queue_full")
+            self.counters.db_rejected += 1
+            self.recorder.note(DB_REJECTED, t, q.req, q.server, q.id,
+                               "down" if self.state == DOWN else "queue_full")
             q.on_done(t, False)
             return
         if len(self.running) < cfg.connections:
             self._start(t, q)
         else:
             self.queue.append(q)
-            sim.note(DB_QUEUED, t, q.req, q.server, q.id, len(self.queue))
+            self.recorder.note(DB_QUEUED, t, q.req, q.server, q.id, len(self.queue))
             if len(self.queue) >= cfg.overload_queue and self.state == UP:
                 self._set_state(t, OVERLOADED)
         inflight = self.inflight
@@ -97,9 +106,8 @@ class Datastore:
             load = self.inflight / cfg.connections
             if load > 1.0:
                 service *= 1.0 + cfg.contention * (min(load, MAX_CONTENTION_LOAD) - 1.0)
-        sim = self.sim
-        sim.note(DB_STARTED, t, q.req, q.server, q.id, service * 1000.0)
-        sim.later(t + service, self._finish, q)
+        self.recorder.note(DB_STARTED, t, q.req, q.server, q.id, service * 1000.0)
+        self.loop.later(t + service, self._finish, q)
 
     def _finish(self, t: float, q: Query) -> None:
         if not q.running:        # failed by a crash while in service
@@ -110,12 +118,11 @@ class Datastore:
             self._start(t, self.queue.popleft())
             if self.state == OVERLOADED and len(self.queue) < self.cfg.overload_queue:
                 self._set_state(t, UP)
-        sim = self.sim
         ok = not q.doomed
-        sim.note(DB_FINISHED if ok else DB_FAILED, t, q.req, q.server, q.id)
+        self.recorder.note(DB_FINISHED if ok else DB_FAILED, t, q.req, q.server, q.id)
         if not ok:
-            sim.stats.db_failed += 1
-        sim.query_done(t, q, ok)
+            self.counters.db_failed += 1
+        self.answer(t, q, ok)
 
     def _set_state(self, t: float, state: str) -> None:
         if state != OVERLOADED:
@@ -123,12 +130,12 @@ class Datastore:
         self.state = state
         recover_at = None
         if state == OVERLOADED and self.cfg.crash:
-            self.sim.later(t + self.cfg.crash_after_s, self._crash, self._epoch)
+            self.loop.later(t + self.cfg.crash_after_s, self._crash, self._epoch)
         elif state == DOWN:
             recover_at = t + self.cfg.recovery_s
             self._down_since = t
-            self.sim.later(recover_at, self._recover)
-        self.sim.system_event(Event((t, DB_STATE, None, None, None, None, state, recover_at)))
+            self.loop.later(recover_at, self._recover)
+        self.recorder.system(Event((t, DB_STATE, None, None, None, None, state, recover_at)))
 
     def _crash(self, t: float, epoch: int) -> None:
         """The overload outlasted crash_after_s: go down, failing everything held, queue first."""
@@ -138,13 +145,12 @@ class Datastore:
         held = list(self.queue) + list(self.running.values())
         self.queue.clear()
         self.running.clear()
-        sim = self.sim
         for q in held:
             q.running = False
-            sim.stats.db_failed += 1
-            sim.note(DB_FAILED, t, q.req, q.server, q.id)
+            self.counters.db_failed += 1
+            self.recorder.note(DB_FAILED, t, q.req, q.server, q.id)
         for q in held:
-            sim.query_done(t, q, False)
+            self.answer(t, q, False)
 
     def _recover(self, t: float) -> None:
         self.down_s += t - self._down_since

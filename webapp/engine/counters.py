@@ -1,0 +1,19 @@
+"""The run's cumulative counters: samples copy them, the summary reports them."""
+
+NAMES = ("requests", "arrived", "completed", "errors", "timeouts", "retries", "db_queries",
+         "db_rejected", "db_failed", "coalesced", "cache_hits", "cache_misses", "stale_served",
+         "in_flight")
+
+
+class Counters:
+    """``in_flight`` is requests started and not yet ended (the wire calls it
+    ``inflight_requests`` in samples and ``in_flight`` in the summary)."""
+
+    __slots__ = NAMES
+
+    def __init__(self) -> None:
+        for name in NAMES:
+            setattr(self, name, 0)
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in NAMES}

@@ -1,0 +1,255 @@
+"""The request lifecycle, and the simulated ``Host`` (ports.py) the mitigations act through.
+
+A request's attempts go: arrive at a server -> cache lookup (``cache.lookup_ms`` later) -> a
+fresh value (a hit), an expired one, or none (a miss) -> the run's mitigations decide: answer
+from the cache, serve stale, refresh early, or (on a miss) the coalescing strategy chooses who
+fetches and who waits -> datastore -> the value is written to the cache -> answers. A client may
+time out, or get an error, and retry (after its backoff); the server-side work of an abandoned
+attempt goes on, and its answer is dropped. A server that dies does nothing more.
+
+Every request ends exactly once: ``settle`` (ok) or ``_end`` (after an error or a timeout with no
+retries left).
+"""
+from array import array
+from random import Random
+from typing import Any, Callable
+
+from webapp.engine.cache import Cache
+from webapp.engine.counters import Counters
+from webapp.engine.datastore import Datastore, Query
+from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START, RESPOND,
+                                  RETRY, TIMEOUT, Event)
+from webapp.engine.loop import LOOKUPS, TIMEOUTS, Loop, cancel
+from webapp.engine.recorder import Recorder
+from webapp.engine.scenario import OFF, Scenario
+from webapp.engine.servers import Servers
+from webapp.strategies import COALESCING, SWITCHED
+
+
+class Request:
+    """One logical request: a viewer asking for a key once, across all its attempts."""
+
+    __slots__ = ("id", "viewer", "key", "server", "t0", "attempt", "done", "timer")
+
+    def __init__(self, rid: int, viewer: int, key: str, t0: float) -> None:
+        self.id = rid
+        self.viewer = viewer
+        self.key = key
+        self.server: int | None = None      # the server of the attempt in flight, None between
+        self.t0 = t0
+        self.attempt = 0
+        self.done = False
+        self.timer: list | None = None      # the attempt's timeout entry in the loop
+
+
+class Lifecycle:
+    """Implements ``webapp.engine.ports.Host`` on the simulation's models."""
+
+    def __init__(self, scenario: Scenario, loop: Loop, recorder: Recorder,
+                 counters: Counters) -> None:
+        s = self.scenario = scenario
+        self.loop = loop
+        self.recorder = recorder
+        self.counters = counters
+        self.cache = Cache()
+        self.servers = Servers(s.servers.count)
+        self._rngs: dict[str, Random] = {}
+        self.db = Datastore(s.datastore, self.rng("service"), loop, recorder, counters,
+                            self.answer)
+        self.latencies = array("d")          # every answered request's latency (seconds)
+        self.interval_latencies: list[float] = []    # the same, since the last sample
+        self.open: dict[int, Request] | None = None   # requests not yet ended, if tracked
+        self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
+        self._next_req = 0
+        self._queries = 0
+        self._timeout_s = s.clients.timeout_s
+        self._lookup_s = s.cache.lookup_ms / 1000.0
+        self._cache_on = s.cache.enabled
+        self._retries = s.clients.retries
+        self._n_servers = s.servers.count
+        self._build_mitigations()
+
+    def _build_mitigations(self) -> None:
+        """The coalescing strategy the scenario names, then every mitigation whose switch is
+        on; each hook is called only on the mitigations that implement it."""
+        s = self.scenario
+        self.mitigations = [COALESCING[s.strategy.coalesce](self)]
+        self.mitigations += [cls(self) for cls in SWITCHED if s.get(cls.switch) != OFF[cls.switch]]
+        self._on_miss = self.hooks("on_miss")[0]
+        self._on_fresh = self.hooks("on_fresh")
+        self._on_expired = self.hooks("on_expired")
+        self._ttl = self.hooks("ttl")
+        delays = self.hooks("retry_delay")
+        self._retry_delay = delays[0] if delays else lambda retry: 0.0
+
+    def hooks(self, name: str) -> list[Callable[..., Any]]:
+        """The run's mitigations' ``name`` hooks, in the order they were built."""
+        return [getattr(m, name) for m in self.mitigations if hasattr(m, name)]
+
+    # ----------------------------------------------------------------- the lifecycle
+    def new_request(self, t: float, viewer: int, key: str) -> Request:
+        req = Request(self._next_req, viewer, key, t)
+        self._next_req += 1
+        self.counters.requests += 1
+        self.counters.in_flight += 1
+        if self.open is not None:
+            self.open[req.id] = req
+        return req
+
+    def arrive(self, t: float, req: Request) -> None:
+        """An attempt reaches a server: look the key up (or, with no cache, it is a miss)."""
+        attempt = req.attempt
+        server = (req.viewer + attempt) % self._n_servers
+        if not self.servers.alive[server]:
+            server = self.servers.route(req.viewer, attempt)
+        req.server = server
+        self.counters.arrived += 1
+        self.recorder.note(ARRIVE, t, req, server, attempt)
+        if self._timeout_s:
+            req.timer = self.loop.push(TIMEOUTS, t + self._timeout_s, self._timeout, req,
+                                       attempt)
+        if not self._cache_on:
+            self._on_miss(t, req, attempt, server)
+        elif self._lookup_s:
+            self.loop.push(LOOKUPS, t + self._lookup_s, self._lookup, req, attempt, server)
+        else:
+            self._lookup(t, req, attempt, server)
+
+    def _lookup(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """The cache answered ``server``'s lookup for this attempt. The attempt may have ended
+        meanwhile (a timeout: the server's work goes on) but a dead server does nothing more."""
+        if not self.servers.alive[server]:
+            return                       # the process died; faults.py failed the attempt
+        entry = self.cache.values.get(req.key)
+        if entry is not None:
+            if t < entry.expires:
+                self.counters.cache_hits += 1
+                self.recorder.note(CACHE_HIT, t, req, server, attempt)
+                for hook in self._on_fresh:
+                    if hook(t, req, attempt, server, entry):
+                        return
+                self.settle(t, req, attempt, True, "cache")
+                return
+            for hook in self._on_expired:
+                if hook(t, req, attempt, server, entry):
+                    return
+        self.counters.cache_misses += 1
+        self.recorder.note(CACHE_MISS, t, req, server, attempt)
+        self._on_miss(t, req, attempt, server)
+
+    def _timeout(self, t: float, req: Request, attempt: int) -> None:
+        self.recorder.note(TIMEOUT, t, req, req.server, attempt)
+        self._retry_or_end(t, req, "timeout")
+
+    def _retry_or_end(self, t: float, req: Request, reason: str) -> None:
+        """The attempt failed (``reason``: error or timeout): retry after the backoff, or end."""
+        server = req.server
+        req.server = None
+        if req.timer is not None:
+            cancel(req.timer)
+            req.timer = None
+        if req.attempt < self._retries:
+            req.attempt += 1             # from now on the old attempt's answers are dropped
+            self.counters.retries += 1
+            delay = self._retry_delay(req.attempt)
+            self.recorder.note(RETRY, t, req, server, req.attempt, delay * 1000.0, reason)
+            self.loop.later(t + delay, self.arrive, req)
+            return
+        c = self.counters
+        req.done = True
+        c.in_flight -= 1
+        if reason == "timeout":
+            c.timeouts += 1
+        else:
+            c.errors += 1
+        if self.open is not None:
+            del self.open[req.id]
+        self.recorder.note(RESPOND, t, req, server, req.attempt, reason,
+                           (t - req.t0) * 1000.0, None)
+
+    def answer(self, t: float, q: Query, ok: bool) -> None:
+        """The datastore answered: write the cache, then let the mitigation answer requests."""
+        if not self.servers.alive[q.server]:
+            return                       # the server that asked is gone; nobody hears the answer
+        if ok and self._cache_on:
+            self.cache_put(t, q.key, q.role, t - q.t_submit, q.req, q.server)
+        q.on_done(t, ok)
+
+    def cache_put(self, t: float, key: str, role: str, delta: float, req: Request | None = None,
+                  server: int | None = None) -> None:
+        ttl = self.scenario.cache.ttl_s
+        for hook in self._ttl:
+            ttl = hook(ttl)
+        self.cache.put(key, t, ttl, delta)
+        if self.recorder.requests:
+            self.recorder.out.append(Event((t, CACHE_SET, req.id if req else None,
+                                            req.viewer if req else None, server, key, role, ttl)))
+
+    # ----------------------------------------------------------------- the Host (ports.py)
+    def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
+        self.loop.later(t, fn, *args)
+
+    def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
+              on_done: Callable[[float, bool], None]) -> None:
+        q = Query(self._queries, req.key, server, req, attempt, role, on_done, t)
+        self._queries += 1
+        self.counters.db_queries += 1
+        self.recorder.note(FETCH_START, t, req, server, attempt, role, q.id)
+        if self.on_fetch is not None:
+            self.on_fetch(t, q)
+        self.db.submit(t, q)
+
+    def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
+               coalesced: bool = False) -> None:
+        if req.attempt != attempt or req.done:
+            return                       # the client already gave up on this attempt
+        if not ok:
+            self._retry_or_end(t, req, "error")
+            return
+        c = self.counters
+        server = req.server
+        req.done = True
+        req.server = None
+        if req.timer is not None:
+            cancel(req.timer)
+            req.timer = None
+        c.completed += 1
+        c.in_flight -= 1
+        if coalesced:
+            c.coalesced += 1
+        latency = t - req.t0
+        self.latencies.append(latency)
+        self.interval_latencies.append(latency)
+        if self.open is not None:
+            del self.open[req.id]
+        self.recorder.note(RESPOND, t, req, server, attempt, "ok", latency * 1000.0, source)
+
+    def alive(self, server: int) -> bool:
+        return self.servers.alive[server]
+
+    def fresh(self, key: str, t: float) -> bool:
+        return self.cache.fresh(key, t)
+
+    def put(self, t: float, key: str, role: str, delta: float) -> None:
+        self.cache_put(t, key, role, delta)
+
+    def claim(self, name: str, owner: Any, t: float, lease_s: float) -> tuple[bool, Any]:
+        return self.cache.claim(name, owner, t, lease_s)
+
+    def release(self, name: str, owner: Any) -> None:
+        self.cache.release(name, owner)
+
+    def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
+        self.recorder.note(kind, t, req, server, *fields)
+
+    def config(self, section: str) -> Any:
+        return getattr(self.scenario, section)
+
+    def rng(self, stream: str) -> Random:
+        rng = self._rngs.get(stream)
+        if rng is None:
+            rng = self._rngs[stream] = Random(f"{self.scenario.seed}/{stream}")
+        return rng
+
+    def count(self, counter: str, n: int = 1) -> None:
+        setattr(self.counters, counter, getattr(self.counters, counter) + n)

@@ -19,7 +19,7 @@ from webapp.engine.counters import Counters
 from webapp.engine.datastore import Datastore, Query
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START, RESPOND,
                                   RETRY, TIMEOUT, Event)
-from webapp.engine.loop import LOOKUPS, TIMEOUTS, Loop, cancel
+from webapp.engine.loop import Loop, cancel
 from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import OFF, Scenario
 from webapp.engine.servers import Servers
@@ -29,7 +29,7 @@ from webapp.strategies import COALESCING, SWITCHED
 class Request:
     """One logical request: a viewer asking for a key once, across all its attempts."""
 
-    __slots__ = ("id", "viewer", "key", "server", "t0", "attempt", "done", "timer")
+    __slots__ = ("id", "viewer", "key", "server", "t0", "attempt", "done", "deadline", "timer")
 
     def __init__(self, rid: int, viewer: int, key: str, t0: float) -> None:
         self.id = rid
@@ -39,7 +39,8 @@ class Request:
         self.t0 = t0
         self.attempt = 0
         self.done = False
-        self.timer: list | None = None      # the attempt's timeout entry in the loop
+        self.deadline = 0.0                 # when the attempt in flight times out
+        self.timer: list | None = None      # its entry in the loop's TIMEOUTS lane, once made
 
 
 class Lifecycle:
@@ -60,13 +61,22 @@ class Lifecycle:
         self.interval_latencies: list[float] = []    # the same, since the last sample
         self.open: dict[int, Request] | None = None   # requests not yet ended, if tracked
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
-        self._next_req = 0
         self._queries = 0
         self._timeout_s = s.clients.timeout_s
         self._lookup_s = s.cache.lookup_ms / 1000.0
         self._cache_on = s.cache.enabled
         self._retries = s.clients.retries
         self._n_servers = s.servers.count
+        self._alive = self.servers.alive
+        self._values = self.cache.values
+        self._record = recorder.requests
+        # When an attempt's timeout is due after its cache lookup, its timer is made only if
+        # the lookup did not answer it (most attempts are answered there, and need none).
+        self._timer_after_lookup = self._lookup_s <= self._timeout_s
+        self._lookups = loop.lookups.entries
+        loop.arrivals.handler = self.start
+        loop.lookups.handler = self._lookup
+        loop.timeouts.handler = self._timeout
         self._build_mitigations()
 
     def _build_mitigations(self) -> None:
@@ -87,11 +97,14 @@ class Lifecycle:
         return [getattr(m, name) for m in self.mitigations if hasattr(m, name)]
 
     # ----------------------------------------------------------------- the lifecycle
+    def start(self, t: float, viewer: int, key: str) -> None:
+        """A viewer's request arrives (the ARRIVALS lane)."""
+        self.arrive(t, self.new_request(t, viewer, key))
+
     def new_request(self, t: float, viewer: int, key: str) -> Request:
-        req = Request(self._next_req, viewer, key, t)
-        self._next_req += 1
-        self.counters.requests += 1
-        self.counters.in_flight += 1
+        c = self.counters
+        req = Request(c.requests, viewer, key, t)
+        c.requests += 1
         if self.open is not None:
             self.open[req.id] = req
         return req
@@ -100,42 +113,58 @@ class Lifecycle:
         """An attempt reaches a server: look the key up (or, with no cache, it is a miss)."""
         attempt = req.attempt
         server = (req.viewer + attempt) % self._n_servers
-        if not self.servers.alive[server]:
+        if not self._alive[server]:
             server = self.servers.route(req.viewer, attempt)
         req.server = server
         self.counters.arrived += 1
-        self.recorder.note(ARRIVE, t, req, server, attempt)
+        if self._record:
+            self.recorder.note(ARRIVE, t, req, server, attempt)
         if self._timeout_s:
-            req.timer = self.loop.push(TIMEOUTS, t + self._timeout_s, self._timeout, req,
-                                       attempt)
-        if not self._cache_on:
-            self._on_miss(t, req, attempt, server)
-        elif self._lookup_s:
-            self.loop.push(LOOKUPS, t + self._lookup_s, self._lookup, req, attempt, server)
-        else:
+            req.deadline = t + self._timeout_s
+            if not self._timer_after_lookup:         # due before the lookup: make it now
+                req.timer = [req.deadline, req, attempt]
+                self.loop.push_timeout(req.timer)
+        if self._lookup_s and self._cache_on:
+            self._lookups.append((t + self._lookup_s, req, attempt, server))
+        elif self._cache_on:
             self._lookup(t, req, attempt, server)
+        else:
+            self._on_miss(t, req, attempt, server)
+            self._after_lookup(req, attempt)
 
     def _lookup(self, t: float, req: Request, attempt: int, server: int) -> None:
         """The cache answered ``server``'s lookup for this attempt. The attempt may have ended
         meanwhile (a timeout: the server's work goes on) but a dead server does nothing more."""
-        if not self.servers.alive[server]:
+        if not self._alive[server]:
             return                       # the process died; faults.py failed the attempt
-        entry = self.cache.values.get(req.key)
+        entry = self._values.get(req.key)
         if entry is not None:
             if t < entry.expires:
                 self.counters.cache_hits += 1
-                self.recorder.note(CACHE_HIT, t, req, server, attempt)
+                if self._record:
+                    self.recorder.note(CACHE_HIT, t, req, server, attempt)
                 for hook in self._on_fresh:
                     if hook(t, req, attempt, server, entry):
+                        self._after_lookup(req, attempt)
                         return
                 self.settle(t, req, attempt, True, "cache")
                 return
             for hook in self._on_expired:
                 if hook(t, req, attempt, server, entry):
+                    self._after_lookup(req, attempt)
                     return
         self.counters.cache_misses += 1
-        self.recorder.note(CACHE_MISS, t, req, server, attempt)
+        if self._record:
+            self.recorder.note(CACHE_MISS, t, req, server, attempt)
         self._on_miss(t, req, attempt, server)
+        self._after_lookup(req, attempt)
+
+    def _after_lookup(self, req: Request, attempt: int) -> None:
+        """The lookup did not answer this attempt: from now on it can time out."""
+        if self._timeout_s and self._timer_after_lookup and not req.done \
+                and req.attempt == attempt and req.timer is None:
+            req.timer = [req.deadline, req, attempt]
+            self.loop.push_timeout(req.timer)
 
     def _timeout(self, t: float, req: Request, attempt: int) -> None:
         self.recorder.note(TIMEOUT, t, req, req.server, attempt)
@@ -157,7 +186,6 @@ class Lifecycle:
             return
         c = self.counters
         req.done = True
-        c.in_flight -= 1
         if reason == "timeout":
             c.timeouts += 1
         else:
@@ -214,7 +242,6 @@ class Lifecycle:
             cancel(req.timer)
             req.timer = None
         c.completed += 1
-        c.in_flight -= 1
         if coalesced:
             c.coalesced += 1
         latency = t - req.t0
@@ -222,7 +249,9 @@ class Lifecycle:
         self.interval_latencies.append(latency)
         if self.open is not None:
             del self.open[req.id]
-        self.recorder.note(RESPOND, t, req, server, attempt, "ok", latency * 1000.0, source)
+        if self._record:
+            self.recorder.note(RESPOND, t, req, server, attempt, "ok", latency * 1000.0,
+                               source)
 
     def alive(self, server: int) -> bool:
         return self.servers.alive[server]

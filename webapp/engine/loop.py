@@ -1,29 +1,40 @@
 """The event loop: a virtual clock, lanes of pending work, and an explicit order for ties.
 
 SimPy keeps one heap of ``(time, priority, sequence, event)``. This loop keeps that heap for
-work due at arbitrary times (the *timers* lane) and adds FIFO lanes for work that is born in
-time order -- a cache lookup finishes a constant time after its arrival, so lookups are due in
-the order they were made -- which need no heap: a million arrivals cost a million appends, not a
-million heap pushes. A periodic lane takes the samples.
+work due at arbitrary times (the *timers* lane) and adds FIFO lanes for the kinds of work that
+are born in time order -- a cache lookup finishes a constant time after its arrival, so lookups
+are due in the order they were made -- which need no heap: a million lookups cost a million
+appends, not a million heap pushes. A periodic lane takes the samples.
 
 Every step fires the earliest entry of all lanes. **Ties** are broken by rank, SimPy's priority:
 at equal times the lane with the lower rank goes first, and within a lane the entry made first
-(SimPy's sequence number). The ranks:
+(SimPy's sequence number). The lanes, by rank:
 
-    TIMERS   = 0   the heap: datastore completions, polls, retries, chunk publications, kills
-    ARRIVALS = 1   the workload's new requests
-    LOOKUPS  = 2   cache lookups finishing (arrival + cache.lookup_ms)
-    TIMEOUTS = 3   clients giving up (arrival + clients.timeout_s)
-    SAMPLES  = 4   every sample_interval_s, after everything else at the same instant, so a
-                   sample counts what happened at its own time
+    TIMERS   = 0   the heap, any ``fn(t, *args)``: datastore completions, polls, retries, chunk
+                   publications, a server's death
+    ARRIVALS = 1   the workload's new requests            handler(t, viewer, key)
+    LOOKUPS  = 2   cache lookups finishing                 handler(t, request, attempt, server)
+    TIMEOUTS = 3   clients giving up                       handler(t, request, attempt)
+    SAMPLES  = 4   every sample interval, after everything else at the same instant, so a sample
+                   counts what happened at its own time
 
 (Future inputs at virtual time, issue 11, will be one more lane with its own rank.)
 
-An entry is a list ``[t, fn, args]``: the loop calls ``fn(t, *args)``. ``cancel(entry)`` defuses
-it (asyncio's ``TimerHandle.cancel``): a cancelled entry is dropped when it reaches the head of
-its lane, takes no step, and does not keep the run alive. Samples go on while any other work is
-pending, and otherwise up to ``samples_until``; the run finishes when no lane has work left,
-with one final sample unless the last sample already saw every step.
+A FIFO lane has one handler; an entry is ``[t, *args]`` and firing it calls ``handler(*entry)``.
+Its producer appends entries in time order. A timeout can be cancelled (``cancel``: asyncio's
+``TimerHandle.cancel``): it is dropped when it reaches the head, takes no step and does not keep
+the run alive. ``refill``, if set, is called when a lane runs dry, so a producer can hand out a
+long sequence (a million arrivals) a block at a time.
+
+Samples go on while any other work is pending, and otherwise up to ``samples_until``; the run
+finishes when no lane has work left, with one final sample unless the last one already saw
+every step. A step is one fired entry (a sample too); the count is the summary's ``events``.
+
+Most steps of a big run are arrivals and lookups, so the loop has one fast path: once one of
+those two is the earliest, it keeps merging just those two lanes for as long as their heads are
+earlier than the *horizon* -- the next timer, timeout or sample -- and anything scheduled
+meanwhile (``later``, ``push_timeout``) lowers the horizon. The order of steps is exactly the
+same as without it.
 """
 import heapq
 import itertools
@@ -33,18 +44,32 @@ from typing import Any, Callable
 
 INF = math.inf
 TIMERS, ARRIVALS, LOOKUPS, TIMEOUTS, SAMPLES = range(5)
-LANE_NAMES = {TIMERS: "timers", ARRIVALS: "arrivals", LOOKUPS: "lookups",
-              TIMEOUTS: "timeouts", SAMPLES: "samples"}
 _TIE = 1e-9          # the last sample within this of samples_until is still taken
 
 
+class Lane:
+    """A FIFO lane: ``entries`` in time order, each fired as ``handler(*entry)``."""
+
+    __slots__ = ("rank", "entries", "handler", "refill")
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+        self.entries: deque[list | tuple] = deque()
+        self.handler: Callable[..., None] = _unset
+        self.refill: Callable[[], None] | None = None
+
+
+def _unset(*entry: Any) -> None:
+    raise RuntimeError("a lane fired before its handler was set")
+
+
 def cancel(entry: list) -> None:
-    """Defuse a lane entry: it will be dropped without firing."""
+    """Cancel a TIMEOUTS entry (made as a list): it will be dropped without firing."""
     entry[1] = None
 
 
 class Loop:
-    """``on_sample(t)`` takes each sample; set it before the first ``run``."""
+    """``on_sample(t)`` takes each sample; set it and the lanes' handlers before ``run``."""
 
     def __init__(self, sample_every_s: float, samples_until: float) -> None:
         self.now = 0.0
@@ -52,8 +77,10 @@ class Loop:
         self.finished = False
         self.timers: list[tuple] = []                   # heap of (t, seq, fn, args)
         self._seq = itertools.count()
-        # FIFO lanes by rank (TIMERS and SAMPLES are built in).
-        self.fifos: dict[int, deque] = {ARRIVALS: deque(), LOOKUPS: deque(), TIMEOUTS: deque()}
+        self.arrivals = Lane(ARRIVALS)
+        self.lookups = Lane(LOOKUPS)
+        self.timeouts = Lane(TIMEOUTS)
+        self.horizon = INF                              # see the fast path in run()
         self.on_sample: Callable[[float], None] = lambda t: None
         self._sample_every = sample_every_s
         self._samples_until = samples_until
@@ -64,20 +91,24 @@ class Loop:
     def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
         """Call ``fn(t, *args)`` at time ``t`` (the TIMERS lane)."""
         heapq.heappush(self.timers, (t, next(self._seq), fn, args))
+        if t < self.horizon:
+            self.horizon = t
 
-    def push(self, rank: int, t: float, fn: Callable[..., None], *args: Any) -> list:
-        """Append ``fn(t, *args)`` to a FIFO lane; ``t`` must not be earlier than the lane's
-        last entry. Returns the entry (for ``cancel``)."""
-        entry = [t, fn, args]
-        self.fifos[rank].append(entry)
-        return entry
+    def push_timeout(self, entry: list) -> None:
+        """Append ``[t, request, attempt]`` to the TIMEOUTS lane (``cancel``-able)."""
+        self.timeouts.entries.append(entry)
+        if entry[0] < self.horizon:
+            self.horizon = entry[0]
 
     def run(self, until: float, max_steps: int | None) -> None:
         """Fire entries in order while their time is at most ``until``, for at most
         ``max_steps`` steps (None: no limit); mark the run finished when no work is left."""
         timers = self.timers
-        arrivals, lookups, timeouts = (self.fifos[r] for r in (ARRIVALS, LOOKUPS, TIMEOUTS))
-        fifos = (arrivals, lookups, timeouts)            # in rank order
+        arrivals, lookups, timeouts = (self.arrivals.entries, self.lookups.entries,
+                                       self.timeouts.entries)
+        on_arrival, on_lookup, on_timeout = (self.arrivals.handler, self.lookups.handler,
+                                             self.timeouts.handler)
+        refill_arrivals = self.arrivals.refill
         heappop = heapq.heappop
         every = self._sample_every
         next_sample = (self._samples_taken + 1) * every
@@ -85,18 +116,25 @@ class Loop:
         steps = 0
         last_t = -INF
         while steps != budget:
-            # The earliest entry; a strict < keeps the lower rank on a tie.
+            # The earliest entry. Lanes are checked in rank order, and a strict < keeps the
+            # lower rank on a tie.
             t = timers[0][0] if timers else INF
-            first = None
-            for lane in fifos:
-                while lane:
-                    head = lane[0]
-                    if head[1] is not None:
-                        if head[0] < t:
-                            t = head[0]
-                            first = lane
-                        break
-                    lane.popleft()                       # a cancelled entry
+            lane = TIMERS
+            if arrivals and arrivals[0][0] < t:
+                t = arrivals[0][0]
+                lane = ARRIVALS
+            if lookups and lookups[0][0] < t:
+                t = lookups[0][0]
+                lane = LOOKUPS
+            while timeouts:
+                head = timeouts[0]
+                if head[1] is None:
+                    timeouts.popleft()                   # cancelled
+                    continue
+                if head[0] < t:
+                    t = head[0]
+                    lane = TIMEOUTS
+                break
             if next_sample < t and (t < INF or next_sample <= self._samples_until + _TIE):
                 if next_sample > until:
                     break
@@ -112,13 +150,38 @@ class Loop:
                 break
             if t > until:
                 break
+            if lane == ARRIVALS or lane == LOOKUPS:
+                # The fast path: merge arrivals and lookups while they come before the horizon.
+                self.horizon = min(timers[0][0] if timers else INF,
+                                   timeouts[0][0] if timeouts else INF, next_sample)
+                while True:
+                    steps += 1
+                    if lane == ARRIVALS:
+                        entry = arrivals.popleft()
+                        if not arrivals and refill_arrivals is not None:
+                            self.arrivals.refill()
+                            refill_arrivals = self.arrivals.refill
+                        on_arrival(*entry)
+                    else:
+                        on_lookup(*lookups.popleft())
+                    last_t = t
+                    if steps == budget:
+                        break
+                    t = arrivals[0][0] if arrivals else INF
+                    lane = ARRIVALS
+                    if lookups and lookups[0][0] < t:    # a tie goes to the arrival
+                        t = lookups[0][0]
+                        lane = LOOKUPS
+                    if t >= self.horizon or t > until:
+                        break
+                continue
             steps += 1
-            self.now = t
-            if first is None:
-                _, _, fn, args = heappop(timers)
+            if lane == TIMEOUTS:
+                on_timeout(*timeouts.popleft())
             else:
-                _, fn, args = first.popleft()
-            fn(t, *args)
+                _, _, fn, args = heappop(timers)
+                fn(t, *args)
+                refill_arrivals = self.arrivals.refill   # a timer may start a new herd
             last_t = t
         self.steps += steps
         if last_t > self.last_event_t:

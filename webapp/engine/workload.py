@@ -14,7 +14,7 @@ from random import Random
 
 from webapp.engine.events import CHUNK_PUBLISHED, Event
 from webapp.engine.lifecycle import Lifecycle, Request
-from webapp.engine.loop import ARRIVALS, Loop
+from webapp.engine.loop import Loop
 from webapp.engine.scenario import Clients
 
 BLOCK = 1024                 # arrivals handed to the loop at a time
@@ -112,33 +112,22 @@ class Workload:
 
     def _begin(self, times: list[float], viewers: list[int], keys: list[str]) -> None:
         """A new herd replaces whatever was left of the previous one."""
-        self.loop.fifos[ARRIVALS].clear()
+        self.loop.arrivals.entries.clear()
         self._times, self._viewers, self._keys_of = times, viewers, keys
         self._next = 0
+        self.loop.arrivals.refill = self._feed
         self._feed()
 
     def _feed(self) -> None:
-        """Hand the loop the next block; the block's last arrival asks for the one after."""
+        """Hand the loop's ARRIVALS lane the next block of arrivals."""
         i, n = self._next, min(self._next + BLOCK, len(self._times))
-        if i == n:
-            return
-        push = self.loop.push
-        times, viewers, keys = self._times, self._viewers, self._keys_of
-        arrive = self._arrive
-        for j in range(i, n - 1):
-            push(ARRIVALS, times[j], arrive, viewers[j], keys[j])
-        push(ARRIVALS, times[n - 1], self._arrive_and_feed, viewers[n - 1], keys[n - 1])
+        self.loop.arrivals.entries.extend(zip(self._times[i:n], self._viewers[i:n],
+                                              self._keys_of[i:n]))
         self._next = n
-
-    def _arrive(self, t: float, viewer: int, key: str) -> None:
-        life = self.lifecycle
-        life.arrive(t, life.new_request(t, viewer, key))
+        if n == len(self._times):
+            self.loop.arrivals.refill = None
 
     def arrive_injected(self, t: float, req: Request) -> None:
         """An injected viewer asks, on arrival, for the newest chunk or the hottest key."""
         req.key = self.newest_key()
         self.lifecycle.arrive(t, req)
-
-    def _arrive_and_feed(self, t: float, viewer: int, key: str) -> None:
-        self._feed()
-        self._arrive(t, viewer, key)

@@ -69,8 +69,9 @@ def _strategy(**values: Any) -> dict[str, Any]:
 
 
 def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
-    """name -> (preset, overrides, drive). ``drive`` is {} (every event), {"record": False}, or
-    {"step": s, "inject_at": [t, ...]} (advance by s, injecting once t is reached)."""
+    """name -> (preset, overrides, drive). ``drive`` is {} (every event), {"record": False},
+    {"step": s, "inject_at": [t, ...]} (advance by s, injecting once t is reached), and may set
+    the Simulation's ``sample_every`` and ``max_steps``."""
     out: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] = {}
     for mode in MODES:
         out[f"classroom-{mode}"] = ("classroom", _strategy(coalesce=mode), {})
@@ -81,6 +82,9 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
                                                            "faults": {fault: True}}), {})
     out["classroom-prewarm"] = ("classroom", _strategy(prewarm=True), {})
     out["classroom-summary-only"] = ("classroom", {}, {"record": False})
+    out["classroom-sample-every-7"] = ("classroom", _strategy(coalesce="distributed"),
+                                       {"sample_every": 7, "step": 0.5, "inject_at": [3.0]})
+    out["drake-truncated"] = ("drake-live", SMALL_DRAKE, {"max_steps": 2500})
     out["classroom-advance-inject"] = ("classroom", _strategy(coalesce="promise"),
                                        {"step": 0.25, "inject_at": [0.0, 2.0, 5.1, 30.0]})
     out["expiry-plain"] = ("expiry-herd", SMALL_EXPIRY, {})
@@ -136,7 +140,8 @@ def _combination_cases() -> dict[str, tuple[None, dict[str, Any], dict[str, Any]
 
 def run_case(scenario: dict[str, Any], drive: dict[str, Any]) -> tuple[bytes, bytes]:
     """(event lines, summary JSON) of one case, as bytes."""
-    sim = Simulation(parse_scenario(scenario), record_requests=drive.get("record", True))
+    sim = Simulation(parse_scenario(scenario), record_requests=drive.get("record", True),
+                     sample_every=drive.get("sample_every", 1), max_steps=drive.get("max_steps"))
     if "step" in drive:
         pending = sorted(drive["inject_at"])
         events, t = [], 0.0
@@ -208,6 +213,8 @@ def test_the_golden_set_covers_what_it_claims():
         assert any(on(s) for s in scns)
     drives = [case["drive"] for case in manifest.values()]
     assert {"record": False} in drives and any("step" in d for d in drives)
+    assert any("sample_every" in d for d in drives)
+    assert any(case["summary"]["truncated"] for case in manifest.values())
     assert all((GOLDEN / f"{name}.jsonl.xz").is_file() for name in manifest)
 
 

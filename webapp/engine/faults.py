@@ -2,8 +2,9 @@
 
 - ``faults.fail_fetch``: the first query sent is served but answers with an error (a shared
   error for everyone waiting on it).
-- ``faults.leader_dies``: the server that sends the first leader fetch dies halfway through it
-  (half the mean service time later). Its process memory goes (each mitigation's
+- ``faults.leader_dies``: the server that sends the first fetch for a miss (a coalescing
+  leader's, or a ``direct`` one without coalescing) dies halfway through it (half the mean
+  service time later). Its process memory goes (each mitigation's
   ``on_server_down``), every attempt it was handling fails at once (and may retry elsewhere),
   its pending work does nothing more, and a lock or marker it held stays until its lease ends.
 """
@@ -11,6 +12,8 @@ from webapp.engine.datastore import Query
 from webapp.engine.events import SERVER_DOWN, Event
 from webapp.engine.lifecycle import Lifecycle
 from webapp.engine.loop import Loop
+
+MISS_ROLES = ("leader", "direct")     # not a refresh of a value still cached
 
 
 class Faults:
@@ -33,7 +36,7 @@ class Faults:
         if self.fail_fetch and not self._fetched:
             q.doomed = True
         self._fetched = True
-        if self.leader_dies and q.role == "leader" and not self._leader_fetched:
+        if self.leader_dies and q.role in MISS_ROLES and not self._leader_fetched:
             self._leader_fetched = True
             self.loop.later(t + self.half_service_s, self.kill_server, q.server)
 

@@ -29,12 +29,14 @@ from webapp.strategies import COALESCING, SWITCHED
 class Request:
     """One logical request: a viewer asking for a key once, across all its attempts."""
 
-    __slots__ = ("id", "viewer", "key", "server", "t0", "attempt", "done", "deadline", "timer")
+    __slots__ = ("id", "viewer", "key", "traced", "server", "t0", "attempt", "done", "deadline",
+                 "timer")
 
-    def __init__(self, rid: int, viewer: int, key: str, t0: float) -> None:
+    def __init__(self, rid: int, viewer: int, key: str, t0: float, traced: bool) -> None:
         self.id = rid
         self.viewer = viewer
         self.key = key
+        self.traced = traced                # its events are recorded
         self.server: int | None = None      # the server of the attempt in flight, None between
         self.t0 = t0
         self.attempt = 0
@@ -57,8 +59,12 @@ class Lifecycle:
         self._rngs: dict[str, Random] = {}
         self.db = Datastore(s.datastore, self.rng("service"), loop, recorder, counters,
                             self.answer)
-        self.latencies = array("d")          # every answered request's latency (seconds)
-        self.interval_latencies: list[float] = []    # the same, since the last sample
+        # Latencies (seconds) of answered requests, and of failed ones up to their failure;
+        # all of them, and those since the last sample.
+        self.answered = array("d")
+        self.failed = array("d")
+        self.interval_answered: list[float] = []
+        self.interval_failed: list[float] = []
         self.open: dict[int, Request] | None = None   # requests not yet ended, if tracked
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
         self._queries = 0
@@ -69,7 +75,7 @@ class Lifecycle:
         self._n_servers = s.servers.count
         self._alive = self.servers.alive
         self._values = self.cache.values
-        self._record = recorder.requests
+        self._viewers = s.clients.count
         # When an attempt's timeout is due after its cache lookup, its timer is made only if
         # the lookup did not answer it (most attempts are answered there, and need none).
         self._timer_after_lookup = self._lookup_s <= self._timeout_s
@@ -103,7 +109,9 @@ class Lifecycle:
 
     def new_request(self, t: float, viewer: int, key: str) -> Request:
         c = self.counters
-        req = Request(c.requests, viewer, key, t)
+        every = self.recorder.every
+        req = Request(c.requests, viewer, key, t, every == 1 or every > 1 and (
+            viewer % every == 0 or viewer >= self._viewers))     # see Recorder
         c.requests += 1
         if self.open is not None:
             self.open[req.id] = req
@@ -117,7 +125,7 @@ class Lifecycle:
             server = self.servers.route(req.viewer, attempt)
         req.server = server
         self.counters.arrived += 1
-        if self._record:
+        if req.traced:
             self.recorder.note(ARRIVE, t, req, server, attempt)
         if self._timeout_s:
             req.deadline = t + self._timeout_s
@@ -141,7 +149,7 @@ class Lifecycle:
         if entry is not None:
             if t < entry.expires:
                 self.counters.cache_hits += 1
-                if self._record:
+                if req.traced:
                     self.recorder.note(CACHE_HIT, t, req, server, attempt)
                 for hook in self._on_fresh:
                     if hook(t, req, attempt, server, entry):
@@ -154,7 +162,7 @@ class Lifecycle:
                     self._after_lookup(req, attempt)
                     return
         self.counters.cache_misses += 1
-        if self._record:
+        if req.traced:
             self.recorder.note(CACHE_MISS, t, req, server, attempt)
         self._on_miss(t, req, attempt, server)
         self._after_lookup(req, attempt)
@@ -190,10 +198,12 @@ class Lifecycle:
             c.timeouts += 1
         else:
             c.errors += 1
+        latency = t - req.t0
+        self.failed.append(latency)
+        self.interval_failed.append(latency)
         if self.open is not None:
             del self.open[req.id]
-        self.recorder.note(RESPOND, t, req, server, req.attempt, reason,
-                           (t - req.t0) * 1000.0, None)
+        self.recorder.note(RESPOND, t, req, server, req.attempt, reason, latency * 1000.0, None)
 
     def answer(self, t: float, q: Query, ok: bool) -> None:
         """The datastore answered: write the cache, then let the mitigation answer requests."""
@@ -209,7 +219,7 @@ class Lifecycle:
         for hook in self._ttl:
             ttl = hook(ttl)
         self.cache.put(key, t, ttl, delta)
-        if self.recorder.requests:
+        if self.recorder.requests and (req is None or req.traced):
             self.recorder.out.append(Event((t, CACHE_SET, req.id if req else None,
                                             req.viewer if req else None, server, key, role, ttl)))
 
@@ -245,11 +255,11 @@ class Lifecycle:
         if coalesced:
             c.coalesced += 1
         latency = t - req.t0
-        self.latencies.append(latency)
-        self.interval_latencies.append(latency)
+        self.answered.append(latency)
+        self.interval_answered.append(latency)
         if self.open is not None:
             del self.open[req.id]
-        if self._record:
+        if req.traced:
             self.recorder.note(RESPOND, t, req, server, attempt, "ok", latency * 1000.0,
                                source)
 

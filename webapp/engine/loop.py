@@ -29,6 +29,8 @@ long sequence (a million arrivals) a block at a time.
 Samples go on while any other work is pending, and otherwise up to ``samples_until``; the run
 finishes when no lane has work left, with one final sample unless the last one already saw
 every step. A step is one fired entry (a sample too); the count is the summary's ``events``.
+With ``max_steps`` the run also finishes once it has taken that many steps and work is still
+left: it is ``truncated``, and it too ends with a final sample.
 
 Most steps of a big run are arrivals and lookups, so the loop has one fast path: once one of
 those two is the earliest, it keeps merging just those two lanes for as long as their heads are
@@ -71,10 +73,13 @@ def cancel(entry: list) -> None:
 class Loop:
     """``on_sample(t)`` takes each sample; set it and the lanes' handlers before ``run``."""
 
-    def __init__(self, sample_every_s: float, samples_until: float) -> None:
+    def __init__(self, sample_every_s: float, samples_until: float,
+                 max_steps: int | None = None) -> None:
         self.now = 0.0
         self.steps = 0
+        self.max_steps = max_steps
         self.finished = False
+        self.truncated = False
         self.timers: list[tuple] = []                   # heap of (t, seq, fn, args)
         self._seq = itertools.count()
         self.arrivals = Lane(ARRIVALS)
@@ -113,6 +118,9 @@ class Loop:
         every = self._sample_every
         next_sample = (self._samples_taken + 1) * every
         budget = -1 if max_steps is None else max_steps
+        if self.max_steps is not None:
+            left = max(0, self.max_steps - self.steps)
+            budget = left if budget < 0 else min(budget, left)
         steps = 0
         last_t = -INF
         while steps != budget:
@@ -188,6 +196,27 @@ class Loop:
             self.last_event_t = last_t
         if last_t > self.now:
             self.now = last_t
+        if self.max_steps is not None and self.steps >= self.max_steps and not self.finished:
+            self.truncated = self._pending()      # else the run ended exactly at the limit
+            self._finish(self.steps, last_t)
+
+    def close(self) -> None:
+        """Drop all pending work. A timeout entry and its request point at each other, so
+        each is cancelled first."""
+        for entry in self.timeouts.entries:
+            cancel(entry)
+        for lane in (self.arrivals, self.lookups, self.timeouts):
+            lane.entries.clear()
+        self.timers.clear()
+
+    def _pending(self) -> bool:
+        """Would another step fire? (A cancelled timeout would not.)"""
+        timeouts = self.timeouts.entries
+        while timeouts and timeouts[0][1] is None:
+            timeouts.popleft()
+        next_sample = (self._samples_taken + 1) * self._sample_every
+        return bool(self.timers or self.arrivals.entries or self.lookups.entries or timeouts
+                    or next_sample <= self._samples_until + _TIE)
 
     def _finish(self, steps: int, last_t: float) -> None:
         """No work is left: take a final sample unless the last one already saw every step."""

@@ -127,8 +127,9 @@ class Strategy:
 
 @dataclass(frozen=True)
 class Faults:
-    leader_dies: bool = _spec(False, "The server of the first fetch leader dies halfway through "
-                              "the fetch; its requests fail and its lock or marker is orphaned.")
+    leader_dies: bool = _spec(False, "The server of the first fetch for a miss (the leader's, or "
+                              "a direct one without coalescing) dies halfway through the fetch; "
+                              "its requests fail and its lock or marker is orphaned.")
     fail_fetch: bool = _spec(False, "The first fetch fails (a shared error for its waiters).")
 
 

@@ -33,13 +33,23 @@ STEPS_PER_YIELD = 2048           # events() computes at most this many steps bet
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, record_requests: bool = True) -> None:
+    """One run. ``record_requests``: make per-request events (else only system events);
+    ``sample_every=k``: only for viewers with ``viewer % k == 0`` and injected ones;
+    ``max_steps``: end the run early, cleanly, after that many loop steps
+    (``summary()["truncated"]``). Counters, samples and the summary are exact either way."""
+
+    def __init__(self, scenario: Scenario, record_requests: bool = True, sample_every: int = 1,
+                 max_steps: int | None = None) -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError("Simulation needs a Scenario; use parse_scenario() first")
+        if not _whole(sample_every):
+            raise ValueError(f"sample_every must be a whole number >= 1, not {sample_every!r}")
+        if max_steps is not None and not _whole(max_steps):
+            raise ValueError(f"max_steps must be a whole number >= 1, not {max_steps!r}")
         self.scenario = scenario
-        self._recorder = Recorder(record_requests)
+        self._recorder = Recorder(record_requests, sample_every)
         self._counters = Counters()
-        self._loop = Loop(scenario.sample_interval_s, scenario.duration_s)
+        self._loop = Loop(scenario.sample_interval_s, scenario.duration_s, max_steps)
         self._life = Lifecycle(scenario, self._loop, self._recorder, self._counters)
         sampler = Sampler(self._life)
         self._loop.on_sample = sampler.sample
@@ -61,6 +71,11 @@ class Simulation:
     @property
     def steps(self) -> int:
         return self._loop.steps
+
+    @property
+    def truncated(self) -> bool:
+        """The run reached ``max_steps`` with work left, and ended there."""
+        return self._loop.truncated
 
     # ----------------------------------------------------------------- running
     def events(self) -> Iterator[Event]:
@@ -93,6 +108,9 @@ class Simulation:
         if self._injected >= MAX_INJECTED:
             raise ScenarioError("inject", f"at most {MAX_INJECTED} injected requests per run",
                                 "has reached its limit")
+        if self._loop.truncated:
+            raise ScenarioError("inject", "a run that has not reached its step limit",
+                                "is too late: the run was cut short")
         loop = self._loop
         t = loop.now if t is None else max(float(t), loop.now)
         if not math.isfinite(t):
@@ -109,18 +127,24 @@ class Simulation:
         """The run so far (final once finished), as the summary sees it."""
         life, loop = self._life, self._loop
         return metrics.RunRecord(
-            counters=self._counters.as_dict(), latencies_s=life.latencies,
+            counters=self._counters.as_dict(), answered_s=life.answered, failed_s=life.failed,
             peak_db_inflight=life.db.peak_inflight, db_down_s=life.db.down_so_far(loop.now),
             chunks=self._workload.chunks, servers_down=life.servers.alive.count(False),
             sim_time_s=loop.now, steps=loop.steps, finished=loop.finished,
+            truncated=loop.truncated,
             seed=self.scenario.seed, coalesce=self.scenario.strategy.coalesce)
 
     def summary(self) -> dict[str, Any]:
         return metrics.summary(self.record())
 
 
+def _whole(n: Any) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 1
+
+
 def _close(parts: list[Any]) -> None:
     """Cut every link between the run's parts (see the module docstring)."""
+    parts[0].close()                             # the loop: its pending work
     for part in parts:
         for mitigation in getattr(part, "mitigations", ()):
             vars(mitigation).clear()

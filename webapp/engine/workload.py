@@ -3,14 +3,18 @@
 hot_key: ``clients.count`` requests in all, for one key or a Zipf-popular set of keys (cached
 together at t=0 when there are several, or with ``workload.warm_start``). live_video: a new chunk
 every ``segment_s``; the producer publishes it (pre-warming first, if on) and every viewer asks
-for it once. Arrival times come from their own random stream, so runs with and without a
-mitigation see exactly the same arrivals. They are fed to the loop's ARRIVALS lane a block at a
-time, so a million viewers never sit in the loop at once.
+for it once.
+
+Each herd (the hot_key run, or one chunk) has its own random stream, so runs with and without a
+mitigation see exactly the same arrivals. A herd's arrivals are made a block at a time, in time
+order, as the loop's ARRIVALS lane runs dry: a million viewers are never all in memory, and
+building a run costs nothing before its first step.
 """
 import bisect
 import itertools
 import math
 from random import Random
+from typing import Callable
 
 from webapp.engine.events import CHUNK_PUBLISHED, Event
 from webapp.engine.lifecycle import Lifecycle, Request
@@ -22,37 +26,73 @@ BLOCK = 1024                 # arrivals handed to the loop at a time
 _STRIDES = (1_000_003, 104_729, 7_919, 7_907, 101, 3)
 
 
-def arrival_offsets(c: Clients, rng: Random, horizon_s: float) -> list[float]:
-    """Sorted arrival times (seconds from the start of the herd), all below ``horizon_s``."""
-    if c.arrival == "ramp":
-        step = c.window_s / c.count
-        times = [i * step for i in range(c.count)]
-    elif c.arrival == "burst":
-        window = c.window_s
-        rand = rng.random
-        times = sorted([rand() * window for _ in range(c.count)])
-    else:
-        expo = rng.expovariate
-        rate = c.rate_per_s
-        times = list(itertools.accumulate(expo(rate) for _ in range(c.count)))
-    if times and times[-1] >= horizon_s:
-        times = times[:bisect.bisect_left(times, horizon_s)]
-    return times
+class Herd:
+    """``clients.count`` viewers asking from ``start`` on, no later than ``start + horizon``.
+
+    Arrival offsets: ramp, evenly ``window_s / count`` apart; poisson, exponential gaps at
+    ``rate_per_s``; burst, uniform over ``window_s``, made in sorted order without sorting: the
+    next arrival is the earliest of the k viewers still to come, and the earliest of k uniform
+    times is ``1 - u ** (1/k)`` of the way through what is left of the window.
+
+    Which viewer makes the i-th arrival is a cheap fixed permutation, ``(i * stride + shift) mod
+    count``, so the same viewers are not always first and nothing needs shuffling.
+    """
+
+    def __init__(self, c: Clients, start: float, horizon: float, shift: int, rng: Random,
+                 pick_key: Callable[[], str]) -> None:
+        self.c = c
+        self.start = start
+        self.end = start + horizon
+        self.shift = shift
+        self.stride = next((s for s in _STRIDES if math.gcd(s, c.count) == 1), 1)
+        self.rng = rng
+        self.pick_key = pick_key
+        self.made = 0
+        self.done = False
+        self._gap = 1.0          # burst: the fraction of the window still ahead
+        self._offset = 0.0       # poisson: the last offset
+
+    def block(self, n: int) -> zip:
+        """The next (at most ``n``) arrivals as ``(t, viewer, key)``, in time order."""
+        c = self.c
+        i0 = self.made
+        count = min(n, c.count - i0)
+        times: list[float] = []
+        start, end = self.start, self.end
+        if c.arrival == "ramp":
+            step = c.window_s / c.count
+            times = [start + i * step for i in range(i0, i0 + count)]
+        elif c.arrival == "burst":
+            rand, window, gap = self.rng.random, c.window_s, self._gap
+            for left in range(c.count - i0, c.count - i0 - count, -1):
+                gap *= rand() ** (1.0 / left)
+                times.append(start + window * (1.0 - gap))
+            self._gap = gap
+        else:
+            expo, rate, offset = self.rng.expovariate, c.rate_per_s, self._offset
+            for _ in range(count):
+                offset += expo(rate)
+                times.append(start + offset)
+            self._offset = offset
+        if times and times[-1] >= end:
+            times = times[:bisect.bisect_left(times, end)]
+            self.done = True
+        n_made = len(times)
+        self.made += n_made
+        if self.made == c.count:
+            self.done = True
+        stride, shift, total = self.stride, self.shift, c.count
+        viewers = [(i * stride + shift) % total for i in range(i0, i0 + n_made)]
+        pick = self.pick_key
+        return zip(times, viewers, [pick() for _ in range(n_made)])
 
 
-def viewer_order(count: int, n: int, shift: int) -> list[int]:
-    """Which viewer makes the i-th arrival: a cheap fixed permutation (i * stride + shift) mod
-    count, so the same viewers are not always first and no million-element shuffle is needed."""
-    stride = next((s for s in _STRIDES if math.gcd(s, count) == 1), 1)
-    return [(i * stride + shift) % count for i in range(n)]
-
-
-def zipf_picker(keys: int, s: float, rng: Random):
-    """A function returning a key index with probability proportional to 1 / rank**s."""
-    cum = list(itertools.accumulate(1.0 / (rank ** s) for rank in range(1, keys + 1)))
+def zipf_picker(keys: list[str], s: float, rng: Random) -> Callable[[], str]:
+    """A function returning a key with probability proportional to 1 / rank**s."""
+    cum = list(itertools.accumulate(1.0 / (rank ** s) for rank in range(1, len(keys) + 1)))
     total = cum[-1]
     rand = rng.random
-    return lambda: bisect.bisect_right(cum, rand() * total)
+    return lambda: keys[bisect.bisect_right(cum, rand() * total)]
 
 
 class Workload:
@@ -62,12 +102,8 @@ class Workload:
         self.loop = loop
         self.chunks = 0
         self.keys: list[str] = []            # the newest chunk, or every hot key
-        self._rng = lifecycle.rng("arrivals")
         self._on_publish = lifecycle.hooks("on_publish")
-        self._times: list[float] = []
-        self._viewers: list[int] = []
-        self._keys_of: list[str] = []
-        self._next = 0
+        self._herd: Herd | None = None
         if s.workload.kind == "live_video":
             n_chunks = math.ceil(s.duration_s / s.workload.segment_s - 1e-9)
             for c in range(n_chunks):
@@ -88,14 +124,11 @@ class Workload:
             delta = s.datastore.service_ms / 1000.0
             for key in self.keys:
                 self.lifecycle.cache_put(0.0, key, "warm_start", delta)
-        times = arrival_offsets(s.clients, self._rng, s.duration_s)
         if w.keys > 1:
-            pick = zipf_picker(w.keys, w.zipf_s, self._rng)
-            keys = self.keys
-            keys_of = [keys[pick()] for _ in times]
+            pick = zipf_picker(self.keys, w.zipf_s, self._stream("keys"))
         else:
-            keys_of = [self.keys[0]] * len(times)
-        self._begin(times, viewer_order(s.clients.count, len(times), 0), keys_of)
+            pick = itertools.repeat(self.keys[0]).__next__
+        self._begin(Herd(s.clients, 0.0, s.duration_s, 0, self._stream("arrivals/0"), pick))
 
     def _publish_chunk(self, t: float, chunk: int) -> None:
         s = self.lifecycle.scenario
@@ -106,25 +139,23 @@ class Workload:
             hook(t, key)
         self.lifecycle.recorder.system(Event((t, CHUNK_PUBLISHED, None, None, None, key, chunk)))
         horizon = min(s.workload.segment_s, s.duration_s - t)
-        offsets = arrival_offsets(s.clients, self._rng, horizon)
-        self._begin([t + x for x in offsets], viewer_order(s.clients.count, len(offsets), chunk),
-                    [key] * len(offsets))
+        self._begin(Herd(s.clients, t, horizon, chunk, self._stream(f"arrivals/{chunk}"),
+                         itertools.repeat(key).__next__))
 
-    def _begin(self, times: list[float], viewers: list[int], keys: list[str]) -> None:
+    def _stream(self, name: str) -> Random:
+        return Random(f"{self.lifecycle.scenario.seed}/{name}")
+
+    def _begin(self, herd: Herd) -> None:
         """A new herd replaces whatever was left of the previous one."""
         self.loop.arrivals.entries.clear()
-        self._times, self._viewers, self._keys_of = times, viewers, keys
-        self._next = 0
+        self._herd = herd
         self.loop.arrivals.refill = self._feed
         self._feed()
 
     def _feed(self) -> None:
         """Hand the loop's ARRIVALS lane the next block of arrivals."""
-        i, n = self._next, min(self._next + BLOCK, len(self._times))
-        self.loop.arrivals.entries.extend(zip(self._times[i:n], self._viewers[i:n],
-                                              self._keys_of[i:n]))
-        self._next = n
-        if n == len(self._times):
+        self.loop.arrivals.entries.extend(self._herd.block(BLOCK))
+        if self._herd.done:
             self.loop.arrivals.refill = None
 
     def arrive_injected(self, t: float, req: Request) -> None:

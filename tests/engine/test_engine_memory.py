@@ -40,7 +40,7 @@ def no_collector():
 def _refs(sim):
     """Weak references to the Simulation and to the parts that point at each other."""
     life = sim._life
-    parts = [sim, sim._loop, life, life.db, sim._workload, *life.mitigations]
+    parts = [sim, sim._loop, life, life.db, sim._workload, *life.mitigations.all]
     return [weakref.ref(p) for p in parts]
 
 

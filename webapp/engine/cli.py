@@ -80,11 +80,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
-        print(_human(summary))
+        print(human_summary(summary))
     return 0
 
 
-def _human(s: dict[str, Any]) -> str:
+def human_summary(s: dict[str, Any]) -> str:
+    """A summary as a few lines of text (also used by the real-systems CLI)."""
     fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
     ratio = "-" if s["cache_hit_ratio"] is None else f"{s['cache_hit_ratio']:.1%}"
 

@@ -24,6 +24,17 @@ UP, OVERLOADED, DOWN = "up", "overloaded", "down"
 MAX_CONTENTION_LOAD = 11.0   # the slow-down stops growing past 10 extra loads
 
 
+def service_sampler(cfg: DatastoreConfig, rng: Random) -> Callable[[], float]:
+    """Draws one query's service time (seconds) from ``cfg.service_dist`` around its mean."""
+    mean = cfg.service_ms / 1000.0
+    if cfg.service_dist == "constant":
+        return lambda: mean
+    if cfg.service_dist == "exponential":
+        return lambda: rng.expovariate(1.0 / mean)
+    mu = math.log(mean) - cfg.lognormal_sigma ** 2 / 2      # lognormal with that mean
+    return lambda: rng.lognormvariate(mu, cfg.lognormal_sigma)
+
+
 class Query:
     """One fetch sent to the datastore; ``on_done(t, ok)`` is called exactly once, unless the
     server that sent it has died (then its answer goes nowhere)."""
@@ -64,14 +75,7 @@ class Datastore:
         self.peak_inflight = 0
         self._epoch = 0          # bumps whenever an overload ends, cancelling its crash timer
         self._down_since = 0.0
-        mean = cfg.service_ms / 1000.0
-        if cfg.service_dist == "constant":
-            self._service: Callable[[], float] = lambda: mean
-        elif cfg.service_dist == "exponential":
-            self._service = lambda: rng.expovariate(1.0 / mean)
-        else:   # lognormal with the requested mean
-            mu = math.log(mean) - cfg.lognormal_sigma ** 2 / 2
-            self._service = lambda: rng.lognormvariate(mu, cfg.lognormal_sigma)
+        self._service = service_sampler(cfg, rng)
 
     @property
     def inflight(self) -> int:

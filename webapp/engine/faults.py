@@ -44,7 +44,7 @@ class Faults:
         life = self.lifecycle
         life.servers.kill(server)
         life.recorder.system(Event((t, SERVER_DOWN, None, None, server, None)))
-        for hook in life.hooks("on_server_down"):
+        for hook in life.mitigations.hooks("on_server_down"):
             hook(t, server)
         assert life.open is not None
         for req in [r for r in life.open.values() if r.server == server]:

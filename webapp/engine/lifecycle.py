@@ -20,10 +20,10 @@ from webapp.engine.datastore import Datastore, Query
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START, RESPOND,
                                   RETRY, TIMEOUT, Event)
 from webapp.engine.loop import Loop, cancel
+from webapp.engine.mitigations import Mitigations
 from webapp.engine.recorder import Recorder
-from webapp.engine.scenario import OFF, Scenario
+from webapp.engine.scenario import Scenario
 from webapp.engine.servers import Servers
-from webapp.strategies import COALESCING, SWITCHED
 
 
 class Request:
@@ -83,24 +83,12 @@ class Lifecycle:
         loop.arrivals.handler = self.start
         loop.lookups.handler = self._lookup
         loop.timeouts.handler = self._timeout
-        self._build_mitigations()
-
-    def _build_mitigations(self) -> None:
-        """The coalescing strategy the scenario names, then every mitigation whose switch is
-        on; each hook is called only on the mitigations that implement it."""
-        s = self.scenario
-        self.mitigations = [COALESCING[s.strategy.coalesce](self)]
-        self.mitigations += [cls(self) for cls in SWITCHED if s.get(cls.switch) != OFF[cls.switch]]
-        self._on_miss = self.hooks("on_miss")[0]
-        self._on_fresh = self.hooks("on_fresh")
-        self._on_expired = self.hooks("on_expired")
-        self._ttl = self.hooks("ttl")
-        delays = self.hooks("retry_delay")
-        self._retry_delay = delays[0] if delays else lambda retry: 0.0
-
-    def hooks(self, name: str) -> list[Callable[..., Any]]:
-        """The run's mitigations' ``name`` hooks, in the order they were built."""
-        return [getattr(m, name) for m in self.mitigations if hasattr(m, name)]
+        self.mitigations = Mitigations(s, self)
+        self._on_miss = self.mitigations.coalescing.on_miss
+        self._on_fresh = self.mitigations.hooks("on_fresh")
+        self._on_expired = self.mitigations.hooks("on_expired")
+        self._ttl = self.mitigations.hooks("ttl")
+        self._retry_delay = self.mitigations.retry_delay()
 
     # ----------------------------------------------------------------- the lifecycle
     def start(self, t: float, viewer: int, key: str) -> None:
@@ -272,8 +260,9 @@ class Lifecycle:
     def put(self, t: float, key: str, role: str, delta: float) -> None:
         self.cache_put(t, key, role, delta)
 
-    def claim(self, name: str, owner: Any, t: float, lease_s: float) -> tuple[bool, Any]:
-        return self.cache.claim(name, owner, t, lease_s)
+    def claim(self, name: str, owner: Any, server: int, t: float,
+              lease_s: float) -> tuple[bool, int | None]:
+        return self.cache.claim(name, owner, server, t, lease_s)
 
     def release(self, name: str, owner: Any) -> None:
         self.cache.release(name, owner)

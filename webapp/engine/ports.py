@@ -35,6 +35,7 @@ class Entry(Protocol):
 
     expires: float          # host time at which it stops being fresh
     delta: float            # how long it took to compute (stored with it, for XFetch)
+    version: Any            # this write of the key: every write gives a new one
 
 
 class Host(Protocol):
@@ -69,9 +70,12 @@ class Host(Protocol):
     def put(self, t: float, key: str, role: str, delta: float) -> None:
         """Write a value for ``key`` (with the run's TTL) that took ``delta`` to compute."""
 
-    def claim(self, name: str, owner: Any, t: float, lease_s: float) -> tuple[bool, Any]:
-        """Add-if-absent with a lease (Redis ``SET NX PX``): ``(True, previous holder whose lease
-        ran out, or None)`` if ``owner`` now holds ``name``, else ``(False, holder)``."""
+    def claim(self, name: str, owner: Any, server: int, t: float,
+              lease_s: float) -> tuple[bool, int | None]:
+        """Add-if-absent with a lease (Redis ``SET NX PX``), for ``owner`` working on ``server``.
+        ``(True, the server of a previous holder whose lease ran out, or None)`` if ``owner``
+        now holds ``name``, else ``(False, the holder's server)``. A holder in another process
+        is known by its server only, so that is all a claim tells."""
 
     def release(self, name: str, owner: Any) -> None:
         """Drop ``name`` if ``owner`` still holds it (its lease may have run out)."""

@@ -146,7 +146,8 @@ def _close(parts: list[Any]) -> None:
     """Cut every link between the run's parts (see the module docstring)."""
     parts[0].close()                             # the loop: its pending work
     for part in parts:
-        for mitigation in getattr(part, "mitigations", ()):
+        mitigations = getattr(part, "mitigations", None)
+        for mitigation in mitigations.all if mitigations else ():
             vars(mitigation).clear()
         vars(part).clear()
 

@@ -102,7 +102,7 @@ class Workload:
         self.loop = loop
         self.chunks = 0
         self.keys: list[str] = []            # the newest chunk, or every hot key
-        self._on_publish = lifecycle.hooks("on_publish")
+        self._on_publish = lifecycle.mitigations.hooks("on_publish")
         self._herd: Herd | None = None
         if s.workload.kind == "live_video":
             n_chunks = math.ceil(s.duration_s / s.workload.segment_s - 1e-9)

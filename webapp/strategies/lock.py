@@ -29,7 +29,7 @@ class LockCoalescing:
                         first: bool) -> None:
         host = self.host
         owner = (req.id, attempt)
-        won, _holder = host.claim("lock:" + req.key, owner, t, self.lease_s)
+        won, _holder = host.claim("lock:" + req.key, owner, server, t, self.lease_s)
         if won:
             host.fetch(t, req, attempt, server, "leader",
                        lambda t, ok: self.fetched(t, req, attempt, owner, ok))

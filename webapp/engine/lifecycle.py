@@ -65,6 +65,9 @@ class Lifecycle:
         self.failed = array("d")
         self.interval_answered: list[float] = []
         self.interval_failed: list[float] = []
+        self._answered, self._failed = self.answered.append, self.failed.append
+        self._interval_answered = self.interval_answered.append    # emptied, never replaced
+        self._interval_failed = self.interval_failed.append
         self.open: dict[int, Request] | None = None   # requests not yet ended, if tracked
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
         self._queries = 0
@@ -76,11 +79,17 @@ class Lifecycle:
         self._alive = self.servers.alive
         self._values = self.cache.values
         self._viewers = s.clients.count
+        self._every = recorder.every
+        self._emit = recorder.out.append       # the hot paths' events, made in place
+        # See _arrive_light: no timer before the lookup, nobody to fail it, no events to record.
+        self._light = (self._cache_on and self._lookup_s > 0 and not s.faults.leader_dies
+                       and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
+                       and self._every != 1)
         # When an attempt's timeout is due after its cache lookup, its timer is made only if
         # the lookup did not answer it (most attempts are answered there, and need none).
         self._timer_after_lookup = self._lookup_s <= self._timeout_s
         self._lookups = loop.lookups.entries
-        loop.arrivals.handler = self.start
+        loop.arrivals.handler = self.arrive
         loop.lookups.handler = self._lookup
         loop.timeouts.handler = self._timeout
         self.mitigations = Mitigations(s, self)
@@ -91,22 +100,28 @@ class Lifecycle:
         self._retry_delay = self.mitigations.retry_delay()
 
     # ----------------------------------------------------------------- the lifecycle
-    def start(self, t: float, viewer: int, key: str) -> None:
-        """A viewer's request arrives (the ARRIVALS lane)."""
-        self.arrive(t, self.new_request(t, viewer, key))
+    def _traced(self, viewer: int) -> bool:
+        """Are this viewer's events recorded? (See Recorder.)"""
+        every = self._every
+        return every == 1 or every > 1 and (viewer % every == 0 or viewer >= self._viewers)
 
     def new_request(self, t: float, viewer: int, key: str) -> Request:
         c = self.counters
-        every = self.recorder.every
-        req = Request(c.requests, viewer, key, t, every == 1 or every > 1 and (
-            viewer % every == 0 or viewer >= self._viewers))     # see Recorder
+        req = Request(c.requests, viewer, key, t, self._every == 1 or self._traced(viewer))
         c.requests += 1
         if self.open is not None:
             self.open[req.id] = req
         return req
 
-    def arrive(self, t: float, req: Request) -> None:
-        """An attempt reaches a server: look the key up (or, with no cache, it is a miss)."""
+    def arrive(self, t: float, viewer: int, key: str, req: Request | None = None) -> None:
+        """An attempt reaches a server: a new request from the workload (the ARRIVALS lane), or
+        ``req`` again (a retry, or an injected request). Look the key up, or with no cache, it
+        is a miss."""
+        if req is None:
+            if self._light and (self._every == 0 or not self._traced(viewer)):
+                self._arrive_light(t, viewer, key)
+                return
+            req = self.new_request(t, viewer, key)
         attempt = req.attempt
         server = (req.viewer + attempt) % self._n_servers
         if not self._alive[server]:
@@ -114,7 +129,7 @@ class Lifecycle:
         req.server = server
         self.counters.arrived += 1
         if req.traced:
-            self.recorder.note(ARRIVE, t, req, server, attempt)
+            self._emit(Event((t, ARRIVE, req.id, req.viewer, server, req.key, attempt)))
         if self._timeout_s:
             req.deadline = t + self._timeout_s
             if not self._timer_after_lookup:         # due before the lookup: make it now
@@ -128,17 +143,44 @@ class Lifecycle:
             self._on_miss(t, req, attempt, server)
             self._after_lookup(req, attempt)
 
-    def _lookup(self, t: float, req: Request, attempt: int, server: int) -> None:
+    def _arrive_light(self, t: float, viewer: int, key: str) -> None:
+        """A new request that nothing can touch before its lookup (no event to record, no timer
+        due first, no server dying) stays just its arrival until then: most are answered by
+        that lookup, and never need a Request at all. Otherwise ``_lookup`` makes one."""
+        c = self.counters
+        rid = c.requests
+        c.requests = rid + 1
+        c.arrived += 1
+        server = viewer % self._n_servers
+        self._lookups.append((t + self._lookup_s, None, rid, server, viewer, key, t))
+
+    def _lookup(self, t: float, req: Request | None, attempt: int, server: int, viewer: int = 0,
+                key: str = "", t0: float = 0.0) -> None:
         """The cache answered ``server``'s lookup for this attempt. The attempt may have ended
-        meanwhile (a timeout: the server's work goes on) but a dead server does nothing more."""
+        meanwhile (a timeout: the server's work goes on) but a dead server does nothing more.
+        ``req`` None: a light new request (``_arrive_light``), ``attempt`` holding its id."""
         if not self._alive[server]:
             return                       # the process died; faults.py failed the attempt
+        if req is None:
+            entry = self._values.get(key)
+            if entry is not None and t < entry.expires and not self._on_fresh:
+                c = self.counters        # a hit: what settle() does, for a request never made
+                c.cache_hits += 1
+                c.completed += 1
+                latency = t - t0
+                self._answered(latency)
+                self._interval_answered(latency)
+                return
+            req = Request(attempt, viewer, key, t0, False)
+            req.server, attempt = server, 0
+            req.deadline = t0 + self._timeout_s
         entry = self._values.get(req.key)
         if entry is not None:
             if t < entry.expires:
                 self.counters.cache_hits += 1
                 if req.traced:
-                    self.recorder.note(CACHE_HIT, t, req, server, attempt)
+                    self._emit(Event((t, CACHE_HIT, req.id, req.viewer, server, req.key,
+                                      attempt)))
                 for hook in self._on_fresh:
                     if hook(t, req, attempt, server, entry):
                         self._after_lookup(req, attempt)
@@ -178,7 +220,7 @@ class Lifecycle:
             self.counters.retries += 1
             delay = self._retry_delay(req.attempt)
             self.recorder.note(RETRY, t, req, server, req.attempt, delay * 1000.0, reason)
-            self.loop.later(t + delay, self.arrive, req)
+            self.loop.later(t + delay, self.arrive, req.viewer, req.key, req)
             return
         c = self.counters
         req.done = True
@@ -187,8 +229,8 @@ class Lifecycle:
         else:
             c.errors += 1
         latency = t - req.t0
-        self.failed.append(latency)
-        self.interval_failed.append(latency)
+        self._failed(latency)
+        self._interval_failed(latency)
         if self.open is not None:
             del self.open[req.id]
         self.recorder.note(RESPOND, t, req, server, req.attempt, reason, latency * 1000.0, None)
@@ -243,13 +285,13 @@ class Lifecycle:
         if coalesced:
             c.coalesced += 1
         latency = t - req.t0
-        self.answered.append(latency)
-        self.interval_answered.append(latency)
+        self._answered(latency)
+        self._interval_answered(latency)
         if self.open is not None:
             del self.open[req.id]
         if req.traced:
-            self.recorder.note(RESPOND, t, req, server, attempt, "ok", latency * 1000.0,
-                               source)
+            self._emit(Event((t, RESPOND, req.id, req.viewer, server, req.key, attempt, "ok",
+                              latency * 1000.0, source)))
 
     def alive(self, server: int) -> bool:
         return self.servers.alive[server]

@@ -26,6 +26,8 @@ class Recorder:
         self.out.append(event)
 
     def take(self) -> list[Event]:
-        """The events recorded since the last take, in time order."""
-        batch, self.out = self.out, []
+        """The events recorded since the last take, in time order. (``out`` itself is kept, so
+        hot paths may hold on to ``out.append``.)"""
+        batch = self.out.copy()
+        self.out.clear()
         return batch

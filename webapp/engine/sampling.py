@@ -53,6 +53,6 @@ class Sampler:
             c.stale_served, c.in_flight, n, rps, p50, p99, p99_answered, len(ended),
             _ms(self.everyone.percentile(50)), _ms(self.everyone.percentile(99)),
             _ms(self.answered.percentile(99)))))
-        life.interval_answered = []
-        life.interval_failed = []
+        life.interval_answered.clear()
+        life.interval_failed.clear()
         self._last_t = t

@@ -161,4 +161,4 @@ class Workload:
     def arrive_injected(self, t: float, req: Request) -> None:
         """An injected viewer asks, on arrival, for the newest chunk or the hottest key."""
         req.key = self.newest_key()
-        self.lifecycle.arrive(t, req)
+        self.lifecycle.arrive(t, req.viewer, req.key, req)

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from herd_support import merged
 from webapp.engine import ScenarioError, Simulation, parse_scenario
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -54,16 +55,6 @@ ZIPF = {"duration_s": 6.0, "sample_interval_s": 0.1,
         "datastore": {"connections": 16, "service_ms": 20.0}}
 
 
-def _deep(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
-    for key, value in extra.items():
-        if isinstance(value, dict):
-            out.setdefault(key, {}).update(value)
-        else:
-            out[key] = value
-    return out
-
-
 def _strategy(**values: Any) -> dict[str, Any]:
     return {"strategy": values}
 
@@ -75,10 +66,10 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
     out: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] = {}
     for mode in MODES:
         out[f"classroom-{mode}"] = ("classroom", _strategy(coalesce=mode), {})
-        out[f"drake-{mode}"] = ("drake-live", _deep(SMALL_DRAKE, _strategy(coalesce=mode)), {})
-        out[f"fleet-{mode}"] = ("fleet", _deep(SMALL_FLEET, _strategy(coalesce=mode)), {})
+        out[f"drake-{mode}"] = ("drake-live", merged(SMALL_DRAKE, _strategy(coalesce=mode)), {})
+        out[f"fleet-{mode}"] = ("fleet", merged(SMALL_FLEET, _strategy(coalesce=mode)), {})
         for fault in ("leader_dies", "fail_fetch"):
-            out[f"{fault}-{mode}"] = (None, _deep(FAULTY, {"strategy": {"coalesce": mode},
+            out[f"{fault}-{mode}"] = (None, merged(FAULTY, {"strategy": {"coalesce": mode},
                                                            "faults": {fault: True}}), {})
     out["classroom-prewarm"] = ("classroom", _strategy(prewarm=True), {})
     out["classroom-summary-only"] = ("classroom", {}, {"record": False})
@@ -88,21 +79,21 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
     out["classroom-advance-inject"] = ("classroom", _strategy(coalesce="promise"),
                                        {"step": 0.25, "inject_at": [0.0, 2.0, 5.1, 30.0]})
     out["expiry-plain"] = ("expiry-herd", SMALL_EXPIRY, {})
-    out["expiry-swr"] = ("expiry-herd", _deep(SMALL_EXPIRY, _strategy(
+    out["expiry-swr"] = ("expiry-herd", merged(SMALL_EXPIRY, _strategy(
         stale_while_revalidate=True)), {})
-    out["expiry-xfetch"] = ("expiry-herd", _deep(SMALL_EXPIRY, _strategy(
+    out["expiry-xfetch"] = ("expiry-herd", merged(SMALL_EXPIRY, _strategy(
         early_refresh_beta=1.0)), {})
-    out["expiry-swr-xfetch-promise"] = ("expiry-herd", _deep(SMALL_EXPIRY, _strategy(
+    out["expiry-swr-xfetch-promise"] = ("expiry-herd", merged(SMALL_EXPIRY, _strategy(
         stale_while_revalidate=True, stale_ttl_s=0.5, early_refresh_beta=2.0,
         coalesce="promise")), {})
     for backoff in BACKOFFS:
-        out[f"retry-storm-{backoff}"] = ("retry-storm", _deep(SMALL_RETRY, {
+        out[f"retry-storm-{backoff}"] = ("retry-storm", merged(SMALL_RETRY, {
             "clients": {"backoff": backoff}}), {})
-    out["retry-storm-promise"] = ("retry-storm", _deep(SMALL_RETRY, _strategy(
+    out["retry-storm-promise"] = ("retry-storm", merged(SMALL_RETRY, _strategy(
         coalesce="promise")), {})
     out["queueing"] = ("queueing", {"duration_s": 20.0, "clients": {"count": 1500}}, {})
     out["zipf-jitter"] = (None, ZIPF, {})
-    out["zipf-no-jitter-distributed"] = (None, _deep(ZIPF, {"cache": {"ttl_jitter": 0.0},
+    out["zipf-no-jitter-distributed"] = (None, merged(ZIPF, {"cache": {"ttl_jitter": 0.0},
                                                             "servers": {"count": 4},
                                                             "strategy": {"coalesce":
                                                                          "distributed"}}), {})

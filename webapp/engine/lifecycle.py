@@ -7,8 +7,10 @@ fetches and who waits -> datastore -> the value is written to the cache -> answe
 time out, or get an error, and retry (after its backoff); the server-side work of an abandoned
 attempt goes on, and its answer is dropped. A server that dies does nothing more.
 
-Every request ends exactly once: ``settle`` (ok) or ``_end`` (after an error or a timeout with no
-retries left).
+Every request ends exactly once, in ``_end``: answered (through ``settle``), or failed after an
+error or a timeout with no retries left (through ``_retry_or_end``). The one shortcut: a new
+request that the cache answers at once may end in ``_lookup`` without ever becoming an object
+(see ``_arrive_light``).
 """
 from array import array
 from random import Random
@@ -222,18 +224,35 @@ class Lifecycle:
             self.recorder.note(RETRY, t, req, server, req.attempt, delay * 1000.0, reason)
             self.loop.later(t + delay, self.arrive, req.viewer, req.key, req)
             return
+        self._end(t, req, server, req.attempt, reason, None)
+
+    def _end(self, t: float, req: Request, server: int | None, attempt: int, status: str,
+             source: str | None) -> None:
+        """The request's one final outcome: ``status`` ok (from ``source``), error or timeout.
+        A failure's latency is its time to failure."""
         c = self.counters
         req.done = True
-        if reason == "timeout":
-            c.timeouts += 1
-        else:
-            c.errors += 1
+        req.server = None
+        if req.timer is not None:
+            cancel(req.timer)
+            req.timer = None
         latency = t - req.t0
-        self._failed(latency)
-        self._interval_failed(latency)
+        if status == "ok":
+            c.completed += 1
+            self._answered(latency)
+            self._interval_answered(latency)
+        else:
+            if status == "timeout":
+                c.timeouts += 1
+            else:
+                c.errors += 1
+            self._failed(latency)
+            self._interval_failed(latency)
         if self.open is not None:
             del self.open[req.id]
-        self.recorder.note(RESPOND, t, req, server, req.attempt, reason, latency * 1000.0, None)
+        if req.traced:
+            self._emit(Event((t, RESPOND, req.id, req.viewer, server, req.key, attempt, status,
+                              latency * 1000.0, source)))
 
     def answer(self, t: float, q: Query, ok: bool) -> None:
         """The datastore answered: write the cache, then let the mitigation answer requests."""
@@ -274,24 +293,9 @@ class Lifecycle:
         if not ok:
             self._retry_or_end(t, req, "error")
             return
-        c = self.counters
-        server = req.server
-        req.done = True
-        req.server = None
-        if req.timer is not None:
-            cancel(req.timer)
-            req.timer = None
-        c.completed += 1
         if coalesced:
-            c.coalesced += 1
-        latency = t - req.t0
-        self._answered(latency)
-        self._interval_answered(latency)
-        if self.open is not None:
-            del self.open[req.id]
-        if req.traced:
-            self._emit(Event((t, RESPOND, req.id, req.viewer, server, req.key, attempt, "ok",
-                              latency * 1000.0, source)))
+            self.counters.coalesced += 1
+        self._end(t, req, req.server, attempt, "ok", source)
 
     def alive(self, server: int) -> bool:
         return self.servers.alive[server]

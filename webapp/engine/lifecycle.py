@@ -269,8 +269,8 @@ class Lifecycle:
             ttl = hook(ttl)
         self.cache.put(key, t, ttl, delta)
         if self.recorder.requests and (req is None or req.traced):
-            self.recorder.out.append(Event((t, CACHE_SET, req.id if req else None,
-                                            req.viewer if req else None, server, key, role, ttl)))
+            self._emit(Event((t, CACHE_SET, req.id if req else None, req.viewer if req else None,
+                              server, key, role, ttl)))
 
     # ----------------------------------------------------------------- the Host (ports.py)
     def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:

@@ -52,10 +52,9 @@ _TIE = 1e-9          # the last sample within this of samples_until is still tak
 class Lane:
     """A FIFO lane: ``entries`` in time order, each fired as ``handler(*entry)``."""
 
-    __slots__ = ("rank", "entries", "handler", "refill")
+    __slots__ = ("entries", "handler", "refill")
 
-    def __init__(self, rank: int) -> None:
-        self.rank = rank
+    def __init__(self) -> None:
         self.entries: deque[list | tuple] = deque()
         self.handler: Callable[..., None] = _unset
         self.refill: Callable[[], None] | None = None
@@ -82,9 +81,9 @@ class Loop:
         self.truncated = False
         self.timers: list[tuple] = []                   # heap of (t, seq, fn, args)
         self._seq = itertools.count()
-        self.arrivals = Lane(ARRIVALS)
-        self.lookups = Lane(LOOKUPS)
-        self.timeouts = Lane(TIMEOUTS)
+        self.arrivals = Lane()                          # rank ARRIVALS
+        self.lookups = Lane()                           # rank LOOKUPS
+        self.timeouts = Lane()                          # rank TIMEOUTS
         self.horizon = INF                              # see the fast path in run()
         self.on_sample: Callable[[float], None] = lambda t: None
         self._sample_every = sample_every_s

@@ -39,14 +39,15 @@ class Herd:
     """
 
     def __init__(self, c: Clients, start: float, horizon: float, shift: int, rng: Random,
-                 pick_key: Callable[[], str]) -> None:
+                 key: str | Callable[[], str]) -> None:
+        """``key``: the one key every viewer asks for, or a function picking each one's."""
         self.c = c
         self.start = start
         self.end = start + horizon
         self.shift = shift
         self.stride = next((s for s in _STRIDES if math.gcd(s, c.count) == 1), 1)
         self.rng = rng
-        self.pick_key = pick_key
+        self.key = key
         self.made = 0
         self.done = False
         self._gap = 1.0          # burst: the fraction of the window still ahead
@@ -83,8 +84,9 @@ class Herd:
             self.done = True
         stride, shift, total = self.stride, self.shift, c.count
         viewers = [(i * stride + shift) % total for i in range(i0, i0 + n_made)]
-        pick = self.pick_key
-        return zip(times, viewers, [pick() for _ in range(n_made)])
+        key = self.key
+        keys = [key] * n_made if isinstance(key, str) else [key() for _ in range(n_made)]
+        return zip(times, viewers, keys)
 
 
 def zipf_picker(keys: list[str], s: float, rng: Random) -> Callable[[], str]:
@@ -124,11 +126,9 @@ class Workload:
             delta = s.datastore.service_ms / 1000.0
             for key in self.keys:
                 self.lifecycle.cache_put(0.0, key, "warm_start", delta)
-        if w.keys > 1:
-            pick = zipf_picker(self.keys, w.zipf_s, self._stream("keys"))
-        else:
-            pick = itertools.repeat(self.keys[0]).__next__
-        self._begin(Herd(s.clients, 0.0, s.duration_s, 0, self._stream("arrivals/0"), pick))
+        key = zipf_picker(self.keys, w.zipf_s, self._stream("keys")) if w.keys > 1 \
+            else self.keys[0]
+        self._begin(Herd(s.clients, 0.0, s.duration_s, 0, self._stream("arrivals/0"), key))
 
     def _publish_chunk(self, t: float, chunk: int) -> None:
         s = self.lifecycle.scenario
@@ -139,8 +139,7 @@ class Workload:
             hook(t, key)
         self.lifecycle.recorder.system(Event((t, CHUNK_PUBLISHED, None, None, None, key, chunk)))
         horizon = min(s.workload.segment_s, s.duration_s - t)
-        self._begin(Herd(s.clients, t, horizon, chunk, self._stream(f"arrivals/{chunk}"),
-                         itertools.repeat(key).__next__))
+        self._begin(Herd(s.clients, t, horizon, chunk, self._stream(f"arrivals/{chunk}"), key))
 
     def _stream(self, name: str) -> Random:
         return Random(f"{self.lifecycle.scenario.seed}/{name}")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from webapp.engine import ScenarioError, Simulation, parse_scenario
+from webapp.engine import ScenarioError, Simulation, estimate_steps, parse_scenario
 from webapp.engine.events import FIELDS
 
 DRAWS = 400
@@ -164,6 +164,14 @@ def test_a_random_valid_scenario_runs_to_the_end_with_its_invariants(index, raw)
     s = sim.summary()
     assert sim.finished and s["finished"] and s["in_flight"] == 0, where
     assert sim.steps <= MAX_STEPS, where
+    assert sim.steps <= estimate_steps(sim.scenario), where      # an upper bound
+    assert s["truncated"] is False, where
+    # What is recorded never changes what happens (the engine takes shortcuts when it can).
+    quiet = Simulation(sim.scenario, record_requests=False).run()
+    assert quiet.summary() == s, where
+    sampled = Simulation(sim.scenario, sample_every=3)
+    assert [ev for ev in sampled.events() if ev.kind == "sample"] == [
+        ev for ev in events if ev.kind == "sample"] and sampled.summary() == s, where
 
     times = [ev.t for ev in events]
     assert times == sorted(times), where

@@ -149,3 +149,14 @@ def test_bad_overrides_name_the_key(item, key):
     with pytest.raises(ScenarioError) as info:
         apply_overrides({}, [item])
     assert info.value.key == key
+
+
+def test_schema_says_what_off_means_for_each_mitigation_and_null_elsewhere():
+    rows = {row["key"]: row for row in schema()}
+    assert {key: row["off"] for key, row in rows.items() if row["off"] is not None} == {
+        "strategy.coalesce": "none", "strategy.stale_while_revalidate": False,
+        "strategy.early_refresh_beta": 0.0, "strategy.prewarm": False,
+        "cache.ttl_jitter": 0.0, "clients.backoff": "none"}
+    assert rows["strategy.lock_poll_ms"]["off"] is None and rows["cache.enabled"]["off"] is None
+    # Off is the default everywhere: a scenario with no overrides runs no mitigation.
+    assert all(row["default"] == row["off"] for row in rows.values() if row["off"] is not None)

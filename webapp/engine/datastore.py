@@ -9,17 +9,30 @@ queries are rejected until it is back. With both off it is a plain M/M/c (or M/D
 import math
 from collections import deque
 from random import Random
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from webapp.engine.counters import Counters
 from webapp.engine.events import (DB_FAILED, DB_FINISHED, DB_QUEUED, DB_REJECTED, DB_STARTED,
                                   DB_STATE, Event)
+from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Datastore as DatastoreConfig
 
 if TYPE_CHECKING:
-    from webapp.engine.experiment import Request, Simulation
+    from webapp.engine.loop import Loop
 
 UP, OVERLOADED, DOWN = "up", "overloaded", "down"
 MAX_CONTENTION_LOAD = 11.0   # the slow-down stops growing past 10 extra loads
+
+
+def service_sampler(cfg: DatastoreConfig, rng: Random) -> Callable[[], float]:
+    """Draws one query's service time (seconds) from ``cfg.service_dist`` around its mean."""
+    mean = cfg.service_ms / 1000.0
+    if cfg.service_dist == "constant":
+        return lambda: mean
+    if cfg.service_dist == "exponential":
+        return lambda: rng.expovariate(1.0 / mean)
+    mu = math.log(mean) - cfg.lognormal_sigma ** 2 / 2      # lognormal with that mean
+    return lambda: rng.lognormvariate(mu, cfg.lognormal_sigma)
 
 
 class Query:
@@ -29,7 +42,7 @@ class Query:
     __slots__ = ("id", "key", "server", "req", "attempt", "role", "on_done", "t_submit",
                  "running", "doomed")
 
-    def __init__(self, qid: int, key: str, server: int, req: "Request", attempt: int | None,
+    def __init__(self, qid: int, key: str, server: int, req: Any, attempt: int | None,
                  role: str, on_done: Callable[[float, bool], None], t: float) -> None:
         self.id = qid
         self.key = key
@@ -44,9 +57,17 @@ class Query:
 
 
 class Datastore:
-    def __init__(self, cfg: DatastoreConfig, rng: Random, sim: "Simulation") -> None:
+    """The model. It schedules its own work on ``loop``, records on ``recorder``, counts
+    rejected and failed queries in ``counters``, and hands every query's outcome to
+    ``answer(t, query, ok)``."""
+
+    def __init__(self, cfg: DatastoreConfig, rng: Random, loop: "Loop", recorder: Recorder,
+                 counters: Counters, answer: Callable[[float, Query, bool], None]) -> None:
         self.cfg = cfg
-        self.sim = sim
+        self.loop = loop
+        self.recorder = recorder
+        self.counters = counters
+        self.answer = answer
         self.queue: deque[Query] = deque()
         self.running: dict[int, Query] = {}
         self.state = UP
@@ -54,34 +75,26 @@ class Datastore:
         self.peak_inflight = 0
         self._epoch = 0          # bumps whenever an overload ends, cancelling its crash timer
         self._down_since = 0.0
-        mean = cfg.service_ms / 1000.0
-        if cfg.service_dist == "constant":
-            self._service: Callable[[], float] = lambda: mean
-        elif cfg.service_dist == "exponential":
-            self._service = lambda: rng.expovariate(1.0 / mean)
-        else:   # lognormal with the requested mean
-            mu = math.log(mean) - cfg.lognormal_sigma ** 2 / 2
-            self._service = lambda: rng.lognormvariate(mu, cfg.lognormal_sigma)
+        self._service = service_sampler(cfg, rng)
 
     @property
     def inflight(self) -> int:
         return len(self.queue) + len(self.running)
 
     def submit(self, t: float, q: Query) -> None:
-        sim = self.sim
         cfg = self.cfg
         if self.state == DOWN or (cfg.queue_limit and len(self.queue) >= cfg.queue_limit
                                   and len(self.running) >= cfg.connections):
-            sim.stats.db_rejected += 1
-            sim.note(DB_REJECTED, t, q.req, q.server, q.id,
-                     "down" if self.state == DOWN else "queue_full")
+            self.counters.db_rejected += 1
+            self.recorder.note(DB_REJECTED, t, q.req, q.server, q.id,
+                               "down" if self.state == DOWN else "queue_full")
             q.on_done(t, False)
             return
         if len(self.running) < cfg.connections:
             self._start(t, q)
         else:
             self.queue.append(q)
-            sim.note(DB_QUEUED, t, q.req, q.server, q.id, len(self.queue))
+            self.recorder.note(DB_QUEUED, t, q.req, q.server, q.id, len(self.queue))
             if len(self.queue) >= cfg.overload_queue and self.state == UP:
                 self._set_state(t, OVERLOADED)
         inflight = self.inflight
@@ -97,9 +110,8 @@ class Datastore:
             load = self.inflight / cfg.connections
             if load > 1.0:
                 service *= 1.0 + cfg.contention * (min(load, MAX_CONTENTION_LOAD) - 1.0)
-        sim = self.sim
-        sim.note(DB_STARTED, t, q.req, q.server, q.id, service * 1000.0)
-        sim.later(t + service, self._finish, q)
+        self.recorder.note(DB_STARTED, t, q.req, q.server, q.id, service * 1000.0)
+        self.loop.later(t + service, self._finish, q)
 
     def _finish(self, t: float, q: Query) -> None:
         if not q.running:        # failed by a crash while in service
@@ -110,12 +122,11 @@ class Datastore:
             self._start(t, self.queue.popleft())
             if self.state == OVERLOADED and len(self.queue) < self.cfg.overload_queue:
                 self._set_state(t, UP)
-        sim = self.sim
         ok = not q.doomed
-        sim.note(DB_FINISHED if ok else DB_FAILED, t, q.req, q.server, q.id)
+        self.recorder.note(DB_FINISHED if ok else DB_FAILED, t, q.req, q.server, q.id)
         if not ok:
-            sim.stats.db_failed += 1
-        sim.query_done(t, q, ok)
+            self.counters.db_failed += 1
+        self.answer(t, q, ok)
 
     def _set_state(self, t: float, state: str) -> None:
         if state != OVERLOADED:
@@ -123,12 +134,12 @@ class Datastore:
         self.state = state
         recover_at = None
         if state == OVERLOADED and self.cfg.crash:
-            self.sim.later(t + self.cfg.crash_after_s, self._crash, self._epoch)
+            self.loop.later(t + self.cfg.crash_after_s, self._crash, self._epoch)
         elif state == DOWN:
             recover_at = t + self.cfg.recovery_s
             self._down_since = t
-            self.sim.later(recover_at, self._recover)
-        self.sim.system_event(Event((t, DB_STATE, None, None, None, None, state, recover_at)))
+            self.loop.later(recover_at, self._recover)
+        self.recorder.system(Event((t, DB_STATE, None, None, None, None, state, recover_at)))
 
     def _crash(self, t: float, epoch: int) -> None:
         """The overload outlasted crash_after_s: go down, failing everything held, queue first."""
@@ -138,13 +149,12 @@ class Datastore:
         held = list(self.queue) + list(self.running.values())
         self.queue.clear()
         self.running.clear()
-        sim = self.sim
         for q in held:
             q.running = False
-            sim.stats.db_failed += 1
-            sim.note(DB_FAILED, t, q.req, q.server, q.id)
+            self.counters.db_failed += 1
+            self.recorder.note(DB_FAILED, t, q.req, q.server, q.id)
         for q in held:
-            sim.query_done(t, q, False)
+            self.answer(t, q, False)
 
     def _recover(self, t: float) -> None:
         self.down_s += t - self._down_since

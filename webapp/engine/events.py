@@ -35,7 +35,8 @@ SAMPLE_FIELDS = (
     "queued", "in_service", "utilisation", "state",
     "arrived", "completed", "errors", "timeouts", "retries", "db_queries", "db_rejected",
     "db_failed", "coalesced", "cache_hits", "cache_misses", "stale_served", "inflight_requests",
-    "responses", "rps", "lat_p50_ms", "lat_p99_ms",
+    "responses", "rps", "lat_p50_ms", "lat_p99_ms", "lat_p99_answered_ms", "ends",
+    "p50_ms", "p99_ms", "p99_answered_ms",
 )
 
 FIELDS: dict[str, tuple[str, ...]] = {

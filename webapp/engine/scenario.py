@@ -25,8 +25,11 @@ class ScenarioError(ValueError):
 
 
 def _spec(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
-          choices: tuple[str, ...] | None = None) -> Any:
-    return field(default=default, metadata={"doc": doc, "min": lo, "max": hi, "choices": choices})
+          choices: tuple[str, ...] | None = None, off: Any = None) -> Any:
+    """One key. ``off`` (mitigation switches only) is the value that means "this mitigation is
+    off"; the engine runs a mitigation exactly when its key has another value."""
+    return field(default=default, metadata={"doc": doc, "min": lo, "max": hi, "choices": choices,
+                                            "off": off})
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Clients:
     retries: int = _spec(0, "Extra attempts after a timeout or an error.", lo=0, hi=10)
     backoff: str = _spec("none", "Delay before a retry: none (immediately), fixed (base), "
                          "exponential (base*2^n, capped), full_jitter (uniform 0..exponential).",
-                         choices=("none", "fixed", "exponential", "full_jitter"))
+                         choices=("none", "fixed", "exponential", "full_jitter"), off="none")
     backoff_base_ms: float = _spec(100.0, "Backoff base delay.", lo=0.0, hi=60_000.0)
     backoff_cap_ms: float = _spec(10_000.0, "Backoff ceiling.", lo=0.0, hi=600_000.0)
 
@@ -73,7 +76,7 @@ class Cache:
     lookup_ms: float = _spec(1.0, "Cache round trip.", lo=0.0, hi=1_000.0)
     ttl_s: float = _spec(60.0, "Time to live of a cached value.", lo=0.001, hi=86_400.0)
     ttl_jitter: float = _spec(0.0, "Each TTL is stretched by a random 0..ttl_jitter fraction.",
-                              lo=0.0, hi=1.0)
+                              lo=0.0, hi=1.0, off=0.0)
 
 
 @dataclass(frozen=True)
@@ -103,16 +106,16 @@ class Strategy:
     coalesce: str = _spec("none", "none: every miss queries; lock: one fetches, others poll the "
                           "cache; promise: per-server singleflight; distributed: shared marker "
                           "with a lease plus the local promise.",
-                          choices=("none", "lock", "promise", "distributed"))
+                          choices=("none", "lock", "promise", "distributed"), off="none")
     stale_while_revalidate: bool = _spec(False, "Serve an expired value (for stale_ttl_s) while "
-                                         "one background fetch refreshes it.")
+                                         "one background fetch refreshes it.", off=False)
     stale_ttl_s: float = _spec(30.0, "How long past expiry a value may be served stale.",
                                lo=0.0, hi=86_400.0)
     early_refresh_beta: float = _spec(0.0, "XFetch beta: refresh early with probability rising "
                                       "towards expiry (0 = off, 1 = the paper's default).",
-                                      lo=0.0, hi=10.0)
+                                      lo=0.0, hi=10.0, off=0.0)
     prewarm: bool = _spec(False, "live_video: the producer writes each chunk into the cache "
-                          "before announcing it.")
+                          "before announcing it.", off=False)
     lock_poll_ms: float = _spec(500.0, "lock: how often a waiter re-reads the cache (nginx: 500).",
                                 lo=1.0, hi=10_000.0)
     marker_poll_ms: float = _spec(50.0, "distributed: how often a server waiting on another "
@@ -124,8 +127,9 @@ class Strategy:
 
 @dataclass(frozen=True)
 class Faults:
-    leader_dies: bool = _spec(False, "The server of the first fetch leader dies halfway through "
-                              "the fetch; its requests fail and its lock or marker is orphaned.")
+    leader_dies: bool = _spec(False, "The server of the first fetch for a miss (the leader's, or "
+                              "a direct one without coalescing) dies halfway through the fetch; "
+                              "its requests fail and its lock or marker is orphaned.")
     fail_fetch: bool = _spec(False, "The first fetch fails (a shared error for its waiters).")
 
 
@@ -148,6 +152,11 @@ class Scenario:
         """Every key, defaults filled, JSON-able; ``parse_scenario`` of it gives this back."""
         return asdict(self)
 
+    def get(self, key: str) -> Any:
+        """The value of a dotted key, e.g. ``scenario.get("strategy.coalesce")``."""
+        section, _, leaf = key.rpartition(".")
+        return getattr(getattr(self, section) if section else self, leaf)
+
 
 SECTIONS: dict[str, type] = {f.name: f.default_factory for f in fields(Scenario)
                              if f.default_factory is not MISSING}
@@ -162,6 +171,9 @@ def _leaf_fields() -> list[tuple[str, Any]]:
 
 
 _FIELDS: dict[str, Any] = dict(_leaf_fields())
+# Mitigation switches: key -> the value that means "off" (also in each schema row).
+OFF: dict[str, Any] = {key: f.metadata["off"] for key, f in _FIELDS.items()
+                       if f.metadata["off"] is not None}
 
 
 def _allowed(f: Any) -> str:
@@ -179,11 +191,12 @@ def _num(x: float) -> str:
 
 
 def schema() -> list[dict[str, Any]]:
-    """One JSON-able row per key: key, type, default, min, max, choices, doc."""
+    """One JSON-able row per key: key, type, default, min, max, choices, off, doc (``off``: for
+    a mitigation switch the value that means "off", else None)."""
     return [{"key": key, "type": f.type.__name__, "default": f.default, "min": f.metadata["min"],
              "max": f.metadata["max"],
              "choices": list(f.metadata["choices"]) if f.metadata["choices"] else None,
-             "doc": f.metadata["doc"]} for key, f in _FIELDS.items()]
+             "off": f.metadata["off"], "doc": f.metadata["doc"]} for key, f in _FIELDS.items()]
 
 
 def _check_value(key: str, value: Any) -> Any:

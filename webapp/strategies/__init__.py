@@ -1,18 +1,25 @@
-"""Mitigations, one small module each; the engine looks coalescing strategies up by name.
+"""Mitigations, one small module each, acting on a run only through ``webapp.engine.ports``.
 
-Coalescing (``strategy.coalesce``): none.py, lock.py, promise.py, distributed.py.
-Other mitigations: stale_while_revalidate.py, early_refresh.py (XFetch), ttl_jitter.py,
-prewarm.py, backoff.py.
+Coalescing (``strategy.coalesce`` picks one by name): none.py, lock.py, promise.py,
+distributed.py (singleflight.py is the group primitive promise and distributed share).
+The others, each switched on by its own key: stale_while_revalidate.py, early_refresh.py
+(XFetch), ttl_jitter.py, prewarm.py, backoff.py.
 """
-from webapp.strategies.base import Coalescing
+from webapp.strategies.backoff import Backoff
 from webapp.strategies.distributed import DistributedCoalescing
+from webapp.strategies.early_refresh import EarlyRefresh
 from webapp.strategies.lock import LockCoalescing
 from webapp.strategies.none import NoCoalescing
+from webapp.strategies.prewarm import Prewarm
 from webapp.strategies.promise import PromiseCoalescing
+from webapp.strategies.stale_while_revalidate import StaleWhileRevalidate
+from webapp.strategies.ttl_jitter import TtlJitter
 
-COALESCING: dict[str, type[Coalescing]] = {
+COALESCING: dict[str, type] = {
     cls.name: cls
     for cls in (NoCoalescing, LockCoalescing, PromiseCoalescing, DistributedCoalescing)
 }
+# Applied in this order where two act on the same hook.
+SWITCHED: tuple[type, ...] = (StaleWhileRevalidate, EarlyRefresh, TtlJitter, Prewarm, Backoff)
 
-__all__ = ["COALESCING", "Coalescing"]
+__all__ = ["COALESCING", "SWITCHED"]

@@ -14,12 +14,26 @@ is not cached yet.
 import math
 from random import Random
 
+from webapp.engine.ports import Entry, Host, Request
+
 
 def wants_early_refresh(t: float, expires: float, delta: float, beta: float, rng: Random) -> bool:
     return t - delta * beta * math.log(1.0 - rng.random()) >= expires
 
 
-def refresh_early(sim, t, req, attempt, server) -> None:
-    """This reader recomputes (as in the paper, it answers with the value it fetched)."""
-    sim.fetch(t, req, attempt, server, "early_refresh",
-              lambda t, ok: sim.settle(t, req, attempt, ok, "db"))
+class EarlyRefresh:
+    switch = "strategy.early_refresh_beta"
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.beta = host.config("strategy").early_refresh_beta
+        self.rng = host.rng("strategy")
+
+    def on_fresh(self, t: float, req: Request, attempt: int, server: int, entry: Entry) -> bool:
+        if not wants_early_refresh(t, entry.expires, entry.delta, self.beta, self.rng):
+            return False
+        # This reader recomputes (as in the paper, it answers with the value it fetched).
+        host = self.host
+        host.fetch(t, req, attempt, server, "early_refresh",
+                   lambda t, ok: host.settle(t, req, attempt, ok, "db"))
+        return True

@@ -9,39 +9,43 @@ failed with it: the next one to poll finds the lock free and fetches again. A le
 without releasing blocks the key until its lease (``lease_ms``) runs out.
 """
 from webapp.engine.events import LOCK_POLL, LOCK_WAIT
-from webapp.strategies.base import Coalescing
+from webapp.engine.ports import Host, Request
 
 
-class LockCoalescing(Coalescing):
+class LockCoalescing:
     name = "lock"
+    switch = "strategy.coalesce"
 
-    def __init__(self, sim):
-        super().__init__(sim)
-        self.poll_s = sim.scenario.strategy.lock_poll_ms / 1000.0
-        self.lease_s = sim.scenario.strategy.lease_ms / 1000.0
+    def __init__(self, host: Host) -> None:
+        cfg = host.config("strategy")
+        self.host = host
+        self.poll_s = cfg.lock_poll_ms / 1000.0
+        self.lease_s = cfg.lease_ms / 1000.0
 
-    def on_miss(self, t, req, attempt, server):
+    def on_miss(self, t: float, req: Request, attempt: int, server: int) -> None:
         self.acquire_or_wait(t, req, attempt, server, first=True)
 
-    def acquire_or_wait(self, t, req, attempt, server, first):
-        sim = self.sim
+    def acquire_or_wait(self, t: float, req: Request, attempt: int, server: int,
+                        first: bool) -> None:
+        host = self.host
         owner = (req.id, attempt)
-        won, _holder = sim.cache.claim("lock:" + req.key, owner, t, self.lease_s)
+        won, _holder = host.claim("lock:" + req.key, owner, server, t, self.lease_s)
         if won:
-            sim.fetch(t, req, attempt, server, "leader",
-                      lambda t, ok: self.fetched(t, req, attempt, owner, ok))
+            host.fetch(t, req, attempt, server, "leader",
+                       lambda t, ok: self.fetched(t, req, attempt, owner, ok))
             return
-        sim.note(LOCK_WAIT if first else LOCK_POLL, t, req, server, attempt)
-        sim.later(t + self.poll_s, self.poll, req, attempt, server)
+        host.note(LOCK_WAIT if first else LOCK_POLL, t, req, server, attempt)
+        host.later(t + self.poll_s, self.poll, req, attempt, server)
 
-    def poll(self, t, req, attempt, server):
-        if not self.sim.alive(server):
+    def poll(self, t: float, req: Request, attempt: int, server: int) -> None:
+        if not self.host.alive(server):
             return
-        if self.sim.cache.fresh(req.key, t):
-            self.sim.settle(t, req, attempt, True, "lock")
+        if self.host.fresh(req.key, t):
+            self.host.settle(t, req, attempt, True, "lock", coalesced=True)
         else:
             self.acquire_or_wait(t, req, attempt, server, first=False)
 
-    def fetched(self, t, req, attempt, owner, ok):
-        self.sim.cache.release("lock:" + req.key, owner)
-        self.sim.settle(t, req, attempt, ok, "db")
+    def fetched(self, t: float, req: Request, attempt: int, owner: tuple[int, int],
+                ok: bool) -> None:
+        self.host.release("lock:" + req.key, owner)
+        self.host.settle(t, req, attempt, ok, "db")

@@ -4,7 +4,16 @@ In live video every viewer asks for the newest chunk as soon as it is announced,
 is a brand-new key and a herd of misses. If the producer pushes the chunk into the cache first
 (as a live origin can), the announcement finds it already there: no miss, no datastore query.
 """
+from webapp.engine.ports import Host
 
 
-def publish(sim, t: float, key: str) -> None:
-    sim.cache_put(t, key, role="prewarm", delta=sim.mean_service_s)
+class Prewarm:
+    switch = "strategy.prewarm"
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        # The producer computed the chunk itself; record the datastore's usual cost with it.
+        self.delta = host.config("datastore").service_ms / 1000.0
+
+    def on_publish(self, t: float, key: str) -> None:
+        self.host.put(t, key, "prewarm", self.delta)

@@ -1,60 +1,71 @@
-"""Promise coalescing: Go's singleflight, one table per app server.
+"""Promise coalescing: Go's singleflight, one group per app server.
 
-On a cache miss the first request for a key becomes the *leader*: it puts a Promise for the key
-in its server's in-process table and queries the datastore. Requests for the same key that miss
-on the same server while that query is in flight attach to the promise instead of querying.
+On a cache miss the first request for a key becomes the *leader*: it starts a call for the key
+in its server's in-process group (singleflight.py) and queries the datastore. Requests for the
+same key that miss on the same server while that query is in flight wait on the call instead of
+querying.
 
 Two rules from singleflight matter:
-- the entry is removed as soon as the fetch ends: a promise coalesces, it does not cache (the
+- the call is forgotten as soon as the fetch ends: a promise coalesces, it does not cache (the
   cache does that), so the next miss after an error fetches again;
 - the result reaches every waiter, and so does a failure: one error fails the whole group.
 
-The table lives in one process, so N servers still send up to N queries per key. For one query
-across the fleet see distributed.py.
+The groups live in each server's process, so N servers still send up to N queries per key. For
+one query across the fleet see distributed.py, which reuses this class and changes only how a
+leader gets the value.
 """
+from typing import Callable
+
 from webapp.engine.events import PROMISE_RESOLVED, PROMISE_WAIT
-from webapp.strategies.base import Coalescing
+from webapp.engine.ports import Host, Request
+from webapp.strategies.singleflight import Call, Group
 
 
-class Promise:
-    """An in-flight fetch that other requests can wait on."""
+class Caller:
+    """One attempt waiting on (or leading) a call."""
 
-    __slots__ = ("leader", "attempt", "server", "waiters")
+    __slots__ = ("req", "attempt", "server")
 
-    def __init__(self, leader, attempt: int, server: int) -> None:
-        self.leader = leader
+    def __init__(self, req: Request, attempt: int, server: int) -> None:
+        self.req = req
         self.attempt = attempt
         self.server = server
-        self.waiters: list = []
 
 
-class PromiseCoalescing(Coalescing):
+class PromiseCoalescing:
     name = "promise"
+    switch = "strategy.coalesce"
 
-    def __init__(self, sim):
-        super().__init__(sim)
-        self.tables: list[dict[str, Promise]] = [{} for _ in range(sim.servers.count)]
+    def __init__(self, host: Host, lead: Callable[[float, str, Call], None] | None = None) -> None:
+        """``lead(t, key, call)`` is how a new call's leader gets the value (default: query the
+        datastore); it must end with ``resolve``."""
+        self.host = host
+        self.groups = [Group() for _ in range(host.config("servers").count)]
+        self.lead = lead or self.fetch
 
-    def on_miss(self, t, req, attempt, server):
-        sim, key = self.sim, req.key
-        table = self.tables[server]
-        promise = table.get(key)
-        if promise is not None:                  # already being fetched here: wait for it
-            promise.waiters.append((req, attempt))
-            sim.note(PROMISE_WAIT, t, req, server, attempt, promise.leader.id)
-            return
-        promise = table[key] = Promise(req, attempt, server)
-        sim.fetch(t, req, attempt, server, "leader",
-                  lambda t, ok: self.resolve(t, key, promise, ok, "db"))
+    def on_miss(self, t: float, req: Request, attempt: int, server: int) -> None:
+        key = req.key
+        caller = Caller(req, attempt, server)
+        call = self.groups[server].do(key, caller, lambda call: self.lead(t, key, call))
+        if call is not None:                     # already being fetched here: wait for it
+            self.host.note(PROMISE_WAIT, t, req, server, attempt, call.leader.req.id)
 
-    def resolve(self, t, key, promise, ok, leader_source):
-        """The fetch ended: forget the promise, then answer the leader and every waiter."""
-        sim = self.sim
-        del self.tables[promise.server][key]
-        sim.note(PROMISE_RESOLVED, t, promise.leader, promise.server, len(promise.waiters), ok)
-        sim.settle(t, promise.leader, promise.attempt, ok, leader_source)
-        for req, attempt in promise.waiters:
-            sim.settle(t, req, attempt, ok, "promise")
+    def fetch(self, t: float, key: str, call: Call) -> None:
+        leader = call.leader
+        self.host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
+                        lambda t, ok: self.resolve(t, key, call, ok, "db"))
 
-    def on_server_down(self, t, server):
-        self.tables[server].clear()      # the process and its promises are gone
+    def resolve(self, t: float, key: str, call: Call, ok: bool, leader_source: str) -> None:
+        """The leader has its outcome: forget the call, then answer the leader and every
+        waiter with it (``leader_source`` other than "db": the leader too was served by
+        another request's fetch)."""
+        host, leader = self.host, call.leader
+        self.groups[leader.server].done(key)
+        host.note(PROMISE_RESOLVED, t, leader.req, leader.server, call.dups, ok)
+        host.settle(t, leader.req, leader.attempt, ok, leader_source,
+                    coalesced=leader_source != "db")
+        for waiter in call.waiters:
+            host.settle(t, waiter.req, waiter.attempt, ok, "promise", coalesced=True)
+
+    def on_server_down(self, t: float, server: int) -> None:
+        self.groups[server].forget_all()     # the process and its promises are gone

@@ -5,8 +5,15 @@ the same second and the misses arrive as one herd. With ``ttl_jitter = 0.1`` eac
 ttl_s to 1.1 x ttl_s, spreading the same misses over a tenth of the TTL. It does nothing for one
 hot key: that needs coalescing or early refresh.
 """
-from random import Random
+from webapp.engine.ports import Host
 
 
-def jittered_ttl(ttl_s: float, jitter: float, rng: Random) -> float:
-    return ttl_s * (1.0 + jitter * rng.random()) if jitter else ttl_s
+class TtlJitter:
+    switch = "cache.ttl_jitter"
+
+    def __init__(self, host: Host) -> None:
+        self.jitter = host.config("cache").ttl_jitter
+        self.rng = host.rng("strategy")
+
+    def ttl(self, ttl_s: float) -> float:
+        return ttl_s * (1.0 + self.jitter * self.rng.random())

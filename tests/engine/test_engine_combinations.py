@@ -191,7 +191,15 @@ def test_a_random_valid_scenario_runs_to_the_end_with_its_invariants(index, raw)
     assert s["attempts"] == s["requests"] + s["retries"], where
     assert s["attempts"] == sum(ev.kind == "arrive" for ev in events), where
     assert s["coalesced"] <= s["completed"] <= s["requests"], where
-    assert s["db_rejected"] + s["db_failed"] <= s["db_queries"], where
+    assert s["db_rejected"] + s["db_failed"] + s["db_cancelled"] <= s["db_queries"], where
+    # Every query ends once in the datastore: served, failed, rejected, or cancelled unserved.
+    sent = [ev.query for ev in events if ev.kind == "fetch_start"]
+    terminal = Counter(ev.query for ev in events if ev.kind in (
+        "db_finished", "db_failed", "db_rejected", "db_cancelled"))
+    assert len(sent) == s["db_queries"] and all(terminal[q] == 1 for q in sent), where
+    cancelled = {ev.query for ev in events if ev.kind == "db_cancelled"}
+    assert len(cancelled) == s["db_cancelled"], where
+    assert not cancelled & {ev.query for ev in events if ev.kind == "db_started"}, where
     assert s["cache_hits"] + s["cache_misses"] + s["stale_served"] <= s["attempts"], where
     assert s["servers_down"] <= (1 if raw["faults"]["leader_dies"] else 0), where
 

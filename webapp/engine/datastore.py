@@ -5,6 +5,12 @@ a query that starts while more queries are inside than there are connections is 
 CPU past saturation). With ``crash`` on, a queue at or above ``overload_queue`` for
 ``crash_after_s`` takes the datastore down for ``recovery_s``: everything it held fails and new
 queries are rejected until it is back. With both off it is a plain M/M/c (or M/D/c, M/G/c) queue.
+
+A query still waiting for a connection leaves the queue when ``cancel`` is called (its clients
+all gave up: lifecycle.py decides); one already running runs on, as a real statement does, and
+its answer goes nowhere. A cancelled query stays in the deque as a tombstone, skipped when it
+reaches the head, so cancelling costs O(1) however long the queue; every count the model acts on
+(``queued``, the queue limit, overload) leaves tombstones out.
 """
 import math
 from collections import deque
@@ -12,8 +18,8 @@ from random import Random
 from typing import TYPE_CHECKING, Any, Callable
 
 from webapp.engine.counters import Counters
-from webapp.engine.events import (DB_FAILED, DB_FINISHED, DB_QUEUED, DB_REJECTED, DB_STARTED,
-                                  DB_STATE, Event)
+from webapp.engine.events import (DB_CANCELLED, DB_FAILED, DB_FINISHED, DB_QUEUED, DB_REJECTED,
+                                  DB_STARTED, DB_STATE, Event)
 from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Datastore as DatastoreConfig
 
@@ -37,10 +43,11 @@ def service_sampler(cfg: DatastoreConfig, rng: Random) -> Callable[[], float]:
 
 class Query:
     """One fetch sent to the datastore; ``on_done(t, ok)`` is called exactly once, unless the
-    server that sent it has died (then its answer goes nowhere)."""
+    server that sent it has died (then its answer goes nowhere). ``waiting``: the client attempts
+    still waiting for its answer (lifecycle.py keeps it; at 0 a queued query is cancelled)."""
 
     __slots__ = ("id", "key", "server", "req", "attempt", "role", "on_done", "t_submit",
-                 "running", "doomed")
+                 "queued", "running", "doomed", "waiting", "cancelled")
 
     def __init__(self, qid: int, key: str, server: int, req: Any, attempt: int | None,
                  role: str, on_done: Callable[[float, bool], None], t: float) -> None:
@@ -52,8 +59,11 @@ class Query:
         self.role = role
         self.on_done = on_done
         self.t_submit = t
+        self.queued = False      # waiting for a connection (only then can it be cancelled)
         self.running = False
         self.doomed = False      # faults.fail_fetch: served, but answers with an error
+        self.waiting = 0
+        self.cancelled = False   # left the queue: a tombstone until it reaches the head
 
 
 class Datastore:
@@ -68,8 +78,9 @@ class Datastore:
         self.recorder = recorder
         self.counters = counters
         self.answer = answer
-        self.queue: deque[Query] = deque()
+        self.queue: deque[Query] = deque()     # FIFO, with cancelled tombstones
         self.running: dict[int, Query] = {}
+        self._tombstones = 0
         self.state = UP
         self.down_s = 0.0
         self.peak_inflight = 0
@@ -78,24 +89,31 @@ class Datastore:
         self._service = service_sampler(cfg, rng)
 
     @property
+    def queued(self) -> int:
+        """Queries waiting for a connection (cancelled ones have left)."""
+        return len(self.queue) - self._tombstones
+
+    @property
     def inflight(self) -> int:
-        return len(self.queue) + len(self.running)
+        return len(self.queue) - self._tombstones + len(self.running)
 
     def submit(self, t: float, q: Query) -> None:
         cfg = self.cfg
-        if self.state == DOWN or (cfg.queue_limit and len(self.queue) >= cfg.queue_limit
+        if self.state == DOWN or (cfg.queue_limit and self.queued >= cfg.queue_limit
                                   and len(self.running) >= cfg.connections):
             self.counters.db_rejected += 1
             self.recorder.note(DB_REJECTED, t, q.req, q.server, q.id,
                                "down" if self.state == DOWN else "queue_full")
-            q.on_done(t, False)
+            self.answer(t, q, False)
             return
         if len(self.running) < cfg.connections:
             self._start(t, q)
         else:
             self.queue.append(q)
-            self.recorder.note(DB_QUEUED, t, q.req, q.server, q.id, len(self.queue))
-            if len(self.queue) >= cfg.overload_queue and self.state == UP:
+            q.queued = True
+            queued = self.queued
+            self.recorder.note(DB_QUEUED, t, q.req, q.server, q.id, queued)
+            if queued >= cfg.overload_queue and self.state == UP:
                 self._set_state(t, OVERLOADED)
         inflight = self.inflight
         if inflight > self.peak_inflight:
@@ -118,15 +136,41 @@ class Datastore:
             return
         q.running = False
         del self.running[q.id]
-        if self.queue:
-            self._start(t, self.queue.popleft())
-            if self.state == OVERLOADED and len(self.queue) < self.cfg.overload_queue:
-                self._set_state(t, UP)
+        nxt = self._next()
+        if nxt is not None:
+            self._start(t, nxt)
+            self._maybe_not_overloaded(t)
         ok = not q.doomed
         self.recorder.note(DB_FINISHED if ok else DB_FAILED, t, q.req, q.server, q.id)
         if not ok:
             self.counters.db_failed += 1
         self.answer(t, q, ok)
+
+    def _next(self) -> Query | None:
+        """The first live query of the queue, taken out (tombstones before it are dropped)."""
+        queue = self.queue
+        while queue:
+            q = queue.popleft()
+            if not q.cancelled:
+                q.queued = False
+                return q
+            self._tombstones -= 1
+        return None
+
+    def _maybe_not_overloaded(self, t: float) -> None:
+        if self.state == OVERLOADED and self.queued < self.cfg.overload_queue:
+            self._set_state(t, UP)
+
+    def cancel(self, t: float, q: Query) -> None:
+        """Every client waiting for ``q`` gave up while it was still queued: it leaves the queue
+        (no connection time spent) and answers, to nobody, with a failure."""
+        q.queued = False
+        q.cancelled = True
+        self._tombstones += 1
+        self.counters.db_cancelled += 1
+        self.recorder.note(DB_CANCELLED, t, q.req, q.server, q.id)
+        self._maybe_not_overloaded(t)
+        self.answer(t, q, False)
 
     def _set_state(self, t: float, state: str) -> None:
         if state != OVERLOADED:
@@ -146,11 +190,12 @@ class Datastore:
         if epoch != self._epoch or self.state != OVERLOADED:
             return
         self._set_state(t, DOWN)
-        held = list(self.queue) + list(self.running.values())
+        held = [q for q in self.queue if not q.cancelled] + list(self.running.values())
         self.queue.clear()
+        self._tombstones = 0
         self.running.clear()
         for q in held:
-            q.running = False
+            q.queued = q.running = False
             self.counters.db_failed += 1
             self.recorder.note(DB_FAILED, t, q.req, q.server, q.id)
         for q in held:

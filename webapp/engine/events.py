@@ -21,6 +21,7 @@ DB_STARTED = "db_started"
 DB_FINISHED = "db_finished"
 DB_REJECTED = "db_rejected"
 DB_FAILED = "db_failed"
+DB_CANCELLED = "db_cancelled"
 CACHE_SET = "cache_set"
 PROMISE_RESOLVED = "promise_resolved"
 TIMEOUT = "timeout"
@@ -36,7 +37,7 @@ SAMPLE_FIELDS = (
     "arrived", "completed", "errors", "timeouts", "retries", "db_queries", "db_rejected",
     "db_failed", "coalesced", "cache_hits", "cache_misses", "stale_served", "inflight_requests",
     "responses", "rps", "lat_p50_ms", "lat_p99_ms", "lat_p99_answered_ms", "ends",
-    "p50_ms", "p99_ms", "p99_answered_ms",
+    "p50_ms", "p99_ms", "p99_answered_ms", "db_cancelled",
 )
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -55,6 +56,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     DB_FINISHED: ("query",),
     DB_REJECTED: ("query", "reason"),
     DB_FAILED: ("query",),
+    DB_CANCELLED: ("query",),
     CACHE_SET: ("role", "ttl_s"),
     PROMISE_RESOLVED: ("waiters", "ok"),
     TIMEOUT: ("attempt",),

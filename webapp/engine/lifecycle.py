@@ -7,6 +7,15 @@ fetches and who waits -> datastore -> the value is written to the cache -> answe
 time out, or get an error, and retry (after its backoff); the server-side work of an abandoned
 attempt goes on, and its answer is dropped. A server that dies does nothing more.
 
+**Cancelling.** A query still waiting for a connection is cancelled (it leaves the datastore's
+queue) once every attempt waiting for its answer has given up -- a real pool's wait, or a
+deadline passed down to the database, does that. The attempts waiting for a query are the one
+that sent it (``fetch``) and those that joined it (``join``: a promise's waiters, which the
+call goes on for after its leader gives up, as singleflight's does). A background refresh
+(role ``refresh``) has nobody waiting, and a query sent for an attempt already given up (a lock
+waiter still polling for a client that left) nobody to give up: both run. A query already
+running runs on: its work is wasted, as in reality.
+
 Every request ends exactly once, in ``_end``: answered (through ``settle``), or failed after an
 error or a timeout with no retries left (through ``_retry_or_end``). The one shortcut: a new
 request that the cache answers at once may end in ``_lookup`` without ever becoming an object
@@ -32,7 +41,7 @@ class Request:
     """One logical request: a viewer asking for a key once, across all its attempts."""
 
     __slots__ = ("id", "viewer", "key", "traced", "server", "t0", "attempt", "done", "deadline",
-                 "timer")
+                 "timer", "query")
 
     def __init__(self, rid: int, viewer: int, key: str, t0: float, traced: bool) -> None:
         self.id = rid
@@ -45,6 +54,7 @@ class Request:
         self.done = False
         self.deadline = 0.0                 # when the attempt in flight times out
         self.timer: list | None = None      # its entry in the loop's TIMEOUTS lane, once made
+        self.query: Query | None = None     # the queued query the attempt in flight waits for
 
 
 class Lifecycle:
@@ -223,8 +233,20 @@ class Lifecycle:
             delay = self._retry_delay(req.attempt)
             self.recorder.note(RETRY, t, req, server, req.attempt, delay * 1000.0, reason)
             self.loop.later(t + delay, self.arrive, req.viewer, req.key, req)
+            self._stop_waiting(t, req)
             return
         self._end(t, req, server, req.attempt, reason, None)
+
+    def _stop_waiting(self, t: float, req: Request) -> None:
+        """The attempt in flight no longer waits for its query: cancel the query if it is still
+        queued and nobody else waits for it either (see the module docstring). Called once the
+        attempt is over, so the failure a cancelled query answers with is heard by nobody."""
+        q = req.query
+        if q is not None:
+            req.query = None
+            q.waiting -= 1
+            if q.waiting == 0 and q.queued:
+                self.db.cancel(t, q)
 
     def _end(self, t: float, req: Request, server: int | None, attempt: int, status: str,
              source: str | None) -> None:
@@ -253,14 +275,17 @@ class Lifecycle:
         if req.traced:
             self._emit(Event((t, RESPOND, req.id, req.viewer, server, req.key, attempt, status,
                               latency * 1000.0, source)))
+        if req.query is not None:
+            self._stop_waiting(t, req)
 
     def answer(self, t: float, q: Query, ok: bool) -> None:
         """The datastore answered: write the cache, then let the mitigation answer requests."""
-        if not self.servers.alive[q.server]:
+        on_done, q.on_done = q.on_done, None    # it answers once (and a mitigation may hold
+        if not self.servers.alive[q.server]:    # the query: no cycle through its callback)
             return                       # the server that asked is gone; nobody hears the answer
         if ok and self._cache_on:
             self.cache_put(t, q.key, q.role, t - q.t_submit, q.req, q.server)
-        q.on_done(t, ok)
+        on_done(t, ok)
 
     def cache_put(self, t: float, key: str, role: str, delta: float, req: Request | None = None,
                   server: int | None = None) -> None:
@@ -272,19 +297,38 @@ class Lifecycle:
             self._emit(Event((t, CACHE_SET, req.id if req else None, req.viewer if req else None,
                               server, key, role, ttl)))
 
+    def close(self) -> None:
+        """A request and the query it waits for point at each other: cut those links (the
+        Simulation is being dropped; see simulation.py)."""
+        for q in [*self.db.queue, *self.db.running.values()]:
+            q.req.query = None
+
     # ----------------------------------------------------------------- the Host (ports.py)
     def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
         self.loop.later(t, fn, *args)
 
     def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
-              on_done: Callable[[float, bool], None]) -> None:
+              on_done: Callable[[float, bool], None]) -> Query:
         q = Query(self._queries, req.key, server, req, attempt, role, on_done, t)
         self._queries += 1
         self.counters.db_queries += 1
         self.recorder.note(FETCH_START, t, req, server, attempt, role, q.id)
         if self.on_fetch is not None:
             self.on_fetch(t, q)
+        if role != "refresh":
+            self._wait_for(q, req, attempt)
         self.db.submit(t, q)
+        return q
+
+    def join(self, query: Query, req: Request, attempt: int) -> None:
+        if query.queued:
+            self._wait_for(query, req, attempt)
+
+    def _wait_for(self, q: Query, req: Request, attempt: int) -> None:
+        """This attempt, if the client still waits for it, waits for ``q``'s answer."""
+        if req.attempt == attempt and not req.done:
+            req.query = q
+            q.waiting += 1
 
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
                coalesced: bool = False) -> None:

@@ -67,6 +67,7 @@ def summary(run: RunRecord) -> dict[str, Any]:
         "db_queries": c["db_queries"],
         "db_rejected": c["db_rejected"],
         "db_failed": c["db_failed"],
+        "db_cancelled": c["db_cancelled"],
         "peak_db_inflight": run.peak_db_inflight,
         "cache_hits": c["cache_hits"],
         "cache_misses": c["cache_misses"],

@@ -48,10 +48,18 @@ class Host(Protocol):
 
     # ---- the datastore
     def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
-              on_done: Callable[[float, bool], None]) -> None:
+              on_done: Callable[[float, bool], None]) -> Any:
         """Query the datastore for ``req.key``; ``on_done(t, ok)`` once it answers. On success
         the host has already written the value to the cache. If ``server`` dies meanwhile the
-        answer goes nowhere (``on_done`` is never called)."""
+        answer goes nowhere (``on_done`` is never called). Returns the query (opaque).
+
+        This attempt waits for the answer (unless ``role`` is ``"refresh"``: nobody does). If
+        every attempt waiting for it gives up while it still waits for a connection, the host
+        cancels it: ``on_done(t, False)`` then, heard by nobody. Once running it runs on."""
+
+    def join(self, query: Any, req: Request, attempt: int) -> None:
+        """This attempt, too, waits for ``query``'s answer (a coalesced waiter), so the query
+        is not cancelled while it still waits."""
 
     # ---- answers
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,

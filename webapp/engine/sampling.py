@@ -47,12 +47,12 @@ class Sampler:
         running = len(db.running)
         life.recorder.system(Event((
             t, SAMPLE, None, None, None, None,
-            len(db.queue), running, running / db.cfg.connections, db.state,
+            db.queued, running, running / db.cfg.connections, db.state,
             c.arrived, c.completed, c.errors, c.timeouts, c.retries, c.db_queries,
             c.db_rejected, c.db_failed, c.coalesced, c.cache_hits, c.cache_misses,
             c.stale_served, c.in_flight, n, rps, p50, p99, p99_answered, len(ended),
             _ms(self.everyone.percentile(50)), _ms(self.everyone.percentile(99)),
-            _ms(self.answered.percentile(99)))))
+            _ms(self.answered.percentile(99)), c.db_cancelled)))
         life.interval_answered.clear()
         life.interval_failed.clear()
         self._last_t = t

@@ -145,6 +145,7 @@ def _whole(n: Any) -> bool:
 def _close(parts: list[Any]) -> None:
     """Cut every link between the run's parts (see the module docstring)."""
     parts[0].close()                             # the loop: its pending work
+    parts[1].close()                             # the lifecycle: requests <-> their queries
     for part in parts:
         mitigations = getattr(part, "mitigations", None)
         for mitigation in mitigations.all if mitigations else ():

@@ -51,8 +51,10 @@ class DistributedCoalescing:
                 host.release("marker:" + key, call)
                 self.local.resolve(t, key, call, True, "marker")
                 return
-            host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
-                       lambda t, ok: self.fetched(t, key, call, ok))
+            call.query = host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
+                                    lambda t, ok: self.fetched(t, key, call, ok))
+            for waiter in call.waiters:          # who joined while the marker was held
+                host.join(call.query, waiter.req, waiter.attempt)
             return
         if first:
             host.note(MARKER_WAIT, t, leader.req, leader.server, leader.attempt, other_server)

@@ -5,8 +5,10 @@ shared cache (add-if-absent with a lease) and fetches; the rest cannot be told w
 arrives, so they re-read the cache every ``lock_poll_ms`` (nginx: 500 ms). Correct -- one query
 for the whole fleet -- but a waiter learns of the value only at its next poll, so it is slower
 than a promise. If the leader fails, it releases the lock and returns its error; waiters are not
-failed with it: the next one to poll finds the lock free and fetches again. A leader that dies
-without releasing blocks the key until its lease (``lease_ms``) runs out.
+failed with it: the next one to poll finds the lock free and fetches again. The same happens when
+the leader's client gives up while its query still waits for a connection: nobody else waits for
+that query (the others wait for the cache), so the host cancels it and the lock is let go. A
+leader that dies without releasing blocks the key until its lease (``lease_ms``) runs out.
 """
 from webapp.engine.events import LOCK_POLL, LOCK_WAIT
 from webapp.engine.ports import Host, Request

@@ -89,6 +89,8 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
     for backoff in BACKOFFS:
         out[f"retry-storm-{backoff}"] = ("retry-storm", merged(SMALL_RETRY, {
             "clients": {"backoff": backoff}}), {})
+    for backoff in ("exponential", "full_jitter"):
+        out[f"retry-waves-{backoff}"] = ("retry-waves", {"clients": {"backoff": backoff}}, {})
     out["retry-storm-promise"] = ("retry-storm", merged(SMALL_RETRY, _strategy(
         coalesce="promise")), {})
     out["queueing"] = ("queueing", {"duration_s": 20.0, "clients": {"count": 1500}}, {})

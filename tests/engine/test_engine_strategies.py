@@ -7,7 +7,7 @@ from random import Random
 import pytest
 
 from herd_support import run_events, scenario
-from webapp.engine import parse_scenario, run_summary
+from webapp.engine import Simulation, parse_scenario, run_summary
 from webapp.strategies import COALESCING
 from webapp.strategies.backoff import retry_delay_s
 from webapp.strategies.early_refresh import wants_early_refresh
@@ -212,6 +212,61 @@ def test_a_retry_storm_multiplies_work_and_backoff_lets_the_backlog_drain(seed):
     promise = run_summary(parse_scenario({"seed": seed, "strategy": {"coalesce": "promise"}},
                                          preset="retry-storm"))
     assert promise["completed"] == promise["requests"] and promise["timeouts"] == 0
+
+
+def _crash_retries(backoff: str, seed: int) -> tuple[float, list[float]]:
+    """retry-waves: the first crash's time, and when the requests it failed tried again."""
+    _, events = run_events(parse_scenario({"seed": seed, "clients": {"backoff": backoff}},
+                                          preset="retry-waves"))
+    t_crash = next(ev.t for ev in events if ev.kind == "db_state" and ev.state == "down")
+    failed = {ev.req for ev in events if ev.kind == "db_failed" and ev.t == t_crash}
+    again = [ev.t for ev in events if ev.kind == "arrive" and ev.req in failed
+             and ev.attempt == 1]
+    return t_crash, again
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("backoff", ["none", "fixed", "exponential"])
+def test_a_crash_fails_its_queries_together_and_their_retries_come_back_together(backoff, seed):
+    t_crash, again = _crash_retries(backoff, seed)
+    assert len(again) > 100                      # a wave: everything the datastore held
+    delay = {"none": 0.0, "fixed": 1.0, "exponential": 1.0}[backoff]
+    assert set(again) == {t_crash + delay}       # all at one instant
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_full_jitter_spreads_the_retries_of_a_crash_wave(seed):
+    t_crash, again = _crash_retries("full_jitter", seed)
+    assert len(again) > 100 and len(set(again)) == len(again)
+    assert all(t_crash <= t <= t_crash + 1.0 for t in again)
+    assert max(again) - min(again) > 0.9         # over the whole first interval
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_jitter_helps_when_waves_re_crash_a_recovering_datastore(seed):
+    def run(backoff):
+        sim = Simulation(parse_scenario({"seed": seed, "clients": {"backoff": backoff}},
+                                        preset="retry-waves"), record_requests=False)
+        crashes = sum(ev.kind == "db_state" and ev.state == "down" for ev in sim.events())
+        return crashes, sim.summary()
+    (waves, plain), (spread, jittered) = run("exponential"), run("full_jitter")
+    assert waves >= 4 and spread == 1
+    assert plain["completed"] < 0.8 * plain["requests"]
+    assert jittered["completed"] >= 0.99 * jittered["requests"]
+    assert jittered["db_queries"] < plain["db_queries"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_jitter_does_not_help_when_clients_failed_at_different_moments(seed):
+    # retry-storm: timeouts are as spread out as the arrivals, so there is no wave to break;
+    # full jitter answers no more than plain exponential backoff and, waiting half as long on
+    # average, sends more queries.
+    def run(backoff):
+        return run_summary(parse_scenario({"seed": seed, "clients": {"backoff": backoff}},
+                                          preset="retry-storm"))
+    plain, jittered = run("exponential"), run("full_jitter")
+    assert plain["completed"] == jittered["completed"] == plain["requests"]
+    assert jittered["db_queries"] >= plain["db_queries"]
 
 
 def test_each_mitigation_implements_only_hooks_the_port_names_and_has_an_off_switch():

@@ -5,15 +5,17 @@ minute are 300 viewers, but billions of steps.
 
 The estimate adds up, for the worst case the scenario allows, the steps the loop can take:
 
-- every attempt (a request, and each retry) arrives, finishes its cache lookup, may time out and
-  may wait for one query of its own;
+- every attempt (a request, and each retry, if an attempt can fail at all: by a timeout, a
+  fault, or a datastore that can hold enough queries to crash or fill its queue) arrives,
+  finishes its cache lookup, may time out and may wait for one query of its own;
 - a lock waiter polls every ``lock_poll_ms`` until the value is there -- for as long as a fetch
   can take, or a lease if the leader can die, or, when the TTL is shorter than a fetch or a
   poll (the value expires before anyone sees it), until every other waiter of its herd has
   fetched in turn;
 - a server waiting on another server's marker polls every ``marker_poll_ms`` likewise, once per
   herd;
-- a sample every ``sample_interval_s`` until the last request can have ended.
+- a sample every ``sample_interval_s`` until the last request can have ended (its retries'
+  longest backoffs included).
 
 It is meant to be at least the real count for every scenario the engine's tests draw, and within
 a small factor of it for the presets (tests/engine/test_engine_cost.py checks both).
@@ -44,23 +46,38 @@ def _herd_size(c: Clients, horizon_s: float) -> float:
     return min(c.count, mean + 5.0 * math.sqrt(mean) + 10.0)
 
 
+def retry_delay_bound_s(c: Clients, retry: int) -> float:
+    """The longest backoff before retry number ``retry`` (strategies/backoff.py)."""
+    if c.backoff == "none":
+        return 0.0
+    if c.backoff == "fixed":
+        return c.backoff_base_ms / 1000.0
+    return min(c.backoff_cap_ms, c.backoff_base_ms * 2 ** (retry - 1)) / 1000.0
+
+
 def _parts(s: Scenario) -> list[_Part]:
     c, d, st, w = s.clients, s.datastore, s.strategy, s.workload
     live = w.kind == "live_video"
     herds = math.ceil(s.duration_s / w.segment_s - 1e-9) if live else 1
     per_herd = _herd_size(c, min(w.segment_s, s.duration_s) if live else s.duration_s)
     requests = herds * per_herd
-    tries = 1 + c.retries
-    attempts = requests * tries
 
     # How many queries can be in the datastore at once, and so how slow each one can get.
     keys_active = 2 if live else w.keys          # a chunk's fetch may overlap the next one's
     extra = keys_active if (st.stale_while_revalidate or st.early_refresh_beta) else 0
-    if st.coalesce == "none":
-        queries = attempts
-    else:
-        leaders = s.servers.count if st.coalesce == "promise" else 1
-        queries = min(attempts, (leaders * keys_active + extra) * tries)
+    leaders = s.servers.count if st.coalesce == "promise" else 1
+    per_try = requests if st.coalesce == "none" else min(requests,
+                                                         leaders * keys_active + extra)
+    # An attempt fails (and retries) only by timing out, by a fault, or at a datastore that
+    # can hold enough queries to overload or fill its queue (XFetch's readers refresh without
+    # coordinating: any number of them at once).
+    most = requests if st.early_refresh_beta else per_try
+    can_fail = (c.timeout_s > 0 or s.faults.fail_fetch or s.faults.leader_dies
+                or (d.crash and most >= d.overload_queue)
+                or (d.queue_limit and most > d.queue_limit))
+    tries = 1 + c.retries if can_fail else 1
+    attempts = requests * tries
+    queries = min(attempts, per_try * tries)
     service_s = d.service_ms / 1000.0
     load = min(max(queries / d.connections, 1.0), MAX_CONTENTION_LOAD)
     slowdown = 1.0 + d.contention * (load - 1.0)
@@ -98,7 +115,7 @@ def _parts(s: Scenario) -> list[_Part]:
                            f"can take {fetch_s:,.1f} s"))
 
     # The last request can end this long after the last arrival.
-    retry_wait_s = c.retries * (c.backoff_cap_ms / 1000.0 if c.backoff != "none" else 0.0)
+    retry_wait_s = sum(retry_delay_bound_s(c, n) for n in range(1, tries))
     drain_s = (min(c.timeout_s * tries, backlog_s) if c.timeout_s else backlog_s)
     drain_s = max(drain_s, backlog_s) + retry_wait_s + query_s + fetch_s
     if d.crash:

@@ -62,10 +62,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "title": "Timeouts and retries feed the herd",
         "description": "No cache in front: 350 clients in 1 s against a datastore that serves "
                        "about 160 queries a second and slows as its queue grows. Clients give "
-                       "up after 1 s and retry at once, up to 3 times; their abandoned queries "
-                       "stay in the FIFO queue, so the retries triple the work and rescue "
-                       "nobody. Compare retries=0, backoff=full_jitter (a flatter peak), then "
-                       "coalesce=promise.",
+                       "up after 1 s and retry at once, up to 3 times. A query still queued "
+                       "when its client gives up is cancelled, but one already running is "
+                       "wasted, and every retry joins the back of the queue: the retries nearly "
+                       "triple the queries and many clients still fail. Compare retries=0; "
+                       "backoff=exponential (waiting lets the backlog drain: everyone is "
+                       "answered, with fewer queries); backoff=full_jitter (no better here: the "
+                       "clients gave up at different moments, so there is no wave to break; "
+                       "see retry-waves); then coalesce=promise.",
         "scenario": {
             "duration_s": 10.0,
             "clients": {"count": 350, "arrival": "burst", "window_s": 1.0, "timeout_s": 1.0,
@@ -73,6 +77,27 @@ PRESETS: dict[str, dict[str, Any]] = {
             "cache": {"enabled": False},
             "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "lognormal",
                           "lognormal_sigma": 0.3, "contention": 0.1},
+        },
+    },
+    "retry-waves": {
+        "title": "Clients that fail together retry together",
+        "description": "No cache: 600 clients within 1 s overload a datastore that serves about "
+                       "160 queries a second. After 0.5 s of overload it crashes, failing every "
+                       "query it holds at the same instant, and stays down for 3 s. Clients "
+                       "retry up to 5 times with exponential backoff (1 s, 2 s, 4 s, ...): those "
+                       "that failed together come back together, and each wave crashes the "
+                       "recovering datastore again. backoff=full_jitter spreads the same retries "
+                       "over each interval: it crashes once and almost everyone is answered. "
+                       "backoff=none retries into the crashed datastore at once and gives up.",
+        "scenario": {
+            "duration_s": 10.0,
+            "clients": {"count": 600, "arrival": "burst", "window_s": 1.0, "retries": 5,
+                        "backoff": "exponential", "backoff_base_ms": 1000.0,
+                        "backoff_cap_ms": 60_000.0},
+            "cache": {"enabled": False},
+            "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.3, "crash": True, "overload_queue": 100,
+                          "crash_after_s": 0.5, "recovery_s": 3.0},
         },
     },
     "fleet": {

@@ -1,8 +1,8 @@
 """Many small random valid scenarios, across every enum and switch, each run to the end.
 
 Each draw picks every key independently (coalescing mode, arrivals, workload, keys, backoff,
-retries, timeouts, cache, SWR, XFetch, jitter, prewarm, contention, crash, faults, servers,
-queue limit). Draws are nudged towards sense (prewarm with live video, warm start with hot_key,
+retries, timeouts, retry budget, cache, SWR, XFetch, jitter, prewarm, contention, crash, faults,
+servers, queue limit). Draws are nudged towards sense (prewarm with live video, warm start with hot_key,
 ...) but not always, so ``parse_scenario`` rejects some as impossible combinations: those are
 skipped by design, counted, and must stay a minority. Everything is seeded: the same draws every
 run. On a failure the scenario is in the message; paste it into ``parse_scenario`` to replay.
@@ -53,7 +53,9 @@ def draw(rng: Random) -> dict[str, Any]:
                     "timeout_s": c([0.0, 0.0, 0.0005, 0.05, 0.3, 1.0]),
                     "retries": retries, "backoff": c(["none", "fixed", "exponential",
                                                       "full_jitter"]),
-                    "backoff_base_ms": base_ms, "backoff_cap_ms": base_ms * c([1, 4])},
+                    "backoff_base_ms": base_ms, "backoff_cap_ms": base_ms * c([1, 4]),
+                    "retry_budget": c([0.0, 0.0, 0.1, 1.0]),
+                    "retry_budget_window_s": c([0.5, 10.0])},
         "servers": {"count": rng.randint(1, 8)},
         "workload": {"kind": "live_video" if live else "hot_key", "segment_s": segment,
                      "keys": 1 if live and sensible else c([1, 1, 3, 40]),
@@ -123,6 +125,7 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
                          ("contention", s.datastore.contention > 0),
                          ("crash", s.datastore.crash), ("queue_limit", s.datastore.queue_limit > 0),
                          ("retries", s.clients.retries > 0), ("timeout", s.clients.timeout_s > 0),
+                         ("budget", s.clients.retry_budget > 0),
                          ("leader_dies", s.faults.leader_dies),
                          ("fail_fetch", s.faults.fail_fetch)):
             seen[(name, on)] += 1
@@ -137,7 +140,8 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
                 + [("servers", n) for n in range(1, 9)]
                 + [(name, on) for name in ("cache", "swr", "xfetch", "jitter", "prewarm",
                                            "warm_start", "keys", "contention", "crash",
-                                           "queue_limit", "retries", "timeout", "leader_dies",
+                                           "queue_limit", "retries", "timeout", "budget",
+                                           "leader_dies",
                                            "fail_fetch") for on in (False, True)]
                 + [(pair, m) for pair in ("dies+coalesce", "dies_no_retry+coalesce")
                    for m in ("none", "lock", "promise", "distributed")])

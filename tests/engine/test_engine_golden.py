@@ -91,6 +91,8 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
             "clients": {"backoff": backoff}}), {})
     for backoff in ("exponential", "full_jitter"):
         out[f"retry-waves-{backoff}"] = ("retry-waves", {"clients": {"backoff": backoff}}, {})
+    out["retry-storm-budget"] = ("retry-storm", merged(SMALL_RETRY, {
+        "clients": {"retry_budget": 0.2, "retry_budget_window_s": 2.0}}), {})
     out["retry-storm-promise"] = ("retry-storm", merged(SMALL_RETRY, _strategy(
         coalesce="promise")), {})
     out["queueing"] = ("queueing", {"duration_s": 20.0, "clients": {"count": 1500}}, {})
@@ -202,7 +204,8 @@ def test_the_golden_set_covers_what_it_claims():
                lambda s: s.strategy.early_refresh_beta > 0, lambda s: s.cache.ttl_jitter > 0,
                lambda s: s.strategy.prewarm, lambda s: s.faults.leader_dies,
                lambda s: s.faults.fail_fetch, lambda s: not s.cache.enabled,
-               lambda s: s.workload.keys > 1, lambda s: s.datastore.queue_limit > 0):
+               lambda s: s.workload.keys > 1, lambda s: s.datastore.queue_limit > 0,
+               lambda s: s.clients.retry_budget > 0):
         assert any(on(s) for s in scns)
     drives = [case["drive"] for case in manifest.values()]
     assert {"record": False} in drives and any("step" in d for d in drives)

@@ -156,7 +156,8 @@ def test_schema_says_what_off_means_for_each_mitigation_and_null_elsewhere():
     assert {key: row["off"] for key, row in rows.items() if row["off"] is not None} == {
         "strategy.coalesce": "none", "strategy.stale_while_revalidate": False,
         "strategy.early_refresh_beta": 0.0, "strategy.prewarm": False,
-        "cache.ttl_jitter": 0.0, "clients.backoff": "none"}
+        "cache.ttl_jitter": 0.0, "clients.backoff": "none", "clients.retry_budget": 0.0,
+        "datastore.queue_limit": 0}
     assert rows["strategy.lock_poll_ms"]["off"] is None and rows["cache.enabled"]["off"] is None
     # Off is the default everywhere: a scenario with no overrides runs no mitigation.
     assert all(row["default"] == row["off"] for row in rows.values() if row["off"] is not None)

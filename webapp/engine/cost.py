@@ -77,7 +77,7 @@ def _parts(s: Scenario) -> list[_Part]:
                 or (d.queue_limit and most > d.queue_limit))
     tries = 1 + c.retries if can_fail else 1
     attempts = requests * tries
-    queries = min(attempts, per_try * tries)
+    queries = min(attempts, most * tries)
     service_s = d.service_ms / 1000.0
     load = min(max(queries / d.connections, 1.0), MAX_CONTENTION_LOAD)
     slowdown = 1.0 + d.contention * (load - 1.0)

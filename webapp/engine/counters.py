@@ -1,6 +1,6 @@
 """The run's cumulative counters: samples copy them, the summary reports them."""
 
-NAMES = ("requests", "arrived", "completed", "errors", "timeouts", "retries", "db_queries",
+NAMES = ("requests", "arrived", "completed", "errors", "timeouts", "retries", "retries_denied", "db_queries",
          "db_rejected", "db_failed", "db_cancelled", "coalesced", "cache_hits", "cache_misses", "stale_served")
 
 

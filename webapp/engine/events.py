@@ -26,6 +26,7 @@ CACHE_SET = "cache_set"
 PROMISE_RESOLVED = "promise_resolved"
 TIMEOUT = "timeout"
 RETRY = "retry"
+RETRY_DENIED = "retry_denied"
 RESPOND = "respond"
 SERVER_DOWN = "server_down"
 DB_STATE = "db_state"
@@ -37,7 +38,7 @@ SAMPLE_FIELDS = (
     "arrived", "completed", "errors", "timeouts", "retries", "db_queries", "db_rejected",
     "db_failed", "coalesced", "cache_hits", "cache_misses", "stale_served", "inflight_requests",
     "responses", "rps", "lat_p50_ms", "lat_p99_ms", "lat_p99_answered_ms", "ends",
-    "p50_ms", "p99_ms", "p99_answered_ms", "db_cancelled",
+    "p50_ms", "p99_ms", "p99_answered_ms", "db_cancelled", "retries_denied",
 )
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -61,6 +62,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     PROMISE_RESOLVED: ("waiters", "ok"),
     TIMEOUT: ("attempt",),
     RETRY: ("attempt", "delay_ms", "reason"),
+    RETRY_DENIED: ("attempt", "reason"),
     RESPOND: ("attempt", "status", "latency_ms", "source"),
     SERVER_DOWN: (),
     DB_STATE: ("state", "recover_at"),

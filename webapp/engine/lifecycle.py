@@ -29,7 +29,7 @@ from webapp.engine.cache import Cache
 from webapp.engine.counters import Counters
 from webapp.engine.datastore import Datastore, Query
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START, RESPOND,
-                                  RETRY, TIMEOUT, Event)
+                                  RETRY, RETRY_DENIED, TIMEOUT, Event)
 from webapp.engine.loop import Loop, cancel
 from webapp.engine.mitigations import Mitigations
 from webapp.engine.recorder import Recorder
@@ -110,6 +110,8 @@ class Lifecycle:
         self._on_expired = self.mitigations.hooks("on_expired")
         self._ttl = self.mitigations.hooks("ttl")
         self._retry_delay = self.mitigations.retry_delay()
+        self._on_request = self.mitigations.hooks("on_request")
+        self._may_retry = self.mitigations.hooks("may_retry")
 
     # ----------------------------------------------------------------- the lifecycle
     def _traced(self, viewer: int) -> bool:
@@ -129,6 +131,9 @@ class Lifecycle:
         """An attempt reaches a server: a new request from the workload (the ARRIVALS lane), or
         ``req`` again (a retry, or an injected request). Look the key up, or with no cache, it
         is a miss."""
+        if self._on_request and (req is None or req.attempt == 0):
+            for hook in self._on_request:
+                hook(t)
         if req is None:
             if self._light and (self._every == 0 or not self._traced(viewer)):
                 self._arrive_light(t, viewer, key)
@@ -227,7 +232,7 @@ class Lifecycle:
         if req.timer is not None:
             cancel(req.timer)
             req.timer = None
-        if req.attempt < self._retries:
+        if req.attempt < self._retries and self._retry_allowed(t, req, server, reason):
             req.attempt += 1             # from now on the old attempt's answers are dropped
             self.counters.retries += 1
             delay = self._retry_delay(req.attempt)
@@ -236,6 +241,14 @@ class Lifecycle:
             self._stop_waiting(t, req)
             return
         self._end(t, req, server, req.attempt, reason, None)
+
+    def _retry_allowed(self, t: float, req: Request, server: int | None, reason: str) -> bool:
+        for hook in self._may_retry:
+            if not hook(t, req, req.attempt + 1):
+                self.counters.retries_denied += 1
+                self.recorder.note(RETRY_DENIED, t, req, server, req.attempt, reason)
+                return False
+        return True
 
     def _stop_waiting(self, t: float, req: Request) -> None:
         """The attempt in flight no longer waits for its query: cancel the query if it is still

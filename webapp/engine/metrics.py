@@ -64,6 +64,7 @@ def summary(run: RunRecord) -> dict[str, Any]:
         "in_flight": c["in_flight"],
         "attempts": c["arrived"],
         "retries": c["retries"],
+        "retries_denied": c["retries_denied"],
         "db_queries": c["db_queries"],
         "db_rejected": c["db_rejected"],
         "db_failed": c["db_failed"],

@@ -133,5 +133,12 @@ class Mitigation(Protocol):
     def retry_delay(self, retry: int) -> float:
         """Seconds a client waits before retry number ``retry`` (1 for the first)."""
 
+    def on_request(self, t: float) -> None:
+        """A client starts a new request (its first attempt)."""
+
+    def may_retry(self, t: float, req: Request, retry: int) -> bool:
+        """A client is about to send retry number ``retry``: False forbids it (the request
+        then ends with the failure that made it want to retry)."""
+
     def on_server_down(self, t: float, server: int) -> None:
         """``server`` died: forget what this mitigation kept in its memory."""

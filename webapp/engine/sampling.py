@@ -52,7 +52,8 @@ class Sampler:
             c.db_rejected, c.db_failed, c.coalesced, c.cache_hits, c.cache_misses,
             c.stale_served, c.in_flight, n, rps, p50, p99, p99_answered, len(ended),
             _ms(self.everyone.percentile(50)), _ms(self.everyone.percentile(99)),
-            _ms(self.answered.percentile(99)), c.db_cancelled)))
+            _ms(self.answered.percentile(99)), c.db_cancelled,
+            c.retries_denied)))
         life.interval_answered.clear()
         life.interval_failed.clear()
         self._last_t = t

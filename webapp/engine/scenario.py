@@ -49,6 +49,11 @@ class Clients:
                          choices=("none", "fixed", "exponential", "full_jitter"), off="none")
     backoff_base_ms: float = _spec(100.0, "Backoff base delay.", lo=0.0, hi=60_000.0)
     backoff_cap_ms: float = _spec(10_000.0, "Backoff ceiling.", lo=0.0, hi=600_000.0)
+    retry_budget: float = _spec(0.0, "Retry budget: retries at most this share of the requests "
+                                "started in the last retry_budget_window_s (0 = no budget; "
+                                "Finagle's default is 0.2).", lo=0.0, hi=10.0, off=0.0)
+    retry_budget_window_s: float = _spec(10.0, "The retry budget's sliding window.", lo=0.1,
+                                         hi=600.0)
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,9 @@ class Datastore:
     service_dist: str = _spec("exponential", "Distribution of service times around service_ms.",
                               choices=("constant", "exponential", "lognormal"))
     lognormal_sigma: float = _spec(0.5, "Shape of the lognormal service time.", lo=0.05, hi=3.0)
-    queue_limit: int = _spec(0, "Most queries waiting for a connection (0 = unbounded); more are "
-                             "rejected.", lo=0, hi=10_000_000)
+    queue_limit: int = _spec(0, "Load shedding: most queries waiting for a connection (0 = "
+                             "unbounded); more are rejected at once, failing fast instead of "
+                             "waiting past their clients' timeouts.", lo=0, hi=10_000_000, off=0)
     contention: float = _spec(0.0, "Past saturation (more queries inside than connections) each "
                               "query slows by this factor per extra 'connections' worth of load "
                               "(0 = off, capped at 10 loads).", lo=0.0, hi=10.0)

@@ -1,8 +1,8 @@
 """Many small random valid scenarios, across every enum and switch, each run to the end.
 
 Each draw picks every key independently (coalescing mode, arrivals, workload, keys, backoff,
-retries, timeouts, retry budget, cache, SWR, XFetch, jitter, prewarm, contention, crash, faults,
-servers, queue limit). Draws are nudged towards sense (prewarm with live video, warm start with hot_key,
+retries, timeouts, retry budget, cache, SWR, XFetch, jitter, prewarm, contention, crash, faults
+and a slowdown, servers, queue limit). Draws are nudged towards sense (prewarm with live video, warm start with hot_key,
 ...) but not always, so ``parse_scenario`` rejects some as impossible combinations: those are
 skipped by design, counted, and must stay a minority. Everything is seeded: the same draws every
 run. On a failure the scenario is in the message; paste it into ``parse_scenario`` to replay.
@@ -75,7 +75,9 @@ def draw(rng: Random) -> dict[str, Any]:
                      "prewarm": (live or not sensible) and rng.random() < 0.3,
                      "lock_poll_ms": c([20.0, 100.0, 500.0]), "marker_poll_ms": c([5.0, 50.0]),
                      "lease_ms": c([100.0, 1000.0, 2000.0])},
-        "faults": {"leader_dies": rng.random() < 0.3, "fail_fetch": rng.random() < 0.3},
+        "faults": {"leader_dies": rng.random() < 0.3, "fail_fetch": rng.random() < 0.3,
+                   "slow_db_at_s": rng.uniform(0.0, duration / 2),
+                   "slow_db_for_s": c([0.0, 0.0, duration / 4]), "slow_factor": c([2.0, 10.0])},
     }
     if sensible:
         d, st = scn["datastore"], scn["strategy"]
@@ -126,6 +128,7 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
                          ("crash", s.datastore.crash), ("queue_limit", s.datastore.queue_limit > 0),
                          ("retries", s.clients.retries > 0), ("timeout", s.clients.timeout_s > 0),
                          ("budget", s.clients.retry_budget > 0),
+                         ("slow_db", s.faults.slow_db_for_s > 0),
                          ("leader_dies", s.faults.leader_dies),
                          ("fail_fetch", s.faults.fail_fetch)):
             seen[(name, on)] += 1
@@ -141,7 +144,7 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
                 + [(name, on) for name in ("cache", "swr", "xfetch", "jitter", "prewarm",
                                            "warm_start", "keys", "contention", "crash",
                                            "queue_limit", "retries", "timeout", "budget",
-                                           "leader_dies",
+                                           "slow_db", "leader_dies",
                                            "fail_fetch") for on in (False, True)]
                 + [(pair, m) for pair in ("dies+coalesce", "dies_no_retry+coalesce")
                    for m in ("none", "lock", "promise", "distributed")])

@@ -95,6 +95,11 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
         "clients": {"retry_budget": 0.2, "retry_budget_window_s": 2.0}}), {})
     out["retry-storm-promise"] = ("retry-storm", merged(SMALL_RETRY, _strategy(
         coalesce="promise")), {})
+    out["metastable"] = ("metastable", {}, {"record": False})
+    out["metastable-fixed"] = ("metastable", {"clients": {"retry_budget": 0.1},
+                                              "datastore": {"queue_limit": 40}}, {"record": False})
+    out["metastable-traced"] = ("metastable", {"duration_s": 16.0, "faults": {"slow_db_at_s": 4.0}},
+                                {"sample_every": 10})
     out["queueing"] = ("queueing", {"duration_s": 20.0, "clients": {"count": 1500}}, {})
     out["zipf-jitter"] = (None, ZIPF, {})
     out["zipf-no-jitter-distributed"] = (None, merged(ZIPF, {"cache": {"ttl_jitter": 0.0},
@@ -205,7 +210,7 @@ def test_the_golden_set_covers_what_it_claims():
                lambda s: s.strategy.prewarm, lambda s: s.faults.leader_dies,
                lambda s: s.faults.fail_fetch, lambda s: not s.cache.enabled,
                lambda s: s.workload.keys > 1, lambda s: s.datastore.queue_limit > 0,
-               lambda s: s.clients.retry_budget > 0):
+               lambda s: s.clients.retry_budget > 0, lambda s: s.faults.slow_db_for_s > 0):
         assert any(on(s) for s in scns)
     drives = [case["drive"] for case in manifest.values()]
     assert {"record": False} in drives and any("step" in d for d in drives)

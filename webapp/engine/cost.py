@@ -78,7 +78,7 @@ def _parts(s: Scenario) -> list[_Part]:
     tries = 1 + c.retries if can_fail else 1
     attempts = requests * tries
     queries = min(attempts, most * tries)
-    service_s = d.service_ms / 1000.0
+    service_s = d.service_ms / 1000.0 * (s.faults.slow_factor if s.faults.slow_db_for_s else 1.0)
     load = min(max(queries / d.connections, 1.0), MAX_CONTENTION_LOAD)
     slowdown = 1.0 + d.contention * (load - 1.0)
     tail = _TAIL.get(d.service_dist, math.exp(3.0 * d.lognormal_sigma))

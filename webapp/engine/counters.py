@@ -1,7 +1,9 @@
 """The run's cumulative counters: samples copy them, the summary reports them."""
 
-NAMES = ("requests", "arrived", "completed", "errors", "timeouts", "retries", "retries_denied", "db_queries",
-         "db_rejected", "db_failed", "db_cancelled", "coalesced", "cache_hits", "cache_misses", "stale_served")
+NAMES = ("requests", "arrived", "completed", "errors", "timeouts", "retries", "retries_denied",
+         "db_queries", "db_rejected", "db_failed", "db_cancelled", "coalesced", "cache_hits",
+         "cache_misses", "stale_served",
+         "after_requests", "after_completed")   # those that arrived after the trigger (metrics)
 
 
 class Counters:

@@ -87,6 +87,7 @@ class Datastore:
         self._epoch = 0          # bumps whenever an overload ends, cancelling its crash timer
         self._down_since = 0.0
         self._service = service_sampler(cfg, rng)
+        self.slow = 1.0          # faults.slow_*: queries starting now take this many times longer
 
     @property
     def queued(self) -> int:
@@ -124,6 +125,8 @@ class Datastore:
         self.running[q.id] = q
         q.running = True
         service = self._service()
+        if self.slow != 1.0:
+            service *= self.slow
         if cfg.contention:
             load = self.inflight / cfg.connections
             if load > 1.0:

@@ -30,6 +30,7 @@ RETRY_DENIED = "retry_denied"
 RESPOND = "respond"
 SERVER_DOWN = "server_down"
 DB_STATE = "db_state"
+DB_SLOW = "db_slow"
 CHUNK_PUBLISHED = "chunk_published"
 SAMPLE = "sample"
 
@@ -66,6 +67,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     RESPOND: ("attempt", "status", "latency_ms", "source"),
     SERVER_DOWN: (),
     DB_STATE: ("state", "recover_at"),
+    DB_SLOW: ("factor", "until"),
     CHUNK_PUBLISHED: ("chunk",),
     SAMPLE: SAMPLE_FIELDS,
 }

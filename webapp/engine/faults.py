@@ -1,4 +1,5 @@
-"""Faults injected into a run: the first fetch fails, or the first leader's server dies.
+"""Faults injected into a run: the first fetch fails, the first leader's server dies, or the
+datastore slows down for a while.
 
 - ``faults.fail_fetch``: the first query sent is served but answers with an error (a shared
   error for everyone waiting on it).
@@ -7,9 +8,13 @@
   service time later). Its process memory goes (each mitigation's
   ``on_server_down``), every attempt it was handling fails at once (and may retry elsewhere),
   its pending work does nothing more, and a lock or marker it held stays until its lease ends.
+- ``faults.slow_db_for_s`` > 0: from ``slow_db_at_s``, for that long, every query that starts
+  takes ``slow_factor`` times as long (a bad deploy, a noisy neighbour, a failover): a trigger
+  that is gone afterwards. Whether the run recovers when it is gone is the question
+  (metastable failures: the ``metastable`` preset).
 """
 from webapp.engine.datastore import Query
-from webapp.engine.events import SERVER_DOWN, Event
+from webapp.engine.events import DB_SLOW, SERVER_DOWN, Event
 from webapp.engine.lifecycle import Lifecycle
 from webapp.engine.loop import Loop
 
@@ -30,6 +35,14 @@ class Faults:
             lifecycle.open = {}          # a dying server must find its attempts
         if f.fail_fetch or f.leader_dies:
             lifecycle.on_fetch = self.on_fetch
+        if f.slow_db_for_s:
+            end = f.slow_db_at_s + f.slow_db_for_s
+            loop.later(f.slow_db_at_s, self.slow_db, f.slow_factor, end)
+            loop.later(end, self.slow_db, 1.0, None)
+
+    def slow_db(self, t: float, factor: float, until: float | None) -> None:
+        self.lifecycle.db.slow = factor
+        self.lifecycle.recorder.system(Event((t, DB_SLOW, None, None, None, None, factor, until)))
 
     def on_fetch(self, t: float, q: Query) -> None:
         """Called for every query, before the datastore sees it."""

@@ -91,6 +91,8 @@ class Lifecycle:
         self._alive = self.servers.alive
         self._values = self.cache.values
         self._viewers = s.clients.count
+        # Requests arriving from here on count in the summary's after_trigger.
+        self._after = s.faults.slow_db_at_s + s.faults.slow_db_for_s
         self._every = recorder.every
         self._emit = recorder.out.append       # the hot paths' events, made in place
         # See _arrive_light: no timer before the lookup, nobody to fail it, no events to record.
@@ -123,6 +125,8 @@ class Lifecycle:
         c = self.counters
         req = Request(c.requests, viewer, key, t, self._every == 1 or self._traced(viewer))
         c.requests += 1
+        if t >= self._after:
+            c.after_requests += 1
         if self.open is not None:
             self.open[req.id] = req
         return req
@@ -168,6 +172,8 @@ class Lifecycle:
         rid = c.requests
         c.requests = rid + 1
         c.arrived += 1
+        if t >= self._after:
+            c.after_requests += 1
         server = viewer % self._n_servers
         self._lookups.append((t + self._lookup_s, None, rid, server, viewer, key, t))
 
@@ -184,6 +190,8 @@ class Lifecycle:
                 c = self.counters        # a hit: what settle() does, for a request never made
                 c.cache_hits += 1
                 c.completed += 1
+                if t0 >= self._after:
+                    c.after_completed += 1
                 latency = t - t0
                 self._answered(latency)
                 self._interval_answered(latency)
@@ -274,6 +282,8 @@ class Lifecycle:
         latency = t - req.t0
         if status == "ok":
             c.completed += 1
+            if req.t0 >= self._after:
+                c.after_completed += 1
             self._answered(latency)
             self._interval_answered(latency)
         else:

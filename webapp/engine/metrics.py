@@ -22,6 +22,7 @@ class RunRecord:
     truncated: bool
     seed: int
     coalesce: str
+    after_s: float                    # faults.slow_db_at_s + faults.slow_db_for_s
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -77,6 +78,8 @@ def summary(run: RunRecord) -> dict[str, Any]:
         "coalesced": c["coalesced"],
         "latency_everyone_ms": latency_ms(everyone),
         "latency_answered_ms": latency_ms(answered),
+        "after_trigger": {"from_s": run.after_s, "requests": c["after_requests"],
+                          "completed": c["after_completed"]},
         "db_down_s": round(run.db_down_s, 6),
         "chunks": run.chunks,
         "servers_down": run.servers_down,

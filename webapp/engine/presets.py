@@ -100,6 +100,27 @@ PRESETS: dict[str, dict[str, Any]] = {
                           "crash_after_s": 0.5, "recovery_s": 3.0},
         },
     },
+    "metastable": {
+        "title": "A short slowdown, and a collapse that outlasts it",
+        "description": "Steady load at 70% of capacity: 112 requests a second, no cache, to a "
+                       "datastore that serves about 160. Clients give up after 1 s and retry at "
+                       "once, up to 3 times. At 10 s the datastore slows 4-fold for 3 s (the "
+                       "trigger): waits pass the timeout, clients retry, and the retries (up to "
+                       "4 times the load) and the work of queries that finish after their "
+                       "clients left keep it overloaded after the trigger is gone: about one "
+                       "request in eight is answered for the rest of the run, and the in-flight "
+                       "count stays near 112/s x 4 s. The fix: datastore.queue_limit=40 (load "
+                       "shedding) with clients.retry_budget=0.1; each alone restores it too.",
+        "scenario": {
+            "duration_s": 60.0,
+            "sample_interval_s": 0.1,
+            "clients": {"count": 10_000, "arrival": "poisson", "rate_per_s": 112.0,
+                        "timeout_s": 1.0, "retries": 3},
+            "cache": {"enabled": False},
+            "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "exponential"},
+            "faults": {"slow_db_at_s": 10.0, "slow_db_for_s": 3.0, "slow_factor": 4.0},
+        },
+    },
     "fleet": {
         "title": "Many servers: promise versus distributed",
         "description": "20,000 requests for one cold key spread over 32 app servers. A promise "

@@ -137,6 +137,11 @@ class Faults:
                               "a direct one without coalescing) dies halfway through the fetch; "
                               "its requests fail and its lock or marker is orphaned.")
     fail_fetch: bool = _spec(False, "The first fetch fails (a shared error for its waiters).")
+    slow_db_at_s: float = _spec(10.0, "When the datastore's slowdown starts (a trigger: a bad "
+                                "deploy, a noisy neighbour, a failover).", lo=0.0, hi=600.0)
+    slow_db_for_s: float = _spec(0.0, "How long it lasts (0 = no slowdown).", lo=0.0, hi=600.0)
+    slow_factor: float = _spec(4.0, "Queries that start during the slowdown take this many "
+                               "times as long.", lo=1.0, hi=100.0)
 
 
 @dataclass(frozen=True)
@@ -259,6 +264,13 @@ def _check_combinations(s: Scenario) -> None:
         raise ScenarioError("strategy.prewarm", "false for hot_key (pre-warming writes live chunks)")
     if w.warm_start and live:
         raise ScenarioError("workload.warm_start", "false for live_video (every chunk is new)")
+    f = s.faults
+    if f.slow_db_for_s > s.duration_s:
+        raise ScenarioError("faults.slow_db_for_s", f"at most duration_s ({s.duration_s:g})")
+    if f.slow_db_for_s and f.slow_db_at_s + f.slow_db_for_s > s.duration_s:
+        raise ScenarioError("faults.slow_db_at_s", f"at most duration_s - faults.slow_db_for_s "
+                            f"({s.duration_s - f.slow_db_for_s:g}), so the slowdown ends within "
+                            "the run")
     if s.faults.leader_dies and s.servers.count < 2:
         raise ScenarioError("servers.count", "at least 2 when faults.leader_dies is on "
                             "(someone must survive the dead server)")

@@ -132,7 +132,8 @@ class Simulation:
             chunks=self._workload.chunks, servers_down=life.servers.alive.count(False),
             sim_time_s=loop.now, steps=loop.steps, finished=loop.finished,
             truncated=loop.truncated,
-            seed=self.scenario.seed, coalesce=self.scenario.strategy.coalesce)
+            seed=self.scenario.seed, coalesce=self.scenario.strategy.coalesce,
+            after_s=self.scenario.faults.slow_db_at_s + self.scenario.faults.slow_db_for_s)
 
     def summary(self) -> dict[str, Any]:
         return metrics.summary(self.record())

@@ -13,7 +13,7 @@ import pytest
 
 from herd_support import run_events, scenario
 
-MODES = ["none", "lock", "promise", "distributed"]
+MODES = ["none", "lock", "notify", "promise", "distributed"]
 
 
 def _ends_once(sim, events):

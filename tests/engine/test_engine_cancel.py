@@ -115,10 +115,10 @@ def test_a_background_refresh_is_never_cancelled():
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("coalesce", ["none", "lock", "promise", "distributed"])
+@pytest.mark.parametrize("coalesce", ["none", "lock", "notify", "promise", "distributed"])
 def test_cancelling_keeps_every_query_ending_once_and_frees_its_connection_time(seed, coalesce):
     scn = scenario(preset="retry-storm", seed=seed,
-                   cache={"enabled": coalesce in ("lock", "distributed")},
+                   cache={"enabled": coalesce in ("lock", "notify", "distributed")},
                    clients={"count": 300}, strategy={"coalesce": coalesce})
     sim, events = run_events(scn)
     s = sim.summary()

@@ -68,7 +68,7 @@ def draw(rng: Random) -> dict[str, Any]:
                       "queue_limit": c([0, 0, 5, 50]), "contention": c([0.0, 0.0, 1.0, 5.0]),
                       "crash": rng.random() < 0.4, "overload_queue": c([3, 20]),
                       "crash_after_s": c([0.05, 0.3]), "recovery_s": c([0.1, 1.0])},
-        "strategy": {"coalesce": c(["none", "lock", "promise", "distributed"]),
+        "strategy": {"coalesce": c(["none", "lock", "notify", "promise", "distributed"]),
                      "stale_while_revalidate": rng.random() < 0.3,
                      "stale_ttl_s": c([0.0, 1.0, 30.0]),
                      "early_refresh_beta": c([0.0, 0.0, 1.0, 3.0]),
@@ -89,7 +89,7 @@ def draw(rng: Random) -> dict[str, Any]:
             st.update(stale_while_revalidate=False, early_refresh_beta=0.0, prewarm=False)
             scn["cache"]["ttl_jitter"] = 0.0
             scn["workload"]["warm_start"] = False
-            if st["coalesce"] in ("lock", "distributed"):
+            if st["coalesce"] in ("lock", "notify", "distributed"):
                 st["coalesce"] = "promise"
     return scn
 
@@ -135,7 +135,7 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
         seen[("dies+coalesce", s.strategy.coalesce)] += s.faults.leader_dies
         seen[("dies_no_retry+coalesce", s.strategy.coalesce)] += (
             s.faults.leader_dies and s.clients.retries == 0)
-    expected = ([("coalesce", m) for m in ("none", "lock", "promise", "distributed")]
+    expected = ([("coalesce", m) for m in ("none", "lock", "notify", "promise", "distributed")]
                 + [("arrival", a) for a in ("burst", "ramp", "poisson")]
                 + [("backoff", b) for b in ("none", "fixed", "exponential", "full_jitter")]
                 + [("kind", k) for k in ("hot_key", "live_video")]
@@ -147,7 +147,7 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
                                            "slow_db", "leader_dies",
                                            "fail_fetch") for on in (False, True)]
                 + [(pair, m) for pair in ("dies+coalesce", "dies_no_retry+coalesce")
-                   for m in ("none", "lock", "promise", "distributed")])
+                   for m in ("none", "lock", "notify", "promise", "distributed")])
     missing = [e for e in expected if not seen[e]]
     assert not missing
 

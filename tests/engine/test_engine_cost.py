@@ -19,7 +19,7 @@ LOOSER = {("metastable", "promise"): 12}
 
 def _preset_runs():
     for name in PRESETS:
-        for mode in ("none", "lock", "promise", "distributed"):
+        for mode in ("none", "lock", "notify", "promise", "distributed"):
             small = {"clients": {"count": 20_000}} if name == "drake-live" else {}
             try:
                 yield name, mode, parse_scenario({**small, "strategy": {"coalesce": mode}},

@@ -32,7 +32,7 @@ from webapp.engine import ScenarioError, Simulation, parse_scenario
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MANIFEST = GOLDEN / "manifest.json"
-MODES = ("none", "lock", "promise", "distributed")
+MODES = ("none", "lock", "notify", "promise", "distributed")
 BACKOFFS = ("none", "fixed", "exponential", "full_jitter")
 COMBINATION_DRAWS = 24
 MAX_CASE_EVENTS = 25_000

@@ -12,13 +12,13 @@ from webapp.engine.events import SAMPLE
 
 def test_without_coalescing_a_fetch_is_direct_and_only_a_coalescing_leader_leads():
     roles = {}
-    for mode in ("none", "lock", "promise", "distributed"):
+    for mode in ("none", "lock", "notify", "promise", "distributed"):
         _, events = run_events(parse_scenario({"strategy": {"coalesce": mode}},
                                               preset="classroom"))
         roles[mode] = {ev.role for ev in events if ev.kind == "fetch_start"}
         assert {ev.role for ev in events if ev.kind == "cache_set"} == roles[mode]
-    assert roles == {"none": {"direct"}, "lock": {"leader"}, "promise": {"leader"},
-                     "distributed": {"leader"}}
+    assert roles == {"none": {"direct"}, "lock": {"leader"}, "notify": {"leader"},
+                     "promise": {"leader"}, "distributed": {"leader"}}
 
 
 def test_leader_dies_without_coalescing_kills_the_first_direct_fetchers_server():

@@ -55,7 +55,7 @@ def test_scenario_is_frozen():
     ({"clients": {"retries": 11}}, "clients.retries", "an integer from 0 to 10"),
     ({"duration_s": 601}, "duration_s", "a number from 0.01 to 600"),
     ({"strategy": {"coalesce": "magic"}}, "strategy.coalesce",
-     "one of: none, lock, promise, distributed"),
+     "one of: none, lock, notify, promise, distributed"),
     ({"clients": {"backoff": "linear"}}, "clients.backoff",
      "one of: none, fixed, exponential, full_jitter"),
     ({"datastore": {"service_dist": "pareto"}}, "datastore.service_dist",
@@ -121,7 +121,7 @@ def test_schema_has_a_row_per_key_with_its_range_and_doc():
                 "strategy.early_refresh_beta", "strategy.prewarm"]
     assert set(required) <= set(rows)
     assert rows["clients.count"]["min"] == 1 and rows["clients.count"]["max"] == 2_000_000
-    assert rows["strategy.coalesce"]["choices"] == ["none", "lock", "promise", "distributed"]
+    assert rows["strategy.coalesce"]["choices"] == ["none", "lock", "notify", "promise", "distributed"]
     assert all(row["doc"] for row in rows.values())
     defaults = parse_scenario({}).to_dict()
     for key, row in rows.items():

@@ -192,7 +192,7 @@ def test_full_jitter_spreads_the_retries_of_a_storm():
 
 
 def test_the_registry_names_every_coalescing_mode():
-    assert set(COALESCING) == {"none", "lock", "promise", "distributed"}
+    assert set(COALESCING) == {"none", "lock", "notify", "promise", "distributed"}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -276,7 +276,8 @@ def test_each_mitigation_implements_only_hooks_the_port_names_and_has_an_off_swi
 
     hooks = {name for name in vars(Mitigation) if not name.startswith("_")} - {"switch"}
     for cls in (*COALESCING.values(), *SWITCHED):
-        looks_like_hook = {name for name in vars(cls) if name.startswith("on_")
+        names = {name for k in cls.__mro__[:-1] for name in vars(k)}     # inherited too
+        looks_like_hook = {name for name in names if name.startswith("on_")
                            or name in ("ttl", "retry_delay", "may_retry")}
         assert looks_like_hook and looks_like_hook <= hooks, cls
         assert cls.switch in OFF, cls

@@ -48,6 +48,11 @@ class Cache:
         self._claims[name] = (owner, server, now + lease_s)
         return True, None if held is None else held[1]
 
+    def held(self, name: str, now: float) -> bool:
+        """Does someone hold ``name`` (with a lease that has not run out)?"""
+        held = self._claims.get(name)
+        return held is not None and now < held[2]
+
     def release(self, name: str, owner: Any) -> None:
         """Drop the claim, but only if ``owner`` still holds it (its lease may have passed)."""
         held = self._claims.get(name)

@@ -8,7 +8,8 @@ The estimate adds up, for the worst case the scenario allows, the steps the loop
 - every attempt (a request, and each retry, if an attempt can fail at all: by a timeout, a
   fault, or a datastore that can hold enough queries to crash or fill its queue) arrives,
   finishes its cache lookup, may time out and may wait for one query of its own;
-- a lock waiter polls every ``lock_poll_ms`` until the value is there -- for as long as a fetch
+- a lock waiter polls every ``lock_poll_ms`` until the value is there (with ``notify`` it is
+  woken instead: once, plus once per lease while it waits) -- for as long as a fetch
   can take, or a lease if the leader can die, or, when the TTL is shorter than a fetch or a
   poll (the value expires before anyone sees it), until every other waiter of its herd has
   fetched in turn;
@@ -106,6 +107,15 @@ def _parts(s: Scenario) -> list[_Part]:
         parts.append(_Part(polls, ("strategy.lock_poll_ms", "datastore.service_ms"),
                            f"lock waiters poll every {st.lock_poll_ms:g} ms while a fetch can "
                            f"take {wait_s:,.1f} s"))
+    elif st.coalesce == "notify":
+        # A waiter wakes once when the value arrives, at most once more when a failing holder
+        # hands it the lock, and once per lease while holders keep it waiting.
+        lease_s = st.lease_ms / 1000.0
+        wait_s = backlog_s + fetch_s
+        wakes = attempts * (3 + wait_s / lease_s)
+        parts.append(_Part(wakes, ("clients.count", "strategy.lease_ms"),
+                           f"lock waiters are woken (once, or once per {st.lease_ms:g} ms lease "
+                           f"while a fetch can take {wait_s:,.1f} s)"))
     elif st.coalesce == "distributed":
         episodes = herds * (1 if live else w.keys * (s.duration_s / s.cache.ttl_s + 1))
         polls = (min(episodes, requests) * s.servers.count

@@ -22,6 +22,7 @@ request that the cache answers at once may end in ``_lookup`` without ever becom
 (see ``_arrive_light``).
 """
 from array import array
+from collections import deque
 from random import Random
 from typing import Any, Callable
 
@@ -30,7 +31,7 @@ from webapp.engine.counters import Counters
 from webapp.engine.datastore import Datastore, Query
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START, RESPOND,
                                   RETRY, RETRY_DENIED, TIMEOUT, Event)
-from webapp.engine.loop import Loop, cancel
+from webapp.engine.loop import Loop, cancel, cancel_timer
 from webapp.engine.mitigations import Mitigations
 from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Scenario
@@ -82,6 +83,7 @@ class Lifecycle:
         self._interval_failed = self.interval_failed.append
         self.open: dict[int, Request] | None = None   # requests not yet ended, if tracked
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
+        self._watchers: dict[str, deque[list]] = {}   # name -> [fn, args, timer], FIFO
         self._queries = 0
         self._timeout_s = s.clients.timeout_s
         self._lookup_s = s.cache.lookup_ms / 1000.0
@@ -379,6 +381,36 @@ class Lifecycle:
 
     def release(self, name: str, owner: Any) -> None:
         self.cache.release(name, owner)
+
+    def watch(self, t: float, name: str, fn: Callable[..., None], timeout_s: float,
+              *args: Any) -> None:
+        if not self.cache.held(name, t):
+            self.loop.later(t, fn, *args)
+            return
+        watcher = [fn, args, None]
+        watcher[2] = self.loop.timer(t + timeout_s, self._wake, watcher)
+        self._watchers.setdefault(name, deque()).append(watcher)
+
+    def notify(self, t: float, name: str, everyone: bool = True) -> None:
+        watchers = self._watchers.get(name)
+        while watchers:
+            watcher = watchers.popleft()
+            if watcher[0] is None:
+                continue                 # it timed out already
+            cancel_timer(watcher[2])
+            self.loop.later(t, self._wake, watcher)
+            if not everyone:
+                break
+        if not watchers:
+            self._watchers.pop(name, None)
+
+    def _wake(self, t: float, watcher: list) -> None:
+        """A watcher's one wake-up (from ``notify`` or its timeout); a woken watcher left in
+        its queue is skipped there."""
+        fn, args = watcher[0], watcher[1]
+        if fn is not None:
+            watcher[0] = None
+            fn(t, *args)
 
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
         self.recorder.note(kind, t, req, server, *fields)

@@ -23,7 +23,8 @@ at equal times the lane with the lower rank goes first, and within a lane the en
 A FIFO lane has one handler; an entry is ``[t, *args]`` and firing it calls ``handler(*entry)``.
 Its producer appends entries in time order. A timeout can be cancelled (``cancel``: asyncio's
 ``TimerHandle.cancel``): it is dropped when it reaches the head, takes no step and does not keep
-the run alive. ``refill``, if set, is called when a lane runs dry, so a producer can hand out a
+the run alive. So can a timer made with ``timer`` (``cancel_timer``), for waits that usually end
+early (a lock waiter's timeout when it is woken first). ``refill``, if set, is called when a lane runs dry, so a producer can hand out a
 long sequence (a million arrivals) a block at a time.
 
 Samples go on while any other work is pending, and otherwise up to ``samples_until``; the run
@@ -69,6 +70,11 @@ def cancel(entry: list) -> None:
     entry[1] = None
 
 
+def cancel_timer(handle: list) -> None:
+    """Cancel a timer made with ``Loop.timer``: it will be dropped without firing."""
+    handle[0] = None
+
+
 class Loop:
     """``on_sample(t)`` takes each sample; set it and the lanes' handlers before ``run``."""
 
@@ -79,7 +85,8 @@ class Loop:
         self.max_steps = max_steps
         self.finished = False
         self.truncated = False
-        self.timers: list[tuple] = []                   # heap of (t, seq, fn, args)
+        self.timers: list[tuple] = []                   # heap of (t, seq, fn, args),
+        # or (t, seq, None, [fn, args]) for a cancellable one (fn None once cancelled)
         self._seq = itertools.count()
         self.arrivals = Lane()                          # rank ARRIVALS
         self.lookups = Lane()                           # rank LOOKUPS
@@ -97,6 +104,14 @@ class Loop:
         heapq.heappush(self.timers, (t, next(self._seq), fn, args))
         if t < self.horizon:
             self.horizon = t
+
+    def timer(self, t: float, fn: Callable[..., None], *args: Any) -> list:
+        """``later``, cancellable: returns the handle for ``cancel_timer``."""
+        handle = [fn, args]
+        heapq.heappush(self.timers, (t, next(self._seq), None, handle))
+        if t < self.horizon:
+            self.horizon = t
+        return handle
 
     def push_timeout(self, entry: list) -> None:
         """Append ``[t, request, attempt]`` to the TIMEOUTS lane (``cancel``-able)."""
@@ -125,6 +140,8 @@ class Loop:
         while steps != budget:
             # The earliest entry. Lanes are checked in rank order, and a strict < keeps the
             # lower rank on a tie.
+            while timers and timers[0][2] is None and timers[0][3][0] is None:
+                heappop(timers)                          # a cancelled timer
             t = timers[0][0] if timers else INF
             lane = TIMERS
             if arrivals and arrivals[0][0] < t:
@@ -187,6 +204,8 @@ class Loop:
                 on_timeout(*timeouts.popleft())
             else:
                 _, _, fn, args = heappop(timers)
+                if fn is None:                           # a cancellable timer
+                    fn, args = args
                 fn(t, *args)
                 refill_arrivals = self.arrivals.refill   # a timer may start a new herd
             last_t = t
@@ -209,10 +228,13 @@ class Loop:
         self.timers.clear()
 
     def _pending(self) -> bool:
-        """Would another step fire? (A cancelled timeout would not.)"""
+        """Would another step fire? (A cancelled timeout or timer would not.)"""
         timeouts = self.timeouts.entries
         while timeouts and timeouts[0][1] is None:
             timeouts.popleft()
+        timers = self.timers
+        while timers and timers[0][2] is None and timers[0][3][0] is None:
+            heapq.heappop(timers)
         next_sample = (self._samples_taken + 1) * self._sample_every
         return bool(self.timers or self.arrivals.entries or self.lookups.entries or timeouts
                     or next_sample <= self._samples_until + _TIE)

@@ -88,6 +88,16 @@ class Host(Protocol):
     def release(self, name: str, owner: Any) -> None:
         """Drop ``name`` if ``owner`` still holds it (its lease may have run out)."""
 
+    def watch(self, t: float, name: str, fn: Callable[..., None], timeout_s: float,
+              *args: Any) -> None:
+        """Call ``fn(t, *args)`` once: when ``notify`` wakes this watcher of ``name``, or
+        ``timeout_s`` from now, whichever comes first -- or at once if nobody holds ``name``
+        now (so a wake-up sent between a lost ``claim`` and this call is never missed)."""
+
+    def notify(self, t: float, name: str, everyone: bool = True) -> None:
+        """Wake the watchers of ``name``: every one, or (``everyone`` False) only the one
+        that has waited longest."""
+
     # ---- record, settings, randomness, counters
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
         """Record an event of ``kind`` (webapp.engine.events) about ``req``."""

@@ -110,9 +110,11 @@ class Datastore:
 @dataclass(frozen=True)
 class Strategy:
     coalesce: str = _spec("none", "none: every miss queries; lock: one fetches, others poll the "
-                          "cache; promise: per-server singleflight; distributed: shared marker "
+                          "cache; notify: one fetches, others are woken when it has written the "
+                          "value; promise: per-server singleflight; distributed: shared marker "
                           "with a lease plus the local promise.",
-                          choices=("none", "lock", "promise", "distributed"), off="none")
+                          choices=("none", "lock", "notify", "promise", "distributed"),
+                          off="none")
     stale_while_revalidate: bool = _spec(False, "Serve an expired value (for stale_ttl_s) while "
                                          "one background fetch refreshes it.", off=False)
     stale_ttl_s: float = _spec(30.0, "How long past expiry a value may be served stale.",
@@ -126,8 +128,8 @@ class Strategy:
                                 lo=1.0, hi=10_000.0)
     marker_poll_ms: float = _spec(50.0, "distributed: how often a server waiting on another "
                                   "server's marker re-reads the cache.", lo=1.0, hi=10_000.0)
-    lease_ms: float = _spec(5_000.0, "lock/distributed: a lock or marker expires after this long, "
-                            "so a dead holder cannot block the key forever.",
+    lease_ms: float = _spec(5_000.0, "lock/notify/distributed: a lock or marker expires after "
+                            "this long, so a dead holder cannot block the key forever.",
                             lo=1.0, hi=600_000.0)
 
 
@@ -279,9 +281,9 @@ def _check_combinations(s: Scenario) -> None:
         raise ScenarioError("datastore.overload_queue", f"at most datastore.queue_limit "
                             f"({d.queue_limit}) when crash is on, or it can never overload")
     if not s.cache.enabled:
-        if st.coalesce in ("lock", "distributed"):
+        if st.coalesce in ("lock", "notify", "distributed"):
             raise ScenarioError("strategy.coalesce", "none or promise when cache.enabled is false "
-                                "(lock and distributed wait on the cache)")
+                                "(lock, notify and distributed wait on the cache)")
         for key, on in (("strategy.stale_while_revalidate", st.stale_while_revalidate),
                         ("strategy.early_refresh_beta", st.early_refresh_beta > 0),
                         ("strategy.prewarm", st.prewarm), ("workload.warm_start", w.warm_start),

@@ -37,7 +37,11 @@ class LockCoalescing:
                        lambda t, ok: self.fetched(t, req, attempt, owner, ok))
             return
         host.note(LOCK_WAIT if first else LOCK_POLL, t, req, server, attempt)
-        host.later(t + self.poll_s, self.poll, req, attempt, server)
+        self.wait(t, req, attempt, server)
+
+    def wait(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """Nobody will say when the value arrives: look again in ``lock_poll_ms``."""
+        self.host.later(t + self.poll_s, self.poll, req, attempt, server)
 
     def poll(self, t: float, req: Request, attempt: int, server: int) -> None:
         if not self.host.alive(server):

@@ -119,6 +119,31 @@ def test_early_refresh_turns_each_expiry_herd_into_a_few_fetches(seed):
     assert 3 <= xfetch["db_queries"] <= 6 * 3 < plain["db_queries"] / 5
 
 
+def _refresh_bursts(beta: float, seeds) -> list[int]:
+    """expiry-herd: the early refreshes of each expiry (those within 2 s of each other)."""
+    bursts: list[list[float]] = []
+    for seed in seeds:
+        _, events = run_events(parse_scenario(
+            {"seed": seed, "strategy": {"early_refresh_beta": beta}}, preset="expiry-herd"))
+        for t in (ev.t for ev in events if ev.kind == "fetch_start"):
+            if bursts and bursts[-1] and t - bursts[-1][-1] < 2.0:
+                bursts[-1].append(t)
+            else:
+                bursts.append([t])
+        bursts.append([])                          # a new seed starts a new burst
+    return [len(b) for b in bursts if b]
+
+
+def test_with_many_readers_xfetch_makes_about_e_to_the_one_over_beta_refreshes_per_expiry():
+    # The first refresh starts before expiry, the old value stays fresh while it runs, and the
+    # other readers keep rolling: about e^(1/beta) in all (e at beta = 1).
+    one, two = _refresh_bursts(1.0, range(1, 6)), _refresh_bursts(2.0, range(1, 6))
+    assert len(one) == len(two) == 15              # 3 expiries a run
+    assert 2.2 <= sum(one) / len(one) <= 4.0       # e = 2.72 (seeds 1-20: 3.1)
+    assert 1.2 <= sum(two) / len(two) <= 2.2       # e^0.5 = 1.65 (seeds 1-20: 1.55)
+    assert max(one) > 3                            # more than "one reader refreshes"
+
+
 def test_xfetch_refresh_chance_one_delta_before_expiry_is_one_over_e():
     rng = Random(3)
     n = 20_000

@@ -47,8 +47,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "description": "A popular key, cached at t=0 with a 10 s TTL, read 1,000 times a second. "
                        "Each time it expires every read in the next fetch time misses. "
                        "stale_while_revalidate keeps it to one fetch per expiry; "
-                       "early_refresh_beta=1 to a few (readers keep rolling the die while the "
-                       "first early refresh runs), and nobody sees a miss.",
+                       "early_refresh_beta=1 to a few, and nobody sees a miss: readers keep "
+                       "rolling the die while the first early refresh runs, about e = 2.7 "
+                       "refreshes per expiry in theory, 3 on average here (1 to 11).",
         "scenario": {
             "duration_s": 30.0,
             "clients": {"count": 30_000, "arrival": "poisson", "rate_per_s": 1000.0},

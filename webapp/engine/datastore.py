@@ -12,10 +12,11 @@ its answer goes nowhere. A cancelled query stays in the deque as a tombstone, sk
 reaches the head, so cancelling costs O(1) however long the queue; every count the model acts on
 (``queued``, the queue limit, overload) leaves tombstones out.
 """
+import itertools
 import math
 from collections import deque
 from random import Random
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from webapp.engine.counters import Counters
 from webapp.engine.events import (DB_CANCELLED, DB_FAILED, DB_FINISHED, DB_QUEUED, DB_REJECTED,
@@ -69,10 +70,12 @@ class Query:
 class Datastore:
     """The model. It schedules its own work on ``loop``, records on ``recorder``, counts
     rejected and failed queries in ``counters``, and hands every query's outcome to
-    ``answer(t, query, ok)``."""
+    ``answer(t, query, ok)``. ``given``: service times for the first queries to start, in order
+    (a trace's, engine/trace.py); the rest are drawn."""
 
     def __init__(self, cfg: DatastoreConfig, rng: Random, loop: "Loop", recorder: Recorder,
-                 counters: Counters, answer: Callable[[float, Query, bool], None]) -> None:
+                 counters: Counters, answer: Callable[[float, Query, bool], None],
+                 given: Sequence[float] = ()) -> None:
         self.cfg = cfg
         self.loop = loop
         self.recorder = recorder
@@ -87,6 +90,8 @@ class Datastore:
         self._epoch = 0          # bumps whenever an overload ends, cancelling its crash timer
         self._down_since = 0.0
         self._service = service_sampler(cfg, rng)
+        if given:
+            self._service = itertools.chain(given, iter(self._service, None)).__next__
         self.slow = 1.0          # faults.slow_*: queries starting now take this many times longer
 
     @property

@@ -24,7 +24,7 @@ request that the cache answers at once may end in ``_lookup`` without ever becom
 from array import array
 from collections import deque
 from random import Random
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from webapp.engine.cache import Cache
 from webapp.engine.counters import Counters
@@ -62,7 +62,7 @@ class Lifecycle:
     """Implements ``webapp.engine.ports.Host`` on the simulation's models."""
 
     def __init__(self, scenario: Scenario, loop: Loop, recorder: Recorder,
-                 counters: Counters) -> None:
+                 counters: Counters, service_s: Sequence[float] = ()) -> None:
         s = self.scenario = scenario
         self.loop = loop
         self.recorder = recorder
@@ -71,7 +71,7 @@ class Lifecycle:
         self.servers = Servers(s.servers.count)
         self._rngs: dict[str, Random] = {}
         self.db = Datastore(s.datastore, self.rng("service"), loop, recorder, counters,
-                            self.answer)
+                            self.answer, service_s)
         # Latencies (seconds) of answered requests, and of failed ones up to their failure;
         # all of them, and those since the last sample.
         self.answered = array("d")

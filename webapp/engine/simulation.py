@@ -26,6 +26,7 @@ from webapp.engine.loop import INF, Loop
 from webapp.engine.recorder import Recorder
 from webapp.engine.sampling import Sampler
 from webapp.engine.scenario import Scenario, ScenarioError
+from webapp.engine.trace import Trace
 from webapp.engine.workload import Workload
 
 MAX_INJECTED = 10_000
@@ -36,12 +37,19 @@ class Simulation:
     """One run. ``record_requests``: make per-request events (else only system events);
     ``sample_every=k``: only for viewers with ``viewer % k == 0`` and injected ones;
     ``max_steps``: end the run early, cleanly, after that many loop steps
-    (``summary()["truncated"]``). Counters, samples and the summary are exact either way."""
+    (``summary()["truncated"]``). Counters, samples and the summary are exact either way.
+    ``trace``: replay given arrivals and service times instead of the scenario's workload
+    (engine/trace.py; code only, for running beside a real run)."""
 
     def __init__(self, scenario: Scenario, record_requests: bool = True, sample_every: int = 1,
-                 max_steps: int | None = None) -> None:
+                 max_steps: int | None = None, trace: Trace | None = None) -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError("Simulation needs a Scenario; use parse_scenario() first")
+        if trace is not None and not isinstance(trace, Trace):
+            raise TypeError("trace must be a webapp.engine.trace.Trace")
+        if trace is not None and scenario.workload.kind != "hot_key":
+            raise ValueError("a trace replaces a hot_key workload; workload.kind is "
+                             f"{scenario.workload.kind!r}")
         if not _whole(sample_every):
             raise ValueError(f"sample_every must be a whole number >= 1, not {sample_every!r}")
         if max_steps is not None and not _whole(max_steps):
@@ -50,11 +58,12 @@ class Simulation:
         self._recorder = Recorder(record_requests, sample_every)
         self._counters = Counters()
         self._loop = Loop(scenario.sample_interval_s, scenario.duration_s, max_steps)
-        self._life = Lifecycle(scenario, self._loop, self._recorder, self._counters)
+        self._life = Lifecycle(scenario, self._loop, self._recorder, self._counters,
+                               trace.service_s if trace else ())
         sampler = Sampler(self._life)
         self._loop.on_sample = sampler.sample
         self._faults = Faults(self._life, self._loop)
-        self._workload = Workload(self._life, self._loop)
+        self._workload = Workload(self._life, self._loop, trace)
         self._injected = 0
         weakref.finalize(self, _close, [self._loop, self._life, self._faults, self._workload,
                                         sampler])

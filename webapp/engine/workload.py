@@ -3,7 +3,7 @@
 hot_key: ``clients.count`` requests in all, for one key or a Zipf-popular set of keys (cached
 together at t=0 when there are several, or with ``workload.warm_start``). live_video: a new chunk
 every ``segment_s``; the producer publishes it (pre-warming first, if on) and every viewer asks
-for it once.
+for it once. A trace (engine/trace.py) replaces the hot_key herd with its own arrivals.
 
 Each herd (the hot_key run, or one chunk) has its own random stream, so runs with and without a
 mitigation see exactly the same arrivals. A herd's arrivals are made a block at a time, in time
@@ -20,6 +20,7 @@ from webapp.engine.events import CHUNK_PUBLISHED, Event
 from webapp.engine.lifecycle import Lifecycle, Request
 from webapp.engine.loop import Loop
 from webapp.engine.scenario import Clients
+from webapp.engine.trace import Trace
 
 BLOCK = 1024                 # arrivals handed to the loop at a time
 
@@ -97,16 +98,33 @@ def zipf_picker(keys: list[str], s: float, rng: Random) -> Callable[[], str]:
     return lambda: keys[bisect.bisect_right(cum, rand() * total)]
 
 
+class Replay:
+    """A trace's arrivals, handed out a block at a time like a Herd's."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.arrivals = trace.arrivals
+        self.made = 0
+        self.done = False
+
+    def block(self, n: int) -> list[tuple[float, int, str]]:
+        block = list(self.arrivals[self.made:self.made + n])
+        self.made += len(block)
+        self.done = self.made == len(self.arrivals)
+        return block
+
+
 class Workload:
-    def __init__(self, lifecycle: Lifecycle, loop: Loop) -> None:
+    def __init__(self, lifecycle: Lifecycle, loop: Loop, trace: Trace | None = None) -> None:
         s = lifecycle.scenario
         self.lifecycle = lifecycle
         self.loop = loop
         self.chunks = 0
         self.keys: list[str] = []            # the newest chunk, or every hot key
         self._on_publish = lifecycle.mitigations.hooks("on_publish")
-        self._herd: Herd | None = None
-        if s.workload.kind == "live_video":
+        self._herd: Herd | Replay | None = None
+        if trace is not None:
+            self._replay(trace)
+        elif s.workload.kind == "live_video":
             n_chunks = math.ceil(s.duration_s / s.workload.segment_s - 1e-9)
             for c in range(n_chunks):
                 loop.later(c * s.workload.segment_s, self._publish_chunk, c)
@@ -122,13 +140,25 @@ class Workload:
         w = s.workload
         self.chunks = 1
         self.keys = [f"key-{i}" for i in range(w.keys)]
-        if w.keys > 1 or w.warm_start:      # written together at t=0, so they expire together
-            delta = s.datastore.service_ms / 1000.0
-            for key in self.keys:
-                self.lifecycle.cache_put(0.0, key, "warm_start", delta)
+        if w.keys > 1 or w.warm_start:
+            self._warm(self.keys)
         key = zipf_picker(self.keys, w.zipf_s, self._stream("keys")) if w.keys > 1 \
             else self.keys[0]
         self._begin(Herd(s.clients, 0.0, s.duration_s, 0, self._stream("arrivals/0"), key))
+
+    def _replay(self, trace: Trace) -> None:
+        s = self.lifecycle.scenario
+        self.chunks = 1
+        self.keys = [trace.arrivals[0][2]]
+        if s.workload.warm_start:
+            self._warm(trace.keys())
+        self._begin(Replay(trace))
+
+    def _warm(self, keys: list[str]) -> None:
+        """Cache ``keys`` together at t=0 (a deploy warmed them), so they expire together."""
+        delta = self.lifecycle.scenario.datastore.service_ms / 1000.0
+        for key in keys:
+            self.lifecycle.cache_put(0.0, key, "warm_start", delta)
 
     def _publish_chunk(self, t: float, chunk: int) -> None:
         s = self.lifecycle.scenario
@@ -144,7 +174,7 @@ class Workload:
     def _stream(self, name: str) -> Random:
         return Random(f"{self.lifecycle.scenario.seed}/{name}")
 
-    def _begin(self, herd: Herd) -> None:
+    def _begin(self, herd: Herd | Replay) -> None:
         """A new herd replaces whatever was left of the previous one."""
         self.loop.arrivals.entries.clear()
         self._herd = herd

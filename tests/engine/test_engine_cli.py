@@ -47,7 +47,8 @@ def test_scenario_file_seed_and_events_log(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["run", "--set", "clients.count=0"], "'clients.count'"),
-    (["run", "--set", "strategy.coalesce=magic"], "one of: none, lock, notify, promise, distributed"),
+    (["run", "--set", "strategy.coalesce=magic"],
+     "one of: none, lock, notify, promise, distributed"),
     (["run", "--preset", "nope"], "classroom"),
     (["run", "--set", "nope=1"], "'nope'"),
     (["run", "--scenario", "/nonexistent/file.json"], "'--scenario'"),

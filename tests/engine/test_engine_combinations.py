@@ -2,8 +2,8 @@
 
 Each draw picks every key independently (coalescing mode, arrivals, workload, keys, backoff,
 retries, timeouts, retry budget, cache, SWR, XFetch, jitter, prewarm, contention, crash, faults
-and a slowdown, servers, queue limit). Draws are nudged towards sense (prewarm with live video, warm start with hot_key,
-...) but not always, so ``parse_scenario`` rejects some as impossible combinations: those are
+and a slowdown, servers, queue limit). Draws are nudged towards sense (prewarm with live video,
+warm start with hot_key, ...) but not always, so ``parse_scenario`` rejects some as impossible combinations: those are
 skipped by design, counted, and must stay a minority. Everything is seeded: the same draws every
 run. On a failure the scenario is in the message; paste it into ``parse_scenario`` to replay.
 

@@ -121,7 +121,8 @@ def test_schema_has_a_row_per_key_with_its_range_and_doc():
                 "strategy.early_refresh_beta", "strategy.prewarm"]
     assert set(required) <= set(rows)
     assert rows["clients.count"]["min"] == 1 and rows["clients.count"]["max"] == 2_000_000
-    assert rows["strategy.coalesce"]["choices"] == ["none", "lock", "notify", "promise", "distributed"]
+    assert rows["strategy.coalesce"]["choices"] == ["none", "lock", "notify", "promise",
+                                                    "distributed"]
     assert all(row["doc"] for row in rows.values())
     defaults = parse_scenario({}).to_dict()
     for key, row in rows.items():

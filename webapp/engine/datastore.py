@@ -110,18 +110,19 @@ class Datastore:
             self.counters.db_rejected += 1
             self.recorder.note(DB_REJECTED, t, q.req, q.server, q.id,
                                "down" if self.state == DOWN else "queue_full")
-            self.answer(t, q, False)
+            on_done, q.on_done = q.on_done, None     # as answer() does (its server is alive)
+            on_done(t, False)
             return
         if len(self.running) < cfg.connections:
             self._start(t, q)
         else:
             self.queue.append(q)
             q.queued = True
-            queued = self.queued
+            queued = len(self.queue) - self._tombstones
             self.recorder.note(DB_QUEUED, t, q.req, q.server, q.id, queued)
             if queued >= cfg.overload_queue and self.state == UP:
                 self._set_state(t, OVERLOADED)
-        inflight = self.inflight
+        inflight = len(self.queue) - self._tombstones + len(self.running)
         if inflight > self.peak_inflight:
             self.peak_inflight = inflight
 

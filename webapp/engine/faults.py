@@ -8,6 +8,7 @@ datastore slows down for a while.
   service time later). Its process memory goes (each mitigation's
   ``on_server_down``), every attempt it was handling fails at once (and may retry elsewhere),
   its pending work does nothing more, and a lock or marker it held stays until its lease ends.
+  Its queries still queued are cancelled (their waiters have all failed); running ones run on.
 - ``faults.slow_db_for_s`` > 0: from ``slow_db_at_s``, for that long, every query that starts
   takes ``slow_factor`` times as long (a bad deploy, a noisy neighbour, a failover): a trigger
   that is gone afterwards. Whether the run recovers when it is gone is the question

@@ -97,10 +97,6 @@ class Lifecycle:
         self._after = s.faults.slow_db_at_s + s.faults.slow_db_for_s
         self._every = recorder.every
         self._emit = recorder.out.append       # the hot paths' events, made in place
-        # See _arrive_light: no timer before the lookup, nobody to fail it, no events to record.
-        self._light = (self._cache_on and self._lookup_s > 0 and not s.faults.leader_dies
-                       and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
-                       and self._every != 1)
         # When an attempt's timeout is due after its cache lookup, its timer is made only if
         # the lookup did not answer it (most attempts are answered there, and need none).
         self._timer_after_lookup = self._lookup_s <= self._timeout_s
@@ -116,6 +112,11 @@ class Lifecycle:
         self._retry_delay = self.mitigations.retry_delay()
         self._on_request = self.mitigations.hooks("on_request")
         self._may_retry = self.mitigations.hooks("may_retry")
+        # See _arrive_light: no timer before the lookup, nobody to fail it, no events to record,
+        # no mitigation to tell of a new request.
+        self._light = (self._cache_on and self._lookup_s > 0 and not s.faults.leader_dies
+                       and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
+                       and self._every != 1 and not self._on_request)
 
     # ----------------------------------------------------------------- the lifecycle
     def _traced(self, viewer: int) -> bool:
@@ -129,6 +130,8 @@ class Lifecycle:
         c.requests += 1
         if t >= self._after:
             c.after_requests += 1
+        for hook in self._on_request:
+            hook(t)
         if self.open is not None:
             self.open[req.id] = req
         return req
@@ -137,9 +140,6 @@ class Lifecycle:
         """An attempt reaches a server: a new request from the workload (the ARRIVALS lane), or
         ``req`` again (a retry, or an injected request). Look the key up, or with no cache, it
         is a miss."""
-        if self._on_request and (req is None or req.attempt == 0):
-            for hook in self._on_request:
-                hook(t)
         if req is None:
             if self._light and (self._every == 0 or not self._traced(viewer)):
                 self._arrive_light(t, viewer, key)
@@ -168,8 +168,9 @@ class Lifecycle:
 
     def _arrive_light(self, t: float, viewer: int, key: str) -> None:
         """A new request that nothing can touch before its lookup (no event to record, no timer
-        due first, no server dying) stays just its arrival until then: most are answered by
-        that lookup, and never need a Request at all. Otherwise ``_lookup`` makes one."""
+        due first, no server dying, no retry budget counting it) stays just its arrival until
+        then: most are answered by that lookup, and never need a Request at all. Otherwise
+        ``_lookup`` makes one."""
         c = self.counters
         rid = c.requests
         c.requests = rid + 1
@@ -340,9 +341,9 @@ class Lifecycle:
         self.recorder.note(FETCH_START, t, req, server, attempt, role, q.id)
         if self.on_fetch is not None:
             self.on_fetch(t, q)
-        if role != "refresh":
-            self._wait_for(q, req, attempt)
         self.db.submit(t, q)
+        if q.queued and role != "refresh":       # only a queued query can be cancelled
+            self._wait_for(q, req, attempt)
         return q
 
     def join(self, query: Query, req: Request, attempt: int) -> None:

@@ -24,8 +24,8 @@ A FIFO lane has one handler; an entry is ``[t, *args]`` and firing it calls ``ha
 Its producer appends entries in time order. A timeout can be cancelled (``cancel``: asyncio's
 ``TimerHandle.cancel``): it is dropped when it reaches the head, takes no step and does not keep
 the run alive. So can a timer made with ``timer`` (``cancel_timer``), for waits that usually end
-early (a lock waiter's timeout when it is woken first). ``refill``, if set, is called when a lane runs dry, so a producer can hand out a
-long sequence (a million arrivals) a block at a time.
+early (a lock waiter's timeout when it is woken first). ``refill``, if set, is called when a lane
+runs dry, so a producer can hand out a long sequence (a million arrivals) a block at a time.
 
 Samples go on while any other work is pending, and otherwise up to ``samples_until``; the run
 finishes when no lane has work left, with one final sample unless the last one already saw

@@ -42,7 +42,8 @@ class Clients:
                             lo=0.0, hi=600.0)
     rate_per_s: float = _spec(100.0, "Poisson arrival rate.", lo=0.001, hi=10_000_000.0)
     timeout_s: float = _spec(0.0, "Client gives up on an attempt after this long (0 = never). "
-                             "The server-side work goes on.", lo=0.0, hi=600.0)
+                             "Its query leaves the queue if nobody else waits for it; work "
+                             "already running goes on.", lo=0.0, hi=600.0)
     retries: int = _spec(0, "Extra attempts after a timeout or an error.", lo=0, hi=10)
     backoff: str = _spec("none", "Delay before a retry: none (immediately), fixed (base), "
                          "exponential (base*2^n, capped), full_jitter (uniform 0..exponential).",

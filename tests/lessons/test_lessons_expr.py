@@ -6,8 +6,8 @@ import pytest
 from webapp.lessons.expr import ExprError, Quota, Ref, evaluate, numeric_keys, parse
 
 RUNS = {
-    "a": {"db_queries": 4, "chunks": 4, "errors": 0, "latency_ms": {"mean": 90.0, "p99": None}},
-    "b": {"db_queries": 12, "chunks": 4, "errors": 3, "latency_ms": {"mean": 30.0, "p99": 50.0}},
+    "a": {"db_queries": 4, "chunks": 4, "errors": 0, "latency_answered_ms": {"mean": 90.0, "p99": None}},
+    "b": {"db_queries": 12, "chunks": 4, "errors": 3, "latency_answered_ms": {"mean": 30.0, "p99": 50.0}},
 }
 
 
@@ -15,14 +15,14 @@ RUNS = {
     ("db_queries == chunks", True, "4 == 4"),
     ("errors > 0", False, "0 > 0"),
     ("db_queries * 3 == b:db_queries", True, "12 == 12"),
-    ("latency_ms.mean > b:latency_ms.mean", True, "90 > 30"),
+    ("latency_answered_ms.mean > b:latency_answered_ms.mean", True, "90 > 30"),
     ("b:db_queries - chunks * 2 >= 4", True, "4 >= 4"),
     ("(b:db_queries - chunks) / 2 == 4", True, "4 == 4"),
     ("db_queries != 1e3", True, "4 != 1000"),
-    ("latency_ms.mean < 90.5", True, "90 < 90.5"),
-    ("80 <= latency_ms.mean <= 100", True, "80 <= 90 <= 100"),
-    ("80 <= latency_ms.mean <= 85", False, "80 <= 90 <= 85"),
-    ("100 > latency_ms.mean > 95", False, "100 > 90 > 95"),
+    ("latency_answered_ms.mean < 90.5", True, "90 < 90.5"),
+    ("80 <= latency_answered_ms.mean <= 100", True, "80 <= 90 <= 100"),
+    ("80 <= latency_answered_ms.mean <= 85", False, "80 <= 90 <= 85"),
+    ("100 > latency_answered_ms.mean > 95", False, "100 > 90 > 95"),
     ("1 < b:errors < b:db_queries / chunks", False, "1 < 3 < 3"),
 ])
 def test_checks_evaluate_on_their_own_and_other_experiments(text, ok, detail):
@@ -38,8 +38,8 @@ def test_a_chain_bounds_its_middle_and_a_single_comparison_its_first_side():
 
 
 def test_missing_values_and_division_by_zero_fail_with_a_reason():
-    assert evaluate(parse("latency_ms.p99 < 10"), RUNS, "a").detail == \
-        "no numeric summary key 'latency_ms.p99'"
+    assert evaluate(parse("latency_answered_ms.p99 < 10"), RUNS, "a").detail == \
+        "no numeric summary key 'latency_answered_ms.p99'"
     assert not evaluate(parse("errors / errors > 0"), RUNS, "a").ok
     assert evaluate(parse("db_queries / errors > 0"), RUNS, "a").detail == "division by zero"
 
@@ -71,8 +71,8 @@ def test_anything_outside_the_grammar_is_refused(text):
 
 
 def test_refs_name_every_key_with_its_experiment():
-    check = parse("lock:latency_ms.mean > 2 * latency_ms.mean + errors")
-    assert check.refs() == [Ref("lock", "latency_ms.mean"), Ref(None, "latency_ms.mean"),
+    check = parse("lock:latency_answered_ms.mean > 2 * latency_answered_ms.mean + errors")
+    assert check.refs() == [Ref("lock", "latency_answered_ms.mean"), Ref(None, "latency_answered_ms.mean"),
                             Ref(None, "errors")]
     assert parse("a < b:x < c").refs() == [Ref(None, "a"), Ref("b", "x"), Ref(None, "c")]
 

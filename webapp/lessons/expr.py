@@ -9,14 +9,14 @@ evolves. The grammar is deliberately tiny, so a lesson file can never run code:
     sum     := product (("+" | "-") product)*
     product := atom (("*" | "/") atom)*
     atom    := NUMBER | ref | "(" sum ")" | "-" atom
-    ref     := [EXPERIMENT ":"] NAME ("." NAME)*      e.g. db_queries, latency_ms.p99, lock:db_queries
+    ref     := [EXPERIMENT ":"] NAME ("." NAME)*      e.g. db_queries, latency_answered_ms.p99, lock:db_queries
     CMP     := "==" | "!=" | "<" | "<=" | ">" | ">="
 
-A bare ``ref`` names a summary key of the check's own experiment; ``lock:latency_ms.mean`` names the
+A bare ``ref`` names a summary key of the check's own experiment; ``lock:latency_answered_ms.mean`` names the
 same key in the lesson's experiment ``lock``, which is how two runs are compared.
 
 Two comparisons in a row state both bounds of a number, as the prose does when it says "about
-3 s": ``2.5 <= latency_ms.max / 1000 <= 3.5`` (both must point the same way, as in Python).
+3 s": ``2.5 <= latency_answered_ms.max / 1000 <= 3.5`` (both must point the same way, as in Python).
 ``lessons check`` runs every experiment on many seeds and a check must hold on each of them; a
 claim the lesson states as only usually true ends with a quota, ``... on at least 18 of 20 seeds``,
 and must then hold on that share of the seeds run (rounded up).

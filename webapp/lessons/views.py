@@ -23,7 +23,7 @@ bp = Blueprint("lessons", __name__)
 
 COURSE_KEY = "herdlab.course"
 MAX_SUMMARY_BYTES = 64_000  # a goal check posts one run summary; nothing legitimate is larger
-MAX_SUMMARY_DEPTH = 4       # a summary nests one level ({"latency_ms": {"p99": ...}}); allow a little more
+MAX_SUMMARY_DEPTH = 4       # a summary nests one level ({"latency_answered_ms": {"p99": ...}}); allow a little more
 MAX_NUMBER = 1e15           # larger than any count or duration a run can report
 
 

@@ -11,15 +11,15 @@ from webapp.lessons.loader import load_course, split_steps
 
 ISSUE_LESSONS = [
     "celebrity-goes-live", "why-the-cache-did-not-help", "queueing", "take-a-lock", "promises",
-    "many-servers", "when-a-promise-fails", "expiry-herds", "retry-storms", "live-video-at-scale",
-    "capstone",
+    "many-servers", "when-a-promise-fails", "expiry-herds", "retry-storms", "metastable-failure",
+    "live-video-at-scale", "capstone",
 ]
 
 
 def test_every_lesson_in_the_course_loads():
     course = load_course()
     assert course.problems == ()
-    assert [lesson.id for lesson in course.lessons][:11] == ISSUE_LESSONS
+    assert [lesson.id for lesson in course.lessons][:len(ISSUE_LESSONS)] == ISSUE_LESSONS
     assert [lesson.order for lesson in course.lessons] == sorted(l.order for l in course.lessons)
     for lesson in course.lessons:
         assert lesson.prediction is not None, lesson.id
@@ -121,6 +121,30 @@ BROKEN = [
      "go together"),
     ("max-seeds-zero", lambda f: f["experiments"][0].update(max_seeds=0, max_seeds_why="x"),
      "experiments[0].max_seeds", "at least 1"),
+    ("window-not-a-pair", _set("experiments.0.windows", {"late": [4]}), "experiments[0].windows.late",
+     "must be [from_s, to_s]"),
+    ("window-bad-name", _set("experiments.0.windows", {"Late-1": [2, 4]}),
+     "experiments[0].windows.Late-1", "lowercase letters"),
+    ("window-past-the-arrivals", _set("experiments.0.windows", {"late": [10, 999]}),
+     "experiments[0].windows.late", "to_s <= duration_s (16)"),
+    ("window-backwards", _set("experiments.0.windows", {"late": [4, 2]}),
+     "experiments[0].windows.late", "from_s < to_s"),
+    ("window-off-the-sample-grid", _set("experiments.0.windows", {"late": [2.01, 4]}),
+     "experiments[0].windows.late", "not a multiple of sample_interval_s"),
+    ("too-many-windows", _set("experiments.0.windows", {f"w{i}": [i, i + 1] for i in range(5)}),
+     "experiments[0].windows", "at most 4"),
+    ("window-of-another-experiment", lambda f: (
+        f["experiments"][0].update(windows={"late": [2, 4]}),
+        f["checks"][0].update(expect="few:window.late.queued >= 0")),
+     "checks[0].expect", "'window.late.queued', which only a check of the experiment that declares"),
+    ("window-in-reveal", lambda f: (
+        f["experiments"][0].update(windows={"late": [2, 4]}),
+        f["prediction"].update(reveal=["window.late.queued"])),
+     "prediction.reveal[0]", "a reveal or a goal shows the student's own run"),
+    ("window-in-goal", lambda f: (
+        f["experiments"][0].update(windows={"late": [2, 4]}),
+        f.update(goal={"experiment": "herd", "expect": ["window.late.queued >= 0"], "text": "x"})),
+     "goal.expect[0]", "which has no windows"),
     ("duplicate-step", _set("steps.1.id", "story"), "steps[1].id", "repeats the id 'story'"),
     ("missing-strategy-code", _set("steps.0.code", "teleport"), "steps[0].code",
      "no module webapp/strategies/teleport.py"),

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 from webapp.lessons.claims import plain
 from webapp.lessons.experiments import run_cost, run_summary_of
 from webapp.lessons.expr import Verdict, evaluate
-from webapp.lessons.model import Check, Experiment, Lesson
+from webapp.lessons.model import Check, Experiment, Lesson, Window
 
 MAX_SEEDS = 1000
 MAX_SEED = 2**53  # the engine's range for scenario.seed
@@ -66,14 +66,16 @@ class Run:
     preset: str
     overrides: str  # JSON, keys sorted: equal experiments of two lessons are one run
     seed: int
+    windows: tuple[Window, ...] = ()
 
     @classmethod
     def of(cls, experiment: Experiment, seed: int) -> "Run":
-        return cls(experiment.preset, json.dumps(experiment.overrides, sort_keys=True), seed)
+        return cls(experiment.preset, json.dumps(experiment.overrides, sort_keys=True), seed,
+                   experiment.windows)
 
     def experiment(self) -> Experiment:
         overrides = {**json.loads(self.overrides), "seed": self.seed}
-        return Experiment("run", "run", self.preset, overrides, ())
+        return Experiment("run", "run", self.preset, overrides, (), windows=self.windows)
 
 
 def _summary(run: Run) -> dict[str, Any] | str:

@@ -20,7 +20,7 @@ from webapp.lessons import experiments as lab
 from webapp.lessons.claims import one_sided_problem, plain
 from webapp.lessons.expr import Comparison, ExprError, parse
 from webapp.lessons.model import (Check, Checkpoint, Choice, Course, Experiment, Goal, Lesson,
-                                  Prediction, Problem, Reference, Step, Term, page_texts)
+                                  Prediction, Problem, Reference, Step, Term, Window, page_texts)
 from webapp.lessons.render import strategy_file
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _STEP_HEADING = re.compile(r"^## +(.+?)\s*#*\s*$")
+_WINDOW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a NAME of the check grammar
+MAX_WINDOWS = 4
 
 T = TypeVar("T")
 
@@ -118,16 +120,29 @@ def _unique(ids: list[tuple[str, str]]) -> None:
         seen.add(value)
 
 
-def _summary_key(path: str, key: Any) -> str:
+def _summary_key(path: str, key: Any, extra: frozenset[str] = frozenset()) -> str:
+    """A key of the engine's summary, or one of ``extra`` (an experiment's window keys)."""
+    if key in extra:
+        return key
+    if isinstance(key, str) and key.startswith("window."):
+        raise Invalid(path, f"names {key!r}, which only a check of the experiment that declares "
+                      "that window may read; a reveal or a goal shows the student's own run, "
+                      "which has no windows")
     known = lab.summary_keys()
     if key not in known:
+        windows = f"; this experiment's windows: {', '.join(sorted(extra))}" if extra else ""
         raise Invalid(path, f"names {key!r}, which is not a numeric summary key; known: "
-                      + ", ".join(sorted(known)))
+                      + ", ".join(sorted(known)) + windows)
     return key
 
 
-def _expression(path: str, text: Any, experiments: set[str]) -> Comparison:
-    """Parse a check and verify every key it names exists in the engine's summary."""
+def _expression(path: str, text: Any, experiments: dict[str, frozenset[str]],
+                own: str | None) -> Comparison:
+    """Parse a check and verify every key it names exists in its experiment's summary.
+
+    ``experiments`` maps each experiment id to the window keys its checks may read besides the
+    engine's summary (empty where they cannot: a goal is checked on the student's own run).
+    """
     if not isinstance(text, str):
         raise Invalid(path, "must be a check written as text, e.g. 'db_queries == chunks'")
     try:
@@ -137,7 +152,8 @@ def _expression(path: str, text: Any, experiments: set[str]) -> Comparison:
     for ref in check.refs():
         if ref.experiment is not None and ref.experiment not in experiments:
             raise Invalid(path, f"names the unknown experiment {ref.experiment!r}")
-        _summary_key(path, ref.key)
+        name = ref.experiment or own
+        _summary_key(path, ref.key, experiments.get(name, frozenset()) if name else frozenset())
     return check
 
 
@@ -191,7 +207,8 @@ def _experiments(root: _Node) -> tuple[Experiment, ...]:
     controls = lab.control_keys()
     for path, item in root.items("experiments"):
         node = _Node(item, path)
-        node.only("id", "label", "preset", "overrides", "controls", "max_seeds", "max_seeds_why")
+        node.only("id", "label", "preset", "overrides", "controls", "max_seeds", "max_seeds_why",
+                  "windows")
         max_seeds = node.get("max_seeds", int, None, "a whole number of seeds")
         if max_seeds is not None and max_seeds < 1:
             raise Invalid(node.at("max_seeds"), "must be at least 1")
@@ -203,19 +220,49 @@ def _experiments(root: _Node) -> tuple[Experiment, ...]:
             id=node.ident("id"), label=node.text("label", limit=80), preset=node.text("preset"),
             overrides=node.get("overrides", dict, {}, "a mapping of scenario keys"),
             controls=tuple(node.get("controls", list, [], "a list of scenario keys")),
-            max_seeds=max_seeds, max_seeds_why=why or "")
+            max_seeds=max_seeds, max_seeds_why=why or "", windows=_windows(node))
         for i, key in enumerate(experiment.controls):
             if key not in controls:
                 raise Invalid(f"{node.at('controls')}[{i}]", f"{key!r} is not a scenario key")
         try:
-            lab.scenario_for(experiment)
+            scenario = lab.scenario_for(experiment)
         except ValueError as exc:  # the engine's ScenarioError names the key and what is allowed
             bad = getattr(exc, "key", "")
             raise Invalid(node.at("overrides") + (f".{bad}" if bad and bad != "preset" else ""),
                           str(exc)) from None
+        for w in experiment.windows:
+            _window_fits(node.at("windows") + "." + w.name, w, scenario.duration_s,
+                         scenario.sample_interval_s)
         found.append(experiment)
     _unique([(f"{root.at('experiments')}[{i}].id", e.id) for i, e in enumerate(found)])
     return tuple(found)
+
+
+def _windows(node: _Node) -> tuple[Window, ...]:
+    """``windows: {late: [40, 60]}``: named stretches of the run, ``from_s < t <= to_s``."""
+    found = []
+    for name, span in node.get("windows", dict, {}, "a mapping of names to [from_s, to_s]").items():
+        path = node.at("windows") + f".{name}"
+        if not isinstance(name, str) or not _WINDOW_NAME.match(name):
+            raise Invalid(path, "a window's name is lowercase letters, digits and '_'")
+        if (not isinstance(span, list) or len(span) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in span)):
+            raise Invalid(path, "must be [from_s, to_s], two numbers of seconds")
+        found.append(Window(name, float(span[0]), float(span[1])))
+    if len(found) > MAX_WINDOWS:
+        raise Invalid(node.at("windows"), f"at most {MAX_WINDOWS} windows per experiment")
+    return tuple(found)
+
+
+def _window_fits(path: str, w: Window, duration_s: float, interval_s: float) -> None:
+    """A window lies inside the arrivals and on the sample grid, so its rates count whole samples."""
+    if not 0 <= w.from_s < w.to_s <= duration_s:
+        raise Invalid(path, f"must satisfy 0 <= from_s < to_s <= duration_s ({duration_s:g})")
+    for bound in (w.from_s, w.to_s):
+        steps = bound / interval_s
+        if abs(steps - round(steps)) > 1e-6:
+            raise Invalid(path, f"{bound:g} s is not a multiple of sample_interval_s "
+                          f"({interval_s:g}); a window's rates need whole samples")
 
 
 def _steps(root: _Node, body: str, experiment_ids: set[str]) -> tuple[str, tuple[Step, ...]]:
@@ -277,6 +324,7 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
               "checkpoints", "checks", "goal")
     experiments = _experiments(root)
     experiment_ids = {e.id for e in experiments}
+    readable = {e.id: lab.window_keys(e) for e in experiments}  # what checks may read
     intro, steps = _steps(root, body, experiment_ids)
     step_ids = {s.id for s in steps}
 
@@ -288,13 +336,14 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
         choices = _choices(node, "choices", need_why=False)
         reveal = tuple(_summary_key(p, key) for p, key in node.items("reveal"))
         answer = node.index("answer", len(choices))
-        check = _expression(node.at("check"), node.data.get("check"), experiment_ids)
+        experiment = _in(node, "experiment", experiment_ids, "experiment")
+        check = _expression(node.at("check"), node.data.get("check"), readable, experiment)
         if check.quota is not None:
             raise Invalid(node.at("check"), "a prediction's answer must hold on every seed: "
                           "a student who ran another seed must not see the right answer fail")
         prediction = Prediction(
             step=_in(node, "step", step_ids, "step"),
-            experiment=_in(node, "experiment", experiment_ids, "experiment"),
+            experiment=experiment,
             question=node.text("question", limit=400), choices=choices,
             answer=answer, reveal=reveal, explain=node.text("explain"), check=check,
             one_sided=_one_sided(node, check, choices[answer].text))
@@ -313,7 +362,8 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
     if "goal" in root.data:
         node = _Node(root.data["goal"], "goal")
         node.only("experiment", "expect", "text")
-        expects = tuple(_expression(p, e, experiment_ids) for p, e in node.items("expect"))
+        on_their_run: dict[str, frozenset[str]] = dict.fromkeys(experiment_ids, frozenset())
+        expects = tuple(_expression(p, e, on_their_run, None) for p, e in node.items("expect"))
         if any(e.quota for e in expects):
             raise Invalid(node.at("expect"), "a goal is checked on the student's one run; "
                           "'on at least k of n seeds' has no meaning there")
@@ -327,7 +377,7 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
         node = _Node(item, path_)
         node.only("experiment", "expect", "says", "one_sided")
         experiment = _in(node, "experiment", experiment_ids, "experiment")
-        check = _expression(node.at("expect"), node.data.get("expect"), experiment_ids)
+        check = _expression(node.at("expect"), node.data.get("expect"), readable, experiment)
         says = node.text("says", limit=400)
         if plain(says).lower() not in words:
             raise Invalid(node.at("says"), f"{says!r} is not in the lesson's text; quote the "

@@ -13,6 +13,20 @@ from webapp.lessons.expr import Comparison
 
 
 @dataclass(frozen=True)
+class Window:
+    """A stretch of an experiment's virtual time, ``from_s < t <= to_s``, that checks may read.
+
+    The summary describes a whole run; a claim such as "once collapsed, about 430 requests are in
+    flight" is about a stretch of it. A check reads ``window.NAME.FIELD`` (``experiments.WINDOW``
+    lists the fields), computed from the engine's samples in the stretch.
+    """
+
+    name: str
+    from_s: float
+    to_s: float
+
+
+@dataclass(frozen=True)
 class Experiment:
     """One run the lesson embeds: a preset, overrides on top, and the controls the student sees."""
 
@@ -23,6 +37,7 @@ class Experiment:
     controls: tuple[str, ...]
     max_seeds: int | None = None  # check on at most this many of the seeds asked for (costly runs)
     max_seeds_why: str = ""       # required with max_seeds: why fewer seeds still prove the claims
+    windows: tuple[Window, ...] = ()  # stretches of the run its checks read (window.NAME.FIELD)
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,25 @@ class Settings:
     async_mode: str = "eventlet"
     secret_key: str = ""
     message_queue: str = ""
+    # Where students reach this server (join URL, QR code); else this machine's own address.
+    public_url: str = ""
     # Live lab limits (issue 4): bounded runs and buffers.
     max_runs_per_connection: int = 2
     max_runs_per_server: int = 40
     # Ceiling for a /lab start's animate_limit (viewers animated per run; above it, a sample).
     lab_max_animate: int = 5000
+    # Work budgets (issue 9): every run is computed by a worker process within these.
+    run_max_steps: int = 20_000_000     # engine steps per side of a live run
+    run_cpu_s: int = 60                 # CPU seconds of a live run's worker
+    api_max_steps: int = 3_000_000      # engine steps of a POST /api/run
+    api_timeout_s: int = 10             # wall (and CPU) seconds of a POST /api/run
+    worker_memory_mb: int = 1024        # address space of one worker process
+    worker_spares: int = 1              # workers started ahead, waiting for a run
+    run_buffer_kb: int = 8192           # computed events a run may hold ahead of playback
+    run_idle_s: int = 120               # a paused run gives its slot back after this long
+    # Requests and messages (issue 9): anything larger is refused before it is read.
+    max_request_kb: int = 64            # HTTP request bodies (413 beyond)
+    max_message_kb: int = 64            # one Socket.IO message, WebSocket fragments included
     # Classroom limits (issue 6).
     max_rooms: int = 50
     max_room_members: int = 400
@@ -75,10 +89,12 @@ class Settings:
         return settings
 
     def flask_config(self) -> dict[str, Any]:
-        return {"SECRET_KEY": self.secret_key, "TESTING": self.testing, "DEBUG": self.debug}
+        return {"SECRET_KEY": self.secret_key, "TESTING": self.testing, "DEBUG": self.debug,
+                "MAX_CONTENT_LENGTH": self.max_request_kb << 10}
 
     def socketio_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"async_mode": self.async_mode}
+        options: dict[str, Any] = {"async_mode": self.async_mode,
+                                   "max_http_buffer_size": self.max_message_kb << 10}
         if self.message_queue:
             options["message_queue"] = self.message_queue
         return options

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from tests.transport.conftest import settle
-from webapp.transport import live_tasks
 
 pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
@@ -25,7 +24,7 @@ def refused(c, scenario=SLOW) -> dict:
     return c.last_error()
 
 
-def test_runs_per_connection_and_per_server_are_capped_and_a_stop_frees_a_slot(lab):
+def test_runs_per_connection_and_per_server_are_capped_and_a_stop_frees_a_slot(lab, runs):
     a, b, d = lab(), lab(), lab()
     first = a.start(SLOW, speed=1.0)
     a.start(SLOW, speed=1.0)
@@ -34,7 +33,7 @@ def test_runs_per_connection_and_per_server_are_capped_and_a_stop_frees_a_slot(l
     assert "as many experiments" in refused(d)["message"]
     a.control(first, "stop")
     d.start(SLOW, speed=1.0)
-    assert live_tasks() <= 4 and settle(lambda: live_tasks() == 3)
+    assert runs.live_tasks() <= 4 and settle(lambda: runs.live_tasks() == 3)
 
 
 def test_a_finished_run_frees_its_slot(lab):

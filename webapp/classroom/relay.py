@@ -36,8 +36,8 @@ class Local:
 
     classroom: Classroom
 
-    def attach(self, classroom: Classroom) -> None:
-        self.classroom = classroom
+    def start(self) -> None:
+        """Nothing runs in the background with one process."""
 
     def receive(self, event: str, sid: str, payload: Any, address: str) -> None:
         self.classroom.handle(event, sid, payload, address)
@@ -66,8 +66,7 @@ class Redis(Local):
         self.ttl = int(ttl_s)
         self.codes: dict[str, str] = {}  # sid connected here -> code of the room it talks to
 
-    def attach(self, classroom: Classroom) -> None:
-        super().attach(classroom)
+    def start(self) -> None:
         socketio.start_background_task(self._listen)
 
     def receive(self, event: str, sid: str, payload: Any, address: str) -> None:

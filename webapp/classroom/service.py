@@ -15,12 +15,14 @@ import logging
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from webapp.classroom import payloads as p
-from webapp.classroom.live import NAMESPACE, RoomRun
+from webapp.classroom.live import NAMESPACE, RoomOutlet
 from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
 from webapp.extensions import socketio
-from webapp.transport.payloads import (CONTROL_KEYS, START_KEYS, PayloadError, check_seek,
-                                       parse_control, parse_start)
-from webapp.transport.runner import reserve
+from webapp.transport.budget import check_cost
+from webapp.transport.controls import apply_control
+from webapp.transport.payloads import CONTROL_KEYS, START_KEYS, PayloadError, parse_control, parse_start
+from webapp.transport.runner import Run
+from webapp.transport.slots import RunSlots
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,13 @@ def followers(code: str) -> str:
 
 class Classroom:
     def __init__(self, registry: RoomRegistry, settings: Any, course: Callable[[], Any],
-                 directory: "Directory") -> None:
+                 directory: "Directory", slots: RunSlots) -> None:
         self.registry = registry
         self.settings = settings
+        self.slots = slots
         self.course = course            # the lessons (for steps and predictions), or None
         self.directory = directory      # tells other processes which rooms live here
-        self.runs: dict[str, RoomRun] = {}
+        self.runs: dict[str, Run] = {}
         self.dirty: set[str] = set()
         self._ticking = False
         self.handlers: dict[str, Callable[..., None]] = {
@@ -183,14 +186,18 @@ class Classroom:
     def start(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
         """One run per room: a new start replaces the room's run; an open question closes."""
         req = parse_start(dict(body), max_animate=self.settings.lab_max_animate)
+        check_cost(req.scenario, self.settings.run_max_steps)
+        if req.compare is not None:
+            check_cost(req.compare, self.settings.run_max_steps, "compare")
         budget = max(MIN_ANIMATED, ROOM_DOT_BUDGET // max(1, room.following_count()))
         self._launch(room, req.scenario, req.compare, req.speed, min(req.animate_limit, budget))
 
     def _launch(self, room: Room, scenario: Any, compare: Any, speed: float, animate_limit: int) -> None:
         self._stop_run(room)
-        run = RoomRun(target=followers(room.code), scenario=scenario, compare=compare, speed=speed,
-                      animate_limit=animate_limit, observe=lambda e, d: self._observe(room, e, d))
-        if not self._reserve(run):
+        outlet = RoomOutlet(followers(room.code), lambda e, d: self._observe(room, e, d))
+        run = Run(slots=self.slots, outlet=outlet, scenario=scenario, compare=compare, speed=speed,
+                  animate_limit=animate_limit)
+        if not self.slots.reserve(run):
             raise RoomError("server_busy", "The server is running as many experiments as it can; try again.")
         room.new_run()
         if room.prediction is not None and room.prediction.open:
@@ -199,9 +206,6 @@ class Classroom:
         self.runs[room.code] = run
         run.start(None)
 
-    def _reserve(self, run: RoomRun) -> bool:
-        return reserve(run, self.settings.max_runs_per_server)
-
     def control(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
         run = self.runs.get(room.code)
         if run is None:
@@ -209,23 +213,15 @@ class Classroom:
         ctl = parse_control({"run_id": run.run_id, **body})
         if ctl.run_id != run.run_id:
             raise PayloadError("That run is no longer the room's run.", "run_id")
-        if ctl.action == "seek":
-            check_seek(ctl.value, run.duration_s)
-        if ctl.action == "restart":
-            self._launch(room, run.scenario, run.compare, run.speed, run.animate_limit)
-        elif ctl.action == "stop":
-            run.stop()
-        elif run.running:
-            try:
-                run.control(ctl.action, ctl.value)
-            except OverflowError:
-                raise PayloadError("Too many controls pending; wait a moment.", "action") from None
-        elif ctl.action == "seek":
-            if not self._reserve(run):
+
+        def revive(t: float, pause: bool) -> None:
+            if not self.slots.reserve(run):
                 raise RoomError("server_busy", "The server is running as many experiments as it can.")
-            run.start(ctl.value)
-        else:
-            raise PayloadError(f"The run is {run.status}: only seek, restart and stop apply.", "action")
+            run.start(t, pause)
+
+        apply_control(run, ctl, revive=revive,
+                      restart=lambda: self._launch(room, run.scenario, run.compare, run.speed,
+                                                   run.animate_limit))
 
     def predict(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
         """Open the lesson's prediction (by lesson id) or an ad-hoc question with choices."""

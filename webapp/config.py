@@ -10,6 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class Settings:
     max_room_members: int = 400
     room_idle_s: int = 2 * 60 * 60
     join_attempts_per_minute: int = 20
+    rooms_per_address: int = 3          # rooms alive at once created from one address
+    room_orphan_grace_s: int = 10 * 60  # a room whose instructor left closes after this
     # Testing switches Flask's own TESTING flag on.
     testing: bool = False
 
@@ -79,6 +82,9 @@ class Settings:
                 f"{PREFIX}ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, "
                 f"not {settings.async_mode!r}"
             )
+        if settings.public_url and not _is_origin(settings.public_url):
+            raise SettingsError(f"{PREFIX}PUBLIC_URL must be an address like http://host:port or "
+                                f"https://host/path, not {settings.public_url!r}")
         if not settings.secret_key:
             log.warning(
                 "%sSECRET_KEY is not set: using a random key for this process only "
@@ -98,6 +104,12 @@ class Settings:
         if self.message_queue:
             options["message_queue"] = self.message_queue
         return options
+
+
+def _is_origin(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query \
+        and not parts.fragment and not parts.username
 
 
 def _coerce(name: str, type_name: Any, raw: str) -> Any:

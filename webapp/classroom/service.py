@@ -15,6 +15,7 @@ import logging
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from webapp.classroom import payloads as p
+from webapp.classroom.address import join_url, public_base
 from webapp.classroom.live import NAMESPACE, RoomOutlet
 from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
 from webapp.extensions import socketio
@@ -58,6 +59,7 @@ class Classroom:
         self.registry = registry
         self.settings = settings
         self.slots = slots
+        self.public_base = public_base(settings)[0]
         self.course = course            # the lessons (for steps and predictions), or None
         self.directory = directory      # tells other processes which rooms live here
         self.runs: dict[str, Run] = {}
@@ -97,22 +99,35 @@ class Classroom:
     # -- anyone --------------------------------------------------------------------------------
     def create(self, sid: str, payload: Any, address: str) -> None:
         p.envelope(payload, (), "create")
-        room = self.registry.create(address)
+        before = self.registry.room_of(sid)
+        room = self.registry.create(address, sid)
+        room.join_url = join_url(self.public_base, room.code)
+        self._left(sid, before, room)
         self.directory.opened(room)
         self._ensure_ticker()
-        self.registry.claim(room.code, room.token, sid, address)
         self._enter(sid, room)
         self._send("room", {"token": room.token, "role": "instructor", **room.snapshot()}, sid)
 
     def claim(self, sid: str, payload: Any, address: str) -> None:
         body = p.envelope(payload, ("code", "token"), "claim")
+        before = self.registry.room_of(sid)
         room = self.registry.claim(body.get("code"), body.get("token"), sid, address)
+        self._left(sid, before, room)
         self._enter(sid, room)
         self._send("room", {"role": "instructor", **room.snapshot()}, sid)
 
     def join(self, sid: str, payload: Any, address: str) -> None:
         body = p.envelope(payload, ("code", "member_id"), "join")
-        room, member = self.registry.join(body.get("code"), sid, address, body.get("member_id"))
+        before = self.registry.room_of(sid)
+        try:
+            room, member = self.registry.join(body.get("code"), sid, address, body.get("member_id"))
+        except RoomError as exc:
+            if exc.reason == "rate_limited":   # a guesser: make it reconnect for every try
+                self._refuse(sid, "join", exc.reason, exc.message)
+                socketio.server.disconnect(sid, namespace=NAMESPACE)
+                return
+            raise
+        self._left(sid, before, room)
         self._enter(sid, room)
         self._send("joined", {"member_id": member.member_id, **room.snapshot()}, sid)
         self._mark(room)
@@ -133,7 +148,7 @@ class Classroom:
     def detach(self, sid: str, payload: Any, address: str) -> None:
         p.envelope(payload, (), "detach")
         room, member = self._member(sid)
-        member.following = False
+        room.set_following(member, False)
         socketio.server.leave_room(sid, followers(room.code), namespace=NAMESPACE)
         self._send("detached", {"following": False}, sid)
         self._mark(room)
@@ -142,7 +157,7 @@ class Classroom:
         """Back to the live view; the snapshot lets the page catch up with what it missed."""
         p.envelope(payload, (), "rejoin")
         room, member = self._member(sid)
-        member.following = True
+        room.set_following(member, True)
         socketio.server.enter_room(sid, followers(room.code), namespace=NAMESPACE)
         self._send("snapshot", room.snapshot(), sid)
         self._mark(room)
@@ -268,6 +283,14 @@ class Classroom:
         socketio.emit("prediction", room.prediction.public() if room.prediction else None,
                       to=everyone(room.code), namespace=NAMESPACE)
         self.dirty.discard(room.code)
+
+    def _left(self, sid: str, before: Room | None, now: Room) -> None:
+        """``sid`` moved from ``before`` to ``now``: it no longer hears the old room."""
+        if before is None or before is now:
+            return
+        for name in (everyone(before.code), followers(before.code)):
+            socketio.server.leave_room(sid, name, namespace=NAMESPACE)
+        self._mark(before)
 
     def _enter(self, sid: str, room: Room) -> None:
         for name in (everyone(room.code), followers(room.code)):

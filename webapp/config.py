@@ -43,7 +43,7 @@ class Settings:
     api_max_steps: int = 3_000_000      # engine steps of a POST /api/run
     api_timeout_s: int = 10             # wall (and CPU) seconds of a POST /api/run
     worker_memory_mb: int = 1024        # address space of one worker process
-    worker_spares: int = 1              # workers started ahead, waiting for a run
+    worker_spares: int = 2              # workers started ahead, waiting for a run
     run_buffer_kb: int = 8192           # computed events a run may hold ahead of playback
     run_idle_s: int = 120               # a paused run gives its slot back after this long
     # Requests and messages (issue 9): anything larger is refused before it is read.

@@ -22,6 +22,10 @@ REUSE_MAX_RSS_MB = 150
 def main(argv: list[str]) -> int:
     end = WorkerEnd(socket.socket(fileno=int(argv[1])))
     priority = limits.Priority()
+    try:
+        end.send(("idle",))   # imported and ready: the pool prefers warm workers
+    except OSError:
+        return 0
     while True:
         try:
             message = end.receive(None)

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 NICE_START = 5
-DEMOTE = ((0.5, 5), (3.0, 9))   # (CPU seconds used, nice steps above the web process)
+DEMOTE = ((0.25, 12), (1.0, 19))   # (CPU seconds used, nice steps above the web process)
 
 
 class BudgetExceeded(Exception):

@@ -75,7 +75,8 @@ class WorkerPool:
     def __init__(self, spares: int = 1) -> None:
         self.spares = spares
         self.max_idle = max(spares, 2)
-        self._idle: deque[Worker] = deque()
+        self._idle: deque[Worker] = deque()        # said "idle": warm, the newest last
+        self._starting: deque[Worker] = deque()    # spawned, still importing the engine
         self._returning: list[tuple[Worker, float]] = []
         self._dying: list[Worker] = []
         self.started = 0
@@ -86,15 +87,16 @@ class WorkerPool:
 
     @property
     def idle(self) -> tuple[Worker, ...]:
-        """Workers waiting for a job."""
-        return tuple(self._idle)
+        """Workers waiting for a job (ready, or still starting)."""
+        return tuple(self._idle) + tuple(self._starting)
 
     def acquire(self) -> Worker:
-        """A started worker, waiting for its job (a spare or a returned one if one is ready)."""
+        """A started worker for a job: a warm one if any (it said "idle"), else the spare that
+        started first (it is nearly ready), else a new one."""
         self.reap()
         worker = None
-        while self._idle and worker is None:
-            candidate = self._idle.popleft()
+        while worker is None and (self._idle or self._starting):
+            candidate = self._idle.pop() if self._idle else self._starting.popleft()
             if candidate.proc.poll() is None and not candidate.channel.closed:
                 worker = candidate
             else:
@@ -119,12 +121,20 @@ class WorkerPool:
         return bool(self._returning)
 
     def top_up(self) -> None:
-        while len(self._idle) < self.spares:
-            self._idle.append(self._spawn())
+        while len(self._idle) + len(self._starting) < self.spares:
+            self._starting.append(self._spawn())
 
     def reap(self) -> None:
         """Take back workers that said "idle", kill late ones, forget the dead."""
         now = time.monotonic()
+        for worker in list(self._starting):
+            state = _returned(worker)
+            if state == "idle":
+                self._starting.remove(worker)
+                self._idle.append(worker)
+            elif state == "gone":
+                self._starting.remove(worker)
+                self._kill(worker)
         returning = []
         for worker, deadline in self._returning:
             state = _returned(worker)
@@ -140,8 +150,9 @@ class WorkerPool:
 
     def close(self) -> None:
         """Kill every worker this pool knows (spares included) and wait for them to be gone."""
-        workers = [*self._idle, *(w for w, _ in self._returning), *self._dying]
+        workers = [*self._idle, *self._starting, *(w for w, _ in self._returning), *self._dying]
         self._idle.clear()
+        self._starting.clear()
         self._returning = []
         self._dying = []
         for worker in workers:

@@ -43,8 +43,12 @@ class SioClient:
         return out
 
     def close(self) -> None:
+        """Hang up without waiting for the server's goodbye (Werkzeug, under threading, takes
+        seconds to close a WebSocket; nothing here needs to wait for it)."""
         if self.sio.connected:
-            self.sio.disconnect()
+            if self.sio.eio.ws is not None:
+                self.sio.eio.ws.shutdown()   # no close handshake (websocket-client waits 3 s)
+            self.sio.eio.disconnect(abort=True)
 
 
 class RawSocket:
@@ -158,8 +162,12 @@ class RawSocket:
         return False
 
     def close(self) -> None:
+        """Hang up without waiting for the server's goodbye (Werkzeug, under threading, takes
+        seconds to close a WebSocket; nothing here needs to wait for it)."""
         if self.sio.connected:
-            self.sio.disconnect()
+            if self.sio.eio.ws is not None:
+                self.sio.eio.ws.shutdown()   # no close handshake (websocket-client waits 3 s)
+            self.sio.eio.disconnect(abort=True)
 
 
 class RawSocket:

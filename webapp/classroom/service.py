@@ -28,7 +28,7 @@ from webapp.transport.slots import RunSlots
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.25   # tallies and member counts go out at most 4 times a second per room
-SWEEP_EVERY = 40          # flushes between idle sweeps (10 s)
+SWEEP_EVERY = 8           # flushes between expiry sweeps (2 s)
 # Animated viewers x followers per room run. Every follower receives every frame, so the room's
 # traffic grows with both; this keeps a herd's burst to a few MB per second in total (a classroom's
 # Wi-Fi, and the server, can carry it): 30 students see all 300 dots, 300 see one dot per 6 viewers.
@@ -335,7 +335,9 @@ class Classroom:
 
     def sweep(self) -> None:
         for room in self.registry.idle():
-            self._close(room, "This room expired after a long idle period.")
+            self._close(room, "The instructor left and did not come back, so this room closed."
+                        if room.orphaned_at is not None else
+                        "This room expired after a long idle period.")
 
     def _ensure_ticker(self) -> None:
         if not self._ticking:

@@ -54,9 +54,13 @@ class SioClient:
 class RawSocket:
     """A hand-made WebSocket to ``/socket.io/`` (Engine.IO 4): masked frames built byte by byte."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, receive_buffer: int | None = None) -> None:
         parts = urlsplit(url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer:   # a small window: what it does not read piles up on the server
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(10)
+        self.sock.connect((parts.hostname, parts.port))
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall((
             "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
@@ -173,9 +177,13 @@ class RawSocket:
 class RawSocket:
     """A hand-made WebSocket to ``/socket.io/`` (Engine.IO 4): masked frames built byte by byte."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, receive_buffer: int | None = None) -> None:
         parts = urlsplit(url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer:   # a small window: what it does not read piles up on the server
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(10)
+        self.sock.connect((parts.hostname, parts.port))
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall((
             "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"

@@ -41,11 +41,12 @@ class Stats:
 
 
 def guard(server: Any) -> None:
-    """Wrap the Engine.IO server's ``send`` of ``server`` with the two bounds above."""
+    """Wrap the Engine.IO server's ``send_packet`` (every packet to a client, broadcasts
+    included, goes through it) with the two bounds above."""
     eio = server.eio
-    send = eio.send
+    send_packet = eio.send_packet
 
-    def bounded_send(eio_sid: str, data: Any) -> None:
+    def bounded_send_packet(eio_sid: str, pkt: Any) -> None:
         queued = backlog(eio_sid)
         if queued >= MAX_QUEUED:
             if queued >= HARD_LIMIT:
@@ -53,9 +54,10 @@ def guard(server: Any) -> None:
                 log.warning("disconnecting %s: %d packets it does not read", eio_sid, queued)
                 eio.disconnect(eio_sid)
                 return
+            data = getattr(pkt, "data", None)
             if isinstance(data, str) and data.startswith(ROOM_FRAME):
                 Stats.dropped_frames += 1
                 return
-        send(eio_sid, data)
+        send_packet(eio_sid, pkt)
 
-    eio.send = bounded_send
+    eio.send_packet = bounded_send_packet

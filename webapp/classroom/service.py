@@ -89,12 +89,12 @@ class Classroom:
             else:
                 raise RoomError("unknown_event", f"'{str(event)[:40]}' is not a room event.")
         except RoomError as exc:
-            self._refuse(sid, event, exc.reason, exc.message)
+            self.refuse(sid, event, exc.reason, exc.message)
         except PayloadError as exc:
-            self._refuse(sid, event, "bad_payload", str(exc), exc.field)
+            self.refuse(sid, event, "bad_payload", str(exc), exc.field)
         except Exception:
             log.exception("/room %s failed", event)
-            self._refuse(sid, event, "server_error", "Something went wrong on the server; nothing was changed.")
+            self.refuse(sid, event, "server_error", "Something went wrong on the server; nothing was changed.")
 
     # -- anyone --------------------------------------------------------------------------------
     def create(self, sid: str, payload: Any, address: str) -> None:
@@ -107,6 +107,29 @@ class Classroom:
         self._ensure_ticker()
         self._enter(sid, room)
         self._send("room", {"token": room.token, "role": "instructor", **room.snapshot()}, sid)
+
+    def reopen(self, sid: str, code: str, token: str, address: str) -> None:
+        """The instructor reclaims a room whose process died: it opens again here, same code and
+        token, empty; its students join again (they were told, see ``lost``)."""
+        try:
+            before = self.registry.room_of(sid)
+            room = self.registry.create(address, sid, code=code, token=token)
+        except RoomError as exc:
+            self.refuse(sid, "claim", exc.reason, exc.message)
+            return
+        room.join_url = join_url(self.public_base, room.code)
+        self._left(sid, before, room)
+        self.directory.opened(room)
+        self._ensure_ticker()
+        self._enter(sid, room)
+        self._send("room", {"role": "instructor", "reopened": True, **room.snapshot()}, sid)
+
+    def lost(self, sid: str, code: str) -> None:
+        """Tell ``sid`` that the process holding its room ``code`` stopped."""
+        self._send("room_closed", {"reason": "owner_lost", "code": code, "message":
+                                   "The server process that held this room stopped. Your "
+                                   "instructor can reopen it with the same code; then join "
+                                   "again."}, sid)
 
     def claim(self, sid: str, payload: Any, address: str) -> None:
         body = p.envelope(payload, ("code", "token"), "claim")
@@ -123,7 +146,7 @@ class Classroom:
             room, member = self.registry.join(body.get("code"), sid, address, body.get("member_id"))
         except RoomError as exc:
             if exc.reason == "rate_limited":   # a guesser: make it reconnect for every try
-                self._refuse(sid, "join", exc.reason, exc.message)
+                self.refuse(sid, "join", exc.reason, exc.message)
                 socketio.server.disconnect(sid, namespace=NAMESPACE)
                 return
             raise
@@ -302,7 +325,7 @@ class Classroom:
     def _send(self, event: str, data: Any, sid: str) -> None:
         socketio.emit(event, data, to=sid, namespace=NAMESPACE)
 
-    def _refuse(self, sid: str, event: str, reason: str, message: str, field: str | None = None) -> None:
+    def refuse(self, sid: str, event: str, reason: str, message: str, field: str | None = None) -> None:
         self._send("room_error", {"event": str(event)[:40], "reason": reason, "message": message,
                                   "field": field}, sid)
 

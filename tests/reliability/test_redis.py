@@ -1,0 +1,127 @@
+"""Rooms across processes survive Redis faults (issue 9, finding 8): two real servers, a real
+``redis-server`` killed and restarted, an owner process killed."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from typing import Iterator
+
+import pytest
+import redis
+
+from tests.browser.conftest import free_port
+from tests.reliability.clients import SioClient
+from tests.reliability.conftest import Server
+
+pytestmark = pytest.mark.redis
+NS = "/room"
+
+
+class RedisServer:
+    """A private ``redis-server`` on a fixed port, which a test may kill and start again."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            message = "redis-server is not installed: run `apt-get install redis-server`"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        client.close()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def store() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.kill()
+
+
+@pytest.fixture(params=["eventlet", "threading"])
+def pair(request, store) -> Iterator[tuple[Server, Server]]:
+    servers = [Server(request.param, {"HERDLAB_MESSAGE_QUEUE": store.url}) for _ in range(2)]
+    yield servers[0], servers[1]
+    for server in servers:
+        server.stop()   # (a killed one too: its log file is closed)
+
+
+@pytest.fixture
+def clients():
+    made: list[SioClient] = []
+
+    def make(url: str) -> SioClient:
+        made.append(SioClient(url, NS))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.close()
+
+
+def test_when_the_rooms_process_dies_the_class_is_told_and_the_instructor_reopens_it(pair, clients):
+    a, b = pair
+    teacher = clients(a.url)
+    teacher.emit("create", {})
+    room = teacher.wait("room")
+    student = clients(b.url)
+    student.emit("join", {"code": room["code"]})
+    student.wait("joined")
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait(timeout=10)
+    killed = time.monotonic()
+    lost = student.wait("room_closed", timeout=12)
+    assert time.monotonic() - killed < 10 and lost["reason"] == "owner_lost"
+    console = clients(b.url)   # the console reconnects, to the surviving process
+    console.emit("claim", {"code": room["code"], "token": "forged"})
+    assert console.wait("room_closed")["reason"] == "owner_lost"
+    console.emit("claim", {"code": room["code"], "token": room["token"]})
+    reopened = console.wait("room", timeout=5)
+    assert reopened["code"] == room["code"] and reopened["role"] == "instructor"
+    student.emit("join", {"code": room["code"]})
+    assert student.wait("joined")["code"] == room["code"]
+    console.emit("herd", {"on": True})
+    assert student.wait("herd") == {"on": True}
+
+
+def test_after_a_redis_restart_new_rooms_work_across_processes(pair, store, clients):
+    a, b = pair
+    store.kill()
+    time.sleep(1.0)
+    store.start()
+    time.sleep(3.5)   # the listeners' backoff and the heartbeats come round
+    teacher = clients(a.url)
+    teacher.emit("create", {})
+    room = teacher.wait("room", timeout=10)
+    student = clients(b.url)
+    student.emit("join", {"code": room["code"]})
+    assert student.wait("joined", timeout=10)["code"] == room["code"]
+    teacher.emit("settings", {"preset": "classroom", "scenario": {}})
+    assert student.wait("settings", timeout=10)["preset"] == "classroom"
+    student.emit("answer", {"choice": 0})   # relayed to the owner and refused there
+    assert student.wait("room_error", timeout=10)["reason"] == "prediction_closed"

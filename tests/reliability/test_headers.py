@@ -84,10 +84,12 @@ def test_the_pages_run_under_the_policy_in_a_real_browser(server, browser):
             if "Content Security Policy" in msg.text else None)
     page.on("pageerror", lambda exc: violations.append(str(exc)))
     try:
-        for path in pages(server):
-            page.goto(server.url + path, wait_until="networkidle")
-        page.goto(server.url + "/lab", wait_until="networkidle")
+        lesson = pages(server)[-1]
+        for path in ("/", lesson, "/classroom", "/classroom/present", "/join"):
+            page.goto(server.url + path, wait_until="load")
+        page.goto(server.url + "/lab", wait_until="load")
         page.wait_for_function("document.querySelector('#lab canvas') !== null", timeout=10_000)
+        page.wait_for_timeout(300)
     finally:
         context.close()
     assert violations == []

@@ -8,7 +8,7 @@ from tests.reliability.clients import RawSocket, SioClient
 from tests.reliability.conftest import Honest, settle
 
 NS = "/room"
-SERVER_ENV = {"HERDLAB_ROOM_ORPHAN_GRACE_S": "1", "HERDLAB_RUN_IDLE_S": "1",
+SERVER_ENV = {"HERDLAB_ROOM_ORPHAN_GRACE_S": "1", "HERDLAB_RUN_IDLE_S": "2",
               "HERDLAB_MAX_RUNS_PER_SERVER": "6", "HERDLAB_RUN_BUFFER_KB": "1024"}
 
 
@@ -177,9 +177,12 @@ def test_paused_runs_give_their_slots_back_and_their_pages_are_told(server):
             late.emit("start", {"scenario": {"clients": {"count": 10}, "duration_s": 1}})
             assert "as many experiments" in late.wait("error", timeout=5)["message"]
             told = []
-            deadline = time.monotonic() + 6
+            deadline = time.monotonic() + 8
             while len(told) < 2 and time.monotonic() < deadline:
-                text = raws[0].read_text(timeout=1) or ""
+                try:
+                    text = raws[0].read_text(timeout=1) or ""
+                except TimeoutError:
+                    continue
                 if '"idle"' in text and '"stopped"' in text:
                     told.append(text)
             assert len(told) == 2 and "gave its place" in told[0]
@@ -195,7 +198,7 @@ def test_paused_runs_give_their_slots_back_and_their_pages_are_told(server):
 def test_a_follower_that_never_reads_does_not_grow_the_servers_memory(server):
     """It answers pings (so it is never timed out) and keeps a tiny receive window. Unbounded,
     this run (compare mode, a sample every millisecond at 20x: ~6 MB a second for each follower)
-    grew the server by 40 MB in 6 s, and on; bounded, the follower misses frames."""
+    grew the server by 27 MB in 4 s, and on; bounded, the follower misses frames."""
     clients = Clients(server.url)
     try:
         teacher, room = room_of(clients)
@@ -211,9 +214,9 @@ def test_a_follower_that_never_reads_does_not_grow_the_servers_memory(server):
                                "compare": {"strategy": {"coalesce": "promise"}}, "speed": 20.0})
         teacher.wait("started", timeout=10)
         with Honest(server) as honest:
-            time.sleep(5)
+            time.sleep(4)
         honest.check()
-        assert server.rss_mb() - before < 20
+        assert server.rss_mb() - before < 18
     finally:
         clients.close()
 

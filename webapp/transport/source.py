@@ -215,6 +215,7 @@ class WorkerSource:
             notices.append(("end", self._end_s))
         elif kind == "done":
             if message[1] == self.epoch:
+                self.ready = True   # (it always follows "ready"; a done run is ready anyway)
                 self._summaries = message[2]
                 self.truncated = bool(message[3])
                 self._frontier = math.inf

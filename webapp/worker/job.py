@@ -161,11 +161,12 @@ class StreamJob:
                 self._prepass_slice()
         self._flush()
         while self._can_compute() and time.monotonic() < deadline:
-            self._compute()
+            self._compute(finish=False)
+        self._announce_end()
+        self.end.send(("ready",))   # before "done": the web process starts on "ready"
         self._finish_if_done()
-        self.end.send(("ready",))
 
-    def _compute(self) -> None:
+    def _compute(self, finish: bool = True) -> None:
         """Advance every side by steps until a chunk is full or a slice of time has passed."""
         deadline = time.monotonic() + SLICE_S
         pending = self._pending
@@ -179,7 +180,8 @@ class StreamJob:
                 if not track.finished and track.index * STEP <= frontier:
                     out.extend(track.step())
         self._flush()
-        self._finish_if_done()
+        if finish:
+            self._finish_if_done()
 
     def _flush(self) -> None:
         pending = self._pending
@@ -191,15 +193,21 @@ class StreamJob:
         self._send_counted(("events", self.epoch, frontier,
                             _blob([encode(events) for events in pending])))
 
+    def _announce_end(self) -> None:
+        """Once the recording is complete its end is known: say so (if it is news)."""
+        if not all(t.finished for t in self.tracks):
+            return
+        end_s = max(t.last_t for t in self.tracks)
+        if self.end_s != end_s:
+            self.end_s = end_s
+            self.end.send(("end", end_s))
+
     def _finish_if_done(self) -> None:
         if self.done_sent or not all(t.finished for t in self.tracks):
             return
         if any(self._pending):
             self._flush()
-        end_s = max(t.last_t for t in self.tracks)
-        if self.end_s != end_s:
-            self.end_s = end_s
-            self.end.send(("end", end_s))
+        self._announce_end()
         self.prepass = None
         self.done_sent = True
         self.end.send(("done", self.epoch, [t.summary() for t in self.tracks],

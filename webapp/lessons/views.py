@@ -89,14 +89,20 @@ def goal(lesson_id: str):
         abort(404)
     if (request.content_length or 0) > MAX_SUMMARY_BYTES:
         abort(413)
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:   # nesting too deep to parse is not JSON we take (a 400, not a 500)
+        body = None
     summary = body.get("summary") if isinstance(body, dict) else None
     if not isinstance(summary, dict):
         return jsonify(error="send {\"summary\": {...}} with the run's summary"), 400
     results = []
-    for expect in found.goal.expects:
-        verdict = evaluate(expect, {found.goal.experiment: summary}, own=found.goal.experiment)
-        results.append({"check": expect.text, "ok": verdict.ok, "detail": verdict.detail})
+    try:
+        for expect in found.goal.expects:
+            verdict = evaluate(expect, {found.goal.experiment: summary}, own=found.goal.experiment)
+            results.append({"check": expect.text, "ok": verdict.ok, "detail": verdict.detail})
+    except ArithmeticError:   # e.g. a 400-digit integer that no float can hold
+        return jsonify(error="a number in the summary is out of range"), 400
     return jsonify(ok=all(r["ok"] for r in results), results=results)
 
 

@@ -198,7 +198,7 @@ def test_paused_runs_give_their_slots_back_and_their_pages_are_told(server):
 def test_a_follower_that_never_reads_does_not_grow_the_servers_memory(server):
     """It answers pings (so it is never timed out) and keeps a tiny receive window. Unbounded,
     this run (compare mode, a sample every millisecond at 20x: ~6 MB a second for each follower)
-    grew the server by 27 MB in 4 s, and on; bounded, the follower misses frames."""
+    grew the server by 40 MB in 6 s, and on; bounded, the follower misses frames."""
     clients = Clients(server.url)
     try:
         teacher, room = room_of(clients)
@@ -214,9 +214,9 @@ def test_a_follower_that_never_reads_does_not_grow_the_servers_memory(server):
                                "compare": {"strategy": {"coalesce": "promise"}}, "speed": 20.0})
         teacher.wait("started", timeout=10)
         with Honest(server) as honest:
-            time.sleep(4)
+            time.sleep(6)
         honest.check()
-        assert server.rss_mb() - before < 18
+        assert server.rss_mb() - before < 25
     finally:
         clients.close()
 

@@ -197,7 +197,7 @@ class StreamJob:
         """Once the recording is complete its end is known: say so (if it is news)."""
         if not all(t.finished for t in self.tracks):
             return
-        end_s = max(t.last_t for t in self.tracks)
+        end_s = _wire_time(max(t.last_t for t in self.tracks))
         if self.end_s != end_s:
             self.end_s = end_s
             self.end.send(("end", end_s))
@@ -236,7 +236,7 @@ class StreamJob:
                 if not track.finished:
                     track.step()
         if all(t.finished for t in self.prepass):
-            end_s = max(t.last_t for t in self.prepass)
+            end_s = _wire_time(max(t.last_t for t in self.prepass))
             self.prepass = None
             if end_s != self.end_s:
                 self.end_s = end_s
@@ -250,6 +250,12 @@ class StreamJob:
                 f"The run needed more than {self.cpu_s:g} s of computing, this server's budget "
                 "per run, and was stopped. Fewer viewers, a shorter duration or slower polling "
                 "make it cheaper.")
+
+
+def _wire_time(t: float) -> float:
+    """A time as the wire carries it (``wire.encode`` rounds to microseconds): the end must not
+    fall short of the last event as sent, or playback would stop just before it."""
+    return round(t, 6)
 
 
 def _blob(lists: list[list[Any]]) -> bytes:

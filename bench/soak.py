@@ -37,6 +37,7 @@ from tests.reliability.clients import RawSocket, SioClient  # noqa: E402
 from tests.reliability.conftest import SMALL_RUN, request  # noqa: E402
 
 MB = 1 << 20
+PING = b"\x81\x012"   # a server's WebSocket text frame of length 1: Engine.IO's "2" (ping)
 STUDENTS = 50
 LAB_USERS = 10
 
@@ -102,6 +103,8 @@ class Class:
                 except BlockingIOError:
                     continue
                 except OSError:
+                    data = b""
+                if not data:
                     sel.unregister(ws.sock)
                     self.rec.error("a student was disconnected")
                     continue
@@ -113,7 +116,7 @@ class Class:
                         self.rec.add("student frame", now - sent)
                     except ValueError:
                         pass
-                if b"\x812" in data:   # an Engine.IO ping (text frame "2"): answer it
+                if PING in data:   # an Engine.IO ping (a text frame "2"): answer it
                     ws.sock.setblocking(True)
                     ws.send_text("3")
                     ws.sock.setblocking(False)

@@ -43,3 +43,20 @@ def test_a_finished_run_frees_its_slot(lab):
     a.wait_for("done", quick)
     a.start(SLOW, speed=1.0)
     refused(a)
+
+
+def test_a_run_over_the_step_budget_is_refused_up_front_naming_what_makes_it_expensive(lab, runs):
+    a = lab()
+    a.emit("start", {"scenario": {"clients": {"count": 20_000},
+                                  "strategy": {"coalesce": "lock", "lock_poll_ms": 1},
+                                  "datastore": {"service_ms": 60_000}}})
+    a.pump()
+    error = a.last_error()
+    assert error["field"].startswith("scenario.") and "strategy.lock_poll_ms" in error["message"]
+    assert a.of("started") == [] and runs.live_tasks() == 0 and not runs.reserved
+    a.emit("start", {"scenario": {}, "compare": {"strategy": {"coalesce": "lock",
+                                                              "lock_poll_ms": 1},
+                                                 "datastore": {"service_ms": 60_000},
+                                                 "clients": {"count": 20_000}}})
+    a.pump()
+    assert a.last_error()["field"].startswith("compare.")

@@ -19,7 +19,7 @@ from webapp.classroom.address import join_url, public_base
 from webapp.classroom.live import NAMESPACE, RoomOutlet
 from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
 from webapp.extensions import socketio
-from webapp.transport.budget import check_cost
+from webapp.transport.budget import check_start
 from webapp.transport.controls import apply_control
 from webapp.transport.payloads import CONTROL_KEYS, START_KEYS, PayloadError, parse_control, parse_start
 from webapp.transport.runner import Run
@@ -224,9 +224,7 @@ class Classroom:
     def start(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
         """One run per room: a new start replaces the room's run; an open question closes."""
         req = parse_start(dict(body), max_animate=self.settings.lab_max_animate)
-        check_cost(req.scenario, self.settings.run_max_steps)
-        if req.compare is not None:
-            check_cost(req.compare, self.settings.run_max_steps, "compare")
+        check_start(req, self.settings.run_max_steps)
         budget = max(MIN_ANIMATED, ROOM_DOT_BUDGET // max(1, room.following_count()))
         self._launch(room, req.scenario, req.compare, req.speed, min(req.animate_limit, budget))
 

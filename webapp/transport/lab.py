@@ -20,6 +20,7 @@ from flask_socketio import Namespace, emit
 
 from webapp.extensions import socketio
 from webapp.transport import outbox
+from webapp.transport.budget import check_start
 from webapp.transport.controls import apply_control
 from webapp.transport.payloads import PayloadError, parse_control, parse_start
 from webapp.transport.runner import Run
@@ -99,6 +100,7 @@ class LabNamespace(Namespace):
     def on_start(self, *args: Any) -> None:
         settings = current_app.extensions["herdlab.settings"]
         req = parse_start(_single(args, "start"), max_animate=settings.lab_max_animate)
+        check_start(req, settings.run_max_steps)
         self._launch(Run(slots=_slots(), outlet=LabOutlet(request.sid), scenario=req.scenario,
                          compare=req.compare, speed=req.speed, animate_limit=req.animate_limit))
 

@@ -82,6 +82,10 @@ class Settings:
                 f"{PREFIX}ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, "
                 f"not {settings.async_mode!r}"
             )
+        for f in fields(cls):
+            value = getattr(settings, f.name)
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                raise SettingsError(f"{PREFIX}{f.name.upper()} must not be negative, not {value}")
         if settings.public_url and not _is_origin(settings.public_url):
             raise SettingsError(f"{PREFIX}PUBLIC_URL must be an address like http://host:port or "
                                 f"https://host/path, not {settings.public_url!r}")

@@ -149,6 +149,9 @@ class Run:
     def _task(self) -> None:
         source: WorkerSource | None = None
         try:
+            if self._stop:   # stopped (or its client gone) before it began: build nothing
+                self._stopped()
+                return
             if self._revive is None:
                 source = WorkerSource(self.slots.pool, self._spec())
                 if not self._wait_ready(source):

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/soak.py                 # every attack, 8 s each (about 3 minutes)
     .venv/bin/python bench/soak.py --seconds 4 --attacks join-flood,big-body
+    .venv/bin/python bench/soak.py --workers       # what a worker costs to start and to reuse
 
 A real server (``python -m webapp``, eventlet, the default settings) runs in a subprocess. The
 honest class, the whole time:
@@ -327,6 +328,49 @@ ATTACKS: dict[str, Callable[[str, threading.Event], None]] = {
 }
 
 
+def measure_workers(rounds: int = 10) -> None:
+    """Start cost of a worker (spawn until it says "idle"), and a small summary's round trip on a
+    warm worker against a fresh one (what ``POST /api/run`` pays in each case)."""
+    import pickle
+    import statistics
+
+    from webapp.engine import parse_scenario
+    from webapp.worker.pool import Worker, WorkerPool, _returned
+
+    def until_idle(worker: Worker) -> None:
+        while _returned(worker) != "idle":
+            time.sleep(0.001)
+
+    def summary(worker: Worker) -> None:
+        worker.start({"kind": "summary", "scenarios": [parse_scenario(SMALL_RUN["scenario"])],
+                      "max_steps": 10**7, "cpu_s": 10})
+        while not any(pickle.loads(b)[0] == "summary" for b in worker.channel.receive()):
+            time.sleep(0.001)
+
+    spawn, fresh, warm = [], [], []
+    pool = WorkerPool(spares=0)
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        worker = Worker()
+        until_idle(worker)
+        spawn.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        summary(worker)
+        fresh.append(time.perf_counter() - t0)
+        worker.send(("stop",))
+        until_idle(worker)
+        t0 = time.perf_counter()
+        summary(worker)
+        warm.append(time.perf_counter() - t0)
+        pool.release(worker, kill=True)
+    pool.close()
+    ms = lambda xs: f"median {statistics.median(xs) * 1000:.1f} ms, max {max(xs) * 1000:.1f} ms"
+    print(f"load average {os.getloadavg()[0]:.2f}; {rounds} rounds")
+    print(f"spawn until ready (python -m webapp.worker, engine imported): {ms(spawn)}")
+    print(f"small summary, first job of that worker:                     {ms(fresh)}")
+    print(f"small summary, on a warm (reused) worker:                    {ms(warm)}")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
@@ -336,7 +380,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per attack (default 8)")
     parser.add_argument("--attacks", default=",".join(ATTACKS), help="comma-separated names")
+    parser.add_argument("--workers", action="store_true", help="only measure worker start costs")
     args = parser.parse_args()
+    if args.workers:
+        measure_workers()
+        return 0
     names = [n for n in args.attacks.split(",") if n]
     server = LiveServer(env={"HERDLAB_ASYNC_MODE": "eventlet", "PYTHONWARNINGS": "ignore"})
     rec = Recorder()

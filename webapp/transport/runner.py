@@ -209,8 +209,12 @@ class Run:
             while self._acks:
                 self._acks.popleft()
                 pacer.acked()
-            while self._taps and source.computing:
-                source.inject(self._taps.popleft())
+            while self._taps:
+                token = self._taps.popleft()
+                if source.computing:
+                    source.inject(token)
+                else:   # every request of the run has been computed: too late to join it
+                    self.outlet.tapped(self.run_id, token, None, None, "The run has ended.")
             out += pacer.tick()
             self._send_all(out)
             self.status = pacer.status

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.reliability.clients import SioClient
-from tests.reliability.conftest import Server, request
+from tests.reliability.conftest import Server
 
 PUBLIC = "https://herd.example.edu/lab-a"
 SERVER_ENV = {"HERDLAB_PUBLIC_URL": PUBLIC}

@@ -1,6 +1,7 @@
 """Rooms that hold up (issue 9, findings 2, 9 and 10) against a real server, in both modes."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -155,44 +156,52 @@ def test_joining_again_is_the_same_student_with_the_same_budgets(server):
 
 
 def test_paused_runs_give_their_slots_back_and_their_pages_are_told(server):
+    """The finding: 20 connections holding 2 paused runs each took all 40 slots. Here 3 hold all
+    6: a newcomer takes the slot of the run paused longest at once, the others are given back
+    after HERDLAB_RUN_IDLE_S, and every page is told why."""
     raws = [RawSocket(server.url) for _ in range(3)]
     try:
         for ws in raws:
             ws.open_namespace("/lab")
             for _ in range(2):
                 ws.emit("/lab", "start", {"scenario": {"clients": {"count": 10}, "duration_s": 60}})
-        run_ids = {}
         for ws in raws:
             ids = []
             while len(ids) < 2:
                 text = ws.read_text(timeout=10) or ""
-                if '"started"' in text:
-                    ids.append(text.split('"run_id": "')[1].split('"')[0] if '"run_id": "' in text
-                               else text.split('"run_id":"')[1].split('"')[0])
-            run_ids[ws] = ids
+                if text.startswith('42/lab,["started"'):
+                    ids.append(json.loads(text[len("42/lab,"):])[1]["run_id"])
             for run_id in ids:
                 ws.emit("/lab", "control", {"run_id": run_id, "action": "pause"})
+            time.sleep(0.1)
+        time.sleep(0.3)
         late = SioClient(server.url, "/lab")
         try:
             late.emit("start", {"scenario": {"clients": {"count": 10}, "duration_s": 1}})
-            assert "as many experiments" in late.wait("error", timeout=5)["message"]
-            told = []
-            deadline = time.monotonic() + 8
-            while len(told) < 2 and time.monotonic() < deadline:
-                try:
-                    text = raws[0].read_text(timeout=1) or ""
-                except TimeoutError:
-                    continue
-                if '"idle"' in text and '"stopped"' in text:
-                    told.append(text)
-            assert len(told) == 2 and "gave its place" in told[0]
-            late.emit("start", {"scenario": {"clients": {"count": 10}, "duration_s": 1}})
-            assert late.wait("started", timeout=10)
+            assert late.wait("started", timeout=5)      # at once: a paused run made room
+            told = idle_messages(raws, count=6, within_s=8)
+            assert len(told) == 6
+            assert "needed its place" in told[0] and all("paused" in t for t in told)
         finally:
             late.close()
     finally:
         for ws in raws:
             ws.close()
+
+
+def idle_messages(raws: list[RawSocket], count: int, within_s: float) -> list[str]:
+    """``state`` messages with ``action: "idle"`` the pages get, in the order they come."""
+    told: list[str] = []
+    deadline = time.monotonic() + within_s
+    while len(told) < count and time.monotonic() < deadline:
+        for ws in raws:
+            try:
+                text = ws.read_text(timeout=0.1) or ""
+            except TimeoutError:
+                continue
+            if '"action": "idle"' in text or '"action":"idle"' in text:
+                told.append(json.loads(text[len("42/lab,"):])[1]["message"])
+    return told
 
 
 def test_a_follower_that_never_reads_does_not_grow_the_servers_memory(server):

@@ -33,6 +33,8 @@ MAX_PENDING_TAPS = 512
 START_TIMEOUT_S = 30.0      # a worker that says nothing for this long at start has failed
 IDLE_MESSAGE = ("This run was paused for a long time, so the server gave its place to others. "
                 "Press play or seek to run it again.")
+YIELD_MESSAGE = ("This run was paused and the server needed its place for someone else. "
+                 "Press play or seek to run it again.")
 
 
 class Outlet(Protocol):
@@ -76,7 +78,9 @@ class Run:
         self._taps: deque[Any] = deque()
         self._acks: deque[None] = deque()
         self._stop = False
+        self._evicted = False
         self._revive: tuple[float, bool] | None = None
+        self.paused_since: float | None = None   # wall clock of the pause (a slot to give up)
 
     # ----- called from handlers (any thread or greenlet) -----------------------------------------
     @property
@@ -114,6 +118,11 @@ class Run:
         if len(self._taps) >= MAX_PENDING_TAPS:
             raise OverflowError("too many taps pending")
         self._taps.append(token)
+
+    def yield_slot(self) -> None:
+        """Give the slot to a newcomer now: the paused run ends as if idle (its task says so)."""
+        self.slots.release(self)
+        self._evicted = True
 
     def stop(self) -> None:
         """End the run: its task notices within a tick and exits, its worker is killed."""
@@ -173,6 +182,8 @@ class Run:
                 source.close()
             self.slots.release(self)
             self.slots.tasks.discard(self)
+            self.paused_since = None
+            self._evicted = False
 
     def _wait_ready(self, source: WorkerSource) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -220,10 +231,13 @@ class Run:
             self.status = pacer.status
             if pacer.status == FINISHED:
                 return
+            self.paused_since = (self.paused_since or time.monotonic()) \
+                if pacer.status == PAUSED else None
             if self.outlet.live:
                 source.set_horizon(pacer.t + 2 * interval * pacer.speed + 0.01)
             now = time.monotonic()
-            if pacer.status == PAUSED and now - idle_since > self.settings.run_idle_s:
+            if self._evicted or (pacer.status == PAUSED
+                                 and now - idle_since > self.settings.run_idle_s):
                 self._idle()
                 return
             socketio.sleep(max(0.0, min(pacer.next_tick_at() - now, interval)))
@@ -270,7 +284,7 @@ class Run:
         self._send(payload)
 
     def _idle(self) -> None:
-        self._stopped("idle", IDLE_MESSAGE)
+        self._stopped("idle", YIELD_MESSAGE if self._evicted else IDLE_MESSAGE)
 
     def _fail(self, message: str) -> None:
         self._stop = True

@@ -3,7 +3,7 @@
 A slot is a run in progress (playing, paused, or being sought): it holds at most one worker
 process and a bounded window of computed events. ``max_runs`` bounds both, for the whole server:
 lab runs, classroom runs and ``POST /api/run`` alike. Slots are taken by add-then-check, so
-concurrent starts can be refused, never exceed the limit.
+concurrent starts can be refused, never exceed the limit; paused runs give theirs up first.
 """
 from __future__ import annotations
 
@@ -36,9 +36,18 @@ class RunSlots:
         return cls(settings)
 
     def reserve(self, holder: object) -> bool:
-        """Take a slot for ``holder`` (a run, or a summary request); False if none is free."""
+        """Take a slot for ``holder`` (a run, or a summary request); False if none is free.
+
+        When the server is full, the run paused the longest gives its slot up for the newcomer
+        (it is told ``idle``, as after ``HERDLAB_RUN_IDLE_S``, and a seek runs it again): a
+        paused run is cheap to revive, a refused user is not.
+        """
         self.reserved.add(holder)
         if len(self.reserved) > self.max_runs:
+            paused = [run for run in list(self.tasks) if run.holds_slot and run.paused_since]
+            if paused:
+                min(paused, key=lambda run: run.paused_since).yield_slot()
+                return True
             self.reserved.discard(holder)
             return False
         return True

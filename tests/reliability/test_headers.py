@@ -77,7 +77,7 @@ def test_without_a_public_url_the_join_url_is_this_machines_address():
 @pytest.mark.browser
 @pytest.mark.parametrize("server", ["eventlet"], indirect=True)   # the same policy in both modes
 def test_the_pages_run_under_the_policy_in_a_real_browser(server, browser):
-    context = browser.new_context()
+    context = browser.new_context(bypass_csp=False)   # the page as a user gets it
     page = context.new_page()
     violations: list[str] = []
     page.on("console", lambda msg: violations.append(msg.text)

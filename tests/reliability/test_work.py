@@ -76,4 +76,4 @@ def test_live_runs_started_and_abandoned_at_once_stall_nobody_and_leave_no_work(
                 c.close()   # gone at once, without a goodbye
     honest.check()
     # Their workers stop computing within moments (big ones exit, small ones wait for work).
-    assert settle(lambda: busy_children(server.proc.pid) == 0, timeout=5)
+    assert settle(lambda: busy_children(server.proc.pid) == 0, timeout=10)

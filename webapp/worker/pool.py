@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable
@@ -81,6 +82,10 @@ class WorkerPool:
         self._dying: list[Worker] = []
         self.started = 0
         self.reused = 0
+        # Every worker not yet reaped; if the pool is dropped unclosed (an app a test forgot),
+        # they are killed and waited for, instead of being left running.
+        self._live: set[Worker] = set()
+        weakref.finalize(self, _kill_all, self._live)
         # Called after a release, so the owner can reap the returning worker soon (``reap``
         # must run a little later, when the worker has said "idle"); the pool has no clock.
         self.after_release: Callable[[], None] = lambda: None
@@ -147,21 +152,20 @@ class WorkerPool:
                 returning.append((worker, deadline))
         self._returning = returning
         self._dying = [w for w in self._dying if not w.reaped()]
+        self._live.intersection_update([*self._idle, *self._starting, *self._dying,
+                                        *(w for w, _ in self._returning), *self._busy()])
+
+    def _busy(self) -> list[Worker]:
+        """Workers handed out and not yet released (the pool does not track them)."""
+        return [w for w in self._live if w.proc.returncode is None and not w.channel.closed]
 
     def close(self) -> None:
         """Kill every worker this pool knows (spares included) and wait for them to be gone."""
-        workers = [*self._idle, *self._starting, *(w for w, _ in self._returning), *self._dying]
         self._idle.clear()
         self._starting.clear()
         self._returning = []
         self._dying = []
-        for worker in workers:
-            worker.kill()
-        for worker in workers:
-            try:
-                worker.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log.warning("worker %d did not exit", worker.pid)
+        _kill_all(self._live)
 
     def _kill(self, worker: Worker) -> None:
         worker.kill()
@@ -169,7 +173,20 @@ class WorkerPool:
 
     def _spawn(self) -> Worker:
         self.started += 1
-        return Worker()
+        worker = Worker()
+        self._live.add(worker)
+        return worker
+
+
+def _kill_all(workers: set[Worker]) -> None:
+    for worker in list(workers):
+        worker.kill()
+    for worker in list(workers):
+        try:
+            worker.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    workers.clear()
 
 
 def _returned(worker: Worker) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser.conftest import LiveServer, browser  # noqa: F401  (Chromium, for CSP checks)
+from tests.browser.conftest import LiveServer
 
 HONEST_S = 1.0
 SMALL_RUN = {"scenario": {"clients": {"count": 50}, "duration_s": 2.0}}

@@ -182,12 +182,14 @@ def test_budgets_end_a_run_cleanly_with_a_reason(pool):
     until(src, lambda: src.ready)
     drain(src)
     assert src.summaries[0]["truncated"] is True
-    src = source(pool, heavy, cpu_s=0.05)
+    src = source(pool, parse_scenario({"clients": {"count": 500_000}, "duration_s": 2.0}),
+                 cpu_s=0.05)
     until(src, lambda: src.failed is not None or src.done, timeout=30)
     assert src.failed and "computing" in src.failed
-    src = source(pool, parse_scenario({"clients": {"count": 2_000_000}, "duration_s": 2.0}),
-                 memory_mb=200)
-    until(src, lambda: src.failed is not None, timeout=30)
+    everyone_waits = {"clients": {"count": 2_000_000, "window_s": 1.0}, "duration_s": 2.0,
+                      "datastore": {"connections": 1, "service_ms": 60_000.0}}
+    src = source(pool, parse_scenario(everyone_waits), memory_mb=200)
+    until(src, lambda: src.failed is not None, timeout=60)
     assert "memory" in src.failed
 
 

@@ -21,7 +21,7 @@ import signal
 import time
 from typing import Any
 
-NICE_START = 5
+NICE_START = 2
 DEMOTE = ((0.25, 12), (1.0, 19))   # (CPU seconds used, nice steps above the web process)
 
 

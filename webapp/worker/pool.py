@@ -82,8 +82,8 @@ class WorkerPool:
         self._dying: list[Worker] = []
         self.started = 0
         self.reused = 0
-        # Every worker not yet reaped; if the pool is dropped unclosed (an app a test forgot),
-        # they are killed and waited for, instead of being left running.
+        # Every worker not yet reaped (handed out or not); if the pool is dropped unclosed (an
+        # app a test forgot), they are killed and waited for, never left running or as zombies.
         self._live: set[Worker] = set()
         weakref.finalize(self, _kill_all, self._live)
         # Called after a release, so the owner can reap the returning worker soon (``reap``
@@ -152,12 +152,8 @@ class WorkerPool:
                 returning.append((worker, deadline))
         self._returning = returning
         self._dying = [w for w in self._dying if not w.reaped()]
-        self._live.intersection_update([*self._idle, *self._starting, *self._dying,
-                                        *(w for w, _ in self._returning), *self._busy()])
-
-    def _busy(self) -> list[Worker]:
-        """Workers handed out and not yet released (the pool does not track them)."""
-        return [w for w in self._live if w.proc.returncode is None and not w.channel.closed]
+        for worker in [w for w in self._live if w.reaped()]:
+            self._live.discard(worker)
 
     def close(self) -> None:
         """Kill every worker this pool knows (spares included) and wait for them to be gone."""

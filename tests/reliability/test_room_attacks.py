@@ -164,16 +164,8 @@ def test_paused_runs_give_their_slots_back_and_their_pages_are_told(server):
         for ws in raws:
             ws.open_namespace("/lab")
             for _ in range(2):
-                ws.emit("/lab", "start", {"scenario": {"clients": {"count": 10}, "duration_s": 60}})
-        for ws in raws:
-            ids = []
-            while len(ids) < 2:
-                text = ws.read_text(timeout=10) or ""
-                if text.startswith('42/lab,["started"'):
-                    ids.append(json.loads(text[len("42/lab,"):])[1]["run_id"])
-            for run_id in ids:
-                ws.emit("/lab", "control", {"run_id": run_id, "action": "pause"})
-            time.sleep(0.1)
+                run_id = start_paused(ws)
+                assert run_id, "could not start a run (a previous test's run still holds a slot?)"
         time.sleep(0.3)
         late = SioClient(server.url, "/lab")
         try:
@@ -187,6 +179,24 @@ def test_paused_runs_give_their_slots_back_and_their_pages_are_told(server):
     finally:
         for ws in raws:
             ws.close()
+
+
+def start_paused(ws: RawSocket, within_s: float = 10.0) -> str | None:
+    """Start a small long run and pause it; retried while the server is still full (a run of an
+    earlier test may take a moment to give its slot back)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        ws.emit("/lab", "start", {"scenario": {"clients": {"count": 10}, "duration_s": 60}})
+        while True:
+            text = ws.read_text(timeout=10) or ""
+            if text.startswith('42/lab,["started"'):
+                run_id = json.loads(text[len("42/lab,"):])[1]["run_id"]
+                ws.emit("/lab", "control", {"run_id": run_id, "action": "pause"})
+                return run_id
+            if text.startswith('42/lab,["error"'):
+                time.sleep(0.2)
+                break
+    return None
 
 
 def idle_messages(raws: list[RawSocket], count: int, within_s: float) -> list[str]:

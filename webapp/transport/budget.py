@@ -1,20 +1,21 @@
 """Refuse, before any work, a run whose estimated cost is over the server's budget per run.
 
-The estimate is the engine's (``estimate_steps``, ``explain_cost``; see ``worker/engine_api``); the
-refusal names the keys that make the run expensive, so the page can point at them.
+The estimate is the engine's (``estimate_steps``, an upper bound on its loop steps, and
+``explain_cost``, the keys that make it expensive, costliest first); the refusal names those keys,
+so the page can point at them.
 """
 from __future__ import annotations
 
-from webapp.engine import Scenario
+from webapp.engine import Scenario, estimate_steps, explain_cost
 from webapp.transport.payloads import PayloadError, StartRequest
-from webapp.worker import engine_api
 
 
 def check_cost(scenario: Scenario, max_steps: int, field: str = "scenario") -> None:
-    steps = engine_api.estimate_steps(scenario)
+    steps = estimate_steps(scenario)
     if steps <= max_steps:
         return
-    keys = engine_api.explain_cost(scenario) or ["clients.count"]
+    # Each reason reads "dotted.key: why (about N steps)".
+    keys = [reason.partition(":")[0] for reason in explain_cost(scenario)] or ["clients.count"]
     named = ", ".join(f"{field}.{key}" for key in keys)
     raise PayloadError(
         f"This run would take about {steps:,} engine steps, more than this server's budget of "

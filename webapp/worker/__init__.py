@@ -11,7 +11,6 @@ playback, and gives all its memory back when it exits. The web process only pace
     job.py         streaming a run ahead of playback, or one summary-only run
     tracks.py      one simulation stepped through virtual time, with its inputs (taps)
     resume.py      the state of a run at an instant, for the first frame after a seek
-    engine_api.py  the engine features used here, with fallbacks until the engine has them
 
 Messages (each a tuple; the first item names it):
 

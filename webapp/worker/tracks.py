@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from webapp.engine import Scenario
+from webapp.engine import Scenario, Simulation
 from webapp.transport import wire
-from webapp.worker import engine_api
 
 STEP = 0.01   # virtual seconds per engine step: how far ahead of the stream a tap may land
 
@@ -22,21 +21,21 @@ class Track:
 
     def __init__(self, scenario: Scenario, *, record: bool, dot_scale: int, max_steps: int,
                  inputs: list[int]) -> None:
-        self.sim = engine_api.new_simulation(scenario, record=record, sample_every=dot_scale,
-                                             max_steps=max_steps)
-        self.dot_scale = dot_scale
-        self.injected_from = scenario.clients.count
-        self.filter = record and dot_scale > 1 and not engine_api.filters_itself(record)
-        self.max_steps = max_steps
+        # The engine records per-request events only for the animated viewers (and taps).
+        self.sim = Simulation(scenario, record_requests=record, sample_every=dot_scale,
+                              max_steps=max_steps)
         self.inputs = sorted(inputs)   # step indices at which a tap is injected
         self._next_input = 0
         self.index = 0                 # boundaries reached: the engine has run to index * STEP
         self.last_t = 0.0              # time of the latest event seen (the run's end when done)
-        self.truncated = False
 
     @property
     def finished(self) -> bool:
-        return self.sim.finished or self.truncated
+        return self.sim.finished
+
+    @property
+    def truncated(self) -> bool:
+        return self.sim.truncated
 
     def step(self, until_t: float = math.inf) -> list[Any]:
         """Run one step (or up to ``until_t`` if that is sooner); the kept events, engine tuples."""
@@ -49,12 +48,6 @@ class Track:
             self.index += 1
         if events:
             self.last_t = events[-1][0]
-        if not engine_api.stops_itself() and self.sim.steps > self.max_steps:
-            self.truncated = True
-        if self.filter:
-            k, first = self.dot_scale, self.injected_from
-            events = [ev for ev in events
-                      if ev[3] is None or ev[3] % k == 0 or ev[3] >= first]
         return events
 
     def inject_now(self) -> tuple[int, float]:
@@ -72,11 +65,7 @@ class Track:
             self._next_input += 1
 
     def summary(self) -> dict[str, Any]:
-        summary = self.sim.summary()
-        summary.setdefault("truncated", self.truncated)
-        if self.truncated:
-            summary["truncated"] = True
-        return summary
+        return self.sim.summary()
 
 
 def encode(events: list[Any]) -> list[Any]:

@@ -22,16 +22,18 @@ RESERVE_BYTES = 4 << 20
 
 def main(argv: list[str]) -> int:
     end = WorkerEnd(socket.socket(fileno=int(argv[1])))
-    priority = limits.Priority()
     try:
-        end.send(("idle",))   # imported and ready: the pool prefers warm workers
-    except OSError:
-        return 0
+        _serve(end)
+    except ChannelClosed:   # the web process went away: nothing left to do
+        pass
+    return 0
+
+
+def _serve(end: WorkerEnd) -> None:
+    priority = limits.Priority()
+    end.send(("idle",))   # imported and ready: the pool prefers warm workers
     while True:
-        try:
-            message = end.receive(None)
-        except ChannelClosed:
-            return 0
+        message = end.receive(None)
         if message == ("stop",):      # released after a job that ended by itself
             end.send(("idle",))
             continue
@@ -41,7 +43,7 @@ def main(argv: list[str]) -> int:
         limits.lift()
         if outcome is None or priority.level > limits.NICE_START \
                 or limits.rss_mb() > REUSE_MAX_RSS_MB:
-            return 0
+            return
         if outcome == "stopped":      # the job ended on the pool's "stop": say we are back
             end.send(("idle",))
 
@@ -73,7 +75,7 @@ def _do(spec: dict, end: WorkerEnd, priority: limits.Priority) -> str | None:
 def _report(end: WorkerEnd, message: str) -> None:
     try:
         end.send(("error", message))
-    except OSError:
+    except ChannelClosed:
         pass
 
 

@@ -136,7 +136,10 @@ class WorkerEnd:
     def send(self, message: Any) -> int:
         """Send one message; returns its size in bytes (what flow control counts)."""
         data = frame(message)
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:   # broken pipe, reset: the web process is gone
+            raise ChannelClosed(str(exc)) from None
         return len(data)
 
     def receive(self, timeout: float | None) -> Any:
@@ -146,7 +149,10 @@ class WorkerEnd:
                 readable, _, _ = select.select([self.sock], [], [], timeout)
                 if not readable:
                     return None
-            data = self.sock.recv(READ_SIZE)
+            try:
+                data = self.sock.recv(READ_SIZE)
+            except OSError as exc:   # reset by a web process that died
+                raise ChannelClosed(str(exc)) from None
             if not data:
                 raise ChannelClosed("the web process closed its end")
             self._ready.extend(self._frames.feed(data))

@@ -18,6 +18,7 @@ import logging
 import socket
 import subprocess
 import sys
+import threading
 import time
 import weakref
 from collections import deque
@@ -89,6 +90,9 @@ class WorkerPool:
         # Called after a release, so the owner can reap the returning worker soon (``reap``
         # must run a little later, when the worker has said "idle"); the pool has no clock.
         self.after_release: Callable[[], None] = lambda: None
+        # Requests and run tasks share the pool: threads in threading mode, greenlets that can
+        # switch inside a spawn under eventlet (where the patched lock is a green one).
+        self._lock = threading.RLock()
 
     @property
     def idle(self) -> tuple[Worker, ...]:
@@ -98,6 +102,10 @@ class WorkerPool:
     def acquire(self) -> Worker:
         """A started worker for a job: a warm one if any (it said "idle"), else the spare that
         started first (it is nearly ready), else a new one."""
+        with self._lock:
+            return self._acquire()
+
+    def _acquire(self) -> Worker:
         self.reap()
         worker = None
         while worker is None and (self._idle or self._starting):
@@ -113,24 +121,33 @@ class WorkerPool:
 
     def release(self, worker: Worker, kill: bool = False) -> None:
         """The run is over with this worker: it stops, and comes back if it stayed small."""
+        with self._lock:
+            self._release(worker, kill)
+        self.after_release()
+
+    def _release(self, worker: Worker, kill: bool) -> None:
         if kill or worker.channel.closed:
             self._kill(worker)
         else:
             worker.send(("stop",))
             self._returning.append((worker, time.monotonic() + self.RETURN_S))
         self.reap()
-        self.after_release()
 
     @property
     def returning(self) -> bool:
         return bool(self._returning)
 
     def top_up(self) -> None:
-        while len(self._idle) + len(self._starting) < self.spares:
-            self._starting.append(self._spawn())
+        with self._lock:
+            while len(self._idle) + len(self._starting) < self.spares:
+                self._starting.append(self._spawn())
 
     def reap(self) -> None:
         """Take back workers that said "idle", kill late ones, forget the dead."""
+        with self._lock:
+            self._reap()
+
+    def _reap(self) -> None:
         now = time.monotonic()
         for worker in list(self._starting):
             state = _returned(worker)
@@ -157,10 +174,11 @@ class WorkerPool:
 
     def close(self) -> None:
         """Kill every worker this pool knows (spares included) and wait for them to be gone."""
-        self._idle.clear()
-        self._starting.clear()
-        self._returning = []
-        self._dying = []
+        with self._lock:
+            self._idle.clear()
+            self._starting.clear()
+            self._returning = []
+            self._dying = []
         _kill_all(self._live)
 
     def _kill(self, worker: Worker) -> None:

@@ -49,7 +49,7 @@ class Request:
     """One logical request: a viewer asking for a key once, across all its attempts."""
 
     __slots__ = ("id", "viewer", "key", "traced", "server", "t0", "attempt", "done", "deadline",
-                 "timer", "query", "missed", "waits")
+                 "timer", "query", "missed", "waits", "tracked")
 
     def __init__(self, rid: int, viewer: int, key: str, t0: float, traced: bool) -> None:
         self.id = rid
@@ -65,10 +65,7 @@ class Request:
         self.query: Query | None = None     # the queued query the attempt in flight waits for
         self.missed = False                 # the attempt in flight missed (moments.py)
         self.waits: int | None = None       # it waits at this server on another's fetch (same)
-
-
-def _request_id(req: Request) -> int:
-    return req.id
+        self.tracked = False                # in Lifecycle.open
 
 
 _WAITS = frozenset((PROMISE_WAIT, LOCK_WAIT, MARKER_WAIT))   # waiting on another's fetch
@@ -97,7 +94,9 @@ class Lifecycle:
         self._answered, self._failed = self.answered.append, self.failed.append
         self._interval_answered = self.interval_answered.append    # emptied, never replaced
         self._interval_failed = self.interval_failed.append
-        self.open: dict[int, Request] = {}   # requests not yet ended (made as objects)
+        # Requests not yet ended that got past a cache lookup unanswered (the others are in
+        # the LOOKUPS lane, or between attempts): where a dying server finds its attempts.
+        self.open: dict[int, Request] = {}
         self.moments = Moments(recorder, s)
         self.db.moments = self.moments
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
@@ -165,7 +164,6 @@ class Lifecycle:
             c.after_requests += 1
         for hook in self._on_request:
             hook(t)
-        self.open[req.id] = req
         return req
 
     def arrive(self, t: float, viewer: int, key: str, req: Request | None = None) -> None:
@@ -266,11 +264,14 @@ class Lifecycle:
         req = Request(rid, viewer, key, t0, False)
         req.server = server
         req.deadline = t0 + self._timeout_s
-        self.open[rid] = req
         return req
 
     def _after_lookup(self, req: Request, attempt: int) -> None:
-        """The lookup did not answer this attempt: from now on it can time out."""
+        """The lookup did not answer this attempt: from now on it can time out, and a dying
+        server finds it in ``open``."""
+        if not req.tracked and not req.done:
+            req.tracked = True
+            self.open[req.id] = req
         if self._timeout_s and self._timer_after_lookup and not req.done \
                 and req.attempt == attempt and req.timer is None:
             req.timer = [req.deadline, req, attempt]
@@ -335,15 +336,26 @@ class Lifecycle:
         self.recorder.system(Event((t, SERVER_DOWN, None, None, server, None)))
         for hook in self.mitigations.ever("on_server_down"):
             hook(t, server)
-        victims = [req for req in self.open.values() if req.server == server]
-        victims += [self._made_late(e[2], e[4], e[5], e[6], server) for e in self._lookups
-                    if e[1] is None and e[3] == server]
-        victims.sort(key=_request_id)
+        victims = {req.id: req for req in self.open.values() if req.server == server}
+        for entry in self._lookups:              # attempts waiting for a lookup there
+            req = entry[1]
+            if entry[3] != server:
+                continue
+            if req is None:
+                victims[entry[2]] = self._made_late(entry[2], entry[4], entry[5], entry[6],
+                                                    server)
+            elif not req.done and req.attempt == entry[2] and req.server == server:
+                victims[req.id] = req
+        self.moments.server_down(t, server, len(victims), self._leading(server))
+        for rid in sorted(victims):
+            req = victims[rid]
+            self.settle(t, req, req.attempt, False, "server_down")
+
+    def _leading(self, server: int) -> list[str]:
+        """The keys ``server`` has a leader's query in the datastore for."""
         leading = [q.key for q in (*self.db.queue, *self.db.running.values())
                    if q.server == server and q.role == "leader" and not q.cancelled]
-        self.moments.server_down(t, server, len(victims), list(dict.fromkeys(leading)))
-        for req in victims:
-            self.settle(t, req, req.attempt, False, "server_down")
+        return list(dict.fromkeys(leading))
 
     def _end(self, t: float, req: Request, server: int | None, attempt: int, status: str,
              source: str | None) -> None:
@@ -371,7 +383,8 @@ class Lifecycle:
                 c.errors += 1
             self._failed(latency)
             self._interval_failed(latency)
-        del self.open[req.id]
+        if req.tracked:
+            del self.open[req.id]
         if req.traced:
             self._emit(Event((t, RESPOND, req.id, req.viewer, server, req.key, attempt, status,
                               latency * 1000.0, source)))

@@ -283,13 +283,7 @@ class Lifecycle:
 
     def _retry_or_end(self, t: float, req: Request, reason: str) -> None:
         """The attempt failed (``reason``: error or timeout): retry after the backoff, or end."""
-        server = req.server
-        req.server = None
-        if req.timer is not None:
-            cancel(req.timer)
-            req.timer = None
-        if req.missed:
-            self.moments.ended(t, req)
+        server = self._attempt_over(t, req)
         if req.attempt < self._retries and self._retry_allowed(t, req, server, reason):
             req.attempt += 1             # from now on the old attempt's answers are dropped
             self.counters.retries += 1
@@ -300,6 +294,17 @@ class Lifecycle:
             self._stop_waiting(t, req)
             return
         self._end(t, req, server, req.attempt, reason, None)
+
+    def _attempt_over(self, t: float, req: Request) -> int | None:
+        """The attempt in flight is over (answered, failed or given up): it leaves its server,
+        its timeout and its key's herd. Returns the server it was at."""
+        server, req.server = req.server, None
+        if req.timer is not None:
+            cancel(req.timer)
+            req.timer = None
+        if req.missed:
+            self.moments.ended(t, req)
+        return server
 
     def _retry_allowed(self, t: float, req: Request, server: int | None, reason: str) -> bool:
         for hook in self._may_retry:
@@ -363,12 +368,7 @@ class Lifecycle:
         A failure's latency is its time to failure."""
         c = self.counters
         req.done = True
-        req.server = None
-        if req.timer is not None:
-            cancel(req.timer)
-            req.timer = None
-        if req.missed:
-            self.moments.ended(t, req)
+        self._attempt_over(t, req)
         latency = t - req.t0
         if status == "ok":
             c.completed += 1

@@ -48,7 +48,7 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, record_requests: bool = True, sample_every: int = 1,
                  max_steps: int | None = None, trace: Trace | None = None,
-                 inputs: Sequence[Mapping[str, Any]] = ()) -> None:
+                 inputs: Sequence[Mapping[str, Any]] | None = ()) -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError("Simulation needs a Scenario; use parse_scenario() first")
         if trace is not None and not isinstance(trace, Trace):
@@ -61,7 +61,7 @@ class Simulation:
         if max_steps is not None and not _whole(max_steps):
             raise ValueError(f"max_steps must be a whole number >= 1, not {max_steps!r}")
         self._keys = frozenset(trace.keys()) if trace is not None else frozenset()
-        checked = check_inputs(scenario, inputs, self._keys)
+        checked = check_inputs(scenario, inputs or (), self._keys)
         self.scenario = scenario
         self._recorder = Recorder(record_requests, sample_every)
         self._counters = Counters()

@@ -179,8 +179,11 @@ def test_an_input_after_the_workload_keeps_the_run_going_until_it_acts():
     end = Simulation(scn).run().now
     t = end + 20.0
     sim, events = run_events(scn, inputs=[{"t": t, "kind": "inject"}])
-    mine = [ev for ev in events if ev.req == sim.summary()["requests"] - 1]
-    assert mine[0].kind == INPUT and mine[0].t == t and mine[-1].kind == "respond"
+    rid = sim.summary()["requests"] - 1
+    (acted,) = [ev for ev in events if ev.kind == INPUT]
+    mine = [ev for ev in events if ev.req == rid]
+    assert (acted.t, acted.value) == (t, rid)
+    assert (mine[0].kind, mine[0].t, mine[-1].kind) == ("arrive", t, "respond")
     assert events[-1].kind == "sample" and events[-1].completed == sim.summary()["completed"]
 
 
@@ -317,15 +320,16 @@ def test_switching_mitigations_on_and_off_mid_run():
     assert [m.what for m in sim.moments][:1] == ["first_miss"]
 
 
-def test_an_injected_request_is_an_input_event_then_a_real_request():
+def test_an_injected_request_is_an_input_event_then_a_request_of_its_own():
     scn = _fleet()
     sim = Simulation(scn)
     sim.advance(1.2)
     rid = sim.inject(1.2)
     events = list(sim.events())
     mine = [ev for ev in events if ev.req == rid]
-    assert [ev.kind for ev in mine][:2] == [INPUT, "arrive"]
-    assert mine[0].viewer is None and mine[1].viewer == scn.clients.count
+    (acted,) = [ev for ev in events if ev.kind == INPUT]
+    assert (acted.req, acted.viewer, acted.value) == (None, None, rid)
+    assert mine[0].kind == "arrive" and mine[0].viewer == scn.clients.count
     assert sim.inputs == [{"t": 1.2, "kind": "inject"}]
 
 

@@ -128,9 +128,10 @@ def test_an_injected_request_is_a_real_request_for_the_newest_chunk():
     rid = sim.inject()
     events = list(sim.events())
     mine = [ev for ev in events if ev.req == rid]
-    assert (mine[0].kind, mine[0].input, mine[0].applied, mine[0].t) == ("input", "inject", True,
-                                                                        5.0)
-    assert mine[1].kind == "arrive" and mine[1].key == "chunk-1" and mine[1].t == 5.0
+    (acted,) = [ev for ev in events if ev.kind == "input"]
+    assert (acted.input, acted.applied, acted.value, acted.t) == ("inject", True, rid, 5.0)
+    assert events.index(acted) + 1 == events.index(mine[0])
+    assert mine[0].kind == "arrive" and mine[0].key == "chunk-1" and mine[0].t == 5.0
     assert [ev.kind for ev in mine].count("respond") == 1
     assert sim.summary()["requests"] == 1201
 

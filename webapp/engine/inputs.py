@@ -184,11 +184,13 @@ class Inputs:
         getattr(self, "_" + record["kind"])(t, seq, record)
 
     def _event(self, t: float, seq: int, kind: str, reason: str | None = None,
-               req: int | None = None, server: int | None = None, key: str | None = None,
-               name: str | None = None, value: Any = None, until: float | None = None) -> None:
+               server: int | None = None, key: str | None = None, name: str | None = None,
+               value: Any = None, until: float | None = None) -> None:
+        """The input's event. It belongs to no request (``req`` None: an injected request's
+        own events begin with its ``arrive``; its id is the event's ``value``)."""
         if reason is None:
             self.applied += 1
-        self.life.recorder.system(Event((t, INPUT, req, None, server, key, kind, seq,
+        self.life.recorder.system(Event((t, INPUT, None, None, server, key, kind, seq,
                                          reason is None, reason, name, value, until)))
 
     def _inject(self, t: float, seq: int, record: dict[str, Any]) -> None:
@@ -198,7 +200,7 @@ class Inputs:
         key = self.newest_key()
         req = life.new_request(t, viewer, key)
         self.requests[seq] = req.id
-        self._event(t, seq, "inject", req=req.id, key=key)
+        self._event(t, seq, "inject", key=key, value=req.id)
         life.arrive(t, viewer, key, req)
 
     def _kill_server(self, t: float, seq: int, record: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ The parts point at each other (the host at its mitigations and back, the loop's 
 parts that made them), so ``close`` -- run when the Simulation is dropped -- cuts those links and
 the whole run is freed at once by reference counting, with no wait for the cycle collector.
 """
-import math
 import weakref
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -161,24 +160,16 @@ class Simulation:
     def inject(self, t: float | None = None) -> int:
         """One more viewer request at ``max(t, now)`` (an ``inject`` input), and the run taken up
         to that time so as to return the new request's id; its events come with the next batch.
-        Raises ScenarioError (key ``inject``) once the run is over or has its most inputs."""
+        Raises ScenarioError (key ``inject``) when ``add_input`` would refuse it."""
         loop = self._loop
-        if len(self._inputs.records) >= MAX_INPUTS:
-            raise ScenarioError("inject", f"at most {MAX_INPUTS:,} inputs (injected requests "
-                                "among them) per run", "has reached its limit")
-        if loop.finished:
-            raise ScenarioError("inject", "a run that is still going", "is too late: the run "
-                                + ("was cut short" if loop.truncated else "has ended"))
-        t = loop.now if t is None else max(float(t), loop.now)
-        if not math.isfinite(t):
-            raise ScenarioError("inject", "a finite time in seconds", "needs a finite time")
+        at = loop.now if t is None else max(float(t), loop.now)
         try:
-            seq = self._inputs.add(check_input(self.scenario, {"t": t, "kind": "inject"},
-                                               "inject"))
+            self.add_input({"t": at, "kind": "inject"})
         except ScenarioError as exc:
-            raise ScenarioError("inject", exc.allowed, "is too late for this run") from None
-        self._run_to(t)
-        if seq not in self._inputs.requests:
+            raise ScenarioError("inject", exc.allowed, exc.problem) from None
+        seq = len(self._inputs.records) - 1
+        self._run_to(at)
+        if seq not in self._inputs.requests:      # the step limit came first
             raise ScenarioError("inject", "a run that has not reached its step limit",
                                 "is too late: the run was cut short")
         return self._inputs.requests[seq]

@@ -14,7 +14,7 @@ class RunRecord:
     failed_s: Sequence[float]         # every failed request's time to failure, in any order
     peak_db_inflight: int
     db_down_s: float
-    moments: Sequence[Any]            # the run's moment events so far (engine/moments.py)
+    moments: dict[str, int]           # moments made so far, by what (engine/moments.py)
     moments_dropped: int
     inputs_applied: int
     chunks: int
@@ -92,17 +92,7 @@ def summary(run: RunRecord) -> dict[str, Any]:
         "truncated": run.truncated,
         "seed": run.seed,
         "coalesce": run.coalesce,
-        "moments": [compact_moment(ev) for ev in run.moments],
+        "moments": run.moments,
         "moments_dropped": run.moments_dropped,
         "inputs_applied": run.inputs_applied,
     }
-
-
-def compact_moment(ev: Any) -> dict[str, Any]:
-    """A moment event as a small dict: its time, ``what``, and only the fields that apply."""
-    d = ev.to_dict()
-    out = {"t": d["t"], "what": d["what"]}
-    out.update((name, d[name]) for name in ("key", "server", "req", "number", "until", "next",
-                                            "from_server", "factor", "ok")
-               if d[name] is not None)
-    return out

@@ -3,7 +3,8 @@
 A page that plays a run can ease into slow motion before a moment and hold on it with a caption,
 so it must know them all before playback. They are therefore *system* events (kind ``moment``,
 ``viewer`` None): made whatever is recorded per request, so a summary-only pre-pass finds exactly
-the moments of the recorded run, and in ``Simulation.moments`` and the summary. They are found
+the moments of the recorded run: ``Simulation.moments`` lists them (``compact`` makes each a small
+JSON-able dict, e.g. for a page that eases into them), the summary counts them. They are found
 from what the run does anyway -- a miss, an attempt ending, a wait noted through the port, a
 leader's query answered, a datastore state change, a server dying, a retry arriving, a sample --
 with a few counters per key, never a second pass over the run. Each ``what`` is made at most
@@ -58,6 +59,16 @@ _RESOLVED_NEXT = {"promise": "answered", "notify": "answered"}
 _HEALTHY, _OVERLOADED, _DOWN = "healthy", "overloaded", "down"
 
 
+def compact(ev: Event) -> dict[str, Any]:
+    """A moment event as a small dict: ``t``, ``what`` and only the fields that apply."""
+    d = ev.to_dict()
+    out = {"t": d["t"], "what": d["what"]}
+    out.update((name, d[name]) for name in ("key", "server", "req", "number", "until", "next",
+                                            "from_server", "factor", "ok")
+               if d[name] is not None)
+    return out
+
+
 class Moments:
     """Kept by the lifecycle (the simulated host), which calls the hooks below. ``scenario`` is
     the one in force (an input may switch a mitigation mid-run); ``cache_on`` turns herds on.
@@ -82,6 +93,10 @@ class Moments:
         self._due: dict[int, dict[float, int]] = {}      # bucket -> arrival time -> retries
         self._due_in: dict[int, int] = {}                # bucket -> retries
         self._wave_until = -1.0
+
+    def made(self) -> dict[str, int]:
+        """How many of each ``what`` were made (every ``what``, zeros included)."""
+        return {what: self._made.get(what, 0) for what in WHATS}
 
     # ---------------------------------------------------------------- making one
     def _make(self, t: float, what: str, req: Any = None, server: int | None = None,

@@ -181,7 +181,7 @@ class Simulation:
         return metrics.RunRecord(
             counters=self._counters.as_dict(), answered_s=life.answered, failed_s=life.failed,
             peak_db_inflight=life.db.peak_inflight, db_down_s=life.db.down_so_far(loop.now),
-            moments=tuple(life.moments.events), moments_dropped=life.moments.dropped,
+            moments=life.moments.made(), moments_dropped=life.moments.dropped,
             inputs_applied=self._inputs.applied,
             chunks=self._workload.chunks, servers_down=life.servers.alive.count(False),
             sim_time_s=loop.now, steps=loop.steps, finished=loop.finished,

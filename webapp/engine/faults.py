@@ -15,6 +15,7 @@ datastore slows down for a while.
 """
 from webapp.engine.datastore import Query
 from webapp.engine.events import DB_SLOW, Event
+from webapp.engine.inputs import slowdown_end
 from webapp.engine.lifecycle import Lifecycle
 from webapp.engine.loop import Loop
 
@@ -41,7 +42,7 @@ class Faults:
         """From now on queries that start take ``factor`` times as long: for ``for_s`` seconds,
         or (None) until the next change. A later change overrides this one and its end."""
         self._slowdowns += 1
-        until = None if for_s is None or factor == 1.0 else t + for_s
+        until = slowdown_end(t, factor, for_s)
         self._set_slow(t, factor, until)
         if until is not None:
             self.loop.later(until, self._slow_over, self._slowdowns)

@@ -131,6 +131,12 @@ def with_switch(scenario: Scenario, key: str, value: Any) -> Scenario:
     return changed
 
 
+def slowdown_end(t: float, factor: float, for_s: float | None) -> float | None:
+    """When a slowdown by ``factor`` from ``t`` for ``for_s`` ends (None: when changed; a
+    factor of 1 is no slowdown, so it has no end)."""
+    return None if for_s is None or factor == 1.0 else t + for_s
+
+
 def _number(value: Any, where: str, lo: float, hi: float, whole: bool = False,
             above: bool = False) -> float:
     noun = "an integer" if whole else "a number"
@@ -227,8 +233,7 @@ class Inputs:
 
     def _slow_db(self, t: float, seq: int, record: dict[str, Any]) -> None:
         factor, for_s = record["factor"], record.get("for_s")
-        until = None if for_s is None or factor == 1.0 else t + for_s
-        self._event(t, seq, "slow_db", value=factor, until=until)
+        self._event(t, seq, "slow_db", value=factor, until=slowdown_end(t, factor, for_s))
         self.slow_db(t, factor, for_s)
 
     def _set(self, t: float, seq: int, record: dict[str, Any]) -> None:

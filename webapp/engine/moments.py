@@ -71,7 +71,8 @@ def compact(ev: Event) -> dict[str, Any]:
 
 class Moments:
     """Kept by the lifecycle (the simulated host), which calls the hooks below. ``scenario`` is
-    the one in force (an input may switch a mitigation mid-run); ``cache_on`` turns herds on.
+    the one in force (an input may switch a mitigation mid-run). Herds are made by cache
+    misses only (``missed``), so a run without a cache has none.
 
     Requests carry two fields for it: ``missed`` (the attempt in flight missed the cache and
     counts in its key's herd) and ``waits`` (the server it waits at on another request's fetch,
@@ -80,7 +81,6 @@ class Moments:
     def __init__(self, recorder: Recorder, scenario: Any) -> None:
         self.recorder = recorder
         self.scenario = scenario
-        self.cache_on = scenario.cache.enabled
         self.events: list[Event] = []
         self.dropped = 0
         self._made: dict[str, int] = {}

@@ -3,12 +3,14 @@
     .venv/bin/python bench/engine.py              # 10k, 100k, 1M; SimPy at 10k and 100k
     .venv/bin/python bench/engine.py --simpy-1m   # also SimPy at 1M (slow, memory hungry)
     .venv/bin/python bench/engine.py --quick      # 10k and 100k only
+    .venv/bin/python bench/engine.py --before main   # "before" = main, not issue 13's start
 
 Every case runs in its own subprocess so its peak memory (ru_maxrss) is its own. Three models:
 
 - ``engine``: this tree;
-- ``before``: the engine as it was before issue 13 (commit ``BEFORE``), checked out from git into
-  a temporary directory by this bench, so before and after are measured in the same run;
+- ``before``: the engine as it was before issue 13 (commit ``BEFORE``), or at ``--before REF``
+  (e.g. ``main``, to check a branch for a regression), checked out from git into a temporary
+  directory by this bench, so before and after are measured in the same run;
 - ``simpy``: a straightforward SimPy model of the same scenario.
 
 "events" is each model's own count of processed events: engine loop steps, or SimPy events
@@ -161,9 +163,9 @@ def case_main(argv: list[str]) -> None:
     print(json.dumps(result))
 
 
-def checkout_before(into: str) -> str:
-    """The engine at BEFORE, from this repository's git history, under ``into``."""
-    archive = subprocess.run(["git", "-C", ROOT, "archive", BEFORE, "webapp"],
+def checkout_before(into: str, ref: str = BEFORE) -> str:
+    """The engine at ``ref``, from this repository's git history, under ``into``."""
+    archive = subprocess.run(["git", "-C", ROOT, "archive", ref, "webapp"],
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
     return into
@@ -187,13 +189,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the 1M cases")
     parser.add_argument("--simpy-1m", action="store_true", help="also run SimPy at 1M")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
+    parser.add_argument("--before", default=BEFORE, metavar="REF",
+                        help=f"the git commit or branch to compare with (default {BEFORE})")
     parser.add_argument("--case", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
         case_main(args.case)
         return
     with tempfile.TemporaryDirectory(prefix="herdlab-before-") as before_tree:
-        checkout_before(before_tree)
+        checkout_before(before_tree, args.before)
         table(args, before_tree)
 
 
@@ -211,7 +215,7 @@ def table(args: argparse.Namespace, before_tree: str) -> None:
             for mode in modes:
                 after = run_case("engine", viewers, coalesce, mode, args.repeat, ROOT)
                 before = None
-                if mode != "events/100":
+                if mode != "events/100" or args.before != BEFORE:   # BEFORE cannot sample
                     before = run_case("before", viewers, coalesce, mode, args.repeat,
                                       before_tree)
                 rows.append(("engine", mode, after, before))

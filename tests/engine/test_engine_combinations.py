@@ -12,6 +12,11 @@ lease), but not every run is small: lock coalescing with a TTL shorter than a fe
 waiter poll until it fetches for itself, which is quadratic (8,000 draws of this generator peak
 near 700,000 steps). These draws stay below 150,000, so ``MAX_STEPS`` catches a run that never
 ends without flagging that corner.
+
+Half the draws also get a few random inputs (engine/inputs.py: a server killed, the key expired or
+deleted, the datastore slowed, a mitigation switched, requests injected), drawn from their own
+stream so the scenarios themselves stay the same; every fourth of those is also run stepped,
+each input added while it runs, and must give the same bytes.
 """
 from __future__ import annotations
 
@@ -22,8 +27,9 @@ from typing import Any
 
 import pytest
 
-from webapp.engine import ScenarioError, Simulation, estimate_steps, parse_scenario
+from webapp.engine import ScenarioError, Simulation, estimate_steps, parse_scenario, schema
 from webapp.engine.events import FIELDS
+from webapp.engine.inputs import KINDS, check_input
 
 DRAWS = 400
 MAX_STEPS = 500_000
@@ -94,6 +100,40 @@ def draw(rng: Random) -> dict[str, Any]:
     return scn
 
 
+SWITCH_VALUES = {"strategy.early_refresh_beta": [0.0, 1.0], "cache.ttl_jitter": [0.0, 0.3],
+                 "clients.retry_budget": [0.0, 0.2], "datastore.queue_limit": [0, 5, 50]}
+
+
+def draw_inputs(index: int, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """A few random valid inputs for draw ``index`` (none for half the draws)."""
+    rng = Random(f"herd-lab/inputs/{index}")
+    if rng.random() < 0.5:
+        return []
+    scn = parse_scenario(raw)
+    rows = {row["key"]: row for row in schema() if row["off"] is not None}
+    out = []
+    for _ in range(rng.randint(1, 6)):
+        record: dict[str, Any] = {"t": round(rng.uniform(0.0, scn.duration_s * 1.2), 3),
+                                  "kind": rng.choice(sorted(KINDS))}
+        if record["kind"] == "kill_server":
+            record["server"] = rng.randrange(scn.servers.count)
+        elif record["kind"] == "slow_db":
+            record["factor"] = rng.choice([1.0, 3.0, 10.0])
+            if rng.random() < 0.5:
+                record["for_s"] = rng.choice([0.05, 0.5])
+        elif record["kind"] == "set":
+            key = rng.choice(sorted(rows))
+            row = rows[key]
+            record["key"] = key
+            record["value"] = rng.choice(SWITCH_VALUES.get(key) or row["choices"]
+                                         or [True, False])
+        try:
+            out.append(check_input(scn, record))
+        except ScenarioError:
+            continue                               # not for this scenario (one server, ...)
+    return sorted(out, key=lambda record: record["t"])
+
+
 def _draws() -> tuple[list[tuple[int, dict[str, Any]]], Counter]:
     rng = Random("herd-lab/combinations")
     valid, rejected = [], Counter()
@@ -152,8 +192,8 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
     assert not missing
 
 
-def _run(raw: dict[str, Any]) -> tuple[Simulation, list]:
-    sim = Simulation(parse_scenario(raw))
+def _run(raw: dict[str, Any], inputs: list[dict[str, Any]]) -> tuple[Simulation, list]:
+    sim = Simulation(parse_scenario(raw), inputs=inputs)
     events = []
     for ev in sim.events():
         events.append(ev)
@@ -161,24 +201,41 @@ def _run(raw: dict[str, Any]) -> tuple[Simulation, list]:
     return sim, events
 
 
+def _stepped(scn, inputs: list[dict[str, Any]]) -> list | None:
+    """The run stepped, each input added as it comes; None if the run was over before the
+    last one (adding it is then refused)."""
+    sim = Simulation(scn)
+    pending, events, t = list(inputs), [], 0.0
+    while not sim.finished:
+        t += 0.05
+        while pending and pending[0]["t"] <= t:
+            sim.add_input(pending.pop(0))
+        events += sim.advance(t)
+    return None if pending else events
+
+
 @pytest.mark.parametrize("index, raw", VALID, ids=[f"draw{i}" for i, _ in VALID])
 def test_a_random_valid_scenario_runs_to_the_end_with_its_invariants(index, raw):
-    where = f"draw {index}: {json.dumps(raw, sort_keys=True)}"
+    inputs = draw_inputs(index, raw)
+    where = f"draw {index}: {json.dumps(raw, sort_keys=True)} inputs={json.dumps(inputs)}"
     try:
-        sim, events = _run(raw)
+        sim, events = _run(raw, inputs)
     except Exception as exc:                          # show the scenario that broke the engine
         raise AssertionError(f"{type(exc).__name__}: {exc}\n{where}") from exc
     s = sim.summary()
     assert sim.finished and s["finished"] and s["in_flight"] == 0, where
     assert sim.steps <= MAX_STEPS, where
-    assert sim.steps <= estimate_steps(sim.scenario), where      # an upper bound
+    assert sim.steps <= estimate_steps(sim.scenario, inputs), where      # an upper bound
     assert s["truncated"] is False, where
     # What is recorded never changes what happens (the engine takes shortcuts when it can).
-    quiet = Simulation(sim.scenario, record_requests=False).run()
+    quiet = Simulation(sim.scenario, record_requests=False, inputs=inputs).run()
     assert quiet.summary() == s, where
-    sampled = Simulation(sim.scenario, sample_every=3)
+    sampled = Simulation(sim.scenario, sample_every=3, inputs=inputs)
     assert [ev for ev in sampled.events() if ev.kind == "sample"] == [
         ev for ev in events if ev.kind == "sample"] and sampled.summary() == s, where
+    # Inputs added while it runs make the same run (a seek or a share link replays it).
+    if inputs and index % 4 == 0:
+        assert _stepped(sim.scenario, inputs) in (None, events), where
 
     times = [ev.t for ev in events]
     assert times == sorted(times), where
@@ -208,7 +265,10 @@ def test_a_random_valid_scenario_runs_to_the_end_with_its_invariants(index, raw)
     assert len(cancelled) == s["db_cancelled"], where
     assert not cancelled & {ev.query for ev in events if ev.kind == "db_started"}, where
     assert s["cache_hits"] + s["cache_misses"] + s["stale_served"] <= s["attempts"], where
-    assert s["servers_down"] <= (1 if raw["faults"]["leader_dies"] else 0), where
+    kills = sum(r["kind"] == "kill_server" for r in inputs)
+    assert s["servers_down"] <= (1 if raw["faults"]["leader_dies"] else 0) + kills, where
+    assert s["inputs_applied"] == sum(ev.kind == "input" and ev.applied for ev in events), where
+    assert len([ev for ev in events if ev.kind == "input"]) == len(inputs), where
 
     last = [ev for ev in events if ev.kind == "sample"][-1]
     assert (last.completed, last.errors, last.timeouts, last.inflight_requests) == (

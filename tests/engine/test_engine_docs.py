@@ -23,3 +23,10 @@ def test_every_summary_key_is_documented():
     summary = run_summary(parse_scenario({"clients": {"count": 5}}))
     missing = [key for key in summary if f"| `{key}` |" not in DOC]
     assert not missing
+
+
+def test_every_moment_and_every_input_kind_is_documented():
+    from webapp.engine.inputs import KINDS
+    from webapp.engine.moments import WHATS
+    missing = [name for name in (*WHATS, *KINDS) if f"| `{name}` |" not in DOC]
+    assert not missing

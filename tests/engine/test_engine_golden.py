@@ -13,8 +13,9 @@ in its message:
 
 The cases cover every preset (scaled down so the whole set runs in a few seconds), every
 coalescing mode, each read-path mitigation, each backoff policy, both faults with each mode, the
-cache off, many Zipf keys, a bounded queue, timeouts with retries, and a spread of the random
-combination draws (stored here as plain scenarios, so the generator may change freely).
+cache off, many Zipf keys, a bounded queue, timeouts with retries, every kind of input (given up
+front, and added while stepping), and a spread of the random combination draws (stored here as
+plain scenarios, so the generator may change freely).
 """
 from __future__ import annotations
 
@@ -55,14 +56,46 @@ ZIPF = {"duration_s": 6.0, "sample_interval_s": 0.1,
         "datastore": {"connections": 16, "service_ms": 20.0}}
 
 
+# Every kind of input, some of which cannot act when their time comes (already down, unchanged).
+FLEET_INPUTS = [
+    {"t": 0.02, "kind": "kill_server", "server": 3},
+    {"t": 0.5, "kind": "set", "key": "strategy.coalesce", "value": "distributed"},
+    {"t": 1.5, "kind": "expire_key"},
+    {"t": 1.6, "kind": "inject"}, {"t": 1.6, "kind": "inject"}, {"t": 1.6, "kind": "inject"},
+    {"t": 1.7, "kind": "slow_db", "factor": 3.0, "for_s": 0.5},
+    {"t": 2.0, "kind": "delete_key", "key": "key-0"},
+    {"t": 2.05, "kind": "inject"},
+    {"t": 2.1, "kind": "kill_server", "server": 3},
+    {"t": 2.2, "kind": "set", "key": "strategy.coalesce", "value": "distributed"},
+]
+EXPIRY_INPUTS = [
+    {"t": 2.0, "kind": "set", "key": "strategy.stale_while_revalidate", "value": True},
+    {"t": 5.0, "kind": "set", "key": "strategy.stale_while_revalidate", "value": False},
+    {"t": 6.5, "kind": "set", "key": "strategy.early_refresh_beta", "value": 1},
+    {"t": 7.5, "kind": "expire_key", "key": "key-0"},
+]
+WAVES_INPUTS = [
+    {"t": 1.0, "kind": "set", "key": "clients.backoff", "value": "full_jitter"},
+    {"t": 3.0, "kind": "set", "key": "clients.retry_budget", "value": 0.2},
+    {"t": 5.0, "kind": "slow_db", "factor": 2.0},
+    {"t": 6.0, "kind": "slow_db", "factor": 1.0},
+]
+CLASSROOM_INPUTS = [
+    {"t": 4.1, "kind": "set", "key": "strategy.coalesce", "value": "notify"},
+    {"t": 8.5, "kind": "set", "key": "strategy.prewarm", "value": True},
+    {"t": 11.0, "kind": "set", "key": "datastore.queue_limit", "value": 50},
+]
+
+
 def _strategy(**values: Any) -> dict[str, Any]:
     return {"strategy": values}
 
 
 def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
     """name -> (preset, overrides, drive). ``drive`` is {} (every event), {"record": False},
-    {"step": s, "inject_at": [t, ...]} (advance by s, injecting once t is reached), and may set
-    the Simulation's ``sample_every`` and ``max_steps``."""
+    {"step": s, "inject_at": [t, ...]} (advance by s, injecting once t is reached) or
+    {"step": s, "live_inputs": [...]} (advance by s, adding each input just before the run
+    reaches it), and may set the Simulation's ``sample_every``, ``max_steps`` and ``inputs``."""
     out: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] = {}
     for mode in MODES:
         out[f"classroom-{mode}"] = ("classroom", _strategy(coalesce=mode), {})
@@ -77,7 +110,14 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
                                        {"sample_every": 7, "step": 0.5, "inject_at": [3.0]})
     out["drake-truncated"] = ("drake-live", SMALL_DRAKE, {"max_steps": 2500})
     out["classroom-advance-inject"] = ("classroom", _strategy(coalesce="promise"),
-                                       {"step": 0.25, "inject_at": [0.0, 2.0, 5.1, 30.0]})
+                                       {"step": 0.25, "inject_at": [0.0, 2.0, 5.1]})
+    out["fleet-inputs"] = ("fleet", SMALL_FLEET, {"inputs": FLEET_INPUTS})
+    out["fleet-inputs-live-sampled"] = ("fleet", SMALL_FLEET, {"step": 0.1, "sample_every": 3,
+                                                               "live_inputs": FLEET_INPUTS})
+    out["expiry-inputs"] = ("expiry-herd", SMALL_EXPIRY, {"inputs": EXPIRY_INPUTS})
+    out["retry-waves-inputs"] = ("retry-waves", {}, {"inputs": WAVES_INPUTS, "record": False})
+    out["classroom-lock-inputs"] = ("classroom", _strategy(coalesce="lock"),
+                                    {"inputs": CLASSROOM_INPUTS})
     out["expiry-plain"] = ("expiry-herd", SMALL_EXPIRY, {})
     out["expiry-swr"] = ("expiry-herd", merged(SMALL_EXPIRY, _strategy(
         stale_while_revalidate=True)), {})
@@ -141,15 +181,20 @@ def _combination_cases() -> dict[str, tuple[None, dict[str, Any], dict[str, Any]
 def run_case(scenario: dict[str, Any], drive: dict[str, Any]) -> tuple[bytes, bytes]:
     """(event lines, summary JSON) of one case, as bytes."""
     sim = Simulation(parse_scenario(scenario), record_requests=drive.get("record", True),
-                     sample_every=drive.get("sample_every", 1), max_steps=drive.get("max_steps"))
+                     sample_every=drive.get("sample_every", 1), max_steps=drive.get("max_steps"),
+                     inputs=drive.get("inputs", ()))
     if "step" in drive:
-        pending = sorted(drive["inject_at"])
+        pending = sorted(drive.get("inject_at", ()))
+        live = list(drive.get("live_inputs", ()))
         events, t = [], 0.0
-        while not sim.finished or pending:
+        while not sim.finished:
             while pending and pending[0] <= t:
                 sim.inject(pending.pop(0))
             t += drive["step"]
+            while live and live[0]["t"] <= t:
+                sim.add_input(live.pop(0))
             events += sim.advance(t)
+        assert not pending and not live, "the run ended before every input was given"
     else:
         events = list(sim.events())
     lines = "\n".join(json.dumps(ev.to_dict(), sort_keys=True) for ev in events)

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from webapp.engine import Simulation, parse_scenario, run_summary
-from webapp.engine.events import FIELDS
+from webapp.engine import ScenarioError, Simulation, parse_scenario, run_summary
+from webapp.engine.events import FIELDS, SYSTEM
 
 from herd_support import run_events, scenario
 
@@ -79,10 +79,8 @@ def test_summary_only_runs_match_recorded_runs_and_keep_samples():
     sim, events = run_events(scn)
     quiet = Simulation(scn, record_requests=False)
     quiet_events = list(quiet.events())
-    assert {ev.kind for ev in quiet_events} <= {"sample", "db_state", "chunk_published",
-                                                "server_down"}
-    assert [e for e in events if e.kind == "sample"] == [e for e in quiet_events
-                                                         if e.kind == "sample"]
+    assert {ev.kind for ev in quiet_events} <= SYSTEM
+    assert [e for e in events if e.kind in SYSTEM] == quiet_events
     assert quiet.summary() == sim.summary() == run_summary(scn)
 
 
@@ -130,6 +128,9 @@ def test_an_injected_request_is_a_real_request_for_the_newest_chunk():
     rid = sim.inject()
     events = list(sim.events())
     mine = [ev for ev in events if ev.req == rid]
+    (acted,) = [ev for ev in events if ev.kind == "input"]
+    assert (acted.input, acted.applied, acted.value, acted.t) == ("inject", True, rid, 5.0)
+    assert events.index(acted) + 1 == events.index(mine[0])
     assert mine[0].kind == "arrive" and mine[0].key == "chunk-1" and mine[0].t == 5.0
     assert [ev.kind for ev in mine].count("respond") == 1
     assert sim.summary()["requests"] == 1201
@@ -170,13 +171,24 @@ def test_the_final_sample_counts_events_at_the_same_instant_as_a_sample():
 
 
 def test_the_final_sample_counts_a_request_injected_at_a_sample_instant():
+    # The input acts after the sample at 0.1 (inputs come last at their instant); the request
+    # is a cache hit answered at 0.1 itself, so a final sample follows and counts it.
     sim = Simulation(scenario(duration_s=0.1, sample_interval_s=0.05,
                               clients={"count": 1, "window_s": 0.0},
                               cache={"lookup_ms": 0.0},
-                              workload={"warm_start": True}))
-    sim.advance(0.1)                             # the sample at 0.1 is taken
-    sim.inject()                                 # a cache hit answered at 0.1 itself
+                              workload={"warm_start": True}),
+                     inputs=[{"t": 0.1, "kind": "inject"}])
     events = list(sim.events())
-    last = [ev for ev in events if ev.kind == "sample"][-1]
+    samples = [ev for ev in events if ev.kind == "sample"]
     s = sim.summary()
-    assert (last.completed, last.inflight_requests) == (s["completed"], 0) == (2, 0)
+    assert [ev.t for ev in samples] == [0.05, 0.1, 0.1]
+    assert (samples[-2].completed, samples[-1].completed) == (1, 2)
+    assert (samples[-1].completed, samples[-1].inflight_requests) == (s["completed"], 0) == (2, 0)
+
+
+def test_an_input_after_the_run_has_ended_is_refused():
+    sim = Simulation(scenario(duration_s=0.1, clients={"count": 1, "window_s": 0.0}))
+    sim.run()
+    for add in (sim.inject, lambda: sim.add_input({"t": sim.now, "kind": "inject"})):
+        with pytest.raises(ScenarioError, match="the run has ended"):
+            add()

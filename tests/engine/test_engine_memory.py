@@ -25,6 +25,13 @@ RUNS = [
                      "strategy": {"stale_while_revalidate": True, "early_refresh_beta": 1.0}}),
     ("classroom", {"strategy": {"prewarm": True}}),
 ]
+# A run with inputs: a killed server, a mitigation switched (and back), a slowdown, injections.
+INPUTS = [{"t": 0.02, "kind": "kill_server", "server": 1},
+          {"t": 0.03, "kind": "set", "key": "strategy.coalesce", "value": "lock"},
+          {"t": 0.05, "kind": "slow_db", "factor": 2.0, "for_s": 5.0},
+          {"t": 0.2, "kind": "inject"}, {"t": 0.5, "kind": "expire_key"},
+          {"t": 0.6, "kind": "set", "key": "strategy.coalesce", "value": "promise"},
+          {"t": 30.0, "kind": "inject"}]
 
 
 @pytest.fixture
@@ -40,14 +47,16 @@ def no_collector():
 def _refs(sim):
     """Weak references to the Simulation and to the parts that point at each other."""
     life = sim._life
-    parts = [sim, sim._loop, life, life.db, sim._workload, *life.mitigations.all]
+    parts = [sim, sim._loop, life, life.db, life.moments, sim._workload, sim._inputs,
+             *life.mitigations.built.values()]
     return [weakref.ref(p) for p in parts]
 
 
 @pytest.mark.parametrize("how", ["finished", "abandoned"])
-@pytest.mark.parametrize("preset, overrides", RUNS)
-def test_a_dropped_simulation_is_freed_at_once(no_collector, preset, overrides, how):
-    sim = Simulation(parse_scenario(overrides, preset=preset))
+@pytest.mark.parametrize("preset, overrides, inputs", [(*run, ()) for run in RUNS] + [
+    ("fleet", {"clients": {"count": 2000}, "strategy": {"coalesce": "promise"}}, INPUTS)])
+def test_a_dropped_simulation_is_freed_at_once(no_collector, preset, overrides, inputs, how):
+    sim = Simulation(parse_scenario(overrides, preset=preset), inputs=inputs)
     events = sim.events()
     if how == "finished":
         for _ in events:

@@ -18,12 +18,21 @@ The estimate adds up, for the worst case the scenario allows, the steps the loop
 - a sample every ``sample_interval_s`` until the last request can have ended (its retries'
   longest backoffs included).
 
+With inputs (engine/inputs.py), it is the worst of the scenarios the run can be in -- the
+given one, and the one after each ``set`` in time order -- each made as costly as the inputs can
+make it: a killed server is counted as ``faults.leader_dies`` (attempts fail and retry, a lease
+can block a key), the largest ``slow_db`` factor as a slowdown over the whole run, each expired
+or deleted key as one more herd; an injected request costs what an average request of that
+scenario does; plus a step per input, and the samples up to the last one.
+
 It is meant to be at least the real count for every scenario the engine's tests draw, and within
 a small factor of it for the presets (tests/engine/test_engine_cost.py checks both).
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
 
+from webapp.engine.inputs import check_inputs
 from webapp.engine.scenario import Clients, Scenario
 
 MAX_CONTENTION_LOAD = 11.0       # as in datastore.py: the slow-down stops growing there
@@ -56,12 +65,19 @@ def retry_delay_bound_s(c: Clients, retry: int) -> float:
     return min(c.backoff_cap_ms, c.backoff_base_ms * 2 ** (retry - 1)) / 1000.0
 
 
-def _parts(s: Scenario) -> list[_Part]:
-    c, d, st, w = s.clients, s.datastore, s.strategy, s.workload
+def _requests(s: Scenario) -> tuple[int, float, float]:
+    """(herds, requests per herd, requests in all) the workload can make."""
+    w = s.workload
     live = w.kind == "live_video"
     herds = math.ceil(s.duration_s / w.segment_s - 1e-9) if live else 1
-    per_herd = _herd_size(c, min(w.segment_s, s.duration_s) if live else s.duration_s)
-    requests = herds * per_herd
+    per_herd = _herd_size(s.clients, min(w.segment_s, s.duration_s) if live else s.duration_s)
+    return herds, per_herd, herds * per_herd
+
+
+def _parts(s: Scenario, extra_herds: int = 0) -> list[_Part]:
+    c, d, st, w = s.clients, s.datastore, s.strategy, s.workload
+    live = w.kind == "live_video"
+    herds, per_herd, requests = _requests(s)
 
     # How many queries can be in the datastore at once, and so how slow each one can get.
     keys_active = 2 if live else w.keys          # a chunk's fetch may overlap the next one's
@@ -118,6 +134,7 @@ def _parts(s: Scenario) -> list[_Part]:
                            f"while a fetch can take {wait_s:,.1f} s)"))
     elif st.coalesce == "distributed":
         episodes = herds * (1 if live else w.keys * (s.duration_s / s.cache.ttl_s + 1))
+        episodes += extra_herds
         polls = (min(episodes, requests) * s.servers.count
                  * (fetch_s / (st.marker_poll_ms / 1000.0) + 1))
         parts.append(_Part(polls, ("strategy.marker_poll_ms", "datastore.service_ms"),
@@ -137,16 +154,54 @@ def _parts(s: Scenario) -> list[_Part]:
     return parts
 
 
-def estimate_steps(scenario: Scenario) -> int:
-    """An estimate of the loop steps the run takes (meant as an upper bound)."""
-    return math.ceil(sum(p.steps for p in _parts(scenario)))
+def _with_inputs(s: Scenario, inputs: Sequence[Any]) -> list[_Part]:
+    """The parts of the costliest scenario the inputs can put the run in."""
+    if not inputs:
+        return _parts(s)
+    inputs = check_inputs(s, inputs)
+    kinds = [record["kind"] for record in inputs]
+    injects, herds = kinds.count("inject"), kinds.count("expire_key") + kinds.count("delete_key")
+    factor = max([record["factor"] for record in inputs if record["kind"] == "slow_db"],
+                 default=1.0)
+    variants, current = [s], s
+    for record in sorted(inputs, key=lambda r: r["t"]):
+        if record["kind"] == "set":
+            section, leaf = record["key"].split(".")
+            current = replace(current, **{section: replace(getattr(current, section),
+                                                           **{leaf: record["value"]})})
+            variants.append(current)
+    worst: list[_Part] = []
+    for v in variants:
+        faults = v.faults
+        if "kill_server" in kinds:
+            faults = replace(faults, leader_dies=True)
+        if factor > 1.0:
+            faults = replace(faults, slow_db_at_s=0.0, slow_db_for_s=v.duration_s,
+                             slow_factor=max(factor, faults.slow_factor if
+                                             faults.slow_db_for_s else 1.0))
+        v = replace(v, faults=faults)
+        parts = _parts(v, herds)
+        if injects:
+            cost = sum(p.steps for p in parts) * injects / _requests(v)[2]
+            parts.append(_Part(cost, ("inputs",), f"{injects} injected requests"))
+        if sum(p.steps for p in parts) > sum(p.steps for p in worst):
+            worst = parts
+    late_s = max(0.0, max(record["t"] for record in inputs) - s.duration_s)
+    return worst + [_Part(len(inputs) + late_s / s.sample_interval_s, ("inputs",),
+                          f"{len(inputs)} inputs, the last at {max(r['t'] for r in inputs):g} s")]
 
 
-def explain_cost(scenario: Scenario) -> list[str]:
+def estimate_steps(scenario: Scenario, inputs: Sequence[Any] = ()) -> int:
+    """An estimate of the loop steps the run takes (meant as an upper bound), given its
+    inputs (input records, checked here: ScenarioError if one is bad)."""
+    return math.ceil(sum(p.steps for p in _with_inputs(scenario, inputs)))
+
+
+def explain_cost(scenario: Scenario, inputs: Sequence[Any] = ()) -> list[str]:
     """The keys that make the run expensive, costliest part first, each as
     ``"dotted.key: why"`` (for instance ``"strategy.lock_poll_ms: lock waiters poll every 1 ms
     while a fetch can take 60.0 s"``)."""
-    parts = sorted(_parts(scenario), key=lambda p: p.steps, reverse=True)
+    parts = sorted(_with_inputs(scenario, inputs), key=lambda p: p.steps, reverse=True)
     total = sum(p.steps for p in parts)
     out: list[str] = []
     covered = 0.0

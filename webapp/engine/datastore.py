@@ -93,6 +93,7 @@ class Datastore:
         if given:
             self._service = itertools.chain(given, iter(self._service, None)).__next__
         self.slow = 1.0          # faults.slow_*: queries starting now take this many times longer
+        self.moments: Any = None   # engine/moments.py, told of every change of state
 
     @property
     def queued(self) -> int:
@@ -181,7 +182,7 @@ class Datastore:
         self._maybe_not_overloaded(t)
         self.answer(t, q, False)
 
-    def _set_state(self, t: float, state: str) -> None:
+    def _set_state(self, t: float, state: str, failed: int = 0) -> None:
         if state != OVERLOADED:
             self._epoch += 1
         self.state = state
@@ -193,13 +194,16 @@ class Datastore:
             self._down_since = t
             self.loop.later(recover_at, self._recover)
         self.recorder.system(Event((t, DB_STATE, None, None, None, None, state, recover_at)))
+        if self.moments is not None:
+            self.moments.db_state(t, state, recover_at,
+                                  self.queued if state == OVERLOADED else failed)
 
     def _crash(self, t: float, epoch: int) -> None:
         """The overload outlasted crash_after_s: go down, failing everything held, queue first."""
         if epoch != self._epoch or self.state != OVERLOADED:
             return
-        self._set_state(t, DOWN)
         held = [q for q in self.queue if not q.cancelled] + list(self.running.values())
+        self._set_state(t, DOWN, len(held))
         self.queue.clear()
         self._tombstones = 0
         self.running.clear()

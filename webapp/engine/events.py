@@ -32,6 +32,8 @@ SERVER_DOWN = "server_down"
 DB_STATE = "db_state"
 DB_SLOW = "db_slow"
 CHUNK_PUBLISHED = "chunk_published"
+MOMENT = "moment"
+INPUT = "input"
 SAMPLE = "sample"
 
 SAMPLE_FIELDS = (
@@ -69,8 +71,19 @@ FIELDS: dict[str, tuple[str, ...]] = {
     DB_STATE: ("state", "recover_at"),
     DB_SLOW: ("factor", "until"),
     CHUNK_PUBLISHED: ("chunk",),
+    # A moment worth seeing (engine/moments.py): ``what`` names it, the rest is what a caption
+    # needs; fields that do not apply are None.
+    MOMENT: ("what", "number", "until", "next", "from_server", "factor", "ok"),
+    # An input applied at its time (engine/inputs.py): ``input`` is its kind, ``seq`` its place
+    # in the run's list of inputs; ``applied`` False with ``reason`` when it could not act.
+    INPUT: ("input", "seq", "applied", "reason", "name", "value", "until"),
     SAMPLE: SAMPLE_FIELDS,
 }
+# (A field cannot be named like a tuple method, ``count`` or ``index``: ``ev.count`` is that.)
+
+# Made whatever is recorded per request (``viewer`` is always None): a summary-only run makes
+# exactly these, the same as a recorded run.
+SYSTEM = frozenset((SAMPLE, DB_STATE, DB_SLOW, CHUNK_PUBLISHED, SERVER_DOWN, MOMENT, INPUT))
 
 COMMON = ("t", "kind", "req", "viewer", "server", "key")
 _INDEX = {kind: {name: 6 + i for i, name in enumerate(names)} for kind, names in FIELDS.items()}

@@ -20,6 +20,11 @@ Every request ends exactly once, in ``_end``: answered (through ``settle``), or 
 error or a timeout with no retries left (through ``_retry_or_end``). The one shortcut: a new
 request that the cache answers at once may end in ``_lookup`` without ever becoming an object
 (see ``_arrive_light``).
+
+The lifecycle also tells ``moments.py`` what it needs to mark the run's moments (a miss, an
+attempt ending, a wait noted, a leader's answer, a server dying, a retry), whatever is recorded,
+and it is where a server dies (``kill_server``: a fault or an input) and where an input switches
+a mitigation mid-run (``use``).
 """
 from array import array
 from collections import deque
@@ -29,10 +34,12 @@ from typing import Any, Callable, Sequence
 from webapp.engine.cache import Cache
 from webapp.engine.counters import Counters
 from webapp.engine.datastore import Datastore, Query
-from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START, RESPOND,
-                                  RETRY, RETRY_DENIED, TIMEOUT, Event)
+from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START,
+                                  LOCK_WAIT, MARKER_WAIT, PROMISE_WAIT, RESPOND, RETRY,
+                                  RETRY_DENIED, SERVER_DOWN, TIMEOUT, Event)
 from webapp.engine.loop import Loop, cancel, cancel_timer
 from webapp.engine.mitigations import Mitigations
+from webapp.engine.moments import Moments
 from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Scenario
 from webapp.engine.servers import Servers
@@ -42,7 +49,7 @@ class Request:
     """One logical request: a viewer asking for a key once, across all its attempts."""
 
     __slots__ = ("id", "viewer", "key", "traced", "server", "t0", "attempt", "done", "deadline",
-                 "timer", "query")
+                 "timer", "query", "missed", "waits", "tracked")
 
     def __init__(self, rid: int, viewer: int, key: str, t0: float, traced: bool) -> None:
         self.id = rid
@@ -56,6 +63,12 @@ class Request:
         self.deadline = 0.0                 # when the attempt in flight times out
         self.timer: list | None = None      # its entry in the loop's TIMEOUTS lane, once made
         self.query: Query | None = None     # the queued query the attempt in flight waits for
+        self.missed = False                 # the attempt in flight missed (moments.py)
+        self.waits: int | None = None       # it waits at this server on another's fetch (same)
+        self.tracked = False                # in Lifecycle.open
+
+
+_WAITS = frozenset((PROMISE_WAIT, LOCK_WAIT, MARKER_WAIT))   # waiting on another's fetch
 
 
 class Lifecycle:
@@ -81,7 +94,11 @@ class Lifecycle:
         self._answered, self._failed = self.answered.append, self.failed.append
         self._interval_answered = self.interval_answered.append    # emptied, never replaced
         self._interval_failed = self.interval_failed.append
-        self.open: dict[int, Request] | None = None   # requests not yet ended, if tracked
+        # Requests not yet ended that got past a cache lookup unanswered (the others are in
+        # the LOOKUPS lane, or between attempts): where a dying server finds its attempts.
+        self.open: dict[int, Request] = {}
+        self.moments = Moments(recorder, s)
+        self.db.moments = self.moments
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
         self._watchers: dict[str, deque[list]] = {}   # name -> [fn, args, timer], FIFO
         self._queries = 0
@@ -105,18 +122,33 @@ class Lifecycle:
         loop.lookups.handler = self._lookup
         loop.timeouts.handler = self._timeout
         self.mitigations = Mitigations(s, self)
-        self._on_miss = self.mitigations.coalescing.on_miss
-        self._on_fresh = self.mitigations.hooks("on_fresh")
-        self._on_expired = self.mitigations.hooks("on_expired")
-        self._ttl = self.mitigations.hooks("ttl")
-        self._retry_delay = self.mitigations.retry_delay()
-        self._on_request = self.mitigations.hooks("on_request")
-        self._may_retry = self.mitigations.hooks("may_retry")
-        # See _arrive_light: no timer before the lookup, nobody to fail it, no events to record,
-        # no mitigation to tell of a new request.
-        self._light = (self._cache_on and self._lookup_s > 0 and not s.faults.leader_dies
+        self._bind()
+
+    def _bind(self) -> None:
+        """Take the hooks of the mitigations in force (again after ``use``)."""
+        m = self.mitigations
+        self._on_miss = m.coalescing.on_miss
+        self._on_fresh = m.hooks("on_fresh")
+        self._on_expired = m.hooks("on_expired")
+        self._ttl = m.hooks("ttl")
+        self._retry_delay = m.retry_delay()
+        self._on_request = m.hooks("on_request")
+        self._may_retry = m.hooks("may_retry")
+        self.on_publish = m.hooks("on_publish")
+        # See _arrive_light: no timer before the lookup, every server alive, no events to
+        # record, no mitigation to tell of a new request.
+        self._light = (self._cache_on and self._lookup_s > 0 and all(self._alive)
                        and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
                        and self._every != 1 and not self._on_request)
+
+    def use(self, scenario: Scenario) -> None:
+        """Switch to ``scenario`` (the same but for a mitigation switch, engine/inputs.py) from
+        now on. Mitigations still on keep their state; work in flight goes on as it began."""
+        self.scenario = scenario
+        self.db.cfg = scenario.datastore
+        self.moments.scenario = scenario
+        self.mitigations = self.mitigations.switched(scenario, self)
+        self._bind()
 
     # ----------------------------------------------------------------- the lifecycle
     def _traced(self, viewer: int) -> bool:
@@ -132,8 +164,6 @@ class Lifecycle:
             c.after_requests += 1
         for hook in self._on_request:
             hook(t)
-        if self.open is not None:
-            self.open[req.id] = req
         return req
 
     def arrive(self, t: float, viewer: int, key: str, req: Request | None = None) -> None:
@@ -146,6 +176,8 @@ class Lifecycle:
                 return
             req = self.new_request(t, viewer, key)
         attempt = req.attempt
+        if attempt:
+            self.moments.retry_arrived(t)
         server = (req.viewer + attempt) % self._n_servers
         if not self._alive[server]:
             server = self.servers.route(req.viewer, attempt)
@@ -163,6 +195,7 @@ class Lifecycle:
         elif self._cache_on:
             self._lookup(t, req, attempt, server)
         else:
+            req.missed = True
             self._on_miss(t, req, attempt, server)
             self._after_lookup(req, attempt)
 
@@ -199,9 +232,8 @@ class Lifecycle:
                 self._answered(latency)
                 self._interval_answered(latency)
                 return
-            req = Request(attempt, viewer, key, t0, False)
-            req.server, attempt = server, 0
-            req.deadline = t0 + self._timeout_s
+            req = self._made_late(attempt, viewer, key, t0, server)
+            attempt = 0
         entry = self._values.get(req.key)
         if entry is not None:
             if t < entry.expires:
@@ -222,11 +254,24 @@ class Lifecycle:
         self.counters.cache_misses += 1
         if req.traced:
             self.recorder.note(CACHE_MISS, t, req, server, attempt)
+        req.missed = True
+        self.moments.missed(t, req, server)
         self._on_miss(t, req, attempt, server)
         self._after_lookup(req, attempt)
 
+    def _made_late(self, rid: int, viewer: int, key: str, t0: float, server: int) -> Request:
+        """The object of a light request (``_arrive_light``), made when it is first needed."""
+        req = Request(rid, viewer, key, t0, False)
+        req.server = server
+        req.deadline = t0 + self._timeout_s
+        return req
+
     def _after_lookup(self, req: Request, attempt: int) -> None:
-        """The lookup did not answer this attempt: from now on it can time out."""
+        """The lookup did not answer this attempt: from now on it can time out, and a dying
+        server finds it in ``open``."""
+        if not req.tracked and not req.done:
+            req.tracked = True
+            self.open[req.id] = req
         if self._timeout_s and self._timer_after_lookup and not req.done \
                 and req.attempt == attempt and req.timer is None:
             req.timer = [req.deadline, req, attempt]
@@ -238,20 +283,28 @@ class Lifecycle:
 
     def _retry_or_end(self, t: float, req: Request, reason: str) -> None:
         """The attempt failed (``reason``: error or timeout): retry after the backoff, or end."""
-        server = req.server
-        req.server = None
-        if req.timer is not None:
-            cancel(req.timer)
-            req.timer = None
+        server = self._attempt_over(t, req)
         if req.attempt < self._retries and self._retry_allowed(t, req, server, reason):
             req.attempt += 1             # from now on the old attempt's answers are dropped
             self.counters.retries += 1
             delay = self._retry_delay(req.attempt)
+            self.moments.retry_due(t + delay)
             self.recorder.note(RETRY, t, req, server, req.attempt, delay * 1000.0, reason)
             self.loop.later(t + delay, self.arrive, req.viewer, req.key, req)
             self._stop_waiting(t, req)
             return
         self._end(t, req, server, req.attempt, reason, None)
+
+    def _attempt_over(self, t: float, req: Request) -> int | None:
+        """The attempt in flight is over (answered, failed or given up): it leaves its server,
+        its timeout and its key's herd. Returns the server it was at."""
+        server, req.server = req.server, None
+        if req.timer is not None:
+            cancel(req.timer)
+            req.timer = None
+        if req.missed:
+            self.moments.ended(t, req)
+        return server
 
     def _retry_allowed(self, t: float, req: Request, server: int | None, reason: str) -> bool:
         for hook in self._may_retry:
@@ -272,16 +325,50 @@ class Lifecycle:
             if q.waiting == 0 and q.queued:
                 self.db.cancel(t, q)
 
+    def kill_server(self, t: float, server: int) -> None:
+        """``server`` dies (``faults.leader_dies``, or an input): its process memory goes (each
+        mitigation's ``on_server_down``), every attempt it is handling fails at once and may
+        retry elsewhere, and its pending work does nothing more; a lock or marker it held stays
+        until its lease ends. Light requests waiting for their lookup there are made objects to
+        fail with the rest, and all fail in the order they arrived, as they would had every
+        request been an object from the start. The last server up never dies (an input may
+        have killed the others): that would leave nobody to route to."""
+        alive = self.servers.alive
+        if not alive[server] or alive.count(True) == 1:
+            return
+        self.servers.kill(server)
+        self._light = False                      # arrivals must now be routed around it
+        self.recorder.system(Event((t, SERVER_DOWN, None, None, server, None)))
+        for hook in self.mitigations.ever("on_server_down"):
+            hook(t, server)
+        victims = {req.id: req for req in self.open.values() if req.server == server}
+        for entry in self._lookups:              # attempts waiting for a lookup there
+            req = entry[1]
+            if entry[3] != server:
+                continue
+            if req is None:
+                victims[entry[2]] = self._made_late(entry[2], entry[4], entry[5], entry[6],
+                                                    server)
+            elif not req.done and req.attempt == entry[2] and req.server == server:
+                victims[req.id] = req
+        self.moments.server_down(t, server, len(victims), self._leading(server))
+        for rid in sorted(victims):
+            req = victims[rid]
+            self.settle(t, req, req.attempt, False, "server_down")
+
+    def _leading(self, server: int) -> list[str]:
+        """The keys ``server`` has a leader's query in the datastore for."""
+        leading = [q.key for q in (*self.db.queue, *self.db.running.values())
+                   if q.server == server and q.role == "leader" and not q.cancelled]
+        return list(dict.fromkeys(leading))
+
     def _end(self, t: float, req: Request, server: int | None, attempt: int, status: str,
              source: str | None) -> None:
         """The request's one final outcome: ``status`` ok (from ``source``), error or timeout.
         A failure's latency is its time to failure."""
         c = self.counters
         req.done = True
-        req.server = None
-        if req.timer is not None:
-            cancel(req.timer)
-            req.timer = None
+        self._attempt_over(t, req)
         latency = t - req.t0
         if status == "ok":
             c.completed += 1
@@ -296,7 +383,7 @@ class Lifecycle:
                 c.errors += 1
             self._failed(latency)
             self._interval_failed(latency)
-        if self.open is not None:
+        if req.tracked:
             del self.open[req.id]
         if req.traced:
             self._emit(Event((t, RESPOND, req.id, req.viewer, server, req.key, attempt, status,
@@ -311,6 +398,8 @@ class Lifecycle:
             return                       # the server that asked is gone; nobody hears the answer
         if ok and self._cache_on:
             self.cache_put(t, q.key, q.role, t - q.t_submit, q.req, q.server)
+        if q.role == "leader":
+            self.moments.resolving(t, q, ok)
         on_done(t, ok)
 
     def cache_put(self, t: float, key: str, role: str, delta: float, req: Request | None = None,
@@ -319,6 +408,7 @@ class Lifecycle:
         for hook in self._ttl:
             ttl = hook(ttl)
         self.cache.put(key, t, ttl, delta)
+        self.moments.written(t, key)
         if self.recorder.requests and (req is None or req.traced):
             self._emit(Event((t, CACHE_SET, req.id if req else None, req.viewer if req else None,
                               server, key, role, ttl)))
@@ -339,6 +429,8 @@ class Lifecycle:
         self._queries += 1
         self.counters.db_queries += 1
         self.recorder.note(FETCH_START, t, req, server, attempt, role, q.id)
+        if role == "leader":
+            self.moments.fetching(t, req, server)
         if self.on_fetch is not None:
             self.on_fetch(t, q)
         self.db.submit(t, q)
@@ -414,6 +506,8 @@ class Lifecycle:
             fn(t, *args)
 
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
+        if kind in _WAITS:
+            self.moments.waiting(req, server)
         self.recorder.note(kind, t, req, server, *fields)
 
     def config(self, section: str) -> Any:

@@ -17,8 +17,10 @@ at equal times the lane with the lower rank goes first, and within a lane the en
     TIMEOUTS = 3   clients giving up                       handler(t, request, attempt)
     SAMPLES  = 4   every sample interval, after everything else at the same instant, so a sample
                    counts what happened at its own time
-
-(Future inputs at virtual time, issue 11, will be one more lane with its own rank.)
+    INPUTS   = 5   inputs at virtual time (engine/inputs.py: a user kills a server, expires the
+                   key, ...), a heap of ``(t, seq, fn, args)``: after everything else at their
+                   instant, the sample included, so an input added while the run stands at t
+                   (everything up to t done) lands exactly where one given up front does
 
 A FIFO lane has one handler; an entry is ``[t, *args]`` and firing it calls ``handler(*entry)``.
 Its producer appends entries in time order. A timeout can be cancelled (``cancel``: asyncio's
@@ -35,7 +37,7 @@ left: it is ``truncated``, and it too ends with a final sample.
 
 Most steps of a big run are arrivals and lookups, so the loop has one fast path: once one of
 those two is the earliest, it keeps merging just those two lanes for as long as their heads are
-earlier than the *horizon* -- the next timer, timeout or sample -- and anything scheduled
+earlier than the *horizon* -- the next timer, timeout, sample or input -- and anything scheduled
 meanwhile (``later``, ``push_timeout``) lowers the horizon. The order of steps is exactly the
 same as without it.
 """
@@ -46,7 +48,7 @@ from collections import deque
 from typing import Any, Callable
 
 INF = math.inf
-TIMERS, ARRIVALS, LOOKUPS, TIMEOUTS, SAMPLES = range(5)
+TIMERS, ARRIVALS, LOOKUPS, TIMEOUTS, SAMPLES, INPUTS = range(6)
 _TIE = 1e-9          # the last sample within this of samples_until is still taken
 
 
@@ -91,6 +93,7 @@ class Loop:
         self.arrivals = Lane()                          # rank ARRIVALS
         self.lookups = Lane()                           # rank LOOKUPS
         self.timeouts = Lane()                          # rank TIMEOUTS
+        self.inputs: list[tuple] = []                   # rank INPUTS: heap of (t, seq, fn, args)
         self.horizon = INF                              # see the fast path in run()
         self.on_sample: Callable[[float], None] = lambda t: None
         self._sample_every = sample_every_s
@@ -113,6 +116,11 @@ class Loop:
             self.horizon = t
         return handle
 
+    def input(self, t: float, seq: int, fn: Callable[..., None], *args: Any) -> None:
+        """Call ``fn(t, *args)`` at ``t``, after everything else due then (the INPUTS lane);
+        inputs at one instant go in ``seq`` order."""
+        heapq.heappush(self.inputs, (t, seq, fn, args))
+
     def push_timeout(self, entry: list) -> None:
         """Append ``[t, request, attempt]`` to the TIMEOUTS lane (``cancel``-able)."""
         self.timeouts.entries.append(entry)
@@ -122,7 +130,7 @@ class Loop:
     def run(self, until: float, max_steps: int | None) -> None:
         """Fire entries in order while their time is at most ``until``, for at most
         ``max_steps`` steps (None: no limit); mark the run finished when no work is left."""
-        timers = self.timers
+        timers, inputs = self.timers, self.inputs
         arrivals, lookups, timeouts = (self.arrivals.entries, self.lookups.entries,
                                        self.timeouts.entries)
         on_arrival, on_lookup, on_timeout = (self.arrivals.handler, self.lookups.handler,
@@ -159,7 +167,9 @@ class Loop:
                     t = head[0]
                     lane = TIMEOUTS
                 break
-            if next_sample < t and (t < INF or next_sample <= self._samples_until + _TIE):
+            t_input = inputs[0][0] if inputs else INF
+            if next_sample < t and next_sample <= t_input and (
+                    t < INF or t_input < INF or next_sample <= self._samples_until + _TIE):
                 if next_sample > until:
                     break
                 steps += 1
@@ -169,6 +179,9 @@ class Loop:
                 self.on_sample(next_sample)
                 next_sample = (self._samples_taken + 1) * every
                 continue
+            if t_input < t:                              # last in rank: only if strictly first
+                t = t_input
+                lane = INPUTS
             if t == INF:
                 self._finish(self.steps + steps, last_t)
                 break
@@ -177,7 +190,7 @@ class Loop:
             if lane == ARRIVALS or lane == LOOKUPS:
                 # The fast path: merge arrivals and lookups while they come before the horizon.
                 self.horizon = min(timers[0][0] if timers else INF,
-                                   timeouts[0][0] if timeouts else INF, next_sample)
+                                   timeouts[0][0] if timeouts else INF, next_sample, t_input)
                 while True:
                     steps += 1
                     if lane == ARRIVALS:
@@ -202,6 +215,10 @@ class Loop:
             steps += 1
             if lane == TIMEOUTS:
                 on_timeout(*timeouts.popleft())
+            elif lane == INPUTS:
+                _, _, fn, args = heappop(inputs)
+                fn(t, *args)
+                refill_arrivals = self.arrivals.refill
             else:
                 _, _, fn, args = heappop(timers)
                 if fn is None:                           # a cancellable timer
@@ -226,6 +243,7 @@ class Loop:
         for lane in (self.arrivals, self.lookups, self.timeouts):
             lane.entries.clear()
         self.timers.clear()
+        self.inputs.clear()
 
     def _pending(self) -> bool:
         """Would another step fire? (A cancelled timeout or timer would not.)"""
@@ -237,7 +255,7 @@ class Loop:
             heapq.heappop(timers)
         next_sample = (self._samples_taken + 1) * self._sample_every
         return bool(self.timers or self.arrivals.entries or self.lookups.entries or timeouts
-                    or next_sample <= self._samples_until + _TIE)
+                    or self.inputs or next_sample <= self._samples_until + _TIE)
 
     def _finish(self, steps: int, last_t: float) -> None:
         """No work is left: take a final sample unless the last one already saw every step."""

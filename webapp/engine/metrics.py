@@ -14,6 +14,9 @@ class RunRecord:
     failed_s: Sequence[float]         # every failed request's time to failure, in any order
     peak_db_inflight: int
     db_down_s: float
+    moments: dict[str, int]           # moments made so far, by what (engine/moments.py)
+    moments_dropped: int
+    inputs_applied: int
     chunks: int
     servers_down: int
     sim_time_s: float
@@ -89,4 +92,7 @@ def summary(run: RunRecord) -> dict[str, Any]:
         "truncated": run.truncated,
         "seed": run.seed,
         "coalesce": run.coalesce,
+        "moments": run.moments,
+        "moments_dropped": run.moments_dropped,
+        "inputs_applied": run.inputs_applied,
     }

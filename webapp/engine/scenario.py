@@ -20,6 +20,7 @@ class ScenarioError(ValueError):
     def __init__(self, key: str, allowed: str, problem: str = "is not allowed") -> None:
         self.key = key
         self.allowed = allowed
+        self.problem = problem
         where = f"'{key}'" if key else "The scenario"
         super().__init__(f"{where} {problem}; allowed: {allowed}.")
 

@@ -17,7 +17,7 @@ from random import Random
 from typing import Callable
 
 from webapp.engine.events import CHUNK_PUBLISHED, Event
-from webapp.engine.lifecycle import Lifecycle, Request
+from webapp.engine.lifecycle import Lifecycle
 from webapp.engine.loop import Loop
 from webapp.engine.scenario import Clients
 from webapp.engine.trace import Trace
@@ -120,7 +120,6 @@ class Workload:
         self.loop = loop
         self.chunks = 0
         self.keys: list[str] = []            # the newest chunk, or every hot key
-        self._on_publish = lifecycle.mitigations.hooks("on_publish")
         self._herd: Herd | Replay | None = None
         if trace is not None:
             self._replay(trace)
@@ -165,7 +164,7 @@ class Workload:
         key = f"chunk-{chunk}"
         self.chunks = chunk + 1
         self.keys = [key]
-        for hook in self._on_publish:
+        for hook in self.lifecycle.on_publish:       # the mitigations in force now
             hook(t, key)
         self.lifecycle.recorder.system(Event((t, CHUNK_PUBLISHED, None, None, None, key, chunk)))
         horizon = min(s.workload.segment_s, s.duration_s - t)
@@ -186,8 +185,3 @@ class Workload:
         self.loop.arrivals.entries.extend(self._herd.block(BLOCK))
         if self._herd.done:
             self.loop.arrivals.refill = None
-
-    def arrive_injected(self, t: float, req: Request) -> None:
-        """An injected viewer asks, on arrival, for the newest chunk or the hottest key."""
-        req.key = self.newest_key()
-        self.lifecycle.arrive(t, req.viewer, req.key, req)

@@ -9,6 +9,10 @@ failed with it: the next one to poll finds the lock free and fetches again. The 
 the leader's client gives up while its query still waits for a connection: nobody else waits for
 that query (the others wait for the cache), so the host cancels it and the lock is let go. A
 leader that dies without releasing blocks the key until its lease (``lease_ms``) runs out.
+
+The lock is named after the mode (``lock:<key>``; notify.py's is ``notify:<key>``): a lock that
+wakes its waiters and one that does not are two different locks, so switching from one to the
+other mid-run never leaves a waiter expecting a wake-up from a holder that will not send one.
 """
 from webapp.engine.events import LOCK_POLL, LOCK_WAIT
 from webapp.engine.ports import Host, Request
@@ -31,7 +35,7 @@ class LockCoalescing:
                         first: bool) -> None:
         host = self.host
         owner = (req.id, attempt)
-        won, _holder = host.claim("lock:" + req.key, owner, server, t, self.lease_s)
+        won, _holder = host.claim(self.lock(req.key), owner, server, t, self.lease_s)
         if won:
             host.fetch(t, req, attempt, server, "leader",
                        lambda t, ok: self.fetched(t, req, attempt, owner, ok))
@@ -53,5 +57,9 @@ class LockCoalescing:
 
     def fetched(self, t: float, req: Request, attempt: int, owner: tuple[int, int],
                 ok: bool) -> None:
-        self.host.release("lock:" + req.key, owner)
+        self.host.release(self.lock(req.key), owner)
         self.host.settle(t, req, attempt, ok, "db")
+
+    def lock(self, key: str) -> str:
+        """The name of ``key``'s lock in the shared cache."""
+        return f"{self.name}:{key}"

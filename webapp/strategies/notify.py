@@ -22,9 +22,9 @@ class NotifyingLock(LockCoalescing):
 
     def wait(self, t: float, req: Request, attempt: int, server: int) -> None:
         """Ask to be woken by the holder (or when its lease has run out), then look again."""
-        self.host.watch(t, "lock:" + req.key, self.poll, self.lease_s, req, attempt, server)
+        self.host.watch(t, self.lock(req.key), self.poll, self.lease_s, req, attempt, server)
 
     def fetched(self, t: float, req: Request, attempt: int, owner: tuple[int, int],
                 ok: bool) -> None:
         super().fetched(t, req, attempt, owner, ok)
-        self.host.notify(t, "lock:" + req.key, everyone=ok)
+        self.host.notify(t, self.lock(req.key), everyone=ok)

@@ -6,7 +6,6 @@ import { herdlab } from "../connection.js";
 import { applySettings, catchUp, follow, joinUrl, renderTally, roomSocket, saved, showLesson, showMessage } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
-const guessedJoin = `${$("present").dataset.joinBase}/join`;   // the page's own guess, for an older server
 const socket = roomSocket();
 const lab = mountLab($("lab"), { readonly: true, keyboard: false, presentation: true });
 let lesson = null;
@@ -20,7 +19,7 @@ socket.on("connect", () => {
 });
 socket.on("room", (snap) => {
   $("code").textContent = snap.display_code;
-  $("join-url").textContent = joinUrl(snap, guessedJoin).replace(/^https?:\/\//, "");
+  $("join-url").textContent = joinUrl(snap);
   $("qr").src = `/classroom/qr.svg?code=${encodeURIComponent(snap.display_code)}`;
   $("members").textContent = String(snap.members);
   lesson = snap.lesson;

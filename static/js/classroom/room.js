@@ -103,11 +103,11 @@ export async function showLesson(el, lesson) {
 }
 
 /**
- * The address students join at: the room's `join_url` (one address for console, presenter and
- * QR code), else `fallback` (a server without it), else this page's own origin.
+ * The address students join at, as console and presenter both write it: the room's `join_url` (the
+ * QR code's too, never built from this page's Host), without "http://", which nobody needs to type.
  */
-export function joinUrl(snap, fallback = `${location.origin}/join`) {
-  return snap?.join_url || fallback;
+export function joinUrl(snap) {
+  return (snap?.join_url || `${location.origin}/join`).replace(/^http:\/\//, "");
 }
 
 /** Show a refusal or notice from the server where the page keeps its messages. */

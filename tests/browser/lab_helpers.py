@@ -145,7 +145,16 @@ def playback(page) -> list[list]:
 
 
 def seek_and_pause(page, t: float) -> None:
-    """Scrub the timeline to t as a student would (drag, release) and wait until the run is paused there."""
+    """Scrub the timeline to t as a student would (drag, release) and wait until the run is paused
+    there with the state at t drawn."""
+    page.evaluate("window.herdlab.lab.store.resumedAt = null")
     page.locator('[data-role="scrub"]').evaluate(
         "(el, t) => { el.value = t; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); }", t)
-    page.wait_for_function(f"window.herdlab.status === 'paused' && Math.abs(window.herdlab.t - {t}) < 1e-6", timeout=20_000)
+    # The `state` (paused at t) comes just before the resume frame that carries the state at t.
+    page.wait_for_function(f"window.herdlab.status === 'paused' && window.herdlab.resumedAt === {t}", timeout=20_000)
+    drawn(page)
+
+
+def drawn(page) -> None:
+    """Until the stage has drawn the store as it is now (the next two animation frames)."""
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")

@@ -497,7 +497,7 @@ export function mountLab(root, options = {}) {
       error: () => store.error, scenario: () => store.scenario, config: () => structuredClone(config),
       drawMode: () => (reduced.matches ? "bars" : "dots"), presentation: () => presentation,
       length: () => store.length, endS: () => store.endS, heavy: () => store.heavy, baseline: () => store.baseline,
-      notice: () => store.notice,
+      notice: () => store.notice, resumedAt: () => store.resumedAt,
     };
     for (const [name, get] of Object.entries(getters)) Object.defineProperty(herdlab, name, { get, configurable: true, enumerable: true });
     const value = (v) => ({ configurable: true, value: v });

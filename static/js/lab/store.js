@@ -57,6 +57,7 @@ export class Store {
     this.behind = false;
     this.speedRequested = null;
     this.frames = 0;                // frames applied in this run (dots are retired a frame late)
+    this.resumedAt = null;          // virtual time of the last resume frame (the state after a seek)
     this.decode = eventDecoder(null);
     this.version = 0;
   }
@@ -90,6 +91,7 @@ export class Store {
     this.putAway = false;
     this.eventsDropped = 0;
     this.frames = 0;
+    this.resumedAt = null;
     this.behind = false;
     this.decode = eventDecoder(msg.event_fields);
     this.a.clear(this.scenario);
@@ -105,7 +107,10 @@ export class Store {
     if (msg.run_id !== this.runId) return false;
     const decode = this.decode;
     const seq = ++this.frames;
-    if (msg.resume) for (const side of this.sides) side.forget();
+    if (msg.resume) {
+      for (const side of this.sides) side.forget();
+      this.resumedAt = msg.t;
+    }
     const events = msg.events || [];
     for (const ev of events) this.a.apply(decode(ev), seq);
     const eventsB = msg.events_b || [];

@@ -22,6 +22,18 @@ export const saved = {
   clear() { sessionStorage.removeItem(KEY); },
 };
 
+/**
+ * Take the room back with this tab's control token (a reload, a reconnect, or `room_closed` with
+ * reason "owner_lost": the process that held the room died and another one reopens it). False
+ * when this tab has no token (it never drove a room).
+ */
+export function reclaim(socket) {
+  const mine = saved.get();
+  if (!mine?.token) return false;
+  socket.emit("claim", { code: mine.code, token: mine.token });
+  return true;
+}
+
 /** Feed the room's run (started/frame/state/done/error) into a readonly lab. */
 export function follow(socket, lab, isOn = () => true) {
   for (const name of INBOUND) socket.on(name, (payload) => { if (isOn()) lab.applyRemote(name, payload); });

@@ -113,10 +113,12 @@ def test_scrubbing_freezes_the_run_and_draws_the_state_there(page, live_server):
     page.get_by_role("button", name="Run the experiment").click()
     wait_finished(page)
     page.evaluate("window.__log = window.herdlab.lab.store.a.log.toArray()")
+    end = page.evaluate("window.herdlab.endS")
     for t in (5.0, 2.0, 9.5):                          # mid-crash, the first herd, a recovering datastore
         seek_and_pause(page, t)
         page.wait_for_timeout(400)
         assert page.evaluate("[window.herdlab.status, window.herdlab.t]") == ["paused", t]    # frozen there
+        expect(page.locator('[data-role="t"]')).to_have_text(f"t = {t:.2f} s of {end:.2f} s")  # the same run's length
         state = page.evaluate(STATE_AT, t)
         assert state["shown"] == state["played"], t
         assert state["shown"]["open"], t                                               # dots where they were

@@ -69,9 +69,10 @@ export class Cards {
 
   update() {
     const { store } = this;
+    // The summary is the whole run's: after a seek back into a finished run, the numbers at t.
     const done = store.status === "finished";
-    const a = facts(store.a, store.summary);
-    const b = store.compare ? facts(store.b, store.summaryB) : null;
+    const a = facts(store.a, done ? store.summary : null);
+    const b = store.compare ? facts(store.b, done ? store.summaryB : null) : null;
     for (const spec of CARDS) {
       const el = this.els.get(spec.id);
       const unit = spec.unit || "";

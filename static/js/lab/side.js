@@ -23,8 +23,12 @@ const SLOW_LIMIT = 64;
 /** Answers that show the value was fetched just now (and so written to the cache). */
 const FETCHED_SOURCES = new Set(["db", "promise", "lock", "marker"]);
 
-/** Chart series kept per sample: the sample's field, or a derived latency value. */
+/**
+ * Series kept per sample: the sample's field, a derived latency value, or the peak at the datastore
+ * so far (so a seek back in time shows the peak up to then).
+ */
 const SERIES = {
+  peak: (s, side) => side.peakDb,
   t: (s) => s.t, queued: (s) => s.queued, in_service: (s) => s.in_service, inflight: (s) => s.inflight_requests,
   rps: (s) => s.rps,
   errors: (s) => s.errors, timeouts: (s) => s.timeouts,
@@ -85,6 +89,7 @@ export class Side {
     const keep = this.series.t.findIndex((x) => x > t);
     if (keep >= 0) for (const k of Object.keys(SERIES)) this.series[k].length = keep;
     if (this.sample && this.sample.t > t) this.sample = null;
+    this.peakDb = this.series.peak.at(-1) ?? 0;
     this.slowWindows = this.slowWindows.filter((w) => w.from <= t);
   }
 
@@ -192,7 +197,8 @@ export class Side {
     this.peakDb = Math.max(this.peakDb, (s.queued || 0) + (s.in_service || 0));
     this.db.state = s.state || this.db.state;
     const series = this.series;
-    for (const [k, get] of Object.entries(SERIES)) series[k].push(get(s) ?? null);
+    if (series.t.at(-1) === s.t) return;      // a resume frame repeats the sample the charts already have
+    for (const [k, get] of Object.entries(SERIES)) series[k].push(get(s, this) ?? null);
     if (series.t.length > SERIES_LIMIT) {
       for (const k of Object.keys(SERIES)) series[k] = series[k].filter((_, i) => i % 2 === 0);
     }

@@ -51,6 +51,7 @@ export class Charts {
     this.plots = CHARTS.map((spec) => {
       const fig = document.createElement("figure");
       fig.className = "lab-chart";
+      fig.style.flexBasis = `${width}px`;           // the row wraps where the plots would not fit
       const cap = document.createElement("figcaption");
       cap.textContent = spec.title;
       fig.append(cap);

@@ -27,6 +27,7 @@ import { legendEntries, showLegend } from "./legend.js";
 const SUMMARY_EVERY_MS = 2000;     // screen readers: a calm, polite summary, not a running commentary
 const DOM_EVERY_MS = 100;          // cards, timeline and text: 10 updates a second is plenty
 const CHARTS_EVERY_MS = 200;
+const CATCHING_UP = "Catching up with the server…";
 
 let uidSeq = 0;
 
@@ -338,7 +339,8 @@ export function mountLab(root, options = {}) {
     err.hidden = !store.error;
     err.textContent = store.error ? `${store.error.message}${store.error.field ? ` (field: ${store.error.field})` : ""}` : "";
     if (store.eventsDropped) note(`Behind: ${fmt(store.eventsDropped)} dot events skipped to keep up (counters stay exact).`);
-    else if (store.behind && store.status === "playing") note("Catching up with the server…");
+    else if (store.behind && store.status === "playing") note(CATCHING_UP);
+    else if (store.status !== "playing" && q("note").textContent === CATCHING_UP) note("");
     const text = describe();
     q("summary").textContent = text;
     const finished = store.status === "finished" ? store.runId : null;

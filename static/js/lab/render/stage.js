@@ -311,7 +311,7 @@ export class Stage {
       const leader = leaders.get(server);
       if (leader && leader.x !== undefined) { ctx.beginPath(); ctx.moveTo(c.x, c.y); ctx.lineTo(leader.x, leader.y); ctx.stroke(); }
       ctx.setLineDash([]);
-      if (perServer.size > 4) { unlabelled += n; continue; }
+      if (perServer.size > 4 || L.narrow) { unlabelled += n; continue; }     // a phone's ring lane is a sliver
       const y = Math.max(L.top + T(11), c.y - ringRadius(n, 5 * (big ? 1.5 : 1)) - 6);
       const shown = labels.text(`${noun}: ${fmt(n * scale)} waiting`, c.x, y, { px: T(11), color: "#1f5f85", box: L.lanes.ring, wrap: true, avoid: true });
       if (!shown) unlabelled += n;

@@ -94,7 +94,7 @@ function drawCache({ ctx, labels, side, store, L, scn, T, lw }) {
     const state = side.keyState(side.lastKey, store.t);
     labels.text(side.lastKey, cx, L.mid - T(11) * 0.4, { px: T(11), box: inside });
     const words = { fresh: "✓ cached", empty: "empty", expired: "expired", stale: "stale (served)" }[state];
-    labels.text(words, cx, L.mid + T(11) * 1.1, { px: T(11), weight: state === "fresh" ? "700" : "", box: inside,
+    labels.text(words, cx, L.mid + T(11) * 1.1, { px: T(11), weight: state === "fresh" ? "700" : "", box: inside, wrap: true,
                                                    color: state === "fresh" ? "#007A5A" : INK });
   } else labels.text("empty", cx, L.mid, { px: T(11), box: inside });
   const hits = side.sample?.cache_hits;
@@ -165,7 +165,7 @@ function drawDatastore({ ctx, labels, side, store, L, scn, T, lw, shake }) {
   if (slow && !down) hatch(ctx, d, "rgba(230, 159, 0, 0.45)");      // slowed: every query takes longer
   ctx.restore();
   const conns = scn.datastore?.connections;
-  labels.text(`${fmt(s.in_service ?? 0)}${conns ? ` / ${fmt(conns)}` : ""} busy`, dx, d.y0 + T(11) + 3, { px: T(11), box: { x0: d.x0 + 3, x1: d.x1 - 3 } });
+  labels.text(`${fmt(s.in_service ?? 0)}${conns ? ` / ${fmt(conns)}` : ""} busy`, dx, d.y0 + T(11) + 3, { px: T(11), box: { x0: d.x0 + 3, x1: d.x1 - 3 }, wrap: true });
   const words = { up: "UP", overloaded: "OVERLOADED", down: "DOWN" }[state] || String(state).toUpperCase();
   const color = down ? "#5b5b66" : state === "overloaded" ? "#B34700" : "#007A5A";
   const l = labels.text(words, dx, d.y1 + T(13) + 2, { px: T(13), weight: "700", color, box: L.lanes.dbFoot });

@@ -141,15 +141,26 @@ function drawQueue({ ctx, labels, side, store, L, scn, T, lw }) {
     const y = bar.y1 - queueScale(limit, store.viewers || 1).frac * hgt;
     ctx.strokeStyle = "#1b1b1f"; ctx.lineWidth = lw * 1.4; ctx.setLineDash([6, 3]);
     ctx.beginPath(); ctx.moveTo(bar.x0 - 3, y); ctx.lineTo(bar.x1, y); ctx.stroke(); ctx.setLineDash([]);
-    labels.text(`limit ${fmt(limit)}`, bar.x1, y - 3, { px: T(10), weight: "700", align: "right", box: { x0: bar.x0, x1: bar.x1 }, avoid: true });
+    labels.text(`limit ${fmt(limit)}`, bar.x1, y - 3, { px: T(10), weight: "700", align: "right", box: { x0: L.queue.x0, x1: bar.x1 }, avoid: true });
   }
   labels.text(`${fmt(q)} queued`, (L.queue.x0 + L.queue.x1) / 2, L.queue.y1, {
     px: T(12), weight: "700", color: q > 0 ? "#B34700" : MUTED, box: L.lanes.queue, wrap: true, upward: true });
   // What left the queue unserved, under its heading: refused at the door (down, or the queue was
   // full) and cancelled while waiting (every client waiting for the query had given up).
-  const gone = [[side.sample?.db_rejected, "refused"], [side.sample?.db_cancelled, "cancelled"]]
-    .filter(([n]) => n > 0).map(([n, word]) => `${fmt(n)} ${word}`).join(" · ");
-  if (gone) labels.text(gone, (L.queue.x0 + L.queue.x1) / 2, T(12) * 2 + 6, { px: T(10), color: MUTED, box: L.lanes.queue, wrap: true, avoid: true });
+  let y = T(12) * 2 + 6;
+  for (const [n, word] of [[side.sample?.db_rejected, "refused"], [side.sample?.db_cancelled, "cancelled"]]) {
+    if (!(n > 0)) continue;
+    // Whole if it fits, else the number in short, else shorter still (a phone's queue is narrow).
+    const style = { px: T(10), color: MUTED, box: L.lanes.queue, avoid: true };
+    const text = [`${fmt(n)} ${word}`, `${compact(n)} ${word}`].find((x) => labels.fits(x, style)) ?? `${roughly(n)} ${word}`;
+    const l = labels.text(text, (L.queue.x0 + L.queue.x1) / 2, y, style);
+    if (l) y = l.y1 + T(10) * 0.85;
+  }
+}
+
+/** A count to two significant figures at most ("230k", "1.2M"), for the narrowest lanes. */
+function roughly(n) {
+  return compact(Number(n.toPrecision(2)));
 }
 
 function drawDatastore({ ctx, labels, side, store, L, scn, T, lw, shake }) {
@@ -213,10 +224,16 @@ function drawViewerNotes({ labels, side, store, L, T, narrow }) {
     const l = labels.text(`each dot = ${fmt(store.dotScale)} viewers`, vx, y, { px: T(11), weight: "700", box: L.lanes.viewers, wrap: true, upward: true });
     y = l.y0 - 4;
   }
-  // The retry budget at work: clients whose retry it refused end with their failure.
+  // The retry budget at work: clients whose retry it refused end with their failure. A phone's
+  // viewers column is a sliver: it says so under the viewers and servers, in fewer words.
   const denied = side.sample?.retries_denied;
   if (denied > 0) {
-    labels.text(`${fmt(denied)} ${plural(denied, "retry", "retries")} refused by the budget`, vx, y, { px: T(11), weight: "700", box: L.lanes.viewers, wrap: true, upward: true, avoid: true });
+    const box = narrow ? { x0: 2, x1: L.lanes.servers.x1 } : L.lanes.viewers;
+    const style = { px: T(11), weight: "700", box, wrap: true, upward: true, avoid: true };
+    const retries = plural(denied, "retry", "retries");
+    const text = [`${fmt(denied)} ${retries} refused by the budget`, `${fmt(denied)} ${retries} refused`]
+      .find((x) => labels.fits(x, style)) ?? `${compact(denied)} ${retries} refused`;
+    labels.text(text, narrow ? (box.x0 + box.x1) / 2 : vx, y, style);
   }
 }
 

@@ -47,7 +47,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"server-{self.port}.log"
         ARTIFACTS.mkdir(exist_ok=True)
-        full_env = {**os.environ, "HERDLAB_SECRET_KEY": "browser-tests", "PYTHONUNBUFFERED": "1", **(env or {})}
+        # Every page of every test comes from 127.0.0.1: one "address" opens the whole suite's rooms.
+        full_env = {**os.environ, "HERDLAB_SECRET_KEY": "browser-tests", "PYTHONUNBUFFERED": "1",
+                    "HERDLAB_ROOMS_PER_ADDRESS": "50", **(env or {})}
         full_env.pop("PYTEST_CURRENT_TEST", None)
         self._log_file = open(self.log, "w")
         self.proc = subprocess.Popen(

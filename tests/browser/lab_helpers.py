@@ -121,3 +121,40 @@ def event(t: float, kind: str, req: int | None = None, viewer: int | None = None
           key: str | None = "key-0", **fields: Any) -> dict[str, Any]:
     return {"t": t, "kind": kind, "req": req, "viewer": viewer if viewer is not None else req,
             "server": server, "key": key, **fields}
+
+
+def record_playback(page) -> None:
+    """From now on, note the lab's status, t and timeline length on every animation frame (the
+    page's own clock, so no frame between two Python polls is missed); read with `playback`."""
+    page.evaluate("""() => {
+      const seen = window.__playback = [];
+      const note = () => {
+        const h = window.herdlab, last = seen[seen.length - 1];
+        const row = [h.status, h.t, h.length, h.endS, h.heavy, document.querySelector('[data-role="pace"]')?.hidden === false
+                     ? document.querySelector('[data-role="pace"]').textContent : ""];
+        if (!last || row.some((v, i) => v !== last[i])) seen.push(row);
+        if (seen.length < 20000) requestAnimationFrame(note);
+      };
+      requestAnimationFrame(note);
+    }""")
+
+
+def playback(page) -> list[list]:
+    """What `record_playback` saw: [status, t, length, endS, heavy, pace text] at each change."""
+    return page.evaluate("window.__playback")
+
+
+def seek_and_pause(page, t: float) -> None:
+    """Scrub the timeline to t as a student would (drag, release) and wait until the run is paused
+    there with the state at t drawn."""
+    page.evaluate("window.herdlab.lab.store.resumedAt = null")
+    page.locator('[data-role="scrub"]').evaluate(
+        "(el, t) => { el.value = t; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); }", t)
+    # The `state` (paused at t) comes just before the resume frame that carries the state at t.
+    page.wait_for_function(f"window.herdlab.status === 'paused' && window.herdlab.resumedAt === {t}", timeout=20_000)
+    drawn(page)
+
+
+def drawn(page) -> None:
+    """Until the stage has drawn the store as it is now (the next two animation frames)."""
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")

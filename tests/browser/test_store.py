@@ -23,7 +23,7 @@ def open_modules(page, live_server) -> None:
 
 def test_the_store_retires_ended_requests_by_virtual_time_with_no_view(page, live_server):
     open_modules(page, live_server)
-    result = page.evaluate("""([a, b, c, d, s1, s2]) => {
+    result = page.evaluate("""([a, b, c, d, s1, s2, late, set]) => {
       const store = new M.Store();
       store.started({run_id: "r", scenario: {strategy: {coalesce: "none"}}, duration_s: 4, viewers: 3});
       store.frame({run_id: "r", t: 0.1, events: [a, b, c]});
@@ -31,13 +31,17 @@ def test_the_store_retires_ended_requests_by_virtual_time_with_no_view(page, liv
       store.frame({run_id: "r", t: 0.3, events: [s1]});
       store.frame({run_id: "r", t: 1.0, events: [s2]});
       const later = [...store.a.dots.keys()];             // the answered one is gone, the open one stays
+      // Events of requests not on stage draw no dot: the answered one's query running on, another's write.
+      store.frame({run_id: "r", t: 1.05, events: [late, set]});
+      const afterLate = [...store.a.dots.keys()];
       store.frame({run_id: "r", t: 1.1, events: [d]});
       store.done({run_id: "r", summary: {}});
-      return {afterEnd, later, atDone: store.a.dots.size};
+      return {afterEnd, later, afterLate, atDone: store.a.dots.size, cached: store.a.keyState("key-0", 1.05)};
     }""", [event(0.01, "arrive", req=0, attempt=0), event(0.02, "respond", req=0, attempt=0, status="ok", latency_ms=10, source="cache"),
            event(0.05, "arrive", req=1, attempt=0), event(1.05, "db_queued", req=1, query=3, queued=1),
-           sample(0.3), sample(1.0)])
-    assert result == {"afterEnd": 2, "later": [1], "atDone": 0}
+           sample(0.3), sample(1.0), event(1.01, "db_finished", req=0, query=1),
+           event(1.02, "cache_set", req=7, role="leader", ttl_s=60)])
+    assert result == {"afterEnd": 2, "later": [1], "afterLate": [1], "atDone": 0, "cached": "fresh"}
 
 
 def test_drawing_never_changes_the_store(page, live_server):
@@ -66,7 +70,7 @@ def test_one_table_maps_events_to_states(page, live_server):
       const dot = () => ({state: "travel", endT: null, query: null, leader: false, attempt: 0});
       const apply = (d, ev, coalesce = "promise") => { const s = M.applyEvent(d, ev, coalesce); if (s) d.state = s; return d.state; };
       const direct = dot();
-      apply(direct, {kind: "fetch_start", role: "leader", query: 7}, "none");
+      apply(direct, {kind: "fetch_start", role: "direct", query: 7}, "none");
       const orphan = dot();
       apply(orphan, {kind: "fetch_start", role: "leader", query: 1});
       apply(orphan, {kind: "retry", attempt: 1});
@@ -76,10 +80,17 @@ def test_one_table_maps_events_to_states(page, live_server):
       const refresh = apply(answered, {kind: "fetch_start", role: "refresh", query: 2});
       const waiter = dot();
       apply(waiter, {kind: "promise_wait", leader: 41});
+      const sleeper = dot(), poller = dot();
+      const asleep = apply(sleeper, {kind: "lock_wait"}, "notify");
+      const woken = apply(sleeper, {kind: "lock_poll"}, "notify");            // its lease ran out: asleep again
+      apply(poller, {kind: "lock_wait"}, "lock");
       return {direct: [direct.role, direct.leader], orphanState, refresh, words: M.describeDot(waiter),
+              sleeper: [asleep, woken, M.describeDot(sleeper)], poller: apply(poller, {kind: "lock_poll"}, "lock"),
               answeredWords: M.describeDot(answered), leaderWords: M.describeDot(Object.assign(dot(), {state: "miss", leader: true}))};
     }""")
     assert got["direct"] == ["direct", False]            # no coalescing: a fetch leads no one
+    assert got["sleeper"] == ["sleep", "sleep", "asleep until the lock's holder wakes it"]   # notify: no polling
+    assert got["poller"] == "poll"
     assert got["orphanState"] == "travel"
     assert got["refresh"] == "ok"                        # an answered request never changes again
     assert got["words"] == "waiting on request 41's promise"
@@ -94,14 +105,11 @@ def test_what_counts_as_a_mitigation_comes_from_the_schema(page, live_server):
                       {key: "cache.ttl_jitter", off: null}, {key: "clients.count", off: null}];
       const m = new M.Mitigations(schema);
       const scn = {strategy: {coalesce: "promise", hedge_ms: 20}, cache: {ttl_jitter: 0.3}};
-      const old = new M.Mitigations([{key: "strategy.coalesce"}]);     // a schema without "off": the built-in table
-      return {on: m.on(scn), words: m.describe(scn), without: m.without(scn),
-              oldOn: old.on({cache: {ttl_jitter: 0.3}}), none: m.describe({strategy: {coalesce: "none"}})};
+      return {on: m.on(scn), words: m.describe(scn), without: m.without(scn), none: m.describe({strategy: {coalesce: "none"}})};
     }""")
     assert got["on"] == ["strategy.coalesce", "strategy.hedge_ms"]      # TTL jitter's off is null here: not one
     assert got["words"] == "promise coalescing, hedge ms"
     assert got["without"]["strategy"] == {"coalesce": "none", "hedge_ms": 0}
-    assert got["oldOn"] == ["cache.ttl_jitter"]
     assert got["none"] == "no mitigation"
 
 

@@ -8,20 +8,46 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.lab_helpers import (card, card_note, event, feed, label_problems, number, open_lab, run_then_pause,
-                                       run_to_end, sample, shot, stage_texts, started, wait_finished)
+                                       run_to_end, sample, seek_and_pause, shot, stage_texts, started, wait_finished)
 
 NO_DOTS_LEFT = "window.herdlab.dotsOnStage().length === 0"
 
 
-@pytest.mark.parametrize("coalesce", ["none", "lock", "promise", "distributed"])
-def test_every_strategy_reaches_its_finished_state_with_no_dot_left(page, live_server, coalesce):
-    open_lab(page, live_server, f"?preset=classroom&strategy.coalesce={coalesce}&speed=20")
-    summary = run_to_end(page)
+FINISHING = ["preset=classroom&strategy.coalesce=none", "preset=classroom&strategy.coalesce=lock",
+             "preset=classroom&strategy.coalesce=notify", "preset=classroom&strategy.coalesce=promise",
+             "preset=classroom&strategy.coalesce=distributed", "preset=retry-storm", "preset=retry-waves",
+             "preset=metastable"]
+
+
+def ms(value: float) -> str:
+    return f"{round(value):,} ms"
+
+
+@pytest.mark.parametrize("query", FINISHING, ids=lambda q: q.split("=", 1)[1].replace("&strategy.coalesce=", "-"))
+def test_every_run_reaches_its_finished_state_with_its_numbers_and_no_dot_left(page, live_server, query):
+    """Every strategy, and the runs that end with failures (crashes, timeouts, retry waves, a
+    metastable collapse), reach "Finished" with the engine's own numbers on every card."""
+    open_lab(page, live_server, f"?{query}&speed=20")
+    summary = run_to_end(page, timeout_ms=60_000)
     # The page says so at once: Run (not Pause), whole-run numbers, nothing "so far".
     expect(page.locator('[data-role="play"]')).to_have_text("▶ Run")
     assert card_note(page, "db_queries") == "whole run"
     assert "so far" not in page.locator('[data-role="cards"]').inner_text()
+    failed = summary["errors"] + summary["timeouts"]
+    assert summary["requests"] == summary["completed"] + failed
     assert number(card(page, "answered")) == summary["completed"]
+    assert number(card(page, "failed")) == failed
+    assert card_note(page, "failed") == f"{summary['errors']:,} error{'s' * (summary['errors'] != 1)} · " \
+                                        f"{summary['timeouts']:,} timeout{'s' * (summary['timeouts'] != 1)}"
+    assert number(card(page, "db_queries")) == summary["db_queries"]
+    # Latency for everyone (a failure counts its time to failure) beside the answered, real numbers.
+    assert card(page, "p99_everyone") == ms(summary["latency_everyone_ms"]["p99"])
+    assert card(page, "p99_answered") == ms(summary["latency_answered_ms"]["p99"])
+    text = page.locator('[data-role="summary"]').inner_text()
+    assert f"{summary['requests']:,} requests: {summary['completed']:,} answered, {summary['errors']:,} failed with an error, " \
+           f"{summary['timeouts']:,} timed out" in text
+    assert f"p99 latency {ms(summary['latency_everyone_ms']['p99'])} for everyone" in text
+    assert label_problems(page) == []
     # Every request ended, so no dot stays on the stage once the last answers have faded.
     page.wait_for_function(NO_DOTS_LEFT, timeout=5_000)
     assert page.evaluate("window.herdlab.dots") <= summary["requests"]      # the store holds only ended ones
@@ -142,12 +168,6 @@ def test_latency_is_reported_for_everyone_beside_the_answered(page, live_server)
     text = page.locator('[data-role="summary"]').inner_text()
     assert ("300 requests: 250 answered, 45 failed with an error, 5 timed out; 120 datastore queries; "
             "p99 latency 4,205 ms for everyone, 125 ms for the answered") in text
-    # An older engine's summary has only answered-only latency: "everyone" is unknown, never a copy.
-    feed(page, "started", started(run_id="old"))
-    feed(page, "done", {"run_id": "old", "summary": {**summary, "latency_everyone_ms": None, "latency_answered_ms": None,
-                                                     "latency_ms": summary["latency_answered_ms"]}})
-    expect(page.locator('[data-card="p99_everyone"] .lab-card-value')).to_have_text("–")
-    assert card(page, "p99_answered") == "125 ms"
 
 
 def test_numbers_in_the_request_panel_read_plainly(page, live_server):
@@ -197,3 +217,63 @@ def test_retries_and_server_death_are_named(page, live_server):
     # The dead server's query lands later: it belongs to no one on the stage (the request moved on).
     feed(page, "frame", {"run_id": "synthetic", "t": 0.3, "events": [event(0.25, "db_finished", req=0, query=0)]})
     assert page.evaluate("window.herdlab.lab.store.a.dots.get(0).state") == "travel"
+
+
+def test_the_metastable_collapse_is_drawn_as_it_happened(page, live_server):
+    """The slowdown (trigger) on the datastore and the charts, the queue that stays full after it,
+    the queries cancelled because their clients gave up, requests in flight on the chart; then the
+    fix: the load-shedding limit, the queries it refused, the retries the budget refused."""
+    open_lab(page, live_server, "?preset=metastable&speed=1")
+    page.get_by_role("button", name="Run the experiment").click()
+    page.wait_for_function("window.herdlab.status === 'playing'")
+    seek_and_pause(page, 11.5)          # straight there: only the resume frame can say the datastore is slow
+    texts = stage_texts(page)
+    assert "slowed ×4 · 1.5 s left" in texts, (texts, page.evaluate("[window.herdlab.t, window.herdlab.lab.store.a.slowWindows, window.herdlab.stageLabels()]"))
+    expect(page.locator('[data-legend="slow"]')).to_be_visible()
+    assert page.evaluate("window.herdlab.lab.store.a.slowWindows") == [{"from": 10, "until": 13, "factor": 4}]
+    seek_and_pause(page, 40)
+    sample = page.evaluate("window.herdlab.sample")
+    texts = stage_texts(page)
+    assert "OVERLOADED" in texts and not any(x.startswith("slowed") for x in texts), texts
+    assert sample["db_cancelled"] > 1000 and f"{sample['db_cancelled']:,} cancelled" in texts
+    assert page.evaluate("window.herdlab.lab.store.a.series.inflight.at(-1)") == sample["inflight_requests"] > 300
+    expect(page.locator(".lab-chart").first).to_contain_text("requests in flight")
+    assert page.locator('[data-role="cap-a"]').inner_text().endswith("no mitigation · each dot = 2 viewers")
+    assert label_problems(page) == []
+    shot(page, "metastable-collapsed")
+
+    # The fix, named from the schema's "off" values: load shedding and a retry budget.
+    open_lab(page, live_server, "?preset=metastable&datastore.queue_limit=40&clients.retry_budget=0.1&speed=1")
+    page.get_by_role("button", name="Run the experiment").click()
+    expect(page.locator('[data-role="cap-a"]')).to_contain_text("a retry budget of 10%, load shedding past 40 queued")
+    page.wait_for_function("window.herdlab.status === 'playing'")
+    seek_and_pause(page, 14)
+    sample = page.evaluate("window.herdlab.sample")
+    texts = stage_texts(page)
+    assert "limit 40" in texts and sample["queued"] <= 40, texts
+    assert sample["db_rejected"] > 0 and f"{sample['db_rejected']:,} refused" in texts
+    assert sample["retries_denied"] > 0 and f"{sample['retries_denied']:,} retries refused by the budget" in texts
+    assert label_problems(page) == []
+    assert page.js_errors == []
+
+
+def test_a_lock_that_notifies_puts_its_waiters_to_sleep(page, live_server):
+    """coalesce: notify: the waiters sleep until the holder wakes them (outlined squares that never
+    blink), not the lock's polling; one query per chunk."""
+    open_lab(page, live_server, "?preset=classroom&strategy.coalesce=notify&speed=0.1")
+    expect(page.locator('[data-legend="notify"]')).to_be_visible()
+    expect(page.locator('[data-legend="lock"]')).to_be_hidden()
+    run_then_pause(page, "window.herdlab.dotsOnStage(400).filter((d) => d[3] === 'sleep').length > 20", settle_ms=300)
+    states = {d[3] for d in page.evaluate("window.herdlab.dotsOnStage(400)")}
+    assert "sleep" in states and "poll" not in states, states
+    asleep = page.evaluate("window.herdlab.dotsOnStage(400).filter((d) => d[3] === 'sleep').length")
+    assert any(x.endswith(" asleep until woken") and int(x.split()[0].replace(",", "")) >= asleep for x in stage_texts(page))
+    sleeper = page.evaluate("window.herdlab.dotsOnStage(400).find((d) => d[3] === 'sleep')[2]")
+    assert page.evaluate(f"window.herdlab.lab.showRequest({sleeper})")
+    expect(page.locator('[data-role="lifecycle-list"]')).to_contain_text("asleep until the lock's holder wakes it")
+    page.keyboard.press("Escape")
+    page.evaluate("window.herdlab.lab.control('speed', 20)")
+    page.get_by_role("button", name="Resume").click()
+    summary = wait_finished(page)
+    assert summary["db_queries"] == 4 and summary["completed"] == summary["requests"]
+    assert page.js_errors == []

@@ -170,7 +170,7 @@ class Run:
                 self.pacer = self._new_pacer(source)
             else:
                 assert self.pacer is not None
-                source = WorkerSource(self.slots.pool, self._spec(), launch=False)
+                source = WorkerSource(self.slots.pool, self._spec(), launch=False, end_s=self.end_s)
                 self.pacer.source = source
                 self._send_all(self.pacer.seek(*self._revive))
             self._loop(source)

@@ -64,7 +64,8 @@ class WorkerSource:
     ``epoch`` counts seeks: whatever the worker sent before the latest seek is ignored.
     """
 
-    def __init__(self, pool: WorkerPool, spec: dict[str, Any], launch: bool = True) -> None:
+    def __init__(self, pool: WorkerPool, spec: dict[str, Any], launch: bool = True,
+                 end_s: float | None = None) -> None:
         self.pool = pool
         self.spec = spec
         self.compare = spec["scenarios"][1] is not None
@@ -72,7 +73,7 @@ class WorkerSource:
         self.ready = False
         self.failed: str | None = None
         self.inputs: list[int] = list(spec.get("inputs", ()))
-        self._end_s: float | None = None
+        self._end_s = end_s   # known already when an ended run is revived (same scenario, same inputs)
         self._summaries: list[dict[str, Any]] | None = None
         self.truncated = False
         self._worker: Worker | None = None

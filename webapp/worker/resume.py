@@ -5,7 +5,8 @@ frame carries, in time order (docs/protocol.md, "After a seek"):
 
 - for every animated request still open (arrived, no ``respond`` yet): its events so far, with
   its lock polls beyond the last ``KEEP_POLLS`` left out (a waiter can poll thousands of times);
-- the latest ``db_state``, ``sample`` and ``chunk_published``, every ``server_down``;
+- the latest ``db_state``, ``sample``, ``chunk_published`` and ``db_slow`` (a slowed datastore),
+  every ``server_down``;
 - per key, the last ``cache_set`` and the last marker event.
 
 It is fed every event the worker skips while it re-runs the engine up to the seek target; its
@@ -17,7 +18,7 @@ from collections import deque
 from typing import Any
 
 KEEP_POLLS = 3
-_LATEST = ("db_state", "sample", "chunk_published")
+_LATEST = ("db_state", "sample", "chunk_published", "db_slow")
 _PER_KEY = {"cache_set": "cache", "marker_wait": "marker", "marker_expired": "marker"}
 
 

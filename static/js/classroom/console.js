@@ -2,7 +2,7 @@
 // presenter screen, steps through a lesson, asks the class to predict, lets the class join the herd.
 import { mountLab } from "../lab/mount.js";
 import { herdlab } from "../connection.js";
-import { joinUrl, renderTally, roomSocket, saved, showMessage } from "./room.js";
+import { joinUrl, reclaim, renderTally, roomSocket, saved, showMessage } from "./room.js";
 import { lessonText } from "./lessontext.js";
 
 // Join the herd: one background viewer, a hot key that expires fast and a slow datastore, so the
@@ -19,14 +19,11 @@ const socket = roomSocket();
 const lab = mountLab($("lab"), { preset: "classroom", controls: "all", socket });
 let room = null;
 
-socket.on("connect", () => {
-  const mine = saved.get();
-  if (mine?.token) socket.emit("claim", { code: mine.code, token: mine.token });
-  else socket.emit("create", {});
-});
+socket.on("connect", () => { if (!reclaim(socket)) socket.emit("create", {}); });
 
 socket.on("room", (snap) => {
   room = snap;
+  showMessage($("message"), "");
   saved.set({ code: snap.code, display: snap.display_code, ...(snap.token ? { token: snap.token } : {}) });
   $("code").textContent = snap.display_code;
   $("join-hint").textContent = joinUrl(snap);
@@ -43,7 +40,10 @@ socket.on("room_error", (err) => {
   if (err.event === "claim") { saved.clear(); socket.emit("create", {}); return; }
   showMessage($("message"), err.message);
 });
-socket.on("room_closed", (m) => { saved.clear(); showMessage($("message"), m.message); });
+socket.on("room_closed", (m) => {
+  showMessage($("message"), m.message);
+  if (m.reason !== "owner_lost" || !reclaim(socket)) saved.clear();      // its process died: reopen it here
+});
 
 // The lab's switches and sliders: every change is sent to the room (debounced), so followers see it.
 let settingsTimer = 0;

@@ -58,7 +58,14 @@ socket.on("answered", ({ choice }) => { chosen = choice; showPrediction(predicti
 socket.on("herd", ({ on }) => { $("herd-box").hidden = !on; });
 socket.on("tapped", ({ req }) => { mine.set(req, "sent"); followLab.highlight([...mine.keys()]); showMine(); });
 socket.on("room_error", (err) => showMessage($("message"), err.message));
-socket.on("room_closed", (m) => { joined = null; showMessage($("message"), m.message); $("room-view").hidden = true; $("join-view").hidden = false; });
+socket.on("room_closed", (m) => {
+  // Its process died ("owner_lost"): the instructor reopens it with the same code, so one tap on Join rejoins.
+  if (m.reason === "owner_lost" && joined) $("code").value = joined.display_code;
+  joined = null;
+  showMessage($("message"), m.message);
+  $("room-view").hidden = true;
+  $("join-view").hidden = false;
+});
 // The follow lab applied the frame already (it listens first): read my requests' states from it, in
 // the stage's own words; a request that has left the stage keeps its last words.
 socket.on("frame", () => {

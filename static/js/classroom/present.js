@@ -3,10 +3,9 @@
 // "." moves the class to the lesson's next step, Page Up back.
 import { mountLab } from "../lab/mount.js";
 import { herdlab } from "../connection.js";
-import { applySettings, catchUp, follow, joinUrl, renderTally, roomSocket, saved, showLesson, showMessage } from "./room.js";
+import { applySettings, catchUp, follow, joinUrl, reclaim, renderTally, roomSocket, showLesson, showMessage } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
-const guessedJoin = `${$("present").dataset.joinBase}/join`;   // the page's own guess, for an older server
 const socket = roomSocket();
 const lab = mountLab($("lab"), { readonly: true, keyboard: false, presentation: true });
 let lesson = null;
@@ -14,13 +13,12 @@ let lesson = null;
 follow(socket, lab);
 
 socket.on("connect", () => {
-  const mine = saved.get();
-  if (mine?.token) socket.emit("claim", { code: mine.code, token: mine.token });
-  else showMessage($("message"), "Open this screen from the instructor's console (it needs the room's control token).");
+  if (!reclaim(socket)) showMessage($("message"), "Open this screen from the instructor's console (it needs the room's control token).");
 });
 socket.on("room", (snap) => {
+  showMessage($("message"), "");
   $("code").textContent = snap.display_code;
-  $("join-url").textContent = joinUrl(snap, guessedJoin).replace(/^https?:\/\//, "");
+  $("join-url").textContent = joinUrl(snap);
   $("qr").src = `/classroom/qr.svg?code=${encodeURIComponent(snap.display_code)}`;
   $("members").textContent = String(snap.members);
   lesson = snap.lesson;
@@ -34,7 +32,10 @@ socket.on("prediction", (p) => renderTally($("tally"), p));
 socket.on("lesson", (l) => { lesson = l; showLesson($("lesson"), lesson); });
 socket.on("settings", (s) => applySettings(lab, s));
 socket.on("room_error", (err) => showMessage($("message"), err.message));
-socket.on("room_closed", (m) => showMessage($("message"), m.message));
+socket.on("room_closed", (m) => {
+  showMessage($("message"), m.message);
+  if (m.reason === "owner_lost") reclaim(socket);
+});
 
 function moveStep(by) {
   if (!lesson) return;

@@ -22,6 +22,18 @@ export const saved = {
   clear() { sessionStorage.removeItem(KEY); },
 };
 
+/**
+ * Take the room back with this tab's control token (a reload, a reconnect, or `room_closed` with
+ * reason "owner_lost": the process that held the room died and another one reopens it). False
+ * when this tab has no token (it never drove a room).
+ */
+export function reclaim(socket) {
+  const mine = saved.get();
+  if (!mine?.token) return false;
+  socket.emit("claim", { code: mine.code, token: mine.token });
+  return true;
+}
+
 /** Feed the room's run (started/frame/state/done/error) into a readonly lab. */
 export function follow(socket, lab, isOn = () => true) {
   for (const name of INBOUND) socket.on(name, (payload) => { if (isOn()) lab.applyRemote(name, payload); });
@@ -103,11 +115,11 @@ export async function showLesson(el, lesson) {
 }
 
 /**
- * The address students join at: the room's `join_url` (one address for console, presenter and
- * QR code), else `fallback` (a server without it), else this page's own origin.
+ * The address students join at, as console and presenter both write it: the room's `join_url` (the
+ * QR code's too, never built from this page's Host), without "http://", which nobody needs to type.
  */
-export function joinUrl(snap, fallback = `${location.origin}/join`) {
-  return snap?.join_url || fallback;
+export function joinUrl(snap) {
+  return (snap?.join_url || `${location.origin}/join`).replace(/^http:\/\//, "");
 }
 
 /** Show a refusal or notice from the server where the page keeps its messages. */

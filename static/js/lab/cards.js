@@ -40,7 +40,7 @@ const CARDS = [
   { id: "db_queries", label: "Datastore queries", value: (f) => f.db_queries, note: (f, done) => (done ? "whole run" : "so far") },
   { id: "peak_db", label: "Peak at the datastore", value: (f) => f.peak, note: () => "queued + in service" },
   { id: "p99_everyone", label: "p99, everyone", unit: " ms", value: (f) => ms(f.p99Everyone),
-    note: (f, done) => (f.p99Everyone === null ? (done ? "needs a newer server" : "known at the end") : "a failure counts its time") },
+    note: (f, done) => (f.p99Everyone === null ? (done ? "no request ended" : "known at the end") : "a failure counts its time") },
   { id: "p99_answered", label: "p99, answered", unit: " ms", value: (f) => ms(f.p99Answered),
     note: (f, done) => (f.p99Answered === null ? (done ? "none answered" : "known at the end") : "answered requests only") },
   { id: "coalesced", label: "Coalesced", value: (f) => f.coalesced, note: () => "served by another's fetch" },
@@ -69,9 +69,10 @@ export class Cards {
 
   update() {
     const { store } = this;
+    // The summary is the whole run's: after a seek back into a finished run, the numbers at t.
     const done = store.status === "finished";
-    const a = facts(store.a, store.summary);
-    const b = store.compare ? facts(store.b, store.summaryB) : null;
+    const a = facts(store.a, done ? store.summary : null);
+    const b = store.compare ? facts(store.b, done ? store.summaryB : null) : null;
     for (const spec of CARDS) {
       const el = this.els.get(spec.id);
       const unit = spec.unit || "";

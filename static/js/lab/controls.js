@@ -12,7 +12,8 @@ import { fmt } from "./format.js";
  * Per-key presentation. `label`: shown text; `min`/`max`: a range inside the schema's (for sliders a
  * student can aim with); `log`: force the scale; `zero`: how 0 reads ("never"); `names`: choice
  * labels; `on`: a number key shown as a switch, and the value "on" sends; `input: "number"`: a value
- * with no useful scale (a seed). Keys missing here still get a control, labelled from the key.
+ * with no useful scale (a seed); `percent`: a fraction read as a percentage. Keys missing here
+ * still get a control, labelled from the key.
  */
 const KNOWN = {
   "seed": { label: "Random seed", input: "number" },
@@ -27,6 +28,8 @@ const KNOWN = {
   "clients.backoff": { label: "Retry backoff", names: { none: "none", fixed: "fixed", exponential: "exponential", full_jitter: "exp. + jitter" } },
   "clients.backoff_base_ms": { label: "Backoff base", max: 10_000 },
   "clients.backoff_cap_ms": { label: "Backoff cap", max: 60_000 },
+  "clients.retry_budget": { label: "Retry budget", zero: "off", percent: true, log: false },
+  "clients.retry_budget_window_s": { label: "Retry budget window", max: 120 },
   "servers.count": { label: "App servers", log: false },
   "workload.kind": { label: "Workload", names: { hot_key: "hot key", live_video: "live video" } },
   "workload.segment_s": { label: "New chunk every", max: 60 },
@@ -41,13 +44,14 @@ const KNOWN = {
   "datastore.service_ms": { label: "Query time", min: 1, max: 2000 },
   "datastore.service_dist": { label: "Query time spread" },
   "datastore.lognormal_sigma": { label: "Lognormal shape" },
-  "datastore.queue_limit": { label: "Datastore queue limit", max: 100_000, zero: "unbounded" },
+  "datastore.queue_limit": { label: "Queue limit (shedding)", max: 100_000, zero: "none" },
   "datastore.contention": { label: "Contention past saturation" },
   "datastore.crash": { label: "Overload crashes the datastore" },
   "datastore.overload_queue": { label: "Overloaded at", max: 100_000, unit: " queued" },
   "datastore.crash_after_s": { label: "Crash after overload of", max: 60 },
   "datastore.recovery_s": { label: "Recovery time", max: 120 },
-  "strategy.coalesce": { label: "Request coalescing", names: { none: "none", lock: "lock (poll)", promise: "promise", distributed: "shared marker" } },
+  "strategy.coalesce": { label: "Request coalescing",
+                         names: { none: "none", lock: "lock (poll)", notify: "lock (notify)", promise: "promise", distributed: "shared marker" } },
   "strategy.stale_while_revalidate": { label: "Stale-while-revalidate" },
   "strategy.stale_ttl_s": { label: "Serve stale for up to", max: 3600 },
   "strategy.early_refresh_beta": { label: "Early refresh (XFetch)", on: 1 },
@@ -57,6 +61,9 @@ const KNOWN = {
   "strategy.lease_ms": { label: "Lock / marker lease", min: 10, max: 60_000 },
   "faults.leader_dies": { label: "Leader's server dies mid-fetch" },
   "faults.fail_fetch": { label: "First fetch fails" },
+  "faults.slow_db_at_s": { label: "Datastore slows at" },
+  "faults.slow_db_for_s": { label: "Slowdown lasts", zero: "no slowdown" },
+  "faults.slow_factor": { label: "Slowdown factor", unit: "×" },
 };
 
 /** The controls a full lab shows up front ("all"); every other schema key is under "More settings". */
@@ -166,7 +173,7 @@ export class ScenarioControls {
       return row.type === "int" ? Math.max(scale.min, Math.round(x)) : x;
     };
     const show = (v) => {
-      out.textContent = v === 0 && spec.zero ? spec.zero : formatValue(v) + unit;
+      out.textContent = v === 0 && spec.zero ? spec.zero : spec.percent ? percent(v) : formatValue(v) + unit;
       input.setAttribute("aria-valuetext", out.textContent);
     };
     input.addEventListener("input", () => show(toValue(+input.value)));
@@ -266,7 +273,9 @@ function valueWords(key, value, row) {
   if (typeof value === "boolean" || row?.type === "bool") return value === true || value === "true" ? "on" : "off";
   if (spec.names?.[value]) return spec.names[value];
   const n = Number(value);
-  if (value !== "" && Number.isFinite(n)) return n === 0 && spec.zero ? spec.zero : formatValue(n) + (spec.unit ?? unitOf(key));
+  if (value !== "" && Number.isFinite(n)) {
+    return n === 0 && spec.zero ? spec.zero : spec.percent ? percent(n) : formatValue(n) + (spec.unit ?? unitOf(key));
+  }
   return String(value).replace(/_/g, " ");
 }
 
@@ -323,6 +332,11 @@ function niceRound(x, width) {
   }
   const p = 10 ** Math.floor(Math.log10(Math.abs(x) || 1) - 1);
   return +(Math.round(x / p) * p).toPrecision(12);   // no 0.30000000000000004 in share links
+}
+
+/** 0.1 → "10%". */
+function percent(v) {
+  return `${+(v * 100).toPrecision(3)}%`;
 }
 
 /** Whole numbers with separators; small ones with the digits they need (0.05, 1.5). */

@@ -27,16 +27,26 @@ const FIELDS = {
 };
 const SKIP = new Set(["t", "kind", "req", "viewer", "key"]);
 
-/**
- * `{time, kind, detail}` for one event. `coalesce` is the side's mode: with none, a fetch leads
- * no one, whatever an older engine calls its role.
- */
+/** What some kinds mean, said first (the engine's name alone would not tell a student). */
+const MEANS = {
+  db_cancelled: "left the queue unserved: everyone waiting for it had given up",
+  retry_denied: "no retry: the retry budget is spent",
+};
+/** Under `coalesce: notify` the lock's waiters sleep until woken, so its two kinds mean something else. */
+const NOTIFY_MEANS = {
+  lock_wait: "asleep until the lock's holder wakes it",
+  lock_poll: "woken by the lock's lease running out; the lock is still held",
+};
+
+/** `{time, kind, detail}` for one event; `coalesce` is its side's `strategy.coalesce`. */
 export function eventLine(ev, coalesce) {
   const parts = [];
+  const means = (coalesce === "notify" && NOTIFY_MEANS[ev.kind]) || MEANS[ev.kind];
+  if (means) parts.push(means);
   if (ev.key) parts.push(ev.key);
   for (const [k, v] of Object.entries(ev)) {
     if (SKIP.has(k) || v === null || v === undefined) continue;
-    if (k === "role") { parts.push(ROLE_WORDS[v === "leader" && coalesce === "none" ? "direct" : v] ?? v); continue; }
+    if (k === "role") { parts.push(ROLE_WORDS[v] ?? v); continue; }
     const text = FIELDS[k] ? FIELDS[k](v) : `${k.replace(/_/g, " ")} ${v}`;
     if (text) parts.push(text);
   }

@@ -22,10 +22,12 @@ import { Baselines } from "./baseline.js";
 import { describeDot } from "./states.js";
 import { eventLine } from "./lifecycle.js";
 import { FocusReturn, trapTab } from "./focus.js";
+import { legendEntries, showLegend } from "./legend.js";
 
 const SUMMARY_EVERY_MS = 2000;     // screen readers: a calm, polite summary, not a running commentary
 const DOM_EVERY_MS = 100;          // cards, timeline and text: 10 updates a second is plenty
 const CHARTS_EVERY_MS = 200;
+const CATCHING_UP = "Catching up with the server…";
 
 let uidSeq = 0;
 
@@ -97,6 +99,7 @@ export function mountLab(root, options = {}) {
       case "toggle":
         if (store.status === "playing") transport.control("pause");
         else if (store.status === "paused") transport.control("resume");
+        else if (store.putAway) transport.seek(store.t);      // the server computes it again from here
         else handle.start();
         return;
       case "step": if (store.status === "paused") transport.step(stepSize(store)); return;
@@ -117,9 +120,9 @@ export function mountLab(root, options = {}) {
     }
   }
 
-  /** A seek target inside the run (an older server refuses a seek past the arrivals' duration). */
+  /** A seek target inside the run: up to its end, or its arrivals' duration while the end is unknown. */
   function clampT(t) {
-    return Math.max(0, Math.min(store.endKnown && store.endS !== null ? store.endS : store.duration, t));
+    return Math.max(0, Math.min(store.length, t));
   }
 
   // ---- scenario: preset + overrides, shown by the controls, kept in the URL ---------------------
@@ -154,6 +157,7 @@ export function mountLab(root, options = {}) {
 
   function showConfig() {
     controls?.show(config.preset, config.overrides);
+    store.touch();                          // the legend follows the next run's scenario
     const btn = q("compare");
     btn.setAttribute("aria-pressed", String(config.compare));
     btn.classList.toggle("on", config.compare);
@@ -329,11 +333,14 @@ export function mountLab(root, options = {}) {
     timeline?.update();
     q("cap-a").textContent = store.compare ? `A — ${mitigations.describe(store.scenario)}` : captionFor(store.scenario);
     q("cap-b").textContent = `B — ${mitigations.describe(store.scenarioB)}`;
+    const shown = store.runId ? [store.scenario, store.compare ? store.scenarioB : null] : [merge(presetScenario(), config.overrides)];
+    showLegend(q("legend"), legendEntries(shown, store.compare ? store.sides : [store.a]));
     const err = q("error");
     err.hidden = !store.error;
     err.textContent = store.error ? `${store.error.message}${store.error.field ? ` (field: ${store.error.field})` : ""}` : "";
     if (store.eventsDropped) note(`Behind: ${fmt(store.eventsDropped)} dot events skipped to keep up (counters stay exact).`);
-    else if (store.behind && store.status === "playing") note("Catching up with the server…");
+    else if (store.behind && store.status === "playing") note(CATCHING_UP);
+    else if (store.status !== "playing" && q("note").textContent === CATCHING_UP) note("");
     const text = describe();
     q("summary").textContent = text;
     const finished = store.status === "finished" ? store.runId : null;
@@ -492,7 +499,7 @@ export function mountLab(root, options = {}) {
       error: () => store.error, scenario: () => store.scenario, config: () => structuredClone(config),
       drawMode: () => (reduced.matches ? "bars" : "dots"), presentation: () => presentation,
       length: () => store.length, endS: () => store.endS, heavy: () => store.heavy, baseline: () => store.baseline,
-      notice: () => store.notice,
+      notice: () => store.notice, resumedAt: () => store.resumedAt,
     };
     for (const [name, get] of Object.entries(getters)) Object.defineProperty(herdlab, name, { get, configurable: true, enumerable: true });
     const value = (v) => ({ configurable: true, value: v });

@@ -63,23 +63,17 @@ export function canonical(value) {
   return JSON.stringify(value);
 }
 
-/**
- * The value that switches each mitigation off, for an engine whose schema rows do not say it yet
- * (`off`, contract item 3). Used only when no row of GET /api/schema carries `off`.
- */
-const OFF_BEFORE_SCHEMA = {
-  "strategy.coalesce": "none", "strategy.stale_while_revalidate": false, "strategy.early_refresh_beta": 0,
-  "strategy.prewarm": false, "cache.ttl_jitter": 0, "clients.backoff": "none",
-};
-
 /** A mitigation that is on, in words ("promise coalescing"); keys the table lacks use their name. */
+const COALESCE_WORDS = { distributed: "shared-marker coalescing", notify: "a lock that notifies" };
 const WORDS = {
-  "strategy.coalesce": (v) => (v === "distributed" ? "shared-marker coalescing" : `${v} coalescing`),
+  "strategy.coalesce": (v) => COALESCE_WORDS[v] ?? `${v} coalescing`,
   "strategy.stale_while_revalidate": () => "stale-while-revalidate",
   "strategy.early_refresh_beta": () => "early refresh",
   "strategy.prewarm": () => "pre-warming",
   "cache.ttl_jitter": () => "TTL jitter",
   "clients.backoff": (v) => `${String(v).replace(/_/g, " ")} backoff`,
+  "clients.retry_budget": (v) => `a retry budget of ${Math.round(v * 100)}%`,
+  "datastore.queue_limit": (v) => `load shedding past ${v} queued`,
 };
 
 /**
@@ -90,9 +84,7 @@ const WORDS = {
 export class Mitigations {
   /** @param {object[]} schema  rows of GET /api/schema */
   constructor(schema = []) {
-    const rows = schema.filter((r) => r.off !== undefined && r.off !== null);
-    const fromSchema = schema.some((r) => "off" in r);
-    this.off = new Map(fromSchema ? rows.map((r) => [r.key, r.off]) : Object.entries(OFF_BEFORE_SCHEMA));
+    this.off = new Map(schema.filter((r) => r.off !== undefined && r.off !== null).map((r) => [r.key, r.off]));
   }
 
   /** Is `key` a mitigation switch? */

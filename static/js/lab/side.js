@@ -3,7 +3,7 @@
 // request that ended is retired once the run's virtual time has moved on (so the store stays small
 // whether or not anything draws it). No DOM, no wall clock: everything here is in virtual time.
 
-import { STATE, applyEvent } from "./states.js";
+import { STARTS, STATE, applyEvent } from "./states.js";
 import { sampleLatency } from "./latency.js";
 
 /** Most events kept per side for export and the lifecycle panel (oldest are overwritten). */
@@ -18,12 +18,19 @@ const KEYS_LIMIT = 256;
 const RESOLUTIONS_LIMIT = 64;
 /** States a dot passed through, remembered so a view can replay a hop it drew no frame for. */
 const HOPS_LIMIT = 6;
+/** Datastore slowdowns remembered for the charts (a run has a handful; inputs may add a few). */
+const SLOW_LIMIT = 64;
 /** Answers that show the value was fetched just now (and so written to the cache). */
 const FETCHED_SOURCES = new Set(["db", "promise", "lock", "marker"]);
 
-/** Chart series kept per sample: the sample's field, or a derived latency value. */
+/**
+ * Series kept per sample: the sample's field, a derived latency value, or the peak at the datastore
+ * so far (so a seek back in time shows the peak up to then).
+ */
 const SERIES = {
-  t: (s) => s.t, queued: (s) => s.queued, in_service: (s) => s.in_service, rps: (s) => s.rps,
+  peak: (s, side) => side.peakDb,
+  t: (s) => s.t, queued: (s) => s.queued, in_service: (s) => s.in_service, inflight: (s) => s.inflight_requests,
+  rps: (s) => s.rps,
   errors: (s) => s.errors, timeouts: (s) => s.timeouts,
   p99_everyone: (s) => sampleLatency(s).p99Everyone, p99_answered: (s) => sampleLatency(s).p99Answered,
 };
@@ -60,6 +67,7 @@ export class Side {
     this.sample = null;             // the latest sample event (exact counters)
     this.peakDb = 0;
     this.db = { state: "up", recoverAt: null };
+    this.slowWindows = [];          // [{from, until, factor}]: when the datastore was slowed (db_slow)
     this.forget();
   }
 
@@ -81,6 +89,14 @@ export class Side {
     const keep = this.series.t.findIndex((x) => x > t);
     if (keep >= 0) for (const k of Object.keys(SERIES)) this.series[k].length = keep;
     if (this.sample && this.sample.t > t) this.sample = null;
+    this.peakDb = this.series.peak.at(-1) ?? 0;
+    this.slowWindows = this.slowWindows.filter((w) => w.from <= t);
+  }
+
+  /** The datastore's slowdown at virtual time t ({from, until, factor}), or null. */
+  slowAt(t) {
+    const w = this.slowWindows[this.slowWindows.length - 1];
+    return w && w.from <= t && t < w.until ? w : null;
   }
 
   apply(ev, frameSeq) {
@@ -88,6 +104,7 @@ export class Side {
     const kind = ev.kind;
     if (kind === "sample") return this.applySample(ev);
     if (kind === "db_state") { this.db = { state: ev.state, recoverAt: ev.recover_at ?? null }; return; }
+    if (kind === "db_slow") return this.applySlow(ev);
     if (kind === "server_down") { this.deadServers.set(ev.server, ev.t); return; }
     if (kind === "chunk_published") { this.lastKey = ev.key ?? this.lastKey; return; }
     this.applyKey(ev);
@@ -95,6 +112,7 @@ export class Side {
 
     let dot = this.dots.get(ev.req);
     if (!dot) {
+      if (kind !== STARTS) return;
       dot = { req: ev.req, viewer: ev.viewer, server: ev.server, key: ev.key, state: STATE.travel, since: ev.t,
               attempt: 0, query: null, leader: false, role: null, waitsOn: null, polled: 0,
               hops: [], hopCount: 0, endT: null, endSeq: null, status: null, latency: null, source: null };
@@ -160,12 +178,27 @@ export class Side {
     this.markers.set(key, { server, since: t, leaseEnd: t + this.leaseS, takenFrom });
   }
 
+  /**
+   * `db_slow`: from now queries take `factor` times as long, until `until`; factor 1 ends it early
+   * or on time. The same start seen twice (a resume frame after a seek) is one window.
+   */
+  applySlow(ev) {
+    const w = this.slowWindows;
+    const last = w[w.length - 1];
+    if (ev.factor > 1) {
+      if (last && last.from === ev.t) w.pop();
+      w.push({ from: ev.t, until: ev.until ?? Infinity, factor: ev.factor });
+      if (w.length > SLOW_LIMIT) w.shift();
+    } else if (last && last.until > ev.t) last.until = ev.t;
+  }
+
   applySample(s) {
     this.sample = s;
     this.peakDb = Math.max(this.peakDb, (s.queued || 0) + (s.in_service || 0));
     this.db.state = s.state || this.db.state;
     const series = this.series;
-    for (const [k, get] of Object.entries(SERIES)) series[k].push(get(s) ?? null);
+    if (series.t.at(-1) === s.t) return;      // a resume frame repeats the sample the charts already have
+    for (const [k, get] of Object.entries(SERIES)) series[k].push(get(s, this) ?? null);
     if (series.t.length > SERIES_LIMIT) {
       for (const k of Object.keys(SERIES)) series[k] = series[k].filter((_, i) => i % 2 === 0);
     }

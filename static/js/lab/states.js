@@ -5,7 +5,7 @@
 
 /** Dot states (the visual vocabulary of ui.md). */
 export const STATE = Object.freeze({
-  travel: "travel", hit: "hit", miss: "miss", wait: "wait", marker: "marker", poll: "poll",
+  travel: "travel", hit: "hit", miss: "miss", wait: "wait", marker: "marker", poll: "poll", sleep: "sleep",
   queued: "queued", service: "service", fetched: "fetched", ok: "ok", failed: "failed",
 });
 
@@ -17,15 +17,23 @@ const KIND_STATE = {
   db_finished: STATE.fetched, db_rejected: STATE.failed, db_failed: STATE.failed, timeout: STATE.failed,
 };
 
+/** Under `coalesce: notify` a lock waiter does not poll: it sleeps until the holder wakes it. */
+const NOTIFY_STATE = { lock_wait: STATE.sleep, lock_poll: STATE.sleep };
+
 /** Kinds about one datastore query: they move a request only while that query is its own fetch. */
 const QUERY_KINDS = new Set(["db_queued", "db_started", "db_finished", "db_rejected", "db_failed"]);
 
 /** Plain words for each state: the stage's reduced-motion text, the phone's list, the lifecycle. */
 export const STATE_WORDS = Object.freeze({
   travel: "on its way", hit: "cache hit", miss: "missed the cache", wait: "waiting on a promise",
-  marker: "waiting on another server's fetch", poll: "polling the lock", queued: "queued at the datastore",
+  marker: "waiting on another server's fetch", poll: "polling the lock",
+  sleep: "asleep until the lock's holder wakes it", queued: "queued at the datastore",
   service: "at the datastore", fetched: "fetched, on its way back", ok: "answered", failed: "failed",
 });
+
+/** Only a request's arrival puts it on the stage: any other event of a request not there is about a
+ * key or a query (a `cache_set`, a dead server's query finishing late) and draws no new dot. */
+export const STARTS = "arrive";
 
 /** What a fetch's role means (`role` of fetch_start; "direct" is a fetch with no coalescing). */
 export const ROLE_WORDS = Object.freeze({
@@ -40,7 +48,7 @@ export const ROLE_WORDS = Object.freeze({
  * answer of a query its dead server sent, belongs to no one on the stage.
  * @param {object} dot   the request's dot in the store (mutated)
  * @param {object} ev    a decoded event of that request
- * @param {string} coalesce  the side's `strategy.coalesce` ("none": a fetch leads no one)
+ * @param {string} coalesce  the side's `strategy.coalesce` ("notify": lock waiters sleep, not poll)
  */
 export function applyEvent(dot, ev, coalesce) {
   if (dot.endT !== null) return null;
@@ -52,8 +60,8 @@ export function applyEvent(dot, ev, coalesce) {
       break;
     case "fetch_start":
       dot.query = ev.query;
-      dot.role = ev.role === "leader" && coalesce === "none" ? "direct" : ev.role;
-      dot.leader = dot.role === "leader";
+      dot.role = ev.role;
+      dot.leader = ev.role === "leader";
       break;
     case "promise_wait": dot.waitsOn = { req: ev.leader }; break;
     case "marker_wait": dot.waitsOn = { server: ev.leader_server }; break;
@@ -66,7 +74,7 @@ export function applyEvent(dot, ev, coalesce) {
       return ev.status === "ok" ? STATE.ok : STATE.failed;
   }
   if (QUERY_KINDS.has(kind) && (dot.query === null || ev.query !== dot.query)) return null;
-  return KIND_STATE[kind] ?? null;
+  return (coalesce === "notify" && NOTIFY_STATE[kind]) || KIND_STATE[kind] || null;
 }
 
 /** One request in words, for a phone's "my requests" list: its state and what it waits for. */

@@ -40,7 +40,6 @@ export class Store {
     this.speed = 1;
     this.duration = 0;              // scenario duration_s: arrivals stop here, then the run drains
     this.endS = null;               // virtual time the run ends (after its drain), null while unknown
-    this.endKnown = false;          // the server says when the run ends (older servers do not)
     this.achieved = null;           // virtual s per wall s over about the last second of playback
     this.dotScale = 1;
     this.viewers = 0;
@@ -52,11 +51,13 @@ export class Store {
     this.baseline = null;           // {queries, from}: the same run without mitigation, when known
     this.error = null;
     this.notice = null;             // a calm word from the server (e.g. an idle run was put away)
+    this.putAway = false;           // the server put this paused run away (idle): play seeks back to t
     this.eventsReceived = 0;
     this.eventsDropped = 0;
     this.behind = false;
     this.speedRequested = null;
     this.frames = 0;                // frames applied in this run (dots are retired a frame late)
+    this.resumedAt = null;          // virtual time of the last resume frame (the state after a seek)
     this.decode = eventDecoder(null);
     this.version = 0;
   }
@@ -79,7 +80,6 @@ export class Store {
     this.t = 0;
     this.speed = msg.speed ?? this.speed;
     this.duration = msg.duration_s ?? msg.scenario?.duration_s ?? 0;
-    this.endKnown = "end_s" in msg;
     this.endS = msg.end_s ?? null;
     this.achieved = null;
     this.dotScale = msg.dot_scale ?? 1;
@@ -88,8 +88,10 @@ export class Store {
     this.scenarioB = msg.compare ?? null;
     this.compare = !!msg.compare;
     this.summary = this.summaryB = this.error = this.notice = this.baseline = null;
+    this.putAway = false;
     this.eventsDropped = 0;
     this.frames = 0;
+    this.resumedAt = null;
     this.behind = false;
     this.decode = eventDecoder(msg.event_fields);
     this.a.clear(this.scenario);
@@ -105,7 +107,10 @@ export class Store {
     if (msg.run_id !== this.runId) return false;
     const decode = this.decode;
     const seq = ++this.frames;
-    if (msg.resume) for (const side of this.sides) side.forget();
+    if (msg.resume) {
+      for (const side of this.sides) side.forget();
+      this.resumedAt = msg.t;
+    }
     const events = msg.events || [];
     for (const ev of events) this.a.apply(decode(ev), seq);
     const eventsB = msg.events_b || [];
@@ -126,8 +131,9 @@ export class Store {
     // A seek (ours, or the instructor's in follow mode) replays from msg.t: forget what came after.
     if (msg.action === "seek") for (const side of this.sides) side.truncate(msg.t ?? 0);
     if (msg.action === "seek" || msg.action === "speed" || msg.status !== "playing") this.achieved = null;
-    if (msg.action === "length" || msg.end_s !== undefined) { this.endKnown = true; this.endS = msg.end_s ?? null; }
-    this.notice = msg.action === "idle" ? msg.message || "This run was idle and has been put away." : null;
+    if (msg.end_s !== undefined) this.endS = msg.end_s;
+    this.putAway = msg.action === "idle";
+    this.notice = this.putAway ? msg.message || "This run was idle and has been put away." : null;
     this.status = msg.status;
     // Several quick speed changes: older `state` echoes must not undo the newest request.
     if (msg.speed !== undefined && (this.speedRequested === null || msg.speed === this.speedRequested)) {

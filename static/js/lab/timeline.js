@@ -1,7 +1,7 @@
 // The playback bar: play/pause, step, restart, speed and the timeline scrubber.
 // It reflects the store (status, t, the run's length, the speed really achieved) and turns clicks
 // into lab commands. The timeline's length is the run's end, known when it starts (or its
-// arrivals' duration with an "unknown drain" hatch on an older server), so it never jumps.
+// arrivals' duration with an "unknown drain" hatch while a heavy run's end is still being computed).
 
 import { SPEEDS, formatT, speedIndex, speedLabel, stepSize } from "./playback.js";
 
@@ -35,9 +35,9 @@ export class Timeline {
 
   update() {
     const { store } = this;
-    const playing = store.status === "playing";
-    this.play.textContent = playing ? "❚❚ Pause" : store.status === "paused" ? "▶ Resume" : "▶ Run";
-    this.play.setAttribute("aria-label", playing ? "Pause" : store.status === "paused" ? "Resume" : "Run the experiment");
+    const playing = store.status === "playing", resumable = store.status === "paused" || store.putAway;
+    this.play.textContent = playing ? "❚❚ Pause" : resumable ? "▶ Resume" : "▶ Run";
+    this.play.setAttribute("aria-label", playing ? "Pause" : resumable ? "Resume" : "Run the experiment");
     this.step.disabled = store.status !== "paused";
     const step = stepSize(store);
     this.step.textContent = `Step ${formatT(step, 2)} ▸`;

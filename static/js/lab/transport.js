@@ -1,13 +1,6 @@
 // The only module that talks to the server: protocol messages in (into the store), commands out.
 // In follow mode (classroom) there is no socket: messages arrive through `receive` from outside.
 
-import { PaceMeter } from "./pacing.js";
-
-/** A server that takes no step size advances 1/30 s x speed per `step` (its frame rate). */
-const OLD_STEP_FRAMES = 30;
-/** Most plain steps sent for one Step on such a server (its control queue holds 16). */
-const OLD_STEP_MAX = 15;
-
 /** The run's messages, server to browser (docs/protocol.md); classroom followers relay the same ones. */
 export const INBOUND = ["started", "frame", "state", "done", "error"];
 
@@ -22,7 +15,6 @@ export class LabTransport {
     this.socket = socket;
     this.hooks = { onStarted, onDone, onError };
     this.awaitingStart = false;
-    this.pace = new PaceMeter();
     this.handlers = [];
     if (socket) {
       for (const name of INBOUND) {
@@ -46,16 +38,11 @@ export class LabTransport {
     if (name === "started") {
       if (own && !this.awaitingStart) return;
       this.awaitingStart = false;
-      this.pace.reset();
       store.started(payload);
       this.hooks.onStarted?.(payload);
     } else if (name === "frame") {
-      if (payload.speed_achieved === undefined && store.status === "playing" && payload.run_id === store.runId) {
-        const achieved = this.pace.add(payload.t ?? store.t, performance.now());
-        store.frame(achieved === null ? payload : { ...payload, speed_achieved: achieved });
-      } else store.frame(payload);
+      store.frame(payload);
     } else if (name === "state") {
-      this.pace.reset();
       store.state(payload);
     } else if (name === "done") {
       if (payload.run_id !== store.runId) return;
@@ -89,23 +76,16 @@ export class LabTransport {
     this.socket.emit("control", msg);
   }
 
-  /**
-   * Advance a paused run by `seconds` of virtual time and stay paused. A server that takes no step
-   * size (it does not send `end_s`) advances 1/30 s x speed per step: send enough of them.
-   */
+  /** Advance a paused run by `seconds` of virtual time and stay paused. */
   step(seconds) {
-    if (!this.socket || !this.store.runId) return;
-    if (this.store.endKnown) { this.socket.emit("control", { run_id: this.store.runId, action: "step", value: seconds }); return; }
-    const each = this.store.speed / OLD_STEP_FRAMES;
-    const n = Math.min(OLD_STEP_MAX, Math.max(1, Math.round(seconds / each)));
-    for (let i = 0; i < n; i++) this.socket.emit("control", { run_id: this.store.runId, action: "step" });
+    this.control("step", seconds);
   }
 
   /** Jump to virtual time `t`; with `pause`, stay there (scrubbing) instead of playing on. */
   seek(t, pause = false) {
     if (!this.socket || !this.store.runId) return;
     const msg = { run_id: this.store.runId, action: "seek", value: t };
-    if (pause && this.store.endKnown) msg.pause = true;
+    if (pause) msg.pause = true;
     this.socket.emit("control", msg);
   }
 

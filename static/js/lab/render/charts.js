@@ -1,5 +1,6 @@
 // Live strip charts (uPlot) over the run's samples: one x axis, the run's virtual time.
 // Fed from the store's bounded series; redrawn by the lab's single animation loop, a few times a second.
+// A stretch when the datastore was slowed (`db_slow`) is shaded on every chart, as far as the run has got.
 
 import uPlot from "uplot";
 import { compact } from "../format.js";
@@ -10,13 +11,19 @@ import { compact } from "../format.js";
  * points while there are few, so a sparse line is never a few unreadable specks.
  */
 const CHARTS = [
-  { title: "At the datastore", lines: [["in_service", "in service", "#CC79A7"], ["queued", "queued", "#D55E00"]] },
+  // Requests in flight (arrived, not yet answered or failed) beside the datastore's queue: Little's
+  // law reads the one off the other (lesson 10), and a collapse shows as the two climbing together.
+  { title: "In flight and at the datastore",
+    // In flight is shaded under its line: in a collapse it runs just above the queued line.
+    lines: [["inflight", "requests in flight", "#0072B2", "rgba(0, 114, 178, 0.12)"], ["queued", "queued", "#D55E00"],
+            ["in_service", "in service", "#CC79A7"]] },
   { title: "Answered per second", lines: [["rps", "answered/s", "#0072B2"]] },
   { title: "p99 latency (ms)", gaps: true,
     lines: [["p99_everyone", "everyone", "#D55E00"], ["p99_answered", "answered", "#009E73"]] },
   { title: "Failed (total)", lines: [["errors", "errors", "#000000"], ["timeouts", "timed out", "#E69F00"]] },
 ];
 const FEW_POINTS = 40;
+const SLOW_FILL = "rgba(230, 159, 0, 0.16)", SLOW_INK = "#8a5a00";
 
 export class Charts {
   /** @param {HTMLElement} container  gets one figure per chart */
@@ -44,23 +51,25 @@ export class Charts {
     this.plots = CHARTS.map((spec) => {
       const fig = document.createElement("figure");
       fig.className = "lab-chart";
+      fig.style.flexBasis = `${width}px`;           // the row wraps where the plots would not fit
       const cap = document.createElement("figcaption");
       cap.textContent = spec.title;
       fig.append(cap);
       this.container.append(fig);
       const series = [{ label: "t (s)", value: (u, v) => (v == null ? "–" : `${v.toFixed(2)} s`) }];
       for (const side of compare ? ["A", "B"] : ["A"]) {
-        for (const [, label, color] of spec.lines) {
-          series.push({ label: compare ? `${label} ${side}` : label, stroke: color, width: stroke,
+        for (const [, label, color, fill] of spec.lines) {
+          series.push({ label: compare ? `${label} ${side}` : label, stroke: color, width: stroke, fill,
                         dash: side === "B" ? [6, 4] : undefined, spanGaps: !!spec.gaps,
                         points: { show: spec.gaps ? sparse : false, size: big ? 7 : 5 } });
         }
       }
       const opts = {
         width, height, series, legend: { show: true, live: false },
+        hooks: { drawClear: [(u) => this.shadeSlow(u, big)] },
         cursor: { show: false }, padding: [6, 8, 0, 0],
-        // Every chart spans the whole run, so they line up with each other and the timeline.
-        scales: { x: { time: false, range: (u, lo, hi) => [0, Math.max(this.store.duration || 1, hi || 0)] } },
+        // Every chart spans the whole run, its drain included, so they line up with the timeline.
+        scales: { x: { time: false, range: (u, lo, hi) => [0, Math.max(this.store.length || 1, hi || 0)] } },
         axes: [
           { font, size: big ? 36 : 28, values: (u, vals) => vals.map((v) => `${+v.toFixed(1)}s`), grid: { stroke: "#eee" } },
           { font, size: big ? 56 : 44, grid: { stroke: "#eee" }, values: (u, vals) => vals.map(compact) },
@@ -70,6 +79,25 @@ export class Charts {
       plot.spec = spec;
       return plot;
     });
+  }
+
+  /** Shade each stretch the datastore was slowed, up to now, with its factor written at its top. */
+  shadeSlow(u, big) {
+    const { ctx, bbox } = u;
+    const now = this.store.t;
+    const windows = this.store.compare ? [...this.store.a.slowWindows, ...this.store.b.slowWindows] : this.store.a.slowWindows;
+    for (const w of windows) {
+      if (w.from > now) continue;
+      const x0 = Math.max(bbox.left, u.valToPos(w.from, "x", true));
+      const x1 = Math.min(bbox.left + bbox.width, u.valToPos(Math.min(w.until, now), "x", true));
+      if (x1 <= x0) continue;
+      ctx.fillStyle = SLOW_FILL;
+      ctx.fillRect(x0, bbox.top, x1 - x0, bbox.height);
+      ctx.fillStyle = SLOW_INK;
+      ctx.font = `700 ${Math.round((big ? 13 : 10) * devicePixelRatio)}px system-ui, sans-serif`;
+      ctx.textAlign = "left";
+      ctx.fillText(`slow ×${+w.factor.toFixed(1)}`, x0 + 3 * devicePixelRatio, bbox.top + (big ? 14 : 11) * devicePixelRatio);
+    }
   }
 
   emptyData(n) {

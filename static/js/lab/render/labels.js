@@ -43,6 +43,18 @@ export class Labels {
   }
 
   /**
+   * Would `text` fit `box` whole (shrunk to `minPx` at most, and wrapped once when `wrap`)? So a
+   * caller can choose a shorter wording before anything is drawn shortened.
+   */
+  fits(text, { px, weight = "", box, wrap = false }) {
+    const { ctx } = this;
+    const width = Math.max(1, box.x1 - box.x0);
+    ctx.font = font(Math.min(px, this.minPx), weight);
+    if (ctx.measureText(text).width <= width) return true;
+    return wrap && text.includes(" ") && splitInTwo(ctx, text).every((line) => ctx.measureText(line).width <= width);
+  }
+
+  /**
    * Draw `text` centred on (or aligned at) x, with its first baseline at y, inside `box`
    * ({x0, x1}: the room it may use). `px` is the wished size; the text shrinks to `minPx` at most,
    * then wraps at a space (when `wrap`), then is shortened. With `avoid`, a label that would sit on

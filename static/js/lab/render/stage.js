@@ -19,6 +19,7 @@ export const LOOK = {
   wait: { color: "#56B4E9", shape: "ring" },
   marker: { color: "#56B4E9", shape: "ring" },
   poll: { color: "#F0E442", shape: "square" },
+  sleep: { color: "#0072B2", shape: "hollow" },      // notify: asleep until woken, never blinking
   queued: { color: "#D55E00", shape: "square" },
   service: { color: "#CC79A7", shape: "circle" },
   fetched: { color: "#E69F00", shape: "triangle" },
@@ -26,7 +27,7 @@ export const LOOK = {
   failed: { color: "#000000", shape: "cross" },
 };
 
-const ORDER = ["travel", "hit", "miss", "fetched", "wait", "marker", "poll", "queued", "service", "ok", "failed"];
+const ORDER = ["travel", "hit", "miss", "fetched", "wait", "marker", "poll", "sleep", "queued", "service", "ok", "failed"];
 const FREE = ["travel", "hit", "miss", "fetched", "ok", "failed"];
 const LEADING = ["miss", "queued", "service", "fetched"];
 const FADE_MS = { ok: 700, failed: 1600 };
@@ -160,6 +161,7 @@ export class Stage {
     const spacing = Math.max(4.5, Math.min(9, 5 * (big ? 1.5 : 1) * this.density()));
     this.placeRings(b.wait, (v) => this.ringCenter(L, v.dot.server), spacing, 0, L);
     this.placeRings(b.poll, (v) => this.ringCenter(L, v.dot.server), spacing, 0, L);
+    this.placeRings(b.sleep, (v) => this.ringCenter(L, v.dot.server), spacing, 0, L);
     this.placeRings(b.marker, () => ({ x: (L.cache.x0 + L.cache.x1) / 2, y: L.cache.y0 - 4 }), spacing, -1, L);
     this.placeGrid(b.queued, queueBar(L, side.sample?.queued ?? 0, this.store.viewers || 1, T(10)).pile);
     this.placeGrid(b.service, { x0: L.db.x0 + 6, x1: L.db.x1 - 6, y0: L.db.y0 + T(11) + 10, y1: L.db.y1 - 6 });
@@ -190,7 +192,7 @@ export class Stage {
       case "miss": return { x: L.cache.x1 + 14, y: L.mid + jy * (L.cache.y1 - L.cache.y0) * 0.8 };
       case "queued": return { x: L.queue.x1 - 4, y: L.mid + jy * 20 };
       case "service": return { x: (L.db.x0 + L.db.x1) / 2, y: L.mid };
-      case "fetched": case "wait": case "poll": return { x: box.x1, y: box.cy + jy * 8 };
+      case "fetched": case "wait": case "poll": case "sleep": return { x: box.x1, y: box.cy + jy * 8 };
       case "marker": return { x: (L.cache.x0 + L.cache.x1) / 2, y: L.cache.y0 };
       case "ok": return this.origin(d, L);
       default: return null;        // failed: stays where it failed
@@ -309,7 +311,7 @@ export class Stage {
       const leader = leaders.get(server);
       if (leader && leader.x !== undefined) { ctx.beginPath(); ctx.moveTo(c.x, c.y); ctx.lineTo(leader.x, leader.y); ctx.stroke(); }
       ctx.setLineDash([]);
-      if (perServer.size > 4) { unlabelled += n; continue; }
+      if (perServer.size > 4 || L.narrow) { unlabelled += n; continue; }     // a phone's ring lane is a sliver
       const y = Math.max(L.top + T(11), c.y - ringRadius(n, 5 * (big ? 1.5 : 1)) - 6);
       const shown = labels.text(`${noun}: ${fmt(n * scale)} waiting`, c.x, y, { px: T(11), color: "#1f5f85", box: L.lanes.ring, wrap: true, avoid: true });
       if (!shown) unlabelled += n;
@@ -319,6 +321,8 @@ export class Stage {
     if (unlabelled) lines.push([`${fmt(unlabelled * scale)} waiting`, "#1f5f85"]);
     const polls = this.buckets.poll.length;
     if (polls) lines.push([`${fmt(polls * scale)} polling`, "#6b6300"]);
+    const asleep = this.buckets.sleep.length;
+    if (asleep) lines.push([`${fmt(asleep * scale)} asleep until woken`, "#0b4f7a"]);
     const text = lines.map((l) => l[0]).join(" · ");
     const foot = L.narrow ? { x0: L.lanes.servers.x0, x1: L.lanes.ring.x1 } : L.lanes.ring;   // a phone's ring lane is a sliver
     if (text) labels.text(text, L.ring.x, L.bottom + T(11) + 2, { px: T(11), color: lines[0][1], box: foot, avoid: true, wrap: true, upward: true });
@@ -444,12 +448,12 @@ export class Stage {
         case "circle": case "ring": ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, Math.PI * 2); break;
         case "diamond": ctx.moveTo(x, y - r * 1.3); ctx.lineTo(x + r * 1.3, y); ctx.lineTo(x, y + r * 1.3); ctx.lineTo(x - r * 1.3, y); ctx.closePath(); break;
         case "triangle": ctx.moveTo(x, y - r * 1.3); ctx.lineTo(x + r * 1.2, y + r); ctx.lineTo(x - r * 1.2, y + r); ctx.closePath(); break;
-        case "square": ctx.rect(x - sq, y - sq, sq * 2, sq * 2); break;
+        case "square": case "hollow": ctx.rect(x - sq, y - sq, sq * 2, sq * 2); break;
         case "cross": ctx.moveTo(x - r, y - r); ctx.lineTo(x + r, y + r); ctx.moveTo(x + r, y - r); ctx.lineTo(x - r, y + r); break;
         case "tick": ctx.moveTo(x - r, y); ctx.lineTo(x - r * 0.2, y + r * 0.8); ctx.lineTo(x + r * 1.1, y - r); break;
       }
     }
-    if (look.shape === "ring" || look.shape === "cross" || look.shape === "tick") {
+    if (look.shape === "ring" || look.shape === "cross" || look.shape === "tick" || look.shape === "hollow") {
       ctx.strokeStyle = look.color; ctx.lineWidth = Math.max(1.3, r * 0.6); ctx.stroke();
     } else {
       ctx.fillStyle = look.color; ctx.fill();

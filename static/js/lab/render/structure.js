@@ -1,12 +1,13 @@
 // The stage's fixed parts and their numbers: headings, app servers (a dead one crossed out), the
 // cache with its newest key and any "being fetched" marker, the datastore queue (log height, the
-// count written on it), the datastore, its load gauge. Everything here is read from the store at
-// the current virtual time; the moving dots are stage.js's business.
+// count written on it, the load-shedding limit, the queries it refused or cancelled), the
+// datastore (down, overloaded or slowed), its load gauge, the retries a budget refused. Everything
+// here is read from the store at the current virtual time; the moving dots are stage.js's business.
 
 import { compact, fmt, plural } from "../format.js";
-import { queueBar } from "./layout.js";
+import { queueBar, queueScale } from "./layout.js";
 
-const INK = "#1b1b1f", EDGE = "#55555f", MUTED = "#5b5b66";
+const INK = "#1b1b1f", EDGE = "#55555f", MUTED = "#5b5b66", SLOW = "#8a5a00";
 
 /**
  * Draw the structure. `g`: {ctx, labels, side, store, L, scn, T (type size for a base px), lw,
@@ -93,7 +94,7 @@ function drawCache({ ctx, labels, side, store, L, scn, T, lw }) {
     const state = side.keyState(side.lastKey, store.t);
     labels.text(side.lastKey, cx, L.mid - T(11) * 0.4, { px: T(11), box: inside });
     const words = { fresh: "✓ cached", empty: "empty", expired: "expired", stale: "stale (served)" }[state];
-    labels.text(words, cx, L.mid + T(11) * 1.1, { px: T(11), weight: state === "fresh" ? "700" : "", box: inside,
+    labels.text(words, cx, L.mid + T(11) * 1.1, { px: T(11), weight: state === "fresh" ? "700" : "", box: inside, wrap: true,
                                                    color: state === "fresh" ? "#007A5A" : INK });
   } else labels.text("empty", cx, L.mid, { px: T(11), box: inside });
   const hits = side.sample?.cache_hits;
@@ -117,7 +118,7 @@ function drawMarker({ ctx, labels, side, store, L, T }, marker, y) {
   if (line2) labels.text(line2, cx, l1.y1 + T(11) + 2, { px: T(11), color: "#0b4f7a", box: L.lanes.cache, wrap: true });
 }
 
-function drawQueue({ ctx, labels, side, store, L, T, lw }) {
+function drawQueue({ ctx, labels, side, store, L, scn, T, lw }) {
   const q = side.sample?.queued ?? 0;
   const { bar, top, ticks } = queueBar(L, q, store.viewers || 1, T(10));
   const hgt = bar.y1 - bar.y0;
@@ -135,28 +136,70 @@ function drawQueue({ ctx, labels, side, store, L, T, lw }) {
   ctx.strokeStyle = q > 0 ? "#D55E00" : "#c9c9cf"; ctx.lineWidth = lw;
   ctx.beginPath(); ctx.rect(bar.x0, top, bar.x1 - bar.x0, bar.y1 - top); ctx.fill();
   if (q > 0) ctx.stroke();
+  const limit = scn.datastore?.queue_limit || 0;
+  if (limit > 0) {                 // load shedding: the queue never grows past this line
+    const y = bar.y1 - queueScale(limit, store.viewers || 1).frac * hgt;
+    ctx.strokeStyle = "#1b1b1f"; ctx.lineWidth = lw * 1.4; ctx.setLineDash([6, 3]);
+    ctx.beginPath(); ctx.moveTo(bar.x0 - 3, y); ctx.lineTo(bar.x1, y); ctx.stroke(); ctx.setLineDash([]);
+    labels.text(`limit ${fmt(limit)}`, bar.x1, y - 3, { px: T(10), weight: "700", align: "right", box: { x0: L.queue.x0, x1: bar.x1 }, avoid: true });
+  }
   labels.text(`${fmt(q)} queued`, (L.queue.x0 + L.queue.x1) / 2, L.queue.y1, {
     px: T(12), weight: "700", color: q > 0 ? "#B34700" : MUTED, box: L.lanes.queue, wrap: true, upward: true });
+  // What left the queue unserved, under its heading: refused at the door (down, or the queue was
+  // full) and cancelled while waiting (every client waiting for the query had given up).
+  let y = T(12) * 2 + 6;
+  for (const [n, word] of [[side.sample?.db_rejected, "refused"], [side.sample?.db_cancelled, "cancelled"]]) {
+    if (!(n > 0)) continue;
+    // Whole if it fits, else the number in short, else shorter still (a phone's queue is narrow).
+    const style = { px: T(10), color: MUTED, box: L.lanes.queue, avoid: true };
+    const text = [`${fmt(n)} ${word}`, `${compact(n)} ${word}`].find((x) => labels.fits(x, style)) ?? `${roughly(n)} ${word}`;
+    const l = labels.text(text, (L.queue.x0 + L.queue.x1) / 2, y, style);
+    if (l) y = l.y1 + T(10) * 0.85;
+  }
+}
+
+/** A count to two significant figures at most ("230k", "1.2M"), for the narrowest lanes. */
+function roughly(n) {
+  return compact(Number(n.toPrecision(2)));
 }
 
 function drawDatastore({ ctx, labels, side, store, L, scn, T, lw, shake }) {
   const d = L.db, s = side.sample || {}, dx = (d.x0 + d.x1) / 2;
   const state = side.db.state, down = state === "down";
+  const slow = side.slowAt(store.t);
   ctx.save();
   ctx.translate(shake, 0);
   ctx.fillStyle = down ? "#d4d4d8" : "#f7eef3";
   ctx.strokeStyle = down ? "#8a8a92" : state === "overloaded" ? "#D55E00" : EDGE;
   ctx.lineWidth = state === "overloaded" ? lw * 2 : lw;
   ctx.beginPath(); ctx.rect(d.x0, d.y0, d.x1 - d.x0, d.y1 - d.y0); ctx.fill(); ctx.stroke();
+  if (slow && !down) hatch(ctx, d, "rgba(230, 159, 0, 0.45)");      // slowed: every query takes longer
   ctx.restore();
   const conns = scn.datastore?.connections;
-  labels.text(`${fmt(s.in_service ?? 0)}${conns ? ` / ${fmt(conns)}` : ""} busy`, dx, d.y0 + T(11) + 3, { px: T(11), box: { x0: d.x0 + 3, x1: d.x1 - 3 } });
+  labels.text(`${fmt(s.in_service ?? 0)}${conns ? ` / ${fmt(conns)}` : ""} busy`, dx, d.y0 + T(11) + 3, { px: T(11), box: { x0: d.x0 + 3, x1: d.x1 - 3 }, wrap: true });
   const words = { up: "UP", overloaded: "OVERLOADED", down: "DOWN" }[state] || String(state).toUpperCase();
   const color = down ? "#5b5b66" : state === "overloaded" ? "#B34700" : "#007A5A";
   const l = labels.text(words, dx, d.y1 + T(13) + 2, { px: T(13), weight: "700", color, box: L.lanes.dbFoot });
+  let y = l.y1 + T(11) + 3;
   if (down && side.db.recoverAt !== null) {
-    labels.text(`back in ${Math.max(0, side.db.recoverAt - store.t).toFixed(1)} s`, dx, l.y1 + T(11) + 3, { px: T(11), color, box: L.lanes.dbFoot });
+    const back = labels.text(`back in ${Math.max(0, side.db.recoverAt - store.t).toFixed(1)} s`, dx, y, { px: T(11), color, box: L.lanes.dbFoot });
+    y = back.y1 + T(11) + 2;
   }
+  if (slow) {
+    const left = Number.isFinite(slow.until) ? ` · ${(slow.until - store.t).toFixed(1)} s left` : "";
+    labels.text(`slowed ×${+slow.factor.toFixed(1)}${left}`, dx, y, { px: T(11), weight: "700", color: SLOW, box: L.lanes.dbFoot, wrap: true, avoid: true });
+  }
+}
+
+/** Diagonal stripes over a box: the datastore is slowed (the charts shade the same stretch). */
+function hatch(ctx, b, color) {
+  ctx.save();
+  ctx.beginPath(); ctx.rect(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0); ctx.clip();
+  ctx.strokeStyle = color; ctx.lineWidth = 3;
+  ctx.beginPath();
+  for (let x = b.x0 - (b.y1 - b.y0); x < b.x1; x += 10) { ctx.moveTo(x, b.y1); ctx.lineTo(x + (b.y1 - b.y0), b.y0); }
+  ctx.stroke();
+  ctx.restore();
 }
 
 function drawGauge({ ctx, labels, side, L, T, lw }) {
@@ -174,10 +217,24 @@ function drawGauge({ ctx, labels, side, L, T, lw }) {
   labels.text("load", g.x1 + 4, l.y1 + T(11) + 2, { px: T(11), align: "left", box: L.lanes.gauge });
 }
 
-function drawViewerNotes({ labels, store, L, T, narrow }) {
-  if (store.dotScale <= 1 || narrow) return;        // a phone's column has no room: the caption says it
+function drawViewerNotes({ labels, side, store, L, T, narrow }) {
   const vx = (L.viewers.x0 + L.viewers.x1) / 2;
-  labels.text(`each dot = ${fmt(store.dotScale)} viewers`, vx, L.bottom + T(11) + 2, { px: T(11), weight: "700", box: L.lanes.viewers, wrap: true, upward: true });
+  let y = L.bottom + T(11) + 2;
+  if (store.dotScale > 1 && !narrow) {              // a phone's column has no room: the caption says it
+    const l = labels.text(`each dot = ${fmt(store.dotScale)} viewers`, vx, y, { px: T(11), weight: "700", box: L.lanes.viewers, wrap: true, upward: true });
+    y = l.y0 - 4;
+  }
+  // The retry budget at work: clients whose retry it refused end with their failure. A phone's
+  // viewers column is a sliver: it says so under the viewers and servers, in fewer words.
+  const denied = side.sample?.retries_denied;
+  if (denied > 0) {
+    const box = narrow ? { x0: 2, x1: L.lanes.servers.x1 } : L.lanes.viewers;
+    const style = { px: T(11), weight: "700", box, wrap: true, upward: true, avoid: true };
+    const retries = plural(denied, "retry", "retries");
+    const text = [`${fmt(denied)} ${retries} refused by the budget`, `${fmt(denied)} ${retries} refused`]
+      .find((x) => labels.fits(x, style)) ?? `${compact(denied)} ${retries} refused`;
+    labels.text(text, narrow ? (box.x0 + box.x1) / 2 : vx, y, style);
+  }
 }
 
 /** 1 000 000 → "1M", 10 000 → "10k": a scale's ticks. */

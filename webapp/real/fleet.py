@@ -343,12 +343,13 @@ class RealRun:
 
     def _final_samples(self) -> Iterator[Event]:
         """As the simulation: samples go on to ``duration_s``, then one last one at the last
-        event unless the previous sample already saw everything."""
+        event unless the previous sample already saw everything (every event, and every
+        process's final counters)."""
         interval = self.scenario.sample_interval_s
         while self._k * interval <= self.scenario.duration_s + 1e-9:
             yield self._sample(self._k * interval)
-        if self._events > self._events_at_sample:
-            yield self._sample(self._last_t, final=True)
+        if self._events > self._events_at_sample or any(m.snapshots for m in self.members):
+            yield self._sample(max(self._last_t, self._last_sample_t), final=True)
 
     def _observe(self, ev: tuple) -> None:
         """What the summary and samples need from each event, and who is still open where."""

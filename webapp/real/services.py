@@ -174,6 +174,11 @@ class Services:
         """True if this object started (and will stop) at least one of the services."""
         return self._redis is not None or self._pg is not None
 
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the services this object started and that still run."""
+        return [p.pid for p in (self._redis, self._pg) if p is not None and p.poll() is None]
+
     def start(self) -> Endpoints:
         """Start both services (or attach to ones already running here); idempotent."""
         if self._endpoints is not None:
@@ -261,7 +266,9 @@ class Services:
              "-E", "UTF8", "-D", str(data)],
             user=user, capture_output=True, text=True, timeout=120, cwd="/")
         if done.returncode != 0:
-            raise ServiceFailed(f"initdb failed ({done.returncode}): "
+            hint = (" (as root PostgreSQL runs as the postgres user, who must be able to reach "
+                    f"{data})" if user else "")
+            raise ServiceFailed(f"initdb failed ({done.returncode}){hint}: "
                                 + (done.stderr or done.stdout).strip()[-800:])
 
     # ------------------------------------------------------------------ helpers

@@ -10,7 +10,8 @@ Postgres with ``fsync=off``): the data is thrown away anyway, and a cold start m
 - PostgreSQL: a cluster in ``<root>/pg`` made once by ``initdb --no-sync`` and reused, started
   in the foreground (``postgres -D``, not ``pg_ctl``, so it stays our child) with
   ``listen_addresses=''`` and its socket in the data directory. As root it runs as the
-  ``postgres`` user (Postgres refuses to run as root).
+  ``postgres`` user (Postgres refuses to run as root); if that user cannot reach ``<root>``
+  (a checkout under ``/root``), the services use ``$TMPDIR/herdlab-<hash of root>`` instead.
 
 Both are stopped on exit (``stop``, a context manager, and ``atexit``); if the parent is killed
 outright they get a signal from the kernel (``PR_SET_PDEATHSIG``): a killed parent leaves no
@@ -26,12 +27,15 @@ from __future__ import annotations
 import atexit
 import ctypes
 import glob
+import hashlib
 import os
 import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,11 +160,16 @@ class Services:
     def __init__(self, root: Path | str = DEFAULT_ROOT,
                  max_connections: int = MAX_CONNECTIONS) -> None:
         self.root = Path(os.environ.get("HERDLAB_DATA_DIR", root)).resolve()
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres and not _reachable(self.root, *_ids("postgres")):
+            # e.g. a checkout under /root (mode 700): the postgres user could not reach the
+            # cluster there, so it lives in a directory of its own, named for the checkout.
+            tag = hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
+            self.root = Path(tempfile.gettempdir()) / f"herdlab-{tag}"
         self.max_connections = max_connections
         self._redis: subprocess.Popen | None = None
         self._pg: subprocess.Popen | None = None
         self._endpoints: Endpoints | None = None
-        self._as_postgres = os.geteuid() == 0
 
     # ------------------------------------------------------------------ public API
     @property
@@ -289,6 +298,20 @@ class Services:
                 raise ServiceFailed(f"{name} did not answer within {START_TIMEOUT_S:g} s:\n"
                                     + _tail(log))
             time.sleep(0.02)
+
+
+def _reachable(path: Path, uid: int, gid: int) -> bool:
+    """Can ``uid`` walk down to ``path`` (search permission on each existing ancestor)?"""
+    for directory in reversed([path, *path.parents]):
+        try:
+            st = directory.stat()
+        except FileNotFoundError:
+            return True                      # made by us below here, reachable
+        bit = (stat.S_IXUSR if st.st_uid == uid else stat.S_IXGRP if st.st_gid == gid
+               else stat.S_IXOTH)
+        if not st.st_mode & bit:
+            return False
+    return True
 
 
 def _ids(user: str) -> tuple[int, int]:

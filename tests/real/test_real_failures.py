@@ -61,3 +61,12 @@ def test_marker_lease_lets_a_new_leader_take_over_when_the_holder_is_killed(serv
     survivors = [ev for ev in ends.values() if ev[4] == second[4]]
     assert len(survivors) == 100 and all(ev[7] == "ok" for ev in survivors)
     assert summary["errors"] == 100                       # the dead server's requests
+
+
+def test_without_a_pool_postgres_refuses_clients_beyond_max_connections(services):
+    events, summary, _ = real_run(services, *BURST, "clients.count=300", "real.pool=false",
+                                  "datastore.service_ms=1000")
+    refused = [ev for ev in events if ev[1] == DB_REJECTED]
+    assert refused and {ev[7] for ev in refused} == {"too_many_clients"}
+    assert summary["db_rejected"] == len(refused) == summary["errors"]
+    assert summary["db_queries"] == summary["completed"] == 300 - len(refused)

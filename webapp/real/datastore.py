@@ -83,7 +83,10 @@ def classify(exc: BaseException) -> tuple[str, str] | None:
         return DB_REJECTED, "pool_timeout"
     if isinstance(exc, TooManyRequests):
         return DB_REJECTED, "queue_full"
-    if isinstance(exc, psycopg.errors.TooManyConnections):
+    # Refused at connection time: libpq reports the server's FATAL 53300 as a plain
+    # OperationalError without its SQLSTATE, so the (C-locale) message is what identifies it.
+    if isinstance(exc, psycopg.errors.TooManyConnections) or (
+            isinstance(exc, psycopg.OperationalError) and "too many clients" in str(exc)):
         return DB_REJECTED, "too_many_clients"
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return DB_FAILED, "statement_timeout"

@@ -258,7 +258,7 @@ class Services:
                 "-c", f"unix_socket_directories={data}", "-c", f"port={PG_PORT}",
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                 "-c", f"max_connections={self.max_connections}", "-c", "shared_buffers=32MB",
-                "-c", "logging_collector=off"]
+                "-c", "logging_collector=off", "-c", "lc_messages=C"]
         with open(log, "ab") as out:
             if user:
                 os.chown(log, *_ids(user))

@@ -5,6 +5,9 @@ import pytest
 
 from webapp.engine.events import (DB_FAILED, DB_REJECTED, FETCH_START, MARKER_EXPIRED, RESPOND,
                                   SERVER_DOWN)
+from webapp.engine.scenario import apply_overrides, parse_scenario
+from webapp.real import fleet
+from webapp.real.settings import parse_settings, split_overrides
 
 from tests.real.conftest import BURST, real_run
 
@@ -70,3 +73,16 @@ def test_without_a_pool_postgres_refuses_clients_beyond_max_connections(services
     assert refused and {ev[7] for ev in refused} == {"too_many_clients"}
     assert summary["db_rejected"] == len(refused) == summary["errors"]
     assert summary["db_queries"] == summary["completed"] == 300 - len(refused)
+
+
+def test_a_run_past_its_event_bound_is_cut_and_says_so(services, monkeypatch):
+    monkeypatch.setattr(fleet, "MAX_EVENTS", 50)
+    plain, real = split_overrides([*BURST, "clients.count=200", "clients.window_s=0.5",
+                                   "real.synchronised=false", "datastore.service_ms=200"])
+    run = fleet.RealRun(parse_scenario(apply_overrides({}, plain)),
+                        parse_settings(assignments=real), services)
+    events = list(run.events())
+    summary = run.summary()
+    assert summary["truncated"] is True and summary["finished"] is False
+    assert summary["in_flight"] > 0 and len(events) < 200 * 4
+    assert [ev[0] for ev in events] == sorted(ev[0] for ev in events)

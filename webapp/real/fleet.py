@@ -17,8 +17,9 @@ servers are other processes), so it runs in the CLI, a test, or the real-run wor
    ``sample_interval_s`` (counters summed over processes, as of their latest batch).
 4. A process that dies (``faults.leader_dies`` kills one for real) is seen at once (its pipe
    closes): its servers go down and its open requests fail, as a load balancer would report.
-5. **End**: when every process is done (or the run passes ``duration_s + DRAIN_S``: it is cut,
-   ``truncated``), PostgreSQL says how many queries it ran, and the run's Redis keys go.
+5. **End**: when every process is done (or the run passes ``duration_s + DRAIN_S`` or
+   ``MAX_EVENTS``: it is cut, ``truncated``), PostgreSQL says how many queries it ran, and the
+   run's Redis keys go.
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ from webapp.engine.scenario import Scenario, ScenarioError
 from webapp.real import datastore
 from webapp.real.host import COUNTERS
 from webapp.real.services import MAX_CONNECTIONS, Endpoints, _die_with_parent
-from webapp.real.settings import (DRAIN_S, MAX_DURATION_S, MAX_KEYS, MAX_POOL_TOTAL,
-                                  MAX_PROCESSES, MAX_REQUESTS, MAX_SERVERS, RealSettings)
+from webapp.real.settings import (DRAIN_S, MAX_DURATION_S, MAX_EVENTS, MAX_KEYS,
+                                  MAX_POOL_TOTAL, MAX_REQUESTS, MAX_SERVERS, RealSettings)
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
@@ -310,18 +311,23 @@ class RealRun:
         while any(m.status == "running" for m in self.members):
             for member in self._ready_members(WAIT_S):
                 self._receive(member)
-            if time.monotonic() > deadline:
-                self.truncated = True
-                for member in self.members:
-                    if member.status == "running":
-                        member.proc.kill()
-                        member.status = "dead"
+            if time.monotonic() > deadline or self._events > MAX_EVENTS:
+                self._cut()
                 break
             running = [m.watermark for m in self.members if m.status == "running"]
             yield from self._release(min(running) if running else float("inf"))
         yield from self._release(float("inf"))
         yield from self._final_samples()
         self._wall_s = time.monotonic() - self._start
+
+    def _cut(self) -> None:
+        """Past its time or event bound the run stops where it is: processes killed, their
+        open requests left open (``truncated``, as the simulation's ``max_steps``)."""
+        self.truncated = True
+        for member in self.members:
+            if member.status == "running":
+                member.proc.kill()
+                member.status = "dead"
 
     def _release(self, until: float) -> Iterator[Event]:
         """Every event up to ``until`` from every buffer, in time order, with the samples due."""

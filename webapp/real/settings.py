@@ -31,6 +31,7 @@ MAX_PROCESSES = 8
 MAX_SERVERS = 32
 MAX_KEYS = 1_000
 MAX_POOL_TOTAL = 100          # all pools together; below services.MAX_CONNECTIONS
+MAX_EVENTS = 2_000_000        # a run recording more is cut (1 ms lock polls could flood it)
 
 
 def _key(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator
 
 from webapp.engine.events import Event
 from webapp.engine.scenario import ScenarioError, parse_scenario
-from webapp.real.services import Endpoints, Services, ServicesMissing
+from webapp.real.services import Endpoints, ServiceFailed, Services, ServicesMissing
 from webapp.real.settings import parse_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,7 +84,10 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
           services: Services | None = None) -> int:
     """Run one real experiment, telling ``say(kind, payload)`` each line (events as Event
     tuples); returns the exit status."""
-    from webapp.real.fleet import RealRun, RealRunError   # the Postgres/Redis clients
+    import psycopg   # the Postgres and Redis clients load only for a run
+    import redis
+
+    from webapp.real.fleet import RealRun, RealRunError
 
     try:
         if not isinstance(request, dict):
@@ -106,7 +109,8 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
     except ScenarioError as exc:
         say("error", {"key": exc.key, "message": str(exc)})
         return 2
-    except (ServicesMissing, Busy, RealRunError) as exc:
+    except (ServicesMissing, ServiceFailed, Busy, RealRunError, psycopg.Error,
+            redis.RedisError) as exc:
         say("error", {"key": None, "message": str(exc)})
         return 1
 

@@ -289,13 +289,16 @@ class RealRun:
         for server in member.servers:
             out.append(Event((t, SERVER_DOWN, None, None, server, None)))
             self._servers_down += 1
-        for rid, arrive in member.open.items():
+        # Open at its death: what the merge has seen, then what it sent and is not merged yet.
+        still_open = dict(member.open)
+        for ev in member.buffer:
+            _track_open(still_open, ev)
+        for rid, arrive in still_open.items():
             out.append(Event((t, RESPOND, rid, arrive[3], arrive[4], arrive[5], arrive[6],
                               "error", (t - arrive[7]) * 1000.0, None)))
-        self._adjust["errors"] += len(member.open)
-        self._adjust["in_flight"] -= len(member.open)
-        member.open = {}
-        member.fetching = 0                  # its queries are nobody's any more
+        self._adjust["errors"] += len(still_open)
+        self._adjust["in_flight"] -= len(still_open)
+        # Its queries stay in flight: PostgreSQL runs them to the end, nobody reads them.
 
     def _stop_all(self) -> None:
         for member in self.members:
@@ -363,16 +366,12 @@ class RealRun:
         self._last_t = ev[0]
         kind = ev[1]
         member = self.members[ev[4] % self.processes] if ev[4] is not None else None
-        if kind == ARRIVE:                   # remember it, with its request's first arrival
-            t0 = ev[0] if ev[6] == 0 else member.open.get(ev[2], ev + (ev[0],))[7]
-            member.open[ev[2]] = ev + (t0,)
+        if kind == ARRIVE:
+            _track_open(member.open, ev)
             if ev[6] == 0:
                 self._lateness.append(ev[0] - self._planned.get(ev[2], ev[0]))
         elif kind == RESPOND:
-            if member is not None:
-                member.open.pop(ev[2], None)
-            else:
-                self._pop_anywhere(ev[2])
+            _track_open(member.open, ev)
             if ev[7] == "ok":
                 self._answered.append(ev[8] / 1000.0)
                 self._interval.append(ev[8])
@@ -386,11 +385,6 @@ class RealRun:
             member.fetching -= 1
         elif kind == CHUNK_PUBLISHED:
             self._chunks += 1
-
-    def _pop_anywhere(self, rid: int) -> None:
-        for member in self.members:
-            if member.open.pop(rid, None) is not None:
-                return
 
     def _counters_at(self, t: float) -> tuple[dict[str, int], int, int]:
         """Counters summed over the fleet as of each process's latest batch by ``t``."""
@@ -473,6 +467,15 @@ class RealRun:
                 "not_honoured": not_honoured(s),
             },
         }
+
+
+def _track_open(open_requests: dict[int, tuple], ev: tuple) -> None:
+    """Keep request id -> its latest ARRIVE plus the time of its first (for its latency)."""
+    if ev[1] == ARRIVE:
+        first = ev[0] if ev[6] == 0 else open_requests.get(ev[2], ev + (ev[0],))[7]
+        open_requests[ev[2]] = ev + (first,)
+    elif ev[1] == RESPOND:
+        open_requests.pop(ev[2], None)
 
 
 def _time(ev: tuple) -> float:

@@ -87,7 +87,7 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
     import psycopg   # the Postgres and Redis clients load only for a run
     import redis
 
-    from webapp.real.fleet import RealRun, RealRunError
+    from webapp.real.fleet import RealRun, RealRunError, check
 
     try:
         if not isinstance(request, dict):
@@ -95,6 +95,7 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
                                 "must be an object")
         scenario = parse_scenario(request.get("scenario") or {}, preset=request.get("preset"))
         settings = parse_settings(request.get("real") or {})
+        check(scenario, settings)                 # refuse before starting anything
         services = services or Services()
         endpoints = services.start()
         with RunLock(endpoints) as lock:

@@ -46,7 +46,7 @@ from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUN
 from webapp.engine.scenario import Scenario, ScenarioError
 from webapp.real import datastore
 from webapp.real.host import COUNTERS
-from webapp.real.services import MAX_CONNECTIONS, Endpoints, _die_with_parent
+from webapp.real.services import MAX_CONNECTIONS, Endpoints, die_with_parent
 from webapp.real.settings import (DRAIN_S, MAX_DURATION_S, MAX_EVENTS, MAX_KEYS,
                                   MAX_POOL_TOTAL, MAX_REQUESTS, MAX_SERVERS, RealSettings)
 
@@ -226,7 +226,7 @@ class RealRun:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "webapp.real.appserver", str(r_plan), str(w_out)],
                 pass_fds=(r_plan, w_out), cwd=str(REPO), env=env, stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent(signal.SIGKILL, os.getpid()))
+                preexec_fn=die_with_parent(signal.SIGKILL, os.getpid()))
             os.close(r_plan)
             os.close(w_out)
             member = _Member(index, servers, proc, Connection(w_plan, readable=False),

@@ -132,7 +132,7 @@ def missing_message() -> str | None:
     return None
 
 
-def _die_with_parent(sig: int, parent: int):
+def die_with_parent(sig: int, parent: int):
     """A preexec function: the child gets ``sig`` when its parent dies (Linux prctl)."""
     def preexec() -> None:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -285,7 +285,7 @@ class Services:
                stdout: object = subprocess.DEVNULL) -> subprocess.Popen:
         return subprocess.Popen(args, user=user, stdin=subprocess.DEVNULL, stdout=stdout,
                                 stderr=subprocess.STDOUT, cwd="/", start_new_session=True,
-                                preexec_fn=_die_with_parent(death_signal, os.getpid()))
+                                preexec_fn=die_with_parent(death_signal, os.getpid()))
 
     @staticmethod
     def _wait(proc: subprocess.Popen, ready, name: str, log: Path) -> None:

@@ -1,11 +1,17 @@
 """real.* keys and the bounds of a real run: refused with the key named, before any work."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from webapp.engine.scenario import ScenarioError, apply_overrides, parse_scenario
 from webapp.real.fleet import check, not_honoured, pool_size
 from webapp.real.settings import RealSettings, parse_settings, split_overrides
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def scenario(*sets: str):
@@ -60,3 +66,14 @@ def test_keys_a_real_run_cannot_model_are_listed():
     assert not_honoured(scenario()) == []
     assert not_honoured(scenario("datastore.crash=true", "cache.lookup_ms=5")) == [
         "cache.lookup_ms", "datastore.crash"]
+
+
+def test_no_gevent_outside_the_app_server_processes():
+    """The web process (eventlet) imports the worker client and the services, the CLI the
+    fleet: none of them may load gevent, and the web's part no database driver either."""
+    code = ("import sys, webapp.real.worker, webapp.real.services; web = set(sys.modules); "
+            "import webapp.real.fleet, webapp.real.cli; "
+            "print('gevent' in sys.modules, 'psycopg' in web)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=REPO)
+    assert done.stdout.split() == ["False", "False"]

@@ -45,7 +45,7 @@ from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUN
                                   SAMPLE, SAMPLE_FIELDS, SERVER_DOWN, Event)
 from webapp.engine.scenario import Scenario, ScenarioError
 from webapp.real import datastore
-from webapp.real.host import COUNTERS
+from webapp.real.counters import COUNTERS
 from webapp.real.services import MAX_CONNECTIONS, Endpoints, die_with_parent
 from webapp.real.settings import (DRAIN_S, MAX_DURATION_S, MAX_EVENTS, MAX_KEYS,
                                   MAX_POOL_TOTAL, MAX_REQUESTS, MAX_SERVERS, RealSettings)

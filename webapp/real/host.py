@@ -39,13 +39,11 @@ from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUN
                                   RESPOND, RETRY, TIMEOUT, Event)
 from webapp.engine.scenario import OFF, Scenario
 from webapp.real import datastore
+from webapp.real.counters import COUNTERS
 from webapp.real.rediscache import RedisCache
 from webapp.real.settings import RealSettings
 from webapp.strategies import COALESCING, SWITCHED
 
-COUNTERS = ("requests", "arrived", "completed", "errors", "timeouts", "retries", "db_queries",
-            "db_rejected", "db_failed", "coalesced", "cache_hits", "cache_misses",
-            "stale_served", "in_flight")
 
 
 class Request:

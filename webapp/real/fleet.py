@@ -229,13 +229,14 @@ class RealRun:
                 preexec_fn=die_with_parent(signal.SIGKILL, os.getpid()))
             os.close(r_plan)
             os.close(w_out)
-            member = _Member(index, servers, proc, Connection(w_plan, readable=False),
-                             Connection(r_out, writable=False))
-            self.members.append(member)
+            self.members.append(_Member(index, servers, proc, Connection(w_plan, readable=False),
+                                        Connection(r_out, writable=False)))
+        for member in self.members:      # all started first: they import while plans go out
+            index = member.index
             member.to.send({
                 "scenario": self.scenario.to_dict(), "settings": asdict(self.settings),
                 "endpoints": self.endpoints, "prefix": self.prefix, "index": index,
-                "processes": p, "servers": servers, "pool_size": self.pool_size,
+                "processes": p, "servers": member.servers, "pool_size": self.pool_size,
                 "arrivals": by_process[index], "cpu_rows_per_s": cpu_rows_per_s,
                 "publishes": self.plan.publishes if index == 0 else [],
                 "warm_keys": self.plan.warm_keys if index == 0 else []})

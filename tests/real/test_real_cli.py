@@ -56,8 +56,8 @@ def test_worker_process_streams_events_then_the_summary(services):
     lines = list(worker.stream(request, env=env_for(services)))
     kinds = [kind for kind, _ in lines]
     assert kinds[0] == "started" and kinds[-1] == "summary"
-    assert set(kinds[1:-1]) == {"event"}
-    events = [payload for kind, payload in lines if kind == "event"]
+    assert set(kinds[1:-1]) == {"events"}
+    events = [ev for kind, batch in lines if kind == "events" for ev in batch]
     assert [ev.t for ev in events] == sorted(ev.t for ev in events)
     assert len([ev for ev in events if ev.kind == RESPOND]) == 30
     assert lines[-1][1]["requests"] == 30 and lines[0][1]["requests"] == 30

@@ -6,6 +6,8 @@ on, so every one of them misses, as in the worst real herd.
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from webapp.engine import run_summary
@@ -33,7 +35,10 @@ def test_no_mitigation_sends_the_whole_herd(services):
 
 
 def test_promise_on_one_server_sends_one_query(services):
+    forks: list[int] = []
+    os.register_at_fork(before=lambda: forks.append(1))   # stays registered: harmless
     events, summary, _ = real_run(services, *BURST, "strategy.coalesce=promise")
+    assert forks == []      # app servers are spawned, never forked (see test_real_services)
     assert summary["db_queries"] == 1
     assert summary["coalesced"] == 499 and summary["completed"] == 500
     assert fetch_servers(events) == [0]

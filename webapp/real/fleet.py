@@ -26,7 +26,6 @@ from __future__ import annotations
 import bisect
 import heapq
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -46,7 +45,7 @@ from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUN
 from webapp.engine.scenario import Scenario, ScenarioError
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
-from webapp.real.services import MAX_CONNECTIONS, Endpoints, die_with_parent
+from webapp.real.services import MAX_CONNECTIONS, Endpoints, with_parent_death
 from webapp.real.settings import (DRAIN_S, MAX_DURATION_S, MAX_EVENTS, MAX_KEYS,
                                   MAX_POOL_TOTAL, MAX_REQUESTS, MAX_SERVERS, RealSettings)
 
@@ -223,10 +222,9 @@ class RealRun:
             servers = [s for s in range(self.scenario.servers.count) if s % p == index]
             r_plan, w_plan = os.pipe()
             r_out, w_out = os.pipe()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "webapp.real.appserver", str(r_plan), str(w_out)],
-                pass_fds=(r_plan, w_out), cwd=str(REPO), env=env, stdin=subprocess.DEVNULL,
-                preexec_fn=die_with_parent(signal.SIGKILL, os.getpid()))
+            proc = subprocess.Popen(with_parent_death(
+                [sys.executable, "-m", "webapp.real.appserver", str(r_plan), str(w_out)], "KILL"),
+                pass_fds=(r_plan, w_out), cwd=str(REPO), env=env, stdin=subprocess.DEVNULL)
             os.close(r_plan)
             os.close(w_out)
             self.members.append(_Member(index, servers, proc, Connection(w_plan, readable=False),

@@ -14,9 +14,10 @@ Postgres with ``fsync=off``): the data is thrown away anyway, and a cold start m
   (a checkout under ``/root``), the services use ``$TMPDIR/herdlab-<hash of root>`` instead.
 
 Both are stopped on exit (``stop``, a context manager, and ``atexit``); if the parent is killed
-outright they get a signal from the kernel (``PR_SET_PDEATHSIG``): a killed parent leaves no
-orphans. PDEATHSIG fires when the *thread* that started them ends, so start them from the main
-thread (green threads are fine). A service already running on the same files (another process
+outright they get a signal from the kernel (``PR_SET_PDEATHSIG``, set by util-linux's
+``setpriv``): a killed parent leaves no orphans (without it, measured: both survive, the
+postmaster has no parent check of its own). PDEATHSIG fires when the *thread* that started them
+ends, so start them from the main thread (green threads are fine). A service already running on the same files (another process
 started it) is attached to and left running.
 
 When a binary is missing, ``ServicesMissing`` says the one command that installs it; nothing
@@ -25,7 +26,6 @@ else in Herd Lab needs these services.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import glob
 import hashlib
 import os
@@ -49,7 +49,6 @@ INSTALL = "sudo apt-get install -y postgresql redis-server"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 MAX_SOCKET_PATH = 100        # sun_path is 108 bytes on Linux, with its NUL
-_PR_SET_PDEATHSIG = 1
 
 
 class ServicesMissing(RuntimeError):
@@ -132,15 +131,18 @@ def missing_message() -> str | None:
     return None
 
 
-def die_with_parent(sig: int, parent: int):
-    """A preexec function: the child gets ``sig`` when its parent dies (Linux prctl)."""
-    def preexec() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-        if os.getppid() != parent:        # the parent died before prctl took effect
-            os._exit(1)
-    return preexec
+def with_parent_death(argv: list[str], signal_name: str, user: str | None = None) -> list[str]:
+    """``argv`` run so that it gets ``signal_name`` when its parent dies (``PR_SET_PDEATHSIG``),
+    as ``user`` if given: util-linux's ``setpriv`` sets both, then execs. (Not a ``preexec_fn``:
+    that makes Python fork instead of spawn, and run Python in the child of a process that may
+    be eventlet's.) Without setpriv (not Linux), only the user is changed (by the caller)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return argv
+    prefix = [setpriv, "--pdeathsig", signal_name]
+    if user:
+        prefix += ["--reuid", user, "--regid", user, "--init-groups"]
+    return prefix + ["--"] + argv
 
 
 def _tail(path: Path, lines: int = 8) -> str:
@@ -241,7 +243,7 @@ class Services:
                 "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
                 "--daemonize", "no", "--dir", str(self.root), "--logfile", str(log),
                 "--maxmemory", "256mb", "--maxmemory-policy", "volatile-ttl"]
-        self._redis = self._spawn(args, signal.SIGTERM, user=None)
+        self._redis = self._spawn(args, "TERM", user=None)
         self._wait(self._redis, lambda: _redis_answers(sock), "redis-server", log)
 
     # ------------------------------------------------------------------ PostgreSQL
@@ -262,7 +264,7 @@ class Services:
         with open(log, "ab") as out:
             if user:
                 os.chown(log, *_ids(user))
-            self._pg = self._spawn(args, signal.SIGINT, user=user, stdout=out)
+            self._pg = self._spawn(args, "INT", user=user, stdout=out)
         self._wait(self._pg, lambda: _pg_answers(data), "postgres", log)
 
     def _initdb(self, binaries: Binaries, data: Path, user: str | None) -> None:
@@ -281,11 +283,12 @@ class Services:
                                 + (done.stderr or done.stdout).strip()[-800:])
 
     # ------------------------------------------------------------------ helpers
-    def _spawn(self, args: list[str], death_signal: int, user: str | None,
+    def _spawn(self, args: list[str], death_signal: str, user: str | None,
                stdout: object = subprocess.DEVNULL) -> subprocess.Popen:
-        return subprocess.Popen(args, user=user, stdin=subprocess.DEVNULL, stdout=stdout,
-                                stderr=subprocess.STDOUT, cwd="/", start_new_session=True,
-                                preexec_fn=die_with_parent(death_signal, os.getpid()))
+        argv = with_parent_death(args, death_signal, user)
+        return subprocess.Popen(argv, user=user if argv is args else None,
+                                stdin=subprocess.DEVNULL, stdout=stdout,
+                                stderr=subprocess.STDOUT, cwd="/", start_new_session=True)
 
     @staticmethod
     def _wait(proc: subprocess.Popen, ready, name: str, log: Path) -> None:

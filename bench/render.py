@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import CHROMIUM_ARGS, LiveServer, chromium_path  # noqa: E402
+from tests.browser.conftest import CHROMIUM_ARGS, chromium_path, server_and_browser  # noqa: E402
 
 # 5,000 viewers in a 1 s burst on one server with the cache off: every request flies to the
 # datastore (4 connections, 200 ms), which drains 20 a second, so ~5,000 requests stay on stage
@@ -61,25 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring window per case")
     args = parser.parse_args(argv)
-    path = chromium_path()
-    if not path:
-        print("Chromium is not installed (apt-get install chromium)", file=sys.stderr)
-        return 2
-    from playwright.sync_api import sync_playwright
-
-    server = LiveServer()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-            print(f"{'case':36} {'fps':>6} {'dropped':>8} {'dots min':>9} {'dots mean':>10} {'window':>8}")
-            for name, viewport, presentation in CASES:
-                r = measure(browser, server.url, viewport, presentation, args.seconds)
-                print(f"{name:36} {r['fps']:6.1f} {r['dropped']:8d} {r['dots_min']:9d} "
-                      f"{r['dots_mean']:10.0f} {r['wall']:7.1f}s")
-            browser.close()
-    finally:
-        server.stop()
-    print(f"chromium: {shutil.which('chromium') or path}; flags: {' '.join(CHROMIUM_ARGS)}")
+    with server_and_browser() as (browser, server):
+        print(f"{'case':36} {'fps':>6} {'dropped':>8} {'dots min':>9} {'dots mean':>10} {'window':>8}")
+        for name, viewport, presentation in CASES:
+            r = measure(browser, server.url, viewport, presentation, args.seconds)
+            print(f"{name:36} {r['fps']:6.1f} {r['dropped']:8d} {r['dots_min']:9d} "
+                  f"{r['dots_mean']:10.0f} {r['wall']:7.1f}s")
+    print(f"chromium: {shutil.which('chromium') or chromium_path()}; flags: {' '.join(CHROMIUM_ARGS)}")
     return 0
 
 

@@ -22,6 +22,10 @@ Cases (the same 100k viewers reading one hot key over 10 s, 4 app servers, promi
 - ``50 in a room``: 50 students follow ONE 100k-viewer run through a classroom room (``/room``),
   which is how 50 browsers watch one experiment: no acknowledgements, frames merged to 10 a second,
   animated viewers budgeted per follower (``webapp/classroom/service.py``).
+- ``1M drake-live``: the ``drake-live`` preset (1,000,000 viewers, one fresh chunk) at 1x with the
+  browser's default sampling (5,000 animated viewers), issue 13's target: a worker process
+  computes it ahead of playback; ``achieved`` is the lowest ``speed_achieved`` the page was told
+  (1.00 = it played at 1x all the way).
 
 Columns: ``events`` delivered per client (mean) and ``dropped`` (per-request events the server
 dropped for lagging clients, summed); ``events/s`` delivered to all clients together over the
@@ -93,6 +97,7 @@ class Page:
         self.events = self.frames = self.behind = self.dropped = 0
         self.late: list[float] = []
         self.recv: list[float] = []
+        self.achieved: list[float] = []
         self.started_at = self.done_at = 0.0
         self.speed = 1.0
         self.done = threading.Event()
@@ -119,6 +124,8 @@ class Page:
         self.events += len(frame["events"]) + len(frame.get("events_b", ()))
         self.behind += bool(frame["behind"])
         self.dropped += frame["dropped"]
+        if frame.get("speed_achieved") is not None:
+            self.achieved.append(frame["speed_achieved"] / self.speed)
         if frame.get("late_ms") is not None:
             self.late.append(frame["late_ms"])
             self.recv.append((now - frame["t"] / self.speed) * 1000)
@@ -135,7 +142,7 @@ class Page:
         base = min(self.recv, default=0.0)   # the best-delivered frame: excludes the run's set-up
         return {"events": self.events, "frames": self.frames, "behind": self.behind,
                 "dropped": self.dropped, "late": self.late, "recv": [x - base for x in self.recv],
-                "started_at": self.started_at, "done_at": self.done_at,
+                "started_at": self.started_at, "done_at": self.done_at, "achieved": self.achieved,
                 "finished": self.done.is_set() and self.error is None, "error": self.error}
 
 
@@ -166,7 +173,8 @@ def client_process(url: str, ns: str, n: int, start: dict | None, room_code: str
 
 
 def run_case(url: str, label: str, speed: float, clients: int, start: dict | None = None,
-             room: bool = False, offered_events: int | None = None) -> dict:
+             room: bool = False, offered_events: int | None = None,
+             duration_s: float = SCENARIO["duration_s"]) -> dict:
     ctx = mp.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     ns, code, teacher = "/lab", None, None
@@ -206,7 +214,7 @@ def run_case(url: str, label: str, speed: float, clients: int, start: dict | Non
     wall = max(1e-9, last - first)
     events = sum(r["events"] for r in reports)
     pct = lambda xs, q: xs[min(len(xs) - 1, int(len(xs) * q))] if xs else float("nan")
-    span = SCENARIO["duration_s"] / speed
+    span = duration_s / speed
     offered = (offered_events or 0) / span
     return {"case": label, "speed": speed, "clients": clients,
             "finished": sum(r["finished"] for r in reports), "wall": wall,
@@ -215,6 +223,7 @@ def run_case(url: str, label: str, speed: float, clients: int, start: dict | Non
             "fps": statistics.mean(r["frames"] for r in reports) / wall,
             "behind": sum(r["behind"] for r in reports),
             "late50": pct(late, 0.5), "late99": pct(late, 0.99),
+            "achieved": min((x for r in reports for x in r["achieved"]), default=float("nan")),
             "recv50": pct(recv, 0.5), "recv99": pct(recv, 0.99)}
 
 
@@ -261,11 +270,14 @@ def main() -> int:
                 rows.append(run_case(url, f"{MANY} in a room", speed, MANY,
                                      {"scenario": SCENARIO, "speed": speed}, room=True))
                 time.sleep(1.0)
+            rows.append(run_case(url, "1M drake-live", 1.0, 1,
+                                 {"preset": "drake-live", "scenario": {}, "speed": 1.0},
+                                 duration_s=4.0))
     finally:
         server.stop()
     header = (f"{'case':<15} {'speed':>5} {'done':>4} {'wall s':>6} {'events':>8} {'dropped':>7} "
               f"{'events/s':>9} {'offered/s':>9} {'frames/s':>8} {'behind':>6} "
-              f"{'late p50':>8} {'late p99':>8} {'recv p50':>8} {'recv p99':>8}")
+              f"{'late p50':>8} {'late p99':>8} {'recv p50':>8} {'recv p99':>8} {'achieved':>8}")
     print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
     print(header)
     print("-" * len(header))
@@ -274,7 +286,7 @@ def main() -> int:
         print(f"{r['case']:<15} {r['speed']:>5g} {r['finished']:>4} {r['wall']:>6.2f} "
               f"{r['events']:>8.0f} {r['dropped']:>7} {r['eps']:>9.0f} {offered} "
               f"{r['fps']:>8.1f} {r['behind']:>6} {r['late50']:>6.1f}ms {r['late99']:>6.1f}ms "
-              f"{r['recv50']:>6.1f}ms {r['recv99']:>6.1f}ms")
+              f"{r['recv50']:>6.1f}ms {r['recv99']:>6.1f}ms {r['achieved']:>8.2f}")
     return 0
 
 

@@ -32,7 +32,9 @@ def app_config(async_mode: str) -> dict:
 
 @pytest.fixture
 def app(app_config: dict):
-    return create_app(app_config)
+    app = create_app(app_config)
+    yield app
+    app.extensions["herdlab.runs"].close()   # its runs' tasks and worker processes
 
 
 @pytest.fixture

@@ -43,6 +43,9 @@ def test_settings_are_read_from_prefixed_environment():
         ({"HERDLAB_PORT": "fifty"}, "HERDLAB_PORT must be a whole number"),
         ({"HERDLAB_DEBUG": "maybe"}, "HERDLAB_DEBUG must be true or false"),
         ({"HERDLAB_ASYNC_MODE": "gevent"}, "HERDLAB_ASYNC_MODE must be one of eventlet, threading"),
+        ({"HERDLAB_RUN_CPU_S": "-5"}, "HERDLAB_RUN_CPU_S must not be negative"),
+        ({"HERDLAB_PUBLIC_URL": "javascript:alert(1)"}, "HERDLAB_PUBLIC_URL must be an address"),
+        ({"HERDLAB_PUBLIC_URL": "http://x.example/?next=evil"}, "HERDLAB_PUBLIC_URL must be an address"),
     ],
 )
 def test_bad_settings_name_the_variable(env, fragment):

@@ -1,7 +1,8 @@
 """Herd Lab: see and understand the thundering-herd problem.
 
 This module holds only the application factory. Flask is imported inside it so that
-``import webapp.engine`` (the simulation) and the command line stay free of the web stack.
+``import webapp.engine`` (the simulation), the command line and the worker processes stay free of
+the web stack.
 """
 from __future__ import annotations
 
@@ -21,23 +22,24 @@ def create_app(config: "Mapping[str, Any] | Settings | None" = None):
     """
     from flask import Flask
 
+    from webapp import asyncmode, classroom, security, transport, views
     from webapp.config import Settings
     from webapp.extensions import socketio
+    from webapp.lessons import views as lessons_views
 
     settings = config if isinstance(config, Settings) else Settings.from_env(overrides=config)
     app = Flask(__name__, static_folder="../static", template_folder="../templates")
     app.config.update(settings.flask_config())
     app.extensions["herdlab.settings"] = settings
 
-    from webapp import views
-
+    security.init_app(app)
     app.register_blueprint(views.bp)
-    from webapp.lessons import views as lessons_views
-
     app.register_blueprint(lessons_views.bp)
-    from webapp import transport  # noqa: F401  (registers the /lab namespace)
-    from webapp import classroom  # registers the /room namespace
-    socketio.init_app(app, **settings.socketio_options())
+    transport.init_app(app)
     classroom.init_app(app)
-
+    socketio.init_app(app, **settings.socketio_options())
+    security.guard_socketio(socketio.server)
+    asyncmode.bound_websockets(socketio.server.eio, settings.async_mode,
+                               settings.max_message_kb << 10)
+    classroom.start(app)
     return app

@@ -10,6 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +30,32 @@ class Settings:
     async_mode: str = "eventlet"
     secret_key: str = ""
     message_queue: str = ""
+    # Where students reach this server (join URL, QR code); else this machine's own address.
+    public_url: str = ""
     # Live lab limits (issue 4): bounded runs and buffers.
     max_runs_per_connection: int = 2
     max_runs_per_server: int = 40
     # Ceiling for a /lab start's animate_limit (viewers animated per run; above it, a sample).
     lab_max_animate: int = 5000
+    # Work budgets (issue 9): every run is computed by a worker process within these.
+    run_max_steps: int = 20_000_000     # engine steps per side of a live run
+    run_cpu_s: int = 60                 # CPU seconds of a live run's worker
+    api_max_steps: int = 3_000_000      # engine steps of a POST /api/run
+    api_timeout_s: int = 10             # wall (and CPU) seconds of a POST /api/run
+    worker_memory_mb: int = 1024        # address space of one worker process
+    worker_spares: int = 2              # workers started ahead, waiting for a run
+    run_buffer_kb: int = 8192           # computed events a run may hold ahead of playback
+    run_idle_s: int = 120               # a paused run gives its slot back after this long
+    # Requests and messages (issue 9): anything larger is refused before it is read.
+    max_request_kb: int = 64            # HTTP request bodies (413 beyond)
+    max_message_kb: int = 64            # one Socket.IO message, WebSocket fragments included
     # Classroom limits (issue 6).
     max_rooms: int = 50
     max_room_members: int = 400
     room_idle_s: int = 2 * 60 * 60
     join_attempts_per_minute: int = 20
+    rooms_per_address: int = 3          # rooms alive at once created from one address
+    room_orphan_grace_s: int = 10 * 60  # a room whose instructor left closes after this
     # Testing switches Flask's own TESTING flag on.
     testing: bool = False
 
@@ -65,6 +82,13 @@ class Settings:
                 f"{PREFIX}ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, "
                 f"not {settings.async_mode!r}"
             )
+        for f in fields(cls):
+            value = getattr(settings, f.name)
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                raise SettingsError(f"{PREFIX}{f.name.upper()} must not be negative, not {value}")
+        if settings.public_url and not _is_origin(settings.public_url):
+            raise SettingsError(f"{PREFIX}PUBLIC_URL must be an address like http://host:port or "
+                                f"https://host/path, not {settings.public_url!r}")
         if not settings.secret_key:
             log.warning(
                 "%sSECRET_KEY is not set: using a random key for this process only "
@@ -75,13 +99,21 @@ class Settings:
         return settings
 
     def flask_config(self) -> dict[str, Any]:
-        return {"SECRET_KEY": self.secret_key, "TESTING": self.testing, "DEBUG": self.debug}
+        return {"SECRET_KEY": self.secret_key, "TESTING": self.testing, "DEBUG": self.debug,
+                "MAX_CONTENT_LENGTH": self.max_request_kb << 10}
 
     def socketio_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"async_mode": self.async_mode}
+        options: dict[str, Any] = {"async_mode": self.async_mode,
+                                   "max_http_buffer_size": self.max_message_kb << 10}
         if self.message_queue:
             options["message_queue"] = self.message_queue
         return options
+
+
+def _is_origin(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query \
+        and not parts.fragment and not parts.username
 
 
 def _coerce(name: str, type_name: Any, raw: str) -> Any:

@@ -22,18 +22,19 @@ GC_GEN0_THRESHOLD = 50_000
 
 
 def tune_gc() -> None:
-    """Keep the cyclic garbage collector from stalling live runs.
+    """Keep the cyclic garbage collector from stalling the event loop.
 
-    A streamed run allocates an event tuple per engine event, hundreds of thousands a second, and
-    the engine holds a request record per viewer in flight. With CPython's default thresholds that
-    triggers hundreds of young and several full collections per 100k-viewer run; a full collection
-    walks every live object (the app's, and every run's) while all runs wait: 30-60 ms each for
-    the engine alone on this 2-core machine, more in the server with its bigger heap or on a busy
-    machine; they were the tail of the frame lateness at 1x (bench/README.md).
-    Almost none of it is garbage (events are freed by reference counting as soon as they are sent),
-    so: freeze what the app allocated at start-up (modules, routes, templates) out of the
-    collector's sight for good, and collect the young generation after 50,000 net allocations
-    instead of 700. Cycles are still collected, just in fewer, cheaper passes.
+    The web process forwards hundreds of thousands of events a second (unpickled chunks from the
+    workers, lists and tuples, each tracked by the collector while it lives); with CPython's
+    default thresholds that triggers hundreds of young and several full collections a minute,
+    and a full collection walks every live object while every connection waits. Almost none of
+    it is garbage (events are freed by reference counting as soon as they are sent), so: freeze
+    what the app allocated at start-up (modules, routes, templates) out of the collector's sight
+    for good, and collect the young generation after 50,000 net allocations instead of 700.
+    Cycles are still collected, in fewer, cheaper passes. The engine, whose simulations once kept
+    this process's memory in cycles, no longer runs here: ``tests/reliability/test_memory.py``
+    runs the real server (with this tuning) through rounds of large runs and checks that its RSS
+    stays where the first round left it, with no forced collection anywhere.
     """
     gc.collect()
     gc.freeze()

@@ -1,11 +1,15 @@
 """Pages and the small JSON API. Views only render; the engine and transport do the work."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 import webapp
-from webapp.engine import PRESETS, run_summary, schema
+from webapp.engine import PRESETS, schema
 from webapp.transport.payloads import PayloadError, parse_run
+from webapp.transport.slots import RUNS_KEY
+from webapp.transport.summary import RunRefused, run_summary
 
 bp = Blueprint("views", __name__)
 
@@ -41,9 +45,24 @@ def api_presets():
 
 @bp.post("/api/run")
 def api_run():
-    """Summary of a short run (e.g. "queries saved" against no mitigation); capped, validated."""
+    """Summary of a short run (e.g. "queries saved" against no mitigation), computed by a worker
+    within the server's budget; validated, and refused up front if it would cost too much."""
     try:
-        scenario = parse_run(request.get_json(silent=True))
+        scenario = parse_run(json_body())
+        return jsonify(run_summary(current_app.extensions[RUNS_KEY], scenario))
     except PayloadError as exc:
         return jsonify(error=str(exc), field=exc.field), 400
-    return jsonify(run_summary(scenario))
+    except RunRefused as exc:
+        return jsonify(error=str(exc), field=None), exc.status
+
+
+def json_body() -> Any:
+    """The request's JSON, or None when it is not JSON at all (too deep to parse counts as that).
+
+    Flask's ``get_json(silent=True)`` turns a ValueError into None but lets a RecursionError
+    (100,000 nested brackets) through as a 500.
+    """
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -78,11 +79,53 @@ class LiveServer:
         self._log_file.close()
 
 
+@contextmanager
+def server_and_browser() -> Iterator[tuple["PageBrowser", LiveServer]]:
+    """The real server and Chromium, for scripts outside pytest (bench/render.py, screenshots.py)."""
+    path = chromium_path()
+    if not path:
+        raise SystemExit("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    server = LiveServer()
+    try:
+        with sync_playwright() as pw:
+            launched = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+            try:
+                yield PageBrowser(launched), server
+            finally:
+                launched.close()
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[LiveServer]:
     server = LiveServer()
     yield server
     server.stop()
+
+
+class PageBrowser:
+    """The browser, whose new contexts and pages let Playwright's own scripts run under the app's CSP.
+
+    ``script-src 'self'`` (no ``'unsafe-eval'``) forbids what Playwright does to evaluate a string
+    predicate (``wait_for_function("window.herdlab.t > 1")``), so tests open pages with
+    ``bypass_csp``. ``test_csp.py`` opens every page *without* it and asserts the page itself breaks
+    no rule of its policy.
+    """
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **options):
+        return self._browser.new_context(**{"bypass_csp": True, **options})
+
+    def new_page(self, **options):
+        return self._browser.new_page(**{"bypass_csp": True, **options})
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +140,7 @@ def browser():
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield b
+        yield PageBrowser(b)
         b.close()
 
 

@@ -62,7 +62,7 @@ def test_three_students_follow_the_instructor_predict_and_see_the_result(live_se
         clicked = console.wait_for_function("window.clickedAt").json_value()
         console.evaluate("window.clickedAt = 0")
         for s in students:
-            expect(s.locator("#settings")).to_contain_text("strategy.coalesce: promise")
+            expect(s.locator("#settings")).to_contain_text("Request coalescing: promise")
             assert s.evaluate("window.herdlab.room.seen.settingsAt") - clicked < 1_000
 
         # A class question, answered from three devices, tallied live on the presenter.
@@ -107,7 +107,7 @@ def test_three_students_follow_the_instructor_predict_and_see_the_result(live_se
         presenter.screenshot(path=str(ARTIFACTS / "classroom-presenter-midrun.png"))
 
         # When the run ends the presenter shows the result beside the class's answers.
-        expect(presenter.locator("#tally .cr-result")).to_contain_text("db queries", timeout=15_000)
+        expect(presenter.locator("#tally .cr-result")).to_contain_text("Datastore queries: ", timeout=15_000)
         expect(students[0].locator("#class-answers .cr-result")).to_be_visible()
         presenter.screenshot(path=str(ARTIFACTS / "classroom-presenter.png"))
         students[0].screenshot(path=str(ARTIFACTS / "classroom-student.png"))

@@ -20,3 +20,12 @@ def test_pages_without_a_live_connection_show_no_connection_badge(page, live_ser
         page.goto(live_server.url + path)
         page.wait_for_load_state("load")
         assert page.locator("#conn-state").is_hidden(), path
+
+
+def test_home_page_shows_the_idea_above_the_fold(page, live_server):
+    page.goto(live_server.url + "/")
+    picture = page.locator(".hero-picture svg")
+    box = picture.bounding_box()
+    assert box and box["height"] > 150 and box["y"] + box["height"] <= 900      # seen without scrolling
+    assert "datastore" in picture.locator("title").text_content()
+    assert page.js_errors == []

@@ -5,46 +5,12 @@ to test-artifacts/ (lab-*.png) so a person can look at what the page showed.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS
-
-FINISHED = "window.herdlab.status === 'finished'"
-
-
-def open_lab(page, live_server, query: str = "") -> None:
-    page.goto(f"{live_server.url}/lab{query}")
-    page.locator('#conn-state[data-state="connected"]').wait_for()
-    page.locator('[data-control="preset"]').wait_for()
-
-
-def run_to_end(page, timeout_ms: int = 40_000) -> dict:
-    page.get_by_role("button", name="Run the experiment").click()
-    return wait_finished(page, timeout_ms)
-
-
-def wait_finished(page, timeout_ms: int = 40_000) -> dict:
-    """Until the run is done and the page (throttled to 10 updates/s) shows the final numbers."""
-    page.wait_for_function(FINISHED, timeout=timeout_ms)
-    expect(page.locator('[data-role="summary"]')).to_contain_text("Finished.")
-    return page.evaluate("window.herdlab.lastSummary")
-
-
-def card(page, name: str) -> str:
-    return page.locator(f'[data-card="{name}"] .lab-card-value').inner_text()
-
-
-def number(text: str) -> int:
-    return int(re.sub(r"[^\d]", "", text.split("·")[0]) or 0)
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"lab-{name}.png"))
+from tests.browser.lab_helpers import FINISHED, card, number, open_lab, run_then_pause, run_to_end, shot, wait_finished
 
 
 def test_classroom_without_mitigation_piles_up_and_errors(page, live_server):
@@ -61,11 +27,17 @@ def test_classroom_without_mitigation_piles_up_and_errors(page, live_server):
     assert summary["db_queries"] > summary["chunks"] * 10
     assert summary["db_down_s"] > 0
     # Numbers beside the picture: the cards and the text summary say the same.
-    assert number(card(page, "errors")) == summary["errors"]
+    assert number(card(page, "failed")) == summary["errors"] + summary["timeouts"]
+    assert number(card(page, "answered")) == summary["completed"]
     assert number(card(page, "db_queries")) == summary["db_queries"]
     assert number(card(page, "peak_db")) == summary["peak_db_inflight"] > 4
+    # Every request is accounted for: answered + errors + timeouts = requests, each one named.
+    assert summary["completed"] + summary["errors"] + summary["timeouts"] == summary["requests"]
+    failed_note = page.locator('[data-card="failed"] .lab-card-note').inner_text()
+    assert f"{summary['errors']:,} errors" in failed_note and f"{summary['timeouts']:,} timeout" in failed_note
     text = page.locator('[data-role="summary"]').inner_text()
-    assert f"{summary['errors']:,} errors" in text and "datastore down" in text
+    assert (f"{summary['requests']:,} requests: {summary['completed']:,} answered, {summary['errors']:,} failed with an error, "
+            f"{summary['timeouts']:,} timed out") in text and "datastore down" in text
     assert page.evaluate("window.herdlab.eventsReceived") > 1000
     assert page.evaluate("window.herdlab.framesRendered") > 10
     assert page.js_errors == []
@@ -80,7 +52,7 @@ def test_promise_coalescing_sends_one_query_per_chunk(page, live_server):
     assert summary["errors"] == 0
     assert summary["coalesced"] > 0
     assert number(card(page, "db_queries")) == summary["chunks"]
-    assert number(card(page, "errors")) == 0
+    assert number(card(page, "failed")) == 0
     # "Saved" compares with the same run without mitigation, asked of /api/run.
     page.wait_for_function("document.querySelector('[data-card=saved] .lab-card-value').textContent !== '–'")
     saved = number(card(page, "saved"))
@@ -107,7 +79,7 @@ def test_compare_mode_shows_both_sides(page, live_server):
     assert summary["requests"] == summary_b["requests"]          # same arrivals on both sides
     assert summary_b["db_queries"] == summary_b["chunks"] < summary["db_queries"]
     queries = card(page, "db_queries")
-    assert queries == f"A {summary['db_queries']:,} · B {summary_b['db_queries']:,}"
+    assert queries == f"A {summary['db_queries']:,}\nB {summary_b['db_queries']:,}"
     assert "B − A = −" in page.locator('[data-card="db_queries"] .lab-card-note').inner_text()
     assert number(card(page, "saved")) == summary["db_queries"] - summary_b["db_queries"]
     shot(page, "compare-done")
@@ -210,11 +182,7 @@ def test_presentation_mode_on_a_projector(browser, live_server):
 
 def test_click_a_dot_shows_its_lifecycle_and_export_works(page, live_server):
     open_lab(page, live_server, "?preset=classroom&speed=0.25")
-    page.get_by_role("button", name="Run the experiment").click()
-    page.wait_for_function("window.herdlab.dots > 50 && window.herdlab.t > 0.4", timeout=20_000)
-    page.get_by_role("button", name="Pause").click()
-    page.wait_for_function("window.herdlab.status === 'paused'")
-    page.wait_for_timeout(500)                                   # let the dots settle where they are
+    run_then_pause(page, "window.herdlab.dots > 50 && window.herdlab.t > 0.4", settle_ms=500)
     x, y = page.evaluate("window.herdlab.dotsOnStage()[0]")[:2]
     page.locator('[data-role="canvas-a"]').click(position={"x": x, "y": y})
     panel = page.get_by_role("dialog", name="Request lifecycle")

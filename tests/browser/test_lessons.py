@@ -124,4 +124,7 @@ def test_a_step_deep_link_and_the_capstone_goal(page, live_server):
                            timeout=RUN_TIMEOUT_MS)
     assert goal.get_attribute("data-ok") == "true", goal.inner_text()
     assert goal.locator("li[data-ok=true]").count() == len(capstone.goal.expects)
+    # Each line says, in words, what the student's own run had (not "✓ holds (0 == 0)").
+    for line in goal.locator("li span").all_inner_texts():
+        assert line.startswith("✓ met: your run: ") and "==" not in line, line
     assert page.js_errors == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from webapp.classroom import codes
-from webapp.classroom.rooms import (TAPS_PER_MEMBER_PER_RUN, TAPS_PER_SECOND, RoomError, RoomLimits,
-                                    RoomRegistry)
+from webapp.classroom.rooms import (ANSWERS_PER_QUESTION, TAPS_PER_MEMBER_PER_RUN, TAPS_PER_SECOND,
+                                    RoomError, RoomLimits, RoomRegistry)
 
 
 class FakeClock:
@@ -23,7 +23,16 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def registry(clock) -> RoomRegistry:
-    return RoomRegistry(RoomLimits(max_rooms=3, max_members=4, idle_s=600, join_attempts_per_minute=5), clock)
+    return RoomRegistry(RoomLimits(max_rooms=3, max_members=4, idle_s=600, join_attempts_per_minute=5,
+                                   rooms_per_address=3, orphan_grace_s=300), clock)
+
+
+_consoles = iter(range(1_000_000))
+
+
+def create(registry: RoomRegistry, address: str = "10.0.0.1", sid: str | None = None):
+    """A room created by a console of its own (each create comes from a new connection)."""
+    return registry.create(address, sid or f"console-{next(_consoles)}")
 
 
 def refused(reason: str):
@@ -63,7 +72,7 @@ def test_tokens_are_secret_and_compared_safely():
 
 
 def test_room_lifecycle_create_join_leave_rejoin(registry):
-    room = registry.create("10.0.0.1")
+    room = create(registry, "10.0.0.1")
     assert registry.get(room.display_code.lower()) is room
     room2, member = registry.join(room.display_code, "s1", "10.0.0.2")
     assert room2 is room and member.following and room.connected_members() == 1
@@ -74,7 +83,7 @@ def test_room_lifecycle_create_join_leave_rejoin(registry):
 
 
 def test_only_the_token_holder_becomes_a_controller(registry):
-    room = registry.create("10.0.0.1")
+    room = create(registry, "10.0.0.1")
     with refused("bad_token"):
         registry.claim(room.code, "forged", "student", "10.0.0.9")
     assert not room.is_controller("student")
@@ -83,8 +92,8 @@ def test_only_the_token_holder_becomes_a_controller(registry):
 
 
 def test_instructor_reconnect_reclaims_with_the_token(registry):
-    room = registry.create("10.0.0.1")
-    registry.claim(room.code, room.token, "old-sid", "10.0.0.1")
+    room = create(registry, "10.0.0.1", sid="old-sid")
+    assert room.controllers == {"old-sid"}
     registry.leave("old-sid")
     assert not room.controllers
     registry.claim(room.code, room.token, "new-sid", "10.0.0.1")
@@ -92,14 +101,14 @@ def test_instructor_reconnect_reclaims_with_the_token(registry):
 
 
 def test_room_cap(registry):
-    for _ in range(3):
-        registry.create("10.0.0.1")
+    for i in range(3):
+        create(registry, f"10.0.0.{i}")
     with refused("rooms_full"):
-        registry.create("10.0.0.1")
+        create(registry, "10.0.0.9")
 
 
 def test_member_cap_counts_connected_students(registry):
-    room = registry.create("10.0.0.1")
+    room = create(registry, "10.0.0.1")
     for i in range(4):
         registry.join(room.code, f"s{i}", f"10.0.0.{i}")
     with refused("room_full"):
@@ -109,27 +118,39 @@ def test_member_cap_counts_connected_students(registry):
 
 
 def test_wrong_codes_are_rate_limited_per_address_and_expire_after_a_minute(registry, clock):
-    room = registry.create("10.0.0.1")
+    room = create(registry, "10.0.0.1")
     for _ in range(5):
         with refused("no_room"):
             registry.join("2222-2222", "x", "6.6.6.6")
-    with refused("rate_limited"):  # even the right code is refused while blocked
-        registry.join(room.code, "x", "6.6.6.6")
-    registry.join(room.code, "y", "7.7.7.7")  # another address is unaffected
+    with refused("rate_limited"):
+        registry.join("3333-3333", "x", "6.6.6.6")
+    registry.join(room.code, "y", "7.7.7.7")  # another address: unaffected
     clock.now += 61
-    registry.join(room.code, "x", "6.6.6.6")
+    with refused("no_room"):
+        registry.join("3333-3333", "x", "6.6.6.6")
+
+
+def test_a_right_code_and_the_instructors_token_work_from_a_blocked_address(registry):
+    room = create(registry, "10.0.0.1", sid="console")
+    for _ in range(20):   # a prankster behind the class's NAT
+        with pytest.raises(RoomError):
+            registry.join("2222-2222", "prankster", "192.0.2.1")
+    assert registry.join(room.display_code, "classmate", "192.0.2.1")[0] is room
+    registry.leave("console")
+    assert registry.claim(room.code, room.token, "console-reloaded", "192.0.2.1") is room
+    assert room.controllers == {"console-reloaded"}
 
 
 def test_a_whole_class_behind_one_address_can_join(registry):
     registry.limits = RoomLimits(max_rooms=3, max_members=300, idle_s=600, join_attempts_per_minute=5)
-    room = registry.create("10.0.0.1")
+    room = create(registry, "10.0.0.1")
     for i in range(300):
         registry.join(room.code, f"s{i}", "192.0.2.1")
     assert room.connected_members() == 300
 
 
 def test_idle_rooms_expire_with_an_injected_clock(registry, clock):
-    old, busy = registry.create("10.0.0.1"), registry.create("10.0.0.1")
+    old, busy = create(registry, "10.0.0.1"), create(registry, "10.0.0.1")
     _, member = registry.join(old.code, "s1", "10.0.0.2")
     clock.now += 500
     registry.touch(busy)
@@ -142,16 +163,17 @@ def test_idle_rooms_expire_with_an_injected_clock(registry, clock):
 
 
 def test_room_creation_is_rate_limited_per_address(registry):
-    registry.limits = RoomLimits(max_rooms=50, max_members=4, idle_s=600, join_attempts_per_minute=5)
+    registry.limits = RoomLimits(max_rooms=50, max_members=4, idle_s=600, join_attempts_per_minute=5,
+                                 rooms_per_address=50)
     for _ in range(5):
-        registry.create("6.6.6.6")
+        create(registry, "6.6.6.6")
     with refused("rate_limited"):
-        registry.create("6.6.6.6")
-    registry.create("7.7.7.7")
+        create(registry, "6.6.6.6")
+    create(registry, "7.7.7.7")
 
 
 def test_prediction_tallies_one_answer_per_student(registry):
-    room = registry.create("10.0.0.1")
+    room = create(registry, "10.0.0.1")
     students = [registry.join(room.code, f"s{i}", "10.0.0.1")[1] for i in range(4)]
     room.open_prediction("How many queries?", ("1", "300", "3000"), reveal=("db_queries",), answer=0)
     for member, choice in zip(students, (0, 1, 1, 2)):
@@ -170,7 +192,7 @@ def test_prediction_tallies_one_answer_per_student(registry):
 
 
 def test_prediction_choice_count_is_bounded(registry):
-    room = registry.create("10.0.0.1")
+    room = create(registry, "10.0.0.1")
     with refused("bad_prediction"):
         room.open_prediction("?", ("only one",))
     with refused("bad_prediction"):
@@ -178,7 +200,7 @@ def test_prediction_choice_count_is_bounded(registry):
 
 
 def test_taps_are_bounded_per_second_and_per_run(registry, clock):
-    room = registry.create("10.0.0.1")
+    room = create(registry, "10.0.0.1")
     _, member = registry.join(room.code, "s1", "10.0.0.1")
     with refused("herd_off"):
         room.take_tap(member)
@@ -199,3 +221,64 @@ def test_taps_are_bounded_per_second_and_per_run(registry, clock):
     room.new_run()
     room.run = {"started": {"run_id": "r2"}}
     room.take_tap(member)
+
+
+def test_one_address_cannot_hold_more_than_its_rooms_and_a_refused_create_leaves_nothing(registry):
+    registry.limits = RoomLimits(max_rooms=50, rooms_per_address=2, join_attempts_per_minute=50)
+    create(registry, "6.6.6.6"), create(registry, "6.6.6.6")
+    with refused("rooms_per_address"):
+        create(registry, "6.6.6.6", sid="third")
+    assert len(registry.rooms) == 2 and registry.room_of("third") is None
+    create(registry, "10.0.0.1")   # everyone else still can
+
+
+def test_a_socket_has_one_membership_repeat_joins_keep_it_and_moving_leaves_the_old_room(registry):
+    a, b = create(registry, "10.0.0.1"), create(registry, "10.0.0.2")
+    _, member = registry.join(a.code, "s", "10.0.0.3")
+    member.run_taps = 7
+    for _ in range(1000):
+        assert registry.join(a.code, "s", "10.0.0.3")[1] is member   # same student, same budget
+    assert len(a.members) == 1 and member.run_taps == 7
+    registry.join(b.code, "s", "10.0.0.3")
+    assert a.connected_members() == 0 and a.following_count() == 0
+    assert b.connected_members() == 1 and registry.room_of("s") is b
+    registry.leave("s")
+    assert b.connected_members() == 0 and registry.room_of("s") is None
+
+
+def test_departed_students_are_remembered_up_to_a_bound_oldest_forgotten_first(registry):
+    room = create(registry, "10.0.0.1")
+    first = registry.join(room.code, "s0", "10.0.0.2")[1]
+    registry.leave("s0")
+    for i in range(1, 20):
+        registry.join(room.code, f"s{i}", "10.0.0.2")
+        registry.leave(f"s{i}")
+    assert len(room.members) == 2 * registry.limits.max_members
+    assert first.member_id not in room.members
+    assert room.connected_members() == 0
+
+
+def test_a_room_whose_instructor_is_gone_closes_after_the_grace_period(registry, clock):
+    kept, left = create(registry, "10.0.0.1", sid="c1"), create(registry, "10.0.0.2", sid="c2")
+    registry.join(left.code, "student", "10.0.0.3")
+    registry.leave("c1")
+    registry.leave("c2")
+    clock.now += 200
+    registry.claim(kept.code, kept.token, "c1-again", "10.0.0.1")   # back in time
+    clock.now += 101
+    assert registry.idle() == [left]
+
+
+def test_answers_per_question_are_bounded_per_student(registry):
+    room = create(registry, "10.0.0.1")
+    _, member = registry.join(room.code, "s", "10.0.0.2")
+    room.open_prediction("?", ("a", "b"))
+    for i in range(ANSWERS_PER_QUESTION):
+        room.answer(member, i % 2)
+    with refused("answer_budget"):
+        room.answer(member, 0)
+    registry.join(room.code, "s", "10.0.0.2")       # joining again does not reset it
+    with refused("answer_budget"):
+        room.answer(member, 1)
+    room.open_prediction("next?", ("a", "b"))        # a new question does
+    room.answer(member, 1)

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from herd_support import merged
 from webapp.engine import parse_scenario
 
 # A cold hot key hit by a burst; constant, slow service so the herd is large and exact.
@@ -19,11 +20,5 @@ COLD_BURST = {
 @pytest.fixture
 def cold_burst():
     def make(**overrides: Any):
-        merged = {k: dict(v) if isinstance(v, dict) else v for k, v in COLD_BURST.items()}
-        for section, values in overrides.items():
-            if isinstance(values, dict):
-                merged.setdefault(section, {}).update(values)
-            else:
-                merged[section] = values
-        return parse_scenario(merged)
+        return parse_scenario(merged(COLD_BURST, overrides))
     return make

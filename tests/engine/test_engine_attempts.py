@@ -13,7 +13,7 @@ import pytest
 
 from herd_support import run_events, scenario
 
-MODES = ["none", "lock", "promise", "distributed"]
+MODES = ["none", "lock", "notify", "promise", "distributed"]
 
 
 def _ends_once(sim, events):
@@ -43,7 +43,7 @@ def test_a_dead_servers_requests_fail_once_and_it_does_nothing_more(coalesce, re
     assert failed and all(getattr(ev, "status", "error") == "error" for ev in failed)
     assert s["servers_down"] == 1
     # ... and from then on the dead server does nothing, not even a pending lookup. (Queries it
-    # had sent still run in the datastore, which cannot know; their answers go nowhere.)
+    # had sent run on in the datastore, or leave its queue; their answers go nowhere.)
     after = [ev for ev in events if ev.server == dead and ev.t > t_down
              and not ev.kind.startswith("db_")]
     assert after == []

@@ -12,8 +12,8 @@ from webapp.engine import PRESETS
 from webapp.engine.cli import main, register
 
 SUMMARY_KEYS = {"requests", "completed", "errors", "db_queries", "peak_db_inflight",
-                "cache_hit_ratio", "coalesced", "latency_ms", "db_down_s", "sim_time_s",
-                "events", "chunks"}
+                "cache_hit_ratio", "coalesced", "latency_everyone_ms", "latency_answered_ms",
+                "db_down_s", "sim_time_s", "truncated", "events", "chunks"}
 
 
 def test_run_json_prints_one_summary_object(capsys):
@@ -21,7 +21,8 @@ def test_run_json_prints_one_summary_object(capsys):
                  "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert SUMMARY_KEYS <= set(summary)
-    assert set(summary["latency_ms"]) == {"mean", "p50", "p95", "p99", "max"}
+    for name in ("latency_everyone_ms", "latency_answered_ms"):
+        assert set(summary[name]) == {"mean", "p50", "p95", "p99", "max"}
     assert summary["db_queries"] == summary["chunks"] == 4
 
 
@@ -46,7 +47,8 @@ def test_scenario_file_seed_and_events_log(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["run", "--set", "clients.count=0"], "'clients.count'"),
-    (["run", "--set", "strategy.coalesce=magic"], "one of: none, lock, promise, distributed"),
+    (["run", "--set", "strategy.coalesce=magic"],
+     "one of: none, lock, notify, promise, distributed"),
     (["run", "--preset", "nope"], "classroom"),
     (["run", "--set", "nope=1"], "'nope'"),
     (["run", "--scenario", "/nonexistent/file.json"], "'--scenario'"),

@@ -1,9 +1,9 @@
 """Many small random valid scenarios, across every enum and switch, each run to the end.
 
 Each draw picks every key independently (coalescing mode, arrivals, workload, keys, backoff,
-retries, timeouts, cache, SWR, XFetch, jitter, prewarm, contention, crash, faults, servers,
-queue limit). Draws are nudged towards sense (prewarm with live video, warm start with hot_key,
-...) but not always, so ``parse_scenario`` rejects some as impossible combinations: those are
+retries, timeouts, retry budget, cache, SWR, XFetch, jitter, prewarm, contention, crash, faults
+and a slowdown, servers, queue limit). Draws are nudged towards sense (prewarm with live video,
+warm start with hot_key, ...) but not always, so ``parse_scenario`` rejects some as impossible combinations: those are
 skipped by design, counted, and must stay a minority. Everything is seeded: the same draws every
 run. On a failure the scenario is in the message; paste it into ``parse_scenario`` to replay.
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from webapp.engine import ScenarioError, Simulation, parse_scenario
+from webapp.engine import ScenarioError, Simulation, estimate_steps, parse_scenario
 from webapp.engine.events import FIELDS
 
 DRAWS = 400
@@ -53,7 +53,9 @@ def draw(rng: Random) -> dict[str, Any]:
                     "timeout_s": c([0.0, 0.0, 0.0005, 0.05, 0.3, 1.0]),
                     "retries": retries, "backoff": c(["none", "fixed", "exponential",
                                                       "full_jitter"]),
-                    "backoff_base_ms": base_ms, "backoff_cap_ms": base_ms * c([1, 4])},
+                    "backoff_base_ms": base_ms, "backoff_cap_ms": base_ms * c([1, 4]),
+                    "retry_budget": c([0.0, 0.0, 0.1, 1.0]),
+                    "retry_budget_window_s": c([0.5, 10.0])},
         "servers": {"count": rng.randint(1, 8)},
         "workload": {"kind": "live_video" if live else "hot_key", "segment_s": segment,
                      "keys": 1 if live and sensible else c([1, 1, 3, 40]),
@@ -66,14 +68,16 @@ def draw(rng: Random) -> dict[str, Any]:
                       "queue_limit": c([0, 0, 5, 50]), "contention": c([0.0, 0.0, 1.0, 5.0]),
                       "crash": rng.random() < 0.4, "overload_queue": c([3, 20]),
                       "crash_after_s": c([0.05, 0.3]), "recovery_s": c([0.1, 1.0])},
-        "strategy": {"coalesce": c(["none", "lock", "promise", "distributed"]),
+        "strategy": {"coalesce": c(["none", "lock", "notify", "promise", "distributed"]),
                      "stale_while_revalidate": rng.random() < 0.3,
                      "stale_ttl_s": c([0.0, 1.0, 30.0]),
                      "early_refresh_beta": c([0.0, 0.0, 1.0, 3.0]),
                      "prewarm": (live or not sensible) and rng.random() < 0.3,
                      "lock_poll_ms": c([20.0, 100.0, 500.0]), "marker_poll_ms": c([5.0, 50.0]),
                      "lease_ms": c([100.0, 1000.0, 2000.0])},
-        "faults": {"leader_dies": rng.random() < 0.3, "fail_fetch": rng.random() < 0.3},
+        "faults": {"leader_dies": rng.random() < 0.3, "fail_fetch": rng.random() < 0.3,
+                   "slow_db_at_s": rng.uniform(0.0, duration / 2),
+                   "slow_db_for_s": c([0.0, 0.0, duration / 4]), "slow_factor": c([2.0, 10.0])},
     }
     if sensible:
         d, st = scn["datastore"], scn["strategy"]
@@ -85,7 +89,7 @@ def draw(rng: Random) -> dict[str, Any]:
             st.update(stale_while_revalidate=False, early_refresh_beta=0.0, prewarm=False)
             scn["cache"]["ttl_jitter"] = 0.0
             scn["workload"]["warm_start"] = False
-            if st["coalesce"] in ("lock", "distributed"):
+            if st["coalesce"] in ("lock", "notify", "distributed"):
                 st["coalesce"] = "promise"
     return scn
 
@@ -123,13 +127,15 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
                          ("contention", s.datastore.contention > 0),
                          ("crash", s.datastore.crash), ("queue_limit", s.datastore.queue_limit > 0),
                          ("retries", s.clients.retries > 0), ("timeout", s.clients.timeout_s > 0),
+                         ("budget", s.clients.retry_budget > 0),
+                         ("slow_db", s.faults.slow_db_for_s > 0),
                          ("leader_dies", s.faults.leader_dies),
                          ("fail_fetch", s.faults.fail_fetch)):
             seen[(name, on)] += 1
         seen[("dies+coalesce", s.strategy.coalesce)] += s.faults.leader_dies
         seen[("dies_no_retry+coalesce", s.strategy.coalesce)] += (
             s.faults.leader_dies and s.clients.retries == 0)
-    expected = ([("coalesce", m) for m in ("none", "lock", "promise", "distributed")]
+    expected = ([("coalesce", m) for m in ("none", "lock", "notify", "promise", "distributed")]
                 + [("arrival", a) for a in ("burst", "ramp", "poisson")]
                 + [("backoff", b) for b in ("none", "fixed", "exponential", "full_jitter")]
                 + [("kind", k) for k in ("hot_key", "live_video")]
@@ -137,10 +143,11 @@ def test_most_draws_are_valid_and_they_cover_every_enum_and_switch():
                 + [("servers", n) for n in range(1, 9)]
                 + [(name, on) for name in ("cache", "swr", "xfetch", "jitter", "prewarm",
                                            "warm_start", "keys", "contention", "crash",
-                                           "queue_limit", "retries", "timeout", "leader_dies",
+                                           "queue_limit", "retries", "timeout", "budget",
+                                           "slow_db", "leader_dies",
                                            "fail_fetch") for on in (False, True)]
                 + [(pair, m) for pair in ("dies+coalesce", "dies_no_retry+coalesce")
-                   for m in ("none", "lock", "promise", "distributed")])
+                   for m in ("none", "lock", "notify", "promise", "distributed")])
     missing = [e for e in expected if not seen[e]]
     assert not missing
 
@@ -164,6 +171,14 @@ def test_a_random_valid_scenario_runs_to_the_end_with_its_invariants(index, raw)
     s = sim.summary()
     assert sim.finished and s["finished"] and s["in_flight"] == 0, where
     assert sim.steps <= MAX_STEPS, where
+    assert sim.steps <= estimate_steps(sim.scenario), where      # an upper bound
+    assert s["truncated"] is False, where
+    # What is recorded never changes what happens (the engine takes shortcuts when it can).
+    quiet = Simulation(sim.scenario, record_requests=False).run()
+    assert quiet.summary() == s, where
+    sampled = Simulation(sim.scenario, sample_every=3)
+    assert [ev for ev in sampled.events() if ev.kind == "sample"] == [
+        ev for ev in events if ev.kind == "sample"] and sampled.summary() == s, where
 
     times = [ev.t for ev in events]
     assert times == sorted(times), where
@@ -183,7 +198,15 @@ def test_a_random_valid_scenario_runs_to_the_end_with_its_invariants(index, raw)
     assert s["attempts"] == s["requests"] + s["retries"], where
     assert s["attempts"] == sum(ev.kind == "arrive" for ev in events), where
     assert s["coalesced"] <= s["completed"] <= s["requests"], where
-    assert s["db_rejected"] + s["db_failed"] <= s["db_queries"], where
+    assert s["db_rejected"] + s["db_failed"] + s["db_cancelled"] <= s["db_queries"], where
+    # Every query ends once in the datastore: served, failed, rejected, or cancelled unserved.
+    sent = [ev.query for ev in events if ev.kind == "fetch_start"]
+    terminal = Counter(ev.query for ev in events if ev.kind in (
+        "db_finished", "db_failed", "db_rejected", "db_cancelled"))
+    assert len(sent) == s["db_queries"] and all(terminal[q] == 1 for q in sent), where
+    cancelled = {ev.query for ev in events if ev.kind == "db_cancelled"}
+    assert len(cancelled) == s["db_cancelled"], where
+    assert not cancelled & {ev.query for ev in events if ev.kind == "db_started"}, where
     assert s["cache_hits"] + s["cache_misses"] + s["stale_served"] <= s["attempts"], where
     assert s["servers_down"] <= (1 if raw["faults"]["leader_dies"] else 0), where
 

@@ -27,11 +27,12 @@ from typing import Any
 
 import pytest
 
+from herd_support import merged
 from webapp.engine import ScenarioError, Simulation, parse_scenario
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MANIFEST = GOLDEN / "manifest.json"
-MODES = ("none", "lock", "promise", "distributed")
+MODES = ("none", "lock", "notify", "promise", "distributed")
 BACKOFFS = ("none", "fixed", "exponential", "full_jitter")
 COMBINATION_DRAWS = 24
 MAX_CASE_EVENTS = 25_000
@@ -54,51 +55,54 @@ ZIPF = {"duration_s": 6.0, "sample_interval_s": 0.1,
         "datastore": {"connections": 16, "service_ms": 20.0}}
 
 
-def _deep(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
-    for key, value in extra.items():
-        if isinstance(value, dict):
-            out.setdefault(key, {}).update(value)
-        else:
-            out[key] = value
-    return out
-
-
 def _strategy(**values: Any) -> dict[str, Any]:
     return {"strategy": values}
 
 
 def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
-    """name -> (preset, overrides, drive). ``drive`` is {} (every event), {"record": False}, or
-    {"step": s, "inject_at": [t, ...]} (advance by s, injecting once t is reached)."""
+    """name -> (preset, overrides, drive). ``drive`` is {} (every event), {"record": False},
+    {"step": s, "inject_at": [t, ...]} (advance by s, injecting once t is reached), and may set
+    the Simulation's ``sample_every`` and ``max_steps``."""
     out: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] = {}
     for mode in MODES:
         out[f"classroom-{mode}"] = ("classroom", _strategy(coalesce=mode), {})
-        out[f"drake-{mode}"] = ("drake-live", _deep(SMALL_DRAKE, _strategy(coalesce=mode)), {})
-        out[f"fleet-{mode}"] = ("fleet", _deep(SMALL_FLEET, _strategy(coalesce=mode)), {})
+        out[f"drake-{mode}"] = ("drake-live", merged(SMALL_DRAKE, _strategy(coalesce=mode)), {})
+        out[f"fleet-{mode}"] = ("fleet", merged(SMALL_FLEET, _strategy(coalesce=mode)), {})
         for fault in ("leader_dies", "fail_fetch"):
-            out[f"{fault}-{mode}"] = (None, _deep(FAULTY, {"strategy": {"coalesce": mode},
+            out[f"{fault}-{mode}"] = (None, merged(FAULTY, {"strategy": {"coalesce": mode},
                                                            "faults": {fault: True}}), {})
     out["classroom-prewarm"] = ("classroom", _strategy(prewarm=True), {})
     out["classroom-summary-only"] = ("classroom", {}, {"record": False})
+    out["classroom-sample-every-7"] = ("classroom", _strategy(coalesce="distributed"),
+                                       {"sample_every": 7, "step": 0.5, "inject_at": [3.0]})
+    out["drake-truncated"] = ("drake-live", SMALL_DRAKE, {"max_steps": 2500})
     out["classroom-advance-inject"] = ("classroom", _strategy(coalesce="promise"),
                                        {"step": 0.25, "inject_at": [0.0, 2.0, 5.1, 30.0]})
     out["expiry-plain"] = ("expiry-herd", SMALL_EXPIRY, {})
-    out["expiry-swr"] = ("expiry-herd", _deep(SMALL_EXPIRY, _strategy(
+    out["expiry-swr"] = ("expiry-herd", merged(SMALL_EXPIRY, _strategy(
         stale_while_revalidate=True)), {})
-    out["expiry-xfetch"] = ("expiry-herd", _deep(SMALL_EXPIRY, _strategy(
+    out["expiry-xfetch"] = ("expiry-herd", merged(SMALL_EXPIRY, _strategy(
         early_refresh_beta=1.0)), {})
-    out["expiry-swr-xfetch-promise"] = ("expiry-herd", _deep(SMALL_EXPIRY, _strategy(
+    out["expiry-swr-xfetch-promise"] = ("expiry-herd", merged(SMALL_EXPIRY, _strategy(
         stale_while_revalidate=True, stale_ttl_s=0.5, early_refresh_beta=2.0,
         coalesce="promise")), {})
     for backoff in BACKOFFS:
-        out[f"retry-storm-{backoff}"] = ("retry-storm", _deep(SMALL_RETRY, {
+        out[f"retry-storm-{backoff}"] = ("retry-storm", merged(SMALL_RETRY, {
             "clients": {"backoff": backoff}}), {})
-    out["retry-storm-promise"] = ("retry-storm", _deep(SMALL_RETRY, _strategy(
+    for backoff in ("exponential", "full_jitter"):
+        out[f"retry-waves-{backoff}"] = ("retry-waves", {"clients": {"backoff": backoff}}, {})
+    out["retry-storm-budget"] = ("retry-storm", merged(SMALL_RETRY, {
+        "clients": {"retry_budget": 0.2, "retry_budget_window_s": 2.0}}), {})
+    out["retry-storm-promise"] = ("retry-storm", merged(SMALL_RETRY, _strategy(
         coalesce="promise")), {})
+    out["metastable"] = ("metastable", {}, {"record": False})
+    out["metastable-fixed"] = ("metastable", {"clients": {"retry_budget": 0.1},
+                                              "datastore": {"queue_limit": 40}}, {"record": False})
+    out["metastable-traced"] = ("metastable", {"duration_s": 16.0, "faults": {"slow_db_at_s": 4.0}},
+                                {"sample_every": 10})
     out["queueing"] = ("queueing", {"duration_s": 20.0, "clients": {"count": 1500}}, {})
     out["zipf-jitter"] = (None, ZIPF, {})
-    out["zipf-no-jitter-distributed"] = (None, _deep(ZIPF, {"cache": {"ttl_jitter": 0.0},
+    out["zipf-no-jitter-distributed"] = (None, merged(ZIPF, {"cache": {"ttl_jitter": 0.0},
                                                             "servers": {"count": 4},
                                                             "strategy": {"coalesce":
                                                                          "distributed"}}), {})
@@ -136,7 +140,8 @@ def _combination_cases() -> dict[str, tuple[None, dict[str, Any], dict[str, Any]
 
 def run_case(scenario: dict[str, Any], drive: dict[str, Any]) -> tuple[bytes, bytes]:
     """(event lines, summary JSON) of one case, as bytes."""
-    sim = Simulation(parse_scenario(scenario), record_requests=drive.get("record", True))
+    sim = Simulation(parse_scenario(scenario), record_requests=drive.get("record", True),
+                     sample_every=drive.get("sample_every", 1), max_steps=drive.get("max_steps"))
     if "step" in drive:
         pending = sorted(drive["inject_at"])
         events, t = [], 0.0
@@ -204,10 +209,13 @@ def test_the_golden_set_covers_what_it_claims():
                lambda s: s.strategy.early_refresh_beta > 0, lambda s: s.cache.ttl_jitter > 0,
                lambda s: s.strategy.prewarm, lambda s: s.faults.leader_dies,
                lambda s: s.faults.fail_fetch, lambda s: not s.cache.enabled,
-               lambda s: s.workload.keys > 1, lambda s: s.datastore.queue_limit > 0):
+               lambda s: s.workload.keys > 1, lambda s: s.datastore.queue_limit > 0,
+               lambda s: s.clients.retry_budget > 0, lambda s: s.faults.slow_db_for_s > 0):
         assert any(on(s) for s in scns)
     drives = [case["drive"] for case in manifest.values()]
     assert {"record": False} in drives and any("step" in d for d in drives)
+    assert any("sample_every" in d for d in drives)
+    assert any(case["summary"]["truncated"] for case in manifest.values())
     assert all((GOLDEN / f"{name}.jsonl.xz").is_file() for name in manifest)
 
 

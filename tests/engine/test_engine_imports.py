@@ -75,4 +75,4 @@ def test_importing_the_strategies_first_does_not_load_the_simulation():
             "print(json.dumps([m for m in sys.modules if m.startswith('webapp.engine.')]))")
     loaded = set(json.loads(_fresh(code)))
     assert loaded <= {"webapp.engine.ports", "webapp.engine.events", "webapp.engine.scenario",
-                      "webapp.engine.presets"}, loaded
+                      "webapp.engine.presets", "webapp.engine.cost"}, loaded

@@ -137,7 +137,7 @@ def test_an_injected_request_is_a_real_request_for_the_newest_chunk():
 
 def test_injections_are_capped():
     from webapp.engine import ScenarioError
-    from webapp.engine.experiment import MAX_INJECTED
+    from webapp.engine.simulation import MAX_INJECTED
     sim = Simulation(scenario(clients={"count": 1}))
     for _ in range(MAX_INJECTED):
         sim.inject(0.5)

@@ -55,7 +55,7 @@ def test_scenario_is_frozen():
     ({"clients": {"retries": 11}}, "clients.retries", "an integer from 0 to 10"),
     ({"duration_s": 601}, "duration_s", "a number from 0.01 to 600"),
     ({"strategy": {"coalesce": "magic"}}, "strategy.coalesce",
-     "one of: none, lock, promise, distributed"),
+     "one of: none, lock, notify, promise, distributed"),
     ({"clients": {"backoff": "linear"}}, "clients.backoff",
      "one of: none, fixed, exponential, full_jitter"),
     ({"datastore": {"service_dist": "pareto"}}, "datastore.service_dist",
@@ -121,7 +121,8 @@ def test_schema_has_a_row_per_key_with_its_range_and_doc():
                 "strategy.early_refresh_beta", "strategy.prewarm"]
     assert set(required) <= set(rows)
     assert rows["clients.count"]["min"] == 1 and rows["clients.count"]["max"] == 2_000_000
-    assert rows["strategy.coalesce"]["choices"] == ["none", "lock", "promise", "distributed"]
+    assert rows["strategy.coalesce"]["choices"] == ["none", "lock", "notify", "promise",
+                                                    "distributed"]
     assert all(row["doc"] for row in rows.values())
     defaults = parse_scenario({}).to_dict()
     for key, row in rows.items():
@@ -156,7 +157,8 @@ def test_schema_says_what_off_means_for_each_mitigation_and_null_elsewhere():
     assert {key: row["off"] for key, row in rows.items() if row["off"] is not None} == {
         "strategy.coalesce": "none", "strategy.stale_while_revalidate": False,
         "strategy.early_refresh_beta": 0.0, "strategy.prewarm": False,
-        "cache.ttl_jitter": 0.0, "clients.backoff": "none"}
+        "cache.ttl_jitter": 0.0, "clients.backoff": "none", "clients.retry_budget": 0.0,
+        "datastore.queue_limit": 0}
     assert rows["strategy.lock_poll_ms"]["off"] is None and rows["cache.enabled"]["off"] is None
     # Off is the default everywhere: a scenario with no overrides runs no mitigation.
     assert all(row["default"] == row["off"] for row in rows.values() if row["off"] is not None)

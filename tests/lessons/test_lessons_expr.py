@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.lessons.expr import ExprError, Ref, evaluate, numeric_keys, parse
+from webapp.lessons.expr import ExprError, Quota, Ref, evaluate, numeric_keys, parse
 
 RUNS = {
-    "a": {"db_queries": 4, "chunks": 4, "errors": 0, "latency_ms": {"mean": 90.0, "p99": None}},
-    "b": {"db_queries": 12, "chunks": 4, "errors": 3, "latency_ms": {"mean": 30.0, "p99": 50.0}},
+    "a": {"db_queries": 4, "chunks": 4, "errors": 0, "latency_answered_ms": {"mean": 90.0, "p99": None}},
+    "b": {"db_queries": 12, "chunks": 4, "errors": 3, "latency_answered_ms": {"mean": 30.0, "p99": 50.0}},
 }
 
 
@@ -15,29 +15,55 @@ RUNS = {
     ("db_queries == chunks", True, "4 == 4"),
     ("errors > 0", False, "0 > 0"),
     ("db_queries * 3 == b:db_queries", True, "12 == 12"),
-    ("latency_ms.mean > b:latency_ms.mean", True, "90 > 30"),
+    ("latency_answered_ms.mean > b:latency_answered_ms.mean", True, "90 > 30"),
     ("b:db_queries - chunks * 2 >= 4", True, "4 >= 4"),
     ("(b:db_queries - chunks) / 2 == 4", True, "4 == 4"),
-    ("-errors <= 0", True, "-0 <= 0"),
     ("db_queries != 1e3", True, "4 != 1000"),
-    ("latency_ms.mean < 90.5", True, "90 < 90.5"),
+    ("latency_answered_ms.mean < 90.5", True, "90 < 90.5"),
+    ("80 <= latency_answered_ms.mean <= 100", True, "80 <= 90 <= 100"),
+    ("80 <= latency_answered_ms.mean <= 85", False, "80 <= 90 <= 85"),
+    ("100 > latency_answered_ms.mean > 95", False, "100 > 90 > 95"),
+    ("1 < b:errors < b:db_queries / chunks", False, "1 < 3 < 3"),
 ])
 def test_checks_evaluate_on_their_own_and_other_experiments(text, ok, detail):
     verdict = evaluate(parse(text), RUNS, own="a")
-    assert (verdict.ok, verdict.detail) == (ok, detail.replace("-0", "0") if text.startswith("-") else detail)
+    assert (verdict.ok, verdict.detail) == (ok, detail)
+
+
+def test_a_chain_bounds_its_middle_and_a_single_comparison_its_first_side():
+    assert parse("2 <= x <= 3").bounds == "both" and parse("2 <= x <= 3").subject == 1
+    assert parse("x == 3").bounds == "both" and parse("x == 3").subject == 0
+    assert parse("x > 3").bounds == "lower" and parse("x <= 3").bounds == "upper"
+    assert parse("x != 3").bounds == "none"
 
 
 def test_missing_values_and_division_by_zero_fail_with_a_reason():
-    assert evaluate(parse("latency_ms.p99 < 10"), RUNS, "a").detail == \
-        "no numeric summary key 'latency_ms.p99'"
+    assert evaluate(parse("latency_answered_ms.p99 < 10"), RUNS, "a").detail == \
+        "no numeric summary key 'latency_answered_ms.p99'"
     assert not evaluate(parse("errors / errors > 0"), RUNS, "a").ok
     assert evaluate(parse("db_queries / errors > 0"), RUNS, "a").detail == "division by zero"
 
 
+@pytest.mark.parametrize("text, quota, needed", [
+    ("errors > 0 on at least 18 of 20 seeds", Quota(18, 20), {20: 18, 10: 9, 5: 5, 1: 1}),
+    ("errors > 0 on at least 1 of 3 seeds", Quota(1, 3), {3: 1, 20: 7}),
+    ("errors > 0", None, {}),
+])
+def test_a_quota_is_the_share_of_seeds_a_usual_claim_must_hold_on(text, quota, needed):
+    check = parse(text)
+    assert check.quota == quota and check.text == text
+    for seeds, count in needed.items():
+        assert check.quota.needed(seeds) == count
+
+
 @pytest.mark.parametrize("text", [
-    "", "errors", "errors > ", "> 3", "errors > 0 > 1", "errors >> 0", "(errors > 0",
+    "", "errors", "errors > ", "> 3", "errors >> 0", "(errors > 0",
     "__import__('os') == 0", "errors.__class__ == 0", "open('x') == 1", "errors > 0; x",
     "errors == 'a'", "lambda: 0 == 0", "x" * 400,
+    "1 < errors > 0",                      # a chain must point one way
+    "1 < errors < 2 < 3",                  # at most two comparisons
+    "errors > 0 on at least 21 of 20 seeds", "errors > 0 on at least 0 of 20 seeds",
+    "errors > 0 on most seeds",
 ])
 def test_anything_outside_the_grammar_is_refused(text):
     with pytest.raises(ExprError):
@@ -45,9 +71,10 @@ def test_anything_outside_the_grammar_is_refused(text):
 
 
 def test_refs_name_every_key_with_its_experiment():
-    check = parse("lock:latency_ms.mean > 2 * latency_ms.mean + errors")
-    assert check.refs() == [Ref("lock", "latency_ms.mean"), Ref(None, "latency_ms.mean"),
+    check = parse("lock:latency_answered_ms.mean > 2 * latency_answered_ms.mean + errors")
+    assert check.refs() == [Ref("lock", "latency_answered_ms.mean"), Ref(None, "latency_answered_ms.mean"),
                             Ref(None, "errors")]
+    assert parse("a < b:x < c").refs() == [Ref(None, "a"), Ref("b", "x"), Ref(None, "c")]
 
 
 def test_numeric_keys_flatten_the_summary_and_skip_text_and_flags():

@@ -11,21 +11,20 @@ from webapp.lessons.loader import load_course, split_steps
 
 ISSUE_LESSONS = [
     "celebrity-goes-live", "why-the-cache-did-not-help", "queueing", "take-a-lock", "promises",
-    "many-servers", "when-a-promise-fails", "expiry-herds", "retry-storms", "live-video-at-scale",
-    "capstone",
+    "many-servers", "when-a-promise-fails", "expiry-herds", "retry-storms", "metastable-failure",
+    "live-video-at-scale", "capstone",
 ]
 
 
 def test_every_lesson_in_the_course_loads():
     course = load_course()
     assert course.problems == ()
-    assert [lesson.id for lesson in course.lessons][:11] == ISSUE_LESSONS
+    assert [lesson.id for lesson in course.lessons][:len(ISSUE_LESSONS)] == ISSUE_LESSONS
     assert [lesson.order for lesson in course.lessons] == sorted(l.order for l in course.lessons)
     for lesson in course.lessons:
         assert lesson.prediction is not None, lesson.id
         assert lesson.checkpoints, lesson.id
         assert lesson.checks, lesson.id
-        assert lesson.references, lesson.id
         for checkpoint in lesson.checkpoints:
             assert all(choice.why for choice in checkpoint.choices), (lesson.id, checkpoint.id)
 
@@ -80,7 +79,7 @@ BROKEN = [
      "experiments[0].overrides.clients.cuont", "not a known key"),
     ("bad-control", _set("experiments.0.controls", ["clients.count", "rocket.speed"]),
      "experiments[0].controls[1]", "not a scenario key"),
-    ("answer-out-of-range", _set("prediction.answer", 7), "prediction.answer", "from 0 to 2"),
+    ("answer-out-of-range", _set("prediction.answer", 7), "prediction.answer", "from 0 to 3"),
     ("checkpoint-answer-negative", _set("checkpoints.0.answer", -1), "checkpoints[0].answer",
      "from 0 to 2"),
     ("choice-without-why", _drop("checkpoints.1.choices.0.why"), "checkpoints[1].choices[0].why",
@@ -101,8 +100,51 @@ BROKEN = [
      "'vibes'"),
     ("prediction-step-unknown", _set("prediction.step", "nowhere"), "prediction.step",
      "unknown step 'nowhere'"),
-    ("unknown-reference", _set("references", ["no-such-paper"]), "references[0]",
-     "not an id in lessons/references.md"),
+    ("references-listed-by-hand", _set("references", ["fb-live-2015"]), "references",
+     "is not a known field"),
+    ("says-not-in-text", _set("checks.0.says", "words the lesson never says"), "checks[0].says",
+     "is not in the lesson's text"),
+    ("one-sided-unknown-words", _set("checks.0.one_sided", "roughly"), "checks[0].one_sided",
+     "is not one-sided wording"),
+    ("one-sided-not-quoted", _set("checks.0.one_sided", "more than"), "checks[0].one_sided",
+     "is not in the quoted words"),
+    ("one-sided-wrong-way", _set("checks.2.expect", "peak_db_inflight < 10 * 4"),
+     "checks[2].one_sided", "'more than' bounds the value from below, but the check bounds it upper"),
+    ("one-sided-but-exact", lambda f: f["checks"][0].update(
+        says="holding more than ten times as many queries", one_sided="more than"),
+     "checks[0].one_sided", "but the check bounds it on both sides"),
+    ("quota-not-stated", _set("checks.4.expect", "errors > 0 on at least 18 of 20 seeds"),
+     "checks[4].says", "must say so"),
+    ("quota-on-prediction", _set("prediction.check", "db_queries > 0 on at least 18 of 20 seeds"),
+     "prediction.check", "must hold on every seed"),
+    ("max-seeds-without-why", _set("experiments.0.max_seeds", 3), "experiments[0].max_seeds_why",
+     "go together"),
+    ("max-seeds-zero", lambda f: f["experiments"][0].update(max_seeds=0, max_seeds_why="x"),
+     "experiments[0].max_seeds", "at least 1"),
+    ("window-not-a-pair", _set("experiments.0.windows", {"late": [4]}), "experiments[0].windows.late",
+     "must be [from_s, to_s]"),
+    ("window-bad-name", _set("experiments.0.windows", {"Late-1": [2, 4]}),
+     "experiments[0].windows.Late-1", "lowercase letters"),
+    ("window-past-the-arrivals", _set("experiments.0.windows", {"late": [10, 999]}),
+     "experiments[0].windows.late", "to_s <= duration_s (16)"),
+    ("window-backwards", _set("experiments.0.windows", {"late": [4, 2]}),
+     "experiments[0].windows.late", "from_s < to_s"),
+    ("window-off-the-sample-grid", _set("experiments.0.windows", {"late": [2.01, 4]}),
+     "experiments[0].windows.late", "not a multiple of sample_interval_s"),
+    ("too-many-windows", _set("experiments.0.windows", {f"w{i}": [i, i + 1] for i in range(5)}),
+     "experiments[0].windows", "at most 4"),
+    ("window-of-another-experiment", lambda f: (
+        f["experiments"][0].update(windows={"late": [2, 4]}),
+        f["checks"][0].update(expect="few:window.late.queued >= 0")),
+     "checks[0].expect", "'window.late.queued', which only a check of the experiment that declares"),
+    ("window-in-reveal", lambda f: (
+        f["experiments"][0].update(windows={"late": [2, 4]}),
+        f["prediction"].update(reveal=["window.late.queued"])),
+     "prediction.reveal[0]", "a reveal or a goal shows the student's own run"),
+    ("window-in-goal", lambda f: (
+        f["experiments"][0].update(windows={"late": [2, 4]}),
+        f.update(goal={"experiment": "herd", "expect": ["window.late.queued >= 0"], "text": "x"})),
+     "goal.expect[0]", "which has no windows"),
     ("duplicate-step", _set("steps.1.id", "story"), "steps[1].id", "repeats the id 'story'"),
     ("missing-strategy-code", _set("steps.0.code", "teleport"), "steps[0].code",
      "no module webapp/strategies/teleport.py"),
@@ -123,6 +165,22 @@ def test_broken_lesson_is_rejected_by_file_and_field_and_the_rest_load(
     assert problem.field == field
     assert message in problem.message
     assert f"lessons/{name}.md: {field}" in caplog.text
+
+
+def test_the_sources_are_the_references_the_text_cites(course_dir, add_lesson):
+    course = load_course(course_dir)
+    assert course.lessons[0].references == ("drake-story", "fb-live-2015")  # in order of citation
+    add_lesson("cites-nothing-known",
+               body=lambda text: text + "\nSee [a paper](/references#no-such-paper).\n")
+    [problem] = load_course(course_dir).problems
+    assert (problem.field, problem.message) == (
+        "body", "cites /references#no-such-paper, which is not an id in lessons/references.md")
+
+
+def test_a_one_sided_check_names_the_words_that_make_it_one_sided(course_dir):
+    check = load_course(course_dir).lessons[0].checks[2]
+    assert (check.expect.bounds, check.one_sided) == ("lower", "more than")
+    assert "more than" in check.says
 
 
 def test_steps_must_match_the_body_headings(course_dir, add_lesson):
@@ -150,3 +208,11 @@ def test_headings_inside_code_fences_do_not_start_steps():
     assert intro == "Intro"
     assert [title for title, _ in steps] == ["One", "Two"]
     assert "## not a step" in steps[0][1]
+
+
+def test_predictions_are_plain_text_because_the_classroom_shows_them_as_such():
+    """A room's students see a lesson's question and choices as text, so no Markdown links there."""
+    for lesson in load_course().lessons:
+        p = lesson.prediction
+        for text in (p.question, *(c.text for c in p.choices)):
+            assert "](" not in text, (lesson.id, text)

@@ -70,8 +70,8 @@ def test_hostile_lesson_content_is_rendered_inert(app, client, course_dir, add_l
     def poison(front: dict) -> None:
         front["title"] = "T " + HOSTILE
         front["summary"] = HOSTILE
-        front["prediction"]["question"] = HOSTILE
-        front["prediction"]["explain"] = HOSTILE
+        front["prediction"]["question"] = HOSTILE + front["prediction"]["question"]  # keeps its quotes
+        front["prediction"]["explain"] = HOSTILE + front["prediction"]["explain"]
         front["checkpoints"][0]["choices"][0]["text"] = HOSTILE
         front["checkpoints"][0]["choices"][0]["why"] = HOSTILE
         front["experiments"][0]["label"] = "</script><script>alert(2)</script>"
@@ -88,6 +88,32 @@ def test_hostile_lesson_content_is_rendered_inert(app, client, course_dir, add_l
     # The JSON for the page's script cannot close its <script> element.
     data = html.split('id="lesson-data">', 1)[1].split("</script>", 1)[0]
     assert "<" not in data
+
+
+def _deep(levels: int) -> str:
+    return '{"summary": ' + '{"a": ' * levels + "1" + "}" * levels + "}"
+
+
+@pytest.mark.parametrize("body, says", [
+    ('{"summary": {"requests": ' + "9" * 401 + "}}", "'requests' is not a number a run can report"),
+    ('{"summary": {"errors": 1e999}}', "'errors' is not a number a run can report"),
+    ('{"summary": {"errors": NaN}}', "NaN is not a number a run reports"),
+    ('{"summary": {"errors": -Infinity}}', "-Infinity is not a number a run reports"),
+    (_deep(5000), "nested too deeply"),
+    (_deep(10), "nested too deeply"),
+    ("[" * 20_000 + "]" * 20_000, "nested too deeply"),
+    ("null", 'send {"summary": {...}}'),
+    ('{"summary": null}', 'send {"summary": {...}}'),
+    ('{"summary": []}', 'send {"summary": {...}}'),
+    ('{"summary": {"errors": [0]}}', "'errors' holds a list"),
+    ('{"summary": {"errors": 0', "the body is not JSON"),
+    (b'{"summary": "\xff"}', "the body is not JSON"),
+    ("", "the body is not JSON"),
+])
+def test_the_goal_refuses_what_is_not_a_run_summary_with_400(client, body, says):
+    """Issue 9: never a 500, whatever is posted; the reason is said."""
+    res = client.post("/lessons/capstone/goal", data=body, content_type="application/json")
+    assert res.status_code == 400 and says in res.json["error"], res.get_data(as_text=True)[:200]
 
 
 def test_goal_checks_a_posted_summary(client):

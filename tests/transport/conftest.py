@@ -13,8 +13,7 @@ from typing import Any, Callable
 import pytest
 
 from webapp.extensions import socketio
-from webapp.transport import live_tasks
-from webapp.transport.runner import running_run_ids
+from webapp.transport.slots import RUNS_KEY
 
 NS = "/lab"
 SMALL = {"clients": {"count": 200}, "duration_s": 2.0}
@@ -54,11 +53,15 @@ class LabClient:
     def start(self, scenario: dict | None = None, **fields: Any) -> str:
         """Send ``start`` and return the new run_id (fails the test on ``error``)."""
         before = len(self.of("started"))
+        errors = len(self.of("error"))
         self.emit("start", {"scenario": SMALL if scenario is None else scenario,
                             "speed": FAST, **fields})
-        self.pump()
-        errors = self.of("error")
-        assert len(self.of("started")) == before + 1, errors
+        deadline = time.monotonic() + 10
+        while len(self.of("started")) == before:
+            assert len(self.of("error")) == errors, self.of("error")[-1]
+            assert time.monotonic() < deadline, "no 'started' within 10 s"
+            socketio.sleep(0.005)
+            self.pump()
         return self.of("started")[-1]["run_id"]
 
     def control(self, run_id: str, action: str, value: Any = None) -> None:
@@ -132,9 +135,14 @@ def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 
 @pytest.fixture
-def lab(sio_client) -> Callable[[], LabClient]:
+def runs(app):
+    """The app's run slots: tasks, reservations, connections and the worker pool."""
+    return app.extensions[RUNS_KEY]
+
+
+@pytest.fixture
+def lab(sio_client, runs) -> Callable[[], LabClient]:
     """Factory: ``lab()`` connects a new /lab client; afterwards no run task may be left over."""
-    settle(lambda: live_tasks() == 0)   # another module's run may still be winding down
     made: list[LabClient] = []
 
     def make() -> LabClient:
@@ -148,4 +156,4 @@ def lab(sio_client) -> Callable[[], LabClient]:
         if c.client.is_connected(NS):
             c.client.disconnect(namespace=NS)
     mine = {p["run_id"] for c in made for p in c.of("started")}
-    assert settle(lambda: not mine & running_run_ids()), "a run task outlived its connection"
+    assert settle(lambda: not mine & runs.running_run_ids()), "a run task outlived its connection"

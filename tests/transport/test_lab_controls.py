@@ -5,7 +5,6 @@ import pytest
 
 from tests.transport.conftest import settle
 from webapp.extensions import socketio
-from webapp.transport import live_tasks
 
 pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
@@ -27,8 +26,15 @@ def test_pause_stops_frames_step_sends_one_and_resume_finishes(lab):
     c.wait_for("state", run_id, where=lambda s: s["action"] == "step")
     frames = c.of("frame", run_id)
     assert len(frames) == count + 1
-    assert frames[-1]["t"] - frames[-2]["t"] == pytest.approx(5.0 / 30, abs=1e-3)
+    assert frames[-1]["t"] - frames[-2]["t"] == pytest.approx(0.1, abs=1e-6)   # the default step
     assert frames[-1]["late_ms"] is None
+    c.control(run_id, "step", 1.5)
+    c.wait_for_all("state", run_id, 3)
+    c.wait_for("state", run_id, where=lambda s: s["action"] == "step" and s["t"] > frames[-1]["t"])
+    stepped = c.of("frame", run_id)[-1]
+    assert stepped["t"] - frames[-1]["t"] == pytest.approx(1.5, abs=1e-6)
+    assert all(frames[-1]["t"] < e["t"] <= stepped["t"] for e in stepped["events"])
+    assert c.of("state", run_id)[-1]["status"] == "paused"
     c.control(run_id, "speed", 20)
     assert c.wait_for("state", run_id, where=lambda s: s["action"] == "speed")["speed"] == 20.0
     c.control(run_id, "resume")
@@ -53,7 +59,10 @@ def test_seek_back_replays_the_same_events_and_seek_after_the_end_replays_the_ru
     state = c.wait_for("state", run_id, where=lambda s: s["action"] == "seek" and s["t"] == 4.0)
     assert state["status"] == "playing"
     c.wait_for_all("done", run_id, 3)
-    later = [e for n, p in c.received[seen:] if n == "frame" for e in p["events"]]
+    frames = [p for n, p in c.received[seen:] if n == "frame"]
+    assert frames[0]["resume"] is True and frames[0]["t"] == 4.0
+    assert all(e["t"] < 4.0 for e in frames[0]["events"])   # the state at 4.0 (see test_seek_*)
+    later = [e for f in frames[1:] for e in f["events"]]
     assert later and all(e["t"] >= 4.0 for e in later)
     assert later == [e for e in first if e["t"] >= 4.0]
 
@@ -63,12 +72,13 @@ def test_seek_during_a_run_jumps_and_frames_go_on_from_there(lab):
     run_id = c.start(LONG, speed=5.0)
     c.wait_for("frame", run_id)
     c.control(run_id, "seek", 8.0)
-    c.wait_for("state", run_id, where=lambda s: s["action"] == "seek")
-    mark = len(c.received)
+    seek = c.wait_for("state", run_id, where=lambda s: s["action"] == "seek")
+    mark = next(i for i, (n, p) in enumerate(c.received) if p is seek) + 1
     c.wait_for("done", run_id)
     after = [p for n, p in c.received[mark:] if n == "frame"]
+    assert after[0].get("resume") and after[0]["t"] == 8.0
     assert after and all(f["t"] >= 8.0 for f in after)
-    assert all(e["t"] >= 8.0 for f in after for e in f["events"])
+    assert all(e["t"] >= 8.0 for f in after[1:] for e in f["events"])
 
 
 def test_restart_starts_a_new_run_with_the_same_scenario(lab):
@@ -84,23 +94,23 @@ def test_restart_starts_a_new_run_with_the_same_scenario(lab):
     c.wait_for("state", started["run_id"], where=lambda s: s["status"] == "stopped")
 
 
-def test_stop_ends_the_run_without_done_and_its_task_ends(lab):
+def test_stop_ends_the_run_without_done_and_its_task_ends(lab, runs):
     c = lab()
     run_id = c.start(LONG, speed=1.0)
     c.wait_for("frame", run_id)
     c.control(run_id, "stop")
     c.wait_for("state", run_id, where=lambda s: s["status"] == "stopped")
-    assert settle(lambda: live_tasks() == 0)
+    assert settle(lambda: runs.live_tasks() == 0)
     socketio.sleep(0.1)
     c.pump()
     assert c.of("done", run_id) == []
 
 
-def test_controls_on_a_finished_run_other_than_seek_restart_stop_are_refused(lab):
+def test_controls_on_a_finished_run_other_than_seek_restart_stop_are_refused(lab, runs):
     c = lab()
     run_id = c.start()
     c.wait_for("done", run_id)
-    assert settle(lambda: live_tasks() == 0)
+    assert settle(lambda: runs.live_tasks() == 0)
     c.control(run_id, "pause")
     c.pump()
     assert c.last_error()["field"] == "action"

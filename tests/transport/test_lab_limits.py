@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from tests.transport.conftest import settle
-from webapp.transport import live_tasks
 
 pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
@@ -25,7 +24,7 @@ def refused(c, scenario=SLOW) -> dict:
     return c.last_error()
 
 
-def test_runs_per_connection_and_per_server_are_capped_and_a_stop_frees_a_slot(lab):
+def test_runs_per_connection_and_per_server_are_capped_and_a_stop_frees_a_slot(lab, runs):
     a, b, d = lab(), lab(), lab()
     first = a.start(SLOW, speed=1.0)
     a.start(SLOW, speed=1.0)
@@ -34,7 +33,7 @@ def test_runs_per_connection_and_per_server_are_capped_and_a_stop_frees_a_slot(l
     assert "as many experiments" in refused(d)["message"]
     a.control(first, "stop")
     d.start(SLOW, speed=1.0)
-    assert live_tasks() <= 4 and settle(lambda: live_tasks() == 3)
+    assert runs.live_tasks() <= 4 and settle(lambda: runs.live_tasks() == 3)
 
 
 def test_a_finished_run_frees_its_slot(lab):
@@ -44,3 +43,20 @@ def test_a_finished_run_frees_its_slot(lab):
     a.wait_for("done", quick)
     a.start(SLOW, speed=1.0)
     refused(a)
+
+
+def test_a_run_over_the_step_budget_is_refused_up_front_naming_what_makes_it_expensive(lab, runs):
+    a = lab()
+    a.emit("start", {"scenario": {"clients": {"count": 20_000},
+                                  "strategy": {"coalesce": "lock", "lock_poll_ms": 1},
+                                  "datastore": {"service_ms": 60_000}}})
+    a.pump()
+    error = a.last_error()
+    assert error["field"].startswith("scenario.") and "strategy.lock_poll_ms" in error["message"]
+    assert a.of("started") == [] and runs.live_tasks() == 0 and not runs.reserved
+    a.emit("start", {"scenario": {}, "compare": {"strategy": {"coalesce": "lock",
+                                                              "lock_poll_ms": 1},
+                                                 "datastore": {"service_ms": 60_000},
+                                                 "clients": {"count": 20_000}}})
+    a.pump()
+    assert a.last_error()["field"].startswith("compare.")

@@ -5,9 +5,17 @@ import pytest
 
 from tests.transport.conftest import settle
 from webapp.extensions import socketio
-from webapp.transport import lab_namespace, live_tasks, runner
+from webapp.transport import pacer
 
 pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+
+@pytest.fixture
+def app_config(async_mode: str) -> dict:
+    """A small window of computed events, so workers stay busy computing ahead (and the window's
+    flow control is part of every test here)."""
+    return {"testing": True, "async_mode": async_mode, "secret_key": "test-secret",
+            "run_buffer_kb": 64}
+
 
 HERD = {"clients": {"count": 300, "window_s": 0.5}, "duration_s": 3.0,
         "datastore": {"connections": 2, "service_ms": 100.0}}
@@ -57,32 +65,38 @@ def test_animate_limit_is_honoured_up_to_the_server_ceiling(lab):
     assert c.last_error()["field"] == "animate_limit"
 
 
-def test_disconnect_stops_the_run_and_its_background_task(lab):
+def test_disconnect_stops_the_run_its_task_and_its_worker(lab, runs):
     c = lab()
-    run_id = c.start({"clients": {"count": 100}, "duration_s": 60.0}, speed=1.0)
+    run_id = c.start({"clients": {"count": 5000, "arrival": "ramp", "window_s": 60.0},
+                      "duration_s": 60.0}, speed=1.0)
     c.wait_for("frame", run_id)
-    assert live_tasks() == 1
+    run = runs.connections[c.sid][run_id]
+    worker = run.pacer.source._worker
+    assert runs.live_tasks() == 1 and worker is not None and worker.proc.poll() is None
     c.client.disconnect(namespace="/lab")
-    assert settle(lambda: live_tasks() == 0, timeout=2.0)
-    assert runner.reserved_runs() == 0
+    assert settle(lambda: runs.live_tasks() == 0, timeout=2.0)
+    assert not runs.reserved
+    # The worker stopped: a small one waits for the next run, a big one exits.
+    assert settle(lambda: worker.proc.poll() is not None or worker in runs.pool.idle, timeout=3.0)
 
 
-def test_a_client_that_never_acks_gets_merged_frames_and_the_buffer_stays_bounded(lab, monkeypatch):
-    monkeypatch.setattr(runner, "MAX_FRAME_EVENTS", 300)
+def test_a_client_that_never_acks_gets_merged_frames_and_the_buffer_stays_bounded(lab, runs,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(pacer, "MAX_FRAME_EVENTS", 300)
     slow, other = lab(), lab()
     slow.ack = False
     run_id = slow.start({"clients": {"count": 3000, "window_s": 2.0}, "duration_s": 3.0},
                         speed=2.0)
     other_id = other.start({"clients": {"count": 20}, "duration_s": 2.0})
-    run = lab_namespace.connections[slow.sid][run_id]
+    run = runs.connections[slow.sid][run_id]
     biggest = 0
     while run.running:
-        biggest = max([biggest] + [s.requests for s in run._sides])
+        biggest = max(biggest, run.pacer.pending_events if run.pacer else 0)
         other.pump()
         socketio.sleep(0.005)
     slow.wait_for("done", run_id)
     frames = slow.of("frame", run_id)
-    assert len(frames) <= runner.MAX_UNACKED + 1    # the window, then the final flush
+    assert len(frames) <= pacer.MAX_UNACKED + 1    # the window, then the final flush
     # The cap plus at most one tick of new events, far below the ~15,000 the run makes.
     assert biggest < 1500
     last = frames[-1]

@@ -10,7 +10,6 @@ from typing import Any
 from flask import current_app, request
 from flask_socketio import Namespace
 
-from webapp.classroom.live import NAMESPACE
 
 STATE_KEY = "herdlab.classroom"
 # Events a browser may send; "leave" is only ever sent on its behalf, when it disconnects.
@@ -42,5 +41,3 @@ def _handler(event: str):
 
 for _event in CLIENT_EVENTS:
     setattr(RoomNamespace, f"on_{_event}", _handler(_event))
-
-room_namespace = RoomNamespace(NAMESPACE)

@@ -22,6 +22,8 @@ from webapp.classroom.limits import Clock, SlidingWindow
 TAPS_PER_SECOND = 5
 TAPS_PER_MEMBER_PER_RUN = 40
 TAPS_PER_RUN = 3_000
+# A student may change their answer, but not without end (20,000 answers stalled the server).
+ANSWERS_PER_QUESTION = 20
 MAX_CHOICES = 8
 # What an ad-hoc question's reveal shows when the instructor names no summary keys.
 DEFAULT_REVEAL = ("db_queries", "errors", "coalesced")
@@ -42,11 +44,14 @@ class RoomLimits:
     max_members: int = 400
     idle_s: float = 2 * 60 * 60
     join_attempts_per_minute: int = 20
+    rooms_per_address: int = 3       # rooms alive at once created from one address
+    orphan_grace_s: float = 10 * 60  # a room with no instructor connected closes after this
 
     @classmethod
     def from_settings(cls, settings: Any) -> "RoomLimits":
         return cls(settings.max_rooms, settings.max_room_members, settings.room_idle_s,
-                   settings.join_attempts_per_minute)
+                   settings.join_attempts_per_minute, settings.rooms_per_address,
+                   settings.room_orphan_grace_s)
 
 
 @dataclass
@@ -58,6 +63,7 @@ class Member:
     sid: str | None
     following: bool = True
     run_taps: int = 0
+    answers: int = 0      # answers to the open question (reset with each new question)
 
 
 @dataclass
@@ -93,9 +99,14 @@ class Room:
     token: str
     created: float
     last_active: float
-    members: dict[str, Member] = field(default_factory=dict)
-    by_sid: dict[str, Member] = field(default_factory=dict)  # connected members only
+    address: str = ""                           # who created it (the per-address cap)
+    join_url: str = ""                          # what students open (QR code, console, presenter)
+    members: dict[str, Member] = field(default_factory=dict)   # by member_id, departed too
+    by_sid: dict[str, Member] = field(default_factory=dict)    # connected members only
+    following: set[str] = field(default_factory=set)           # sids of following members
+    departed: dict[str, None] = field(default_factory=dict)    # member_ids, oldest first
     controllers: set[str] = field(default_factory=set)
+    orphaned_at: float | None = None            # when the last controller left
     lesson: dict[str, Any] | None = None      # {"id", "step"}
     settings: dict[str, Any] | None = None    # {"scenario", "preset", "speed", "compare"}
     run: dict[str, Any] = field(default_factory=dict)  # last "started"/"state"/"done" payloads
@@ -115,14 +126,20 @@ class Room:
         return len(self.by_sid)
 
     def following_count(self) -> int:
-        return sum(1 for m in self.by_sid.values() if m.following)
+        return len(self.following)
+
+    def set_following(self, member: Member, on: bool) -> None:
+        member.following = on
+        if member.sid is not None:
+            (self.following.add if on else self.following.discard)(member.sid)
 
     def is_controller(self, sid: str) -> bool:
         return sid in self.controllers
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a follower needs to show the room's current view, in one JSON object."""
-        return {"code": self.code, "display_code": self.display_code, "lesson": self.lesson,
+        return {"code": self.code, "display_code": self.display_code, "join_url": self.join_url,
+                "lesson": self.lesson,
                 "settings": self.settings, "run": dict(self.run), "herd": self.herd,
                 "prediction": self.prediction.public() if self.prediction else None,
                 "members": self.connected_members(), "following": self.following_count()}
@@ -133,6 +150,8 @@ class Room:
         if not 2 <= len(choices) <= MAX_CHOICES:
             raise RoomError("bad_prediction", f"A prediction needs 2 to {MAX_CHOICES} choices.")
         self.prediction = Prediction(question, choices, lesson, reveal, answer)
+        for m in self.members.values():
+            m.answers = 0
         return self.prediction
 
     def answer(self, member: Member, choice: object) -> Prediction:
@@ -141,6 +160,10 @@ class Room:
             raise RoomError("prediction_closed", "There is no open question to answer right now.")
         if not isinstance(choice, int) or isinstance(choice, bool) or not 0 <= choice < len(p.choices):
             raise RoomError("bad_choice", f"Pick one of the {len(p.choices)} choices.")
+        if member.answers >= ANSWERS_PER_QUESTION:
+            raise RoomError("answer_budget", "You have changed your answer enough times for this "
+                                             "question.")
+        member.answers += 1
         p.answers[member.member_id] = choice
         return p
 
@@ -185,7 +208,12 @@ class Room:
 
 
 class RoomRegistry:
-    """All rooms of this process, with the caps, the join-attempt limit and idle expiry."""
+    """All rooms of this process, with the caps, the join-attempt limit and expiry.
+
+    Every operation is O(1) in the number of members: a socket has at most one membership
+    (``sids``), so a flood of ``join`` from one socket replaces, never accumulates, and departed
+    students are remembered (so they can come back) in arrival order, oldest forgotten first.
+    """
 
     def __init__(self, limits: RoomLimits, clock: Clock = time.monotonic,
                  code_taken: Callable[[str], bool] = lambda code: False) -> None:
@@ -199,19 +227,31 @@ class RoomRegistry:
         self.failures = SlidingWindow(limits.join_attempts_per_minute, 60.0, clock)
         self.creations = SlidingWindow(limits.join_attempts_per_minute, 60.0, clock)
 
-    def create(self, address: str) -> Room:
-        if not self.creations.allow(address):
-            raise RoomError("rate_limited", "Too many new rooms from your network: wait a minute.")
+    def create(self, address: str, sid: str, code: str | None = None,
+               token: str | None = None) -> Room:
+        """A new room whose controller is ``sid``; nothing is registered if it is refused.
+
+        ``code`` and ``token`` re-create a room that was lost with its process (``relay``).
+        """
+        if sum(1 for r in self.rooms.values() if r.address == address) >= self.limits.rooms_per_address:
+            raise RoomError("rooms_per_address", "Your network already has as many rooms open as "
+                                                 "it may: close one (or wait for it to expire).")
         if len(self.rooms) >= self.limits.max_rooms:
             raise RoomError("rooms_full", "This server already hosts as many rooms as it allows; "
                                           "try again later or ask the operator to raise HERDLAB_MAX_ROOMS.")
-        code = codes.new_code()
-        while code in self.rooms or self.code_taken(code):
+        if not self.creations.allow(address):
+            raise RoomError("rate_limited", "Too many new rooms from your network: wait a minute.")
+        if code is None:
             code = codes.new_code()
+            while code in self.rooms or self.code_taken(code):
+                code = codes.new_code()
         now = self.clock()
-        room = Room(code, codes.new_token(), now, now,
+        room = Room(code, token or codes.new_token(), now, now, address=address,
                     tap_window=SlidingWindow(TAPS_PER_SECOND, 1.0, self.clock, self.limits.max_members))
         self.rooms[code] = room
+        self._leave_current(sid)
+        room.controllers.add(sid)
+        self.sids[sid] = code
         return room
 
     def get(self, raw_code: object) -> Room | None:
@@ -219,39 +259,46 @@ class RoomRegistry:
         return self.rooms.get(code) if code else None
 
     def _lookup(self, raw_code: object, address: str) -> Room:
-        """The room for a typed code, charging a failure to ``address`` when there is none."""
-        if self.failures.blocked(address):
-            raise RoomError("rate_limited", "Too many wrong codes from your network: wait a minute.")
+        """The room for a typed code; a wrong code is charged to ``address``.
+
+        A right code always works, even from an address that typed many wrong ones (a classmate
+        behind the same NAT, or the instructor's console): guessing is defeated by the size of the
+        code space, not by locking people out (docs/instructors.md has the arithmetic).
+        """
         room = self.get(raw_code)
-        if room is None:
-            self.failures.allow(address)
-            raise RoomError("no_room", "No room has that code. Check it on the projector.")
-        return room
+        if room is not None:
+            return room
+        if not self.failures.allow(address):
+            raise RoomError("rate_limited", "Too many wrong codes from your network: wait a minute.")
+        raise RoomError("no_room", "No room has that code. Check it on the projector.")
 
     def join(self, raw_code: object, sid: str, address: str, member_id: object = None) -> tuple[Room, Member]:
-        """Add a student (or bring one back by ``member_id``), following by default."""
+        """Add a student (or bring one back by ``member_id``), following by default.
+
+        A socket that already belongs to this room keeps its membership (its budgets too); one
+        that belongs to another room leaves it first.
+        """
         room = self._lookup(raw_code, address)
+        current = room.by_sid.get(sid)
+        if current is not None and (member_id is None or member_id == current.member_id):
+            return room, current
         member = room.members.get(member_id) if isinstance(member_id, str) else None
         if member is None:
             if room.connected_members() >= self.limits.max_members:
                 raise RoomError("room_full", f"This room is full ({self.limits.max_members} students).")
-            member = Member(secrets.token_urlsafe(12), sid)
+        self._leave_current(sid)
+        if member is None:
+            member = Member(secrets.token_urlsafe(12), None)
             room.members[member.member_id] = member
-            self._forget_departed(room)
-        if member.sid is not None:
-            room.by_sid.pop(member.sid, None)  # the same student from a new connection
+        if member.sid is not None:   # the same student from a new connection
+            self._detach_sid(room, member.sid)
+        room.departed.pop(member.member_id, None)
         member.sid = sid
-        member.following = True
         room.by_sid[sid] = member
+        room.set_following(member, True)
         self.sids[sid] = room.code
         room.last_active = self.clock()
         return room, member
-
-    def _forget_departed(self, room: Room) -> None:
-        """Keep departed students (they may come back) but never more than the cap of them."""
-        departed = [m for m in room.members.values() if m.sid is None]
-        for m in departed[: max(0, len(room.members) - 2 * self.limits.max_members)]:
-            del room.members[m.member_id]
 
     def claim(self, raw_code: object, token: object, sid: str, address: str) -> Room:
         """Make ``sid`` a controller of the room: the instructor's console, its presenter window,
@@ -260,7 +307,10 @@ class RoomRegistry:
         if not codes.token_matches(room.token, token):
             self.failures.allow(address)
             raise RoomError("bad_token", "This browser does not hold the room's control token.")
+        if self.sids.get(sid) != room.code:
+            self._leave_current(sid)
         room.controllers.add(sid)
+        room.orphaned_at = None
         self.sids[sid] = room.code
         room.last_active = self.clock()
         return room
@@ -270,26 +320,48 @@ class RoomRegistry:
         return self.rooms.get(code) if code else None
 
     def leave(self, sid: str) -> Room | None:
-        """Forget a closed connection; the member record stays so the student can rejoin."""
+        """Forget a connection; the member record stays so the student can rejoin."""
+        return self._leave_current(sid)
+
+    def _leave_current(self, sid: str) -> Room | None:
         room = self.room_of(sid)
         self.sids.pop(sid, None)
         if room is None:
             return None
-        member = room.by_sid.pop(sid, None)
-        if member is not None:
-            member.sid = None
-        room.controllers.discard(sid)
+        self._detach_sid(room, sid)
+        if sid in room.controllers:
+            room.controllers.discard(sid)
+            if not room.controllers:
+                room.orphaned_at = self.clock()
         return room
+
+    def _detach_sid(self, room: Room, sid: str) -> None:
+        member = room.by_sid.pop(sid, None)
+        room.following.discard(sid)
+        if member is None:
+            return
+        member.sid = None
+        room.departed[member.member_id] = None
+        while len(room.departed) > 2 * self.limits.max_members:   # forget the longest gone
+            oldest = next(iter(room.departed))
+            del room.departed[oldest]
+            room.members.pop(oldest, None)
 
     def touch(self, room: Room) -> None:
         room.last_active = self.clock()
 
     def idle(self) -> list[Room]:
-        """Rooms nobody has driven or joined for ``idle_s``: the caller closes them."""
-        cutoff = self.clock() - self.limits.idle_s
-        return [room for room in self.rooms.values() if room.last_active <= cutoff]
+        """Rooms nobody has driven or joined for ``idle_s``, or whose instructor has been gone for
+        ``orphan_grace_s``: the caller closes them."""
+        now = self.clock()
+        cutoff = now - self.limits.idle_s
+        orphan_cutoff = now - self.limits.orphan_grace_s
+        return [room for room in self.rooms.values()
+                if room.last_active <= cutoff
+                or (room.orphaned_at is not None and room.orphaned_at <= orphan_cutoff)]
 
     def close(self, room: Room) -> None:
         self.rooms.pop(room.code, None)
         for sid in [*room.by_sid, *room.controllers]:
-            self.sids.pop(sid, None)
+            if self.sids.get(sid) == room.code:
+                self.sids.pop(sid, None)

@@ -15,17 +15,20 @@ import logging
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from webapp.classroom import payloads as p
-from webapp.classroom.live import NAMESPACE, RoomRun
+from webapp.classroom.address import join_url, public_base
+from webapp.classroom.live import NAMESPACE, RoomOutlet
 from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
 from webapp.extensions import socketio
-from webapp.transport.payloads import (CONTROL_KEYS, START_KEYS, PayloadError, check_seek,
-                                       parse_control, parse_start)
-from webapp.transport.runner import reserve
+from webapp.transport.budget import check_start
+from webapp.transport.controls import apply_control
+from webapp.transport.payloads import CONTROL_KEYS, START_KEYS, PayloadError, parse_control, parse_start
+from webapp.transport.runner import Run
+from webapp.transport.slots import RunSlots
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.25   # tallies and member counts go out at most 4 times a second per room
-SWEEP_EVERY = 40          # flushes between idle sweeps (10 s)
+SWEEP_EVERY = 8           # flushes between expiry sweeps (2 s)
 # Animated viewers x followers per room run. Every follower receives every frame, so the room's
 # traffic grows with both; this keeps a herd's burst to a few MB per second in total (a classroom's
 # Wi-Fi, and the server, can carry it): 30 students see all 300 dots, 300 see one dot per 6 viewers.
@@ -52,12 +55,14 @@ def followers(code: str) -> str:
 
 class Classroom:
     def __init__(self, registry: RoomRegistry, settings: Any, course: Callable[[], Any],
-                 directory: "Directory") -> None:
+                 directory: "Directory", slots: RunSlots) -> None:
         self.registry = registry
         self.settings = settings
+        self.slots = slots
+        self.public_base = public_base(settings)[0]
         self.course = course            # the lessons (for steps and predictions), or None
         self.directory = directory      # tells other processes which rooms live here
-        self.runs: dict[str, RoomRun] = {}
+        self.runs: dict[str, Run] = {}
         self.dirty: set[str] = set()
         self._ticking = False
         self.handlers: dict[str, Callable[..., None]] = {
@@ -84,32 +89,68 @@ class Classroom:
             else:
                 raise RoomError("unknown_event", f"'{str(event)[:40]}' is not a room event.")
         except RoomError as exc:
-            self._refuse(sid, event, exc.reason, exc.message)
+            self.refuse(sid, event, exc.reason, exc.message)
         except PayloadError as exc:
-            self._refuse(sid, event, "bad_payload", str(exc), exc.field)
+            self.refuse(sid, event, "bad_payload", str(exc), exc.field)
         except Exception:
             log.exception("/room %s failed", event)
-            self._refuse(sid, event, "server_error", "Something went wrong on the server; nothing was changed.")
+            self.refuse(sid, event, "server_error", "Something went wrong on the server; nothing was changed.")
 
     # -- anyone --------------------------------------------------------------------------------
     def create(self, sid: str, payload: Any, address: str) -> None:
         p.envelope(payload, (), "create")
-        room = self.registry.create(address)
+        before = self.registry.room_of(sid)
+        room = self.registry.create(address, sid)
+        room.join_url = join_url(self.public_base, room.code)
+        self._left(sid, before, room)
         self.directory.opened(room)
         self._ensure_ticker()
-        self.registry.claim(room.code, room.token, sid, address)
         self._enter(sid, room)
         self._send("room", {"token": room.token, "role": "instructor", **room.snapshot()}, sid)
 
+    def reopen(self, sid: str, code: str, token: str, address: str) -> None:
+        """The instructor reclaims a room whose process died: it opens again here, same code and
+        token, empty; its students join again (they were told, see ``lost``)."""
+        try:
+            before = self.registry.room_of(sid)
+            room = self.registry.create(address, sid, code=code, token=token)
+        except RoomError as exc:
+            self.refuse(sid, "claim", exc.reason, exc.message)
+            return
+        room.join_url = join_url(self.public_base, room.code)
+        self._left(sid, before, room)
+        self.directory.opened(room)
+        self._ensure_ticker()
+        self._enter(sid, room)
+        self._send("room", {"role": "instructor", "reopened": True, **room.snapshot()}, sid)
+
+    def lost(self, sid: str, code: str) -> None:
+        """Tell ``sid`` that the process holding its room ``code`` stopped."""
+        self._send("room_closed", {"reason": "owner_lost", "code": code, "message":
+                                   "The server process that held this room stopped. Your "
+                                   "instructor can reopen it with the same code; then join "
+                                   "again."}, sid)
+
     def claim(self, sid: str, payload: Any, address: str) -> None:
         body = p.envelope(payload, ("code", "token"), "claim")
+        before = self.registry.room_of(sid)
         room = self.registry.claim(body.get("code"), body.get("token"), sid, address)
+        self._left(sid, before, room)
         self._enter(sid, room)
         self._send("room", {"role": "instructor", **room.snapshot()}, sid)
 
     def join(self, sid: str, payload: Any, address: str) -> None:
         body = p.envelope(payload, ("code", "member_id"), "join")
-        room, member = self.registry.join(body.get("code"), sid, address, body.get("member_id"))
+        before = self.registry.room_of(sid)
+        try:
+            room, member = self.registry.join(body.get("code"), sid, address, body.get("member_id"))
+        except RoomError as exc:
+            if exc.reason == "rate_limited":   # a guesser: make it reconnect for every try
+                self.refuse(sid, "join", exc.reason, exc.message)
+                socketio.server.disconnect(sid, namespace=NAMESPACE)
+                return
+            raise
+        self._left(sid, before, room)
         self._enter(sid, room)
         self._send("joined", {"member_id": member.member_id, **room.snapshot()}, sid)
         self._mark(room)
@@ -130,7 +171,7 @@ class Classroom:
     def detach(self, sid: str, payload: Any, address: str) -> None:
         p.envelope(payload, (), "detach")
         room, member = self._member(sid)
-        member.following = False
+        room.set_following(member, False)
         socketio.server.leave_room(sid, followers(room.code), namespace=NAMESPACE)
         self._send("detached", {"following": False}, sid)
         self._mark(room)
@@ -139,7 +180,7 @@ class Classroom:
         """Back to the live view; the snapshot lets the page catch up with what it missed."""
         p.envelope(payload, (), "rejoin")
         room, member = self._member(sid)
-        member.following = True
+        room.set_following(member, True)
         socketio.server.enter_room(sid, followers(room.code), namespace=NAMESPACE)
         self._send("snapshot", room.snapshot(), sid)
         self._mark(room)
@@ -183,14 +224,16 @@ class Classroom:
     def start(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
         """One run per room: a new start replaces the room's run; an open question closes."""
         req = parse_start(dict(body), max_animate=self.settings.lab_max_animate)
+        check_start(req, self.settings.run_max_steps)
         budget = max(MIN_ANIMATED, ROOM_DOT_BUDGET // max(1, room.following_count()))
         self._launch(room, req.scenario, req.compare, req.speed, min(req.animate_limit, budget))
 
     def _launch(self, room: Room, scenario: Any, compare: Any, speed: float, animate_limit: int) -> None:
         self._stop_run(room)
-        run = RoomRun(target=followers(room.code), scenario=scenario, compare=compare, speed=speed,
-                      animate_limit=animate_limit, observe=lambda e, d: self._observe(room, e, d))
-        if not self._reserve(run):
+        outlet = RoomOutlet(followers(room.code), lambda e, d: self._observe(room, e, d))
+        run = Run(slots=self.slots, outlet=outlet, scenario=scenario, compare=compare, speed=speed,
+                  animate_limit=animate_limit)
+        if not self.slots.reserve(run):
             raise RoomError("server_busy", "The server is running as many experiments as it can; try again.")
         room.new_run()
         if room.prediction is not None and room.prediction.open:
@@ -199,9 +242,6 @@ class Classroom:
         self.runs[room.code] = run
         run.start(None)
 
-    def _reserve(self, run: RoomRun) -> bool:
-        return reserve(run, self.settings.max_runs_per_server)
-
     def control(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
         run = self.runs.get(room.code)
         if run is None:
@@ -209,23 +249,15 @@ class Classroom:
         ctl = parse_control({"run_id": run.run_id, **body})
         if ctl.run_id != run.run_id:
             raise PayloadError("That run is no longer the room's run.", "run_id")
-        if ctl.action == "seek":
-            check_seek(ctl.value, run.duration_s)
-        if ctl.action == "restart":
-            self._launch(room, run.scenario, run.compare, run.speed, run.animate_limit)
-        elif ctl.action == "stop":
-            run.stop()
-        elif run.running:
-            try:
-                run.control(ctl.action, ctl.value)
-            except OverflowError:
-                raise PayloadError("Too many controls pending; wait a moment.", "action") from None
-        elif ctl.action == "seek":
-            if not self._reserve(run):
+
+        def revive(t: float, pause: bool) -> None:
+            if not self.slots.reserve(run):
                 raise RoomError("server_busy", "The server is running as many experiments as it can.")
-            run.start(ctl.value)
-        else:
-            raise PayloadError(f"The run is {run.status}: only seek, restart and stop apply.", "action")
+            run.start(t, pause)
+
+        apply_control(run, ctl, revive=revive,
+                      restart=lambda: self._launch(room, run.scenario, run.compare, run.speed,
+                                                   run.animate_limit))
 
     def predict(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
         """Open the lesson's prediction (by lesson id) or an ad-hoc question with choices."""
@@ -273,6 +305,14 @@ class Classroom:
                       to=everyone(room.code), namespace=NAMESPACE)
         self.dirty.discard(room.code)
 
+    def _left(self, sid: str, before: Room | None, now: Room) -> None:
+        """``sid`` moved from ``before`` to ``now``: it no longer hears the old room."""
+        if before is None or before is now:
+            return
+        for name in (everyone(before.code), followers(before.code)):
+            socketio.server.leave_room(sid, name, namespace=NAMESPACE)
+        self._mark(before)
+
     def _enter(self, sid: str, room: Room) -> None:
         for name in (everyone(room.code), followers(room.code)):
             socketio.server.enter_room(sid, name, namespace=NAMESPACE)
@@ -283,7 +323,7 @@ class Classroom:
     def _send(self, event: str, data: Any, sid: str) -> None:
         socketio.emit(event, data, to=sid, namespace=NAMESPACE)
 
-    def _refuse(self, sid: str, event: str, reason: str, message: str, field: str | None = None) -> None:
+    def refuse(self, sid: str, event: str, reason: str, message: str, field: str | None = None) -> None:
         self._send("room_error", {"event": str(event)[:40], "reason": reason, "message": message,
                                   "field": field}, sid)
 
@@ -316,7 +356,9 @@ class Classroom:
 
     def sweep(self) -> None:
         for room in self.registry.idle():
-            self._close(room, "This room expired after a long idle period.")
+            self._close(room, "The instructor left and did not come back, so this room closed."
+                        if room.orphaned_at is not None else
+                        "This room expired after a long idle period.")
 
     def _ensure_ticker(self) -> None:
         if not self._ticking:

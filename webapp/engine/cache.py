@@ -9,40 +9,49 @@ from typing import Any
 
 
 class Entry:
-    """One cached value: when it expires, and how long it took to compute (``delta``, which
-    XFetch stores with the value)."""
+    """One cached value: when it expires, how long it took to compute (``delta``, which XFetch
+    stores with the value), and which write of its key it is (``version``)."""
 
-    __slots__ = ("expires", "delta")
+    __slots__ = ("expires", "delta", "version")
 
-    def __init__(self, expires: float, delta: float) -> None:
+    def __init__(self, expires: float, delta: float, version: int) -> None:
         self.expires = expires
         self.delta = delta
+        self.version = version
 
 
 class Cache:
     def __init__(self) -> None:
         self.values: dict[str, Entry] = {}
-        self._claims: dict[str, tuple[Any, float]] = {}
+        self._claims: dict[str, tuple[Any, int, float]] = {}   # name -> owner, server, until
+        self._writes = 0
 
     def fresh(self, key: str, now: float) -> bool:
         entry = self.values.get(key)
         return entry is not None and now < entry.expires
 
     def put(self, key: str, now: float, ttl_s: float, delta: float) -> Entry:
-        entry = self.values[key] = Entry(now + ttl_s, delta)
+        self._writes += 1
+        entry = self.values[key] = Entry(now + ttl_s, delta, self._writes)
         return entry
 
-    def claim(self, name: str, owner: Any, now: float, lease_s: float) -> tuple[bool, Any]:
-        """Take ``name`` for ``owner`` unless someone holds an unexpired lease on it.
+    def claim(self, name: str, owner: Any, server: int, now: float,
+              lease_s: float) -> tuple[bool, int | None]:
+        """Take ``name`` for ``owner`` (on ``server``) unless someone holds an unexpired lease.
 
-        Returns ``(won, other)``: when lost, ``other`` is the holder; when won, ``other`` is the
+        Returns ``(won, server)``: when lost, the holder's server; when won, the server of the
         previous holder whose lease ran out (None if the name was free).
         """
         held = self._claims.get(name)
-        if held is not None and now < held[1]:
-            return False, held[0]
-        self._claims[name] = (owner, now + lease_s)
-        return True, None if held is None else held[0]
+        if held is not None and now < held[2]:
+            return False, held[1]
+        self._claims[name] = (owner, server, now + lease_s)
+        return True, None if held is None else held[1]
+
+    def held(self, name: str, now: float) -> bool:
+        """Does someone hold ``name`` (with a lease that has not run out)?"""
+        held = self._claims.get(name)
+        return held is not None and now < held[2]
 
     def release(self, name: str, owner: Any) -> None:
         """Drop the claim, but only if ``owner`` still holds it (its lease may have passed)."""

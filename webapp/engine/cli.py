@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from webapp.engine.experiment import Simulation
+from webapp.engine.simulation import Simulation
 from webapp.engine.presets import PRESETS
 from webapp.engine.scenario import ScenarioError, apply_overrides, parse_scenario
 
@@ -80,14 +80,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
-        print(_human(summary))
+        print(human_summary(summary))
     return 0
 
 
-def _human(s: dict[str, Any]) -> str:
-    lat = s["latency_ms"]
+def human_summary(s: dict[str, Any]) -> str:
+    """A summary as a few lines of text (also used by the real-systems CLI)."""
     fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
     ratio = "-" if s["cache_hit_ratio"] is None else f"{s['cache_hit_ratio']:.1%}"
+
+    def latency(name: str) -> str:
+        lat = s[f"latency_{name}_ms"]
+        return (f"latency ms, {name}: mean {fmt(lat['mean'])}, p50 {fmt(lat['p50'])}, "
+                f"p95 {fmt(lat['p95'])}, p99 {fmt(lat['p99'])}, max {fmt(lat['max'])}")
+
     return "\n".join([
         f"coalesce={s['coalesce']} seed={s['seed']} chunks={s['chunks']}",
         f"requests {s['requests']}: completed {s['completed']}, errors {s['errors']}, "
@@ -95,9 +101,10 @@ def _human(s: dict[str, Any]) -> str:
         f"datastore: {s['db_queries']} queries, peak {s['peak_db_inflight']} inside, "
         f"down {s['db_down_s']:.1f} s",
         f"cache hit ratio {ratio}, coalesced {s['coalesced']}, stale served {s['stale_served']}",
-        f"latency ms: mean {fmt(lat['mean'])}, p50 {fmt(lat['p50'])}, p95 {fmt(lat['p95'])}, "
-        f"p99 {fmt(lat['p99'])}, max {fmt(lat['max'])}",
-        f"virtual time {s['sim_time_s']:.2f} s, {s['events']} events",
+        latency("everyone"),
+        latency("answered"),
+        f"virtual time {s['sim_time_s']:.2f} s, {s['events']} events"
+        + (" (cut short at its step limit)" if s["truncated"] else ""),
     ])
 
 

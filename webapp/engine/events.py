@@ -21,13 +21,16 @@ DB_STARTED = "db_started"
 DB_FINISHED = "db_finished"
 DB_REJECTED = "db_rejected"
 DB_FAILED = "db_failed"
+DB_CANCELLED = "db_cancelled"
 CACHE_SET = "cache_set"
 PROMISE_RESOLVED = "promise_resolved"
 TIMEOUT = "timeout"
 RETRY = "retry"
+RETRY_DENIED = "retry_denied"
 RESPOND = "respond"
 SERVER_DOWN = "server_down"
 DB_STATE = "db_state"
+DB_SLOW = "db_slow"
 CHUNK_PUBLISHED = "chunk_published"
 SAMPLE = "sample"
 
@@ -35,7 +38,8 @@ SAMPLE_FIELDS = (
     "queued", "in_service", "utilisation", "state",
     "arrived", "completed", "errors", "timeouts", "retries", "db_queries", "db_rejected",
     "db_failed", "coalesced", "cache_hits", "cache_misses", "stale_served", "inflight_requests",
-    "responses", "rps", "lat_p50_ms", "lat_p99_ms",
+    "responses", "rps", "lat_p50_ms", "lat_p99_ms", "lat_p99_answered_ms", "ends",
+    "p50_ms", "p99_ms", "p99_answered_ms", "db_cancelled", "retries_denied",
 )
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -54,13 +58,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
     DB_FINISHED: ("query",),
     DB_REJECTED: ("query", "reason"),
     DB_FAILED: ("query",),
+    DB_CANCELLED: ("query",),
     CACHE_SET: ("role", "ttl_s"),
     PROMISE_RESOLVED: ("waiters", "ok"),
     TIMEOUT: ("attempt",),
     RETRY: ("attempt", "delay_ms", "reason"),
+    RETRY_DENIED: ("attempt", "reason"),
     RESPOND: ("attempt", "status", "latency_ms", "source"),
     SERVER_DOWN: (),
     DB_STATE: ("state", "recover_at"),
+    DB_SLOW: ("factor", "until"),
     CHUNK_PUBLISHED: ("chunk",),
     SAMPLE: SAMPLE_FIELDS,
 }

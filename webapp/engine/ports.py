@@ -35,6 +35,7 @@ class Entry(Protocol):
 
     expires: float          # host time at which it stops being fresh
     delta: float            # how long it took to compute (stored with it, for XFetch)
+    version: Any            # this write of the key: every write gives a new one
 
 
 class Host(Protocol):
@@ -47,10 +48,18 @@ class Host(Protocol):
 
     # ---- the datastore
     def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
-              on_done: Callable[[float, bool], None]) -> None:
+              on_done: Callable[[float, bool], None]) -> Any:
         """Query the datastore for ``req.key``; ``on_done(t, ok)`` once it answers. On success
         the host has already written the value to the cache. If ``server`` dies meanwhile the
-        answer goes nowhere (``on_done`` is never called)."""
+        answer goes nowhere (``on_done`` is never called). Returns the query (opaque).
+
+        This attempt waits for the answer (unless ``role`` is ``"refresh"``: nobody does). If
+        every attempt waiting for it gives up while it still waits for a connection, the host
+        cancels it: ``on_done(t, False)`` then, heard by nobody. Once running it runs on."""
+
+    def join(self, query: Any, req: Request, attempt: int) -> None:
+        """This attempt, too, waits for ``query``'s answer (a coalesced waiter), so the query
+        is not cancelled while it still waits."""
 
     # ---- answers
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
@@ -69,12 +78,25 @@ class Host(Protocol):
     def put(self, t: float, key: str, role: str, delta: float) -> None:
         """Write a value for ``key`` (with the run's TTL) that took ``delta`` to compute."""
 
-    def claim(self, name: str, owner: Any, t: float, lease_s: float) -> tuple[bool, Any]:
-        """Add-if-absent with a lease (Redis ``SET NX PX``): ``(True, previous holder whose lease
-        ran out, or None)`` if ``owner`` now holds ``name``, else ``(False, holder)``."""
+    def claim(self, name: str, owner: Any, server: int, t: float,
+              lease_s: float) -> tuple[bool, int | None]:
+        """Add-if-absent with a lease (Redis ``SET NX PX``), for ``owner`` working on ``server``.
+        ``(True, the server of a previous holder whose lease ran out, or None)`` if ``owner``
+        now holds ``name``, else ``(False, the holder's server)``. A holder in another process
+        is known by its server only, so that is all a claim tells."""
 
     def release(self, name: str, owner: Any) -> None:
         """Drop ``name`` if ``owner`` still holds it (its lease may have run out)."""
+
+    def watch(self, t: float, name: str, fn: Callable[..., None], timeout_s: float,
+              *args: Any) -> None:
+        """Call ``fn(t, *args)`` once: when ``notify`` wakes this watcher of ``name``, or
+        ``timeout_s`` from now, whichever comes first -- or at once if nobody holds ``name``
+        now (so a wake-up sent between a lost ``claim`` and this call is never missed)."""
+
+    def notify(self, t: float, name: str, everyone: bool = True) -> None:
+        """Wake the watchers of ``name``: every one, or (``everyone`` False) only the one
+        that has waited longest."""
 
     # ---- record, settings, randomness, counters
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
@@ -120,6 +142,13 @@ class Mitigation(Protocol):
 
     def retry_delay(self, retry: int) -> float:
         """Seconds a client waits before retry number ``retry`` (1 for the first)."""
+
+    def on_request(self, t: float) -> None:
+        """A client starts a new request (its first attempt)."""
+
+    def may_retry(self, t: float, req: Request, retry: int) -> bool:
+        """A client is about to send retry number ``retry``: False forbids it (the request
+        then ends with the failure that made it want to retry)."""
 
     def on_server_down(self, t: float, server: int) -> None:
         """``server`` died: forget what this mitigation kept in its memory."""

@@ -46,8 +46,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "title": "A hot key expires under steady load",
         "description": "A popular key, cached at t=0 with a 10 s TTL, read 1,000 times a second. "
                        "Each time it expires every read in the next fetch time misses. "
-                       "stale_while_revalidate or early_refresh_beta=1 keep it to about one "
-                       "fetch per expiry.",
+                       "stale_while_revalidate keeps it to one fetch per expiry; "
+                       "early_refresh_beta=1 to a few, and nobody sees a miss: readers keep "
+                       "rolling the die while the first early refresh runs, about e = 2.7 "
+                       "refreshes per expiry in theory, 3 on average here (1 to 11).",
         "scenario": {
             "duration_s": 30.0,
             "clients": {"count": 30_000, "arrival": "poisson", "rate_per_s": 1000.0},
@@ -61,10 +63,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "title": "Timeouts and retries feed the herd",
         "description": "No cache in front: 350 clients in 1 s against a datastore that serves "
                        "about 160 queries a second and slows as its queue grows. Clients give "
-                       "up after 1 s and retry at once, up to 3 times; their abandoned queries "
-                       "stay in the FIFO queue, so the retries triple the work and rescue "
-                       "nobody. Compare retries=0, backoff=full_jitter (a flatter peak), then "
-                       "coalesce=promise.",
+                       "up after 1 s and retry at once, up to 3 times. A query still queued "
+                       "when its client gives up is cancelled, but one already running is "
+                       "wasted, and every retry joins the back of the queue: the retries nearly "
+                       "triple the queries and many clients still fail. Compare retries=0; "
+                       "backoff=exponential (waiting lets the backlog drain: everyone is "
+                       "answered, with fewer queries); backoff=full_jitter (no better here: the "
+                       "clients gave up at different moments, so there is no wave to break; "
+                       "see retry-waves); then coalesce=promise.",
         "scenario": {
             "duration_s": 10.0,
             "clients": {"count": 350, "arrival": "burst", "window_s": 1.0, "timeout_s": 1.0,
@@ -72,6 +78,48 @@ PRESETS: dict[str, dict[str, Any]] = {
             "cache": {"enabled": False},
             "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "lognormal",
                           "lognormal_sigma": 0.3, "contention": 0.1},
+        },
+    },
+    "retry-waves": {
+        "title": "Clients that fail together retry together",
+        "description": "No cache: 600 clients within 1 s overload a datastore that serves about "
+                       "160 queries a second. After 0.5 s of overload it crashes, failing every "
+                       "query it holds at the same instant, and stays down for 3 s. Clients "
+                       "retry up to 5 times with exponential backoff (1 s, 2 s, 4 s, ...): those "
+                       "that failed together come back together, and each wave crashes the "
+                       "recovering datastore again. backoff=full_jitter spreads the same retries "
+                       "over each interval: it crashes once and almost everyone is answered. "
+                       "backoff=none retries into the crashed datastore at once and gives up.",
+        "scenario": {
+            "duration_s": 10.0,
+            "clients": {"count": 600, "arrival": "burst", "window_s": 1.0, "retries": 5,
+                        "backoff": "exponential", "backoff_base_ms": 1000.0,
+                        "backoff_cap_ms": 60_000.0},
+            "cache": {"enabled": False},
+            "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.3, "crash": True, "overload_queue": 100,
+                          "crash_after_s": 0.5, "recovery_s": 3.0},
+        },
+    },
+    "metastable": {
+        "title": "A short slowdown, and a collapse that outlasts it",
+        "description": "Steady load at 70% of capacity: 112 requests a second, no cache, to a "
+                       "datastore that serves about 160. Clients give up after 1 s and retry at "
+                       "once, up to 3 times. At 10 s the datastore slows 4-fold for 3 s (the "
+                       "trigger): waits pass the timeout, clients retry, and the retries (up to "
+                       "4 times the load) and the work of queries that finish after their "
+                       "clients left keep it overloaded after the trigger is gone: about one "
+                       "request in eight is answered for the rest of the run, and the in-flight "
+                       "count stays near 112/s x 4 s. The fix: datastore.queue_limit=40 (load "
+                       "shedding) with clients.retry_budget=0.1; each alone restores it too.",
+        "scenario": {
+            "duration_s": 60.0,
+            "sample_interval_s": 0.1,
+            "clients": {"count": 10_000, "arrival": "poisson", "rate_per_s": 112.0,
+                        "timeout_s": 1.0, "retries": 3},
+            "cache": {"enabled": False},
+            "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "exponential"},
+            "faults": {"slow_db_at_s": 10.0, "slow_db_for_s": 3.0, "slow_factor": 4.0},
         },
     },
     "fleet": {

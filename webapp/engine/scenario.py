@@ -42,13 +42,19 @@ class Clients:
                             lo=0.0, hi=600.0)
     rate_per_s: float = _spec(100.0, "Poisson arrival rate.", lo=0.001, hi=10_000_000.0)
     timeout_s: float = _spec(0.0, "Client gives up on an attempt after this long (0 = never). "
-                             "The server-side work goes on.", lo=0.0, hi=600.0)
+                             "Its query leaves the queue if nobody else waits for it; work "
+                             "already running goes on.", lo=0.0, hi=600.0)
     retries: int = _spec(0, "Extra attempts after a timeout or an error.", lo=0, hi=10)
     backoff: str = _spec("none", "Delay before a retry: none (immediately), fixed (base), "
                          "exponential (base*2^n, capped), full_jitter (uniform 0..exponential).",
                          choices=("none", "fixed", "exponential", "full_jitter"), off="none")
     backoff_base_ms: float = _spec(100.0, "Backoff base delay.", lo=0.0, hi=60_000.0)
     backoff_cap_ms: float = _spec(10_000.0, "Backoff ceiling.", lo=0.0, hi=600_000.0)
+    retry_budget: float = _spec(0.0, "Retry budget: retries at most this share of the requests "
+                                "started in the last retry_budget_window_s (0 = no budget; "
+                                "Finagle's default is 0.2).", lo=0.0, hi=10.0, off=0.0)
+    retry_budget_window_s: float = _spec(10.0, "The retry budget's sliding window.", lo=0.1,
+                                         hi=600.0)
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,9 @@ class Datastore:
     service_dist: str = _spec("exponential", "Distribution of service times around service_ms.",
                               choices=("constant", "exponential", "lognormal"))
     lognormal_sigma: float = _spec(0.5, "Shape of the lognormal service time.", lo=0.05, hi=3.0)
-    queue_limit: int = _spec(0, "Most queries waiting for a connection (0 = unbounded); more are "
-                             "rejected.", lo=0, hi=10_000_000)
+    queue_limit: int = _spec(0, "Load shedding: most queries waiting for a connection (0 = "
+                             "unbounded); more are rejected at once, failing fast instead of "
+                             "waiting past their clients' timeouts.", lo=0, hi=10_000_000, off=0)
     contention: float = _spec(0.0, "Past saturation (more queries inside than connections) each "
                               "query slows by this factor per extra 'connections' worth of load "
                               "(0 = off, capped at 10 loads).", lo=0.0, hi=10.0)
@@ -104,9 +111,11 @@ class Datastore:
 @dataclass(frozen=True)
 class Strategy:
     coalesce: str = _spec("none", "none: every miss queries; lock: one fetches, others poll the "
-                          "cache; promise: per-server singleflight; distributed: shared marker "
+                          "cache; notify: one fetches, others are woken when it has written the "
+                          "value; promise: per-server singleflight; distributed: shared marker "
                           "with a lease plus the local promise.",
-                          choices=("none", "lock", "promise", "distributed"), off="none")
+                          choices=("none", "lock", "notify", "promise", "distributed"),
+                          off="none")
     stale_while_revalidate: bool = _spec(False, "Serve an expired value (for stale_ttl_s) while "
                                          "one background fetch refreshes it.", off=False)
     stale_ttl_s: float = _spec(30.0, "How long past expiry a value may be served stale.",
@@ -120,16 +129,22 @@ class Strategy:
                                 lo=1.0, hi=10_000.0)
     marker_poll_ms: float = _spec(50.0, "distributed: how often a server waiting on another "
                                   "server's marker re-reads the cache.", lo=1.0, hi=10_000.0)
-    lease_ms: float = _spec(5_000.0, "lock/distributed: a lock or marker expires after this long, "
-                            "so a dead holder cannot block the key forever.",
+    lease_ms: float = _spec(5_000.0, "lock/notify/distributed: a lock or marker expires after "
+                            "this long, so a dead holder cannot block the key forever.",
                             lo=1.0, hi=600_000.0)
 
 
 @dataclass(frozen=True)
 class Faults:
-    leader_dies: bool = _spec(False, "The server of the first fetch leader dies halfway through "
-                              "the fetch; its requests fail and its lock or marker is orphaned.")
+    leader_dies: bool = _spec(False, "The server of the first fetch for a miss (the leader's, or "
+                              "a direct one without coalescing) dies halfway through the fetch; "
+                              "its requests fail and its lock or marker is orphaned.")
     fail_fetch: bool = _spec(False, "The first fetch fails (a shared error for its waiters).")
+    slow_db_at_s: float = _spec(10.0, "When the datastore's slowdown starts (a trigger: a bad "
+                                "deploy, a noisy neighbour, a failover).", lo=0.0, hi=600.0)
+    slow_db_for_s: float = _spec(0.0, "How long it lasts (0 = no slowdown).", lo=0.0, hi=600.0)
+    slow_factor: float = _spec(4.0, "Queries that start during the slowdown take this many "
+                               "times as long.", lo=1.0, hi=100.0)
 
 
 @dataclass(frozen=True)
@@ -252,6 +267,13 @@ def _check_combinations(s: Scenario) -> None:
         raise ScenarioError("strategy.prewarm", "false for hot_key (pre-warming writes live chunks)")
     if w.warm_start and live:
         raise ScenarioError("workload.warm_start", "false for live_video (every chunk is new)")
+    f = s.faults
+    if f.slow_db_for_s > s.duration_s:
+        raise ScenarioError("faults.slow_db_for_s", f"at most duration_s ({s.duration_s:g})")
+    if f.slow_db_for_s and f.slow_db_at_s + f.slow_db_for_s > s.duration_s:
+        raise ScenarioError("faults.slow_db_at_s", f"at most duration_s - faults.slow_db_for_s "
+                            f"({s.duration_s - f.slow_db_for_s:g}), so the slowdown ends within "
+                            "the run")
     if s.faults.leader_dies and s.servers.count < 2:
         raise ScenarioError("servers.count", "at least 2 when faults.leader_dies is on "
                             "(someone must survive the dead server)")
@@ -260,9 +282,9 @@ def _check_combinations(s: Scenario) -> None:
         raise ScenarioError("datastore.overload_queue", f"at most datastore.queue_limit "
                             f"({d.queue_limit}) when crash is on, or it can never overload")
     if not s.cache.enabled:
-        if st.coalesce in ("lock", "distributed"):
+        if st.coalesce in ("lock", "notify", "distributed"):
             raise ScenarioError("strategy.coalesce", "none or promise when cache.enabled is false "
-                                "(lock and distributed wait on the cache)")
+                                "(lock, notify and distributed wait on the cache)")
         for key, on in (("strategy.stale_while_revalidate", st.stale_while_revalidate),
                         ("strategy.early_refresh_beta", st.early_refresh_beta > 0),
                         ("strategy.prewarm", st.prewarm), ("workload.warm_start", w.warm_start),

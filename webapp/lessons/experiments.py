@@ -9,9 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from webapp.engine import parse_scenario, run_summary, schema
+from webapp.engine import Simulation, estimate_steps, parse_scenario, run_summary, schema
+from webapp.engine.events import SAMPLE, SAMPLE_FIELDS
 from webapp.lessons.expr import numeric_keys
-from webapp.lessons.model import Experiment
+from webapp.lessons.model import Experiment, Window
 
 # The smallest run that produces every summary key: summary keys do not depend on the scenario,
 # so one tiny run tells the loader which names a check may use.
@@ -35,6 +36,63 @@ def summary_keys() -> frozenset[str]:
     return frozenset(numeric_keys(run_summary(parse_scenario(_PROBE))))
 
 
+# What a check may read of a window (``window.NAME.FIELD``): the mean of an instantaneous sample
+# field over the window's samples, or a per-interval count summed and divided by its length.
+WINDOW_MEANS = ("inflight_requests", "queued", "in_service", "utilisation")
+WINDOW_RATES = {"ends_per_s": "ends", "answered_per_s": "responses"}
+WINDOW = (*WINDOW_MEANS, *WINDOW_RATES)
+_AT = {name: 6 + i for i, name in enumerate(SAMPLE_FIELDS)}  # an Event is (t, kind, req, ...)
+
+
+def window_keys(experiment: Experiment) -> frozenset[str]:
+    """The summary keys an experiment's windows add (``window.late.inflight_requests``, ...)."""
+    return frozenset(f"window.{w.name}.{field}" for w in experiment.windows for field in WINDOW)
+
+
 def run_summary_of(experiment: Experiment) -> dict[str, Any]:
-    """Run one experiment summary-only (no per-request events): what ``lessons check`` needs."""
-    return run_summary(scenario_for(experiment))
+    """Run one experiment without per-request events: what ``lessons check`` needs.
+
+    The engine's summary, plus ``window`` when the experiment declares windows: those are read
+    off the run's samples, the same numbers the lab's charts draw.
+    """
+    scenario = scenario_for(experiment)
+    if not experiment.windows:
+        return run_summary(scenario)
+    simulation = Simulation(scenario, record_requests=False)
+    interval = scenario.sample_interval_s
+    # A sample covers the interval that ends at its time; it is placed by its grid number, so
+    # float drift (40.00000000000001) cannot move it across a window's edge, and the run's extra
+    # final sample, if it shares a grid number with the one before, is not counted twice.
+    inside: dict[str, list[Any]] = {w.name: [] for w in experiment.windows}
+    last = None
+    for event in simulation.events():
+        if event.kind != SAMPLE or (k := round(event.t / interval)) == last:
+            continue
+        last = k
+        for w in experiment.windows:
+            if round(w.from_s / interval) < k <= round(w.to_s / interval):
+                inside[w.name].append(event)
+    summary = simulation.summary()
+    summary["window"] = {w.name: _window_stats(w, inside[w.name]) for w in experiment.windows}
+    return summary
+
+
+def _window_stats(window: Window, samples: list[Any]) -> dict[str, float]:
+    """Means and rates over one window's samples (the loader keeps every window inside the
+    arrivals and on the sample grid, so it holds one sample per interval)."""
+    stats = {name: sum(s[_AT[name]] for s in samples) / len(samples) for name in WINDOW_MEANS}
+    for name, field in WINDOW_RATES.items():
+        stats[name] = sum(s[_AT[field]] for s in samples) / (window.to_s - window.from_s)
+    return stats
+
+
+def run_cost(experiment: Experiment) -> float:
+    """The engine's estimate of the run's work (loop steps).
+
+    Only used to start the most costly runs first when ``lessons check`` spreads them over
+    processes; a run that cannot be built costs nothing (it fails at once, with its reason).
+    """
+    try:
+        return float(estimate_steps(scenario_for(experiment)))
+    except ValueError:
+        return 0.0

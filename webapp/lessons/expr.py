@@ -4,15 +4,22 @@ Lessons state numbers ("one datastore query per chunk", "p99 above two seconds")
 declared as a check so ``python -m webapp lessons check`` can prove it still holds as the engine
 evolves. The grammar is deliberately tiny, so a lesson file can never run code:
 
-    check   := sum CMP sum
+    check   := sum CMP sum [CMP sum] [quota]
+    quota   := "on at least" INT "of" INT "seeds"
     sum     := product (("+" | "-") product)*
     product := atom (("*" | "/") atom)*
     atom    := NUMBER | ref | "(" sum ")" | "-" atom
-    ref     := [EXPERIMENT ":"] NAME ("." NAME)*      e.g. db_queries, latency_ms.p99, lock:db_queries
+    ref     := [EXPERIMENT ":"] NAME ("." NAME)*      e.g. db_queries, latency_answered_ms.p99, lock:db_queries
     CMP     := "==" | "!=" | "<" | "<=" | ">" | ">="
 
-A bare ``ref`` names a summary key of the check's own experiment; ``lock:latency_ms.mean`` names the
+A bare ``ref`` names a summary key of the check's own experiment; ``lock:latency_answered_ms.mean`` names the
 same key in the lesson's experiment ``lock``, which is how two runs are compared.
+
+Two comparisons in a row state both bounds of a number, as the prose does when it says "about
+3 s": ``2.5 <= latency_answered_ms.max / 1000 <= 3.5`` (both must point the same way, as in Python).
+``lessons check`` runs every experiment on many seeds and a check must hold on each of them; a
+claim the lesson states as only usually true ends with a quota, ``... on at least 18 of 20 seeds``,
+and must then hold on that share of the seeds run (rounded up).
 """
 from __future__ import annotations
 
@@ -71,13 +78,41 @@ Node = Union[Num, Ref, BinOp, Neg]
 
 
 @dataclass(frozen=True)
+class Quota:
+    """``on at least k of n seeds``: the share of seeds a usually-true claim must hold on."""
+
+    k: int
+    n: int
+
+    def needed(self, seeds: int) -> int:
+        """How many of ``seeds`` runs must pass: the same share, rounded up (never zero)."""
+        return max(1, math.ceil(self.k * seeds / self.n))
+
+
+@dataclass(frozen=True)
 class Comparison:
-    """A parsed check: ``left CMP right``, plus the source text to print beside its verdict."""
+    """A parsed check: ``a CMP b`` or ``a CMP b CMP c``, plus its source text for the verdict."""
 
     text: str
-    op: str
-    left: Node
-    right: Node
+    ops: tuple[str, ...]
+    operands: tuple[Node, ...]
+    quota: Quota | None = None
+
+    @property
+    def bounds(self) -> str:
+        """Which bounds the check puts on its first operand: "both", "lower", "upper" or "none".
+
+        ``==`` and a chain (``lo <= x <= hi``) bound both sides; ``x > 3`` only from below; this is
+        what the lessons' strength test compares with the number the prose states.
+        """
+        if self.ops == ("==",) or len(self.ops) == 2:
+            return "both"
+        return {">": "lower", ">=": "lower", "<": "upper", "<=": "upper"}.get(self.ops[0], "none")
+
+    @property
+    def subject(self) -> int:
+        """Which operand the claim is about: the middle of a chain, else the first."""
+        return 1 if len(self.ops) == 2 else 0
 
     def refs(self) -> list[Ref]:
         """Every summary key the check reads, so a loader can verify they exist."""
@@ -92,8 +127,8 @@ class Comparison:
             elif isinstance(node, Neg):
                 walk(node.operand)
 
-        walk(self.left)
-        walk(self.right)
+        for operand in self.operands:
+            walk(operand)
         return found
 
 
@@ -160,22 +195,44 @@ class _Parser:
         raise ExprError(f"expected a number or a summary key, found {value!r}")
 
 
+_QUOTA = re.compile(r"\s+on\s+at\s+least\s+(\d+)\s+of\s+(\d+)\s+seeds\s*\Z", re.IGNORECASE)
+_UPWARD, _DOWNWARD = {"<", "<="}, {">", ">="}
+
+
+def _quota(text: str) -> tuple[str, Quota | None]:
+    """Split ``"... on at least k of n seeds"`` off the comparison, checking 1 <= k <= n."""
+    match = _QUOTA.search(text)
+    if not match:
+        return text, None
+    k, n = int(match.group(1)), int(match.group(2))
+    if not 1 <= k <= n <= 1000:
+        raise ExprError(f"'on at least {k} of {n} seeds' needs 1 <= {k} <= {n} <= 1000")
+    return text[:match.start()], Quota(k, n)
+
+
 def parse(text: str) -> Comparison:
     """Parse one check, e.g. ``"db_queries == chunks"``; raise ExprError if it is not one."""
     if not isinstance(text, str) or not text.strip():
         raise ExprError("a check must be a non-empty string")
     if len(text) > MAX_LENGTH:
         raise ExprError(f"a check must be at most {MAX_LENGTH} characters")
-    parser = _Parser(text)
-    left = parser.sum()
-    token = parser.peek()
-    if token is None or token[1] not in COMPARATORS:
+    body, quota = _quota(text)
+    parser = _Parser(body)
+    operands = [parser.sum()]
+    ops: list[str] = []
+    while (token := parser.peek()) is not None and token[1] in COMPARATORS:
+        parser.take()
+        ops.append(token[1])
+        operands.append(parser.sum())
+    if not ops:
         raise ExprError("a check must compare two sides with one of: " + " ".join(COMPARATORS))
-    parser.take()
-    right = parser.sum()
     if parser.peek() is not None:
         raise ExprError(f"unexpected {parser.peek()[1]!r} after the comparison")  # type: ignore[index]
-    return Comparison(text.strip(), token[1], left, right)
+    if len(ops) > 2:
+        raise ExprError("a check compares at most three sides (lower <= value <= upper)")
+    if len(ops) == 2 and not (set(ops) <= _UPWARD or set(ops) <= _DOWNWARD):
+        raise ExprError("a chained check must point one way: 'lo <= x <= hi' or 'hi >= x >= lo'")
+    return Comparison(text.strip(), tuple(ops), tuple(operands), quota)
 
 
 def lookup(summary: Mapping[str, object], key: str) -> float:
@@ -205,13 +262,15 @@ def numeric_keys(summary: Mapping[str, object], prefix: str = "") -> set[str]:
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
-    left: float
-    right: float
-    detail: str  # "12 == 12", or why it could not be evaluated
+    values: tuple[float, ...]  # each operand's value, in order; empty when it could not be evaluated
+    detail: str                # "12 == 12", or why it could not be evaluated
 
 
 def evaluate(check: Comparison, summaries: Mapping[str, Mapping[str, object]], own: str) -> Verdict:
-    """Evaluate ``check`` against each experiment's summary; bare keys read ``summaries[own]``."""
+    """Evaluate ``check`` against each experiment's summary; bare keys read ``summaries[own]``.
+
+    The quota is not applied here: one evaluation is one seed's run (``checks`` counts the seeds).
+    """
 
     def value(node: Node) -> float:
         if isinstance(node, Num):
@@ -223,14 +282,16 @@ def evaluate(check: Comparison, summaries: Mapping[str, Mapping[str, object]], o
         return _ARITHMETIC[node.op](value(node.left), value(node.right))
 
     try:
-        left, right = value(check.left), value(check.right)
+        values = tuple(value(operand) for operand in check.operands)
     except ZeroDivisionError:
-        return Verdict(False, math.nan, math.nan, "division by zero")
+        return Verdict(False, (), "division by zero")
     except KeyError as exc:
-        return Verdict(False, math.nan, math.nan, f"no numeric summary key {exc.args[0]!r}")
-    ok = COMPARATORS[check.op](left, right)
-    return Verdict(ok, left, right, f"{_fmt(left)} {check.op} {_fmt(right)}")
+        return Verdict(False, (), f"no numeric summary key {exc.args[0]!r}")
+    ok = all(COMPARATORS[op](values[i], values[i + 1]) for i, op in enumerate(check.ops))
+    detail = _fmt(values[0]) + "".join(f" {op} {_fmt(v)}" for op, v in zip(check.ops, values[1:]))
+    return Verdict(ok, values, detail)
 
 
 def _fmt(x: float) -> str:
+    """A number as a person would write it in a verdict: 12, 0.5, 1.235e+04."""
     return str(int(x)) if x.is_integer() else f"{x:.4g}"

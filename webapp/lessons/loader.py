@@ -17,9 +17,10 @@ from typing import Any, Callable, TypeVar
 import yaml
 
 from webapp.lessons import experiments as lab
+from webapp.lessons.claims import one_sided_problem, plain
 from webapp.lessons.expr import Comparison, ExprError, parse
 from webapp.lessons.model import (Check, Checkpoint, Choice, Course, Experiment, Goal, Lesson,
-                                  Prediction, Problem, Reference, Step, Term)
+                                  Prediction, Problem, Reference, Step, Term, Window, page_texts)
 from webapp.lessons.render import strategy_file
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,15 @@ GLOSSARY_FILE = "glossary.md"
 REFERENCES_FILE = "references.md"
 NOT_LESSONS = {GLOSSARY_FILE, REFERENCES_FILE, "README.md"}  # README.md documents the format
 MAX_FILE_BYTES = 200_000
-CONFIDENCE = ("V", "V2", "S", "U", "MINE")
+CONFIDENCE = ("V", "V2", "S", "U")
+_CITATION = re.compile(r"\]\(/references#([^)\s]*)\)")
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _STEP_HEADING = re.compile(r"^## +(.+?)\s*#*\s*$")
+_WINDOW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a NAME of the check grammar
+MAX_WINDOWS = 4
 
 T = TypeVar("T")
 
@@ -116,16 +120,29 @@ def _unique(ids: list[tuple[str, str]]) -> None:
         seen.add(value)
 
 
-def _summary_key(path: str, key: Any) -> str:
+def _summary_key(path: str, key: Any, extra: frozenset[str] = frozenset()) -> str:
+    """A key of the engine's summary, or one of ``extra`` (an experiment's window keys)."""
+    if key in extra:
+        return key
+    if isinstance(key, str) and key.startswith("window."):
+        raise Invalid(path, f"names {key!r}, which only a check of the experiment that declares "
+                      "that window may read; a reveal or a goal shows the student's own run, "
+                      "which has no windows")
     known = lab.summary_keys()
     if key not in known:
+        windows = f"; this experiment's windows: {', '.join(sorted(extra))}" if extra else ""
         raise Invalid(path, f"names {key!r}, which is not a numeric summary key; known: "
-                      + ", ".join(sorted(known)))
+                      + ", ".join(sorted(known)) + windows)
     return key
 
 
-def _expression(path: str, text: Any, experiments: set[str]) -> Comparison:
-    """Parse a check and verify every key it names exists in the engine's summary."""
+def _expression(path: str, text: Any, experiments: dict[str, frozenset[str]],
+                own: str | None) -> Comparison:
+    """Parse a check and verify every key it names exists in its experiment's summary.
+
+    ``experiments`` maps each experiment id to the window keys its checks may read besides the
+    engine's summary (empty where they cannot: a goal is checked on the student's own run).
+    """
     if not isinstance(text, str):
         raise Invalid(path, "must be a check written as text, e.g. 'db_queries == chunks'")
     try:
@@ -135,7 +152,8 @@ def _expression(path: str, text: Any, experiments: set[str]) -> Comparison:
     for ref in check.refs():
         if ref.experiment is not None and ref.experiment not in experiments:
             raise Invalid(path, f"names the unknown experiment {ref.experiment!r}")
-        _summary_key(path, ref.key)
+        name = ref.experiment or own
+        _summary_key(path, ref.key, experiments.get(name, frozenset()) if name else frozenset())
     return check
 
 
@@ -189,23 +207,62 @@ def _experiments(root: _Node) -> tuple[Experiment, ...]:
     controls = lab.control_keys()
     for path, item in root.items("experiments"):
         node = _Node(item, path)
-        node.only("id", "label", "preset", "overrides", "controls")
+        node.only("id", "label", "preset", "overrides", "controls", "max_seeds", "max_seeds_why",
+                  "windows")
+        max_seeds = node.get("max_seeds", int, None, "a whole number of seeds")
+        if max_seeds is not None and max_seeds < 1:
+            raise Invalid(node.at("max_seeds"), "must be at least 1")
+        why = node.text("max_seeds_why", default=None, limit=1000)
+        if (max_seeds is None) != (why is None):
+            raise Invalid(node.at("max_seeds_why"), "max_seeds and max_seeds_why go together: "
+                          "say why fewer seeds still prove the lesson's claims")
         experiment = Experiment(
             id=node.ident("id"), label=node.text("label", limit=80), preset=node.text("preset"),
             overrides=node.get("overrides", dict, {}, "a mapping of scenario keys"),
-            controls=tuple(node.get("controls", list, [], "a list of scenario keys")))
+            controls=tuple(node.get("controls", list, [], "a list of scenario keys")),
+            max_seeds=max_seeds, max_seeds_why=why or "", windows=_windows(node))
         for i, key in enumerate(experiment.controls):
             if key not in controls:
                 raise Invalid(f"{node.at('controls')}[{i}]", f"{key!r} is not a scenario key")
         try:
-            lab.scenario_for(experiment)
+            scenario = lab.scenario_for(experiment)
         except ValueError as exc:  # the engine's ScenarioError names the key and what is allowed
             bad = getattr(exc, "key", "")
             raise Invalid(node.at("overrides") + (f".{bad}" if bad and bad != "preset" else ""),
                           str(exc)) from None
+        for w in experiment.windows:
+            _window_fits(node.at("windows") + "." + w.name, w, scenario.duration_s,
+                         scenario.sample_interval_s)
         found.append(experiment)
     _unique([(f"{root.at('experiments')}[{i}].id", e.id) for i, e in enumerate(found)])
     return tuple(found)
+
+
+def _windows(node: _Node) -> tuple[Window, ...]:
+    """``windows: {late: [40, 60]}``: named stretches of the run, ``from_s < t <= to_s``."""
+    found = []
+    for name, span in node.get("windows", dict, {}, "a mapping of names to [from_s, to_s]").items():
+        path = node.at("windows") + f".{name}"
+        if not isinstance(name, str) or not _WINDOW_NAME.match(name):
+            raise Invalid(path, "a window's name is lowercase letters, digits and '_'")
+        if (not isinstance(span, list) or len(span) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in span)):
+            raise Invalid(path, "must be [from_s, to_s], two numbers of seconds")
+        found.append(Window(name, float(span[0]), float(span[1])))
+    if len(found) > MAX_WINDOWS:
+        raise Invalid(node.at("windows"), f"at most {MAX_WINDOWS} windows per experiment")
+    return tuple(found)
+
+
+def _window_fits(path: str, w: Window, duration_s: float, interval_s: float) -> None:
+    """A window lies inside the arrivals and on the sample grid, so its rates count whole samples."""
+    if not 0 <= w.from_s < w.to_s <= duration_s:
+        raise Invalid(path, f"must satisfy 0 <= from_s < to_s <= duration_s ({duration_s:g})")
+    for bound in (w.from_s, w.to_s):
+        steps = bound / interval_s
+        if abs(steps - round(steps)) > 1e-6:
+            raise Invalid(path, f"{bound:g} s is not a multiple of sample_interval_s "
+                          f"({interval_s:g}); a window's rates need whole samples")
 
 
 def _steps(root: _Node, body: str, experiment_ids: set[str]) -> tuple[str, tuple[Step, ...]]:
@@ -236,29 +293,60 @@ def _in(node: _Node, key: str, ids: set[str], what: str) -> str:
     return value
 
 
+def _citations(texts: list[str], references: dict[str, Reference]) -> tuple[str, ...]:
+    """The references a lesson cites, in order of first citation: its ``](/references#id)`` links.
+
+    The lesson's list of sources is derived from its text, so a source can be neither listed and
+    unused nor used and unlisted; a link to an id that is not in references.md is an error.
+    """
+    cited: dict[str, None] = {}
+    for text in texts:
+        for ref in _CITATION.findall(text):
+            if ref not in references:
+                raise Invalid("body", f"cites /references#{ref}, which is not an id in "
+                              f"lessons/{REFERENCES_FILE}")
+            cited[ref] = None
+    return tuple(cited)
+
+
+def _one_sided(node: _Node, check: Comparison, says: str) -> str | None:
+    """The optional ``one_sided`` words: they must be in ``says`` and point the check's way."""
+    words = node.text("one_sided", default=None, limit=40)
+    if words is not None and (problem := one_sided_problem(words, says, check.bounds)):
+        raise Invalid(node.at("one_sided"), problem)
+    return words
+
+
 def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
     data, body = _split_front_matter(path.read_text(encoding="utf-8"))
     root = _Node(data, "")
     root.only("id", "title", "order", "summary", "experiments", "steps", "prediction",
-              "checkpoints", "checks", "references", "goal")
+              "checkpoints", "checks", "goal")
     experiments = _experiments(root)
     experiment_ids = {e.id for e in experiments}
+    readable = {e.id: lab.window_keys(e) for e in experiments}  # what checks may read
     intro, steps = _steps(root, body, experiment_ids)
     step_ids = {s.id for s in steps}
 
     prediction = None
     if "prediction" in root.data:
         node = _Node(root.data["prediction"], "prediction")
-        node.only("step", "experiment", "question", "choices", "answer", "reveal", "explain", "check")
+        node.only("step", "experiment", "question", "choices", "answer", "reveal", "explain", "check",
+                  "one_sided")
         choices = _choices(node, "choices", need_why=False)
         reveal = tuple(_summary_key(p, key) for p, key in node.items("reveal"))
+        answer = node.index("answer", len(choices))
+        experiment = _in(node, "experiment", experiment_ids, "experiment")
+        check = _expression(node.at("check"), node.data.get("check"), readable, experiment)
+        if check.quota is not None:
+            raise Invalid(node.at("check"), "a prediction's answer must hold on every seed: "
+                          "a student who ran another seed must not see the right answer fail")
         prediction = Prediction(
             step=_in(node, "step", step_ids, "step"),
-            experiment=_in(node, "experiment", experiment_ids, "experiment"),
+            experiment=experiment,
             question=node.text("question", limit=400), choices=choices,
-            answer=node.index("answer", len(choices)), reveal=reveal,
-            explain=node.text("explain"),
-            check=_expression(node.at("check"), node.data.get("check"), experiment_ids))
+            answer=answer, reveal=reveal, explain=node.text("explain"), check=check,
+            one_sided=_one_sided(node, check, choices[answer].text))
 
     checkpoints = []
     for path_, item in root.items("checkpoints", default=[]):
@@ -270,27 +358,36 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
                                       node.index("answer", len(choices))))
     _unique([(f"checkpoints[{i}].id", c.id) for i, c in enumerate(checkpoints)])
 
-    checks = []
-    for path_, item in root.items("checks"):
-        node = _Node(item, path_)
-        node.only("experiment", "expect", "claim")
-        experiment = _in(node, "experiment", experiment_ids, "experiment")
-        checks.append(Check(experiment, _expression(node.at("expect"), node.data.get("expect"),
-                                                    experiment_ids), node.text("claim", limit=400)))
-
     goal = None
     if "goal" in root.data:
         node = _Node(root.data["goal"], "goal")
         node.only("experiment", "expect", "text")
-        goal = Goal(_in(node, "experiment", experiment_ids, "experiment"),
-                    tuple(_expression(p, e, experiment_ids) for p, e in node.items("expect")),
+        on_their_run: dict[str, frozenset[str]] = dict.fromkeys(experiment_ids, frozenset())
+        expects = tuple(_expression(p, e, on_their_run, None) for p, e in node.items("expect"))
+        if any(e.quota for e in expects):
+            raise Invalid(node.at("expect"), "a goal is checked on the student's one run; "
+                          "'on at least k of n seeds' has no meaning there")
+        goal = Goal(_in(node, "experiment", experiment_ids, "experiment"), expects,
                     node.text("text", limit=400))
 
-    cited = []
-    for path_, ref in root.items("references"):
-        if ref not in references:
-            raise Invalid(path_, f"{ref!r} is not an id in lessons/{REFERENCES_FILE}")
-        cited.append(ref)
+    texts = page_texts(intro, steps, prediction, tuple(checkpoints), goal)
+    words = plain(" \n ".join([root.text("summary", limit=400), *texts])).lower()
+    checks = []
+    for path_, item in root.items("checks"):
+        node = _Node(item, path_)
+        node.only("experiment", "expect", "says", "one_sided")
+        experiment = _in(node, "experiment", experiment_ids, "experiment")
+        check = _expression(node.at("expect"), node.data.get("expect"), readable, experiment)
+        says = node.text("says", limit=400)
+        if plain(says).lower() not in words:
+            raise Invalid(node.at("says"), f"{says!r} is not in the lesson's text; quote the "
+                          "words the check backs exactly as the lesson says them")
+        if check.quota and f"{check.quota.k} of {check.quota.n}" not in plain(says):
+            raise Invalid(node.at("says"), f"the check holds on {check.quota.k} of "
+                          f"{check.quota.n} seeds, so the quoted words must say so")
+        checks.append(Check(experiment, check, says, _one_sided(node, check, says)))
+
+    cited = _citations(texts, references)
 
     lesson = Lesson(id=root.ident("id"), file=path.name, order=root.get("order", int),
                     title=root.text("title", limit=120), summary=root.text("summary", limit=400),
@@ -307,19 +404,28 @@ def _load_references(directory: Path) -> dict[str, Reference]:
     found: dict[str, Reference] = {}
     for path, item in root.items("references"):
         node = _Node(item, path)
-        node.only("id", "title", "source", "url", "confidence", "note")
+        node.only("id", "title", "source", "url", "confidence", "note", "no_url")
         confidence = node.text("confidence")
         if confidence not in CONFIDENCE:
             raise Invalid(node.at("confidence"), "must be one of: " + ", ".join(CONFIDENCE))
         url = node.text("url", default="")
         if url and not url.startswith("https://"):
             raise Invalid(node.at("url"), "must start with https://")
+        no_url = node.text("no_url", default="")
+        if bool(url) == bool(no_url):
+            raise Invalid(node.at("url"), "give a url, or say in no_url why there is none (not both)")
         ref = Reference(node.ident("id"), node.text("title"), node.text("source"), url,
-                        confidence, node.text("note", default=""))
+                        confidence, node.text("note", default=""), no_url)
         if ref.id in found:
             raise Invalid(node.at("id"), f"repeats the id {ref.id!r}")
         found[ref.id] = ref
     return found
+
+
+def _use(path: str, word: Any) -> str:
+    if not isinstance(word, str) or not word.strip() or len(word) > 40:
+        raise Invalid(path, "must be a word or phrase of at most 40 characters")
+    return word.strip()
 
 
 def _load_glossary(directory: Path) -> tuple[Term, ...]:
@@ -329,8 +435,9 @@ def _load_glossary(directory: Path) -> tuple[Term, ...]:
     terms = []
     for path, item in root.items("terms"):
         node = _Node(item, path)
-        node.only("id", "term", "definition")
-        terms.append(Term(node.ident("id"), node.text("term", limit=80), node.text("definition")))
+        node.only("id", "term", "uses", "definition")
+        uses = tuple(_use(p, u) for p, u in node.items("uses"))
+        terms.append(Term(node.ident("id"), node.text("term", limit=80), node.text("definition"), uses))
     _unique([(f"terms[{i}].id", t.id) for i, t in enumerate(terms)])
     return tuple(sorted(terms, key=lambda t: t.term.lower()))
 

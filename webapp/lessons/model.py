@@ -13,6 +13,20 @@ from webapp.lessons.expr import Comparison
 
 
 @dataclass(frozen=True)
+class Window:
+    """A stretch of an experiment's virtual time, ``from_s < t <= to_s``, that checks may read.
+
+    The summary describes a whole run; a claim such as "once collapsed, about 430 requests are in
+    flight" is about a stretch of it. A check reads ``window.NAME.FIELD`` (``experiments.WINDOW``
+    lists the fields), computed from the engine's samples in the stretch.
+    """
+
+    name: str
+    from_s: float
+    to_s: float
+
+
+@dataclass(frozen=True)
 class Experiment:
     """One run the lesson embeds: a preset, overrides on top, and the controls the student sees."""
 
@@ -21,6 +35,9 @@ class Experiment:
     preset: str
     overrides: dict[str, Any]
     controls: tuple[str, ...]
+    max_seeds: int | None = None  # check on at most this many of the seeds asked for (costly runs)
+    max_seeds_why: str = ""       # required with max_seeds: why fewer seeds still prove the claims
+    windows: tuple[Window, ...] = ()  # stretches of the run its checks read (window.NAME.FIELD)
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class Prediction:
     reveal: tuple[str, ...]
     explain: str
     check: Comparison  # the right answer is itself a claim, so lessons check proves it
+    one_sided: str | None = None  # see Check.one_sided; the right answer's words
 
 
 @dataclass(frozen=True)
@@ -65,11 +83,19 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class Check:
-    """A quantitative claim of the lesson's text, proved on the experiment's summary."""
+    """A claim of the lesson's text, proved on the experiment's summary on every seed checked.
+
+    ``says`` is the claim in the lesson's own words, copied verbatim from its text (the loader
+    finds it there), so a reader of the check sees exactly which sentence it backs and a test can
+    hold the check to that sentence: where the words state a number, the check bounds it on both
+    sides, unless ``one_sided`` names the words of ``says`` that make one bound the whole claim
+    ("more than twice", "at least").
+    """
 
     experiment: str
     expect: Comparison
-    claim: str
+    says: str
+    one_sided: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,9 +130,34 @@ class Lesson:
         """The declared checks plus the prediction's right answer, in the order they are run."""
         checks = list(self.checks)
         if self.prediction:
-            claim = "prediction: " + self.prediction.choices[self.prediction.answer].text
-            checks.append(Check(self.prediction.experiment, self.prediction.check, claim))
+            p = self.prediction
+            checks.append(Check(p.experiment, p.check, p.choices[p.answer].text, p.one_sided))
         return checks
+
+    def texts(self) -> list[str]:
+        """Every piece of text a student reads on the page, in page order: see ``page_texts``."""
+        return page_texts(self.intro, self.steps, self.prediction, self.checkpoints, self.goal)
+
+
+def page_texts(intro: str, steps: tuple[Step, ...], prediction: Prediction | None,
+               checkpoints: tuple[Checkpoint, ...], goal: Goal | None) -> list[str]:
+    """The Markdown a student reads on a lesson page, in page order.
+
+    The intro, then each step's text followed by the prediction and checkpoints shown in it, then
+    the goal (the summary, plain text above it all, is not Markdown and is not included). The
+    loader finds ``says`` quotes here; the glossary test walks it in order for first uses.
+    """
+    found = [intro]
+    for step in steps:
+        found.append(step.markdown)
+        if prediction and prediction.step == step.id:
+            found += [prediction.question, *(c.text for c in prediction.choices), prediction.explain]
+        for cp in checkpoints:
+            if cp.step == step.id:
+                found += [cp.question, *(t for c in cp.choices for t in (c.text, c.why) if t)]
+    if goal:
+        found.append(goal.text)
+    return [text for text in found if text]
 
 
 @dataclass(frozen=True)
@@ -114,9 +165,10 @@ class Reference:
     id: str
     title: str
     source: str
-    url: str
-    confidence: str  # the label from the research notes: V, V2, S, U, MINE
+    url: str         # empty only when ``no_url`` says why
+    confidence: str  # V (primary source read), V2 (faithful copy), S (secondary), U (unverified)
     note: str = ""
+    no_url: str = ""  # why there is no link (e.g. no primary source exists)
 
 
 @dataclass(frozen=True)
@@ -124,6 +176,7 @@ class Term:
     id: str
     term: str
     definition: str
+    uses: tuple[str, ...] = ()  # the words that count as using the term (see lessons/glossary.md)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ request so the page always shows the module that runs.
 """
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
@@ -21,6 +23,48 @@ bp = Blueprint("lessons", __name__)
 
 COURSE_KEY = "herdlab.course"
 MAX_SUMMARY_BYTES = 64_000  # a goal check posts one run summary; nothing legitimate is larger
+MAX_SUMMARY_DEPTH = 4       # a summary nests one level ({"latency_answered_ms": {"p99": ...}}); allow a little more
+MAX_NUMBER = 1e15           # larger than any count or duration a run can report
+
+
+class BadSummary(ValueError):
+    """The posted body is not ``{"summary": {...}}`` with a run summary's plain values."""
+
+
+def _summary_from(body: bytes) -> dict[str, Any]:
+    """Parse and vet a posted goal body; raise BadSummary with a sentence for the student.
+
+    Parsed here rather than with ``request.get_json`` so that deep nesting (RecursionError), NaN
+    and numbers too large for a float become a 400 with a reason, never a 500.
+    """
+    def refuse_constant(name: str) -> None:
+        raise BadSummary(f"{name} is not a number a run reports")
+
+    try:
+        data = json.loads(body, parse_constant=refuse_constant)
+    except RecursionError:
+        raise BadSummary("the summary is nested too deeply") from None
+    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+        raise BadSummary(f"the body is not JSON: {exc}") from None
+    summary = data.get("summary") if isinstance(data, dict) else None
+    if not isinstance(summary, dict):
+        raise BadSummary('send {"summary": {...}} with the run\'s summary')
+    _vet(summary, 1)
+    return summary
+
+
+def _vet(node: dict[str, Any], depth: int) -> None:
+    """Only what a run summary holds: objects of text, flags, finite numbers and nulls."""
+    if depth > MAX_SUMMARY_DEPTH:
+        raise BadSummary("the summary is nested too deeply")
+    for key, value in node.items():
+        if isinstance(value, dict):
+            _vet(value, depth + 1)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if abs(value) > MAX_NUMBER or not math.isfinite(value):  # ints compare exactly first
+                raise BadSummary(f"{key!r} is not a number a run can report")
+        elif not isinstance(value, (str, bool)) and value is not None:
+            raise BadSummary(f"{key!r} holds a list; a summary has none")
 
 
 @bp.record_once
@@ -89,10 +133,13 @@ def goal(lesson_id: str):
         abort(404)
     if (request.content_length or 0) > MAX_SUMMARY_BYTES:
         abort(413)
-    body = request.get_json(silent=True)
-    summary = body.get("summary") if isinstance(body, dict) else None
-    if not isinstance(summary, dict):
-        return jsonify(error="send {\"summary\": {...}} with the run's summary"), 400
+    body = request.stream.read(MAX_SUMMARY_BYTES + 1)  # bounded even without a Content-Length
+    if len(body) > MAX_SUMMARY_BYTES:
+        abort(413)
+    try:
+        summary = _summary_from(body)
+    except BadSummary as exc:
+        return jsonify(error=str(exc)), 400
     results = []
     for expect in found.goal.expects:
         verdict = evaluate(expect, {found.goal.experiment: summary}, own=found.goal.experiment)

@@ -1,25 +1,32 @@
 """Mitigations, one small module each, acting on a run only through ``webapp.engine.ports``.
 
-Coalescing (``strategy.coalesce`` picks one by name): none.py, lock.py, promise.py,
-distributed.py (singleflight.py is the group primitive promise and distributed share).
+Coalescing (``strategy.coalesce`` picks one by name): none.py, lock.py, notify.py (a lock whose
+waiters are woken instead of polling), promise.py, distributed.py (singleflight.py is the group
+primitive promise and distributed share).
 The others, each switched on by its own key: stale_while_revalidate.py, early_refresh.py
-(XFetch), ttl_jitter.py, prewarm.py, backoff.py.
+(XFetch), ttl_jitter.py, prewarm.py, backoff.py, retry_budget.py. (Load shedding,
+``datastore.queue_limit``, is a switch too, but the datastore honours it itself: a bounded wait
+for a connection, as a pool's ``max_waiting`` is.)
 """
 from webapp.strategies.backoff import Backoff
 from webapp.strategies.distributed import DistributedCoalescing
 from webapp.strategies.early_refresh import EarlyRefresh
 from webapp.strategies.lock import LockCoalescing
 from webapp.strategies.none import NoCoalescing
+from webapp.strategies.notify import NotifyingLock
 from webapp.strategies.prewarm import Prewarm
 from webapp.strategies.promise import PromiseCoalescing
+from webapp.strategies.retry_budget import RetryBudget
 from webapp.strategies.stale_while_revalidate import StaleWhileRevalidate
 from webapp.strategies.ttl_jitter import TtlJitter
 
 COALESCING: dict[str, type] = {
     cls.name: cls
-    for cls in (NoCoalescing, LockCoalescing, PromiseCoalescing, DistributedCoalescing)
+    for cls in (NoCoalescing, LockCoalescing, NotifyingLock, PromiseCoalescing,
+                DistributedCoalescing)
 }
 # Applied in this order where two act on the same hook.
-SWITCHED: tuple[type, ...] = (StaleWhileRevalidate, EarlyRefresh, TtlJitter, Prewarm, Backoff)
+SWITCHED: tuple[type, ...] = (StaleWhileRevalidate, EarlyRefresh, TtlJitter, Prewarm, Backoff,
+                              RetryBudget)
 
 __all__ = ["COALESCING", "SWITCHED"]

@@ -2,7 +2,10 @@
 
 Retrying at once turns every timeout into more load exactly when the datastore is slowest, and
 clients that failed together retry together. Backoff spaces retries out; jitter desynchronises
-them (Marc Brooker, "Exponential Backoff And Jitter", AWS 2015). ``retry`` is 1 for the first.
+them (Marc Brooker, "Exponential Backoff And Jitter", AWS 2015). Jitter helps where failures
+come in waves (a crash fails everything held at once: the retry-waves preset); where clients
+failed at different moments anyway (retry-storm) there is nothing to desynchronise, and full
+jitter only halves the mean wait. ``retry`` is 1 for the first.
 
 - none:        0 (retry immediately; this mitigation is off)
 - fixed:       base

@@ -5,7 +5,8 @@ requests for a key share a local promise exactly as in promise.py (this class ho
 only replaces how its leader gets the value). The leader tries to put a marker for the key in
 the *shared* cache (add-if-absent with a lease):
 
-- it wins: it queries the datastore, writes the value, deletes the marker, resolves its promise;
+- it wins: it queries the datastore, writes the value, deletes the marker, resolves its promise
+  (unless the value turned up between its read and its claim: then it just uses it);
 - another server holds the marker: it re-reads the cache every ``marker_poll_ms`` until the
   value appears, then resolves its promise with it -- one query for the whole fleet;
 - the marker's lease ran out (its holder died mid-fetch): the next poller takes the marker over
@@ -39,17 +40,24 @@ class DistributedCoalescing:
 
     def claim_or_wait(self, t: float, key: str, call: Call, first: bool = True) -> None:
         host, leader = self.host, call.leader
-        won, other = host.claim("marker:" + key, call, t, self.lease_s)
+        won, other_server = host.claim("marker:" + key, call, leader.server, t, self.lease_s)
         if won:
-            if other is not None:                # the previous holder's lease ran out
+            if other_server is not None:         # the previous holder's lease ran out
                 host.note(MARKER_EXPIRED, t, leader.req, leader.server, leader.attempt,
-                          other.leader.server)
-            host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
-                       lambda t, ok: self.fetched(t, key, call, ok))
+                          other_server)
+            if host.fresh(key, t):
+                # Written by the holder that just let go (on a real host, between this
+                # server's read and its claim): use it, do not fetch again.
+                host.release("marker:" + key, call)
+                self.local.resolve(t, key, call, True, "marker")
+                return
+            call.query = host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
+                                    lambda t, ok: self.fetched(t, key, call, ok))
+            for waiter in call.waiters:          # who joined while the marker was held
+                host.join(call.query, waiter.req, waiter.attempt)
             return
         if first:
-            host.note(MARKER_WAIT, t, leader.req, leader.server, leader.attempt,
-                      other.leader.server)
+            host.note(MARKER_WAIT, t, leader.req, leader.server, leader.attempt, other_server)
         host.later(t + self.poll_s, self.poll, key, call)
 
     def poll(self, t: float, key: str, call: Call) -> None:

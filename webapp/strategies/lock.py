@@ -5,8 +5,10 @@ shared cache (add-if-absent with a lease) and fetches; the rest cannot be told w
 arrives, so they re-read the cache every ``lock_poll_ms`` (nginx: 500 ms). Correct -- one query
 for the whole fleet -- but a waiter learns of the value only at its next poll, so it is slower
 than a promise. If the leader fails, it releases the lock and returns its error; waiters are not
-failed with it: the next one to poll finds the lock free and fetches again. A leader that dies
-without releasing blocks the key until its lease (``lease_ms``) runs out.
+failed with it: the next one to poll finds the lock free and fetches again. The same happens when
+the leader's client gives up while its query still waits for a connection: nobody else waits for
+that query (the others wait for the cache), so the host cancels it and the lock is let go. A
+leader that dies without releasing blocks the key until its lease (``lease_ms``) runs out.
 """
 from webapp.engine.events import LOCK_POLL, LOCK_WAIT
 from webapp.engine.ports import Host, Request
@@ -29,13 +31,17 @@ class LockCoalescing:
                         first: bool) -> None:
         host = self.host
         owner = (req.id, attempt)
-        won, _holder = host.claim("lock:" + req.key, owner, t, self.lease_s)
+        won, _holder = host.claim("lock:" + req.key, owner, server, t, self.lease_s)
         if won:
             host.fetch(t, req, attempt, server, "leader",
                        lambda t, ok: self.fetched(t, req, attempt, owner, ok))
             return
         host.note(LOCK_WAIT if first else LOCK_POLL, t, req, server, attempt)
-        host.later(t + self.poll_s, self.poll, req, attempt, server)
+        self.wait(t, req, attempt, server)
+
+    def wait(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """Nobody will say when the value arrives: look again in ``lock_poll_ms``."""
+        self.host.later(t + self.poll_s, self.poll, req, attempt, server)
 
     def poll(self, t: float, req: Request, attempt: int, server: int) -> None:
         if not self.host.alive(server):

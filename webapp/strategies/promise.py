@@ -5,10 +5,12 @@ in its server's in-process group (singleflight.py) and queries the datastore. Re
 same key that miss on the same server while that query is in flight wait on the call instead of
 querying.
 
-Two rules from singleflight matter:
+Three rules from singleflight matter:
 - the call is forgotten as soon as the fetch ends: a promise coalesces, it does not cache (the
   cache does that), so the next miss after an error fetches again;
-- the result reaches every waiter, and so does a failure: one error fails the whole group.
+- the result reaches every waiter, and so does a failure: one error fails the whole group;
+- the call goes on for the waiters when its leader's client gives up: every waiter *joins* the
+  leader's query, and the host cancels a query still queued only once all of them have given up.
 
 The groups live in each server's process, so N servers still send up to N queries per key. For
 one query across the fleet see distributed.py, which reuses this class and changes only how a
@@ -49,11 +51,13 @@ class PromiseCoalescing:
         call = self.groups[server].do(key, caller, lambda call: self.lead(t, key, call))
         if call is not None:                     # already being fetched here: wait for it
             self.host.note(PROMISE_WAIT, t, req, server, attempt, call.leader.req.id)
+            if call.query is not None:
+                self.host.join(call.query, req, attempt)
 
     def fetch(self, t: float, key: str, call: Call) -> None:
         leader = call.leader
-        self.host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
-                        lambda t, ok: self.resolve(t, key, call, ok, "db"))
+        call.query = self.host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
+                                     lambda t, ok: self.resolve(t, key, call, ok, "db"))
 
     def resolve(self, t: float, key: str, call: Call, ok: bool, leader_source: str) -> None:
         """The leader has its outcome: forget the call, then answer the leader and every

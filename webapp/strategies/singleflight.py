@@ -17,13 +17,15 @@ from typing import Any, Callable
 
 
 class Call:
-    """One call in flight: its leader and the callers waiting on it (opaque to the group)."""
+    """One call in flight: its leader and the callers waiting on it, and the work it waits for
+    (``query``, once the leader has sent it), all opaque to the group."""
 
-    __slots__ = ("leader", "waiters")
+    __slots__ = ("leader", "waiters", "query")
 
     def __init__(self, leader: Any) -> None:
         self.leader = leader
         self.waiters: list[Any] = []
+        self.query: Any = None
 
     @property
     def dups(self) -> int:

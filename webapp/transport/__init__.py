@@ -1,15 +1,27 @@
-"""The live lab's transport: engine events paced to the wall clock and streamed over Socket.IO.
+"""The live lab's transport: runs computed by workers, paced to the wall clock, sent over Socket.IO.
 
-Importing this package registers the ``/lab`` namespace on the module-level ``socketio``
-(``create_app`` imports it before ``socketio.init_app``). ``runner.Run`` is the reusable piece: it
-streams one run to one sid or to a room; the classroom's ``RoomRun`` (``classroom/live.py``) only
-changes where and how often its frames go out and adds taps.
+    source.py    the event source a pacer reads (``WorkerSource``: a run computed by a worker)
+    pacer.py     pure pacing: virtual time against an injected clock, frames, acks, seeks
+    controls.py  what a control does to a run: the one decision, for the lab and for rooms
+    runner.py    a run: a source, a pacer and the task that emits their output
+    slots.py     the server's run slots and workers (``app.extensions["herdlab.runs"]``)
+    summary.py   ``POST /api/run``: one summary-only run in a worker, within its budget
+    lab.py       the ``/lab`` namespace
+    payloads.py  validation of what browsers send; wire.py the compact event format
+
+Importing this package imports nothing else (a worker process imports ``wire`` from it);
+``init_app(app)`` registers the ``/lab`` namespace and the run slots.
 """
-from webapp.extensions import socketio
-from webapp.transport.lab import LabNamespace
-from webapp.transport.runner import Run, live_tasks
+from __future__ import annotations
 
-lab_namespace = LabNamespace()
-socketio.on_namespace(lab_namespace)
+from typing import Any
 
-__all__ = ["Run", "lab_namespace", "live_tasks"]
+
+def init_app(app: Any) -> None:
+    """Give ``app`` its run slots and register ``/lab`` (call before ``socketio.init_app``)."""
+    from webapp.extensions import register_namespace
+    from webapp.transport.lab import NAMESPACE, LabNamespace
+    from webapp.transport.slots import RUNS_KEY, RunSlots
+
+    app.extensions[RUNS_KEY] = RunSlots.from_settings(app.extensions["herdlab.settings"])
+    register_namespace(LabNamespace, NAMESPACE)

@@ -2,8 +2,11 @@
 
 The namespace only does bookkeeping and refusal: which runs belong to which connection, the
 per-connection and per-server limits, and turning every bad input into an ``error`` event that names
-the field. Pacing and streaming live in ``runner``; validation in ``payloads`` (and the engine).
-A handler never raises: whatever goes wrong is answered with ``error`` and touches nothing else.
+the field. What a control does is ``controls.apply_control`` (shared with rooms); pacing is the
+``Pacer``'s; validation is ``payloads``' (and the engine's). A handler never raises.
+
+State lives in the app's ``RunSlots`` (``app.extensions``), not here: one registration of this
+class serves every app of the process.
 """
 from __future__ import annotations
 
@@ -15,13 +18,19 @@ from typing import Any, Callable
 from flask import current_app, request
 from flask_socketio import Namespace, emit
 
-from webapp.transport.payloads import (ControlRequest, PayloadError, check_seek, parse_control,
-                                       parse_start)
-from webapp.transport.runner import NAMESPACE, Run, release, reserve
+from webapp.extensions import socketio
+from webapp.transport import outbox
+from webapp.transport.budget import check_start
+from webapp.transport.controls import apply_control
+from webapp.transport.payloads import PayloadError, parse_control, parse_start
+from webapp.transport.runner import Run
+from webapp.transport.slots import RUNS_KEY, RunSlots
 
 log = logging.getLogger(__name__)
 
-MAX_KEPT_RUNS = 8   # finished runs remembered per connection, so they can be replayed (seek)
+NAMESPACE = "/lab"
+FRAME_HZ = 30
+MAX_KEPT_RUNS = 8   # ended runs remembered per connection, so they can be replayed (seek)
 
 
 def _answer_errors(handler: Callable[..., None]) -> Callable[..., None]:
@@ -51,84 +60,86 @@ def _single(args: tuple[Any, ...], event: str) -> Any:
     return args[0]
 
 
-class LabNamespace(Namespace):
-    """Connection bookkeeping for ``/lab``: ``{sid: {run_id: Run}}``, newest last."""
+def _slots() -> RunSlots:
+    return current_app.extensions[RUNS_KEY]
 
-    def __init__(self, namespace: str = NAMESPACE) -> None:
-        super().__init__(namespace)
-        self.connections: dict[str, OrderedDict[str, Run]] = {}
+
+class LabOutlet:
+    """One connection: acknowledged frames, 30 a second; merged while its send queue is full."""
+
+    frame_hz = FRAME_HZ
+    acks = True
+    live = False
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+
+    def emit(self, event: str, data: dict[str, Any],
+             callback: Callable[..., None] | None = None) -> None:
+        socketio.emit(event, data, to=self.sid, namespace=NAMESPACE, callback=callback)
+
+    def congested(self) -> bool:
+        return outbox.congested(self.sid, NAMESPACE)
+
+    def tapped(self, run_id: str, token: Any, req: int | None, t: float | None,
+               refusal: str | None) -> None:
+        """The lab takes no taps."""
+
+
+class LabNamespace(Namespace):
+    """Connection bookkeeping for ``/lab``: ``{sid: {run_id: Run}}`` in the app's run slots."""
 
     def on_connect(self, auth: Any = None) -> None:
-        self.connections[request.sid] = OrderedDict()
+        _slots().connections[request.sid] = OrderedDict()
 
     def on_disconnect(self, reason: Any = None) -> None:
-        for run in self.connections.pop(request.sid, {}).values():
+        for run in _slots().connections.pop(request.sid, {}).values():
             run.stop()
 
     @_answer_errors
     def on_start(self, *args: Any) -> None:
         settings = current_app.extensions["herdlab.settings"]
         req = parse_start(_single(args, "start"), max_animate=settings.lab_max_animate)
-        run = Run(target=request.sid, scenario=req.scenario, compare=req.compare,
-                  speed=req.speed, animate_limit=req.animate_limit)
-        self._launch(run, None)
+        check_start(req, settings.run_max_steps)
+        self._launch(Run(slots=_slots(), outlet=LabOutlet(request.sid), scenario=req.scenario,
+                         compare=req.compare, speed=req.speed, animate_limit=req.animate_limit))
 
     @_answer_errors
     def on_control(self, *args: Any) -> None:
         ctl = parse_control(_single(args, "control"))
-        runs = self.connections.get(request.sid, {})
+        runs = _slots().connections.get(request.sid, OrderedDict())
         run = runs.get(ctl.run_id)
         if run is None:
             raise PayloadError("No run with that 'run_id' on this connection.", "run_id")
-        if ctl.action == "stop":
-            run.stop()
-        elif ctl.action == "restart":
-            run.stop()
-            runs.pop(run.run_id)
-            self._launch(Run(target=request.sid, scenario=run.scenario, compare=run.compare,
-                             speed=run.speed, animate_limit=run.animate_limit), None)
-        elif run.running:
-            self._live_control(run, ctl)
-        elif ctl.action == "seek":
-            check_seek(ctl.value, run.duration_s)
-            self._launch(run, ctl.value)
-        else:
-            raise PayloadError(f"The run is {run.status}: only seek, restart and stop apply.",
-                               "action")
 
-    def _live_control(self, run: Run, ctl: ControlRequest) -> None:
-        if ctl.action == "seek":
-            check_seek(ctl.value, run.duration_s)
-        try:
-            run.control(ctl.action, ctl.value)
-        except OverflowError:
-            raise PayloadError("Too many controls pending for this run; wait a moment.",
-                               "action") from None
+        def restart() -> None:
+            runs.pop(run.run_id, None)
+            self._launch(Run(slots=_slots(), outlet=run.outlet, scenario=run.scenario,
+                             compare=run.compare, speed=run.speed,
+                             animate_limit=run.animate_limit))
 
-    def _launch(self, run: Run, seek_to: float | None) -> None:
-        """Start (or revive) ``run`` for this connection within both limits, else ``error``."""
-        settings = current_app.extensions["herdlab.settings"]
-        runs = self.connections.setdefault(request.sid, OrderedDict())
-        runs[run.run_id] = run
-        runs.move_to_end(run.run_id)
+        apply_control(run, ctl, restart=restart,
+                      revive=lambda t, pause: self._launch(run, t, pause))
+
+    def _launch(self, run: Run, seek_to: float | None = None, pause: bool = False) -> None:
+        """Start (or revive) ``run`` for this connection within both limits, else refuse."""
+        slots = _slots()
+        settings = slots.settings
+        runs = slots.connections.setdefault(request.sid, OrderedDict())
         # Take the slot first, then count: concurrent starts can be refused, never exceed a limit.
-        if not reserve(run, settings.max_runs_per_server):
-            self._forget_if_new(runs, run, seek_to)
+        if not slots.reserve(run):
             raise PayloadError("The server is running as many experiments as it can; "
                                "try again in a moment.", "")
-        if sum(r.holds_slot for r in list(runs.values())) > settings.max_runs_per_connection:
-            release(run)
-            self._forget_if_new(runs, run, seek_to)
+        if sum(r.holds_slot for r in list(runs.values()) if r is not run) \
+                >= settings.max_runs_per_connection:
+            slots.release(run)
             raise PayloadError(f"At most {settings.max_runs_per_connection} runs at once per "
                                "connection; stop one first.", "")
-        run.start(seek_to)
+        runs[run.run_id] = run
+        runs.move_to_end(run.run_id)
+        run.start(seek_to, pause)
         while len(runs) > MAX_KEPT_RUNS:
             oldest = next((r for r in runs.values() if not r.holds_slot and not r.running), None)
             if oldest is None:
                 break
             runs.pop(oldest.run_id)
-
-    @staticmethod
-    def _forget_if_new(runs: OrderedDict[str, Run], run: Run, seek_to: float | None) -> None:
-        if seek_to is None:
-            runs.pop(run.run_id, None)

@@ -19,9 +19,12 @@ MAX_PAYLOAD_BYTES = 8192   # a full scenario is under 2 KB as JSON; anything far
 MAX_DEPTH = 4              # envelope -> scenario -> section -> value
 MAX_STRING = 128
 MAX_RUN_ID = 64
+MAX_NUMBER = 2 ** 53       # larger integers are no setting's value (and some overflow a float)
+DEFAULT_STEP_S = 0.1
+MAX_STEP_S = 10.0
 ACTIONS = ("pause", "resume", "step", "speed", "stop", "restart", "seek")
 START_KEYS = ("scenario", "preset", "speed", "compare", "animate_limit")
-CONTROL_KEYS = ("run_id", "action", "value")
+CONTROL_KEYS = ("run_id", "action", "value", "pause")
 RUN_KEYS = ("scenario", "preset")
 RUN_MAX_VIEWERS = 200_000      # POST /api/run answers within the request: keep it to ~a second
 RUN_MAX_REQUESTS = 1_000_000   # viewers x live chunks
@@ -47,11 +50,13 @@ class StartRequest:
 
 @dataclass(frozen=True)
 class ControlRequest:
-    """A validated ``control``; ``value`` is a float for ``speed`` and ``seek``, else None."""
+    """A validated ``control``; ``value`` is a float for ``speed``, ``seek`` and ``step`` (virtual
+    seconds to advance), else None; ``pause`` (seek only) leaves the run paused at the target."""
 
     run_id: str
     action: str
     value: float | None
+    pause: bool = False
 
 
 def parse_start(payload: Any, *, max_animate: int) -> StartRequest:
@@ -60,7 +65,7 @@ def parse_start(payload: Any, *, max_animate: int) -> StartRequest:
     if "scenario" not in body:
         raise PayloadError("'scenario' is required (an object of engine keys, may be {}).",
                            "scenario")
-    scenario = parse_scenario_field(body["scenario"], _preset(body))
+    scenario = parse_scenario_field(_object(body, "scenario"), _preset(body))
     compare = None
     if body.get("compare") is not None:
         compare = _parse_compare(scenario, body["compare"])
@@ -82,29 +87,41 @@ def parse_control(payload: Any) -> ControlRequest:
     if action not in ACTIONS:
         raise PayloadError(f"'action' must be one of: {', '.join(ACTIONS)}.", "action")
     value = body.get("value")
+    pause = body.get("pause", False)
+    if action != "seek" and "pause" in body:
+        raise PayloadError("'pause' applies to seek only.", "pause")
+    if not isinstance(pause, bool):
+        raise PayloadError("'pause' must be true or false.", "pause")
     if action == "speed":
         return ControlRequest(run_id, action, parse_speed(value, "value"))
     if action == "seek":
         if not _is_number(value) or value < 0:
             raise PayloadError("'value' for seek must be a virtual time in seconds, at least 0.",
                                "value")
+        return ControlRequest(run_id, action, float(value), pause)
+    if action == "step":
+        if value is None:
+            return ControlRequest(run_id, action, DEFAULT_STEP_S)
+        if not _is_number(value) or not 0 < value <= MAX_STEP_S:
+            raise PayloadError(f"'value' for step must be a number of virtual seconds above 0 "
+                               f"and at most {MAX_STEP_S:g}.", "value")
         return ControlRequest(run_id, action, float(value))
     if value is not None:
         raise PayloadError(f"'{action}' takes no 'value'.", "value")
     return ControlRequest(run_id, action, None)
 
 
-def check_seek(value: float | None, duration_s: float) -> None:
+def check_seek(value: float | None, limit_s: float) -> None:
     """A seek lands inside its run: ``parse_control`` checked ``value >= 0``, the run knows its end."""
-    if value is None or value > duration_s:
-        raise PayloadError(f"'value' for seek must be from 0 to {duration_s:g} "
-                           "(the run's duration_s).", "value")
+    if value is None or value > limit_s:
+        raise PayloadError(f"'value' for seek must be from 0 to {limit_s:g} "
+                           "(the run's end).", "value")
 
 
 def parse_run(payload: Any) -> Scenario:
     """Validate ``POST /api/run``: same validation as ``start``, plus a cap on the work."""
     body = envelope(payload, RUN_KEYS, "run")
-    scenario = parse_scenario_field(body.get("scenario", {}), _preset(body))
+    scenario = parse_scenario_field(_object(body, "scenario"), _preset(body))
     viewers = scenario.clients.count
     chunks = 1
     if scenario.workload.kind == "live_video":
@@ -161,6 +178,9 @@ def check_shape(value: Any, field: str = "") -> None:
                 stack.append((child, f"{path}.{key_text}" if path else key_text, depth + 1))
         elif isinstance(item, (list, tuple)):
             stack.extend((child, path, depth + 1) for child in item)
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_NUMBER:
+            raise PayloadError(f"'{path}' is out of range (a number this large is no setting's "
+                               "value).", path)
         if budget < 0:
             raise PayloadError(f"The payload is too large (at most {MAX_PAYLOAD_BYTES} bytes).",
                                field)
@@ -202,6 +222,14 @@ def _parse_compare(a: Scenario, overrides: Any) -> Scenario:
         else:
             merged[key] = value
     return parse_scenario_field(merged, None, "compare")
+
+
+def _object(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``body[key]`` when it is an object; absent means ``{}``; anything else (null too) is refused."""
+    value = body.get(key, {})
+    if not isinstance(value, Mapping):
+        raise PayloadError(f"'{key}' must be an object of engine keys (it may be {{}}).", key)
+    return value
 
 
 def _prefixed(field: str, key: str) -> str:

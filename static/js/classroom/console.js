@@ -2,7 +2,8 @@
 // presenter screen, steps through a lesson, asks the class to predict, lets the class join the herd.
 import { mountLab } from "../lab/mount.js";
 import { herdlab } from "../connection.js";
-import { renderTally, roomSocket, saved, showMessage } from "./room.js";
+import { joinUrl, renderTally, roomSocket, saved, showMessage } from "./room.js";
+import { lessonText } from "./lessontext.js";
 
 // Join the herd: one background viewer, a hot key that expires fast and a slow datastore, so the
 // class's taps are the herd and, with promise coalescing, visibly wait on one fetch.
@@ -28,7 +29,7 @@ socket.on("room", (snap) => {
   room = snap;
   saved.set({ code: snap.code, display: snap.display_code, ...(snap.token ? { token: snap.token } : {}) });
   $("code").textContent = snap.display_code;
-  $("join-hint").textContent = `${location.origin}/join`;
+  $("join-hint").textContent = joinUrl(snap);
   $("members").textContent = String(snap.members);
   $("herd").setAttribute("aria-pressed", String(snap.herd));
   renderTally($("tally"), snap.prediction);
@@ -57,10 +58,16 @@ $("lab").addEventListener("input", sendSettings);
 
 // Lessons: pick one, show a step to the class, ask its prediction.
 for (const l of lessons) $("lesson").add(new Option(l.title, l.id));
-function showSteps() {
+async function showSteps() {
   const lesson = lessons.find((l) => l.id === $("lesson").value);
   $("step").replaceChildren(...(lesson?.steps || []).map((s) => new Option(s.title, s.id)));
   $("predict").disabled = !lesson?.prediction;
+  // A menu shows text only: the step titles as the lesson page renders them, without Markdown.
+  const text = await lessonText(lesson?.id);
+  for (const option of $("step").options) {
+    const html = text?.steps[option.value];
+    if (html) option.textContent = new DOMParser().parseFromString(html, "text/html").body.textContent;
+  }
 }
 $("lesson").addEventListener("change", showSteps);
 showSteps();

@@ -1,9 +1,8 @@
 // A student's page: join with a code, follow the instructor's lab, answer the class question, tap to
 // join the herd, detach to experiment alone and rejoin the live view.
 import { mountLab } from "../lab/mount.js";
-import { eventDecoder } from "../lab/store.js";
 import { herdlab } from "../connection.js";
-import { applySettings, catchUp, follow, renderTally, roomSocket, settingLines, showLesson, showMessage } from "./room.js";
+import { applySettings, catchUp, follow, renderTally, richPrediction, roomSocket, showLesson, showMessage } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
 const MEMBER_KEY = "herdlab.member";
@@ -17,12 +16,9 @@ follow(socket, followLab, () => following);
 // Read-only facts for tests and diagnostics: when (Date.now()) the last settings and run arrived.
 const seen = { settingsAt: 0, startedAt: 0 };
 herdlab.room = { get joined() { return joined; }, get following() { return following; }, mine, seen };
-let decode = eventDecoder(null);   // frames carry events as arrays; `started` names their fields
-// A new run: the names of its events' fields, and a new herd (request ids belong to one run, and the
-// old ids would mark strangers).
-socket.on("started", (s) => {
+// A new run, a new herd: request ids belong to one run, and the old ids would mark strangers.
+socket.on("started", () => {
   seen.startedAt = Date.now();
-  decode = eventDecoder(s?.event_fields);
   mine.clear();
   followLab.highlight([]);
   showMine();
@@ -63,17 +59,18 @@ socket.on("herd", ({ on }) => { $("herd-box").hidden = !on; });
 socket.on("tapped", ({ req }) => { mine.set(req, "sent"); followLab.highlight([...mine.keys()]); showMine(); });
 socket.on("room_error", (err) => showMessage($("message"), err.message));
 socket.on("room_closed", (m) => { joined = null; showMessage($("message"), m.message); $("room-view").hidden = true; $("join-view").hidden = false; });
-socket.on("frame", (f) => {
+// The follow lab applied the frame already (it listens first): read my requests' states from it, in
+// the stage's own words; a request that has left the stage keeps its last words.
+socket.on("frame", () => {
   if (!mine.size) return;
-  for (const raw of f.events) {
-    const ev = decode(raw);
-    if (mine.has(ev.req)) mine.set(ev.req, statusOf(ev));
+  for (const req of mine.keys()) {
+    const words = followLab.describeRequest(req);
+    if (words) mine.set(req, words);
   }
   showMine();
 });
 
 function applySnapshot(snap) {
-  if (snap.run?.started) decode = eventDecoder(snap.run.started.event_fields);
   catchUp(followLab, snap);
   showSettings(snap.settings);
   showLesson($("lesson"), snap.lesson);
@@ -95,10 +92,11 @@ function setFollowing(on) {
 }
 $("detach").addEventListener("click", () => socket.emit(following ? "detach" : "rejoin", {}));
 
-function showSettings(settings) {
+async function showSettings(settings) {
   seen.settingsAt = Date.now();
   if (joined) joined.settings = settings;
-  const lines = settingLines(settings);
+  const lines = await followLab.settingLines(settings);
+  if (joined && joined.settings !== settings) return;        // newer settings arrived meanwhile
   $("settings").replaceChildren(...lines.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
   $("settings-box").hidden = !lines.length;
 }
@@ -110,7 +108,7 @@ function showPrediction(p) {
   if (!p) return;
   $("question-text").textContent = p.question;
   const choices = $("choices");
-  choices.replaceChildren(...p.choices.map((text, i) => {
+  const buttons = p.choices.map((text, i) => {
     const b = document.createElement("button");
     b.type = "button";
     b.textContent = text;
@@ -118,27 +116,14 @@ function showPrediction(p) {
     b.setAttribute("aria-pressed", String(chosen === i));
     b.addEventListener("click", () => socket.emit("answer", { choice: i }));
     return b;
-  }));
+  });
+  choices.replaceChildren(...buttons);
+  richPrediction(p, $("question-text"), buttons);
   $("question-state").textContent = p.open ? (chosen === null ? "Tap your answer." : "Answer sent — you can change it until the run starts.") : "Answers are closed.";
   renderTally($("class-answers"), p.result ? p : null, { title: false });
 }
 
 $("tap").addEventListener("click", () => socket.emit("tap", {}));
-
-/** What one of my requests is doing, in words (the dot's state on the stage). */
-function statusOf(ev) {
-  switch (ev.kind) {
-    case "cache_hit": return "cache hit";
-    case "cache_miss": return "missed the cache";
-    case "fetch_start": return "you lead the fetch: everyone else waits on you";
-    case "promise_wait": return `waiting on request ${ev.leader}'s promise`;
-    case "lock_wait": case "lock_poll": return "waiting for the lock";
-    case "db_queued": return "queued at the datastore";
-    case "db_started": return "at the datastore";
-    case "respond": return `answered in ${Math.round(ev.latency_ms)} ms (${ev.source}, ${ev.status})`;
-    default: return ev.kind.replace(/_/g, " ");
-  }
-}
 
 /** My requests, newest last; each opens its lifecycle in the lab (its dot is the one marked "you"). */
 function showMine() {

@@ -3,15 +3,14 @@
 // "." moves the class to the lesson's next step, Page Up back.
 import { mountLab } from "../lab/mount.js";
 import { herdlab } from "../connection.js";
-import { applySettings, catchUp, follow, renderTally, roomSocket, saved, showLesson, showMessage } from "./room.js";
+import { applySettings, catchUp, follow, joinUrl, renderTally, roomSocket, saved, showLesson, showMessage } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
-const joinBase = $("present").dataset.joinBase;
+const guessedJoin = `${$("present").dataset.joinBase}/join`;   // the page's own guess, for an older server
 const socket = roomSocket();
-const lab = mountLab($("lab"), { readonly: true, keyboard: false });
+const lab = mountLab($("lab"), { readonly: true, keyboard: false, presentation: true });
 let lesson = null;
 
-document.body.classList.add("presentation");
 follow(socket, lab);
 
 socket.on("connect", () => {
@@ -21,7 +20,7 @@ socket.on("connect", () => {
 });
 socket.on("room", (snap) => {
   $("code").textContent = snap.display_code;
-  $("join-url").textContent = `${joinBase.replace(/^https?:\/\//, "")}/join`;
+  $("join-url").textContent = joinUrl(snap, guessedJoin).replace(/^https?:\/\//, "");
   $("qr").src = `/classroom/qr.svg?code=${encodeURIComponent(snap.display_code)}`;
   $("members").textContent = String(snap.members);
   lesson = snap.lesson;

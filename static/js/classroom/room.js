@@ -2,7 +2,8 @@
 // the room's stream into a lab, and the class's answers drawn as bars.
 import { connect } from "../connection.js";
 import { INBOUND } from "../lab/transport.js";
-import { flatten } from "../lab/scenario.js";
+import { summaryLabel } from "../lessons/labels.js";
+import { lessonText, showRich } from "./lessontext.js";
 
 const KEY = "herdlab.room";
 
@@ -41,13 +42,10 @@ export function applySettings(lab, settings) {
   lab.setScenario(settings.scenario || {});
 }
 
-/** "strategy.coalesce: promise" lines for the instructor's current switches and sliders. */
-export function settingLines(settings) {
-  const lines = flatten(settings?.scenario).map(([key, v]) => `${key}: ${v}`);
-  return settings?.preset ? [`preset: ${settings.preset}`, ...lines] : lines;
-}
-
-/** Draw the class's answers as labelled bars, with the run's result beside them once it is in. */
+/**
+ * Draw the class's answers as labelled bars, with the run's result beside them once it is in. A
+ * lesson's question and choices are shown as its page renders them (no raw Markdown).
+ */
 export function renderTally(el, p, { title = true } = {}) {
   el.replaceChildren();
   if (!p) { el.hidden = true; return; }
@@ -61,28 +59,55 @@ export function renderTally(el, p, { title = true } = {}) {
   const list = document.createElement("ol");
   list.className = "cr-bars";
   const most = Math.max(1, ...p.tally);
-  p.choices.forEach((choice, i) => {
+  const labels = p.choices.map((choice, i) => {
     const li = document.createElement("li");
     li.classList.toggle("right", p.answer === i);
-    li.innerHTML = '<span class="cr-bar-label"></span><span class="cr-bar"><span></span></span><span class="cr-bar-n"></span>';
-    li.children[0].textContent = `${p.answer === i ? "✓ " : ""}${choice}`;
+    li.innerHTML = '<span class="cr-bar-label"><span class="cr-tick"></span><span></span></span><span class="cr-bar"><span></span></span><span class="cr-bar-n"></span>';
+    li.children[0].firstChild.textContent = p.answer === i ? "✓ " : "";
+    li.children[0].lastChild.textContent = choice;
     li.children[1].firstChild.style.width = `${(100 * p.tally[i]) / most}%`;
     li.children[2].textContent = String(p.tally[i]);
     list.append(li);
+    return li.children[0].lastChild;
   });
   el.append(h, status, list);
   if (p.result) {
     const res = document.createElement("p");
     res.className = "cr-result";
-    res.textContent = "The run says: " + Object.entries(p.result).map(([k, v]) => `${k.replace(/_/g, " ")} = ${typeof v === "number" ? v.toLocaleString() : v}`).join(", ");
+    res.textContent = "The run says: " + Object.entries(p.result)
+      .map(([k, v]) => `${summaryLabel(k)}: ${typeof v === "number" ? v.toLocaleString("en-US", { maximumFractionDigits: 1 }) : v}`).join(" · ");
     el.append(res);
   }
+  richPrediction(p, h, labels);
+}
+
+/** Replace a lesson prediction's plain question and choices by the lesson page's rendering. */
+export async function richPrediction(p, questionEl, choiceEls) {
+  const text = await lessonText(p.lesson);
+  if (!text || text.choices.length !== choiceEls.length) return;
+  if (text.question) showRich(questionEl, text.question, p.question);
+  choiceEls.forEach((el, i) => showRich(el, text.choices[i], p.choices[i]));
 }
 
 /** The lesson step the instructor shows the class ("title — step"), or nothing. */
-export function showLesson(el, lesson) {
+export async function showLesson(el, lesson) {
   el.hidden = !lesson;
-  if (lesson) el.textContent = `${lesson.title} — ${lesson.step_title}`;
+  if (!lesson) return;
+  const shown = (el.dataset.shown = `${lesson.id}/${lesson.step}`);
+  el.textContent = `${lesson.title} — ${lesson.step_title}`;
+  const step = (await lessonText(lesson.id))?.steps[lesson.step];
+  if (!step || el.dataset.shown !== shown) return;
+  const title = document.createElement("span");
+  showRich(title, step, lesson.step_title);
+  el.replaceChildren(`${lesson.title} — `, title);
+}
+
+/**
+ * The address students join at: the room's `join_url` (one address for console, presenter and
+ * QR code), else `fallback` (a server without it), else this page's own origin.
+ */
+export function joinUrl(snap, fallback = `${location.origin}/join`) {
+  return snap?.join_url || fallback;
 }
 
 /** Show a refusal or notice from the server where the page keeps its messages. */

@@ -1,25 +1,62 @@
 // Metric cards: the numbers beside the picture. Live values come from the exact `sample` events;
 // when the run is done the engine's summary replaces them. In compare mode: A, B and the difference.
+// Every count of answered requests has the failures beside it (errors and timeouts, named), and
+// latency is shown for everyone beside answered-only (latency.js).
 
-import { fmt } from "./format.js";
-import { describeMitigations } from "./scenario.js";
+import { fmt, plural } from "./format.js";
+import { sampleLatency, summaryLatency } from "./latency.js";
 
-/** Card id → label, the summary's value, the live value (from a side), and the unit. */
+/**
+ * The facts the cards show for one side: from the summary when the run is done, else from the
+ * latest sample (null before the first sample).
+ */
+export function facts(side, summary) {
+  if (summary) {
+    const lat = summaryLatency(summary);
+    return {
+      requests: summary.requests, answered: summary.completed, errors: summary.errors, timeouts: summary.timeouts,
+      open: summary.in_flight ?? 0, retries: summary.retries ?? 0, db_queries: summary.db_queries, peak: summary.peak_db_inflight,
+      coalesced: summary.coalesced, p99Everyone: lat.everyone?.p99 ?? null, p99Answered: lat.answered?.p99 ?? null,
+    };
+  }
+  const c = side.counts();
+  if (!c) return null;
+  const s = side.sample, lat = sampleLatency(s);
+  return { ...c, retries: s.retries ?? 0, db_queries: s.db_queries, peak: side.peakDb, coalesced: s.coalesced,
+           p99Everyone: lat.soFarEveryone, p99Answered: lat.soFarAnswered };
+}
+
+const ms = (v) => (v === null || v === undefined ? null : v);
+
+/**
+ * Card id → label, value from the facts, unit, and the note under it (`done`: the run is over).
+ * The failures card names its errors and timeouts; the p99 cards say whose latency they are.
+ */
 const CARDS = [
-  ["db_queries", "Datastore queries", (s) => s.db_queries, (side) => side.sample?.db_queries, ""],
-  ["peak_db", "Peak in datastore", (s) => s.peak_db_inflight, (side) => side.peakDb, ""],
-  ["p99", "p99 latency", (s) => s.latency_ms?.p99, (side) => side.worstP99, " ms"],
-  ["errors", "Errors", (s) => s.errors, (side) => side.sample?.errors, ""],
-  ["coalesced", "Coalesced", (s) => s.coalesced, (side) => side.sample?.coalesced, ""],
+  { id: "answered", label: "Answered", value: (f) => f.answered,
+    note: (f, done) => (done ? `of ${fmt(f.requests)} ${plural(f.requests, "request")}` : `of ${fmt(f.requests)} so far`) },
+  { id: "failed", label: "Failed", value: (f) => f.errors + f.timeouts,
+    note: (f) => `${fmt(f.errors)} ${plural(f.errors, "error")} · ${fmt(f.timeouts)} ${plural(f.timeouts, "timeout")}` },
+  { id: "db_queries", label: "Datastore queries", value: (f) => f.db_queries, note: (f, done) => (done ? "whole run" : "so far") },
+  { id: "peak_db", label: "Peak at the datastore", value: (f) => f.peak, note: () => "queued + in service" },
+  { id: "p99_everyone", label: "p99, everyone", unit: " ms", value: (f) => ms(f.p99Everyone),
+    note: (f, done) => (f.p99Everyone === null ? (done ? "needs a newer server" : "known at the end") : "a failure counts its time") },
+  { id: "p99_answered", label: "p99, answered", unit: " ms", value: (f) => ms(f.p99Answered),
+    note: (f, done) => (f.p99Answered === null ? (done ? "none answered" : "known at the end") : "answered requests only") },
+  { id: "coalesced", label: "Coalesced", value: (f) => f.coalesced, note: () => "served by another's fetch" },
 ];
 
 export class Cards {
-  /** @param {HTMLElement} container  the cards' row; cards are created here */
-  constructor(container, store) {
+  /**
+   * @param {HTMLElement} container  the cards' row; cards are created here
+   * @param {() => import("./scenario.js").Mitigations} mitigations  what counts as a mitigation
+   */
+  constructor(container, store, mitigations) {
     this.store = store;
+    this.mitigations = mitigations;
     this.els = new Map();
     container.replaceChildren();
-    for (const [id, label] of [...CARDS, ["saved", "Queries saved"]]) {
+    for (const { id, label } of [...CARDS, { id: "saved", label: "Queries saved" }]) {
       const card = document.createElement("div");
       card.className = "lab-card";
       card.dataset.card = id;
@@ -28,62 +65,70 @@ export class Cards {
       container.append(card);
       this.els.set(id, { value: card.children[1], note: card.children[2] });
     }
-    this.baseline = null;       // datastore queries of the same run without mitigation, when known
-  }
-
-  /** Value of one card for one side: exact summary when done, else the live sample. */
-  value(id, side, summary) {
-    const spec = CARDS.find((c) => c[0] === id);
-    const v = summary ? spec[2](summary) : spec[3](side);
-    return v === undefined || v === null ? null : v;
   }
 
   update() {
     const { store } = this;
     const done = store.status === "finished";
-    for (const [id, , , , unit] of CARDS) {
-      const el = this.els.get(id);
-      const a = this.value(id, store.a, store.summary);
+    const a = facts(store.a, store.summary);
+    const b = store.compare ? facts(store.b, store.summaryB) : null;
+    for (const spec of CARDS) {
+      const el = this.els.get(spec.id);
+      const unit = spec.unit || "";
+      const va = a ? spec.value(a) : null;
+      const shown = (v) => (v === null ? ["–", ""] : [fmt(v), unit]);
       if (!store.compare) {
-        el.value.textContent = a === null ? "–" : fmt(a) + unit;
-        el.note.textContent = done ? "whole run" : a === null ? "" : id === "p99" ? "worst 50 ms so far" : "so far";
+        setValue(el.value, [shown(va)]);
+        el.note.textContent = a ? spec.note(a, done) : "";
       } else {
-        const b = this.value(id, store.b, store.summaryB);
-        el.value.textContent = `A ${a === null ? "–" : fmt(a)} · B ${b === null ? "–" : fmt(b)}`;
-        el.note.textContent = a === null || b === null ? "" : `B − A = ${signed(b - a)}${unit}`;
+        const vb = b ? spec.value(b) : null;
+        setValue(el.value, [[`A ${shown(va)[0]}`, shown(va)[1]], [`B ${shown(vb)[0]}`, shown(vb)[1]]]);
+        el.note.textContent = va === null || vb === null ? "" : `B − A = ${signed(vb - va)}${unit}`;
       }
     }
-    this.updateSaved(done);
+    this.updateSaved(done, a, b);
   }
 
   /**
    * "Queries saved": against the same run without mitigation. In compare mode that run is side A
    * (same seed, same arrivals), so A − B is known live, as long as A has no mitigation and B has
-   * some; otherwise the baseline comes from the lab (`this.baseline`) once the run is done.
+   * some; otherwise the baseline is the store's, once the run is done.
    */
-  updateSaved(done) {
+  updateSaved(done, a, b) {
     const { store } = this;
-    const saved = this.els.get("saved");
-    let queries = null, baseline = null, live = false;
+    const el = this.els.get("saved");
+    let text = "–", note = done ? "" : "vs no mitigation, at the end";
     if (store.compare) {
-      if (describeMitigations(store.scenario) === "no mitigation" && describeMitigations(store.scenarioB) !== "no mitigation") {
-        queries = this.value("db_queries", store.b, store.summaryB);
-        baseline = this.value("db_queries", store.a, store.summary);
-        live = !done;
+      const mit = this.mitigations();
+      if (!mit.on(store.scenario).length && mit.on(store.scenarioB).length && a && b) {
+        text = fmt(Math.max(0, a.db_queries - b.db_queries));
+        note = `A ${fmt(a.db_queries)} − B ${fmt(b.db_queries)}${done ? "" : " so far"}`;
       }
-    } else if (done) {
-      queries = this.value("db_queries", store.a, store.summary);
-      baseline = this.baseline;
+    } else if (done && a) {
+      const base = store.baseline;
+      if (!base) note = "finding the same run without mitigation…";
+      else if (base.queries === null) note = base.why;
+      else if (base.from === "self") { text = "0"; note = "this run has no mitigation"; }
+      else { text = fmt(Math.max(0, base.queries - a.db_queries)); note = `${fmt(base.queries)} without mitigation → ${fmt(a.db_queries)}`; }
     }
-    if (baseline === null || queries === null) {
-      saved.value.textContent = "–";
-      saved.note.textContent = done ? "no baseline for this run" : "vs the same run without mitigation";
-    } else {
-      saved.value.textContent = fmt(Math.max(0, baseline - queries));
-      saved.note.textContent = store.compare ? `A ${fmt(baseline)} − B ${fmt(queries)}${live ? " so far" : ""}`
-        : `${fmt(baseline)} without mitigation → ${fmt(queries)}`;
-    }
+    setValue(el.value, [[text, ""]]);
+    el.note.textContent = note;
   }
+}
+
+/**
+ * A card's value: one line, or two (A and B) in compare mode; each line is [number, unit], the
+ * unit set smaller so the number keeps the room.
+ */
+function setValue(el, lines) {
+  const key = JSON.stringify(lines);
+  if (el.dataset.shown === key) return;
+  el.dataset.shown = key;
+  el.replaceChildren(...lines.map(([number, unit]) => {
+    const line = Object.assign(document.createElement("span"), { textContent: number });
+    if (unit) line.append(Object.assign(document.createElement("small"), { textContent: unit }));
+    return line;
+  }));
 }
 
 function signed(n) {

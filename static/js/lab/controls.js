@@ -31,7 +31,7 @@ const KNOWN = {
   "workload.kind": { label: "Workload", names: { hot_key: "hot key", live_video: "live video" } },
   "workload.segment_s": { label: "New chunk every", max: 60 },
   "workload.keys": { label: "Keys" },
-  "workload.zipf_s": { label: "Key popularity skew" },
+  "workload.zipf_s": { label: "Key popularity skew", unit: "" },
   "workload.warm_start": { label: "Key cached at start" },
   "cache.enabled": { label: "Cache" },
   "cache.lookup_ms": { label: "Cache round trip", max: 100 },
@@ -66,8 +66,6 @@ export const CONTROL_KEYS = [
   "strategy.prewarm", "clients.backoff",
 ];
 
-/** Section of a key: mitigations (strategy.*, TTL jitter, retry backoff) or the experiment itself. */
-const isMitigation = (key) => key.startsWith("strategy.") || key === "cache.ttl_jitter" || key.startsWith("clients.backoff");
 
 export class ScenarioControls {
   /**
@@ -77,36 +75,43 @@ export class ScenarioControls {
    *   `onChange(dottedKey, value)` for a slider or switch, `onPreset(name)` for the preset select;
    *   `shown` lists dotted keys ("all": CONTROL_KEYS, then every other key under "More settings").
    */
-  constructor(root, { schema, presets, shown, presetPicker = true, onChange, onPreset, uid }) {
+  constructor(root, { schema, presets, shown, presetPicker = true, onChange, onPreset, uid, mitigations }) {
     this.root = root;
     this.rows = Object.fromEntries(schema.map((r) => [r.key, r]));
     this.presets = presets;
     this.onChange = onChange;
+    this.mitigations = mitigations;
     this.inputs = new Map();
-    this.preset = null;
+    this.presetRadios = [];
     this.presetDesc = null;
     this.uid = uid;
     root.replaceChildren();
 
     if (presetPicker) {
-      const presetBox = el("div", "lab-field");
-      const select = el("select");
-      select.id = `${uid}-preset`;
-      select.dataset.control = "preset";
+      // A list, not a menu: every title reads in full at any width (a select cut them off).
+      const box = el("fieldset", "lab-field lab-presets");
+      box.dataset.control = "preset";
+      const legend = el("legend");
+      legend.textContent = "Preset";
+      box.append(legend);
       for (const [name, p] of Object.entries(presets)) {
-        const opt = el("option");
-        opt.value = name;
-        opt.textContent = p.title || name;
-        select.append(opt);
+        const lab = el("label", "lab-preset");
+        const input = el("input");
+        Object.assign(input, { type: "radio", name: `${uid}-preset`, value: name, id: `${uid}-preset-${name}` });
+        input.dataset.control = `preset=${name}`;
+        input.addEventListener("change", () => input.checked && onPreset(name));
+        lab.append(input, document.createTextNode(" " + (p.title || name)));
+        box.append(lab);
+        this.presetRadios.push(input);
       }
-      select.addEventListener("change", () => onPreset(select.value));
-      presetBox.append(label(select.id, "Preset"), select);
       this.presetDesc = el("p", "lab-preset-desc");
-      presetBox.append(this.presetDesc);
-      this.preset = select;
-      root.append(presetBox);
+      box.append(this.presetDesc);
+      root.append(box);
     }
 
+    // Mitigations (the schema says which keys are) and their tuning (the rest of their section).
+    const tuning = (key) => key.startsWith("strategy.") || [...mitigations.off.keys()].some((m) => key.startsWith(`${m}_`));
+    const isMitigation = (key) => mitigations.has(key) || tuning(key);
     const all = shown === "all";
     const wanted = all ? CONTROL_KEYS : shown;
     const keys = [];
@@ -216,7 +221,7 @@ export class ScenarioControls {
     Object.assign(input, { type: "checkbox", id, role: "switch" });
     input.dataset.control = key;
     const onValue = row.type === "bool" ? true : spec.on;
-    const offValue = row.type === "bool" ? false : 0;
+    const offValue = this.mitigations.off.get(key) ?? (row.type === "bool" ? false : 0);
     input.addEventListener("change", () => this.onChange(key, input.checked ? onValue : offValue));
     lab.append(input, document.createTextNode(" " + labelOf(key)));
     if (row.doc) lab.title = row.doc;
@@ -226,16 +231,47 @@ export class ScenarioControls {
 
   /** Show the effective scenario: overrides over the preset over the schema defaults. */
   show(presetName, overrides) {
-    if (this.preset) {
-      this.preset.value = presetName;
-      this.presetDesc.textContent = this.presets[presetName]?.description || "";
-    }
+    for (const radio of this.presetRadios) radio.checked = radio.value === presetName;
+    if (this.presetDesc) this.presetDesc.textContent = inWords(this.presets[presetName]?.description || "", this.rows);
     const presetScn = this.presets[presetName]?.scenario || {};
     for (const [key, input] of this.inputs) {
       const v = getPath(overrides, key) ?? getPath(presetScn, key) ?? this.rows[key]?.default;
       input.set(v);
     }
   }
+}
+
+/**
+ * A preset's description with its config syntax in words: "coalesce=promise" becomes "request
+ * coalescing “promise”", a bare key like "stale_while_revalidate" its label. A token that names
+ * no schema key is left as it is.
+ */
+export function inWords(text, rows) {
+  const keyOf = (token) => (rows[token] ? token : Object.keys(rows).find((k) => k.split(".").pop() === token));
+  return text.replace(/\b([a-z]+(?:[._][a-z]+)+|[a-z]+(?==))(?:=([\w.]+))?/g, (whole, token, value) => {
+    const key = keyOf(token);
+    if (!key) return whole;
+    const name = lowerFirst(labelOf(key));
+    return value === undefined ? name : `${name} “${valueWords(key, value)}”`;
+  });
+}
+
+/** One setting in words, for a list of the instructor's settings: "Request coalescing: promise". */
+export function describeSetting(key, value, rows) {
+  return `${labelOf(key)}: ${valueWords(key, value, rows?.[key])}`;
+}
+
+function valueWords(key, value, row) {
+  const spec = KNOWN[key] || {};
+  if (typeof value === "boolean" || row?.type === "bool") return value === true || value === "true" ? "on" : "off";
+  if (spec.names?.[value]) return spec.names[value];
+  const n = Number(value);
+  if (value !== "" && Number.isFinite(n)) return n === 0 && spec.zero ? spec.zero : formatValue(n) + (spec.unit ?? unitOf(key));
+  return String(value).replace(/_/g, " ");
+}
+
+function lowerFirst(s) {
+  return /^[A-Z][a-z]/.test(s) ? s.charAt(0).toLowerCase() + s.slice(1) : s;
 }
 
 /** "clients.backoff_base_ms" → "Backoff base ms" when KNOWN has no label (never silently skipped). */

@@ -14,3 +14,8 @@ export function compact(v) {
   if (a >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
   return v.toLocaleString("en-US", { maximumFractionDigits: 2 });
 }
+
+/** "viewer" or "viewers" as `n` asks ("1 viewer", "2 viewers"); `many` for irregular plurals. */
+export function plural(n, one, many = `${one}s`) {
+  return n === 1 ? one : many;
+}

@@ -11,6 +11,8 @@ export const SHORTCUTS = [
   ["c", "compare mode on / off"],
   ["p", "presentation mode (projector)"],
   ["?", "this help"],
+  ["↑ / ↓", "on the stage: choose a request"],
+  ["Enter", "on the stage: open the chosen request's lifecycle"],
   ["Esc", "close panels"],
 ];
 

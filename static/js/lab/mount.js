@@ -1,26 +1,31 @@
 // mountLab(): wires one lab — store, transport, stage, charts, cards, controls — inside a root element
 // made by the `lab()` macro (templates/lab/_lab.html). The /lab page, lessons (restricted controls)
 // and classroom follow mode (readonly, fed from outside through applyRemote) all use this one entry.
+// Run state lives in the store; this file keeps only the page's view settings (presentation mode,
+// the next run's configuration) and wiring.
 
 import { connect, herdlab } from "../connection.js";
 import { Store } from "./store.js";
 import { LabTransport } from "./transport.js";
-import { fmt } from "./format.js";
+import { fmt, plural } from "./format.js";
 import { Stage } from "./render/stage.js";
 import { Charts } from "./render/charts.js";
-import { Cards } from "./cards.js";
-import { ScenarioControls } from "./controls.js";
+import { Cards, facts } from "./cards.js";
+import { ScenarioControls, describeSetting } from "./controls.js";
 import { Timeline } from "./timeline.js";
 import { bindKeys, SHORTCUTS } from "./keyboard.js";
 import { fromQuery, toQuery } from "./share.js";
 import { download, eventsCsv, eventsJson, summaryJson } from "./export.js";
-import { speedLabel, stepSpeed } from "./playback.js";
-import { describeMitigations, getPath, merge, mitigationsOf, setPath, withoutMitigations, MITIGATIONS_OFF } from "./scenario.js";
+import { speedLabel, stepSize, stepSpeed } from "./playback.js";
+import { Mitigations, flatten, getPath, merge, setPath } from "./scenario.js";
+import { Baselines } from "./baseline.js";
+import { describeDot } from "./states.js";
+import { eventLine } from "./lifecycle.js";
+import { FocusReturn, trapTab } from "./focus.js";
 
 const SUMMARY_EVERY_MS = 2000;     // screen readers: a calm, polite summary, not a running commentary
 const DOM_EVERY_MS = 100;          // cards, timeline and text: 10 updates a second is plenty
 const CHARTS_EVERY_MS = 200;
-const BASELINE_MAX_VIEWERS = 200_000;   // /api/run refuses bigger runs; don't ask
 
 let uidSeq = 0;
 
@@ -40,13 +45,14 @@ let uidSeq = 0;
  * @param {boolean} [options.shareUrl=false]  read the scenario from, and keep it in, the page's query string
  * @param {boolean} [options.keyboard=true]  bind the keyboard shortcuts on the document
  * @param {boolean} [options.globals=true]  expose this lab's counters on window.herdlab
+ * @param {boolean} [options.presentation=false]  start in presentation mode (the presenter screen)
  * @param {number} [options.speed=1]  playback speed of the next run (0.05..20)
  * @param {object} [options.socket]  a Socket.IO socket on /lab to use instead of connecting
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
  * @param {(started: object) => void} [options.onStarted]
  * @returns {{ready: Promise<void>, start: Function, control: Function, applyRemote: Function,
  *           setScenario: Function, getScenario: Function, setPreset: Function, getPreset: Function, highlight: Function,
- *           showRequest: Function, store: Store, destroy: Function}}
+ *           showRequest: Function, describeRequest: Function, settingLines: Function, store: Store, destroy: Function}}
  */
 export function mountLab(root, options = {}) {
   const opts = { preset: "classroom", overrides: {}, controls: "all", presetPicker: true, compare: false, readonly: false,
@@ -57,6 +63,8 @@ export function mountLab(root, options = {}) {
   store.speed = opts.speed;
   const config = { preset: opts.preset, overrides: structuredClone(opts.overrides), compare: !!opts.compare };
   let schema = [], presets = {};
+  let mitigations = new Mitigations([]);
+  let baselines = new Baselines(mitigations);
   let controls = null;
   let presentation = false;
 
@@ -64,14 +72,14 @@ export function mountLab(root, options = {}) {
   const socket = opts.readonly ? null : opts.socket || connect("/lab");
   const transport = new LabTransport(store, {
     socket,
-    onStarted: (msg) => { resetStages(); opts.onStarted?.(msg); },
-    onDone: (summary, summaryB) => { fetchBaseline(); opts.onDone?.(summary, summaryB); },
+    onStarted: (msg) => opts.onStarted?.(msg),
+    onDone: (summary, summaryB) => { findBaseline(); opts.onDone?.(summary, summaryB); },
   });
 
   const stages = [new Stage(q("canvas-a"), store.a, store, () => store.scenario),
                   new Stage(q("canvas-b"), store.b, store, () => store.scenarioB)];
   const charts = new Charts(q("charts"), store);
-  const cards = new Cards(q("cards"), store);
+  const cards = new Cards(q("cards"), store, () => mitigations);
   const timeline = opts.readonly ? null : new Timeline(q("bar"), { store, act });
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
 
@@ -84,19 +92,20 @@ export function mountLab(root, options = {}) {
       case "presentation": setPresentation(!presentation); return;
     }
     if (opts.readonly) return;
+    const replayable = live || store.status === "finished" || store.status === "stopped";
     switch (command) {
       case "toggle":
         if (store.status === "playing") transport.control("pause");
         else if (store.status === "paused") transport.control("resume");
         else handle.start();
         return;
-      case "step": if (store.status === "paused") transport.control("step"); return;
+      case "step": if (store.status === "paused") transport.step(stepSize(store)); return;
       case "forward":
-        if (store.status === "paused") transport.control("step");
+        if (store.status === "paused") act("step");
         else act("seekBy", 1);
         return;
-      case "seekBy": if (live || store.status === "finished") act("seek", Math.max(0, Math.min(store.duration, store.t + value))); return;
-      case "seek": if (store.runId) transport.control("seek", value); return;
+      case "seekBy": if (replayable) transport.seek(clampT(store.t + value), store.status === "paused"); return;
+      case "scrub": if (store.runId && replayable) transport.seek(clampT(value), true); return;
       case "faster": act("speed", stepSpeed(store.speed, +1)); return;
       case "slower": act("speed", stepSpeed(store.speed, -1)); return;
       case "speed":
@@ -108,6 +117,11 @@ export function mountLab(root, options = {}) {
     }
   }
 
+  /** A seek target inside the run (an older server refuses a seek past the arrivals' duration). */
+  function clampT(t) {
+    return Math.max(0, Math.min(store.endKnown && store.endS !== null ? store.endS : store.duration, t));
+  }
+
   // ---- scenario: preset + overrides, shown by the controls, kept in the URL ---------------------
   function presetScenario() {
     return presets[config.preset]?.scenario || {};
@@ -117,10 +131,9 @@ export function mountLab(root, options = {}) {
   function startPayload() {
     const payload = { preset: config.preset, scenario: config.overrides, speed: store.speed };
     if (config.compare) {
-      const chosen = mitigationsOf(merge(presetScenario(), config.overrides));
-      const anyOn = Object.entries(MITIGATIONS_OFF).some(([k, off]) => getPath(chosen, k) !== undefined && getPath(chosen, k) !== off);
-      payload.scenario = withoutMitigations(config.overrides);
-      payload.compare = anyOn ? chosen : { strategy: { coalesce: "promise" } };
+      const chosen = mitigations.only(merge(presetScenario(), config.overrides));
+      payload.scenario = mitigations.without(config.overrides);
+      payload.compare = mitigations.on(chosen).length ? chosen : { strategy: { coalesce: "promise" } };
     }
     return payload;
   }
@@ -146,23 +159,17 @@ export function mountLab(root, options = {}) {
     btn.classList.toggle("on", config.compare);
   }
 
-  // ---- "saved vs no mitigation": ask for the baseline when it is cheap --------------------------
-  async function fetchBaseline() {
-    cards.baseline = null;
+  // ---- "saved vs no mitigation": the same run without mitigation, once this one is done ---------
+  async function findBaseline() {
     if (store.compare || !store.summary || !store.scenario) return;
-    if (describeMitigations(store.scenario) === "no mitigation") { cards.baseline = store.summary.db_queries; store.touch(); return; }
-    if (store.viewers > BASELINE_MAX_VIEWERS) return;
     const runId = store.runId;
-    try {
-      const res = await fetch("/api/run", { method: "POST", headers: { "Content-Type": "application/json" },
-                                            body: JSON.stringify({ scenario: withoutMitigations(store.scenario) }) });
-      if (!res.ok) return;
-      const summary = await res.json();
-      if (store.runId === runId) { cards.baseline = summary.db_queries; store.touch(); }
-    } catch { /* no baseline: the card says so */ }
+    baselines.remember(store.scenario, store.summary);
+    store.setBaseline(runId, await baselines.lookup(store.scenario, store.summary, store.viewers));
   }
 
-  // ---- panels: lifecycle of a clicked dot, keyboard help ---------------------------------------
+  // ---- panels: lifecycle of a request, keyboard help -------------------------------------------
+  const lifecycleFocus = new FocusReturn(), helpFocus = new FocusReturn();
+
   function showLifecycle(side, dot) {
     const list = q("lifecycle-list");
     list.replaceChildren();
@@ -170,29 +177,37 @@ export function mountLab(root, options = {}) {
     const yours = side === store.a && stages[0].highlighted.has(dot.req) ? " · yours" : "";
     q("lifecycle-title").textContent = `Request ${dot.req} · viewer ${dot.viewer ?? "–"}${yours}${store.compare ? ` · side ${side.name}` : ""}`;
     for (const ev of events) {
+      const line = eventLine(ev, side.coalesce);
       const li = document.createElement("li");
-      const extra = Object.entries(ev).filter(([k, v]) => !["t", "kind", "req", "viewer", "key"].includes(k) && v !== null)
-        .map(([k, v]) => `${k} ${k === "server" ? `S${v + 1}` : v}`).join(", ");
       li.innerHTML = "<code></code> <strong></strong> <span></span>";
-      li.children[0].textContent = `${ev.t.toFixed(3)} s`;
-      li.children[1].textContent = ev.kind.replace(/_/g, " ");
-      li.children[2].textContent = [ev.key, extra].filter(Boolean).join(" · ");
+      li.children[0].textContent = line.time;
+      li.children[1].textContent = line.kind;
+      li.children[2].textContent = line.detail;
       list.append(li);
     }
     if (!events.length) list.innerHTML = "<li>Its events are no longer in the browser's log.</li>";
     q("lifecycle").hidden = false;
-    q("lifecycle-close").focus();
+    lifecycleFocus.open(q("lifecycle-close"));
+  }
+
+  function closeLifecycle() {
+    if (q("lifecycle").hidden) return;
+    q("lifecycle").hidden = true;
+    lifecycleFocus.close();
   }
 
   function toggleHelp(force) {
     const help = q("help");
-    help.hidden = force === undefined ? !help.hidden : !force;
-    if (!help.hidden) q("help-close").focus();
+    const show = force === undefined ? help.hidden : force;
+    if (show === !help.hidden) return;
+    help.hidden = !show;
+    if (show) helpFocus.open(q("help-close"));
+    else helpFocus.close();
   }
 
   function closePanels() {
-    q("lifecycle").hidden = true;
-    toggleHelp(false);
+    if (!q("help").hidden) toggleHelp(false);
+    else closeLifecycle();
   }
 
   function setPresentation(on) {
@@ -218,7 +233,9 @@ export function mountLab(root, options = {}) {
   on(q("help-open"), "click", () => toggleHelp(true));
   on(q("help-close"), "click", () => toggleHelp(false));
   on(q("help"), "click", (e) => { if (e.target === q("help")) toggleHelp(false); });
-  on(q("lifecycle-close"), "click", () => { q("lifecycle").hidden = true; });
+  on(q("help"), "keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); toggleHelp(false); } });
+  on(q("lifecycle-close"), "click", closeLifecycle);
+  on(q("lifecycle"), "keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); closeLifecycle(); } });
   on(q("presentation"), "click", () => act("presentation"));
   on(q("compare"), "click", () => act("compare"));
   on(q("share"), "click", async () => {
@@ -228,14 +245,40 @@ export function mountLab(root, options = {}) {
   on(q("export-summary"), "click", () => download("herdlab-summary.json", summaryJson(store), "application/json"));
   on(q("export-json"), "click", () => download("herdlab-events.json", eventsJson(store), "application/json"));
   on(q("export-csv"), "click", () => download("herdlab-events.csv", eventsCsv(store), "text/csv"));
-  stages.forEach((stage, i) => on(stage.canvas, "click", (e) => {
-    const box = stage.canvas.getBoundingClientRect();
-    const dot = stage.dotAt(e.clientX - box.left, e.clientY - box.top);
-    if (dot) showLifecycle(store.sides[i], dot);
-  }));
+  stages.forEach((stage, i) => {
+    on(stage.canvas, "click", (e) => {
+      const box = stage.canvas.getBoundingClientRect();
+      const dot = stage.dotAt(e.clientX - box.left, e.clientY - box.top);
+      if (dot) showLifecycle(store.sides[i], dot);
+    });
+    // The stage is a Tab stop: ↑/↓ choose a request, Enter opens its lifecycle.
+    on(stage.canvas, "keydown", (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === "ArrowUp" || e.key === "ArrowDown") {
+        e.preventDefault();
+        announce(stage.select(e.key === "ArrowDown" ? +1 : -1), store.sides[i]);
+        store.touch();
+      } else if (e.key === "Enter") {
+        e.preventDefault();
+        const dot = stage.current();
+        if (dot) showLifecycle(store.sides[i], dot);
+        else announce(null, store.sides[i]);
+        store.touch();
+      }
+    });
+    on(stage.canvas, "blur", () => { stage.selected = null; store.touch(); });
+  });
   const unbindKeys = opts.keyboard ? bindKeys(document, act) : () => {};
+  const untrap = trapTab(q("help"));
   const onMotion = () => store.touch();
   reduced.addEventListener("change", onMotion);
+
+  /** Say which request the keyboard selected (the stage itself is a picture). */
+  function announce(dot, side) {
+    q("stage-live").textContent = dot
+      ? `Request ${dot.req}${store.compare ? ` on side ${side.name}` : ""}: ${describeDot(dot)}. Enter opens its lifecycle.`
+      : "No request is on the stage right now.";
+  }
 
   let noteTimer = 0;
   function note(text) {
@@ -245,15 +288,13 @@ export function mountLab(root, options = {}) {
   }
 
   // ---- the one animation loop ------------------------------------------------------------------
+  // The canvas is redrawn when the store changed or something still moves; the DOM (cards, bar,
+  // text) and the charts follow the store at most 10 and 5 times a second, and each keeps its own
+  // record of the version it shows, so the last change always reaches them even when nothing
+  // moves any more (a `done` that arrived just after an update was once never shown).
   let raf = 0, last = 0, drawnVersion = -1, animating = false, lastDom = 0, lastCharts = 0, lastSummary = -Infinity;
-  let chartsVersion = -1;
+  let domVersion = -1, chartsVersion = -1, finishedSaid = null;
   const counters = { framesRendered: 0, framesDropped: 0 };
-
-  function resetStages() {
-    for (const s of stages) { s.pulses = []; s.lastPulse.clear(); }
-    cards.baseline = null;
-    lastSummary = -Infinity;
-  }
 
   function frame(now) {
     raf = requestAnimationFrame(frame);
@@ -263,17 +304,21 @@ export function mountLab(root, options = {}) {
     q("stage-b").hidden = !store.compare;
     let resized = false;
     for (const s of stages) if (!s.canvas.closest("[hidden]")) resized = s.resize() || resized;
-    const changed = store.version !== drawnVersion;
-    if (!changed && !animating && !resized) return;
-    if (animating && gap > 25) counters.framesDropped += Math.round(gap / 16.7) - 1;
-    drawnVersion = store.version;
-    const drawOpts = { now, dt, reduced: reduced.matches, big: presentation };
-    animating = false;
-    for (const s of stages) if (!s.canvas.closest("[hidden]")) animating = s.draw(drawOpts) || animating;
-    counters.framesRendered++;
-    if (now - lastDom >= DOM_EVERY_MS || resized) { lastDom = now; updateDom(now); }
-    if (chartsVersion !== store.version && (now - lastCharts >= CHARTS_EVERY_MS || store.status === "finished")) {
-      lastCharts = now; chartsVersion = store.version;
+    const version = store.version;
+    if (version !== drawnVersion || animating || resized) {
+      if (animating && gap > 25) counters.framesDropped += Math.round(gap / 16.7) - 1;
+      drawnVersion = version;
+      const drawOpts = { now, dt, reduced: reduced.matches, big: presentation };
+      animating = false;
+      for (const s of stages) if (!s.canvas.closest("[hidden]")) animating = s.draw(drawOpts) || animating;
+      counters.framesRendered++;
+    }
+    if ((domVersion !== version && now - lastDom >= DOM_EVERY_MS) || resized) {
+      lastDom = now; domVersion = version;
+      updateDom(now);
+    }
+    if (chartsVersion !== version && (now - lastCharts >= CHARTS_EVERY_MS || store.status === "finished")) {
+      lastCharts = now; chartsVersion = version;
       charts.build(store.compare, presentation);
       charts.update();
     }
@@ -282,8 +327,8 @@ export function mountLab(root, options = {}) {
   function updateDom(now) {
     cards.update();
     timeline?.update();
-    q("cap-a").textContent = store.compare ? `A — ${describeMitigations(store.scenario)}` : captionFor(store.scenario);
-    q("cap-b").textContent = `B — ${describeMitigations(store.scenarioB)}`;
+    q("cap-a").textContent = store.compare ? `A — ${mitigations.describe(store.scenario)}` : captionFor(store.scenario);
+    q("cap-b").textContent = `B — ${mitigations.describe(store.scenarioB)}`;
     const err = q("error");
     err.hidden = !store.error;
     err.textContent = store.error ? `${store.error.message}${store.error.field ? ` (field: ${store.error.field})` : ""}` : "";
@@ -291,8 +336,10 @@ export function mountLab(root, options = {}) {
     else if (store.behind && store.status === "playing") note("Catching up with the server…");
     const text = describe();
     q("summary").textContent = text;
-    if (store.status === "finished" && lastSummary !== -1) { lastSummary = -1; q("summary-live").textContent = text; }
-    else if (store.status !== "finished" && now - lastSummary >= SUMMARY_EVERY_MS) {
+    const finished = store.status === "finished" ? store.runId : null;
+    if (finished && finishedSaid !== finished) { finishedSaid = finished; q("summary-live").textContent = text; }
+    else if (!finished && now - lastSummary >= SUMMARY_EVERY_MS) {
+      finishedSaid = null;
       q("summary-live").textContent = text;
       if (store.a.sample) lastSummary = now;      // until numbers exist, say so again next time
     }
@@ -300,22 +347,42 @@ export function mountLab(root, options = {}) {
 
   function captionFor(scn) {
     if (!scn) return presets[config.preset]?.title || "";
+    const servers = getPath(scn, "servers.count") ?? 1;
     const scale = store.dotScale > 1 ? ` · each dot = ${fmt(store.dotScale)} viewers` : "";
-    return `${fmt(store.viewers)} viewers · ${fmt(getPath(scn, "servers.count") ?? 1)} server(s) · ${describeMitigations(scn)}${scale}`;
+    return `${fmt(store.viewers)} ${plural(store.viewers, "viewer")} · ${fmt(servers)} ${plural(servers, "app server")} · ${mitigations.describe(scn)}${scale}`;
   }
 
-  /** The text summary (visible, and read politely by screen readers). */
+  /** The text summary (visible, and read politely by screen readers): every request accounted for. */
   function describe() {
-    const s = store.a.sample, b = store.b.sample;
-    if (store.status === "finished" && store.summary) {
-      const one = (name, sum) => `${name}${fmt(sum.requests)} requests, ${fmt(sum.db_queries)} datastore ${sum.db_queries === 1 ? "query" : "queries"}, ${fmt(sum.errors)} errors, p99 ${fmt(sum.latency_ms?.p99)} ms, datastore down ${(sum.db_down_s ?? 0).toFixed(1)} s.`;
-      return `Finished. ${one(store.compare ? "A: " : "", store.summary)}${store.compare && store.summaryB ? ` ${one("B: ", store.summaryB)}` : ""}`;
-    }
-    if (store.status === "idle") return idleHint();
+    if (store.status === "idle") return store.notice || idleHint();
     if (store.status === "starting") return "Starting…";
-    if (!s) return `${store.status === "paused" ? "Paused" : "Running"} at ${speedLabel(store.speed)}.`;
-    const side = (name, x, db) => `${name}${fmt(x.completed)} of ${fmt(x.arrived)} requests answered, ${fmt(x.queued)} queued at the datastore (${db.state}), ${fmt(x.db_queries)} datastore queries, ${fmt(x.errors)} errors.`;
-    return `${store.status === "paused" ? "Paused" : store.status === "stopped" ? "Stopped" : "Running"} at ${speedLabel(store.speed)}, t = ${store.t.toFixed(1)} s. ${side(store.compare ? "A: " : "", s, store.a.db)}${store.compare && b ? ` ${side("B: ", b, store.b.db)}` : ""}`;
+    const done = store.status === "finished" && store.summary;
+    const sides = store.compare ? [["A: ", store.a, store.summary], ["B: ", store.b, store.summaryB]] : [["", store.a, store.summary]];
+    const parts = sides.map(([name, side, summary]) => describeSide(name, side, done ? summary : null)).filter(Boolean);
+    if (done) return `Finished. ${parts.join(" ")}`;
+    const word = { paused: "Paused", stopped: "Stopped", playing: "Running" }[store.status] || "Running";
+    const pace = store.heavy ? ` — playing at ${store.achieved.toFixed(store.achieved >= 0.1 ? 1 : 2)}x, this run is heavy` : "";
+    const head = `${word} at ${speedLabel(store.speed)}${pace}, t = ${store.t.toFixed(1)} s.`;
+    const notice = store.notice ? ` ${store.notice}` : "";
+    return parts.length ? `${head} ${parts.join(" ")}${notice}` : `${head}${notice}`;
+  }
+
+  function describeSide(name, side, summary) {
+    const f = facts(side, summary);
+    if (!f) return "";
+    const retried = f.retries ? ` (${fmt(f.retries)} ${plural(f.retries, "retry", "retries")} sent)` : "";
+    const failed = `${fmt(f.errors)} failed with an error, ${fmt(f.timeouts)} timed out${retried}`;
+    if (summary) {
+      const p99 = [f.p99Everyone !== null ? `${fmt(f.p99Everyone)} ms for everyone` : null,
+                   f.p99Answered !== null ? `${fmt(f.p99Answered)} ms for the answered` : null].filter(Boolean).join(", ");
+      return `${name}${fmt(f.requests)} ${plural(f.requests, "request")}: ${fmt(f.answered)} answered, ${failed}; `
+        + `${fmt(f.db_queries)} datastore ${plural(f.db_queries, "query", "queries")}${p99 ? `; p99 latency ${p99}` : ""}; `
+        + `datastore down ${(summary.db_down_s ?? 0).toFixed(1)} s.`;
+    }
+    const s = side.sample;
+    return `${name}${fmt(f.requests)} ${plural(f.requests, "request")} so far: ${fmt(f.answered)} answered, ${failed}, `
+      + `${fmt(f.open)} still open; ${fmt(s.queued)} queued at the datastore (${side.db.state}), `
+      + `${fmt(f.db_queries)} datastore ${plural(f.db_queries, "query", "queries")}.`;
   }
 
   /** What to do first: a follower waits; a student presses Run (the space bar only when bound). */
@@ -324,30 +391,15 @@ export function mountLab(root, options = {}) {
     return `Press Run${opts.keyboard ? " (or the space bar)" : ""} to start the experiment.`;
   }
   q("summary").textContent = idleHint();
+  if (opts.presentation) setPresentation(true);
 
   raf = requestAnimationFrame(frame);
-
-  // ---- window.herdlab: read-only counters for tests and diagnostics ---------------------------
-  if (opts.globals) {
-    const getters = {
-      eventsReceived: () => store.eventsReceived, eventsDropped: () => store.eventsDropped,
-      framesRendered: () => counters.framesRendered, framesDropped: () => counters.framesDropped,
-      lastSummary: () => store.summary, lastSummaryB: () => store.summaryB, status: () => store.status,
-      t: () => store.t, runId: () => store.runId, dotScale: () => store.dotScale, compare: () => store.compare,
-      dots: () => store.a.dots.size + store.b.dots.size, sample: () => store.a.sample, sampleB: () => store.b.sample,
-      dbState: () => store.a.db.state, peakDb: () => store.a.peakDb, speed: () => store.speed,
-      error: () => store.error, scenario: () => store.scenario, config: () => structuredClone(config),
-      drawMode: () => (reduced.matches ? "bars" : "dots"), presentation: () => presentation,
-    };
-    for (const [name, get] of Object.entries(getters)) Object.defineProperty(herdlab, name, { get, configurable: true, enumerable: true });
-    // Where side A's dots are (CSS px in its canvas), for tests that click one.
-    Object.defineProperty(herdlab, "dotsOnStage", { configurable: true, value: () =>
-      [...store.a.dots.values()].filter((d) => d.x !== undefined).slice(0, 50).map((d) => [d.x, d.y, d.req]) });
-  }
 
   // ---- the handle ------------------------------------------------------------------------------
   const ready = (async () => {
     [schema, presets] = await Promise.all([getJson("/api/schema"), getJson("/api/presets")]);
+    mitigations = new Mitigations(schema);
+    baselines = new Baselines(mitigations);
     if (opts.shareUrl) {
       const shared = fromQuery(location.search, schema, presets);
       if (shared.preset) config.preset = shared.preset;
@@ -358,7 +410,7 @@ export function mountLab(root, options = {}) {
     if (!presets[config.preset]) config.preset = Object.keys(presets)[0];
     if (!opts.readonly) {
       controls = new ScenarioControls(q("controls"), {
-        schema, presets, shown: opts.controls, presetPicker: opts.presetPicker, uid,
+        schema, presets, shown: opts.controls, presetPicker: opts.presetPicker, uid, mitigations,
         onChange: (key, value) => { config.overrides = setPath(config.overrides, key, value); rememberConfig(); note("Changed: press Run to see it."); },
         onPreset: choosePreset,
       });
@@ -373,7 +425,12 @@ export function mountLab(root, options = {}) {
     /** Start a run of the current scenario (waits for the schema and presets to load). */
     async start() { await ready; transport.start(startPayload()); },
     /** A playback command: pause, resume, step, speed (value), stop, restart, seek (value = t). */
-    control(action, value) { if (action === "speed") act("speed", value); else transport.control(action, value); },
+    control(action, value) {
+      if (action === "speed") act("speed", value);
+      else if (action === "step") act("step");
+      else if (action === "seek") transport.seek(clampT(value), store.status === "paused");
+      else transport.control(action, value);
+    },
     /** Follow mode: feed a `started`/`frame`/`state`/`done`/`error` message from another socket. */
     applyRemote(eventName, payload) { transport.receive(eventName, payload); },
     /** Replace the overrides (nested engine keys over the preset); the next run uses them. */
@@ -398,16 +455,55 @@ export function mountLab(root, options = {}) {
       showLifecycle(store.a, dot);
       return true;
     },
+    /** What one request of side A is doing, in words, or null when it is not on stage. */
+    describeRequest(req) {
+      const dot = store.a.dots.get(req);
+      return dot ? describeDot(dot) : null;
+    },
+    /** A room's settings ({preset, scenario}) as lines a student reads: "Request coalescing: promise". */
+    async settingLines(settings) {
+      await ready;
+      const rows = Object.fromEntries(schema.map((r) => [r.key, r]));
+      const lines = flatten(settings?.scenario).map(([key, v]) => describeSetting(key, v, rows));
+      const title = settings?.preset ? presets[settings.preset]?.title || settings.preset : null;
+      return title ? [`Preset: ${title}`, ...lines] : lines;
+    },
     destroy() {
       cancelAnimationFrame(raf);
       transport.destroy();
       unbindKeys();
+      untrap();
       reduced.removeEventListener("change", onMotion);
       for (const [el, type, fn] of listeners) el.removeEventListener(type, fn);
       charts.destroy();
       clearTimeout(noteTimer);
     },
   };
+
+  // ---- window.herdlab: read-only counters for tests and diagnostics ---------------------------
+  if (opts.globals) {
+    const getters = {
+      eventsReceived: () => store.eventsReceived, eventsDropped: () => store.eventsDropped,
+      framesRendered: () => counters.framesRendered, framesDropped: () => counters.framesDropped,
+      lastSummary: () => store.summary, lastSummaryB: () => store.summaryB, status: () => store.status,
+      t: () => store.t, runId: () => store.runId, dotScale: () => store.dotScale, compare: () => store.compare,
+      dots: () => store.a.dots.size + store.b.dots.size, sample: () => store.a.sample, sampleB: () => store.b.sample,
+      dbState: () => store.a.db.state, peakDb: () => store.a.peakDb, speed: () => store.speed,
+      error: () => store.error, scenario: () => store.scenario, config: () => structuredClone(config),
+      drawMode: () => (reduced.matches ? "bars" : "dots"), presentation: () => presentation,
+      length: () => store.length, endS: () => store.endS, heavy: () => store.heavy, baseline: () => store.baseline,
+      notice: () => store.notice,
+    };
+    for (const [name, get] of Object.entries(getters)) Object.defineProperty(herdlab, name, { get, configurable: true, enumerable: true });
+    const value = (v) => ({ configurable: true, value: v });
+    // Where side A's dots are drawn (CSS px in its canvas: [x, y, req, state]), for tests that click one.
+    Object.defineProperty(herdlab, "dotsOnStage", value((limit) => stages[0].drawnDots(limit)));
+    // Every label side A's stage drew in its last frame, with the box it had to stay in.
+    Object.defineProperty(herdlab, "stageLabels", value(() => stages[0].labels.drawn.map(({ text, lines, px, x0, x1, y0, y1, box }) =>
+      ({ text, lines, px, x0, x1, y0, y1, box: { x0: box.x0, x1: box.x1 }, width: stages[0].w, height: stages[0].h }))));
+    // The lab itself, so a test can feed it protocol messages (applyRemote) as a server would.
+    Object.defineProperty(herdlab, "lab", value(handle));
+  }
   return handle;
 }
 

@@ -27,6 +27,15 @@ export function stepSpeed(speed, dir) {
 }
 
 /** Seconds with the precision a timeline needs. */
-export function formatT(t) {
-  return `${(t || 0).toFixed(2)} s`;
+export function formatT(t, digits = 2) {
+  return `${(t || 0).toFixed(digits)} s`;
+}
+
+/**
+ * Virtual seconds one Step advances: a hundredth of the run, between 0.05 and 0.5 s, so that each
+ * step visibly moves the picture (a 1/120 s step changed nothing a student could see).
+ */
+export function stepSize(store) {
+  const length = store.length || 1;
+  return Math.min(0.5, Math.max(0.05, Math.round(length) / 100));
 }

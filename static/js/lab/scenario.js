@@ -54,47 +54,80 @@ export function coerce(row, raw) {
   return row.choices && !row.choices.includes(raw) ? undefined : raw;
 }
 
-/** Mitigation keys and the value that turns each off (the "without mitigation" baseline). */
-export const MITIGATIONS_OFF = {
-  "strategy.coalesce": "none",
-  "strategy.stale_while_revalidate": false,
-  "strategy.early_refresh_beta": 0,
-  "strategy.prewarm": false,
-  "cache.ttl_jitter": 0,
-  "clients.backoff": "none",
-};
-
-/** `nested` with every mitigation switched off. */
-export function withoutMitigations(nested) {
-  let out = structuredClone(nested || {});
-  for (const [k, v] of Object.entries(MITIGATIONS_OFF)) out = setPath(out, k, v);
-  return out;
-}
-
-/** Only the mitigation keys of `nested` (side B of a compare run: "your mitigations"). */
-export function mitigationsOf(nested) {
-  let out = {};
-  for (const k of Object.keys(MITIGATIONS_OFF)) {
-    const v = getPath(nested, k);
-    if (v !== undefined) out = setPath(out, k, v);
+/** JSON with sorted keys: two scenarios are the same experiment whatever their keys' order. */
+export function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
   }
-  return out;
+  return JSON.stringify(value);
 }
 
 /**
- * The mitigations a full scenario (as `started` returns it) has on, in words: "promise coalescing,
- * TTL jitter", or "no mitigation". Captions, the baseline request and the cards all ask this one.
+ * The value that switches each mitigation off, for an engine whose schema rows do not say it yet
+ * (`off`, contract item 3). Used only when no row of GET /api/schema carries `off`.
  */
-export function describeMitigations(scn) {
-  if (!scn) return "";
-  const on = [];
-  const coalesce = getPath(scn, "strategy.coalesce");
-  if (coalesce && coalesce !== "none") on.push(`${coalesce === "distributed" ? "shared marker" : coalesce} coalescing`);
-  if (getPath(scn, "strategy.stale_while_revalidate")) on.push("stale-while-revalidate");
-  if (getPath(scn, "strategy.early_refresh_beta") > 0) on.push("early refresh");
-  if (getPath(scn, "cache.ttl_jitter") > 0) on.push("TTL jitter");
-  if (getPath(scn, "strategy.prewarm")) on.push("pre-warming");
-  const backoff = getPath(scn, "clients.backoff");
-  if (backoff && backoff !== "none" && getPath(scn, "clients.retries") > 0) on.push(`${backoff.replace("_", " ")} backoff`);
-  return on.length ? on.join(", ") : "no mitigation";
+const OFF_BEFORE_SCHEMA = {
+  "strategy.coalesce": "none", "strategy.stale_while_revalidate": false, "strategy.early_refresh_beta": 0,
+  "strategy.prewarm": false, "cache.ttl_jitter": 0, "clients.backoff": "none",
+};
+
+/** A mitigation that is on, in words ("promise coalescing"); keys the table lacks use their name. */
+const WORDS = {
+  "strategy.coalesce": (v) => (v === "distributed" ? "shared-marker coalescing" : `${v} coalescing`),
+  "strategy.stale_while_revalidate": () => "stale-while-revalidate",
+  "strategy.early_refresh_beta": () => "early refresh",
+  "strategy.prewarm": () => "pre-warming",
+  "cache.ttl_jitter": () => "TTL jitter",
+  "clients.backoff": (v) => `${String(v).replace(/_/g, " ")} backoff`,
+};
+
+/**
+ * What counts as a mitigation, and its "off" value, read from the engine's schema rows (`off`:
+ * the value that means "this mitigation is off"; null for keys that are not mitigations). Captions,
+ * compare mode, the baseline run and the controls' sections all ask this one object.
+ */
+export class Mitigations {
+  /** @param {object[]} schema  rows of GET /api/schema */
+  constructor(schema = []) {
+    const rows = schema.filter((r) => r.off !== undefined && r.off !== null);
+    const fromSchema = schema.some((r) => "off" in r);
+    this.off = new Map(fromSchema ? rows.map((r) => [r.key, r.off]) : Object.entries(OFF_BEFORE_SCHEMA));
+  }
+
+  /** Is `key` a mitigation switch? */
+  has(key) { return this.off.has(key); }
+
+  /** Is mitigation `key` on in `nested` (a key it does not set is off)? */
+  isOn(nested, key) {
+    const v = getPath(nested, key);
+    return v !== undefined && v !== this.off.get(key);
+  }
+
+  /** Keys of the mitigations that are on in `nested`. */
+  on(nested) { return [...this.off.keys()].filter((k) => this.isOn(nested, k)); }
+
+  /** `nested` with every mitigation switched off (the "without mitigation" run). */
+  without(nested) {
+    let out = structuredClone(nested || {});
+    for (const [k, v] of this.off) out = setPath(out, k, v);
+    return out;
+  }
+
+  /** Only the mitigation keys of `nested` (side B of a compare run: "your mitigations"). */
+  only(nested) {
+    let out = {};
+    for (const k of this.off.keys()) {
+      const v = getPath(nested, k);
+      if (v !== undefined) out = setPath(out, k, v);
+    }
+    return out;
+  }
+
+  /** The mitigations a full scenario has on, in words ("promise coalescing, TTL jitter"), or "no mitigation". */
+  describe(scn) {
+    if (!scn) return "";
+    const on = this.on(scn).map((k) => (WORDS[k] ? WORDS[k](getPath(scn, k)) : k.split(".").pop().replace(/_/g, " ")));
+    return on.length ? on.join(", ") : "no mitigation";
+  }
 }

@@ -2,7 +2,9 @@
 // Predict (recorded), run, reveal the run's numbers beside the prediction; checkpoints with the why
 // of every answer; experiments switched by buttons; progress kept in this browser.
 import { mountLab } from "../lab/mount.js";
-import { getPath } from "../lab/scenario.js";
+import { canonical, getPath } from "../lab/scenario.js";
+import { summaryLatency } from "../lab/latency.js";
+import { summaryLabel } from "./labels.js";
 import { load, save, tally } from "./progress.js";
 
 const data = JSON.parse(document.getElementById("lesson-data").textContent);
@@ -11,26 +13,7 @@ const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 const number = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 const MAX_RUNS = 8;
 
-/** Plain names for the summary keys a lesson reveals (the key itself is shown otherwise). */
-const LABELS = {
-  db_queries: "Datastore queries", chunks: "Chunks published", errors: "Requests that failed",
-  requests: "Requests", coalesced: "Requests that waited on another's fetch", timeouts: "Timeouts",
-  retries: "Retries", cache_hits: "Cache hits", cache_misses: "Cache misses",
-  stale_served: "Served stale", db_down_s: "Datastore down (s)", peak_db_inflight: "Peak datastore load",
-  "latency_ms.mean": "Mean latency (ms)", "latency_ms.p99": "p99 latency (ms)",
-  "latency_ms.max": "Slowest request (ms)", "latency_ms.p50": "Median latency (ms)",
-};
-
 const show = (v) => (typeof v === "number" ? number.format(v) : v == null ? "–" : String(v));
-
-/** JSON with sorted keys: "is this still the lesson's experiment?" must not depend on key order. */
-function canonical(value) {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 let progress = load(data.id);
 const experiments = data.experiments;
@@ -77,8 +60,9 @@ for (const btn of $$("[data-experiment]")) {
 function finished(summary) {
   const exact = isUnchanged(current);
   const label = experiments[current].label + (exact ? "" : " (your settings)");
-  const row = { label, db_queries: summary.db_queries, errors: summary.errors,
-                mean: summary.latency_ms?.mean, p99: summary.latency_ms?.p99 };
+  const latency = summaryLatency(summary);
+  const row = { label, db_queries: summary.db_queries, failed: `${show(summary.errors)} · ${show(summary.timeouts)}`,
+                p99Everyone: latency.everyone?.p99, p99Answered: latency.answered?.p99 };
   progress = save(data.id, { runs: [row, ...(progress.runs || [])].slice(0, MAX_RUNS) });
   showRuns();
   const p = data.prediction;
@@ -101,7 +85,9 @@ function showRuns() {
   $('[data-role="runs"]').hidden = runs.length === 0;
   $('[data-role="runs-rows"]').replaceChildren(...runs.map((r) => {
     const tr = document.createElement("tr");
-    for (const v of [r.label, r.db_queries, r.errors, r.mean, r.p99]) {
+    // Rows saved by an older version of this page have errors and a p99 over answered requests.
+    const failed = r.failed ?? (r.errors === undefined ? undefined : `${show(r.errors)} · –`);
+    for (const v of [r.label, r.db_queries, failed, r.p99Everyone, r.p99Answered ?? r.p99]) {
       const td = document.createElement("td");
       td.textContent = show(v);
       tr.append(td);
@@ -139,7 +125,7 @@ function showReveal() {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
     th.scope = "row";
-    th.textContent = LABELS[key] || key;
+    th.textContent = summaryLabel(key);
     const td = document.createElement("td");
     td.textContent = show(progress.revealed[key]);
     tr.append(th, td);
@@ -210,13 +196,20 @@ async function checkGoal(summary) {
       const li = $$("li", list).find((item) => item.dataset.check === result.check);
       if (!li) continue;
       li.dataset.ok = String(result.ok);
-      li.querySelector("span").textContent = `${result.ok ? "✓ holds" : "✗ fails"} (${result.detail})`;
+      li.querySelector("span").textContent = `${result.ok ? "✓ met" : "✗ not yet"}: ${yourRun(result.check, summary)}`;
     }
     list.closest('[data-role="goal"]').dataset.ok = String(!!answer.ok);
     if (answer.ok) progress = save(data.id, { goal: true });
   } catch {
     list.closest('[data-role="goal"]').dataset.ok = "unknown";
   }
+}
+
+/** What the student's run had for the keys a goal line names: "your run: errors = 9,082". */
+function yourRun(check, summary) {
+  const keys = [...new Set(check.match(/[a-z_]+(?:\.[a-z0-9_]+)*/g) || [])].filter((k) => typeof getPath(summary, k) === "number");
+  if (!keys.length) return "checked against your run";
+  return `your run: ${keys.map((k) => `${summaryLabel(k).toLowerCase()} ${show(getPath(summary, k))}`).join(", ")}`;
 }
 
 // ---- progress: tasks done, steps seen, where to continue ---------------------------------------

@@ -4,14 +4,19 @@
 import uPlot from "uplot";
 import { compact } from "../format.js";
 
-/** Each chart: title and its lines (sample field, label, colour, dashed?). */
+/**
+ * Each chart: title and its lines (series field of side.js, label, colour). Latency lines are per
+ * sampling interval and often empty (no request ended in it): they span the gaps, and show their
+ * points while there are few, so a sparse line is never a few unreadable specks.
+ */
 const CHARTS = [
-  { title: "Datastore: in service & queued", unit: "queries",
-    lines: [["in_service", "in service", "#CC79A7"], ["queued", "queued", "#D55E00"]] },
-  { title: "Requests per second", unit: "req/s", lines: [["rps", "answered/s", "#0072B2"]] },
-  { title: "Latency p50 / p99", unit: "ms", lines: [["lat_p50_ms", "p50", "#009E73"], ["lat_p99_ms", "p99", "#E69F00"]] },
-  { title: "Errors (total)", unit: "errors", lines: [["errors", "errors", "#000000"]] },
+  { title: "At the datastore", lines: [["in_service", "in service", "#CC79A7"], ["queued", "queued", "#D55E00"]] },
+  { title: "Answered per second", lines: [["rps", "answered/s", "#0072B2"]] },
+  { title: "p99 latency (ms)", gaps: true,
+    lines: [["p99_everyone", "everyone", "#D55E00"], ["p99_answered", "answered", "#009E73"]] },
+  { title: "Failed (total)", lines: [["errors", "errors", "#000000"], ["timeouts", "timed out", "#E69F00"]] },
 ];
+const FEW_POINTS = 40;
 
 export class Charts {
   /** @param {HTMLElement} container  gets one figure per chart */
@@ -33,7 +38,7 @@ export class Charts {
     const full = this.container.clientWidth;
     const columns = full < 560 ? 1 : full < 900 ? 2 : CHARTS.length;
     const width = Math.max(160, Math.floor(full / columns) - 12);
-    const height = big ? 170 : 130;
+    const height = big ? 125 : 130;
     const font = `${big ? 15 : 11}px system-ui, sans-serif`;
     const stroke = big ? 3 : 1.6;
     this.plots = CHARTS.map((spec) => {
@@ -47,7 +52,8 @@ export class Charts {
       for (const side of compare ? ["A", "B"] : ["A"]) {
         for (const [, label, color] of spec.lines) {
           series.push({ label: compare ? `${label} ${side}` : label, stroke: color, width: stroke,
-                        dash: side === "B" ? [6, 4] : undefined, points: { show: false } });
+                        dash: side === "B" ? [6, 4] : undefined, spanGaps: !!spec.gaps,
+                        points: { show: spec.gaps ? sparse : false, size: big ? 7 : 5 } });
         }
       }
       const opts = {
@@ -90,4 +96,11 @@ export class Charts {
     for (const p of this.plots) p.destroy();
     this.plots = [];
   }
+}
+
+/** uPlot's points.show: draw a series' points while it has few values (else the line says it). */
+function sparse(u, si) {
+  let n = 0;
+  for (const v of u.data[si]) if (v !== null && v !== undefined && ++n > FEW_POINTS) return false;
+  return true;
 }

@@ -1,31 +1,41 @@
 // The stage: viewers → app servers → cache → datastore, drawn on one canvas per side.
-// Dot states come only from the store (events); this file only decides where things sit and how
-// they move there. Drawing is batched by shape (one path per state) so 5,000 dots stay smooth.
+// It only reads the store. What it owns is its view state: where each dot is on screen, where it
+// is heading, how far its fade has gone, the pulses it is running, the selected dot. A request
+// the store has retired keeps fading here for a moment if it had ended, and vanishes at once if it
+// had not (a seek, or a run that ended while its events were dropped). Drawing is batched by shape
+// (one path per state) so 5,000 dots stay smooth.
 
 import { fmt } from "../format.js";
-import { STATE } from "../store.js";
+import { STATE_WORDS } from "../states.js";
+import { Labels } from "./labels.js";
+import { layout, queueBar } from "./layout.js";
+import { drawStructure } from "./structure.js";
 
 /** Okabe–Ito colours and a distinct shape per state (ui.md), so nothing relies on colour alone. */
 export const LOOK = {
-  travel: { color: "#999999", shape: "circle", label: "on its way" },
-  hit: { color: "#009E73", shape: "diamond", label: "cache hit" },
-  miss: { color: "#E69F00", shape: "triangle", label: "cache miss → datastore" },
-  wait: { color: "#56B4E9", shape: "ring", label: "waiting on a promise" },
-  marker: { color: "#56B4E9", shape: "ring", label: "waiting on another server's fetch" },
-  poll: { color: "#F0E442", shape: "square", label: "polling a lock" },
-  queued: { color: "#D55E00", shape: "square", label: "queued at the datastore" },
-  service: { color: "#CC79A7", shape: "circle", label: "in service" },
-  fetched: { color: "#E69F00", shape: "triangle", label: "fetched, returning" },
-  ok: { color: "#009E73", shape: "tick", label: "answered" },
-  failed: { color: "#000000", shape: "cross", label: "failed / timed out" },
+  travel: { color: "#999999", shape: "circle" },
+  hit: { color: "#009E73", shape: "diamond" },
+  miss: { color: "#E69F00", shape: "triangle" },
+  wait: { color: "#56B4E9", shape: "ring" },
+  marker: { color: "#56B4E9", shape: "ring" },
+  poll: { color: "#F0E442", shape: "square" },
+  queued: { color: "#D55E00", shape: "square" },
+  service: { color: "#CC79A7", shape: "circle" },
+  fetched: { color: "#E69F00", shape: "triangle" },
+  ok: { color: "#009E73", shape: "tick" },
+  failed: { color: "#000000", shape: "cross" },
 };
 
 const ORDER = ["travel", "hit", "miss", "fetched", "wait", "marker", "poll", "queued", "service", "ok", "failed"];
+const FREE = ["travel", "hit", "miss", "fetched", "ok", "failed"];
+const LEADING = ["miss", "queued", "service", "fetched"];
 const FADE_MS = { ok: 700, failed: 1600 };
 const BLINK_MIN_MS = 340;            // lock pollers blink at most ~3 times a second (seizure safety)
 const PULSE_MS = 550;
+const PULSE_GAP_MS = 400;            // never more than ~2.5 pulses a second per server
 const CROWD_MAX = 1500;              // viewer homes drawn in the viewers column
 const EASE_S = 0.09;
+const RING_MAX = 6;                  // rings of waiters drawn around a server; more share the last
 
 /**
  * A well-mixed 0..1 from an integer (murmur3's finaliser): sampled viewer ids are multiples of the
@@ -47,12 +57,17 @@ export class Stage {
     this.side = side;
     this.store = store;
     this.scenarioOf = scenarioOf;      // () => the full scenario of this side (servers, connections)
+    this.labels = new Labels(this.ctx);
+    this.views = new Map();            // req -> {dot, x, y, tx, ty, via, seenHops, endedAt, blinkAt, seenPolls}
+    this.epoch = -1;
     this.buckets = Object.fromEntries(ORDER.map((s) => [s, []]));
     this.pulses = [];
     this.lastPulse = new Map();
+    this.seenResolution = 0;
     this.w = this.h = 0;
     this.dpr = 1;
     this.highlighted = new Set();      // the viewer's own requests (classroom "join the herd")
+    this.selected = null;              // the request chosen with the keyboard (Enter opens it)
     this.crowd = { key: "", xs: null, ys: null };
   }
 
@@ -67,85 +82,93 @@ export class Stage {
     return true;
   }
 
-  layout(servers) {
-    const { w, h } = this;
-    const top = 26, bottom = h - 8, mid = (top + bottom) / 2;
-    const col = (a, b) => ({ x0: w * a, x1: w * b });
-    const srv = col(0.19, 0.27), cache = col(0.41, 0.49), queue = col(0.55, 0.745), db = col(0.755, 0.86);
-    const gap = Math.min(10, (bottom - top) / (servers * 4));
-    const sh = Math.max(6, Math.min(120, (bottom - top - gap * (servers - 1)) / servers));
-    const stackTop = mid - (sh * servers + gap * (servers - 1)) / 2;
-    const serverBoxes = Array.from({ length: servers }, (_, i) => {
-      const y0 = stackTop + i * (sh + gap);
-      return { x0: srv.x0, x1: srv.x1, y0, y1: y0 + sh, cy: y0 + sh / 2 };
-    });
-    return {
-      top, bottom, mid,
-      viewers: { x0: w * 0.015, x1: w * 0.13 },
-      servers: serverBoxes,
-      ring: { x: srv.x1 + Math.min(46, w * 0.04) },
-      cache: { ...cache, y0: mid - (bottom - top) * 0.3, y1: mid + (bottom - top) * 0.3 },
-      queue: { ...queue, y0: top + 14, y1: bottom - 4 },
-      db: { ...db, y0: mid - (bottom - top) * 0.32, y1: mid + (bottom - top) * 0.32 },
-      gauge: { x0: w * 0.875, x1: w * 0.895, y0: mid - (bottom - top) * 0.32, y1: mid + (bottom - top) * 0.32 },
-    };
-  }
-
   /**
    * Draw one frame. `opts`: {now (ms), dt (s), reduced (prefers-reduced-motion), big (presentation)}.
    * Returns true if anything is still in motion or fading.
    */
   draw({ now, dt, reduced, big }) {
-    const { ctx, side, store } = this;
+    const { ctx, side } = this;
     const scn = this.scenarioOf() || {};
-    const servers = scn.servers?.count || 1;
-    const L = this.layout(servers);
-    const zoom = big ? 1.5 : 1;
+    const narrow = this.w < 640;
+    // Type sizes: presentation mode never goes below 16 px (the back row of a lecture hall).
+    const T = big ? (px) => Math.max(16, Math.round(px * 1.5)) : narrow ? (px) => Math.max(9, px - 1) : (px) => px;
+    const L = layout(this.w, this.h, scn.servers?.count || 1, { head: T(12) * 2.4, foot: T(12) + 6, narrow });
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, this.w, this.h);
+    this.labels.begin(big ? 16 : 9, this.h);
 
-    const moving = this.bucket(now, L, zoom);
+    const fading = this.sync(now, L, T, big);
     const shake = !reduced && side.db.state === "overloaded" ? Math.sin(now / 45) * 1.6 : 0;
-    this.drawStructure(L, scn, zoom, shake);
+    drawStructure({ ctx, labels: this.labels, side, store: this.store, L, scn, T, lw: big ? 2.5 : 1.2, narrow, shake });
     if (reduced) {
-      this.drawBars(L, zoom);
-      this.drawMineAsText(L, zoom);
+      this.drawCounts(L, T);
+      this.drawMineAsText(L, T);
+      this.labels.flush();
       return false;
     }
     this.drawCrowd(L);
-    const animating = this.move(dt, L) || moving;
-    this.drawRings(L, zoom);
-    this.drawDots(now, zoom);
-    this.drawMine(zoom);
-    const pulsing = this.drawPulses(now, L, zoom);
-    return animating || pulsing || shake !== 0;
+    const moving = this.move(dt, L);
+    this.drawRings(L, T, big);
+    this.drawDots(now, big);
+    this.drawMine(T, big);
+    this.drawSelected(big);
+    const pulsing = this.drawPulses(now, L, big);
+    this.labels.flush();
+    return moving || fading || pulsing || shake !== 0;
   }
 
-  /** Sort dots into per-state arrays, expire faded ones, and give slotted states their places. */
-  bucket(now, L, zoom) {
+  /**
+   * Bring the view state in line with the store: a view per dot, fading views for dots that ended
+   * and were retired, nothing for dots that vanished open. Then sort views into per-state buckets
+   * and give every one its target. Returns true while something fades.
+   */
+  sync(now, L, T, big) {
+    const { side, views } = this;
+    if (this.epoch !== side.epoch) {          // a new run or a seek: the old picture is gone
+      this.epoch = side.epoch;
+      views.clear();
+      this.pulses = [];
+      this.lastPulse.clear();
+      this.seenResolution = side.resolved;
+    }
+    for (const dot of side.dots.values()) {
+      let v = views.get(dot.req);
+      if (!v) { v = { dot, x: undefined, y: undefined, via: [], seenHops: 0, endedAt: 0, blinkAt: 0, seenPolls: 0 }; views.set(dot.req, v); }
+      v.dot = dot;
+      v.live = true;
+    }
     const b = this.buckets;
     for (const s of ORDER) b[s].length = 0;
     let fading = false;
-    for (const [req, dot] of this.side.dots) {
-      if (dot.state === STATE.ok || dot.state === STATE.failed) {
-        if (!dot.endedAt) dot.endedAt = now;
-        if (now - dot.endedAt > FADE_MS[dot.state]) { this.side.dots.delete(req); continue; }
+    for (const [req, v] of views) {
+      const ended = v.dot.endT !== null, live = v.live;
+      v.live = false;
+      if (!live && !ended) { views.delete(req); continue; }
+      if (ended) {
+        if (!v.endedAt) v.endedAt = now;
+        if (now - v.endedAt > FADE_MS[v.dot.state]) {
+          // Faded out. While the store still holds it (a paused run) the view stays, undrawn, so it
+          // does not come back; once the store has retired it, the view goes too.
+          if (!live) views.delete(req);
+          continue;
+        }
         fading = true;
       }
-      b[dot.state].push(dot);
+      b[v.dot.state].push(v);
     }
-    const spacing = Math.max(4.5, Math.min(9, 5 * zoom * this.density()));
-    this.placeRings(b.wait, (d) => this.ringCenter(L, d.server), spacing);
-    this.placeRings(b.poll, (d) => this.ringCenter(L, d.server), spacing);
-    this.placeRings(b.marker, () => ({ x: (L.cache.x0 + L.cache.x1) / 2, y: L.cache.y0 - 4 }), spacing, -1);
-    this.placeGrid(b.queued, L.queue, true);
-    this.placeGrid(b.service, { x0: L.db.x0 + 6, x1: L.db.x1 - 6, y0: L.db.y0 + 22, y1: L.db.y1 - 6 }, false);
-    for (const s of ["travel", "hit", "miss", "fetched", "ok", "failed"]) for (const d of b[s]) this.target(d, s, L);
+    if (this.selected !== null && !views.has(this.selected)) this.selected = null;
+    const spacing = Math.max(4.5, Math.min(9, 5 * (big ? 1.5 : 1) * this.density()));
+    this.placeRings(b.wait, (v) => this.ringCenter(L, v.dot.server), spacing, 0, L);
+    this.placeRings(b.poll, (v) => this.ringCenter(L, v.dot.server), spacing, 0, L);
+    this.placeRings(b.marker, () => ({ x: (L.cache.x0 + L.cache.x1) / 2, y: L.cache.y0 - 4 }), spacing, -1, L);
+    this.placeGrid(b.queued, queueBar(L, side.sample?.queued ?? 0, this.store.viewers || 1, T(10)).pile);
+    this.placeGrid(b.service, { x0: L.db.x0 + 6, x1: L.db.x1 - 6, y0: L.db.y0 + T(11) + 10, y1: L.db.y1 - 6 });
+    for (const s of FREE) for (const v of b[s]) this.target(v, s, L);
     return fading;
   }
 
   density() {
-    const n = this.side.dots.size;
+    const n = this.views.size;
     return n > 2000 ? 0.7 : n > 500 ? 0.85 : 1;
   }
 
@@ -155,7 +178,8 @@ export class Stage {
   }
 
   /** Where a dot in a free-moving state heads (and where an intermediate state's waypoint is). */
-  spot(d, s, L) {
+  spot(v, s, L) {
+    const d = v.dot;
     const box = L.servers[Math.min(L.servers.length - 1, d.server ?? 0)] || L.servers[0];
     const jy = (hash01(d.req, 7) - 0.5);
     switch (s) {
@@ -179,25 +203,35 @@ export class Stage {
              y: L.top + 6 + hash01(v, 2) * (L.bottom - L.top - 12) };
   }
 
-  target(d, s, L) {
-    const p = this.spot(d, s, L);
-    if (p) { d.tx = p.x; d.ty = p.y; } else if (d.tx === undefined) { d.tx = d.x; d.ty = d.y; }
+  target(v, s, L) {
+    const p = this.spot(v, s, L);
+    if (p) { v.tx = p.x; v.ty = p.y; } else if (v.tx === undefined) { v.tx = v.x; v.ty = v.y; }
   }
 
-  placeRings(dots, centerOf, spacing, dir = 0) {
+  /**
+   * Waiters around a centre, ring after ring outwards (a half ring above the cache for the
+   * marker), so a ring's size grows with its count, up to what leaves the neighbouring servers'
+   * rings apart; past that they share the outermost ring (and the label gives the count).
+   */
+  placeRings(views, centerOf, spacing, dir, L) {
     const counts = new Map();
     const r0 = spacing * 2.4;
-    for (const d of dots) {
-      const key = dots === this.buckets.marker ? -1 : d.server ?? 0;
+    const marker = views === this.buckets.marker;
+    const pitch = L.servers.length > 1 ? L.servers[1].cy - L.servers[0].cy : Infinity;
+    const rMax = Math.max(r0, Math.min((L.lanes.ring.x1 - L.lanes.ring.x0) / 2, marker ? Infinity : pitch * 0.6));
+    const rings = Math.min(RING_MAX, 1 + Math.floor((rMax - r0) / spacing));
+    for (const v of views) {
+      const key = marker ? -1 : v.dot.server ?? 0;
       let j = counts.get(key) || 0;
       counts.set(key, j + 1);
       let r = r0;
-      for (;;) {
+      for (let ring = 0; ; ring++) {
         const cap = Math.max(6, Math.floor((dir ? Math.PI : 2 * Math.PI) * r / spacing));
-        if (j < cap) {
-          const c = centerOf(d);
-          const a = dir ? Math.PI + (j + 0.5) / cap * Math.PI : (j / cap) * 2 * Math.PI - Math.PI / 2;
-          d.tx = c.x + Math.cos(a) * r; d.ty = c.y + Math.sin(a) * r;
+        if (j < cap || ring === rings - 1) {
+          const c = centerOf(v);
+          const a = dir ? Math.PI + ((j % cap) + 0.5) / cap * Math.PI : ((j % cap) / cap) * 2 * Math.PI - Math.PI / 2;
+          v.tx = c.x + Math.cos(a) * r;
+          v.ty = Math.max(L.top, Math.min(L.bottom, c.y + Math.sin(a) * r));
           break;
         }
         j -= cap; r += spacing;
@@ -206,227 +240,128 @@ export class Stage {
   }
 
   /** Fill a box with square cells, from the datastore side outwards, shrinking cells as it fills. */
-  placeGrid(dots, box, fromRight) {
-    const n = dots.length;
+  placeGrid(views, box) {
+    const n = views.length;
     if (!n) return;
-    const w = box.x1 - box.x0, h = box.y1 - box.y0;
+    const w = Math.max(1, box.x1 - box.x0), h = Math.max(1, box.y1 - box.y0);
     const cell = Math.max(2.5, Math.min(11, Math.sqrt((w * h) / n)));
     const rows = Math.max(1, Math.floor(h / cell));
     const cols = Math.max(1, Math.floor(w / cell));
-    const y0 = box.y0 + (h - Math.min(rows, n) * cell) / 2;
-    dots.forEach((d, j) => {
+    const y0 = box.y1 - Math.min(rows, n) * cell;
+    views.forEach((v, j) => {
       const col = Math.min(cols - 1, Math.floor(j / rows)), row = j % rows;
-      d.tx = fromRight ? box.x1 - (col + 0.5) * cell : box.x0 + (col + 0.5) * cell;
-      d.ty = y0 + (row + 0.5) * cell;
+      v.tx = box.x1 - (col + 0.5) * cell;
+      v.ty = y0 + (row + 0.5) * cell;
     });
-    dots.cell = cell;
+    views.cell = cell;
   }
 
-  /** Ease every dot towards its waypoint, then its target; true while any is still travelling. */
+  /** Ease every dot towards its waypoints, then its target; true while any is still travelling. */
   move(dt, L) {
     const k = 1 - Math.exp(-dt / EASE_S);
     let moving = false;
     for (const s of ORDER) {
-      for (const d of this.buckets[s]) {
-        if (d.x === undefined) { const o = this.origin(d, L); d.x = o.x; d.y = o.y; d.via = []; }
-        while (d.path.length) {
-          const step = d.path.shift();
-          if (d.path.length || step !== d.state) {
-            const p = this.spot(d, step, L);
-            if (p && d.via.length < 4) d.via.push(p);
+      for (const v of this.buckets[s]) {
+        const d = v.dot;
+        if (v.x === undefined) { const o = this.origin(d, L); v.x = o.x; v.y = o.y; }
+        // States passed through since the last frame become waypoints, so a hit that arrived and
+        // was answered between two frames still visibly bounces off the cache.
+        const fresh = Math.min(d.hopCount - v.seenHops, d.hops.length);
+        if (fresh > 0) {
+          const steps = d.hops.slice(d.hops.length - fresh);
+          if (steps[steps.length - 1] === d.state) steps.pop();    // the state itself is the target
+          for (const step of steps) {
+            const p = this.spot(v, step, L);
+            if (p && v.via.length < 4) v.via.push(p);
           }
         }
-        const goal = d.via.length ? d.via[0] : { x: d.tx, y: d.ty };
-        const kk = d.via.length ? Math.min(1, k * (1.6 + d.via.length)) : k;
-        d.x += (goal.x - d.x) * kk;
-        d.y += (goal.y - d.y) * kk;
-        const far = Math.abs(goal.x - d.x) + Math.abs(goal.y - d.y);
-        if (far < 5 && d.via.length) d.via.shift();
-        if (far > 0.5 || d.via.length) moving = true;
+        v.seenHops = d.hopCount;
+        const goal = v.via.length ? v.via[0] : { x: v.tx, y: v.ty };
+        const kk = v.via.length ? Math.min(1, k * (1.6 + v.via.length)) : k;
+        v.x += (goal.x - v.x) * kk;
+        v.y += (goal.y - v.y) * kk;
+        const far = Math.abs(goal.x - v.x) + Math.abs(goal.y - v.y);
+        if (far < 5 && v.via.length) v.via.shift();
+        if (far > 0.5 || v.via.length) moving = true;
       }
     }
     return moving;
   }
 
-  drawStructure(L, scn, zoom, shake) {
-    const { ctx, side, store } = this;
-    const lw = zoom > 1 ? 2.5 : 1.2;
-    const font = (px, weight = "") => `${weight} ${Math.round(px * zoom)}px system-ui, sans-serif`;
-    ctx.lineWidth = lw;
-    ctx.strokeStyle = "#55555f";
-    ctx.fillStyle = "#1b1b1f";
-    ctx.textBaseline = "alphabetic";
-    // On a phone the columns are too narrow for the long headings: use short ones.
-    const narrow = this.w < 640;
-    ctx.font = font(narrow ? 10 : 12, "600");
-    ctx.textAlign = "center";
-    const audience = store.viewers ? `${fmt(store.viewers)} viewers` : "viewers";
-    const heads = narrow
-      ? [[store.viewers ? fmt(store.viewers) : "viewers", L.viewers], ["servers", L.servers[0]],
-         ["cache", L.cache], ["queue", L.queue], ["DB", L.db]]
-      : [[audience, L.viewers], ["app servers", L.servers[0]], ["cache", L.cache],
-         ["datastore queue", L.queue], ["datastore", L.db]];
-    for (const [label, c] of heads) ctx.fillText(label, (c.x0 + c.x1) / 2, 16);
-
-    // Flow arrows between the columns.
-    ctx.strokeStyle = "#c9c9cf";
-    ctx.beginPath();
-    const arrow = (x0, x1) => { ctx.moveTo(x0, L.mid); ctx.lineTo(x1, L.mid); ctx.moveTo(x1 - 6, L.mid - 4); ctx.lineTo(x1, L.mid); ctx.lineTo(x1 - 6, L.mid + 4); };
-    arrow(L.viewers.x1 + 4, L.servers[0].x0 - 4);
-    arrow(L.ring.x + 8, L.cache.x0 - 4);
-    arrow(L.cache.x1 + 4, L.queue.x0);
-    ctx.stroke();
-
-    // App servers.
-    ctx.font = font(11, "600");
-    L.servers.forEach((b, i) => {
-      ctx.fillStyle = "#eef1f6";
-      ctx.strokeStyle = "#55555f";
-      ctx.lineWidth = lw;
-      ctx.beginPath(); ctx.rect(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0); ctx.fill(); ctx.stroke();
-      if (b.y1 - b.y0 >= 14 * zoom) {
-        ctx.fillStyle = "#1b1b1f";
-        ctx.fillText(`S${i + 1}`, (b.x0 + b.x1) / 2, b.cy + 4 * zoom);
-      }
-    });
-
-    // Cache, with the newest key and whether it is cached yet.
-    const c = L.cache;
-    ctx.fillStyle = "#eaf6f1"; ctx.strokeStyle = "#55555f";
-    ctx.beginPath(); ctx.rect(c.x0, c.y0, c.x1 - c.x0, c.y1 - c.y0); ctx.fill(); ctx.stroke();
-    ctx.fillStyle = "#1b1b1f";
-    ctx.font = font(11);
-    const cx = (c.x0 + c.x1) / 2;
-    if (scn.cache && scn.cache.enabled === false) ctx.fillText("off", cx, L.mid);
-    else if (side.lastKey) {
-      ctx.fillText(side.lastKey, cx, L.mid - 6 * zoom);
-      ctx.fillText(side.cachedKeys.has(side.lastKey) ? "✓ cached" : "empty", cx, L.mid + 10 * zoom);
-    } else ctx.fillText("empty", cx, L.mid);
-    const hits = side.sample?.cache_hits;
-    if (hits !== undefined) ctx.fillText(`${fmt(hits)} ${hits === 1 ? "hit" : "hits"}`, cx, c.y1 + 14 * zoom);
-    if (side.markers.size) {
-      const srv = side.markers.values().next().value;
-      ctx.font = font(11, "700");
-      ctx.fillStyle = "#0072B2";
-      ctx.fillText(`⚑ marker: S${(srv ?? 0) + 1}`, cx, c.y1 + 28 * zoom);
-      ctx.beginPath(); ctx.strokeStyle = "#0072B2"; ctx.setLineDash([4, 3]);
-      ctx.rect(c.x0 - 3, c.y0 - 3, c.x1 - c.x0 + 6, c.y1 - c.y0 + 6); ctx.stroke(); ctx.setLineDash([]);
-    }
-
-    // Datastore: box (shakes past saturation, greys when down), gauge, state and counters.
-    const d = L.db, s = side.sample || {};
-    const down = side.db.state === "down";
-    ctx.save();
-    ctx.translate(shake, 0);
-    ctx.fillStyle = down ? "#d4d4d8" : "#f7eef3";
-    ctx.strokeStyle = down ? "#8a8a92" : side.db.state === "overloaded" ? "#D55E00" : "#55555f";
-    ctx.lineWidth = side.db.state === "overloaded" ? lw * 2 : lw;
-    ctx.beginPath(); ctx.rect(d.x0, d.y0, d.x1 - d.x0, d.y1 - d.y0); ctx.fill(); ctx.stroke();
-    ctx.fillStyle = "#1b1b1f";
-    ctx.font = font(11);
-    const conns = scn.datastore?.connections;
-    ctx.fillText(`${fmt(s.in_service ?? 0)}${conns ? ` / ${conns}` : ""} busy`, (d.x0 + d.x1) / 2, d.y0 + 15 * zoom);
-    ctx.restore();
-    const stateText = { up: "UP", overloaded: "OVERLOADED", down: "DOWN" }[side.db.state] || side.db.state.toUpperCase();
-    ctx.font = font(13, "700");
-    ctx.fillStyle = down ? "#5b5b66" : side.db.state === "overloaded" ? "#B34700" : "#007A5A";
-    ctx.fillText(stateText, (d.x0 + d.x1) / 2, d.y1 + 16 * zoom);
-    if (down && side.db.recoverAt !== null) {
-      ctx.font = font(11);
-      ctx.fillText(`back in ${Math.max(0, side.db.recoverAt - store.t).toFixed(1)} s`, (d.x0 + d.x1) / 2, d.y1 + 30 * zoom);
-    }
-
-    // Gauge: utilisation, green → orange → vermillion.
-    const g = L.gauge, u = Math.max(0, Math.min(1, s.utilisation ?? 0));
-    ctx.strokeStyle = "#55555f"; ctx.lineWidth = lw;
-    ctx.fillStyle = "#ffffff";
-    ctx.beginPath(); ctx.rect(g.x0, g.y0, g.x1 - g.x0, g.y1 - g.y0); ctx.fill(); ctx.stroke();
-    ctx.fillStyle = u < 0.7 ? "#009E73" : u < 0.95 ? "#E69F00" : "#D55E00";
-    const gh = (g.y1 - g.y0) * u;
-    ctx.fillRect(g.x0 + 1, g.y1 - gh, g.x1 - g.x0 - 2, gh);
-    ctx.fillStyle = "#1b1b1f";
-    ctx.font = font(11);
-    ctx.textAlign = "left";
-    ctx.fillText(`${Math.round(u * 100)}%`, g.x1 + 4, g.y0 + 10);
-    ctx.fillText("load", g.x1 + 4, g.y0 + 24 * zoom);
-
-    // Queue counter beside the pile.
-    ctx.textAlign = "center";
-    ctx.font = font(12, "700");
-    ctx.fillStyle = (s.queued ?? 0) > 0 ? "#B34700" : "#5b5b66";
-    ctx.fillText(`${fmt(s.queued ?? 0)} queued`, (L.queue.x0 + L.queue.x1) / 2, L.bottom - 2);
-
-    // Viewers: how many, and what a dot stands for.
-    ctx.font = font(11, "700");
-    ctx.fillStyle = "#1b1b1f";
-    const vx = (L.viewers.x0 + L.viewers.x1) / 2;
-    if (store.dotScale > 1) ctx.fillText(`each dot = ${fmt(store.dotScale)} viewers`, vx, L.bottom - 2);
-  }
-
-  drawRings(L, zoom) {
-    const { ctx } = this;
+  /**
+   * Labels of the waiting rings. Under promise coalescing each server's ring is its promise; under
+   * the shared marker it is the server's local promise behind the marker. With many servers there
+   * is no room to label each ring: one line says how many wait, on how many servers.
+   */
+  drawRings(L, T, big) {
+    const { ctx, labels } = this;
     const perServer = new Map();
-    for (const d of this.buckets.wait) perServer.set(d.server ?? 0, (perServer.get(d.server ?? 0) || 0) + 1);
-    ctx.font = `${Math.round(11 * zoom)}px system-ui, sans-serif`;
-    ctx.textAlign = "center";
+    for (const v of this.buckets.wait) perServer.set(v.dot.server ?? 0, (perServer.get(v.dot.server ?? 0) || 0) + 1);
     const leaders = new Map();
-    for (const s of ["miss", "queued", "service", "fetched"]) for (const d of this.buckets[s]) if (d.leader) leaders.set(d.server ?? 0, d);
+    for (const s of LEADING) for (const v of this.buckets[s]) if (v.dot.leader) leaders.set(v.dot.server ?? 0, v);
+    const noun = this.side.coalesce === "promise" ? "promise" : "local promise";
+    const scale = this.store.dotScale;
+    let unlabelled = 0;
     for (const [server, n] of perServer) {
       const c = this.ringCenter(L, server);
-      ctx.strokeStyle = "#56B4E9"; ctx.lineWidth = zoom > 1 ? 2.5 : 1.5; ctx.setLineDash([3, 3]);
-      ctx.beginPath(); ctx.arc(c.x, c.y, 5 * zoom * this.density() * 1.3, 0, Math.PI * 2); ctx.stroke();
+      ctx.strokeStyle = "#56B4E9"; ctx.lineWidth = big ? 2.5 : 1.5; ctx.setLineDash([3, 3]);
+      ctx.beginPath(); ctx.arc(c.x, c.y, 5 * (big ? 1.5 : 1) * this.density() * 1.3, 0, Math.PI * 2); ctx.stroke();
       const leader = leaders.get(server);
       if (leader && leader.x !== undefined) { ctx.beginPath(); ctx.moveTo(c.x, c.y); ctx.lineTo(leader.x, leader.y); ctx.stroke(); }
       ctx.setLineDash([]);
-      ctx.fillStyle = "#1f5f85";
-      ctx.fillText(`promise: ${fmt(n)} waiting`, c.x, Math.max(L.top + 10, c.y - ringRadius(n, 5 * zoom) - 6));
+      if (perServer.size > 4) { unlabelled += n; continue; }
+      const y = Math.max(L.top + T(11), c.y - ringRadius(n, 5 * (big ? 1.5 : 1)) - 6);
+      const shown = labels.text(`${noun}: ${fmt(n * scale)} waiting`, c.x, y, { px: T(11), color: "#1f5f85", box: L.lanes.ring, wrap: true, avoid: true });
+      if (!shown) unlabelled += n;
     }
+    // Under the rings, one line (the canvas ends there): how many wait, how many poll.
+    const lines = [];
+    if (unlabelled) lines.push([`${fmt(unlabelled * scale)} waiting`, "#1f5f85"]);
     const polls = this.buckets.poll.length;
-    if (polls) {
-      ctx.fillStyle = "#6b6300";
-      ctx.fillText(`${fmt(polls)} polling the lock`, L.ring.x, L.bottom - 2);
-    }
+    if (polls) lines.push([`${fmt(polls * scale)} polling`, "#6b6300"]);
+    const text = lines.map((l) => l[0]).join(" · ");
+    const foot = L.narrow ? { x0: L.lanes.servers.x0, x1: L.lanes.ring.x1 } : L.lanes.ring;   // a phone's ring lane is a sliver
+    if (text) labels.text(text, L.ring.x, L.bottom + T(11) + 2, { px: T(11), color: lines[0][1], box: foot, avoid: true, wrap: true, upward: true });
     if (this.buckets.marker.length) {
-      ctx.fillStyle = "#1f5f85";
-      ctx.fillText(`${fmt(this.buckets.marker.length)} wait on the marker`, (L.cache.x0 + L.cache.x1) / 2, L.top + 12);
+      labels.text(`${fmt(this.buckets.marker.length * scale)} wait on the marker`, (L.cache.x0 + L.cache.x1) / 2, L.top + T(11),
+                  { px: T(11), color: "#1f5f85", box: L.lanes.cache, wrap: true, avoid: true });
     }
   }
 
-  drawDots(now, zoom) {
+  drawDots(now, big) {
     const { ctx } = this;
-    const r = 2.6 * zoom * this.density();
+    const r = 2.6 * (big ? 1.5 : 1) * this.density();
     for (const s of ORDER) {
-      const dots = this.buckets[s];
-      if (!dots.length) continue;
+      const views = this.buckets[s];
+      if (!views.length) continue;
       const look = LOOK[s];
       const fade = FADE_MS[s];
       if (fade) {
         // Fading states: four alpha bands keep it to four paths however many dots there are.
-        for (let band = 0; band < 4; band++) {
-          ctx.globalAlpha = 1 - band / 4;
-          this.pathOf(dots.filter((d) => Math.min(3, Math.floor(((now - d.endedAt) / fade) * 4)) === band), look, r, s === "queued" ? dots.cell : 0);
-        }
+        const bands = [[], [], [], []];
+        for (const v of views) bands[v.endedAt ? Math.min(3, Math.floor(((now - v.endedAt) / fade) * 4)) : 0].push(v);
+        bands.forEach((band, i) => { ctx.globalAlpha = 1 - i / 4; this.pathOf(band, look, r, 0); });
         ctx.globalAlpha = 1;
       } else if (s === "poll") {
         const lit = [], dim = [];
-        for (const d of dots) {
-          if (d.polled !== d.seenPolls && now - (d.blinkAt || 0) >= BLINK_MIN_MS) { d.blinkAt = now; d.seenPolls = d.polled; }
-          (now - (d.blinkAt || 0) < 160 ? lit : dim).push(d);
+        for (const v of views) {
+          if (v.dot.polled !== v.seenPolls && now - v.blinkAt >= BLINK_MIN_MS) { v.blinkAt = now; v.seenPolls = v.dot.polled; }
+          (now - v.blinkAt < 160 ? lit : dim).push(v);
         }
         this.pathOf(lit, look, r * 1.3, 0);
         ctx.globalAlpha = 0.45;
         this.pathOf(dim, look, r, 0);
         ctx.globalAlpha = 1;
-      } else this.pathOf(dots, look, r, s === "queued" ? dots.cell : 0);
+      } else this.pathOf(views, look, r, s === "queued" ? views.cell : 0);
     }
     // Leaders: larger, with an outline, so "one goes, the rest wait" reads at a glance.
-    ctx.lineWidth = zoom > 1 ? 2.5 : 1.6;
+    ctx.lineWidth = big ? 2.5 : 1.6;
     ctx.strokeStyle = "#1b1b1f";
-    for (const s of ["miss", "queued", "service", "fetched"]) {
-      for (const d of this.buckets[s]) {
-        if (!d.leader) continue;
+    for (const s of LEADING) {
+      for (const v of this.buckets[s]) {
+        if (!v.dot.leader) continue;
         ctx.fillStyle = LOOK[s].color;
-        ctx.beginPath(); ctx.arc(d.x, d.y, r * 2.3, 0, Math.PI * 2); ctx.fill(); ctx.stroke();
+        ctx.beginPath(); ctx.arc(v.x, v.y, r * 2.3, 0, Math.PI * 2); ctx.fill(); ctx.stroke();
       }
     }
   }
@@ -458,46 +393,53 @@ export class Stage {
   }
 
   /** The viewer's own requests: their state's shape, larger, outlined, with a "you" tag. */
-  drawMine(zoom) {
+  drawMine(T, big) {
     if (!this.highlighted.size) return;
     const { ctx } = this;
+    const zoom = big ? 1.5 : 1;
     const r = 2.6 * zoom * 2.2;
-    ctx.font = `700 ${Math.round(11 * zoom)}px system-ui, sans-serif`;
-    ctx.textAlign = "center";
     for (const req of this.highlighted) {
-      const d = this.side.dots.get(req);
-      if (!d || d.x === undefined) continue;
-      const look = LOOK[d.state] || LOOK.travel;
-      ctx.beginPath(); ctx.arc(d.x, d.y, r + 3 * zoom, 0, Math.PI * 2);
+      const v = this.views.get(req);
+      if (!v || v.x === undefined) continue;
+      ctx.beginPath(); ctx.arc(v.x, v.y, r + 3 * zoom, 0, Math.PI * 2);
       ctx.fillStyle = "#ffffff"; ctx.fill();
       ctx.lineWidth = 2.5 * zoom; ctx.strokeStyle = "#0072B2"; ctx.stroke();
-      this.pathOf([d], look, r * 0.7, 0);
+      this.pathOf([v], LOOK[v.dot.state] || LOOK.travel, r * 0.7, 0);
+      ctx.font = `700 ${T(11)}px system-ui, sans-serif`;
+      ctx.textAlign = "center";
       ctx.fillStyle = "#0072B2";
-      ctx.fillText("you", d.x, d.y - r - 6 * zoom);
+      ctx.fillText("you", v.x, v.y - r - 6 * zoom);
     }
   }
 
-  /** Reduced motion has no dots: the viewer's own requests are listed in words instead. */
-  drawMineAsText(L, zoom) {
-    if (!this.highlighted.size) return;
-    const states = [...this.highlighted].map((req) => this.side.dots.get(req)).filter(Boolean)
-      .map((d) => `#${d.req} ${LOOK[d.state]?.label || d.state}`);
-    if (!states.length) return;
+  /** The request chosen with the keyboard: a focus ring (Enter opens its lifecycle). */
+  drawSelected(big) {
+    const v = this.selected !== null ? this.views.get(this.selected) : null;
+    if (!v || v.x === undefined) return;
     const { ctx } = this;
-    ctx.font = `700 ${Math.round(12 * zoom)}px system-ui, sans-serif`;
-    ctx.textAlign = "right";
-    ctx.fillStyle = "#0072B2";
-    ctx.fillText(`you: ${states.slice(-3).join(" · ")}`, this.w - 8, L.bottom - 2);
+    ctx.lineWidth = big ? 3.5 : 2.5;
+    ctx.strokeStyle = "#0072B2";
+    ctx.setLineDash([]);
+    ctx.beginPath(); ctx.arc(v.x, v.y, big ? 15 : 10, 0, Math.PI * 2); ctx.stroke();
+  }
+
+  /** Reduced motion has no dots: the viewer's own requests are listed in words instead. */
+  drawMineAsText(L, T) {
+    const states = [...this.highlighted].map((req) => this.side.dots.get(req)).filter(Boolean)
+      .map((d) => `#${d.req} ${STATE_WORDS[d.state] || d.state}`);
+    if (!states.length) return;
+    this.labels.text(`you: ${states.slice(-3).join(" · ")}`, L.w - 8, L.bottom + T(12) + 2,
+                     { px: T(12), weight: "700", color: "#0072B2", align: "right", box: { x0: L.lanes.queue.x0, x1: L.w - 4 } });
   }
 
   /** One batched path for many dots of one look (squares in the queue fill their grid cell). */
-  pathOf(dots, look, r, cell) {
-    if (!dots.length) return;
+  pathOf(views, look, r, cell) {
+    if (!views.length) return;
     const { ctx } = this;
     ctx.beginPath();
     const sq = cell ? Math.max(1.5, cell * 0.8) / 2 : r;
-    for (const d of dots) {
-      const x = d.x, y = d.y;
+    for (const v of views) {
+      const x = v.x, y = v.y;
       switch (look.shape) {
         case "circle": case "ring": ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, Math.PI * 2); break;
         case "diamond": ctx.moveTo(x, y - r * 1.3); ctx.lineTo(x + r * 1.3, y); ctx.lineTo(x, y + r * 1.3); ctx.lineTo(x - r * 1.3, y); ctx.closePath(); break;
@@ -515,14 +457,16 @@ export class Stage {
   }
 
   /** A promise resolved: a pulse runs from the datastore back to the server's ring. */
-  drawPulses(now, L, zoom) {
-    const { ctx } = this;
-    for (const p of this.side.pulses.splice(0)) {
+  drawPulses(now, L, big) {
+    const { ctx, side } = this;
+    for (const p of side.resolutions) {
+      if (p.seq <= this.seenResolution) continue;
       const last = this.lastPulse.get(p.server) || 0;
-      if (now - last < 400) continue;       // never more than ~2.5 pulses a second per server
+      if (now - last < PULSE_GAP_MS) continue;
       this.lastPulse.set(p.server, now);
       this.pulses.push({ ...p, start: now });
     }
+    this.seenResolution = side.resolved;
     this.pulses = this.pulses.filter((p) => now - p.start < PULSE_MS);
     for (const p of this.pulses) {
       const f = (now - p.start) / PULSE_MS;
@@ -531,7 +475,7 @@ export class Stage {
       const x = x0 + (c.x - x0) * Math.min(1, f * 1.6);
       const y = L.mid + (c.y - L.mid) * Math.min(1, f * 1.6);
       ctx.strokeStyle = p.ok === false ? "#000000" : "#0072B2";
-      ctx.lineWidth = zoom > 1 ? 4 : 2.5;
+      ctx.lineWidth = big ? 4 : 2.5;
       ctx.globalAlpha = 1 - f * 0.7;
       ctx.beginPath(); ctx.arc(x, y, 6 + 18 * f, 0, Math.PI * 2); ctx.stroke();
       ctx.globalAlpha = 1;
@@ -539,51 +483,84 @@ export class Stage {
     return this.pulses.length > 0;
   }
 
-  /** Reduced motion: counters and bars where the dots would fly. */
-  drawBars(L, zoom) {
-    const { ctx, side, store } = this;
+  /**
+   * Reduced motion: no flying dots. The structure already writes the queue, the datastore's load
+   * and the cache; the counts of what is moving are written in the free space of their columns.
+   */
+  drawCounts(L, T) {
+    const { labels, side, store } = this;
     const k = store.dotScale;
-    const count = (s) => this.buckets[s].length * k;
-    const s = side.sample || {};
-    const between = { x0: L.servers[0].x1 + 8, x1: L.cache.x0 - 8 };   // beside the servers, not over them
-    const rows = [
-      ["on the way / at servers", count("travel") + count("hit"), LOOK.travel.color, L.viewers],
-      ["waiting on a promise", count("wait"), LOOK.wait.color, between],
-      ["polling a lock", count("poll"), LOOK.poll.color, between],
-      ["queued at the datastore", s.queued ?? count("queued"), LOOK.queued.color, L.queue],
-      ["in service", s.in_service ?? count("service"), LOOK.service.color, L.queue],
-      ["answered", s.completed ?? 0, LOOK.ok.color, L.viewers],
-      ["errors", s.errors ?? 0, LOOK.failed.color, L.viewers],
+    const n = (s) => this.buckets[s].length * k;
+    const c = side.counts();
+    const counts = [
+      ["moving", n("travel") + n("hit") + n("miss") + n("fetched"), "#1b1b1f"],
+      ["answered", c?.answered ?? 0, "#007A5A"],
+      ["failed", (c?.errors ?? 0) + (c?.timeouts ?? 0), "#000000"],
     ];
-    const max = Math.max(1, store.viewers, ...rows.map((r) => r[1]));
-    ctx.font = `${Math.round(12 * zoom)}px system-ui, sans-serif`;
-    ctx.textAlign = "left";
-    const h = Math.min(26 * zoom, (L.bottom - L.top - 10) / rows.length);
-    rows.forEach(([label, n, color, col], i) => {
-      const y = L.top + 18 + i * h;
-      const x0 = col.x0, w = Math.max(0, col.x1 - col.x0) * Math.min(1, n / max);
-      ctx.fillStyle = color;
-      ctx.fillRect(x0, y, Math.max(n > 0 ? 2 : 0, w), h * 0.45);
-      ctx.strokeStyle = "#55555f"; ctx.lineWidth = 1;
-      ctx.strokeRect(x0, y, col.x1 - col.x0, h * 0.45);
-      ctx.fillStyle = "#1b1b1f";
-      ctx.fillText(`${label}: ${fmt(n)}`, x0, y + h * 0.45 + 12 * zoom);
-    });
+    // Each count as its word over its number, so a phone's narrow column holds it too.
+    // No dots fly here in reduced motion: the counts may use the column up to the servers.
+    const box = { x0: 2, x1: L.servers[0].x0 - 3 };
+    const x = (box.x0 + box.x1) / 2;
+    let y = L.mid - T(12) * 3.4;
+    for (const [word, count, color] of counts) {
+      const w = labels.text(word, x, y, { px: T(11), color, box, avoid: true });
+      const v = labels.text(fmt(count), x, (w ? w.y1 : y) + T(12) + 1, { px: T(12), weight: "700", color, box, avoid: true });
+      y = (v ? v.y1 : y) + T(11) + 6;
+    }
+    this.drawRings(L, T, false);
+    if (n("service") && !side.sample) labels.text(`in service: ${fmt(n("service"))}`, (L.db.x0 + L.db.x1) / 2, L.mid, { px: T(11), box: L.lanes.db });
   }
 
-  /** The dot under a click (CSS pixels), or null; used to open its lifecycle. */
+  /** The view nearest to (x, y) in CSS pixels within 10 px, or null; clicks open its lifecycle. */
   dotAt(x, y) {
     let best = null, bestD = 100;
-    for (const dot of this.side.dots.values()) {
-      const d = (dot.x - x) ** 2 + (dot.y - y) ** 2;
-      if (d < bestD) { best = dot; bestD = d; }
+    for (const s of ORDER) for (const v of this.buckets[s]) {
+      if (v.x === undefined) continue;
+      const d = (v.x - x) ** 2 + (v.y - y) ** 2;
+      if (d < bestD) { best = v.dot; bestD = d; }
     }
     return best;
+  }
+
+  /**
+   * Move the keyboard selection through the dots on stage, left to right (dir +1 / -1); the
+   * viewer's own request, then a leader, is chosen first. Returns the selected dot or null.
+   */
+  select(dir) {
+    const shown = ORDER.flatMap((s) => this.buckets[s]).filter((v) => v.x !== undefined && v.dot.endT === null);
+    if (!shown.length) { this.selected = null; return null; }
+    shown.sort((a, b) => a.x - b.x || a.y - b.y || a.dot.req - b.dot.req);
+    const at = shown.findIndex((v) => v.dot.req === this.selected);
+    let next;
+    if (at < 0) next = shown.find((v) => this.highlighted.has(v.dot.req)) || shown.find((v) => v.dot.leader) || shown[0];
+    else next = shown[(at + dir + shown.length) % shown.length];
+    this.selected = next.dot.req;
+    return next.dot;
+  }
+
+  /** The selected dot (or, with none selected, the one select(+1) would choose); null if none. */
+  current() {
+    const v = this.selected !== null ? this.views.get(this.selected) : null;
+    return v ? v.dot : this.select(+1);
+  }
+
+  /** What a test or the help text can check: the positions of the dots drawn (CSS px). */
+  drawnDots(limit = 50) {
+    const out = [];
+    for (const s of ORDER) for (const v of this.buckets[s]) {
+      if (v.x === undefined) continue;
+      out.push([v.x, v.y, v.dot.req, v.dot.state]);
+      if (out.length >= limit) return out;
+    }
+    return out;
   }
 }
 
 function ringRadius(n, spacing) {
   let r = spacing * 2.4, left = n;
-  while (left > 0) { left -= Math.max(6, Math.floor(2 * Math.PI * r / spacing)); if (left > 0) r += spacing; }
-  return r;
+  for (let ring = 0; left > 0 && ring < RING_MAX; ring++) {
+    left -= Math.max(6, Math.floor(2 * Math.PI * r / spacing));
+    if (left > 0 && ring < RING_MAX - 1) r += spacing;
+  }
+  return r;       // an upper bound: placeRings may keep rings tighter between close servers
 }

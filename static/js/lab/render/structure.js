@@ -1,0 +1,186 @@
+// The stage's fixed parts and their numbers: headings, app servers (a dead one crossed out), the
+// cache with its newest key and any "being fetched" marker, the datastore queue (log height, the
+// count written on it), the datastore, its load gauge. Everything here is read from the store at
+// the current virtual time; the moving dots are stage.js's business.
+
+import { compact, fmt, plural } from "../format.js";
+import { queueBar } from "./layout.js";
+
+const INK = "#1b1b1f", EDGE = "#55555f", MUTED = "#5b5b66";
+
+/**
+ * Draw the structure. `g`: {ctx, labels, side, store, L, scn, T (type size for a base px), lw,
+ * narrow, shake}. Returns nothing; labels are recorded in `g.labels`.
+ */
+export function drawStructure(g) {
+  drawHeadings(g);
+  drawArrows(g);
+  drawServers(g);
+  drawCache(g);
+  drawQueue(g);
+  drawDatastore(g);
+  drawGauge(g);
+  drawViewerNotes(g);
+}
+
+function drawHeadings({ labels, store, L, T, narrow }) {
+  const y = T(12) + 2;
+  // A phone's viewers column is too narrow for "1,000,000": it says "1M".
+  const count = narrow && store.viewers >= 100_000 ? compact(store.viewers) : fmt(store.viewers);
+  const viewers = store.viewers ? `${count} ${plural(store.viewers, "viewer")}` : "viewers";
+  const heads = narrow
+    ? [[viewers, L.viewers, "viewers"], ["servers", L.servers[0], "servers"], ["cache", L.cache, "cache"],
+       ["queue", L.queue, "queue"], ["DB", L.db, "db"]]
+    : [[viewers, L.viewers, "viewers"], ["app servers", L.servers[0], "servers"], ["cache", L.cache, "cache"],
+       ["datastore queue", L.queue, "queue"], ["datastore", L.db, "db"]];
+  for (const [text, c, lane] of heads) {
+    labels.text(text, (c.x0 + c.x1) / 2, y, { px: T(12), weight: "600", box: L.lanes[lane], wrap: true });
+  }
+}
+
+function drawArrows({ ctx, L }) {
+  ctx.strokeStyle = "#c9c9cf";
+  ctx.lineWidth = 1.2;
+  ctx.beginPath();
+  const arrow = (x0, x1) => {
+    if (x1 - x0 < 12) return;
+    ctx.moveTo(x0, L.mid); ctx.lineTo(x1, L.mid); ctx.moveTo(x1 - 6, L.mid - 4); ctx.lineTo(x1, L.mid); ctx.lineTo(x1 - 6, L.mid + 4);
+  };
+  arrow(L.viewers.x1 + 4, L.servers[0].x0 - 4);
+  arrow(L.ring.x + 8, L.cache.x0 - 4);
+  arrow(L.cache.x1 + 4, L.queue.x0);
+  ctx.stroke();
+}
+
+function drawServers({ ctx, labels, side, L, T, lw }) {
+  L.servers.forEach((b, i) => {
+    const dead = side.deadServers.has(i);
+    ctx.fillStyle = dead ? "#d4d4d8" : "#eef1f6";
+    ctx.strokeStyle = dead ? "#8a8a92" : EDGE;
+    ctx.lineWidth = lw;
+    if (dead) ctx.setLineDash([4, 3]);
+    ctx.beginPath(); ctx.rect(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0); ctx.fill(); ctx.stroke();
+    ctx.setLineDash([]);
+    if (dead) {                       // crossed out: it died, and everything it held died with it
+      ctx.strokeStyle = "#000000"; ctx.lineWidth = lw * 1.6;
+      ctx.beginPath(); ctx.moveTo(b.x0, b.y0); ctx.lineTo(b.x1, b.y1); ctx.moveTo(b.x1, b.y0); ctx.lineTo(b.x0, b.y1); ctx.stroke();
+    }
+    const box = { x0: b.x0 + 2, x1: b.x1 - 2 };
+    const h = b.y1 - b.y0;
+    if (h >= T(11) * (dead ? 2.6 : 1.3)) {
+      labels.text(`S${i + 1}`, (b.x0 + b.x1) / 2, b.cy + (dead ? -2 : T(11) * 0.35), { px: T(11), weight: "600", box });
+      if (dead) labels.text("down", (b.x0 + b.x1) / 2, b.cy + T(11), { px: T(11), weight: "700", box });
+    }
+  });
+  const dead = side.deadServers.size;
+  if (dead && L.servers[0].y1 - L.servers[0].y0 < T(11) * 2.6) {
+    // Too many servers to write on each: say it under the stack.
+    const first = [...side.deadServers.keys()][0];
+    labels.text(dead === 1 ? `S${first + 1} died` : `${dead} servers died`, (L.servers[0].x0 + L.servers[0].x1) / 2,
+                L.servers[L.servers.length - 1].y1 + T(11) + 4, { px: T(11), weight: "700", box: L.lanes.servers });
+  }
+}
+
+function drawCache({ ctx, labels, side, store, L, scn, T, lw }) {
+  const c = L.cache, cx = (c.x0 + c.x1) / 2;
+  const marker = side.lastKey !== null ? side.markers.get(side.lastKey) : side.markers.values().next().value;
+  ctx.fillStyle = "#eaf6f1"; ctx.strokeStyle = EDGE; ctx.lineWidth = lw;
+  ctx.beginPath(); ctx.rect(c.x0, c.y0, c.x1 - c.x0, c.y1 - c.y0); ctx.fill(); ctx.stroke();
+  const inside = { x0: c.x0 + 3, x1: c.x1 - 3 };
+  if (scn.cache && scn.cache.enabled === false) {
+    labels.text("off", cx, L.mid, { px: T(11), box: inside });
+  } else if (side.lastKey !== null) {
+    const state = side.keyState(side.lastKey, store.t);
+    labels.text(side.lastKey, cx, L.mid - T(11) * 0.4, { px: T(11), box: inside });
+    const words = { fresh: "✓ cached", empty: "empty", expired: "expired", stale: "stale (served)" }[state];
+    labels.text(words, cx, L.mid + T(11) * 1.1, { px: T(11), weight: state === "fresh" ? "700" : "", box: inside,
+                                                   color: state === "fresh" ? "#007A5A" : INK });
+  } else labels.text("empty", cx, L.mid, { px: T(11), box: inside });
+  const hits = side.sample?.cache_hits;
+  let y = c.y1 + T(11) + 3;
+  if (hits !== undefined) { labels.text(`${fmt(hits)} ${plural(hits, "hit")}`, cx, y, { px: T(11), box: L.lanes.cache }); y += T(11) * 1.25; }
+  if (marker) drawMarker({ ctx, labels, side, store, L, T }, marker, y);
+}
+
+/** The shared "being fetched" marker: who holds it, whether its holder died, its lease. */
+function drawMarker({ ctx, labels, side, store, L, T }, marker, y) {
+  const c = L.cache, cx = (c.x0 + c.x1) / 2;
+  const dead = side.deadServers.has(marker.server);
+  const leaseLeft = marker.leaseEnd - store.t;
+  ctx.beginPath(); ctx.strokeStyle = "#0072B2"; ctx.lineWidth = 1.5; ctx.setLineDash([4, 3]);
+  ctx.rect(c.x0 - 3, c.y0 - 3, c.x1 - c.x0 + 6, c.y1 - c.y0 + 6); ctx.stroke(); ctx.setLineDash([]);
+  const holder = `S${marker.server + 1}`;
+  const line1 = marker.takenFrom !== null && marker.takenFrom !== undefined
+    ? `⚑ marker: ${holder} took over` : `⚑ marker: ${holder}${dead ? " (down)" : ""}`;
+  const line2 = leaseLeft > 0 ? (dead ? `lease ends in ${leaseLeft.toFixed(1)} s` : "") : "lease ran out";
+  const l1 = labels.text(line1, cx, y, { px: T(11), weight: "700", color: "#0b4f7a", box: L.lanes.cache, wrap: true });
+  if (line2) labels.text(line2, cx, l1.y1 + T(11) + 2, { px: T(11), color: "#0b4f7a", box: L.lanes.cache, wrap: true });
+}
+
+function drawQueue({ ctx, labels, side, store, L, T, lw }) {
+  const q = side.sample?.queued ?? 0;
+  const { bar, top, ticks } = queueBar(L, q, store.viewers || 1, T(10));
+  const hgt = bar.y1 - bar.y0;
+  // The scale: powers of ten on a log axis, so the pile's height reads as a number.
+  ctx.strokeStyle = "#d6d6dc"; ctx.lineWidth = 1;
+  ctx.beginPath();
+  const every = Math.ceil(ticks.length / Math.max(1, Math.floor(hgt / (T(10) * 1.6))));
+  ticks.forEach((tick, i) => {
+    const y = bar.y1 - tick.frac * hgt;
+    ctx.moveTo(bar.x0 - 3, y); ctx.lineTo(bar.x1, y);
+    if (i % every === 0) labels.text(compactCount(tick.n), bar.x0 - 5, y + T(10) * 0.35, { px: T(10), color: MUTED, align: "right", box: { x0: L.queue.x0 - 2, x1: bar.x0 - 4 } });
+  });
+  ctx.stroke();
+  ctx.fillStyle = q > 0 ? "#fbe3d3" : "#ffffff";
+  ctx.strokeStyle = q > 0 ? "#D55E00" : "#c9c9cf"; ctx.lineWidth = lw;
+  ctx.beginPath(); ctx.rect(bar.x0, top, bar.x1 - bar.x0, bar.y1 - top); ctx.fill();
+  if (q > 0) ctx.stroke();
+  labels.text(`${fmt(q)} queued`, (L.queue.x0 + L.queue.x1) / 2, L.queue.y1, {
+    px: T(12), weight: "700", color: q > 0 ? "#B34700" : MUTED, box: L.lanes.queue, wrap: true, upward: true });
+}
+
+function drawDatastore({ ctx, labels, side, store, L, scn, T, lw, shake }) {
+  const d = L.db, s = side.sample || {}, dx = (d.x0 + d.x1) / 2;
+  const state = side.db.state, down = state === "down";
+  ctx.save();
+  ctx.translate(shake, 0);
+  ctx.fillStyle = down ? "#d4d4d8" : "#f7eef3";
+  ctx.strokeStyle = down ? "#8a8a92" : state === "overloaded" ? "#D55E00" : EDGE;
+  ctx.lineWidth = state === "overloaded" ? lw * 2 : lw;
+  ctx.beginPath(); ctx.rect(d.x0, d.y0, d.x1 - d.x0, d.y1 - d.y0); ctx.fill(); ctx.stroke();
+  ctx.restore();
+  const conns = scn.datastore?.connections;
+  labels.text(`${fmt(s.in_service ?? 0)}${conns ? ` / ${fmt(conns)}` : ""} busy`, dx, d.y0 + T(11) + 3, { px: T(11), box: { x0: d.x0 + 3, x1: d.x1 - 3 } });
+  const words = { up: "UP", overloaded: "OVERLOADED", down: "DOWN" }[state] || String(state).toUpperCase();
+  const color = down ? "#5b5b66" : state === "overloaded" ? "#B34700" : "#007A5A";
+  const l = labels.text(words, dx, d.y1 + T(13) + 2, { px: T(13), weight: "700", color, box: L.lanes.dbFoot });
+  if (down && side.db.recoverAt !== null) {
+    labels.text(`back in ${Math.max(0, side.db.recoverAt - store.t).toFixed(1)} s`, dx, l.y1 + T(11) + 3, { px: T(11), color, box: L.lanes.dbFoot });
+  }
+}
+
+function drawGauge({ ctx, labels, side, L, T, lw }) {
+  const g = L.gauge, u = Math.max(0, Math.min(1, side.sample?.utilisation ?? 0));
+  ctx.strokeStyle = EDGE; ctx.lineWidth = lw; ctx.fillStyle = "#ffffff";
+  ctx.beginPath(); ctx.rect(g.x0, g.y0, g.x1 - g.x0, g.y1 - g.y0); ctx.fill(); ctx.stroke();
+  ctx.fillStyle = u < 0.7 ? "#009E73" : u < 0.95 ? "#E69F00" : "#D55E00";
+  const gh = (g.y1 - g.y0) * u;
+  ctx.fillRect(g.x0 + 1, g.y1 - gh, g.x1 - g.x0 - 2, gh);
+  if (L.narrow) {         // no room beside the gauge on a phone: its number goes above it
+    labels.text(`${Math.round(u * 100)}%`, g.x1, g.y0 - 4, { px: T(11), weight: "700", align: "right", box: L.lanes.gauge });
+    return;
+  }
+  const l = labels.text(`${Math.round(u * 100)}%`, g.x1 + 4, g.y0 + T(11), { px: T(11), weight: "700", align: "left", box: L.lanes.gauge });
+  labels.text("load", g.x1 + 4, l.y1 + T(11) + 2, { px: T(11), align: "left", box: L.lanes.gauge });
+}
+
+function drawViewerNotes({ labels, store, L, T, narrow }) {
+  if (store.dotScale <= 1 || narrow) return;        // a phone's column has no room: the caption says it
+  const vx = (L.viewers.x0 + L.viewers.x1) / 2;
+  labels.text(`each dot = ${fmt(store.dotScale)} viewers`, vx, L.bottom + T(11) + 2, { px: T(11), weight: "700", box: L.lanes.viewers, wrap: true, upward: true });
+}
+
+/** 1 000 000 → "1M", 10 000 → "10k": a scale's ticks. */
+function compactCount(n) {
+  return n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n);
+}

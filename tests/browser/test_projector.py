@@ -1,0 +1,115 @@
+"""A projector at the back of a room (issue 10, item 3): presentation mode and the presenter screen at
+1280x720 (and 1920x1080) show the stage, the cards and the charts (the presenter: the class's
+answers) without scrolling, cut no text, and never draw stage text below 16 px."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.lab_helpers import cut_text, label_problems, open_lab
+
+PROJECTORS = [{"width": 1280, "height": 720}, {"width": 1920, "height": 1080}]
+BOTTOMS = """(selectors) => selectors.map((s) => [s, Math.max(...[...document.querySelectorAll(s)]
+  .filter((el) => el.offsetParent !== null).map((el) => el.getBoundingClientRect().bottom))])"""
+CARD_TEXT = ".lab-card-label, .lab-card-value, .lab-card-value > span, .lab-card-note"
+
+
+def watch(page):
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def assert_fits_the_screen(page, selectors: list[str], height: int) -> None:
+    for selector, bottom in page.evaluate(BOTTOMS, selectors):
+        assert bottom <= height, f"{selector} ends at {bottom:.0f} px, below the {height} px screen"
+
+
+def assert_stage_is_readable(page) -> None:
+    sizes = page.evaluate("window.herdlab.stageLabels().map((l) => [l.text, l.px])")
+    assert sizes and min(px for _, px in sizes) >= 16, sizes
+    assert label_problems(page) == []
+
+
+@pytest.mark.parametrize("viewport", PROJECTORS, ids=lambda v: f"{v['width']}x{v['height']}")
+def test_presentation_mode_fits_a_projector(browser, live_server, viewport):
+    context = browser.new_context(viewport=viewport)
+    page = watch(context.new_page())
+    try:
+        open_lab(page, live_server, "?preset=classroom&speed=1")
+        page.keyboard.press("p")
+        page.get_by_role("button", name="Run the experiment").click()
+        page.wait_for_function("window.herdlab.t > 4.5 && window.herdlab.sample?.queued > 20", timeout=20_000)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.scrollY") == 0
+        assert_fits_the_screen(page, ['[data-role="stage-a"]', ".lab-cards", ".lab-bar", ".lab-charts"], viewport["height"])
+        assert cut_text(page, f"{CARD_TEXT}, .lab-legend li, .lab-bar button, .lab-bar output, .lab-preset") == []
+        assert_stage_is_readable(page)
+        page.screenshot(path=str(ARTIFACTS / f"presentation-{viewport['width']}x{viewport['height']}.png"))
+        page.keyboard.press("4")     # no shortcut: nothing happens
+        page.get_by_role("button", name="Pause").click()
+        for _ in range(8):
+            page.keyboard.press("+")
+        page.get_by_role("button", name="Resume").click()
+        page.wait_for_function("window.herdlab.status === 'finished'", timeout=30_000)
+        page.wait_for_timeout(300)
+        assert cut_text(page, CARD_TEXT) == []                                      # the whole run's numbers fit too
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+def test_presenter_screen_fits_a_projector_with_the_class_answers(browser, live_server):
+    pages = []
+    try:
+        console_ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+        pages.append(console_ctx)
+        console = watch(console_ctx.new_page())
+        console.goto(live_server.url + "/classroom")
+        expect(console.locator("#code")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
+        with console.expect_popup() as popup:
+            console.locator("#present").click()
+        presenter = watch(popup.value)
+        presenter.set_viewport_size({"width": 1280, "height": 720})
+        expect(presenter.locator("#code")).to_have_text(console.locator("#code").inner_text())
+        phone_ctx = browser.new_context(viewport={"width": 390, "height": 844})
+        pages.append(phone_ctx)
+        phone = watch(phone_ctx.new_page())
+        phone.goto(f"{live_server.url}/join?code={console.locator('#code').inner_text()}")
+        expect(phone.locator("#room-view")).to_be_visible()
+        # Lesson 1's question (plain text, as every prediction is): projector, phone and console show it.
+        console.locator("#lesson").select_option("celebrity-goes-live")
+        console.locator("#predict").click()
+        tally = presenter.locator("#tally")
+        question = "What share of them become their own datastore query?"
+        expect(tally.locator("h2")).to_contain_text(question)
+        expect(phone.locator("#question-text")).to_contain_text(question)
+        expect(console.locator("#tally h2")).to_contain_text(question)
+        for page in (presenter, phone, console):
+            assert "**" not in page.locator("main").inner_text()
+        # A follower's lab drives nothing: no Presentation, export, share or compare buttons.
+        for role in ("presentation", "export-json", "export-csv", "export-summary", "share", "compare", "play"):
+            assert presenter.locator(f'#lab [data-role="{role}"]').is_hidden(), role
+        console.evaluate("window.herdlabRoom.lab.control('speed', 4)")
+        console.locator('[data-role="play"]').click()
+        presenter.wait_for_function("window.herdlab.t > 5 && window.herdlab.sample?.queued > 20", timeout=20_000)
+        assert_fits_the_screen(presenter, ["#tally", '#lab [data-role="stage-a"]', "#lab .lab-cards"], 720)
+        assert cut_text(presenter, f"{CARD_TEXT}, #tally *, .cr-join *") == []
+        assert_stage_is_readable(presenter)
+        presenter.screenshot(path=str(ARTIFACTS / "presenter-1280x720-midrun.png"))
+        expect(tally.locator(".cr-result")).to_contain_text("Datastore queries", timeout=30_000)
+        assert_fits_the_screen(presenter, ["#tally .cr-result", "#tally li.right"], 720)
+        presenter.wait_for_function("window.herdlab.status === 'finished'")
+        presenter.wait_for_timeout(300)
+        assert cut_text(presenter, f"{CARD_TEXT}, #tally *") == []                   # the whole run's numbers fit too
+        assert_stage_is_readable(presenter)
+        presenter.screenshot(path=str(ARTIFACTS / "presenter-1280x720-result.png"))
+        for page in (console, presenter, phone):
+            assert page.js_errors == []
+    finally:
+        for ctx in pages:
+            ctx.close()

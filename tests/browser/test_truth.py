@@ -1,0 +1,199 @@
+"""Every scene tells the truth (issue 10): what the lab draws matches what the run did, at every
+moment and at the end. Real runs on the real server where the scene needs the engine; protocol
+messages fed straight into the page (as a server would send them) where a moment must be exact.
+"""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.lab_helpers import (card, card_note, event, feed, label_problems, number, open_lab, run_then_pause,
+                                       run_to_end, sample, shot, stage_texts, started, wait_finished)
+
+NO_DOTS_LEFT = "window.herdlab.dotsOnStage().length === 0"
+
+
+@pytest.mark.parametrize("coalesce", ["none", "lock", "promise", "distributed"])
+def test_every_strategy_reaches_its_finished_state_with_no_dot_left(page, live_server, coalesce):
+    open_lab(page, live_server, f"?preset=classroom&strategy.coalesce={coalesce}&speed=20")
+    summary = run_to_end(page)
+    # The page says so at once: Run (not Pause), whole-run numbers, nothing "so far".
+    expect(page.locator('[data-role="play"]')).to_have_text("▶ Run")
+    assert card_note(page, "db_queries") == "whole run"
+    assert "so far" not in page.locator('[data-role="cards"]').inner_text()
+    assert number(card(page, "answered")) == summary["completed"]
+    # Every request ended, so no dot stays on the stage once the last answers have faded.
+    page.wait_for_function(NO_DOTS_LEFT, timeout=5_000)
+    assert page.evaluate("window.herdlab.dots") <= summary["requests"]      # the store holds only ended ones
+    assert page.js_errors == []
+
+
+def test_done_reaches_the_page_when_nothing_moves(page, live_server):
+    """The root of "Running… for 75 s after the run ended": `done` arrived just after a DOM update
+    while nothing animated, and the loop never updated the DOM again."""
+    open_lab(page, live_server)
+    feed(page, "started", started())
+    feed(page, "frame", {"run_id": "synthetic", "t": 0.5, "events": [sample(0.5, arrived=10, completed=10)]})
+    page.wait_for_timeout(400)                                  # quiet: nothing moves any more
+    page.evaluate("""async ([frame, done]) => {
+      const lab = window.herdlab.lab;
+      lab.applyRemote("frame", frame);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));   // drawn, DOM updated
+      await new Promise((r) => setTimeout(r, 30));                                      // well within 100 ms
+      lab.applyRemote("done", done);
+    }""", [{"run_id": "synthetic", "t": 4.0, "events": [sample(4.0, arrived=300, completed=300)]},
+           {"run_id": "synthetic", "summary": {"requests": 300, "completed": 300, "errors": 0, "timeouts": 0,
+                                               "db_queries": 4, "peak_db_inflight": 2, "coalesced": 0,
+                                               "db_down_s": 0.0, "in_flight": 0}}])
+    expect(page.locator('[data-role="summary"]')).to_contain_text("Finished.", timeout=1_000)
+    expect(page.locator('[data-role="play"]')).to_have_text("▶ Run", timeout=1_000)
+    assert card_note(page, "db_queries") == "whole run"
+
+
+def test_leader_dies_scene(page, live_server):
+    """Lesson 6: the leader's server dies mid-fetch. The dead server is drawn, the marker's holder is
+    shown down with its lease running out, then the key is cached and the marker gone; every
+    viewer is answered, no ring or dot is left, and the labels never sit on each other."""
+    query = ("?preset=fleet&strategy.coalesce=distributed&strategy.lease_ms=1000&faults.leader_dies=true"
+             "&clients.retries=1&speed=1")
+    open_lab(page, live_server, query)
+    page.get_by_role("button", name="Run the experiment").click()
+    seen_down = seen_marker_down = seen_cached = False
+    while page.evaluate("window.herdlab.status") != "finished":
+        t = page.evaluate("window.herdlab.t")
+        texts = stage_texts(page)
+        assert label_problems(page) == [], (t, label_problems(page))
+        assert not any(x.startswith("promise:") for x in texts), texts   # under the marker, not "promise"
+        if 0.1 < t < 0.9:
+            seen_down |= any(x in ("S1 died", "S1 down") for x in texts)
+            seen_marker_down |= "⚑ marker: S1 (down)" in texts and any(x.startswith("lease ends in") for x in texts)
+        if t > 1.3:
+            assert not any(x.startswith("⚑ marker") for x in texts), (t, texts)   # the value is cached: no marker
+            assert "✓ cached" in texts, (t, texts)
+            seen_cached = True
+        if 0.5 < t < 0.7:
+            shot(page, "leader-dies-lease")
+        page.wait_for_timeout(60)
+    assert seen_down and seen_marker_down and seen_cached
+    summary = wait_finished(page)
+    assert summary["completed"] == summary["requests"] == 20_000 and summary["servers_down"] == 1
+    assert number(card(page, "answered")) == 20_000 and number(card(page, "failed")) == 0
+    text = page.locator('[data-role="summary"]').inner_text()
+    assert "20,000 requests: 20,000 answered, 0 failed with an error, 0 timed out" in text
+    page.wait_for_function(NO_DOTS_LEFT, timeout=5_000)
+    texts = stage_texts(page)
+    assert "S1 died" in texts and "✓ cached" in texts and not any("wait" in x for x in texts), texts
+    shot(page, "leader-dies-end")
+    assert page.js_errors == []
+
+
+def queue_height(page) -> int:
+    """Rows of the canvas painted with the queue's fill (#fbe3d3) in the datastore queue column."""
+    return page.evaluate("""() => {
+      const c = document.querySelector('[data-role="canvas-a"]');
+      const ctx = c.getContext("2d");
+      const x0 = Math.round(c.width * 0.6), x1 = Math.round(c.width * 0.74);
+      const img = ctx.getImageData(x0, 0, x1 - x0, c.height).data;
+      let rows = 0;
+      for (let y = 0; y < c.height; y++) {
+        for (let x = 0; x < x1 - x0; x++) {
+          const i = (y * (x1 - x0) + x) * 4;
+          if (Math.abs(img[i] - 251) < 3 && Math.abs(img[i + 1] - 227) < 3 && Math.abs(img[i + 2] - 211) < 3) { rows++; break; }
+        }
+      }
+      return rows / (window.devicePixelRatio || 1);
+    }""")
+
+
+def test_the_queue_pile_scales_with_the_count(page, live_server):
+    """9,062 queued must not look like 40: the pile's height is logarithmic, its number written on it."""
+    open_lab(page, live_server)
+    feed(page, "started", started(viewers=1_000_000, dot_scale=200))
+    heights = {}
+    for queued in (40, 9_062):
+        feed(page, "frame", {"run_id": "synthetic", "t": 1.0, "events": [sample(1.0, queued=queued, in_service=4, utilisation=1.0, state="overloaded")]})
+        page.wait_for_timeout(250)
+        heights[queued] = queue_height(page)
+        assert f"{queued:,} queued" in stage_texts(page)
+    assert heights[40] > 10
+    assert heights[9_062] > 1.8 * heights[40], heights
+
+
+def test_latency_is_reported_for_everyone_beside_the_answered(page, live_server):
+    open_lab(page, live_server)
+    feed(page, "started", started())
+    # Live: the cumulative p99 so far (contract), never the worst interval's.
+    feed(page, "frame", {"run_id": "synthetic", "t": 2.0, "events": [
+        sample(2.0, completed=200, errors=40, timeouts=5, inflight_requests=55, lat_p50_ms=3.0, lat_p99_ms=900.0,
+               lat_p99_answered_ms=120.0, p50_ms=2.0, p99_ms=850.0, p99_answered_ms=110.0)]})
+    expect(page.locator('[data-card="p99_everyone"] .lab-card-value')).to_have_text("850 ms")
+    assert card(page, "p99_answered") == "110 ms"
+    assert card(page, "answered") == "200" and card_note(page, "answered") == "of 300 so far"
+    assert card(page, "failed") == "45" and card_note(page, "failed") == "40 errors · 5 timeouts"
+    summary = {"requests": 300, "completed": 250, "errors": 45, "timeouts": 5, "db_queries": 120, "peak_db_inflight": 90,
+               "coalesced": 0, "db_down_s": 1.5, "in_flight": 0,
+               "latency_everyone_ms": {"mean": 900.0, "p50": 2.0, "p95": 3000.0, "p99": 4205.0, "max": 5000.0},
+               "latency_answered_ms": {"mean": 40.0, "p50": 2.0, "p95": 100.0, "p99": 125.0, "max": 300.0}}
+    feed(page, "done", {"run_id": "synthetic", "summary": summary})
+    expect(page.locator('[data-card="p99_everyone"] .lab-card-value')).to_have_text("4,205 ms")
+    assert card(page, "p99_answered") == "125 ms"
+    assert page.locator('[data-card="p99_everyone"] .lab-card-label').inner_text() == "p99, everyone"
+    assert page.locator('[data-card="p99_answered"] .lab-card-label').inner_text() == "p99, answered"
+    text = page.locator('[data-role="summary"]').inner_text()
+    assert ("300 requests: 250 answered, 45 failed with an error, 5 timed out; 120 datastore queries; "
+            "p99 latency 4,205 ms for everyone, 125 ms for the answered") in text
+    # An older engine's summary has only answered-only latency: "everyone" is unknown, never a copy.
+    feed(page, "started", started(run_id="old"))
+    feed(page, "done", {"run_id": "old", "summary": {**summary, "latency_everyone_ms": None, "latency_answered_ms": None,
+                                                     "latency_ms": summary["latency_answered_ms"]}})
+    expect(page.locator('[data-card="p99_everyone"] .lab-card-value')).to_have_text("–")
+    assert card(page, "p99_answered") == "125 ms"
+
+
+def test_numbers_in_the_request_panel_read_plainly(page, live_server):
+    """No "role leader" under no mitigation, no "service_ms 2319.993571": units and words."""
+    open_lab(page, live_server, "?preset=classroom&speed=0.25")
+    run_then_pause(page, "window.herdlab.dotsOnStage(400).some((d) => ['queued', 'service', 'fetched'].includes(d[3]))")
+    req = page.evaluate("window.herdlab.dotsOnStage(400).find((d) => ['queued', 'service', 'fetched'].includes(d[3]))[2]")
+    assert page.evaluate(f"window.herdlab.lab.showRequest({req})")
+    panel = page.locator('[data-role="lifecycle-list"]')
+    text = panel.inner_text()
+    assert "fetch start" in text and "fetches for itself only" in text and "leader" not in text, text
+    assert "service_ms" not in text and "latency_ms" not in text
+    if "service " in text:
+        assert " ms" in text.split("service ", 1)[1].split("\n")[0]
+    assert not any(len(part.split(".")[-1]) > 3 for part in text.replace(",", " ").split() if part.replace(".", "").isdigit())
+    assert page.js_errors == []
+
+
+def test_queries_saved_uses_the_baseline_the_student_just_ran(page, live_server):
+    open_lab(page, live_server, "?preset=classroom&speed=20")
+    baseline = run_to_end(page)
+    assert card(page, "saved") == "0" and card_note(page, "saved") == "this run has no mitigation"
+    page.locator('[data-control="strategy.coalesce=promise"]').check()
+    mitigated = run_to_end(page)
+    page.wait_for_function("window.herdlab.baseline !== null")
+    assert page.evaluate("window.herdlab.baseline") == {"queries": baseline["db_queries"], "from": "seen"}
+    assert number(card(page, "saved")) == baseline["db_queries"] - mitigated["db_queries"]
+    assert card_note(page, "saved") == f"{baseline['db_queries']:,} without mitigation → {mitigated['db_queries']:,}"
+
+
+def test_retries_and_server_death_are_named(page, live_server):
+    """A dead server's in-flight requests error and retry: the summary counts the retries."""
+    open_lab(page, live_server)
+    feed(page, "started", started(scenario={"servers": {"count": 2}, "strategy": {"coalesce": "promise"},
+                                            "cache": {"enabled": True, "ttl_s": 60}, "datastore": {"connections": 4},
+                                            "clients": {"count": 300}}))
+    feed(page, "frame", {"run_id": "synthetic", "t": 0.2, "events": [
+        event(0.01, "arrive", req=0, attempt=0), event(0.011, "cache_miss", req=0, attempt=0),
+        event(0.011, "fetch_start", req=0, attempt=0, role="leader", query=0),
+        event(0.1, "server_down", req=None, viewer=None, server=0, key=None),
+        event(0.1, "retry", req=0, attempt=1, delay_ms=0.0, reason="error"),
+        event(0.1, "arrive", req=0, server=1, attempt=1),
+        sample(0.2, arrived=2, retries=1, inflight_requests=1)]})
+    expect(page.locator('[data-role="summary"]')).to_contain_text("1 retry")
+    texts = stage_texts(page)
+    assert "S1" in texts and "down" in texts, texts
+    # The dead server's query lands later: it belongs to no one on the stage (the request moved on).
+    feed(page, "frame", {"run_id": "synthetic", "t": 0.3, "events": [event(0.25, "db_finished", req=0, query=0)]})
+    assert page.evaluate("window.herdlab.lab.store.a.dots.get(0).state") == "travel"

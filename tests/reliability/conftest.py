@@ -1,0 +1,122 @@
+"""Reliability tests: real servers in subprocesses, attacked as a curious or malicious student would.
+
+Each test reproduces a finding of issue 9 and asserts the fixed behaviour, within a bounded time:
+while the attack runs, an ``Honest`` user keeps asking for ``/healthz`` and a small summary run,
+and every answer must come within ``HONEST_S``; memory is read from ``/proc`` (no forced garbage
+collection anywhere). Servers are shared by the tests of a module (one per async mode) unless a
+test needs settings of its own.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Iterator
+
+import pytest
+
+from tests.browser.conftest import LiveServer
+
+HONEST_S = 1.0
+SMALL_RUN = {"scenario": {"clients": {"count": 50}, "duration_s": 2.0}}
+MODES = ["eventlet", "threading"]
+
+
+class Server(LiveServer):
+    """``python -m webapp`` in ``mode`` with ``HERDLAB_*`` settings from ``env``."""
+
+    def __init__(self, mode: str, env: dict[str, str] | None = None) -> None:
+        super().__init__({"HERDLAB_ASYNC_MODE": mode, **(env or {})})
+        self.mode = mode
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, Any]:
+        return request(self.url + path, timeout=timeout)
+
+    def post(self, path: str, body: Any, timeout: float = 5.0) -> tuple[int, Any]:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return request(self.url + path, data=data, timeout=timeout)
+
+
+def request(url: str, data: bytes | None = None, timeout: float = 5.0,
+            headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json",
+                                                          **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            body = res.read()
+            status = res.status
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        status = exc.code
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, body.decode(errors="replace")
+
+
+class Honest:
+    """A user who keeps loading ``/healthz`` and running a small experiment during an attack."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.latencies: list[tuple[str, float]] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> "Honest":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for what, call in (("healthz", lambda: self.server.get("/healthz", timeout=3)),
+                               ("small run", lambda: self.server.post("/api/run", SMALL_RUN, 3))):
+                start = time.monotonic()
+                try:
+                    status, body = call()
+                    ok = status == 200
+                except OSError as exc:
+                    ok, body = False, repr(exc)
+                took = time.monotonic() - start
+                self.latencies.append((what, took))
+                if not ok:
+                    self.failures.append(f"{what}: {body!r}"[:200])
+            self._stop.wait(0.05)
+
+    def check(self, limit: float = HONEST_S) -> None:
+        """Every answer came, and within ``limit`` seconds."""
+        assert self.latencies, "the honest user got no answer at all"
+        assert not self.failures, self.failures[:3]
+        worst = max(self.latencies, key=lambda item: item[1])
+        assert worst[1] < limit, f"honest {worst[0]} took {worst[1]:.2f} s during the attack"
+
+
+def settle(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+@pytest.fixture(scope="module", params=MODES)
+def server(request) -> Iterator[Server]:
+    """One server per async mode, shared by the module's tests (module may set ``SERVER_ENV``)."""
+    srv = Server(request.param, getattr(request.module, "SERVER_ENV", None))
+    yield srv
+    srv.stop()

@@ -1,0 +1,79 @@
+"""Work budgets (issue 9, findings 1 and 5): no run, however expensive, holds the server.
+
+Runs are computed by worker processes, at a lower priority than the web process, within a step,
+CPU and memory budget; scenarios estimated to cost more than the budget are refused up front,
+naming the keys that make them expensive.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.reliability.clients import RawSocket
+from tests.reliability.conftest import Honest, settle
+
+HEAVY = {"scenario": {"clients": {"count": 200_000, "window_s": 2.0}, "duration_s": 4.0,
+                      "datastore": {"connections": 16, "service_ms": 50.0}}}
+
+
+def children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def busy_children(pid: int, window_s: float = 0.5) -> int:
+    """Child processes (workers) that used CPU over ``window_s``."""
+    def cpu(child: int) -> float:
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except OSError:
+            return 0.0
+    before = {c: cpu(c) for c in children(pid)}
+    time.sleep(window_s)
+    return sum(1 for c, t in before.items() if cpu(c) > t)
+
+
+def test_an_expensive_summary_is_refused_up_front_naming_the_fields(server):
+    started = time.monotonic()
+    status, body = server.post("/api/run", {"scenario": {
+        "clients": {"count": 20_000}, "strategy": {"coalesce": "lock", "lock_poll_ms": 1},
+        "datastore": {"service_ms": 60_000}}})
+    assert status == 400 and time.monotonic() - started < 1
+    assert "strategy.lock_poll_ms" in body["error"] and body["field"].startswith("scenario.")
+    status, body = server.post("/api/run", {"scenario": {
+        "duration_s": 600, "sample_interval_s": 0.001, "datastore": {"service_ms": 60_000}}})
+    assert status == 400 and "sample_interval_s" in body["error"]
+
+
+def test_heavy_summaries_run_beside_honest_users_without_stalling_them(server):
+    results: list[tuple[int, dict]] = []
+
+    def heavy() -> None:
+        results.append(server.post("/api/run", HEAVY, timeout=30))
+
+    with Honest(server) as honest:
+        threads = [threading.Thread(target=heavy) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    honest.check()
+    assert [status for status, _ in results] == [200, 200, 200]
+    assert all(body["requests"] == 200_000 for _, body in results)
+
+
+def test_live_runs_started_and_abandoned_at_once_stall_nobody_and_leave_no_work(server):
+    big = {"preset": "drake-live", "scenario": {}, "speed": 1.0}
+    with Honest(server) as honest:
+        for _ in range(2):
+            clients = [RawSocket(server.url) for _ in range(3)]
+            for c in clients:
+                c.open_namespace("/lab")
+                c.emit("/lab", "start", big)
+            for c in clients:
+                c.close()   # gone at once, without a goodbye
+    honest.check()
+    # Their workers stop computing within moments (big ones exit, small ones wait for work).
+    assert settle(lambda: busy_children(server.proc.pid) == 0, timeout=10)

@@ -1,0 +1,215 @@
+"""Worker processes: what they compute is exactly the engine's run, bounded, seekable, tappable."""
+from __future__ import annotations
+
+import math
+import pickle
+import time
+
+import pytest
+
+from webapp.engine import PRESETS, Simulation, parse_scenario
+from webapp.transport import wire
+from webapp.transport.source import WorkerSource
+from webapp.worker.pool import WorkerPool
+from webapp.worker.resume import KEEP_POLLS, ResumeState
+from webapp.worker.tracks import STEP, Track
+
+SPEC = {"kind": "stream", "dot_scale": 1, "max_steps": 10**8, "cpu_s": 60, "memory_mb": 1024,
+        "window_bytes": 8 << 20, "live": False}
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = WorkerPool(spares=1)
+    yield pool
+    pool.close()
+
+
+def source(pool, scenario, compare=None, **spec) -> WorkerSource:
+    return WorkerSource(pool, {**SPEC, "scenarios": [scenario, compare], **spec})
+
+
+def until(src: WorkerSource, predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the worker did not get there in time"
+        assert src.failed is None, src.failed
+        src.poll()
+        time.sleep(0.002)
+
+
+def drain(src: WorkerSource, upto: float = math.inf) -> list:
+    got: list = []
+    until(src, lambda: got.extend(src.take(upto)[0]) or src.done
+          or (upto < math.inf and src.frontier >= upto))
+    got.extend(src.take(upto)[0])
+    return [list(e) for e in got]
+
+
+def engine_events(scenario, **kwargs) -> list:
+    return [list(e) for e in wire.encode(list(Simulation(scenario, **kwargs).events()))]
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_stepping_through_virtual_time_gives_exactly_the_engines_events(preset):
+    scenario = parse_scenario({"clients": {"count": 400}}, preset=preset)
+    track = Track(scenario, record=True, dot_scale=1, max_steps=10**8, inputs=[])
+    stepped = []
+    while not track.finished:
+        stepped.extend(track.step())
+    assert [list(e) for e in wire.encode(stepped)] == engine_events(scenario)
+    assert track.summary()["requests"] == Simulation(scenario).run().summary()["requests"]
+
+
+@pytest.mark.parametrize("seed", range(1, 7))
+def test_a_small_run_is_complete_and_its_end_known_when_it_starts(pool, seed):
+    scenario = parse_scenario({"seed": seed, "clients": {"count": 60}}, preset="classroom")
+    src = source(pool, scenario)
+    until(src, lambda: src.ready)
+    expected = engine_events(scenario)
+    assert src.end_s == round(expected[-1][0], 6)     # as the wire rounds it
+    assert drain(src, src.end_s) == expected           # everything, by the end, nothing after
+    until(src, lambda: src.done)
+    assert src.summaries[0] == {**Simulation(scenario).run().summary(),
+                                "truncated": src.summaries[0]["truncated"]}
+
+
+def test_compare_mode_computes_both_sides_in_lockstep(pool):
+    a = parse_scenario({"clients": {"count": 80}}, preset="classroom")
+    b = parse_scenario({"clients": {"count": 80}, "strategy": {"coalesce": "promise"}},
+                       preset="classroom")
+    src = source(pool, a, b)
+    until(src, lambda: src.ready)
+    got_a, got_b = [], []
+    t = 0.0
+    while not src.done:
+        src.poll()
+        ea, eb = src.take(t)
+        assert all(e[0] <= t for e in ea + eb)
+        got_a += ea
+        got_b += eb
+        t += 0.5
+    assert [list(e) for e in got_a] == engine_events(a)
+    assert [list(e) for e in got_b] == engine_events(b)
+
+
+def test_sampling_keeps_every_kth_viewer_the_injected_ones_and_every_system_event(pool):
+    scenario = parse_scenario({"clients": {"count": 900}, "duration_s": 2.0})
+    src = source(pool, scenario, dot_scale=4)
+    until(src, lambda: src.ready)
+    got = drain(src)
+    full = engine_events(scenario)
+    assert got == [e for e in full if e[3] is None or e[3] % 4 == 0]
+
+
+def test_the_window_bounds_how_far_the_worker_computes_ahead(pool):
+    scenario = parse_scenario({"clients": {"count": 3000, "arrival": "ramp", "window_s": 30.0},
+                               "duration_s": 30.0})
+    src = source(pool, scenario, window_bytes=64 << 10)
+    until(src, lambda: src.ready)
+    time.sleep(0.5)
+    src.poll()
+    held = sum(len(blob) for _, blob in src._chunks)
+    assert held < (64 << 10) + 600_000        # the window plus at most one chunk
+    assert src.frontier < 30.0 and not src.done
+    got = drain(src)                           # taking lets it go on, to the end
+    assert got == engine_events(scenario)
+
+
+def test_a_seek_re_runs_to_the_instant_and_resumes_with_the_state_there(pool):
+    scenario = parse_scenario({"clients": {"count": 300, "window_s": 1.0}, "duration_s": 3.0,
+                               "strategy": {"coalesce": "lock", "lock_poll_ms": 5},
+                               "datastore": {"service_ms": 400.0}})
+    full = engine_events(scenario)
+    src = source(pool, scenario)
+    until(src, lambda: src.ready)
+    src.seek(0.3)
+    until(src, lambda: src._resume is not None)
+    bundle = [list(e) for e in src.resume()[0]]
+    state = ResumeState()
+    state.feed([e for e in full if e[0] < 0.3])
+    assert bundle == state.events()
+    assert any(e[1] == "lock_poll" for e in bundle) and bundle == sorted(bundle, key=lambda e: e[0])
+    assert drain(src) == [e for e in full if e[0] >= 0.3]
+
+
+def test_the_state_at_an_instant_keeps_open_requests_their_last_polls_and_the_latest_news():
+    ev = lambda t, kind, req, viewer=None, key="k", *more: [t, kind, req, viewer, 0, key, *more]
+    events = [ev(0.0, "chunk_published", None, None, "k", 0),
+              ev(0.1, "arrive", 1, 1), ev(0.1, "arrive", 2, 2),
+              *[ev(0.2 + i / 100, "lock_poll", 2, 2) for i in range(10)],
+              ev(0.3, "respond", 1, 1), ev(0.4, "sample", None), ev(0.5, "sample", None),
+              ev(0.6, "cache_set", None, None, "k"), ev(0.7, "db_state", None)]
+    state = ResumeState()
+    state.feed(events)
+    kept = state.events()
+    assert [e for e in kept if e[2] == 1] == []                       # answered: gone
+    polls = [e for e in kept if e[1] == "lock_poll"]
+    assert len(polls) == KEEP_POLLS and polls[-1] == events[12]       # only the last ones
+    assert [e[0] for e in kept if e[1] == "sample"] == [0.5]           # only the latest
+    assert kept == sorted(kept, key=lambda e: events.index(e))         # in the engine's order
+    assert {e[1] for e in kept} == {"chunk_published", "arrive", "lock_poll", "sample",
+                                    "cache_set", "db_state"}
+
+
+def test_a_tap_lands_at_the_live_edge_and_a_replay_puts_it_back_in_the_same_place(pool):
+    scenario = parse_scenario({"clients": {"count": 50}, "duration_s": 4.0})
+    src = source(pool, scenario, live=True)
+    until(src, lambda: src.ready)
+    src.set_horizon(1.0)
+    until(src, lambda: src.frontier >= 1.0)
+    assert src.frontier < 1.0 + 2 * STEP          # live: no further than it was allowed
+    src.inject("student-1")
+    notices: list = []
+    until(src, lambda: notices.extend(src.poll()) or any(n[0] == "tapped" for n in notices))
+    _, token, req, t, index = next(n for n in notices if n[0] == "tapped")
+    assert token == "student-1" and req >= 0 and t == pytest.approx(index * STEP) and t >= 1.0
+    src.set_horizon(math.inf)
+    first = drain(src)
+    mine = [e for e in first if e[2] == req]
+    assert mine and mine[0][1] == "arrive" and mine[0][3] == 50   # the first injected viewer
+    src.seek(0.0)                               # a new worker: the run had ended
+    src.set_horizon(math.inf)
+    until(src, lambda: src._resume is not None)
+    src.resume()
+    replay = drain(src)
+    assert [e for e in replay if e[2] == req] == mine
+
+
+def test_budgets_end_a_run_cleanly_with_a_reason(pool):
+    heavy = parse_scenario({"clients": {"count": 50_000}, "duration_s": 2.0})
+    src = source(pool, heavy, max_steps=20_000)
+    until(src, lambda: src.ready)
+    drain(src)
+    assert src.summaries[0]["truncated"] is True
+    src = source(pool, parse_scenario({"clients": {"count": 500_000}, "duration_s": 2.0}),
+                 cpu_s=0.05)
+    until(src, lambda: src.failed is not None or src.done, timeout=30)
+    assert src.failed and "computing" in src.failed
+    everyone_waits = {"clients": {"count": 2_000_000, "window_s": 1.0}, "duration_s": 2.0,
+                      "datastore": {"connections": 1, "service_ms": 60_000.0}}
+    src = source(pool, parse_scenario(everyone_waits), memory_mb=200)
+    until(src, lambda: src.failed is not None, timeout=60)
+    assert "memory" in src.failed
+
+
+def test_a_summary_job_answers_once_and_the_worker_comes_back_for_more(pool):
+    scenario = parse_scenario({"clients": {"count": 100}})
+    worker = pool.acquire()
+    worker.start({"kind": "summary", "scenarios": [scenario], "max_steps": 10**7, "cpu_s": 10})
+    deadline = time.monotonic() + 20
+    summary = None
+    while summary is None:
+        assert time.monotonic() < deadline
+        for body in worker.channel.receive():
+            message = pickle.loads(body)
+            if message[0] == "summary":
+                summary = message[1]
+        time.sleep(0.005)
+    assert summary["requests"] == 100
+    pool.release(worker)
+    deadline = time.monotonic() + 5
+    while worker not in pool.idle:
+        assert time.monotonic() < deadline, "a small worker should come back to the pool"
+        pool.reap()
+        time.sleep(0.02)

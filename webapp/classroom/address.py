@@ -1,0 +1,49 @@
+"""The address students use to reach this server: the join URL on the console, the presenter
+screen and in the QR code.
+
+It comes from ``HERDLAB_PUBLIC_URL`` when set (behind a proxy, a hostname, HTTPS), otherwise from
+this machine's own address and the configured port. It never comes from a request's ``Host``
+header, which any client can set: a forged Host would put an attacker's address on the projector.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import quote
+
+from webapp.classroom.codes import display_code
+
+WILDCARD = ("0.0.0.0", "::", "")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def lan_address() -> str | None:
+    """This machine's address on the network that leads outwards (no packet is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: routing decides the source address, nothing is sent
+            return s.getsockname()[0]
+    except OSError:
+        return None
+
+
+def public_base(settings: Any) -> tuple[str, bool]:
+    """The origin students should use, and whether it is a guess (the presenter then says how to
+    make it right: serve on the network, or set HERDLAB_PUBLIC_URL)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/"), False
+    host = settings.host
+    guessed = host in WILDCARD or host in LOOPBACK
+    if guessed:
+        host = lan_address() or "127.0.0.1"
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass   # a host name
+    return f"http://{host}:{settings.port}", guessed and settings.host not in WILDCARD
+
+
+def join_url(base: str, code: str) -> str:
+    return f"{base}/join?code={quote(display_code(code))}"

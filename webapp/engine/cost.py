@@ -1,0 +1,161 @@
+"""What a run will cost before it runs: an upper-bound-ish count of loop steps, and the keys to
+blame. A server uses it to refuse, up front and with a clear message, a scenario whose *work*
+(not its size) is too much -- lock waiters polling every millisecond while each query takes a
+minute are 300 viewers, but billions of steps.
+
+The estimate adds up, for the worst case the scenario allows, the steps the loop can take:
+
+- every attempt (a request, and each retry, if an attempt can fail at all: by a timeout, a
+  fault, or a datastore that can hold enough queries to crash or fill its queue) arrives,
+  finishes its cache lookup, may time out and may wait for one query of its own;
+- a lock waiter polls every ``lock_poll_ms`` until the value is there (with ``notify`` it is
+  woken instead: once, plus once per lease while it waits) -- for as long as a fetch
+  can take, or a lease if the leader can die, or, when the TTL is shorter than a fetch or a
+  poll (the value expires before anyone sees it), until every other waiter of its herd has
+  fetched in turn;
+- a server waiting on another server's marker polls every ``marker_poll_ms`` likewise, once per
+  herd;
+- a sample every ``sample_interval_s`` until the last request can have ended (its retries'
+  longest backoffs included).
+
+It is meant to be at least the real count for every scenario the engine's tests draw, and within
+a small factor of it for the presets (tests/engine/test_engine_cost.py checks both).
+"""
+import math
+from dataclasses import dataclass
+
+from webapp.engine.scenario import Clients, Scenario
+
+MAX_CONTENTION_LOAD = 11.0       # as in datastore.py: the slow-down stops growing there
+_TAIL = {"constant": 1.0, "exponential": 8.0}      # a slow query, in mean service times
+# (lognormal: exp(3 sigma))
+_SHARE = 0.8                     # explain_cost names the parts making up this share
+
+
+@dataclass(frozen=True)
+class _Part:
+    steps: float
+    keys: tuple[str, ...]
+    why: str
+
+
+def _herd_size(c: Clients, horizon_s: float) -> float:
+    """How many viewers of ``count`` can arrive within ``horizon_s``."""
+    if c.arrival != "poisson":
+        return c.count
+    mean = c.rate_per_s * horizon_s
+    return min(c.count, mean + 5.0 * math.sqrt(mean) + 10.0)
+
+
+def retry_delay_bound_s(c: Clients, retry: int) -> float:
+    """The longest backoff before retry number ``retry`` (strategies/backoff.py)."""
+    if c.backoff == "none":
+        return 0.0
+    if c.backoff == "fixed":
+        return c.backoff_base_ms / 1000.0
+    return min(c.backoff_cap_ms, c.backoff_base_ms * 2 ** (retry - 1)) / 1000.0
+
+
+def _parts(s: Scenario) -> list[_Part]:
+    c, d, st, w = s.clients, s.datastore, s.strategy, s.workload
+    live = w.kind == "live_video"
+    herds = math.ceil(s.duration_s / w.segment_s - 1e-9) if live else 1
+    per_herd = _herd_size(c, min(w.segment_s, s.duration_s) if live else s.duration_s)
+    requests = herds * per_herd
+
+    # How many queries can be in the datastore at once, and so how slow each one can get.
+    keys_active = 2 if live else w.keys          # a chunk's fetch may overlap the next one's
+    extra = keys_active if (st.stale_while_revalidate or st.early_refresh_beta) else 0
+    leaders = s.servers.count if st.coalesce == "promise" else 1
+    per_try = requests if st.coalesce == "none" else min(requests,
+                                                         leaders * keys_active + extra)
+    # An attempt fails (and retries) only by timing out, by a fault, or at a datastore that
+    # can hold enough queries to overload or fill its queue (XFetch's readers refresh without
+    # coordinating: any number of them at once).
+    most = requests if st.early_refresh_beta else per_try
+    can_fail = (c.timeout_s > 0 or s.faults.fail_fetch or s.faults.leader_dies
+                or (d.crash and most >= d.overload_queue)
+                or (d.queue_limit and most > d.queue_limit))
+    tries = 1 + c.retries if can_fail else 1
+    attempts = requests * tries
+    queries = min(attempts, most * tries)
+    service_s = d.service_ms / 1000.0 * (s.faults.slow_factor if s.faults.slow_db_for_s else 1.0)
+    load = min(max(queries / d.connections, 1.0), MAX_CONTENTION_LOAD)
+    slowdown = 1.0 + d.contention * (load - 1.0)
+    tail = _TAIL.get(d.service_dist, math.exp(3.0 * d.lognormal_sigma))
+    query_s = service_s * tail * slowdown                          # one slow query
+    backlog_s = queries * service_s * slowdown / d.connections    # all of them, queued
+    if d.queue_limit:
+        backlog_s = min(backlog_s, (d.queue_limit / d.connections + 1) * service_s * slowdown
+                        * tries)
+    fetch_s = query_s + (st.lease_ms / 1000.0 if s.faults.leader_dies else 0.0)
+
+    per_attempt = 2 + (c.timeout_s > 0) + (s.cache.enabled and s.cache.lookup_ms > 0)
+    parts = [_Part(attempts * per_attempt, ("clients.count", "clients.retries") if c.retries
+                   else ("clients.count",), f"{attempts:,.0f} attempts")]
+    if live:
+        parts[0] = _Part(parts[0].steps, parts[0].keys + ("workload.segment_s",),
+                         f"{attempts:,.0f} attempts over {herds} chunks")
+
+    if st.coalesce == "lock":
+        poll_s = st.lock_poll_ms / 1000.0
+        wait_s = fetch_s
+        if s.cache.ttl_s < max(fetch_s, poll_s):
+            # The value expires before the waiters see it: each fetches in turn, at a poll.
+            wait_s = fetch_s + (2.0 * service_s * slowdown + poll_s) * per_herd * tries
+        polls = attempts * (wait_s / poll_s + 1)
+        parts.append(_Part(polls, ("strategy.lock_poll_ms", "datastore.service_ms"),
+                           f"lock waiters poll every {st.lock_poll_ms:g} ms while a fetch can "
+                           f"take {wait_s:,.1f} s"))
+    elif st.coalesce == "notify":
+        # A waiter wakes once when the value arrives, at most once more when a failing holder
+        # hands it the lock, and once per lease while holders keep it waiting.
+        lease_s = st.lease_ms / 1000.0
+        wait_s = backlog_s + fetch_s
+        wakes = attempts * (3 + wait_s / lease_s)
+        parts.append(_Part(wakes, ("clients.count", "strategy.lease_ms"),
+                           f"lock waiters are woken (once, or once per {st.lease_ms:g} ms lease "
+                           f"while a fetch can take {wait_s:,.1f} s)"))
+    elif st.coalesce == "distributed":
+        episodes = herds * (1 if live else w.keys * (s.duration_s / s.cache.ttl_s + 1))
+        polls = (min(episodes, requests) * s.servers.count
+                 * (fetch_s / (st.marker_poll_ms / 1000.0) + 1))
+        parts.append(_Part(polls, ("strategy.marker_poll_ms", "datastore.service_ms"),
+                           f"servers poll a marker every {st.marker_poll_ms:g} ms while a fetch "
+                           f"can take {fetch_s:,.1f} s"))
+
+    # The last request can end this long after the last arrival.
+    retry_wait_s = sum(retry_delay_bound_s(c, n) for n in range(1, tries))
+    drain_s = (min(c.timeout_s * tries, backlog_s) if c.timeout_s else backlog_s)
+    drain_s = max(drain_s, backlog_s) + retry_wait_s + query_s + fetch_s
+    if d.crash:
+        drain_s += d.recovery_s * tries
+    samples = (s.duration_s + drain_s) / s.sample_interval_s + 2
+    parts.append(_Part(samples, ("sample_interval_s", "duration_s"),
+                       f"a sample every {s.sample_interval_s:g} s for up to "
+                       f"{s.duration_s + drain_s:,.1f} s"))
+    return parts
+
+
+def estimate_steps(scenario: Scenario) -> int:
+    """An estimate of the loop steps the run takes (meant as an upper bound)."""
+    return math.ceil(sum(p.steps for p in _parts(scenario)))
+
+
+def explain_cost(scenario: Scenario) -> list[str]:
+    """The keys that make the run expensive, costliest part first, each as
+    ``"dotted.key: why"`` (for instance ``"strategy.lock_poll_ms: lock waiters poll every 1 ms
+    while a fetch can take 60.0 s"``)."""
+    parts = sorted(_parts(scenario), key=lambda p: p.steps, reverse=True)
+    total = sum(p.steps for p in parts)
+    out: list[str] = []
+    covered = 0.0
+    for part in parts:
+        for key in part.keys:
+            line = f"{key}: {part.why} (about {part.steps:,.0f} steps)"
+            if not any(x.startswith(key + ":") for x in out):
+                out.append(line)
+        covered += part.steps
+        if covered >= _SHARE * total:
+            break
+    return out

@@ -1,0 +1,429 @@
+"""The request lifecycle, and the simulated ``Host`` (ports.py) the mitigations act through.
+
+A request's attempts go: arrive at a server -> cache lookup (``cache.lookup_ms`` later) -> a
+fresh value (a hit), an expired one, or none (a miss) -> the run's mitigations decide: answer
+from the cache, serve stale, refresh early, or (on a miss) the coalescing strategy chooses who
+fetches and who waits -> datastore -> the value is written to the cache -> answers. A client may
+time out, or get an error, and retry (after its backoff); the server-side work of an abandoned
+attempt goes on, and its answer is dropped. A server that dies does nothing more.
+
+**Cancelling.** A query still waiting for a connection is cancelled (it leaves the datastore's
+queue) once every attempt waiting for its answer has given up -- a real pool's wait, or a
+deadline passed down to the database, does that. The attempts waiting for a query are the one
+that sent it (``fetch``) and those that joined it (``join``: a promise's waiters, which the
+call goes on for after its leader gives up, as singleflight's does). A background refresh
+(role ``refresh``) has nobody waiting, and a query sent for an attempt already given up (a lock
+waiter still polling for a client that left) nobody to give up: both run. A query already
+running runs on: its work is wasted, as in reality.
+
+Every request ends exactly once, in ``_end``: answered (through ``settle``), or failed after an
+error or a timeout with no retries left (through ``_retry_or_end``). The one shortcut: a new
+request that the cache answers at once may end in ``_lookup`` without ever becoming an object
+(see ``_arrive_light``).
+"""
+from array import array
+from collections import deque
+from random import Random
+from typing import Any, Callable, Sequence
+
+from webapp.engine.cache import Cache
+from webapp.engine.counters import Counters
+from webapp.engine.datastore import Datastore, Query
+from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START, RESPOND,
+                                  RETRY, RETRY_DENIED, TIMEOUT, Event)
+from webapp.engine.loop import Loop, cancel, cancel_timer
+from webapp.engine.mitigations import Mitigations
+from webapp.engine.recorder import Recorder
+from webapp.engine.scenario import Scenario
+from webapp.engine.servers import Servers
+
+
+class Request:
+    """One logical request: a viewer asking for a key once, across all its attempts."""
+
+    __slots__ = ("id", "viewer", "key", "traced", "server", "t0", "attempt", "done", "deadline",
+                 "timer", "query")
+
+    def __init__(self, rid: int, viewer: int, key: str, t0: float, traced: bool) -> None:
+        self.id = rid
+        self.viewer = viewer
+        self.key = key
+        self.traced = traced                # its events are recorded
+        self.server: int | None = None      # the server of the attempt in flight, None between
+        self.t0 = t0
+        self.attempt = 0
+        self.done = False
+        self.deadline = 0.0                 # when the attempt in flight times out
+        self.timer: list | None = None      # its entry in the loop's TIMEOUTS lane, once made
+        self.query: Query | None = None     # the queued query the attempt in flight waits for
+
+
+class Lifecycle:
+    """Implements ``webapp.engine.ports.Host`` on the simulation's models."""
+
+    def __init__(self, scenario: Scenario, loop: Loop, recorder: Recorder,
+                 counters: Counters, service_s: Sequence[float] = ()) -> None:
+        s = self.scenario = scenario
+        self.loop = loop
+        self.recorder = recorder
+        self.counters = counters
+        self.cache = Cache()
+        self.servers = Servers(s.servers.count)
+        self._rngs: dict[str, Random] = {}
+        self.db = Datastore(s.datastore, self.rng("service"), loop, recorder, counters,
+                            self.answer, service_s)
+        # Latencies (seconds) of answered requests, and of failed ones up to their failure;
+        # all of them, and those since the last sample.
+        self.answered = array("d")
+        self.failed = array("d")
+        self.interval_answered: list[float] = []
+        self.interval_failed: list[float] = []
+        self._answered, self._failed = self.answered.append, self.failed.append
+        self._interval_answered = self.interval_answered.append    # emptied, never replaced
+        self._interval_failed = self.interval_failed.append
+        self.open: dict[int, Request] | None = None   # requests not yet ended, if tracked
+        self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
+        self._watchers: dict[str, deque[list]] = {}   # name -> [fn, args, timer], FIFO
+        self._queries = 0
+        self._timeout_s = s.clients.timeout_s
+        self._lookup_s = s.cache.lookup_ms / 1000.0
+        self._cache_on = s.cache.enabled
+        self._retries = s.clients.retries
+        self._n_servers = s.servers.count
+        self._alive = self.servers.alive
+        self._values = self.cache.values
+        self._viewers = s.clients.count
+        # Requests arriving from here on count in the summary's after_trigger.
+        self._after = s.faults.slow_db_at_s + s.faults.slow_db_for_s
+        self._every = recorder.every
+        self._emit = recorder.out.append       # the hot paths' events, made in place
+        # When an attempt's timeout is due after its cache lookup, its timer is made only if
+        # the lookup did not answer it (most attempts are answered there, and need none).
+        self._timer_after_lookup = self._lookup_s <= self._timeout_s
+        self._lookups = loop.lookups.entries
+        loop.arrivals.handler = self.arrive
+        loop.lookups.handler = self._lookup
+        loop.timeouts.handler = self._timeout
+        self.mitigations = Mitigations(s, self)
+        self._on_miss = self.mitigations.coalescing.on_miss
+        self._on_fresh = self.mitigations.hooks("on_fresh")
+        self._on_expired = self.mitigations.hooks("on_expired")
+        self._ttl = self.mitigations.hooks("ttl")
+        self._retry_delay = self.mitigations.retry_delay()
+        self._on_request = self.mitigations.hooks("on_request")
+        self._may_retry = self.mitigations.hooks("may_retry")
+        # See _arrive_light: no timer before the lookup, nobody to fail it, no events to record,
+        # no mitigation to tell of a new request.
+        self._light = (self._cache_on and self._lookup_s > 0 and not s.faults.leader_dies
+                       and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
+                       and self._every != 1 and not self._on_request)
+
+    # ----------------------------------------------------------------- the lifecycle
+    def _traced(self, viewer: int) -> bool:
+        """Are this viewer's events recorded? (See Recorder.)"""
+        every = self._every
+        return every == 1 or every > 1 and (viewer % every == 0 or viewer >= self._viewers)
+
+    def new_request(self, t: float, viewer: int, key: str) -> Request:
+        c = self.counters
+        req = Request(c.requests, viewer, key, t, self._every == 1 or self._traced(viewer))
+        c.requests += 1
+        if t >= self._after:
+            c.after_requests += 1
+        for hook in self._on_request:
+            hook(t)
+        if self.open is not None:
+            self.open[req.id] = req
+        return req
+
+    def arrive(self, t: float, viewer: int, key: str, req: Request | None = None) -> None:
+        """An attempt reaches a server: a new request from the workload (the ARRIVALS lane), or
+        ``req`` again (a retry, or an injected request). Look the key up, or with no cache, it
+        is a miss."""
+        if req is None:
+            if self._light and (self._every == 0 or not self._traced(viewer)):
+                self._arrive_light(t, viewer, key)
+                return
+            req = self.new_request(t, viewer, key)
+        attempt = req.attempt
+        server = (req.viewer + attempt) % self._n_servers
+        if not self._alive[server]:
+            server = self.servers.route(req.viewer, attempt)
+        req.server = server
+        self.counters.arrived += 1
+        if req.traced:
+            self._emit(Event((t, ARRIVE, req.id, req.viewer, server, req.key, attempt)))
+        if self._timeout_s:
+            req.deadline = t + self._timeout_s
+            if not self._timer_after_lookup:         # due before the lookup: make it now
+                req.timer = [req.deadline, req, attempt]
+                self.loop.push_timeout(req.timer)
+        if self._lookup_s and self._cache_on:
+            self._lookups.append((t + self._lookup_s, req, attempt, server))
+        elif self._cache_on:
+            self._lookup(t, req, attempt, server)
+        else:
+            self._on_miss(t, req, attempt, server)
+            self._after_lookup(req, attempt)
+
+    def _arrive_light(self, t: float, viewer: int, key: str) -> None:
+        """A new request that nothing can touch before its lookup (no event to record, no timer
+        due first, no server dying, no retry budget counting it) stays just its arrival until
+        then: most are answered by that lookup, and never need a Request at all. Otherwise
+        ``_lookup`` makes one."""
+        c = self.counters
+        rid = c.requests
+        c.requests = rid + 1
+        c.arrived += 1
+        if t >= self._after:
+            c.after_requests += 1
+        server = viewer % self._n_servers
+        self._lookups.append((t + self._lookup_s, None, rid, server, viewer, key, t))
+
+    def _lookup(self, t: float, req: Request | None, attempt: int, server: int, viewer: int = 0,
+                key: str = "", t0: float = 0.0) -> None:
+        """The cache answered ``server``'s lookup for this attempt. The attempt may have ended
+        meanwhile (a timeout: the server's work goes on) but a dead server does nothing more.
+        ``req`` None: a light new request (``_arrive_light``), ``attempt`` holding its id."""
+        if not self._alive[server]:
+            return                       # the process died; faults.py failed the attempt
+        if req is None:
+            entry = self._values.get(key)
+            if entry is not None and t < entry.expires and not self._on_fresh:
+                c = self.counters        # a hit: what settle() does, for a request never made
+                c.cache_hits += 1
+                c.completed += 1
+                if t0 >= self._after:
+                    c.after_completed += 1
+                latency = t - t0
+                self._answered(latency)
+                self._interval_answered(latency)
+                return
+            req = Request(attempt, viewer, key, t0, False)
+            req.server, attempt = server, 0
+            req.deadline = t0 + self._timeout_s
+        entry = self._values.get(req.key)
+        if entry is not None:
+            if t < entry.expires:
+                self.counters.cache_hits += 1
+                if req.traced:
+                    self._emit(Event((t, CACHE_HIT, req.id, req.viewer, server, req.key,
+                                      attempt)))
+                for hook in self._on_fresh:
+                    if hook(t, req, attempt, server, entry):
+                        self._after_lookup(req, attempt)
+                        return
+                self.settle(t, req, attempt, True, "cache")
+                return
+            for hook in self._on_expired:
+                if hook(t, req, attempt, server, entry):
+                    self._after_lookup(req, attempt)
+                    return
+        self.counters.cache_misses += 1
+        if req.traced:
+            self.recorder.note(CACHE_MISS, t, req, server, attempt)
+        self._on_miss(t, req, attempt, server)
+        self._after_lookup(req, attempt)
+
+    def _after_lookup(self, req: Request, attempt: int) -> None:
+        """The lookup did not answer this attempt: from now on it can time out."""
+        if self._timeout_s and self._timer_after_lookup and not req.done \
+                and req.attempt == attempt and req.timer is None:
+            req.timer = [req.deadline, req, attempt]
+            self.loop.push_timeout(req.timer)
+
+    def _timeout(self, t: float, req: Request, attempt: int) -> None:
+        self.recorder.note(TIMEOUT, t, req, req.server, attempt)
+        self._retry_or_end(t, req, "timeout")
+
+    def _retry_or_end(self, t: float, req: Request, reason: str) -> None:
+        """The attempt failed (``reason``: error or timeout): retry after the backoff, or end."""
+        server = req.server
+        req.server = None
+        if req.timer is not None:
+            cancel(req.timer)
+            req.timer = None
+        if req.attempt < self._retries and self._retry_allowed(t, req, server, reason):
+            req.attempt += 1             # from now on the old attempt's answers are dropped
+            self.counters.retries += 1
+            delay = self._retry_delay(req.attempt)
+            self.recorder.note(RETRY, t, req, server, req.attempt, delay * 1000.0, reason)
+            self.loop.later(t + delay, self.arrive, req.viewer, req.key, req)
+            self._stop_waiting(t, req)
+            return
+        self._end(t, req, server, req.attempt, reason, None)
+
+    def _retry_allowed(self, t: float, req: Request, server: int | None, reason: str) -> bool:
+        for hook in self._may_retry:
+            if not hook(t, req, req.attempt + 1):
+                self.counters.retries_denied += 1
+                self.recorder.note(RETRY_DENIED, t, req, server, req.attempt, reason)
+                return False
+        return True
+
+    def _stop_waiting(self, t: float, req: Request) -> None:
+        """The attempt in flight no longer waits for its query: cancel the query if it is still
+        queued and nobody else waits for it either (see the module docstring). Called once the
+        attempt is over, so the failure a cancelled query answers with is heard by nobody."""
+        q = req.query
+        if q is not None:
+            req.query = None
+            q.waiting -= 1
+            if q.waiting == 0 and q.queued:
+                self.db.cancel(t, q)
+
+    def _end(self, t: float, req: Request, server: int | None, attempt: int, status: str,
+             source: str | None) -> None:
+        """The request's one final outcome: ``status`` ok (from ``source``), error or timeout.
+        A failure's latency is its time to failure."""
+        c = self.counters
+        req.done = True
+        req.server = None
+        if req.timer is not None:
+            cancel(req.timer)
+            req.timer = None
+        latency = t - req.t0
+        if status == "ok":
+            c.completed += 1
+            if req.t0 >= self._after:
+                c.after_completed += 1
+            self._answered(latency)
+            self._interval_answered(latency)
+        else:
+            if status == "timeout":
+                c.timeouts += 1
+            else:
+                c.errors += 1
+            self._failed(latency)
+            self._interval_failed(latency)
+        if self.open is not None:
+            del self.open[req.id]
+        if req.traced:
+            self._emit(Event((t, RESPOND, req.id, req.viewer, server, req.key, attempt, status,
+                              latency * 1000.0, source)))
+        if req.query is not None:
+            self._stop_waiting(t, req)
+
+    def answer(self, t: float, q: Query, ok: bool) -> None:
+        """The datastore answered: write the cache, then let the mitigation answer requests."""
+        on_done, q.on_done = q.on_done, None    # it answers once (and a mitigation may hold
+        if not self.servers.alive[q.server]:    # the query: no cycle through its callback)
+            return                       # the server that asked is gone; nobody hears the answer
+        if ok and self._cache_on:
+            self.cache_put(t, q.key, q.role, t - q.t_submit, q.req, q.server)
+        on_done(t, ok)
+
+    def cache_put(self, t: float, key: str, role: str, delta: float, req: Request | None = None,
+                  server: int | None = None) -> None:
+        ttl = self.scenario.cache.ttl_s
+        for hook in self._ttl:
+            ttl = hook(ttl)
+        self.cache.put(key, t, ttl, delta)
+        if self.recorder.requests and (req is None or req.traced):
+            self._emit(Event((t, CACHE_SET, req.id if req else None, req.viewer if req else None,
+                              server, key, role, ttl)))
+
+    def close(self) -> None:
+        """A request and the query it waits for point at each other: cut those links (the
+        Simulation is being dropped; see simulation.py)."""
+        for q in [*self.db.queue, *self.db.running.values()]:
+            q.req.query = None
+
+    # ----------------------------------------------------------------- the Host (ports.py)
+    def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
+        self.loop.later(t, fn, *args)
+
+    def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
+              on_done: Callable[[float, bool], None]) -> Query:
+        q = Query(self._queries, req.key, server, req, attempt, role, on_done, t)
+        self._queries += 1
+        self.counters.db_queries += 1
+        self.recorder.note(FETCH_START, t, req, server, attempt, role, q.id)
+        if self.on_fetch is not None:
+            self.on_fetch(t, q)
+        self.db.submit(t, q)
+        if q.queued and role != "refresh":       # only a queued query can be cancelled
+            self._wait_for(q, req, attempt)
+        return q
+
+    def join(self, query: Query, req: Request, attempt: int) -> None:
+        if query.queued:
+            self._wait_for(query, req, attempt)
+
+    def _wait_for(self, q: Query, req: Request, attempt: int) -> None:
+        """This attempt, if the client still waits for it, waits for ``q``'s answer."""
+        if req.attempt == attempt and not req.done:
+            req.query = q
+            q.waiting += 1
+
+    def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
+               coalesced: bool = False) -> None:
+        if req.attempt != attempt or req.done:
+            return                       # the client already gave up on this attempt
+        if not ok:
+            self._retry_or_end(t, req, "error")
+            return
+        if coalesced:
+            self.counters.coalesced += 1
+        self._end(t, req, req.server, attempt, "ok", source)
+
+    def alive(self, server: int) -> bool:
+        return self.servers.alive[server]
+
+    def fresh(self, key: str, t: float) -> bool:
+        return self.cache.fresh(key, t)
+
+    def put(self, t: float, key: str, role: str, delta: float) -> None:
+        self.cache_put(t, key, role, delta)
+
+    def claim(self, name: str, owner: Any, server: int, t: float,
+              lease_s: float) -> tuple[bool, int | None]:
+        return self.cache.claim(name, owner, server, t, lease_s)
+
+    def release(self, name: str, owner: Any) -> None:
+        self.cache.release(name, owner)
+
+    def watch(self, t: float, name: str, fn: Callable[..., None], timeout_s: float,
+              *args: Any) -> None:
+        if not self.cache.held(name, t):
+            self.loop.later(t, fn, *args)
+            return
+        watcher = [fn, args, None]
+        watcher[2] = self.loop.timer(t + timeout_s, self._wake, watcher)
+        self._watchers.setdefault(name, deque()).append(watcher)
+
+    def notify(self, t: float, name: str, everyone: bool = True) -> None:
+        watchers = self._watchers.get(name)
+        while watchers:
+            watcher = watchers.popleft()
+            if watcher[0] is None:
+                continue                 # it timed out already
+            cancel_timer(watcher[2])
+            self.loop.later(t, self._wake, watcher)
+            if not everyone:
+                break
+        if not watchers:
+            self._watchers.pop(name, None)
+
+    def _wake(self, t: float, watcher: list) -> None:
+        """A watcher's one wake-up (from ``notify`` or its timeout); a woken watcher left in
+        its queue is skipped there."""
+        fn, args = watcher[0], watcher[1]
+        if fn is not None:
+            watcher[0] = None
+            fn(t, *args)
+
+    def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
+        self.recorder.note(kind, t, req, server, *fields)
+
+    def config(self, section: str) -> Any:
+        return getattr(self.scenario, section)
+
+    def rng(self, stream: str) -> Random:
+        rng = self._rngs.get(stream)
+        if rng is None:
+            rng = self._rngs[stream] = Random(f"{self.scenario.seed}/{stream}")
+        return rng
+
+    def count(self, counter: str, n: int = 1) -> None:
+        setattr(self.counters, counter, getattr(self.counters, counter) + n)

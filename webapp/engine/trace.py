@@ -1,0 +1,64 @@
+"""A trace: given arrivals and service times, for running the simulation beside a real run.
+
+The real-systems driver (issue 14) measures a run on a real Redis and PostgreSQL: when each
+request arrived, from which viewer, for which key, and how long each query took. Replaying the
+same arrivals and service times through the simulation shows where the model and the real
+stack part ways -- the model's queueing, coalescing and timeouts against the real ones.
+
+A trace is handed to ``Simulation(scenario, trace=Trace(...))`` in code only. It is not a
+scenario key, and nothing reads one from untrusted input; it is still checked, so that a wrong
+trace fails at once with a clear message rather than midway through a run.
+
+- ``arrivals``: ``(t, viewer, key)`` in time order (``t`` seconds from the start, ``viewer`` an
+  integer >= 0, ``key`` a short string). They replace the scenario's workload: ``clients.count``,
+  ``arrival``, ``window_s``, ``rate_per_s``, ``workload.keys`` and ``zipf_s`` are not used, every
+  arrival is used whatever ``duration_s``, and ``workload.kind`` must be ``hot_key``. With
+  ``workload.warm_start`` every key of the trace is cached at t=0. With ``sample_every`` the
+  viewers from ``clients.count`` up are always traced, as injected ones are.
+- ``service_s``: the i-th query to get a connection is served in ``service_s[i]`` seconds
+  (before any contention or slowdown the scenario adds); past the end of the list, service times
+  are drawn from the scenario's distribution as usual.
+"""
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+MAX_ARRIVALS = 10_000_000
+MAX_KEY = 64
+
+
+@dataclass(frozen=True)
+class Trace:
+    arrivals: Sequence[tuple[float, int, str]]
+    service_s: Sequence[float] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 < len(self.arrivals) <= MAX_ARRIVALS:
+            raise ValueError(f"a trace needs 1 to {MAX_ARRIVALS:,} arrivals, "
+                             f"not {len(self.arrivals):,}")
+        last = 0.0
+        for i, arrival in enumerate(self.arrivals):
+            if not (isinstance(arrival, tuple) and len(arrival) == 3):
+                raise ValueError(f"arrival {i} must be a tuple (t, viewer, key)")
+            t, viewer, key = arrival
+            if not (isinstance(t, (int, float)) and not isinstance(t, bool)
+                    and math.isfinite(t) and t >= last):
+                raise ValueError(f"arrival {i}: t must be a finite number of seconds, at least "
+                                 f"0 and the previous arrival's ({last:g}), not {t!r}")
+            if not (isinstance(viewer, int) and not isinstance(viewer, bool) and viewer >= 0):
+                raise ValueError(f"arrival {i}: viewer must be an integer >= 0, not {viewer!r}")
+            if not (isinstance(key, str) and 0 < len(key) <= MAX_KEY):
+                raise ValueError(f"arrival {i}: key must be a string of 1 to {MAX_KEY} "
+                                 "characters")
+            last = float(t)
+        if len(self.service_s) > MAX_ARRIVALS * 11:      # each arrival: 1 + up to 10 retries
+            raise ValueError("more service times than a trace's queries can use")
+        for i, s in enumerate(self.service_s):
+            if not (isinstance(s, (int, float)) and not isinstance(s, bool)
+                    and math.isfinite(s) and s > 0):
+                raise ValueError(f"service_s[{i}] must be a finite number of seconds > 0, "
+                                 f"not {s!r}")
+
+    def keys(self) -> list[str]:
+        """The distinct keys, in order of first arrival."""
+        return list(dict.fromkeys(key for _, _, key in self.arrivals))

@@ -1,0 +1,30 @@
+"""Refuse, before any work, a run whose estimated cost is over the server's budget per run.
+
+The estimate is the engine's (``estimate_steps``, an upper bound on its loop steps, and
+``explain_cost``, the keys that make it expensive, costliest first); the refusal names those keys,
+so the page can point at them.
+"""
+from __future__ import annotations
+
+from webapp.engine import Scenario, estimate_steps, explain_cost
+from webapp.transport.payloads import PayloadError, StartRequest
+
+
+def check_cost(scenario: Scenario, max_steps: int, field: str = "scenario") -> None:
+    steps = estimate_steps(scenario)
+    if steps <= max_steps:
+        return
+    # Each reason reads "dotted.key: why (about N steps)".
+    keys = [reason.partition(":")[0] for reason in explain_cost(scenario)] or ["clients.count"]
+    named = ", ".join(f"{field}.{key}" for key in keys)
+    raise PayloadError(
+        f"This run would take about {steps:,} engine steps, more than this server's budget of "
+        f"{max_steps:,} per run. What makes it expensive: {named}. Make it smaller, or run it "
+        "from the command line (python -m webapp run).", f"{field}.{keys[0]}")
+
+
+def check_start(req: StartRequest, max_steps: int) -> None:
+    """Both sides of a live run (the lab's and a room's) within the step budget per run."""
+    check_cost(req.scenario, max_steps)
+    if req.compare is not None:
+        check_cost(req.compare, max_steps, "compare")

@@ -1,0 +1,88 @@
+"""The server's run slots and its workers: one object per app, in ``app.extensions``.
+
+A slot is a run in progress (playing, paused, or being sought): it holds at most one worker
+process and a bounded window of computed events. ``max_runs`` bounds both, for the whole server:
+lab runs, classroom runs and ``POST /api/run`` alike. Slots are taken by add-then-check, so
+concurrent starts can be refused, never exceed the limit; paused runs give theirs up first.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from webapp.extensions import socketio
+from webapp.worker.pool import WorkerPool
+
+if TYPE_CHECKING:
+    from webapp.transport.runner import Run
+
+RUNS_KEY = "herdlab.runs"
+
+
+class RunSlots:
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.max_runs = settings.max_runs_per_server
+        self.pool = WorkerPool(spares=settings.worker_spares)
+        self.pool.after_release = self._reap_soon
+        self._reaping = False
+        self.reserved: set[object] = set()
+        self.tasks: set["Run"] = set()
+        # /lab connections: {sid: {run_id: Run}}, newest last (kept for replay by seek).
+        self.connections: dict[str, OrderedDict[str, "Run"]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "RunSlots":
+        return cls(settings)
+
+    def reserve(self, holder: object) -> bool:
+        """Take a slot for ``holder`` (a run, or a summary request); False if none is free.
+
+        When the server is full, the run paused the longest gives its slot up for the newcomer
+        (it is told ``idle``, as after ``HERDLAB_RUN_IDLE_S``, and a seek runs it again): a
+        paused run is cheap to revive, a refused user is not.
+        """
+        self.reserved.add(holder)
+        if len(self.reserved) > self.max_runs:
+            paused = [run for run in list(self.tasks) if run.holds_slot and run.paused_since]
+            if paused:
+                min(paused, key=lambda run: run.paused_since).yield_slot()
+                return True
+            self.reserved.discard(holder)
+            return False
+        return True
+
+    def release(self, holder: object) -> None:
+        self.reserved.discard(holder)
+
+    def holds(self, holder: object) -> bool:
+        return holder in self.reserved
+
+    def live_tasks(self) -> int:
+        """Run tasks alive in this process (tests assert this drops to 0)."""
+        return len(self.tasks)
+
+    def running_run_ids(self) -> set[str]:
+        return {run.run_id for run in list(self.tasks)}
+
+    def _reap_soon(self) -> None:
+        """Take released workers back (or kill them) as soon as they say so, in the background."""
+        if self._reaping or not self.pool.returning:
+            return
+        self._reaping = True
+
+        def reap() -> None:
+            try:
+                while self.pool.returning:
+                    socketio.sleep(0.05)
+                    self.pool.reap()
+            finally:
+                self._reaping = False
+
+        socketio.start_background_task(reap)
+
+    def close(self) -> None:
+        """Stop every run and worker (tests; the server's exit closes them anyway)."""
+        for run in list(self.tasks):
+            run.stop()
+        self.pool.close()

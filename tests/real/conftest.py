@@ -52,7 +52,7 @@ def assert_sound(events: list[tuple], summary: dict[str, Any]) -> None:
     assert len(ends) == len(set(ends)) == len(arrived) == summary["requests"]
     assert set(ends) == arrived
     last = dict(zip(SAMPLE_FIELDS, [ev for ev in events if ev[1] == SAMPLE][-1][6:]))
-    for name in ("completed", "errors", "timeouts", "db_rejected", "db_failed", "coalesced",
+    for name in ("completed", "errors", "timeouts", "db_rejected", "db_failed", "db_cancelled", "coalesced",
                  "cache_hits", "cache_misses"):
         assert last[name] == summary[name], name
     assert last["inflight_requests"] == summary["in_flight"] == 0

@@ -112,6 +112,8 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
     assert kind == "go"
     host.start = start
     host.warm(plan["warm_keys"])
+    if index == 0:
+        host.slow_down()
 
     def synchronise(flag: Any) -> None:
         """Every process has looked the cache up for the whole burst: then misses go on."""
@@ -136,6 +138,7 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
         raise host.failure
     outbox.flush(host)
     out.send(("done", dict(host.counters)))
+    host.wakeups.close()
     for pool in pools.values():
         pool.close()
     return 0

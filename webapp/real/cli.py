@@ -16,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-from webapp.engine.cli import _human
+from webapp.engine.cli import human_summary
 from webapp.engine.scenario import ScenarioError, apply_overrides
 from webapp.real.settings import parse_settings, split_overrides
 
@@ -75,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
-        print(_human(summary))
+        print(human_summary(summary))
         print(_real_line(summary["real"]))
     return status
 

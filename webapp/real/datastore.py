@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import math
 import time
-from random import Random
-from typing import Any, Callable
+from typing import Any
 
 from webapp.engine.events import DB_FAILED, DB_REJECTED
-from webapp.engine.scenario import Datastore as DatastoreConfig
 
 SCHEMA = "create sequence if not exists herd_queries"
 COUNT = "select case when is_called then last_value else last_value - 1 end from herd_queries"
@@ -51,17 +49,6 @@ def calibrate_cpu(conn: Any, tries: int = 3) -> float:
         conn.execute("select count(*) from generate_series(1, %s)", (CALIBRATION_ROWS,))
         best = min(best, time.perf_counter() - t)
     return CALIBRATION_ROWS / best
-
-
-def service_sampler(cfg: DatastoreConfig, rng: Random) -> Callable[[], float]:
-    """Service times (seconds) drawn as the simulated datastore draws them."""
-    mean = cfg.service_ms / 1000.0
-    if cfg.service_dist == "constant":
-        return lambda: mean
-    if cfg.service_dist == "exponential":
-        return lambda: rng.expovariate(1.0 / mean)
-    mu = math.log(mean) - cfg.lognormal_sigma ** 2 / 2
-    return lambda: rng.lognormvariate(mu, cfg.lognormal_sigma)
 
 
 def statement(kind: str, service_s: float, cpu_rows_per_s: float,

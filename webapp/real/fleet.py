@@ -39,6 +39,7 @@ import psycopg
 import redis
 
 from webapp.engine import Simulation, metrics
+from webapp.engine.histogram import LogHistogram
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUNK_PUBLISHED,
                                   DB_FAILED, DB_FINISHED, DB_REJECTED, FETCH_START, RESPOND,
                                   SAMPLE, SAMPLE_FIELDS, SERVER_DOWN, Event)
@@ -165,8 +166,10 @@ class RealRun:
         self._planned = {rid: t for t, rid, *_ in self.plan.arrivals}
         self._lateness: list[float] = []
         self._lookups = [float("inf"), float("-inf")]
-        self._answered: list[float] = []     # seconds
-        self._interval: list[float] = []
+        self._answered: list[float] = []     # latencies (seconds) of answered requests
+        self._failed: list[float] = []       # and of failed ones, to their failure
+        self._interval: tuple[list[float], list[float]] = ([], [])   # since the last sample
+        self._so_far = (LogHistogram(), LogHistogram())     # everyone, answered: since t=0
         self._adjust = dict.fromkeys(COUNTERS, 0)
         self._peak = 0
         self._servers_down = 0
@@ -371,9 +374,9 @@ class RealRun:
                 self._lateness.append(ev[0] - self._planned.get(ev[2], ev[0]))
         elif kind == RESPOND:
             _track_open(member.open, ev)
-            if ev[7] == "ok":
-                self._answered.append(ev[8] / 1000.0)
-                self._interval.append(ev[8])
+            ok = ev[7] == "ok"
+            (self._answered if ok else self._failed).append(ev[8] / 1000.0)
+            self._interval[0 if ok else 1].append(ev[8] / 1000.0)
         elif kind in (CACHE_HIT, CACHE_MISS) and ev[6] == 0:
             self._lookups[0] = min(self._lookups[0], ev[0])
             self._lookups[1] = max(self._lookups[1], ev[0])
@@ -407,17 +410,26 @@ class RealRun:
                     _, member.counters, member.gauges = member.snapshots[-1]
                     member.snapshots.clear()
         c, queued, in_service = self._counters_at(t)
-        lats = sorted(self._interval)
+        answered, failed = sorted(self._interval[0]), self._interval[1]
+        ended = sorted(answered + failed)
+        everyone_so_far, answered_so_far = self._so_far
+        everyone_so_far.add_sorted(ended)
+        answered_so_far.add_sorted(answered)
         span = t - self._last_sample_t
         capacity = (self.pool_size * self.scenario.servers.count if self.settings.pool
                     else MAX_CONNECTIONS)
         values = dict(c, queued=queued, in_service=in_service,
                       utilisation=in_service / capacity, state="up",
-                      inflight_requests=c["in_flight"], responses=len(lats),
-                      rps=len(lats) / span if span > 0 else 0.0,
-                      lat_p50_ms=metrics.percentile(lats, 50) if lats else None,
-                      lat_p99_ms=metrics.percentile(lats, 99) if lats else None)
-        self._interval = []
+                      inflight_requests=c["in_flight"], responses=len(answered),
+                      rps=len(answered) / span if span > 0 else 0.0, ends=len(ended),
+                      lat_p50_ms=_ms(metrics.percentile(ended, 50) if ended else None),
+                      lat_p99_ms=_ms(metrics.percentile(ended, 99) if ended else None),
+                      lat_p99_answered_ms=_ms(metrics.percentile(answered, 99)
+                                              if answered else None),
+                      p50_ms=_ms(everyone_so_far.percentile(50)),
+                      p99_ms=_ms(everyone_so_far.percentile(99)),
+                      p99_answered_ms=_ms(answered_so_far.percentile(99)))
+        self._interval = ([], [])
         self._last_sample_t = t
         self._events_at_sample = self._events
         if not final:
@@ -436,26 +448,21 @@ class RealRun:
         s = self.scenario
         lateness = sorted(self._lateness)
         planned = [a[0] for a in self.plan.arrivals]
+        sent, c["db_queries"] = c["db_queries"], pg_queries
+        summary = metrics.summary(metrics.RunRecord(
+            counters=c, answered_s=self._answered, failed_s=self._failed,
+            peak_db_inflight=self._peak, db_down_s=0.0, chunks=self._chunks or 1,
+            servers_down=self._servers_down, sim_time_s=self._last_t, steps=self._events,
+            finished=not self.truncated, truncated=self.truncated, seed=s.seed,
+            coalesce=s.strategy.coalesce,
+            after_s=s.faults.slow_db_at_s + s.faults.slow_db_for_s))
         return {
-            "requests": c["requests"], "completed": c["completed"], "errors": c["errors"],
-            "timeouts": c["timeouts"], "in_flight": c["in_flight"], "attempts": c["arrived"],
-            "retries": c["retries"], "db_queries": pg_queries,
-            "db_rejected": c["db_rejected"], "db_failed": c["db_failed"],
-            "peak_db_inflight": self._peak, "cache_hits": c["cache_hits"],
-            "cache_misses": c["cache_misses"], "stale_served": c["stale_served"],
-            "cache_hit_ratio": metrics.hit_ratio(c["cache_hits"], c["stale_served"],
-                                                 c["cache_misses"]),
-            "coalesced": c["coalesced"],
-            "latency_ms": metrics.latency_ms(sorted(self._answered)),
-            "db_down_s": 0.0, "chunks": self._chunks or 1,
-            "servers_down": self._servers_down, "sim_time_s": round(self._last_t, 6),
-            "events": self._events, "finished": not self.truncated, "seed": s.seed,
-            "coalesce": s.strategy.coalesce, "mode": "real", "truncated": self.truncated,
+            **summary, "mode": "real",
             "real": {
                 "processes": self.processes,
                 "pool_per_server": self.pool_size if self.settings.pool else None,
                 "query": self.settings.query,
-                "fetches_sent": c["db_queries"],
+                "fetches_sent": sent,
                 "arrival_lateness_ms": _ms_stats(lateness),
                 "arrival_spread_s": {
                     "planned": round(max(planned) - min(planned), 6) if planned else None,
@@ -479,6 +486,10 @@ def _track_open(open_requests: dict[int, tuple], ev: tuple) -> None:
 
 def _time(ev: tuple) -> float:
     return ev[0]
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000.0
 
 
 def _ms_stats(sorted_s: list[float]) -> dict[str, float | None]:

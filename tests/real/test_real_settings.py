@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from webapp.engine.scenario import ScenarioError, apply_overrides, parse_scenario
-from webapp.real.fleet import check, not_honoured, pool_size
-from webapp.real.settings import RealSettings, parse_settings, split_overrides
+from webapp.real.settings import (RealSettings, check, not_honoured, parse_settings, pool_size,
+                                  split_overrides)
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -47,14 +47,12 @@ from webapp.engine.scenario import Scenario, ScenarioError
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
 from webapp.real.services import MAX_CONNECTIONS, Endpoints, with_parent_death
-from webapp.real.settings import (DRAIN_S, MAX_DURATION_S, MAX_EVENTS, MAX_KEYS,
-                                  MAX_POOL_TOTAL, MAX_REQUESTS, MAX_SERVERS, RealSettings)
+from webapp.real.settings import (DRAIN_S, MAX_EVENTS, MAX_REQUESTS, RealSettings, check,
+                                  not_honoured, pool_size)
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
 WAIT_S = 0.05
-# Keys a real run cannot honour: the real services take the time they take.
-NOT_REAL = ("cache.lookup_ms", "datastore.contention", "datastore.crash")
 
 
 class RealRunError(RuntimeError):
@@ -83,47 +81,6 @@ def plan(scenario: Scenario) -> Plan:
         elif kind == CACHE_SET and ev[6] == "warm_start":
             warm.append(ev[5])
     return Plan(arrivals, publishes, warm, sim.summary())
-
-
-def check(scenario: Scenario, settings: RealSettings) -> int:
-    """Refuse what a real run cannot do within its bounds; return the number of processes."""
-    s = scenario
-    if s.duration_s > MAX_DURATION_S:
-        raise ScenarioError("duration_s", f"at most {MAX_DURATION_S:g} for a real run")
-    if s.servers.count > MAX_SERVERS:
-        raise ScenarioError("servers.count", f"at most {MAX_SERVERS} for a real run")
-    if s.workload.keys > MAX_KEYS:
-        raise ScenarioError("workload.keys", f"at most {MAX_KEYS} for a real run")
-    herds = (int(s.duration_s / s.workload.segment_s + 0.999999)
-             if s.workload.kind == "live_video" else 1)
-    if s.clients.count * herds > MAX_REQUESTS:
-        raise ScenarioError("clients.count", f"at most {MAX_REQUESTS} requests in a real run "
-                            "(count x chunks)")
-    processes = settings.processes or min(s.servers.count, 4)
-    if processes > s.servers.count:
-        raise ScenarioError("real.processes", f"at most servers.count ({s.servers.count})")
-    if settings.pool and pool_size(s) * s.servers.count > MAX_POOL_TOTAL:
-        raise ScenarioError("datastore.connections", f"at most {MAX_POOL_TOTAL} pool "
-                            "connections in all for a real run (servers x connections each)")
-    if settings.synchronised and (s.clients.arrival != "burst" or s.clients.window_s != 0
-                                  or not s.cache.enabled):
-        raise ScenarioError("real.synchronised", "true only with clients.arrival=burst, "
-                            "clients.window_s=0 and the cache enabled")
-    if s.faults.leader_dies and processes < 2:
-        raise ScenarioError("real.processes", "at least 2 with faults.leader_dies (a real "
-                            "server death kills its process; another must survive)")
-    return processes
-
-
-def pool_size(scenario: Scenario) -> int:
-    """Each server's pool: the datastore's connections split evenly, at least one."""
-    return max(1, scenario.datastore.connections // scenario.servers.count)
-
-
-def not_honoured(scenario: Scenario) -> list[str]:
-    """The keys set away from their defaults that a real run does not model."""
-    default = Scenario()
-    return [k for k in NOT_REAL if scenario.get(k) != default.get(k)]
 
 
 @dataclass
@@ -182,6 +139,7 @@ class RealRun:
         self._synthetic: list = []           # events the fleet itself reports (deaths)
         self._start = 0.0
         self._wall_s = 0.0
+        self._stopping = False
 
     # ----------------------------------------------------------------- public API
     def events(self) -> Iterator[Event]:
@@ -207,6 +165,11 @@ class RealRun:
         for _ in self.events():
             pass
         return self
+
+    def stop(self) -> None:
+        """Cut the run where it is (from another thread, or between events): it ends as a run
+        past its time bound does, ``truncated``, with its summary."""
+        self._stopping = True
 
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
@@ -316,7 +279,7 @@ class RealRun:
         while any(m.status == "running" for m in self.members):
             for member in self._ready_members(WAIT_S):
                 self._receive(member)
-            if time.monotonic() > deadline or self._events > MAX_EVENTS:
+            if time.monotonic() > deadline or self._events > MAX_EVENTS or self._stopping:
                 self._cut()
                 break
             running = [m.watermark for m in self.members if m.status == "running"]

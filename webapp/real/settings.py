@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from webapp.engine.scenario import ScenarioError
+from webapp.engine.scenario import Scenario, ScenarioError
 
 PREFIX = "real."
 
@@ -32,6 +32,8 @@ MAX_SERVERS = 32
 MAX_KEYS = 1_000
 MAX_POOL_TOTAL = 100          # all pools together; below services.MAX_CONNECTIONS
 MAX_EVENTS = 2_000_000        # a run recording more is cut (1 ms lock polls could flood it)
+# Keys a real run cannot honour: the real services take the time they take.
+NOT_REAL = ("cache.lookup_ms", "datastore.contention", "datastore.crash")
 
 
 def _key(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
@@ -130,3 +132,48 @@ def _check(name: str, value: Any) -> Any:
     if not ok:
         raise ScenarioError(PREFIX + name, _allowed(name), f"cannot be {str(value)[:40]!r}")
     return value
+
+
+def check(scenario: Scenario, settings: RealSettings, beside: bool = False) -> int:
+    """Refuse what a real run cannot do within its bounds (and, ``beside`` the simulation,
+    what a trace cannot replay); return the number of processes."""
+    s = scenario
+    if beside and s.workload.kind != "hot_key":
+        raise ScenarioError("workload.kind", "hot_key", "must be hot_key beside the "
+                            "simulation (it replays the real arrivals of one herd)")
+    if s.duration_s > MAX_DURATION_S:
+        raise ScenarioError("duration_s", f"at most {MAX_DURATION_S:g} for a real run")
+    if s.servers.count > MAX_SERVERS:
+        raise ScenarioError("servers.count", f"at most {MAX_SERVERS} for a real run")
+    if s.workload.keys > MAX_KEYS:
+        raise ScenarioError("workload.keys", f"at most {MAX_KEYS} for a real run")
+    herds = (int(s.duration_s / s.workload.segment_s + 0.999999)
+             if s.workload.kind == "live_video" else 1)
+    if s.clients.count * herds > MAX_REQUESTS:
+        raise ScenarioError("clients.count", f"at most {MAX_REQUESTS} requests in a real run "
+                            "(count x chunks)")
+    processes = settings.processes or min(s.servers.count, 4)
+    if processes > s.servers.count:
+        raise ScenarioError("real.processes", f"at most servers.count ({s.servers.count})")
+    if settings.pool and pool_size(s) * s.servers.count > MAX_POOL_TOTAL:
+        raise ScenarioError("datastore.connections", f"at most {MAX_POOL_TOTAL} pool "
+                            "connections in all for a real run (servers x connections each)")
+    if settings.synchronised and (s.clients.arrival != "burst" or s.clients.window_s != 0
+                                  or not s.cache.enabled):
+        raise ScenarioError("real.synchronised", "true only with clients.arrival=burst, "
+                            "clients.window_s=0 and the cache enabled")
+    if s.faults.leader_dies and processes < 2:
+        raise ScenarioError("real.processes", "at least 2 with faults.leader_dies (a real "
+                            "server death kills its process; another must survive)")
+    return processes
+
+
+def pool_size(scenario: Scenario) -> int:
+    """Each server's pool: the datastore's connections split evenly, at least one."""
+    return max(1, scenario.datastore.connections // scenario.servers.count)
+
+
+def not_honoured(scenario: Scenario) -> list[str]:
+    """The keys set away from their defaults that a real run does not model."""
+    default = Scenario()
+    return [k for k in NOT_REAL if scenario.get(k) != default.get(k)]

@@ -47,6 +47,7 @@ from webapp.engine.scenario import Scenario, ScenarioError
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
 from webapp.real.services import MAX_CONNECTIONS, Endpoints, with_parent_death
+from webapp.real.stats import ms_stats
 from webapp.real.settings import (DRAIN_S, MAX_EVENTS, MAX_REQUESTS, RealSettings, check,
                                   not_honoured, pool_size)
 
@@ -426,7 +427,7 @@ class RealRun:
                 "pool_per_server": self.pool_size if self.settings.pool else None,
                 "query": self.settings.query,
                 "fetches_sent": sent,
-                "arrival_lateness_ms": _ms_stats(lateness),
+                "arrival_lateness_ms": ms_stats(lateness),
                 "arrival_spread_s": {
                     "planned": round(max(planned) - min(planned), 6) if planned else None,
                     "lookups": (round(self._lookups[1] - self._lookups[0], 6)
@@ -453,14 +454,6 @@ def _time(ev: tuple) -> float:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000.0
-
-
-def _ms_stats(sorted_s: list[float]) -> dict[str, float | None]:
-    if not sorted_s:
-        return {"p50": None, "p99": None, "max": None}
-    return {"p50": round(metrics.percentile(sorted_s, 50) * 1000, 3),
-            "p99": round(metrics.percentile(sorted_s, 99) * 1000, 3),
-            "max": round(sorted_s[-1] * 1000, 3)}
 
 
 def _drop_keys(client: Any, prefix: str) -> None:

@@ -19,6 +19,8 @@ messages), sends ``("job", request)`` and reads (``MESSAGES``)::
                                           frontier`` has been sent
     ("simulating",)                       the real run is over; side B is being computed
     ("done", end_s, [summary_a, summary_b or None], truncated)
+                                          each summary with ``released_ms`` (``Released``), the
+                                          real one with ``dispatch_ms`` (``Measured``)
     ("error", dotted key or None, message)
 
 The run never waits for the web process: events go through a queue to a writer thread, so a
@@ -51,10 +53,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from webapp.engine.events import ARRIVE, DB_FAILED, DB_FINISHED, DB_STARTED, Event
+from webapp.engine.events import (ARRIVE, CACHE_SET, DB_CANCELLED, DB_FAILED, DB_FINISHED,
+                                  DB_QUEUED, DB_REJECTED, DB_STARTED, FETCH_START, RESPOND,
+                                  Event)
 from webapp.engine.scenario import Scenario, ScenarioError, parse_scenario
 from webapp.real.services import Endpoints, ServiceFailed, Services, ServicesMissing
 from webapp.real.settings import check, parse_settings
+from webapp.real.stats import ms_stats
 from webapp.transport import wire
 from webapp.worker.channel import ChannelClosed, WorkerEnd, frame
 
@@ -63,6 +68,7 @@ BATCH_S = 0.02                # a batch of events at least this often while they
 BATCH_EVENTS = 2_000
 MAX_RECORDING_BYTES = 24 << 20   # what one run may send (both sides); the web keeps it
 SIDE_B_MAX_STEPS = 5_000_000     # the simulation beside a run of at most 5,000 requests
+QUERY_KINDS = (DB_QUEUED, DB_STARTED, DB_FINISHED, DB_FAILED, DB_REJECTED, DB_CANCELLED)
 
 
 class Busy(RuntimeError):
@@ -137,16 +143,21 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
             on_run(run)
             say("started", {"requests": len(run.plan.arrivals), "processes": run.processes,
                             "duration_s": scenario.duration_s})
-            measured = Measured()
+            measured, released = Measured(), Released()
             for ev in run.events():
                 measured.observe(ev)
+                released.observe(ev)
                 say("event", ev)
-            say("summary", run.summary())
+            say("summary", {**run.summary(), "released_ms": released.stats(),
+                            "dispatch_ms": ms_stats(measured.dispatch)})
         if beside:
             say("simulating", None)
-            for ev in measured.simulate(scenario, int(request.get("dot_scale") or 1)):
+            released = Released()
+            for ev in measured.simulate(scenario):
+                released.observe(ev)
                 say("event_b", ev)
-            say("summary_b", measured.summary)
+            say("summary_b", measured.summary and {**measured.summary,
+                                                   "released_ms": released.stats()})
         return 0
     except ScenarioError as exc:
         say("error", {"key": exc.key, "message": str(exc)})
@@ -165,17 +176,25 @@ class Measured:
         self._started: dict[int, float] = {}       # query -> when it got its connection
         self._order: list[int] = []                # queries in the order they started
         self._took: dict[int, float] = {}
+        self._sent: dict[int, float] = {}          # query -> when a request decided to fetch
+        self.dispatch: list[float] = []            # ... until its app server sent it
         self.summary: dict[str, Any] | None = None
 
     def observe(self, ev: tuple) -> None:
         kind = ev[1]
         if kind == ARRIVE and ev[6] == 0:
             self.arrivals.append((ev[0], ev[3], ev[5]))
-        elif kind == DB_STARTED:
-            self._started[ev[6]] = ev[0]
-            self._order.append(ev[6])
-        elif kind in (DB_FINISHED, DB_FAILED) and ev[6] in self._started:
-            self._took[ev[6]] = ev[0] - self._started[ev[6]]
+        elif kind == FETCH_START:
+            self._sent[ev[8]] = ev[0]
+        elif kind in QUERY_KINDS:
+            sent = self._sent.pop(ev[6], None)
+            if sent is not None:       # its first event: the app server got round to it
+                self.dispatch.append(ev[0] - sent)
+            if kind == DB_STARTED:
+                self._started[ev[6]] = ev[0]
+                self._order.append(ev[6])
+            elif kind in (DB_FINISHED, DB_FAILED) and ev[6] in self._started:
+                self._took[ev[6]] = ev[0] - self._started[ev[6]]
 
     def service_s(self) -> list[float]:
         """Each started query's real time, in start order (one cut short: the planned one is
@@ -188,17 +207,43 @@ class Measured:
             out.append(took)
         return out
 
-    def simulate(self, scenario: Scenario, dot_scale: int) -> Iterator[Event]:
+    def simulate(self, scenario: Scenario) -> Iterator[Event]:
+        """Every event of the simulation (the sender keeps the animated ones)."""
         from webapp.engine import Simulation
         from webapp.engine.trace import Trace
 
         if not self.arrivals:
             self.summary = None
             return
-        sim = Simulation(scenario, sample_every=dot_scale, max_steps=SIDE_B_MAX_STEPS,
+        sim = Simulation(scenario, max_steps=SIDE_B_MAX_STEPS,
                          trace=Trace(arrivals=self.arrivals, service_s=self.service_s()))
         yield from sim.events()
         self.summary = sim.summary()
+
+
+class Released:
+    """How soon coalesced waiters get the value once it has landed: for every answer served by
+    another request's fetch (a promise, a lock, a marker), its time minus the latest write of
+    its key before it. The simulation releases a promise's waiters at that very instant; real
+    ones leave one greenlet at a time."""
+
+    COALESCED = ("promise", "lock", "marker")
+
+    def __init__(self) -> None:
+        self._written: dict[str, float] = {}
+        self.delays: list[float] = []
+
+    def observe(self, ev: tuple) -> None:
+        kind = ev[1]
+        if kind == CACHE_SET:
+            self._written[ev[5]] = ev[0]
+        elif kind == RESPOND and ev[7] == "ok" and ev[9] in self.COALESCED:
+            landed = self._written.get(ev[5])
+            if landed is not None:
+                self.delays.append(max(0.0, ev[0] - landed))
+
+    def stats(self) -> dict[str, float | int | None]:
+        return ms_stats(self.delays)
 
 
 # ------------------------------------------------------------------------ the worker process
@@ -316,11 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def stream(request: dict[str, Any], env: dict[str, str] | None = None
-           ) -> Iterator[tuple[str, Any]]:
-    """Start a worker process for ``request`` and yield its messages as ``(kind, payload)``:
-    ``payload`` is the message's one value, a tuple of several, or None; ``"events"`` come as
-    ``(side, [Event, ...])``. The process is ended (SIGTERM) if the caller stops early."""
+def spawn(request: dict[str, Any], env: dict[str, str] | None = None
+          ) -> tuple[subprocess.Popen, socket.socket]:
+    """Start a worker process for ``request`` (sent as its job): the process, and the caller's
+    end of its socket pair."""
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         proc = subprocess.Popen([sys.executable, "-m", "webapp.real.worker",
@@ -328,9 +372,29 @@ def stream(request: dict[str, Any], env: dict[str, str] | None = None
                                 cwd=str(REPO), env=env, stdin=subprocess.DEVNULL)
     finally:
         theirs.close()
+    mine.sendall(frame(("job", request)))
+    return proc, mine
+
+
+def end_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """Ask a worker to stop (SIGTERM: it cleans up), kill it past ``grace_s``, reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def stream(request: dict[str, Any], env: dict[str, str] | None = None
+           ) -> Iterator[tuple[str, Any]]:
+    """Run ``request`` in a worker process and yield its messages as ``(kind, payload)``:
+    ``payload`` is the message's one value, a tuple of several, or None; ``"events"`` come as
+    ``(side, [Event, ...])``. The process is ended (SIGTERM) if the caller stops early."""
+    proc, mine = spawn(request, env)
     end = WorkerEnd(mine)
     try:
-        mine.sendall(frame(("job", request)))
         while True:
             try:
                 message = end.receive(None)
@@ -343,13 +407,7 @@ def stream(request: dict[str, Any], env: dict[str, str] | None = None
                 rest = message[1:]
                 yield kind, rest[0] if len(rest) == 1 else rest or None
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc)
         mine.close()
 
 

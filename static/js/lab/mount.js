@@ -50,6 +50,8 @@ let uidSeq = 0;
  * @param {object} [options.socket]  a Socket.IO socket on /lab to use instead of connecting
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
  * @param {(started: object) => void} [options.onStarted]
+ * @param {(side: "a"|"b", caption: string) => string} [options.caption]  the stage captions, rewritten
+ *   (the real-systems page names its sides "real" and "simulation")
  * @returns {{ready: Promise<void>, start: Function, control: Function, applyRemote: Function,
  *           setScenario: Function, getScenario: Function, setPreset: Function, getPreset: Function, highlight: Function,
  *           showRequest: Function, describeRequest: Function, settingLines: Function, store: Store, destroy: Function}}
@@ -327,8 +329,10 @@ export function mountLab(root, options = {}) {
   function updateDom(now) {
     cards.update();
     timeline?.update();
-    q("cap-a").textContent = store.compare ? `A — ${mitigations.describe(store.scenario)}` : captionFor(store.scenario);
-    q("cap-b").textContent = `B — ${mitigations.describe(store.scenarioB)}`;
+    const capA = store.compare ? `A — ${mitigations.describe(store.scenario)}` : captionFor(store.scenario);
+    const capB = `B — ${mitigations.describe(store.scenarioB)}`;
+    q("cap-a").textContent = opts.caption?.("a", capA) ?? capA;
+    q("cap-b").textContent = opts.caption?.("b", capB) ?? capB;
     const err = q("error");
     err.hidden = !store.error;
     err.textContent = store.error ? `${store.error.message}${store.error.field ? ` (field: ${store.error.field})` : ""}` : "";

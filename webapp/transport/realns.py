@@ -8,7 +8,7 @@ Everything ``/lab`` does (docs/protocol.md), with these differences:
   refused: a real run has no "other mitigation" side. Besides the scenario's own validation,
   the bounds of every real run are checked (at most 5,000 requests, 60 s, 100 connections...).
 - Before ``started`` come ``real`` messages: ``{run_id, phase, message, ...}`` with ``phase``
-  ``queued`` (and ``place``: 1 = next), ``waiting`` (another web process's real run holds the
+  ``queued`` (and ``place``: 1 = first in line, ``ahead``: runs before it), ``waiting`` (another web process's real run holds the
   datastore), ``starting``, ``recording`` (and ``t``), ``simulating``; ``failed`` (and
   ``field``) goes with an ``error``.
 - ``started`` carries ``mode: "real"``, ``real``, ``beside``, ``processes`` and ``requests``;

@@ -7,7 +7,7 @@ differs is how it begins and how it is replayed:
 - **The line.** There is one datastore (one private PostgreSQL and Redis), and a run that
   shares it with another measures both, so one real run records at a time. The others wait in
   a bounded line (``MAX_WAITING``), one per connection, and each is told its place (``real``
-  messages, ``phase: "queued"``) whenever it changes. The worker's own lock (a ``flock`` beside
+  messages, ``phase: "queued"``, ``place``, ``ahead``) whenever it changes. The worker's own lock (a ``flock`` beside
   the cluster) keeps runs of *other* web processes out too; the page is told when it waits for
   one (``phase: "waiting"``).
 - **Begin.** When its turn comes the run starts a real-run worker and records what it sends
@@ -81,11 +81,14 @@ class RealLine:
                                    "datastore already; try again in a minute.", "")
             self.waiting.append(run)
 
-    def place(self, run: "RealLabRun") -> int:
-        """1 when ``run`` is next (its turn comes when the current recording ends)."""
+    def place(self, run: "RealLabRun") -> tuple[int, int]:
+        """``(place, ahead)``: 1 when ``run`` is first in line (its turn comes when the current
+        recording ends), and how many runs go before it; ``(0, 0)`` if it waits no more."""
         with self._lock:
-            ahead = list(self.waiting).index(run) if run in self.waiting else 0
-            return ahead + (self.current is not None)
+            if run not in self.waiting:
+                return 0, 0
+            place = list(self.waiting).index(run) + 1
+            return place, place - 1 + (self.current is not None)
 
     def take_turn(self, run: "RealLabRun") -> bool:
         """True once ``run`` may record (it leaves the line and becomes the current run)."""
@@ -189,11 +192,11 @@ class RealLabRun(Run):
             if self._stop:
                 self._stopped()
                 return False
-            place = self.line.place(self)
-            self._tell("queued", place=place,
-                       message=f"Waiting for the datastore: {_ordinal(place)} in line "
-                               f"({place} real {'run' if place == 1 else 'runs'} ahead of "
-                               "yours). One real run uses it at a time.")
+            place, ahead = self.line.place(self)
+            self._tell("queued", place=place, ahead=ahead,
+                       message=f"Waiting for the datastore: {_ordinal(place)} in line, "
+                               f"{ahead} real {'run' if ahead == 1 else 'runs'} before yours. "
+                               "One real run uses it at a time.")
             socketio.sleep(0.1)
         return True
 

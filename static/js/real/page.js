@@ -37,7 +37,7 @@ const lab = mountLab(root, {
   presetPicker: false,
   socket: realSocket,
   caption: (side, text) => {
-    if (!started) return text;
+    if (!started) return side === "a" ? "Real: PostgreSQL + Redis" : text;   // not the preset title
     const bare = text.replace(/^[AB] — /, "");
     if (side === "b") return `B — the simulation of the same arrivals · ${bare}`;
     const processes = started.processes ?? 1;

@@ -42,8 +42,8 @@ export function says(real, sim) {
   if (r?.count && s?.count) {
     out.push([r.p99 <= Math.max(50, 3 * s.p99) ? "agree" : "differ",
       `Waiters are released together: once the value landed, ${fmt(r.count)} coalesced ${r.count === 1 ? "request was" : "requests were"} answered `
-      + `within ${ms(r.p99)} (p99) for real, ${fmt(s.count)} within ${ms(s.p99)} in the model. One fetch answers them all; `
-      + "real waiters then leave one at a time, each a greenlet writing to its socket."]);
+      + `within ${ms(r.p99)} (p99) for real, ${fmt(s.count)} within ${ms(s.p99)} in the model. One fetch answers them all: `
+      + "a promise's waiters at the instant it resolves, a lock's or a marker's when they next look (a poll, or a wake-up through Redis)."]);
   }
   const e = real.latency_everyone_ms ?? {}, es = sim.latency_everyone_ms ?? {};
   if (e.p99 !== null && es.p99 !== null && e.p99 !== undefined) {

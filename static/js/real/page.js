@@ -30,9 +30,13 @@ const realSocket = {
   emit: (name, payload) => socket.emit(name, name === "start" ? { ...payload, ...realSettings() } : payload),
 };
 
+// ?story=ID chooses the experiment (a lesson links to one).
+const asked = new URLSearchParams(location.search).get("story");
+const first = STORIES.some(([id]) => id === asked) ? asked : "herd";
+
 const lab = mountLab(root, {
   preset: PRESET,
-  overrides: overridesOf("herd"),
+  overrides: overridesOf(first),
   controls: CONTROLS,
   presetPicker: false,
   socket: realSocket,
@@ -74,7 +78,7 @@ for (const [id, title, expect] of STORIES) {
   label.innerHTML = `<input type="radio" name="real-story"><span><strong></strong><small></small></span>`;
   const input = label.querySelector("input");
   input.value = id;
-  input.checked = id === "herd";
+  input.checked = id === first;
   label.querySelector("strong").textContent = title;
   label.querySelector("small").textContent = expect;
   input.addEventListener("change", () => {

@@ -2,19 +2,22 @@
 
     .venv/bin/python bench/real.py            # 2,000 identical reads per case (about a minute)
     .venv/bin/python bench/real.py --quick    # 300 reads per case, to see that it runs
-    .venv/bin/python bench/real.py --web      # an eventlet process reading a 2,000-read run
+    .venv/bin/python bench/real.py --web      # an eventlet process recording a 2,000-read run
 
-For each case: the queries PostgreSQL counted, latency p50/p99, errors, and how spread out the
-"instant" herd really was (the cache lookups of the first attempts: first to last), next to the
-simulation's numbers for the same arrivals (the engine's own arrivals; the simulation knows no
-pool timeout, so its errors there stay 0). Prints a Markdown table for bench/README.md.
+For each case: the queries PostgreSQL counted, latency p50/p99 (every request), errors, how
+spread out the "instant" herd really was (the first attempts' cache lookups, first to last) and
+how late its requests started; next to it the simulation fed that run's own arrival times and
+measured query times (``engine.trace``, as the /real page's "beside the simulation"). The
+simulation knows no pool timeout and no connection refusal, so its errors there stay 0. Prints a
+Markdown table for bench/README.md.
 
 "sync" cases use ``real.synchronised``: every request looks the cache up before any goes on
 (every one misses); "natural" ones let each request go on as soon as its lookup answers.
 
-``--web``: this process becomes an eventlet process like the web app's, runs a 30 Hz loop (a
-frame loop's stand-in) and reads a 2,000-read real run from the real-run worker process over
-its pipe; it prints how late the loop's ticks were (the issue asks p99 < 100 ms).
+``--web``: this process becomes an eventlet process like the web app's, records a 2,000-read
+real run as the web app does (``transport.realsource.Recording``, read in a green thread every
+20 ms) and runs a 30 Hz loop beside it (a frame loop's stand-in); it prints how late the loop's
+ticks were. The test suite asserts the same of the real pacer (tests/real/test_real_lab.py).
 """
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ def web(coalesce: str) -> None:
     asyncmode.prepare("eventlet")      # as the web app does: patched, its notice silenced
     import eventlet
 
-    from webapp.real import worker
+    from webapp.transport.realsource import Recording
 
     late: list[float] = []
 
@@ -62,21 +65,21 @@ def web(coalesce: str) -> None:
             late.append(time.monotonic() - due)
 
     loop = eventlet.spawn(ticker)
-    request = {"scenario": {"duration_s": 1, "clients": {"count": 2000, "window_s": 0},
-                            "datastore": {"connections": 20, "service_ms": 50,
-                                          "service_dist": "constant"},
-                            "strategy": {"coalesce": coalesce}},
-               "real": {"synchronised": True}}
-    lines, summary = 0, {}
-    for kind, payload in worker.stream(request):
-        lines += 1
-        summary = payload if kind in ("summary", "error") else summary
+    rec = Recording({"scenario": {"duration_s": 1, "clients": {"count": 2000, "window_s": 0},
+                                  "datastore": {"connections": 20, "service_ms": 50,
+                                                "service_dist": "constant"},
+                                  "strategy": {"coalesce": coalesce}},
+                     "real": {"synchronised": True}, "wait_s": 120}, beside=False)
+    rec.launch()
+    eventlet.spawn(rec.record, eventlet.sleep, lambda: None).wait()
     loop.kill()
     late.sort()
     pick = lambda q: late[min(len(late) - 1, int(q * len(late)))] * 1000  # noqa: E731
-    print(f"{coalesce}: {lines} lines, {summary.get('db_queries')} queries; 30 Hz loop late "
-          f"p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max {late[-1] * 1000:.1f} ms "
-          f"over {len(late)} ticks; load average {os.getloadavg()[0]:.2f}")
+    queries = rec.summaries[0]["db_queries"] if rec.summaries else rec.failed
+    print(f"{coalesce}: {rec.bytes:,} bytes in {len(rec.chunks[0])} chunks, {queries} queries; "
+          f"30 Hz loop late p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max "
+          f"{late[-1] * 1000:.1f} ms over {len(late)} ticks; load average "
+          f"{os.getloadavg()[0]:.2f}")
 
 
 def main() -> int:
@@ -88,36 +91,39 @@ def main() -> int:
     if args.web:
         web(args.web)
         return 0
-    from webapp.engine.scenario import apply_overrides, parse_scenario
-    from webapp.real.fleet import RealRun
+    from webapp.engine.scenario import apply_overrides
     from webapp.real.services import Services
     from webapp.real.settings import parse_settings, split_overrides
-    from webapp.real.worker import RunLock
+    from webapp.real.worker import serve
 
     count = 300 if args.quick else 2000
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {count} reads per case",
           file=sys.stderr)
     ms = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
     rows = ["| case | queries real / sim | p50 ms real / sim | p99 ms real / sim "
-            "| errors real / sim | lookups spread s | arrival lateness p99 ms | wall s |",
-            "|---|---|---|---|---|---|---|---|"]
-    with Services() as services, RunLock(services.endpoints) as lock:
-        lock.acquire(wait_s=120)
+            "| errors real / sim | lookups spread s | started late p99 ms "
+            "| queries sent late p99 ms | wall s |", "|---|---|---|---|---|---|---|---|---|"]
+    with Services() as services:
         for name, sets in CASES:
             plain, real = split_overrides(BASE + [f"clients.count={count}"] + sets)
-            scenario = parse_scenario(apply_overrides({}, plain))
+            kept: dict = {}
             started = time.monotonic()
-            run = RealRun(scenario, parse_settings(assignments=real),
-                          services.endpoints).run()
-            r, s = run.summary(), run.plan.simulated
-            lat_r, lat_s = r["latency_ms"], s["latency_ms"]
+            serve({"scenario": apply_overrides({}, plain), "beside": True,
+                   "real": vars(parse_settings(assignments=real))},
+                  lambda kind, payload: kept.__setitem__(kind, payload), wait_s=120,
+                  services=services)
+            if "error" in kept:
+                raise SystemExit(f"{name}: {kept['error']['message']}")
+            r, s = kept["summary"], kept["summary_b"]
+            lat_r, lat_s = r["latency_everyone_ms"], s["latency_everyone_ms"]
             rows.append(
                 f"| {name} | {r['db_queries']} / {s['db_queries']} "
                 f"| {ms(lat_r['p50'])} / {ms(lat_s['p50'])} "
                 f"| {ms(lat_r['p99'])} / {ms(lat_s['p99'])} "
-                f"| {r['errors']} / {s['errors']} "
+                f"| {r['errors'] + r['timeouts']} / {s['errors'] + s['timeouts']} "
                 f"| {r['real']['arrival_spread_s']['lookups']:.3f} "
                 f"| {ms(r['real']['arrival_lateness_ms']['p99'])} "
+                f"| {ms(r['dispatch_ms']['p99'])} "
                 f"| {time.monotonic() - started:.1f} |")
             print(rows[-1], file=sys.stderr)
     print(f"load average at end: {os.getloadavg()[0]:.2f}", file=sys.stderr)

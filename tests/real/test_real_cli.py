@@ -91,6 +91,13 @@ def test_worker_sends_only_the_animated_viewers_and_the_simulation_beside(servic
     assert real["mode"] == "real" and "mode" not in simulated
     assert real["requests"] == simulated["requests"] == 30
     assert simulated["completed"] == 30 and simulated["db_queries"] <= real["db_queries"] + 4
+    # How soon the waiters had the value: the model's promise releases them at that instant.
+    assert real["released_ms"]["count"] == real["coalesced"] > 0
+    assert simulated["released_ms"]["count"] == simulated["coalesced"]
+    assert simulated["released_ms"]["max"] == 0.0 <= real["released_ms"]["max"]
+    assert 0 < real["first_value_ms"] <= real["latency_everyone_ms"]["max"] + 1000 * max(
+        t for t, _ in real_arrivals)
+    assert real["dispatch_ms"]["count"] == real["real"]["fetches_sent"]
 
 
 def test_one_real_run_at_a_time_per_datastore(services):

@@ -87,3 +87,18 @@ def _alive(pid: int) -> bool:
         return False
     except OSError:
         return os.path.exists(f"/proc/{pid}")
+
+
+def test_serve_starts_the_services_when_installed_and_says_why_not(services, monkeypatch, capsys):
+    from webapp.serve import start_real_services
+
+    monkeypatch.setenv("HERDLAB_DATA_DIR", str(Path(services.pg_socket_dir).parent))
+    attached = start_real_services()          # already running there (this session's): attached
+    assert attached is not None and not attached.owned
+    assert "private Redis and PostgreSQL in" in capsys.readouterr().out
+    monkeypatch.setenv("HERDLAB_REAL_SERVICES", "off")
+    assert start_real_services() is None
+    monkeypatch.setenv("HERDLAB_REAL_SERVICES", "auto")
+    monkeypatch.setenv("HERDLAB_PG_BIN", "/nonexistent")
+    assert start_real_services() is None
+    assert "install with: sudo apt-get install -y postgresql" in capsys.readouterr().out

@@ -19,8 +19,9 @@ messages), sends ``("job", request)`` and reads (``MESSAGES``)::
                                           frontier`` has been sent
     ("simulating",)                       the real run is over; side B is being computed
     ("done", end_s, [summary_a, summary_b or None], truncated)
-                                          each summary with ``released_ms`` (``Released``), the
-                                          real one with ``dispatch_ms`` (``Measured``)
+                                          each summary with ``released_ms`` and
+                                          ``first_value_ms`` (``Released``), the real one with
+                                          ``dispatch_ms`` (``Measured``)
     ("error", dotted key or None, message)
 
 The run never waits for the web process: events go through a queue to a writer thread, so a
@@ -148,7 +149,7 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
                 measured.observe(ev)
                 released.observe(ev)
                 say("event", ev)
-            say("summary", {**run.summary(), "released_ms": released.stats(),
+            say("summary", {**run.summary(), **released.stats(),
                             "dispatch_ms": ms_stats(measured.dispatch)})
         if beside:
             say("simulating", None)
@@ -156,8 +157,7 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
             for ev in measured.simulate(scenario):
                 released.observe(ev)
                 say("event_b", ev)
-            say("summary_b", measured.summary and {**measured.summary,
-                                                   "released_ms": released.stats()})
+            say("summary_b", measured.summary and {**measured.summary, **released.stats()})
         return 0
     except ScenarioError as exc:
         say("error", {"key": exc.key, "message": str(exc)})
@@ -232,18 +232,24 @@ class Released:
     def __init__(self) -> None:
         self._written: dict[str, float] = {}
         self.delays: list[float] = []
+        self.first_value_s: float | None = None   # the first value a fetch wrote to the cache
 
     def observe(self, ev: tuple) -> None:
         kind = ev[1]
         if kind == CACHE_SET:
             self._written[ev[5]] = ev[0]
+            if self.first_value_s is None and ev[6] not in ("warm_start", "prewarm"):
+                self.first_value_s = ev[0]
         elif kind == RESPOND and ev[7] == "ok" and ev[9] in self.COALESCED:
             landed = self._written.get(ev[5])
             if landed is not None:
                 self.delays.append(max(0.0, ev[0] - landed))
 
-    def stats(self) -> dict[str, float | int | None]:
-        return ms_stats(self.delays)
+    def stats(self) -> dict[str, Any]:
+        """``released_ms`` and ``first_value_ms`` for a summary."""
+        first = self.first_value_s
+        return {"released_ms": ms_stats(self.delays),
+                "first_value_ms": None if first is None else round(first * 1000, 3)}
 
 
 # ------------------------------------------------------------------------ the worker process

@@ -14,6 +14,7 @@ export function rows(real, sim) {
     ["Requests answered", fmt(real.completed), fmt(sim.completed)],
     ["Failed (error or timeout)", failed(real), failed(sim)],
     ["Datastore queries", `${fmt(real.db_queries)} (PostgreSQL's count)`, fmt(sim.db_queries)],
+    ["The value first in the cache at", ms(real.first_value_ms), ms(sim.first_value_ms)],
     ["Queries cancelled before a connection", fmt(real.db_cancelled ?? 0), fmt(sim.db_cancelled ?? 0)],
     ["Latency p50, everyone", ms(r.p50), ms(s.p50)],
     ["Latency p99, everyone", ms(r.p99), ms(s.p99)],
@@ -30,11 +31,15 @@ export function says(real, sim) {
   if (q === qs) {
     out.push(["agree", `Both sent ${fmt(q)} ${q === 1 ? "query" : "queries"} to the datastore: the mitigation is the same code on both sides, so it lets the same requests through.`]);
   } else {
-    const busy = q > qs && dispatch > 20
-      ? ` The real app servers were busy with the herd: their queries went out up to ${ms(dispatch)} (p99) after a request decided to fetch, `
-        + "where the model sends them at once, so the key stayed cold for longer and more requests missed."
+    const landed = real.first_value_ms, landedSim = sim.first_value_ms;
+    const when = landed !== null && landed !== undefined && landedSim !== null && landedSim !== undefined
+      ? ` The value first landed in the cache at ${ms(landed)} for real and ${ms(landedSim)} in the model, and every lookup before that missed.`
       : "";
-    out.push(["differ", `The real run sent ${fmt(q)} ${q === 1 ? "query" : "queries"}, the simulation ${fmt(qs)}.${busy} `
+    const busy = landed > landedSim
+      ? ` The real app servers worked through the herd's lookups first, and sent their queries up to ${ms(dispatch)} (p99) after a request decided to fetch; `
+        + "the model sends them at once."
+      : "";
+    out.push(["differ", `The real run sent ${fmt(q)} ${q === 1 ? "query" : "queries"}, the simulation ${fmt(qs)}.${when}${busy} `
       + "Real requests of one instant are milliseconds apart, in several processes: one that looks the cache up just before the value lands, "
       + "or claims a lock just after its holder let go, fetches again; the model's single clock has no such gaps."]);
   }

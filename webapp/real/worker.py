@@ -363,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         status = serve(request, sender.say, float(request.get("wait_s") or 0.0),
                        on_run=sender.attach)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # cleaning up: let it finish
         sender.finish()
     return status
 
@@ -382,9 +383,11 @@ def spawn(request: dict[str, Any], env: dict[str, str] | None = None
     return proc, mine
 
 
-def end_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
-    """Ask a worker to stop (SIGTERM: it cleans up), kill it past ``grace_s``, reap it."""
-    if proc.poll() is None:
+def end_process(proc: subprocess.Popen, grace_s: float = 5.0, finished: bool = False) -> None:
+    """Reap a worker: one that ``finished`` is given ``grace_s`` to exit by itself (it may be
+    stopping services it started); any other is asked to stop (SIGTERM: it cleans up). Past
+    ``grace_s`` it is killed."""
+    if not finished and proc.poll() is None:
         proc.terminate()
     try:
         proc.wait(timeout=grace_s)
@@ -400,6 +403,7 @@ def stream(request: dict[str, Any], env: dict[str, str] | None = None
     ``(side, [Event, ...])``. The process is ended (SIGTERM) if the caller stops early."""
     proc, mine = spawn(request, env)
     end = WorkerEnd(mine)
+    finished = False
     try:
         while True:
             try:
@@ -407,13 +411,14 @@ def stream(request: dict[str, Any], env: dict[str, str] | None = None
             except ChannelClosed:
                 return
             kind = message[0]
+            finished = kind in ("done", "error")
             if kind == "events":
                 yield kind, (message[1], [Event(ev) for ev in pickle.loads(message[3])])
             else:
                 rest = message[1:]
                 yield kind, rest[0] if len(rest) == 1 else rest or None
     finally:
-        end_process(proc)
+        end_process(proc, finished=finished)
         mine.close()
 
 

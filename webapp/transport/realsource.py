@@ -148,7 +148,7 @@ class Recording:
             self._channel.close()
             self._channel = None
         if self._proc is not None:
-            real_worker.end_process(self._proc)
+            real_worker.end_process(self._proc, finished=self.phase == COMPLETE)
             self._proc = None
 
 

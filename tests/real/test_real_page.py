@@ -3,34 +3,17 @@ beside the simulation ends with both stages captioned for what they are and a ve
 PostgreSQL's own count; the page keeps the app's Content Security Policy (no bypass here)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, LiveServer, chromium_path
+from tests.browser.conftest import ARTIFACTS, LiveServer, browser  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.real, pytest.mark.browser]
 WATCH = """() => { window.cspViolations = [];
   document.addEventListener("securitypolicyviolation",
     (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`)); }"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    path = chromium_path()
-    if not path:
-        message = "Chromium is not installed: run `make test` (it installs it) or apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +23,8 @@ def real_server(services) -> Iterator[LiveServer]:
     server.stop()
 
 
-def test_a_real_run_beside_the_simulation_ends_with_the_verdict(chromium, real_server):
-    context = chromium.new_context(bypass_csp=False, viewport={"width": 1440, "height": 900})
+def test_a_real_run_beside_the_simulation_ends_with_the_verdict(browser, real_server):
+    context = browser.new_context(bypass_csp=False, viewport={"width": 1440, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

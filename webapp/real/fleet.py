@@ -39,17 +39,17 @@ import psycopg
 import redis
 
 from webapp.engine import Simulation, metrics
-from webapp.engine.histogram import LogHistogram
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUNK_PUBLISHED,
                                   DB_FAILED, DB_FINISHED, DB_REJECTED, FETCH_START, RESPOND,
                                   SAMPLE, SAMPLE_FIELDS, SERVER_DOWN, Event)
+from webapp.engine.histogram import LogHistogram
 from webapp.engine.scenario import Scenario, ScenarioError
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
 from webapp.real.services import MAX_CONNECTIONS, Endpoints, with_parent_death
-from webapp.real.stats import ms_stats
 from webapp.real.settings import (DRAIN_S, MAX_EVENTS, MAX_REQUESTS, RealSettings, check,
                                   not_honoured, pool_size)
+from webapp.real.stats import ms_stats
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0

@@ -164,22 +164,14 @@ class RealLabRun(Run):
             raise
         if not self._wait_playable(rec):
             return None
-        source = RealSource(rec)
-        self.end_s = rec.end_s
-        self._send(("started", self.started_payload()))
-        self.pacer = self._new_pacer(source)
-        return source
+        return self._play(RealSource(rec))
 
     def _reopen(self) -> RealSource | None:
-        assert self.pacer is not None and self._revive is not None
         rec = self.recording
         if rec is None or rec.dropped or rec.phase == FAILED:
             self._fail(DROPPED if rec is not None and rec.dropped else STOPPED)
             return None
-        source = RealSource(rec)
-        self.pacer.source = source
-        self._send_all(self.pacer.seek(*self._revive))
-        return source
+        return self._replay(RealSource(rec))
 
     # ----- before playback ----------------------------------------------------------------------
     def _worker_request(self) -> dict[str, Any]:

@@ -182,15 +182,22 @@ class Run:
         if not self._wait_ready(source):
             source.close()
             return None
+        return self._play(source)
+
+    def _reopen(self) -> WorkerSource | None:
+        """An ended run revived by a seek: the run again, from the seek's target."""
+        return self._replay(WorkerSource(self.slots.pool, self._spec(), launch=False))
+
+    def _play(self, source: Any) -> Any:
+        """Playback of a ready source begins: ``started``, then a pacer reading it."""
         self.end_s = source.end_s
         self._send(("started", self.started_payload()))
         self.pacer = self._new_pacer(source)
         return source
 
-    def _reopen(self) -> WorkerSource | None:
-        """An ended run revived by a seek: the run again, from the seek's target."""
+    def _replay(self, source: Any) -> Any:
+        """The revived run's pacer reads ``source`` from the seek's target."""
         assert self.pacer is not None and self._revive is not None
-        source = WorkerSource(self.slots.pool, self._spec(), launch=False)
         self.pacer.source = source
         self._send_all(self.pacer.seek(*self._revive))
         return source

@@ -1,5 +1,6 @@
 """Real runs in the live lab, end to end: a real server process (``python -m webapp``), Socket.IO
-clients on ``/real``, and the test session's private PostgreSQL and Redis."""
+clients on ``/real`` and the ``/real`` page in Chromium, and the test session's private PostgreSQL
+and Redis."""
 from __future__ import annotations
 
 import time
@@ -11,17 +12,22 @@ import pytest
 from webapp import create_app
 from webapp.extensions import socketio
 
+from tests.browser.conftest import ARTIFACTS, browser  # noqa: F401 (a fixture)
 from tests.reliability.clients import SioClient
 from tests.reliability.conftest import Server
 
 pytestmark = pytest.mark.real
 
-# 200 synchronised reads of a cold key on 4 app servers in 4 processes, a promise each.
+# 200 synchronised reads of a cold key on 2 app servers in 2 processes, a promise each.
 PROMISE = {"scenario": {"duration_s": 1, "clients": {"count": 200, "window_s": 0},
-                        "servers": {"count": 4}, "strategy": {"coalesce": "promise"},
+                        "servers": {"count": 2}, "strategy": {"coalesce": "promise"},
                         "datastore": {"connections": 8, "service_ms": 100,
                                       "service_dist": "constant"}},
            "real": {"synchronised": True}}
+
+WATCH = """() => { window.cspViolations = [];
+  document.addEventListener("securitypolicyviolation",
+    (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`)); }"""
 
 
 def env_for(services) -> dict[str, str]:
@@ -50,29 +56,43 @@ def frame_events(messages: list[tuple[str, Any]]) -> list[list]:
     return [ev for name, data in messages if name == "frame" for ev in data["events"]]
 
 
-def test_a_real_run_plays_through_the_lab_protocol_and_a_seek_replays_its_recording(server):
-    client = SioClient(server.url, "/real")
+def test_real_runs_wait_in_line_play_through_the_lab_protocol_and_replay_on_seek(server):
+    """A second real run waits for the first, told its place; then it plays like a lab run
+    (started, frames, done with PostgreSQL's count) and a seek replays its recording."""
+    slow = {"scenario": {"duration_s": 1, "clients": {"count": 8, "window_s": 0},
+                         "datastore": {"connections": 2, "service_ms": 250,
+                                       "service_dist": "constant"}}}
+    first, client = SioClient(server.url, "/real"), SioClient(server.url, "/real")
     try:
+        first.emit("start", {**slow, "speed": 20})
+        first.wait("real", lambda d: d["phase"] in ("starting", "recording"))
         client.emit("start", {**PROMISE, "speed": 8})
-        first = collect(client)
-        names = [name for name, _ in first]
-        assert "error" not in names, first[-1]
+        told = client.wait("real")
+        assert told["phase"] == "queued" and (told["place"], told["ahead"]) == (1, 1)
+        assert "1st in line, 1 real run before yours" in told["message"]
+        # A second run from the same connection is refused while the first waits.
+        client.emit("start", {**PROMISE, "speed": 8})
+        assert "already have a real run" in client.wait("error")["message"]
+        assert collect(first)[-1][0] == "done"
+
+        messages = collect(client)
+        names = [name for name, _ in messages]
+        assert "error" not in names, messages[-1]
         assert names.index("real") < names.index("started") < names.index("done")
-        assert {d["phase"] for n, d in first if n == "real"} <= {"starting", "recording"}
-        started = next(d for n, d in first if n == "started")
-        assert started["mode"] == "real" and started["processes"] == 4
+        assert {d["phase"] for n, d in messages if n == "real"} <= {"queued", "starting"}
+        started = next(d for n, d in messages if n == "started")
+        assert started["mode"] == "real" and started["processes"] == 2
         assert started["requests"] == 200 and started["beside"] is False
-        done = first[-1][1]
+        done = messages[-1][1]
         summary = done["summary"]
-        assert summary["mode"] == "real" and summary["db_queries"] == 4   # PostgreSQL's count
+        assert summary["mode"] == "real" and summary["db_queries"] == 2   # PostgreSQL's count
         assert summary["completed"] == 200 and done["summary_b"] is None
-        events = frame_events(first)
+        events = frame_events(messages)
         answered = [ev for ev in events if ev[1] == "respond"]
         assert len(answered) == 200 and len({ev[2] for ev in answered}) == 200
         assert [ev[0] for ev in events] == sorted(ev[0] for ev in events)
-        last = [d for n, d in first if n == "frame"][-1]
-        end_s = last["t"]
-        assert end_s == pytest.approx(max(ev[0] for ev in events), abs=1e-6)
+        last = [d for n, d in messages if n == "frame"][-1]
+        assert last["t"] == pytest.approx(max(ev[0] for ev in events), abs=1e-6)
 
         # The run is over: a seek replays the recording (no new real run: the same events).
         run_id = started["run_id"]
@@ -95,32 +115,8 @@ def test_a_real_run_plays_through_the_lab_protocol_and_a_seek_replays_its_record
         kept = {ev[2] for ev in state["events"] if ev[2] is not None and ev[1] != "cache_set"}
         assert kept == open_then and {ev[1] for ev in state["events"]} >= {"sample", "arrive"}
     finally:
-        client.close()
-
-
-def test_real_runs_wait_in_line_and_are_told_their_place(server):
-    slow = {"scenario": {"duration_s": 1, "clients": {"count": 8, "window_s": 0},
-                         "datastore": {"connections": 2, "service_ms": 250,
-                                       "service_dist": "constant"}}}
-    first, second = SioClient(server.url, "/real"), SioClient(server.url, "/real")
-    try:
-        first.emit("start", {**slow, "speed": 20})
-        first.wait("real", lambda d: d["phase"] in ("starting", "recording"))
-        second.emit("start", {**PROMISE, "speed": 20})
-        told = second.wait("real")
-        assert told["phase"] == "queued" and (told["place"], told["ahead"]) == (1, 1)
-        assert "1st in line" in told["message"]
-        # A second run from the same connection is refused while the first waits.
-        second.emit("start", {**PROMISE, "speed": 20})
-        refused = second.wait("error")
-        assert "already have a real run" in refused["message"]
-        assert collect(first)[-1][0] == "done"
-        later = collect(second)
-        assert later[-1][0] == "done" and later[-1][1]["summary"]["db_queries"] == 4
-        assert [d["phase"] for n, d in later if n == "real"][0] in ("queued", "starting")
-    finally:
         first.close()
-        second.close()
+        client.close()
 
 
 def test_the_web_process_stays_responsive_during_a_2000_request_real_run(server):
@@ -135,7 +131,7 @@ def test_the_web_process_stays_responsive_during_a_2000_request_real_run(server)
     try:
         real.emit("start", {**herd, "speed": 1})
         real.wait("started", timeout=60)
-        lab.emit("start", {"preset": "fleet", "scenario": {"duration_s": 3,
+        lab.emit("start", {"preset": "fleet", "scenario": {"duration_s": 2,
                                                            "clients": {"count": 2000}},
                            "speed": 1})
         lab.wait("started", timeout=30)
@@ -163,18 +159,31 @@ def test_the_web_process_stays_responsive_during_a_2000_request_real_run(server)
         lab.close()
 
 
-def test_a_real_run_plays_under_threading_too(services):
-    srv = Server("threading", env_for(services))
-    client = SioClient(srv.url, "/real")
+def test_a_real_run_plays_under_threading_too(services, monkeypatch):
+    """The same path in the threading mode (the recorder a thread, not a green thread), through
+    Flask-SocketIO's test client."""
+    monkeypatch.setenv("HERDLAB_DATA_DIR", env_for(services)["HERDLAB_DATA_DIR"])
+    app = create_app({"testing": True, "async_mode": "threading", "secret_key": "t"})
     try:
-        client.emit("start", {**PROMISE, "speed": 8})
-        messages = collect(client)
-        assert messages[-1][0] == "done", messages[-1]
-        assert messages[-1][1]["summary"]["db_queries"] == 4
-        assert len([ev for ev in frame_events(messages) if ev[1] == "respond"]) == 200
+        client = socketio.test_client(app, namespace="/real")
+        client.emit("start", {"scenario": {"duration_s": 1, "clients": {"count": 20,
+                                                                        "window_s": 0}},
+                              "speed": 20}, namespace="/real")
+        received, deadline = [], time.monotonic() + 60
+        while not any(m["name"] in ("done", "error") for m in received):
+            assert time.monotonic() < deadline, [m["name"] for m in received][-5:]
+            received += client.get_received("/real")
+            time.sleep(0.05)
+        names = [m["name"] for m in received]
+        assert "error" not in names and names.index("started") < names.index("done")
+        done = received[names.index("done")]["args"][0]
+        assert done["summary"]["mode"] == "real" and done["summary"]["completed"] == 20
+        responds = [ev for m in received if m["name"] == "frame"
+                    for ev in m["args"][0]["events"] if ev[1] == "respond"]
+        assert len(responds) == 20
+        client.disconnect(namespace="/real")
     finally:
-        client.close()
-        srv.stop()
+        app.extensions["herdlab.runs"].close()
 
 
 def test_without_the_services_the_page_says_how_to_install_them_and_start_is_refused(
@@ -193,3 +202,42 @@ def test_without_the_services_the_page_says_how_to_install_them_and_start_is_ref
         assert app.test_client().get("/lab").status_code == 200
     finally:
         app.extensions["herdlab.runs"].close()
+
+
+@pytest.mark.browser
+def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(browser, server):
+    """In Chromium, under the app's Content Security Policy (no bypass): both stages captioned
+    for what they are, and a verdict that quotes PostgreSQL's own count."""
+    context = browser.new_context(bypass_csp=False, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.add_init_script(f"({WATCH})()")
+        page.goto(server.url + "/real")
+        page.get_by_label("A promise per app server").check()
+        page.select_option('[data-real="processes"]', "2")       # 4 servers in 2 processes
+        assert page.locator('[data-role="compare"]').is_hidden()
+        page.locator('[data-role="play"]').click()
+        status = page.locator('[data-role="real-status"]')
+        status.filter(has_text="PostgreSQL").wait_for(timeout=30_000)
+        verdict = page.locator('[data-role="verdict"]')
+        verdict.wait_for(state="visible", timeout=60_000)
+        table = verdict.locator("tbody").inner_text()
+        assert "(PostgreSQL's count)" in table and "Requests answered\t500\t500" in table
+        says = verdict.locator("li").all_inner_texts()
+        assert len(says) == 3 and "queries" in says[0] and "released together" in says[1]
+        assert says[2].startswith("The tail: p99")
+        cap_a = page.locator('[data-role="cap-a"]').inner_text()
+        cap_b = page.locator('[data-role="cap-b"]').inner_text()
+        assert cap_a.startswith("A — Real: PostgreSQL + Redis, 2 app-server processes")
+        assert cap_b.startswith("B — the simulation of the same arrivals")
+        summary = page.locator('[data-role="summary"]').inner_text()
+        assert summary.startswith("Finished. A: 500 requests: 500 answered")
+        assert page.evaluate("window.cspViolations") == [] and errors == []
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "real-page.png"), full_page=True)
+        raise
+    finally:
+        context.close()

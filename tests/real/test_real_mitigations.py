@@ -76,17 +76,16 @@ def test_timeouts_retry_with_backoff(services):
 
 
 def test_notify_wakes_waiters_in_every_process_when_the_value_arrives(services):
-    """A lock that notifies, across 3 processes: one query, and every waiter answered as soon
-    as the value is there -- not at its next poll, as the polling lock's waiters are."""
-    herd = [*SMALL, "clients.window_s=0", "real.synchronised=true", "servers.count=3",
-            "datastore.service_ms=300", "strategy.lock_poll_ms=600"]
-    events, summary, run = real_run(services, *herd, "strategy.coalesce=notify")
-    assert run.processes == 3 and summary["db_queries"] == 1 and summary["completed"] == 60
+    """A lock that notifies, across 2 processes: one query, and every waiter answered as soon
+    as the value is there -- not at its next poll (a second after its first look here)."""
+    events, summary, run = real_run(services, *SMALL, "clients.window_s=0",
+                                    "real.synchronised=true", "servers.count=2",
+                                    "datastore.service_ms=300", "strategy.lock_poll_ms=1000",
+                                    "strategy.coalesce=notify")
+    assert run.processes == 2 and summary["db_queries"] == 1 and summary["completed"] == 60
     waited = [ev[8] for ev in of(events, RESPOND) if ev[9] == "lock"]
-    assert len(waited) == 59 and {ev[4] % 3 for ev in of(events, LOCK_WAIT)} == {0, 1, 2}
-    assert max(waited) < 300 + 250                       # woken, not polled a second later
-    _, polled, _ = real_run(services, *herd, "strategy.coalesce=lock")
-    assert polled["db_queries"] == 1 and polled["latency_answered_ms"]["max"] >= 600
+    assert len(waited) == 59 and {ev[4] for ev in of(events, LOCK_WAIT)} == {0, 1}
+    assert max(waited) < 300 + 250
 
 
 def test_notify_hands_a_failed_lock_to_one_waiter(services):

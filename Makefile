@@ -14,6 +14,7 @@ run: $(VENV)/.stamp-run
 test: $(VENV)/.stamp-dev
 	@tests/require.sh chromium
 	@tests/require.sh redis-server
+	@tests/require.sh postgres postgresql
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.stamp-dev

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Make sure a system program the tests need is installed: `tests/require.sh chromium`.
+# Make sure a system program the tests need is installed: `tests/require.sh chromium`,
+# `tests/require.sh postgres postgresql` (program, then the Debian package that has it).
 # Installs it from Debian's packages when running as root with apt-get; otherwise stops with a clear
 # message saying how to install it. Used by `make test` (and so by CI); never skips anything.
 set -euo pipefail
 program="$1"; package="${2:-$1}"
-if command -v "$program" >/dev/null 2>&1; then
+found() {
+  command -v "$program" >/dev/null 2>&1 && return 0
+  # Debian keeps PostgreSQL's server binaries off PATH, in /usr/lib/postgresql/<version>/bin.
+  [ "$program" = postgres ] && compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null
+}
+if found; then
   exit 0
 fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
@@ -12,7 +18,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "$package" >/dev/null
-  command -v "$program" >/dev/null 2>&1 && exit 0
+  found && exit 0
 fi
 hint=""
 [ "$program" = chromium ] && hint=" (or set HERDLAB_CHROMIUM to a Chromium binary)"

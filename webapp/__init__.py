@@ -26,6 +26,7 @@ def create_app(config: "Mapping[str, Any] | Settings | None" = None):
     from webapp.config import Settings
     from webapp.extensions import socketio
     from webapp.lessons import views as lessons_views
+    from webapp.real import views as real_views
 
     settings = config if isinstance(config, Settings) else Settings.from_env(overrides=config)
     app = Flask(__name__, static_folder="../static", template_folder="../templates")
@@ -35,6 +36,7 @@ def create_app(config: "Mapping[str, Any] | Settings | None" = None):
     security.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(lessons_views.bp)
+    app.register_blueprint(real_views.bp)
     transport.init_app(app)
     classroom.init_app(app)
     socketio.init_app(app, **settings.socketio_options())

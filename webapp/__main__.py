@@ -3,6 +3,7 @@
     python -m webapp [--host H] [--port P] [--debug]      start the server
     python -m webapp run ...                               run one experiment (engine)
     python -m webapp presets                               list experiment presets
+    python -m webapp real run ...                          run one experiment for real
 
 The engine's subcommands import no Flask, so they start fast.
 """
@@ -14,8 +15,9 @@ import sys
 from webapp import serve
 from webapp.engine import cli as engine_cli
 from webapp.lessons import cli as lessons_cli
+from webapp.real import cli as real_cli
 
-SUBCOMMAND_MODULES = (serve, engine_cli, lessons_cli)
+SUBCOMMAND_MODULES = (serve, engine_cli, lessons_cli, real_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import sys
+from typing import Any
 
 from webapp import asyncmode
 
@@ -57,16 +59,44 @@ def serve(args: argparse.Namespace) -> int:
     from webapp.extensions import socketio
 
     app = create_app(settings)
+    services = start_real_services()
     tune_gc()
     url_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     print(f"Herd Lab is running ({settings.async_mode}): open http://{url_host}:{settings.port}/", flush=True)
-    socketio.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        debug=settings.debug,
-        use_reloader=False,
-        log_output=settings.debug,
-        allow_unsafe_werkzeug=settings.async_mode == "threading",
-    )
+    try:
+        socketio.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            debug=settings.debug,
+            use_reloader=False,
+            log_output=settings.debug,
+            allow_unsafe_werkzeug=settings.async_mode == "threading",
+        )
+    finally:
+        if services is not None:
+            services.stop()
     return 0
+
+
+def start_real_services() -> Any:
+    """The real-systems lab's private Redis and PostgreSQL (README, "Real systems"), started
+    with the app when their binaries are installed and ``HERDLAB_REAL_SERVICES`` is not
+    ``off``, and stopped on exit (from this, the main thread: their parent-death signal is tied
+    to it). Without them everything else works, and ``/real`` says how to install them."""
+    if os.environ.get("HERDLAB_REAL_SERVICES", "auto").lower() == "off":
+        return None
+    from webapp.real.services import ServiceFailed, Services, missing_message
+
+    missing = missing_message()
+    if missing:
+        print(f"Real-systems lab off: {missing}", flush=True)
+        return None
+    services = Services()
+    try:
+        services.start()
+    except (ServiceFailed, OSError) as exc:
+        print(f"Real-systems lab off: {exc}", flush=True)
+        return None
+    print(f"Real-systems lab: private Redis and PostgreSQL in {services.root}", flush=True)
+    return services

@@ -70,16 +70,17 @@ class LabOutlet:
     frame_hz = FRAME_HZ
     acks = True
     live = False
+    namespace = NAMESPACE
 
     def __init__(self, sid: str) -> None:
         self.sid = sid
 
     def emit(self, event: str, data: dict[str, Any],
              callback: Callable[..., None] | None = None) -> None:
-        socketio.emit(event, data, to=self.sid, namespace=NAMESPACE, callback=callback)
+        socketio.emit(event, data, to=self.sid, namespace=self.namespace, callback=callback)
 
     def congested(self) -> bool:
-        return outbox.congested(self.sid, NAMESPACE)
+        return outbox.congested(self.sid, self.namespace)
 
     def tapped(self, run_id: str, token: Any, req: int | None, t: float | None,
                refusal: str | None) -> None:
@@ -114,12 +115,15 @@ class LabNamespace(Namespace):
 
         def restart() -> None:
             runs.pop(run.run_id, None)
-            self._launch(Run(slots=_slots(), outlet=run.outlet, scenario=run.scenario,
-                             compare=run.compare, speed=run.speed,
-                             animate_limit=run.animate_limit))
+            self._launch(self._again(run))
 
         apply_control(run, ctl, restart=restart,
                       revive=lambda t, pause: self._launch(run, t, pause))
+
+    def _again(self, run: Run) -> Run:
+        """A new run of the same experiment (``restart``)."""
+        return Run(slots=_slots(), outlet=run.outlet, scenario=run.scenario, compare=run.compare,
+                   speed=run.speed, animate_limit=run.animate_limit)
 
     def _launch(self, run: Run, seek_to: float | None = None, pause: bool = False) -> None:
         """Start (or revive) ``run`` for this connection within both limits, else refuse."""

@@ -156,24 +156,14 @@ class Run:
                 "live": self.outlet.live, "inputs": list(self.inputs)}
 
     def _task(self) -> None:
-        source: WorkerSource | None = None
+        source: Any = None
         try:
             if self._stop:   # stopped (or its client gone) before it began: build nothing
                 self._stopped()
                 return
-            if self._revive is None:
-                source = WorkerSource(self.slots.pool, self._spec())
-                if not self._wait_ready(source):
-                    return
-                self.end_s = source.end_s
-                self._send(("started", self.started_payload()))
-                self.pacer = self._new_pacer(source)
-            else:
-                assert self.pacer is not None
-                source = WorkerSource(self.slots.pool, self._spec(), launch=False, end_s=self.end_s)
-                self.pacer.source = source
-                self._send_all(self.pacer.seek(*self._revive))
-            self._loop(source)
+            source = self._begin() if self._revive is None else self._reopen()
+            if source is not None:
+                self._loop(source)
         except Exception:
             log.exception("run %s failed", self.run_id)
             self._fail("The run failed unexpectedly and was stopped.")
@@ -184,6 +174,33 @@ class Run:
             self.slots.tasks.discard(self)
             self.paused_since = None
             self._evicted = False
+
+    def _begin(self) -> WorkerSource | None:
+        """A new run: its source, playing (``started`` sent); None if it could not start (and
+        the client was told). A real run overrides this and ``_reopen`` (realrun.py)."""
+        source = WorkerSource(self.slots.pool, self._spec())
+        if not self._wait_ready(source):
+            source.close()
+            return None
+        return self._play(source)
+
+    def _reopen(self) -> WorkerSource | None:
+        """An ended run revived by a seek: the run again, from the seek's target."""
+        return self._replay(WorkerSource(self.slots.pool, self._spec(), launch=False, end_s=self.end_s))
+
+    def _play(self, source: Any) -> Any:
+        """Playback of a ready source begins: ``started``, then a pacer reading it."""
+        self.end_s = source.end_s
+        self._send(("started", self.started_payload()))
+        self.pacer = self._new_pacer(source)
+        return source
+
+    def _replay(self, source: Any) -> Any:
+        """The revived run's pacer reads ``source`` from the seek's target."""
+        assert self.pacer is not None and self._revive is not None
+        self.pacer.source = source
+        self._send_all(self.pacer.seek(*self._revive))
+        return source
 
     def _wait_ready(self, source: WorkerSource) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_S

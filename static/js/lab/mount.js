@@ -52,6 +52,8 @@ let uidSeq = 0;
  * @param {object} [options.socket]  a Socket.IO socket on /lab to use instead of connecting
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
  * @param {(started: object) => void} [options.onStarted]
+ * @param {(side: "a"|"b", caption: string) => string} [options.caption]  the stage captions, rewritten
+ *   (the real-systems page names its sides "real" and "simulation")
  * @returns {{ready: Promise<void>, start: Function, control: Function, applyRemote: Function,
  *           setScenario: Function, getScenario: Function, setPreset: Function, getPreset: Function, highlight: Function,
  *           showRequest: Function, describeRequest: Function, settingLines: Function, store: Store, destroy: Function}}
@@ -331,8 +333,10 @@ export function mountLab(root, options = {}) {
   function updateDom(now) {
     cards.update();
     timeline?.update();
-    q("cap-a").textContent = store.compare ? `A — ${mitigations.describe(store.scenario)}` : captionFor(store.scenario);
-    q("cap-b").textContent = `B — ${mitigations.describe(store.scenarioB)}`;
+    const capA = store.compare ? `A — ${mitigations.describe(store.scenario)}` : captionFor(store.scenario);
+    const capB = `B — ${mitigations.describe(store.scenarioB)}`;
+    q("cap-a").textContent = opts.caption?.("a", capA) ?? capA;
+    q("cap-b").textContent = opts.caption?.("b", capB) ?? capB;
     const shown = store.runId ? [store.scenario, store.compare ? store.scenarioB : null] : [merge(presetScenario(), config.overrides)];
     showLegend(q("legend"), legendEntries(shown, store.compare ? store.sides : [store.a]));
     const err = q("error");

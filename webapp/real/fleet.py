@@ -1,0 +1,468 @@
+"""A real run: a scenario's arrivals executed for real by a fleet of app-server processes.
+
+``RealRun`` has the simulation's shape: ``events()`` yields events (``webapp.engine.events``,
+same tuples) in time order, including samples; ``summary()`` has the simulation's keys (plus
+``real``: what only a real run knows). It is plain blocking Python (no gevent here: the app
+servers are other processes), so it runs in the CLI, a test, or the real-run worker process.
+
+1. **Plan**: the simulation of the same scenario gives the arrivals (time, request id, viewer,
+   key), the live chunks and the keys warmed at the start: the real run and the simulation see
+   the same arrivals, and request ids match.
+2. **Fleet**: ``processes`` app-server processes (appserver.py), server ``s`` in process
+   ``s % processes``, each server with its own pool of ``datastore.connections / servers``.
+   All start together on ``go``: the run's clock is ``time.monotonic()`` minus that instant,
+   the same in every process.
+3. **Merge**: each process streams batches complete up to a time; events up to the smallest of
+   those times are final and leave in time order (a k-way merge), with a sample every
+   ``sample_interval_s`` (counters summed over processes, as of their latest batch).
+4. A process that dies (``faults.leader_dies`` kills one for real) is seen at once (its pipe
+   closes): its servers go down and its open requests fail, as a load balancer would report.
+5. **End**: when every process is done (or the run passes ``duration_s + DRAIN_S`` or
+   ``MAX_EVENTS``: it is cut, ``truncated``), PostgreSQL says how many queries it ran, and the
+   run's Redis keys go.
+"""
+from __future__ import annotations
+
+import bisect
+import heapq
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Iterator
+
+import psycopg
+import redis
+
+from webapp.engine import Simulation, metrics
+from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUNK_PUBLISHED,
+                                  DB_FAILED, DB_FINISHED, DB_REJECTED, FETCH_START, RESPOND,
+                                  SAMPLE, SAMPLE_FIELDS, SERVER_DOWN, Event)
+from webapp.engine.histogram import LogHistogram
+from webapp.engine.scenario import Scenario, ScenarioError
+from webapp.real import datastore
+from webapp.real.counters import COUNTERS
+from webapp.real.services import MAX_CONNECTIONS, Endpoints, with_parent_death
+from webapp.real.settings import (DRAIN_S, MAX_EVENTS, MAX_REQUESTS, RealSettings, check,
+                                  not_honoured, pool_size)
+from webapp.real.stats import ms_stats
+
+REPO = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 60.0
+WAIT_S = 0.05
+
+
+class RealRunError(RuntimeError):
+    """The real run could not go on (a process failed, a service is gone)."""
+
+
+@dataclass
+class Plan:
+    arrivals: list[tuple]            # (t, request id, viewer, server, key), first attempts
+    publishes: list[tuple]           # (t, key, chunk): live chunks
+    warm_keys: list[str]
+    simulated: dict[str, Any]        # the simulation's summary for the same arrivals
+
+
+def plan(scenario: Scenario) -> Plan:
+    """The arrivals of ``scenario`` as the simulation generates them."""
+    sim = Simulation(scenario)
+    n = scenario.servers.count
+    arrivals, publishes, warm = [], [], []
+    for ev in sim.events():
+        kind = ev[1]
+        if kind == ARRIVE and ev[6] == 0:
+            arrivals.append((ev[0], ev[2], ev[3], ev[3] % n, ev[5]))
+        elif kind == CHUNK_PUBLISHED:
+            publishes.append((ev[0], ev[5], ev[6]))
+        elif kind == CACHE_SET and ev[6] == "warm_start":
+            warm.append(ev[5])
+    return Plan(arrivals, publishes, warm, sim.summary())
+
+
+@dataclass
+class _Member:
+    """One app-server process as the fleet sees it."""
+
+    index: int
+    servers: list[int]
+    proc: subprocess.Popen
+    to: Connection
+    frm: Connection
+    status: str = "starting"                 # starting, ready, running, done, dead
+    buffer: list = field(default_factory=list)
+    watermark: float = 0.0                   # every event up to here has arrived
+    snapshots: list = field(default_factory=list)   # (t, counters, gauges), oldest first
+    counters: dict = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    gauges: dict = field(default_factory=lambda: {"queued": 0, "in_service": 0})
+    open: dict = field(default_factory=dict)         # request id -> its latest ARRIVE
+    fetching: int = 0                                 # queries sent and not yet ended
+
+
+class RealRun:
+    """One real run. ``endpoints``: the running services (services.Services)."""
+
+    def __init__(self, scenario: Scenario, settings: RealSettings, endpoints: Endpoints) -> None:
+        self.scenario = scenario
+        self.settings = settings
+        self.endpoints = endpoints
+        self.processes = check(scenario, settings)
+        self.plan = plan(scenario)
+        if len(self.plan.arrivals) > MAX_REQUESTS:
+            raise ScenarioError("clients.count", f"at most {MAX_REQUESTS} requests in a real "
+                                "run")
+        self.pool_size = pool_size(scenario)
+        self.prefix = f"herdlab:{uuid.uuid4().hex[:12]}:"
+        self.truncated = False
+        self.members: list[_Member] = []
+        self._summary: dict[str, Any] | None = None
+        # what the merge keeps
+        self._planned = {rid: t for t, rid, *_ in self.plan.arrivals}
+        self._lateness: list[float] = []
+        self._lookups = [float("inf"), float("-inf")]
+        self._answered: list[float] = []     # latencies (seconds) of answered requests
+        self._failed: list[float] = []       # and of failed ones, to their failure
+        self._interval: tuple[list[float], list[float]] = ([], [])   # since the last sample
+        self._so_far = (LogHistogram(), LogHistogram())     # everyone, answered: since t=0
+        self._adjust = dict.fromkeys(COUNTERS, 0)
+        self._peak = 0
+        self._servers_down = 0
+        self._chunks = 0
+        self._events = 0
+        self._last_t = 0.0
+        self._k = 1                          # next sample is at k * sample_interval_s
+        self._last_sample_t = 0.0
+        self._events_at_sample = 0
+        self._synthetic: list = []           # events the fleet itself reports (deaths)
+        self._start = 0.0
+        self._wall_s = 0.0
+        self._stopping = False
+
+    # ----------------------------------------------------------------- public API
+    def events(self) -> Iterator[Event]:
+        """Run for real and yield every event in time order; the summary is ready after."""
+        pg = psycopg.connect(self.endpoints.pg_conninfo(application_name="herdlab-fleet"),
+                             autocommit=True)
+        cache = redis.Redis.from_url(self.endpoints.redis_url())
+        try:
+            datastore.prepare(pg)
+            cpu = datastore.calibrate_cpu(pg) if self.settings.query == "cpu" else 0.0
+            before = datastore.queries_so_far(pg)
+            self._launch(cpu)
+            yield from self._merge()
+            pg_queries = datastore.queries_so_far(pg) - before
+            self._summary = self._summarise(pg_queries)
+        finally:
+            self._stop_all()
+            _drop_keys(cache, self.prefix)
+            cache.close()
+            pg.close()
+
+    def run(self) -> "RealRun":
+        for _ in self.events():
+            pass
+        return self
+
+    def stop(self) -> None:
+        """Cut the run where it is (from another thread, or between events): it ends as a run
+        past its time bound does, ``truncated``, with its summary."""
+        self._stopping = True
+
+    def summary(self) -> dict[str, Any]:
+        if self._summary is None:
+            raise RuntimeError("the real run has not finished")
+        return self._summary
+
+    # ----------------------------------------------------------------- the fleet
+    def _launch(self, cpu_rows_per_s: float) -> None:
+        p = self.processes
+        by_process: list[list[tuple]] = [[] for _ in range(p)]
+        for arrival in self.plan.arrivals:
+            by_process[arrival[3] % p].append(arrival)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        for index in range(p):
+            servers = [s for s in range(self.scenario.servers.count) if s % p == index]
+            r_plan, w_plan = os.pipe()
+            r_out, w_out = os.pipe()
+            proc = subprocess.Popen(with_parent_death(
+                [sys.executable, "-m", "webapp.real.appserver", str(r_plan), str(w_out)], "KILL"),
+                pass_fds=(r_plan, w_out), cwd=str(REPO), env=env, stdin=subprocess.DEVNULL)
+            os.close(r_plan)
+            os.close(w_out)
+            self.members.append(_Member(index, servers, proc, Connection(w_plan, readable=False),
+                                        Connection(r_out, writable=False)))
+        for member in self.members:      # all started first: they import while plans go out
+            index = member.index
+            member.to.send({
+                "scenario": self.scenario.to_dict(), "settings": asdict(self.settings),
+                "endpoints": self.endpoints, "prefix": self.prefix, "index": index,
+                "processes": p, "servers": member.servers, "pool_size": self.pool_size,
+                "arrivals": by_process[index], "cpu_rows_per_s": cpu_rows_per_s,
+                "publishes": self.plan.publishes if index == 0 else [],
+                "warm_keys": self.plan.warm_keys if index == 0 else []})
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while any(m.status == "starting" for m in self.members):
+            if time.monotonic() > deadline:
+                raise RealRunError(f"app servers not ready within {READY_TIMEOUT_S:g} s")
+            for member in self._ready_members(WAIT_S):
+                self._receive(member)
+        # Start a moment from now, time enough for the producer to warm its keys first.
+        self._start = time.monotonic() + 0.05 + 0.001 * len(self.plan.warm_keys)
+        for member in self.members:
+            member.to.send(("go", self._start))
+            member.status = "running"
+
+    def _ready_members(self, timeout: float) -> list[_Member]:
+        live = {m.frm: m for m in self.members if m.status in ("starting", "running")}
+        return [live[c] for c in wait(list(live), timeout)] if live else []
+
+    def _receive(self, member: _Member) -> None:
+        try:
+            message = member.frm.recv()
+        except (EOFError, OSError):
+            self._died(member)
+            return
+        kind = message[0]
+        if kind == "ready":
+            member.status = "ready"
+        elif kind == "batch":
+            _, events, counters, gauges, t = message
+            member.buffer.extend(events)
+            member.watermark = t
+            member.snapshots.append((t, counters, gauges))
+        elif kind == "done":
+            member.status = "done"
+            member.snapshots.append((member.watermark, message[1], dict.fromkeys(
+                ("queued", "in_service"), 0)))
+        elif kind == "error":
+            raise RealRunError(f"app-server process {member.index} failed:\n{message[1]}")
+
+    def _died(self, member: _Member) -> None:
+        """Its pipe closed without ``done``: the process is gone. Its servers go down and its
+        open requests fail now (no retry: a real retry would need another process to take it
+        over, which this fleet does not do)."""
+        if member.status == "starting":
+            raise RealRunError(f"app-server process {member.index} exited while starting "
+                               f"(status {member.proc.wait()})")
+        member.status = "dead"
+        t = max(time.monotonic() - self._start, self._last_t)
+        out = self._synthetic
+        for server in member.servers:
+            out.append(Event((t, SERVER_DOWN, None, None, server, None)))
+            self._servers_down += 1
+        # Open at its death: what the merge has seen, then what it sent and is not merged yet.
+        still_open = dict(member.open)
+        for ev in member.buffer:
+            _track_open(still_open, ev)
+        for rid, arrive in still_open.items():
+            out.append(Event((t, RESPOND, rid, arrive[3], arrive[4], arrive[5], arrive[6],
+                              "error", (t - arrive[7]) * 1000.0, None)))
+        self._adjust["errors"] += len(still_open)
+        self._adjust["in_flight"] -= len(still_open)
+        # Its queries stay in flight: PostgreSQL runs them to the end, nobody reads them.
+
+    def _stop_all(self) -> None:
+        for member in self.members:
+            if member.proc.poll() is None:
+                member.proc.kill()
+            member.proc.wait()
+            member.to.close()
+            member.frm.close()
+
+    # ----------------------------------------------------------------- the merge
+    def _merge(self) -> Iterator[Event]:
+        deadline = self._start + self.scenario.duration_s + DRAIN_S
+        while any(m.status == "running" for m in self.members):
+            for member in self._ready_members(WAIT_S):
+                self._receive(member)
+            if time.monotonic() > deadline or self._events > MAX_EVENTS or self._stopping:
+                self._cut()
+                break
+            running = [m.watermark for m in self.members if m.status == "running"]
+            yield from self._release(min(running) if running else float("inf"))
+        yield from self._release(float("inf"))
+        yield from self._final_samples()
+        self._wall_s = time.monotonic() - self._start
+
+    def _cut(self) -> None:
+        """Past its time or event bound the run stops where it is: processes killed, their
+        open requests left open (``truncated``, as the simulation's ``max_steps``)."""
+        self.truncated = True
+        for member in self.members:
+            if member.status == "running":
+                member.proc.kill()
+                member.status = "dead"
+
+    def _release(self, until: float) -> Iterator[Event]:
+        """Every event up to ``until`` from every buffer, in time order, with the samples due."""
+        streams = []
+        for source in [m.buffer for m in self.members] + [self._synthetic]:
+            cut = len(source) if until == float("inf") else bisect.bisect_right(
+                source, until, key=_time)
+            if cut:
+                streams.append(source[:cut])
+                del source[:cut]
+        interval = self.scenario.sample_interval_s
+        for ev in heapq.merge(*streams, key=_time):
+            while self._k * interval < ev[0]:
+                yield self._sample(self._k * interval)
+            self._observe(ev)
+            yield ev
+        while until != float("inf") and self._k * interval <= until:
+            yield self._sample(self._k * interval)
+
+    def _final_samples(self) -> Iterator[Event]:
+        """As the simulation: samples go on to ``duration_s``, then one last one at the last
+        event unless the previous sample already saw everything (every event, and every
+        process's final counters)."""
+        interval = self.scenario.sample_interval_s
+        while self._k * interval <= self.scenario.duration_s + 1e-9:
+            yield self._sample(self._k * interval)
+        if self._events > self._events_at_sample or any(m.snapshots for m in self.members):
+            yield self._sample(max(self._last_t, self._last_sample_t), final=True)
+
+    def _observe(self, ev: tuple) -> None:
+        """What the summary and samples need from each event, and who is still open where."""
+        self._events += 1
+        self._last_t = ev[0]
+        kind = ev[1]
+        member = self.members[ev[4] % self.processes] if ev[4] is not None else None
+        if kind == ARRIVE:
+            _track_open(member.open, ev)
+            if ev[6] == 0:
+                self._lateness.append(ev[0] - self._planned.get(ev[2], ev[0]))
+        elif kind == RESPOND:
+            _track_open(member.open, ev)
+            ok = ev[7] == "ok"
+            (self._answered if ok else self._failed).append(ev[8] / 1000.0)
+            self._interval[0 if ok else 1].append(ev[8] / 1000.0)
+        elif kind in (CACHE_HIT, CACHE_MISS) and ev[6] == 0:
+            self._lookups[0] = min(self._lookups[0], ev[0])
+            self._lookups[1] = max(self._lookups[1], ev[0])
+        elif kind == FETCH_START:
+            member.fetching += 1
+            self._peak = max(self._peak, sum(m.fetching for m in self.members))
+        elif kind in (DB_FINISHED, DB_FAILED, DB_REJECTED):
+            member.fetching -= 1
+        elif kind == CHUNK_PUBLISHED:
+            self._chunks += 1
+
+    def _counters_at(self, t: float) -> tuple[dict[str, int], int, int]:
+        """Counters summed over the fleet as of each process's latest batch by ``t``."""
+        total = dict(self._adjust)
+        queued = in_service = 0
+        for member in self.members:
+            snaps = member.snapshots
+            while snaps and snaps[0][0] <= t:
+                _, member.counters, member.gauges = snaps.pop(0)
+            for name, value in member.counters.items():
+                total[name] += value
+            if member.status != "dead":
+                queued += member.gauges["queued"]
+                in_service += member.gauges["in_service"]
+        return total, queued, in_service
+
+    def _sample(self, t: float, final: bool = False) -> Event:
+        if final:
+            for member in self.members:
+                if member.snapshots:
+                    _, member.counters, member.gauges = member.snapshots[-1]
+                    member.snapshots.clear()
+        c, queued, in_service = self._counters_at(t)
+        answered, failed = sorted(self._interval[0]), self._interval[1]
+        ended = sorted(answered + failed)
+        everyone_so_far, answered_so_far = self._so_far
+        everyone_so_far.add_sorted(ended)
+        answered_so_far.add_sorted(answered)
+        span = t - self._last_sample_t
+        capacity = (self.pool_size * self.scenario.servers.count if self.settings.pool
+                    else MAX_CONNECTIONS)
+        values = dict(c, queued=queued, in_service=in_service,
+                      utilisation=in_service / capacity, state="up",
+                      inflight_requests=c["in_flight"], responses=len(answered),
+                      rps=len(answered) / span if span > 0 else 0.0, ends=len(ended),
+                      lat_p50_ms=_ms(metrics.percentile(ended, 50) if ended else None),
+                      lat_p99_ms=_ms(metrics.percentile(ended, 99) if ended else None),
+                      lat_p99_answered_ms=_ms(metrics.percentile(answered, 99)
+                                              if answered else None),
+                      p50_ms=_ms(everyone_so_far.percentile(50)),
+                      p99_ms=_ms(everyone_so_far.percentile(99)),
+                      p99_answered_ms=_ms(answered_so_far.percentile(99)))
+        self._interval = ([], [])
+        self._last_sample_t = t
+        self._events_at_sample = self._events
+        if not final:
+            self._k += 1
+        return Event((t, SAMPLE, None, None, None, None)
+                     + tuple(values.get(name) for name in SAMPLE_FIELDS))
+
+    # ----------------------------------------------------------------- the summary
+    def _summarise(self, pg_queries: int) -> dict[str, Any]:
+        c = dict(self._adjust)
+        for member in self.members:
+            if member.snapshots:
+                member.counters = member.snapshots[-1][1]
+            for name, value in member.counters.items():
+                c[name] += value
+        s = self.scenario
+        lateness = sorted(self._lateness)
+        planned = [a[0] for a in self.plan.arrivals]
+        sent, c["db_queries"] = c["db_queries"], pg_queries
+        summary = metrics.summary(metrics.RunRecord(
+            counters=c, answered_s=self._answered, failed_s=self._failed,
+            peak_db_inflight=self._peak, db_down_s=0.0, chunks=self._chunks or 1,
+            servers_down=self._servers_down, sim_time_s=self._last_t, steps=self._events,
+            finished=not self.truncated, truncated=self.truncated, seed=s.seed,
+            coalesce=s.strategy.coalesce,
+            after_s=s.faults.slow_db_at_s + s.faults.slow_db_for_s))
+        return {
+            **summary, "mode": "real",
+            "real": {
+                "processes": self.processes,
+                "pool_per_server": self.pool_size if self.settings.pool else None,
+                "query": self.settings.query,
+                "fetches_sent": sent,
+                "arrival_lateness_ms": ms_stats(lateness),
+                "arrival_spread_s": {
+                    "planned": round(max(planned) - min(planned), 6) if planned else None,
+                    "lookups": (round(self._lookups[1] - self._lookups[0], 6)
+                                if self._lookups[1] >= self._lookups[0] else None)},
+                "arrived_first_attempts": len(lateness),
+                "wall_s": round(self._wall_s, 3),
+                "not_honoured": not_honoured(s),
+            },
+        }
+
+
+def _track_open(open_requests: dict[int, tuple], ev: tuple) -> None:
+    """Keep request id -> its latest ARRIVE plus the time of its first (for its latency)."""
+    if ev[1] == ARRIVE:
+        first = ev[0] if ev[6] == 0 else open_requests.get(ev[2], ev + (ev[0],))[7]
+        open_requests[ev[2]] = ev + (first,)
+    elif ev[1] == RESPOND:
+        open_requests.pop(ev[2], None)
+
+
+def _time(ev: tuple) -> float:
+    return ev[0]
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000.0
+
+
+def _drop_keys(client: Any, prefix: str) -> None:
+    """Delete the run's keys (bounded: a run writes at most a few per key and request)."""
+    batch = []
+    for key in client.scan_iter(match=prefix + "*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)

@@ -1,0 +1,91 @@
+"""The shared cache on a real Redis: values with PX TTLs, and leased claims (lock and marker).
+
+Keys live under one run's prefix, so runs never see each other's values and the run's keys can
+be dropped afterwards.
+
+- A value is a string ``"<expires> <delta> <version>"``: ``expires`` in seconds on the run's
+  clock (every process of a run shares it), ``delta`` how long it took to compute (XFetch), and
+  a version unique to that write. Its Redis TTL (``PX``) is its freshness plus the window in
+  which stale-while-revalidate may still serve it; freshness itself is decided on ``expires``.
+- A claim is ``SET name token NX PX lease`` with the holder's token, released by a Lua
+  compare-and-delete (redis-py's ``Lock`` does the same), so a holder whose lease ran out cannot
+  delete its successor's claim. Beside it, ``name:last`` remembers the holder until it releases:
+  a claim that finds a ``last`` which never released has taken over from a dead holder.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+# KEYS: name, name:last. ARGV: token, lease_ms, memory_ms. -> {1, previous token or ""} if
+# won (the previous one is a holder that never released: its lease ran out), {0, holder}.
+CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held then return {0, held} end
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+local last = redis.call('GET', KEYS[2]) or ''
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+return {1, last}
+"""
+
+# KEYS: name, name:last. ARGV: token. Delete only what this token still holds.
+RELEASE = """
+local dropped = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); dropped = 1 end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return dropped
+"""
+
+LAST_MEMORY_FACTOR = 20       # remember a holder for this many leases (then it is history)
+
+
+class Entry:
+    """A cached value as read (ports.Entry): one object per version, so a mitigation that
+    compares entries by identity (stale-while-revalidate) sees the same value as the same."""
+
+    __slots__ = ("expires", "delta", "version")
+
+    def __init__(self, expires: float, delta: float, version: str) -> None:
+        self.expires = expires
+        self.delta = delta
+        self.version = version
+
+
+class RedisCache:
+    def __init__(self, client: Any, prefix: str) -> None:
+        self.r = client
+        self.prefix = prefix
+        self._claim = client.register_script(CLAIM)
+        self._release = client.register_script(RELEASE)
+        self._seen: dict[str, Entry] = {}     # key -> the last version read here
+
+    def get(self, key: str) -> Entry | None:
+        raw = self.r.get(self.prefix + key)
+        if raw is None:
+            return None
+        expires, delta, version = raw.decode().split(" ")
+        seen = self._seen.get(key)
+        if seen is None or seen.version != version:
+            seen = self._seen[key] = Entry(float(expires), float(delta), version)
+        return seen
+
+    def put(self, key: str, expires: float, delta: float, version: str, keep_s: float) -> None:
+        """Write a value fresh until ``expires`` (run clock), kept by Redis ``keep_s``."""
+        self.r.set(self.prefix + key, f"{expires!r} {delta!r} {version}",
+                   px=max(1, round(keep_s * 1000)))
+
+    def claim(self, name: str, token: str, lease_s: float) -> tuple[bool, str | None]:
+        """``(True, token of a previous holder that never released or None)`` or
+        ``(False, holder's token)``."""
+        lease_ms = max(1, round(lease_s * 1000))
+        won, other = self._claim(keys=[self.prefix + name, self.prefix + name + ":last"],
+                                 args=[token, lease_ms, lease_ms * LAST_MEMORY_FACTOR])
+        other = other.decode() if other else None
+        return bool(won), other
+
+    def first(self, name: str) -> bool:
+        """True for the first caller in the whole run (all processes) to ask about ``name``."""
+        return bool(self.r.set(self.prefix + name, 1, nx=True, px=3_600_000))
+
+    def release(self, name: str, token: str) -> bool:
+        return bool(self._release(keys=[self.prefix + name, self.prefix + name + ":last"],
+                                  args=[token]))

@@ -1,0 +1,354 @@
+"""A private Redis and a private PostgreSQL for the real-systems lab, run as child processes.
+
+The lab needs services nobody else uses: a run flushes its keys, fills a pool until it saturates
+and counts its own queries. So it starts them itself, each listening on a unix socket only (no
+TCP port to collide with or to expose), with nothing made durable (Redis without snapshots,
+Postgres with ``fsync=off``): the data is thrown away anyway, and a cold start must be quick.
+
+- Redis: ``redis-server --port 0 --unixsocket <root>/redis.sock --save ""``. This is the lab's
+  *cache*; the Socket.IO message queue, when there is one, is another Redis.
+- PostgreSQL: a cluster in ``<root>/pg`` made once by ``initdb --no-sync`` and reused, started
+  in the foreground (``postgres -D``, not ``pg_ctl``, so it stays our child) with
+  ``listen_addresses=''`` and its socket in the data directory. As root it runs as the
+  ``postgres`` user (Postgres refuses to run as root); if that user cannot reach ``<root>``
+  (a checkout under ``/root``), the services use ``$TMPDIR/herdlab-<hash of root>`` instead.
+
+Both are stopped on exit (``stop``, a context manager, and ``atexit``); if the parent is killed
+outright they get a signal from the kernel (``PR_SET_PDEATHSIG``, set by util-linux's
+``setpriv``): a killed parent leaves no orphans (without it, measured: both survive, the
+postmaster has no parent check of its own). PDEATHSIG fires when the *thread* that started them
+ends, so start them from the main thread (green threads are fine). A service already running on the same files (another process
+started it) is attached to and left running.
+
+When a binary is missing, ``ServicesMissing`` says the one command that installs it; nothing
+else in Herd Lab needs these services.
+"""
+from __future__ import annotations
+
+import atexit
+import glob
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / ".herdlab"
+MAX_CONNECTIONS = 120        # Postgres backends; the lab's runs stay below (real/limits.py)
+PG_PORT = 5432               # names the socket file only (.s.PGSQL.5432): no TCP listener
+PG_USER = "herdlab"
+PG_DB = "postgres"
+INSTALL = "sudo apt-get install -y postgresql redis-server"
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 5.0
+MAX_SOCKET_PATH = 100        # sun_path is 108 bytes on Linux, with its NUL
+
+
+class ServicesMissing(RuntimeError):
+    """A binary the real lab needs is not installed; the message says how to install it."""
+
+
+class ServiceFailed(RuntimeError):
+    """A service would not start; the message ends with the tail of its log."""
+
+
+@dataclass(frozen=True)
+class Binaries:
+    redis_server: str
+    pg_bin: str               # the directory holding initdb and postgres
+
+    @property
+    def initdb(self) -> str:
+        return os.path.join(self.pg_bin, "initdb")
+
+    @property
+    def postgres(self) -> str:
+        return os.path.join(self.pg_bin, "postgres")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """How to reach the running services (what a real run's processes are given)."""
+
+    redis_socket: str
+    pg_socket_dir: str
+    pg_port: int = PG_PORT
+    pg_user: str = PG_USER
+    pg_db: str = PG_DB
+
+    def redis_url(self, db: int = 0) -> str:
+        return f"unix://{self.redis_socket}?db={db}"
+
+    def pg_conninfo(self, **params: str | int) -> str:
+        """A libpq connection string for the unix socket (``params`` e.g. application_name)."""
+        parts = {"host": self.pg_socket_dir, "port": self.pg_port, "user": self.pg_user,
+                 "dbname": self.pg_db, **params}
+        quote = lambda v: "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"  # noqa
+        return " ".join(f"{k}={quote(v)}" for k, v in parts.items())
+
+
+def find_binaries() -> Binaries:
+    """Locate redis-server and the PostgreSQL server binaries, or raise ServicesMissing.
+
+    Debian keeps Postgres's binaries in ``/usr/lib/postgresql/<version>/bin``, off PATH;
+    ``HERDLAB_PG_BIN`` overrides the search."""
+    redis = shutil.which("redis-server")
+    pg_bin = os.environ.get("HERDLAB_PG_BIN")
+    if not pg_bin:
+        found = shutil.which("postgres")
+        if found:
+            pg_bin = os.path.dirname(os.path.realpath(found))
+        else:
+            versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"),
+                              key=lambda p: int(p.split("/")[-3]) if p.split("/")[-3].isdigit()
+                              else 0)
+            pg_bin = os.path.dirname(versions[-1]) if versions else None
+    missing = []
+    if not redis:
+        missing.append("redis-server")
+    if not pg_bin or not all(os.access(os.path.join(pg_bin, b), os.X_OK)
+                             for b in ("initdb", "postgres")):
+        missing.append("PostgreSQL (initdb, postgres)")
+    if missing:
+        raise ServicesMissing(f"The real-systems lab needs {' and '.join(missing)}; "
+                              f"install with: {INSTALL}")
+    return Binaries(redis, pg_bin)
+
+
+def missing_message() -> str | None:
+    """None when the services can run here, else the one line saying how to install them."""
+    try:
+        find_binaries()
+    except ServicesMissing as exc:
+        return str(exc)
+    return None
+
+
+def with_parent_death(argv: list[str], signal_name: str, user: str | None = None) -> list[str]:
+    """``argv`` run so that it gets ``signal_name`` when its parent dies (``PR_SET_PDEATHSIG``),
+    as ``user`` if given: util-linux's ``setpriv`` sets both, then execs. (Not a ``preexec_fn``:
+    that makes Python fork instead of spawn, and run Python in the child of a process that may
+    be eventlet's.) Without setpriv (not Linux), only the user is changed (by the caller)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return argv
+    prefix = [setpriv, "--pdeathsig", signal_name]
+    if user:
+        prefix += ["--reuid", user, "--regid", user, "--init-groups"]
+    return prefix + ["--"] + argv
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Services:
+    """The pair of services under one root directory (default ``.herdlab/`` in the repo).
+
+        with Services() as svc:
+            endpoints = svc.endpoints
+    """
+
+    def __init__(self, root: Path | str = DEFAULT_ROOT,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
+        self.root = Path(os.environ.get("HERDLAB_DATA_DIR", root)).resolve()
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres and not _reachable(self.root, *_ids("postgres")):
+            # e.g. a checkout under /root (mode 700): the postgres user could not reach the
+            # cluster there, so it lives in a directory of its own, named for the checkout.
+            tag = hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
+            self.root = Path(tempfile.gettempdir()) / f"herdlab-{tag}"
+        self.max_connections = max_connections
+        self._redis: subprocess.Popen | None = None
+        self._pg: subprocess.Popen | None = None
+        self._endpoints: Endpoints | None = None
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def endpoints(self) -> Endpoints:
+        if self._endpoints is None:
+            raise RuntimeError("services not started")
+        return self._endpoints
+
+    @property
+    def owned(self) -> bool:
+        """True if this object started (and will stop) at least one of the services."""
+        return self._redis is not None or self._pg is not None
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the services this object started and that still run."""
+        return [p.pid for p in (self._redis, self._pg) if p is not None and p.poll() is None]
+
+    def start(self) -> Endpoints:
+        """Start both services (or attach to ones already running here); idempotent."""
+        if self._endpoints is not None:
+            return self._endpoints
+        binaries = find_binaries()
+        self.root.mkdir(parents=True, exist_ok=True)
+        pg_dir = self.root / "pg"
+        redis_socket = self.root / "redis.sock"
+        if len(str(pg_dir / f".s.PGSQL.{PG_PORT}")) > MAX_SOCKET_PATH:
+            raise ServiceFailed(f"{self.root} is too deep for a unix socket path; "
+                                "set HERDLAB_DATA_DIR to a shorter directory")
+        atexit.register(self.stop)
+        try:
+            self._start_redis(binaries, redis_socket)
+            self._start_postgres(binaries, pg_dir)
+        except BaseException:
+            self.stop()
+            raise
+        self._endpoints = Endpoints(str(redis_socket), str(pg_dir))
+        return self._endpoints
+
+    def stop(self) -> None:
+        """Stop what this object started (fast shutdown), waiting a bounded time for each."""
+        pg, self._pg = self._pg, None
+        redis, self._redis = self._redis, None
+        self._endpoints = None
+        for proc, sig in ((pg, signal.SIGINT), (redis, signal.SIGTERM)):
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(sig)
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(STOP_TIMEOUT_S)
+
+    def __enter__(self) -> "Services":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ Redis
+    def _start_redis(self, binaries: Binaries, sock: Path) -> None:
+        if _redis_answers(sock):
+            return                                   # someone else's, running: attach
+        sock.unlink(missing_ok=True)                 # a stale socket of a killed server
+        log = self.root / "redis.log"
+        args = [binaries.redis_server, "--port", "0", "--unixsocket", str(sock),
+                "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", str(self.root), "--logfile", str(log),
+                "--maxmemory", "256mb", "--maxmemory-policy", "volatile-ttl"]
+        self._redis = self._spawn(args, "TERM", user=None)
+        self._wait(self._redis, lambda: _redis_answers(sock), "redis-server", log)
+
+    # ------------------------------------------------------------------ PostgreSQL
+    def _start_postgres(self, binaries: Binaries, data: Path) -> None:
+        sock = data / f".s.PGSQL.{PG_PORT}"
+        if _pg_answers(data):
+            return                                   # already running on this cluster: attach
+        user = "postgres" if self._as_postgres else None
+        if not (data / "PG_VERSION").exists():
+            self._initdb(binaries, data, user)
+        sock.unlink(missing_ok=True)
+        log = self.root / "postgres.log"
+        args = [binaries.postgres, "-D", str(data), "-c", "listen_addresses=",
+                "-c", f"unix_socket_directories={data}", "-c", f"port={PG_PORT}",
+                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", f"max_connections={self.max_connections}", "-c", "shared_buffers=32MB",
+                "-c", "logging_collector=off", "-c", "lc_messages=C"]
+        with open(log, "ab") as out:
+            if user:
+                os.chown(log, *_ids(user))
+            self._pg = self._spawn(args, "INT", user=user, stdout=out)
+        self._wait(self._pg, lambda: _pg_answers(data), "postgres", log)
+
+    def _initdb(self, binaries: Binaries, data: Path, user: str | None) -> None:
+        shutil.rmtree(data, ignore_errors=True)      # a half-made cluster of an interrupted run
+        data.mkdir(mode=0o700)
+        if user:
+            os.chown(data, *_ids(user))
+        done = subprocess.run(
+            [binaries.initdb, "--no-sync", "--no-instructions", "-A", "trust", "-U", PG_USER,
+             "-E", "UTF8", "-D", str(data)],
+            user=user, capture_output=True, text=True, timeout=120, cwd="/")
+        if done.returncode != 0:
+            hint = (" (as root PostgreSQL runs as the postgres user, who must be able to reach "
+                    f"{data})" if user else "")
+            raise ServiceFailed(f"initdb failed ({done.returncode}){hint}: "
+                                + (done.stderr or done.stdout).strip()[-800:])
+
+    # ------------------------------------------------------------------ helpers
+    def _spawn(self, args: list[str], death_signal: str, user: str | None,
+               stdout: object = subprocess.DEVNULL) -> subprocess.Popen:
+        argv = with_parent_death(args, death_signal, user)
+        return subprocess.Popen(argv, user=user if argv is args else None,
+                                stdin=subprocess.DEVNULL, stdout=stdout,
+                                stderr=subprocess.STDOUT, cwd="/", start_new_session=True)
+
+    @staticmethod
+    def _wait(proc: subprocess.Popen, ready, name: str, log: Path) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not ready():
+            if proc.poll() is not None:
+                raise ServiceFailed(f"{name} exited with status {proc.returncode}:\n"
+                                    + _tail(log))
+            if time.monotonic() > deadline:
+                raise ServiceFailed(f"{name} did not answer within {START_TIMEOUT_S:g} s:\n"
+                                    + _tail(log))
+            time.sleep(0.02)
+
+
+def _reachable(path: Path, uid: int, gid: int) -> bool:
+    """Can ``uid`` walk down to ``path`` (search permission on each existing ancestor)?"""
+    for directory in reversed([path, *path.parents]):
+        try:
+            st = directory.stat()
+        except FileNotFoundError:
+            return True                      # made by us below here, reachable
+        bit = (stat.S_IXUSR if st.st_uid == uid else stat.S_IXGRP if st.st_gid == gid
+               else stat.S_IXOTH)
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def _ids(user: str) -> tuple[int, int]:
+    entry = pwd.getpwnam(user)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _redis_answers(sock: Path) -> bool:
+    """A PING on the socket gets PONG (raw protocol: no client library needed here)."""
+    return _ask(str(sock), b"PING\r\n", b"+PONG")
+
+
+def _pg_answers(data: Path) -> bool:
+    """The cluster accepts a real connection (not just a socket: a postmaster still starting
+    up refuses sessions)."""
+    import psycopg   # only here: the rest of this module needs no Postgres driver
+
+    if not (data / f".s.PGSQL.{PG_PORT}").exists():
+        return False
+    try:
+        psycopg.connect(Endpoints("", str(data)).pg_conninfo(connect_timeout=2)).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _ask(path: str, request: bytes, answer: bytes) -> bool:
+    if not os.path.exists(path):
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            s.connect(path)
+            s.sendall(request)
+            return s.recv(len(answer)) == answer
+    except OSError:
+        return False

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,16 +20,11 @@ from typing import Iterator
 
 import pytest
 
+from tests import chromium
+from tests.chromium import CHROMIUM_ARGS, PageBrowser, chromium_path  # noqa: F401 (scripts import them here)
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    return os.environ.get("HERDLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def free_port() -> int:
@@ -42,14 +36,17 @@ def free_port() -> int:
 class LiveServer:
     """``python -m webapp`` on a free port; ``url`` is its base address."""
 
+    # Every page of every browser test comes from 127.0.0.1: one "address" opens the whole
+    # suite's rooms. (The reliability tests' servers keep the real default: they test the cap.)
+    ENV = {"HERDLAB_ROOMS_PER_ADDRESS": "50"}
+
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"server-{self.port}.log"
         ARTIFACTS.mkdir(exist_ok=True)
-        # Every page of every test comes from 127.0.0.1: one "address" opens the whole suite's rooms.
         full_env = {**os.environ, "HERDLAB_SECRET_KEY": "browser-tests", "PYTHONUNBUFFERED": "1",
-                    "HERDLAB_ROOMS_PER_ADDRESS": "50", **(env or {})}
+                    **self.ENV, **(env or {})}
         full_env.pop("PYTEST_CURRENT_TEST", None)
         self._log_file = open(self.log, "w")
         self.proc = subprocess.Popen(
@@ -108,42 +105,16 @@ def live_server() -> Iterator[LiveServer]:
     server.stop()
 
 
-class PageBrowser:
-    """The browser, whose new contexts and pages let Playwright's own scripts run under the app's CSP.
-
-    ``script-src 'self'`` (no ``'unsafe-eval'``) forbids what Playwright does to evaluate a string
-    predicate (``wait_for_function("window.herdlab.t > 1")``), so tests open pages with
-    ``bypass_csp``. ``test_csp.py`` opens every page *without* it and asserts the page itself breaks
-    no rule of its policy.
-    """
-
-    def __init__(self, browser) -> None:
-        self._browser = browser
-
-    def new_context(self, **options):
-        return self._browser.new_context(**{"bypass_csp": True, **options})
-
-    def new_page(self, **options):
-        return self._browser.new_page(**{"bypass_csp": True, **options})
-
-    def __getattr__(self, name: str):
-        return getattr(self._browser, name)
-
-
 @pytest.fixture(scope="session")
-def browser():
+def browser() -> Iterator[PageBrowser]:
     path = chromium_path()
     if not path:
         message = "Chromium is not installed: run `apt-get install chromium` (or `make test`, which does it as root)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield PageBrowser(b)
-        b.close()
+    yield chromium.acquire(path)
+    chromium.release()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

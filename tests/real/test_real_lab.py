@@ -12,7 +12,8 @@ import pytest
 from webapp import create_app
 from webapp.extensions import socketio
 
-from tests.browser.conftest import ARTIFACTS, browser  # noqa: F401 (a fixture)
+from tests import chromium
+from tests.browser.conftest import ARTIFACTS
 from tests.reliability.clients import SioClient
 from tests.reliability.conftest import Server
 
@@ -224,6 +225,16 @@ def test_without_the_services_the_page_says_how_to_install_them_and_start_is_ref
         assert app.test_client().get("/lab").status_code == 200
     finally:
         app.extensions["herdlab.runs"].close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[chromium.PageBrowser]:
+    """The session's Chromium (tests/chromium.py: one per session, shared with tests/browser)."""
+    path = chromium.chromium_path()
+    if not path:
+        pytest.fail("Chromium is not installed: run `make test`, which installs it")
+    yield chromium.acquire(path)
+    chromium.release()
 
 
 @pytest.mark.browser

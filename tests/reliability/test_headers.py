@@ -70,6 +70,6 @@ def test_without_a_public_url_the_join_url_is_this_machines_address():
     try:
         _, present = get_raw(server, "/classroom/present", {"Host": "evil.example"})
         assert "evil.example" not in present
-        assert re.search(r'data-join-base="http://[0-9.]+:\d+"', present)
+        assert re.search(r'id="join-url">[0-9.]+:\d+/join<', present)
     finally:
         server.stop()

@@ -217,7 +217,10 @@ def idle_messages(raws: list[RawSocket], count: int, within_s: float) -> list[st
 def test_a_follower_that_never_reads_does_not_grow_the_servers_memory(server):
     """It answers pings (so it is never timed out) and keeps a tiny receive window. Unbounded,
     this run (compare mode, a sample every millisecond at 20x: ~6 MB a second for each follower)
-    grew the server by 40 MB in 6 s, and on; bounded, the follower misses frames."""
+    grew the server by 40 MB in 6 s, and on; bounded, the follower misses frames. Growth is
+    measured once the run is under way (threads, buffers and the allocator's arenas warmed up,
+    which costs threading mode some 20 MB whatever the follower does): unbounded, those last 4 s
+    alone would add about 24 MB."""
     clients = Clients(server.url)
     try:
         teacher, room = room_of(clients)
@@ -227,15 +230,16 @@ def test_a_follower_that_never_reads_does_not_grow_the_servers_memory(server):
         reader.emit(NS, "join", {"code": room["code"]})
         reader.pong_blindly(every_s=5)            # alive for Engine.IO, but never reads again
         time.sleep(0.5)
-        before = server.rss_mb()
         teacher.emit("start", {"scenario": {"clients": {"count": 100}, "duration_s": 100,
                                             "sample_interval_s": 0.001},
                                "compare": {"strategy": {"coalesce": "promise"}}, "speed": 20.0})
         teacher.wait("started", timeout=10)
         with Honest(server) as honest:
-            time.sleep(6)
+            time.sleep(2)
+            before = server.rss_mb()
+            time.sleep(4)
         honest.check()
-        assert server.rss_mb() - before < 25
+        assert server.rss_mb() - before < 10
     finally:
         clients.close()
 

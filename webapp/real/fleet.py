@@ -419,7 +419,10 @@ class RealRun:
             servers_down=self._servers_down, sim_time_s=self._last_t, steps=self._events,
             finished=not self.truncated, truncated=self.truncated, seed=s.seed,
             coalesce=s.strategy.coalesce,
-            after_s=s.faults.slow_db_at_s + s.faults.slow_db_for_s))
+            after_s=s.faults.slow_db_at_s + s.faults.slow_db_for_s,
+            # A real run is not searched for moments (the engine marks them from its own hooks)
+            # and takes no inputs: empty, not zeros that would claim none happened.
+            moments={}, moments_dropped=0, inputs_applied=0))
         return {
             **summary, "mode": "real",
             "real": {

@@ -129,7 +129,7 @@ def _summary_key(path: str, key: Any, extra: frozenset[str] = frozenset()) -> st
         what = ("the experiment that declares that window" if key.startswith("window.")
                 else "an experiment (the numbers of its run's moments)")
         raise Invalid(path, f"names {key!r}, which only a check of {what} may read; a reveal or "
-                      "a goal shows the student's own run, whose summary has neither")
+                      "a goal shows the student's own run, which has no windows and no moment details")
     known = lab.summary_keys()
     if key not in known:
         windows = f"; this experiment's windows: {', '.join(sorted(extra))}" if extra else ""

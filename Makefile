@@ -15,7 +15,11 @@ test: $(VENV)/.stamp-dev
 	@tests/require.sh chromium
 	@tests/require.sh redis-server
 	@tests/require.sh postgres postgresql
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@# Most tests wait on a browser, a server or a worker: they run three at a time. Those that time
+	@# a server or drive the real services run alone afterwards (marker `serial`, tests/conftest.py).
+	@# Exit 5 is "no test selected" (a PYTEST_ARGS that picks only one kind).
+	$(PY) -m pytest -n 3 --dist loadfile -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 bench: $(VENV)/.stamp-dev
 	$(PY) bench/engine.py

@@ -56,3 +56,15 @@ def sio_client(app) -> Iterator[Callable[..., object]]:
     for c in made:
         if c.is_connected():
             c.disconnect()
+
+
+# Tests that time a server's answers or measure its memory under attack, or that drive the real
+# PostgreSQL and Redis and time the frames: `make test` runs them on their own, after the others
+# have run in parallel (Makefile), so no other test's CPU lands inside their measurements.
+SERIAL = ("tests/reliability/", "tests/real/")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(part in item.nodeid for part in SERIAL):
+            item.add_marker(pytest.mark.serial)

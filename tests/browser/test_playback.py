@@ -56,7 +56,12 @@ def test_the_timeline_is_the_runs_length_from_the_start_and_never_jumps(page, li
     seen = [row for row in playback(page) if row[0] in ("playing", "finished")]
     end = seen[-1][3]
     assert end and end > 16                                             # the drain after the 16 s of arrivals
-    assert {row[2] for row in seen} == {end}, seen[:5]                  # known at the first frame, never changed
+    # Known at the first frame on any ordinary machine; on a very loaded one the server may still be
+    # computing the drain: the timeline then shows the 16 s of arrivals (with its "drain" hatch)
+    # until the end is known, and from then on never changes.
+    known = next(i for i, row in enumerate(seen) if row[3] is not None)
+    assert all(row[2] == 16 for row in seen[:known]), seen[:known + 1]
+    assert {row[2] for row in seen[known:]} == {end}, seen[known:known + 5]
     assert all(a[1] <= b[1] for a, b in zip(seen, seen[1:]))            # t never goes back
     assert seen[-1][1] == end and seen[-1][0] == "finished"             # the last frame is the run's end
     expect(page.locator('[data-role="t"]')).to_have_text(f"t = {end:.2f} s of {end:.2f} s")

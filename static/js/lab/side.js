@@ -5,6 +5,7 @@
 
 import { STARTS, STATE, applyEvent } from "./states.js";
 import { sampleLatency } from "./latency.js";
+import { MomentList } from "./moments.js";
 
 /** Most events kept per side for export and the lifecycle panel (oldest are overwritten). */
 export const EVENT_LOG_LIMIT = 200_000;
@@ -68,6 +69,8 @@ export class Side {
     this.peakDb = 0;
     this.db = { state: "up", recoverAt: null };
     this.slowWindows = [];          // [{from, until, factor}]: when the datastore was slowed (db_slow)
+    this.moments = new MomentList(); // the run's moments: kept across seeks (they belong to the whole run)
+    this.refused = null;            // the last input the engine could not apply: {t, input, reason}
     this.forget();
   }
 
@@ -106,6 +109,8 @@ export class Side {
     if (kind === "db_state") { this.db = { state: ev.state, recoverAt: ev.recover_at ?? null }; return; }
     if (kind === "db_slow") return this.applySlow(ev);
     if (kind === "server_down") { this.deadServers.set(ev.server, ev.t); return; }
+    if (kind === "moment") { this.moments.add(ev); return; }
+    if (kind === "input") return this.applyInput(ev);
     if (kind === "chunk_published") { this.lastKey = ev.key ?? this.lastKey; return; }
     this.applyKey(ev);
     if (ev.req === null || ev.req === undefined) return;
@@ -163,6 +168,18 @@ export class Side {
         if (this.resolutions.length > RESOLUTIONS_LIMIT) this.resolutions.shift();
         break;
     }
+  }
+
+  /**
+   * An `input` event (an intervention acted): a key expired or deleted by hand changes what the cache
+   * holds now (a killed server comes as its own `server_down`). A refused one is remembered to say why.
+   */
+  applyInput(ev) {
+    if (ev.applied === false) { this.refused = { t: ev.t, input: ev.input, reason: ev.reason ?? "" }; return; }
+    const entry = ev.key !== null && ev.key !== undefined ? this.keys.get(ev.key) : null;
+    if (!entry) return;
+    if (ev.input === "expire_key" && entry.expiresAt > ev.t) entry.expiresAt = ev.t;
+    if (ev.input === "delete_key") this.keys.delete(ev.key);
   }
 
   setKey(key, t, ttl, exact) {

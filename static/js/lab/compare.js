@@ -1,8 +1,10 @@
 // Compare any two: side B's own mitigation picker. A runs the scenario as set in the sidebar; B runs
-// the same scenario with only the mitigations picked here (so "lock vs promise" is the sidebar on
+// the same scenario with only the mitigation picked here (so "lock vs promise" is the sidebar on
 // lock and B on promise). The first choice keeps the classic pair: A without mitigation, B yours.
+// B's overrides are sent as `start.compare` unchanged (the server makes B = A + them), as a
+// lesson's declared pair is: so each option spells out every mitigation, the others off.
 
-import { canonical } from "./scenario.js";
+import { canonical, merge } from "./scenario.js";
 
 /** Mitigations that are switches, with the value that turns each on for side B. */
 const SWITCHES = [
@@ -27,17 +29,18 @@ function option(label, overrides) {
 export function compareChoices(schema, mitigations) {
   const rows = Object.fromEntries(schema.map((r) => [r.key, r]));
   const out = [option("A: no mitigation · B: the sidebar's", null)];
+  const only = (b) => merge(mitigations.without({}), b);
   for (const mode of rows["strategy.coalesce"]?.choices ?? []) {
     if (mode === "none") continue;
     const b = { strategy: { coalesce: mode } };
-    out.push(option(`A: the sidebar's · B: ${mitigations.describe(b)} only`, b));
+    out.push(option(`A: the sidebar's · B: ${mitigations.describe(b)} only`, only(b)));
   }
   for (const [key, on] of SWITCHES) {
     if (!mitigations.has(key)) continue;
     const b = nested(key, on);
-    out.push(option(`A: the sidebar's · B: ${mitigations.describe(b)} only`, b));
+    out.push(option(`A: the sidebar's · B: ${mitigations.describe(b)} only`, only(b)));
   }
-  out.push(option("A: the sidebar's · B: no mitigation", { strategy: { coalesce: "none" } }));
+  out.push(option("A: the sidebar's · B: no mitigation", only({})));
   return out;
 }
 

@@ -170,7 +170,7 @@ export function mountLab(root, options = {}) {
   function startPayload() {
     const payload = { preset: config.preset, scenario: config.overrides, speed: story.hold ? story.userSpeed : store.speed };
     if (config.compare && config.compareB) {
-      payload.compare = mitigations.only(merge(mitigations.without(merge(presetScenario(), config.overrides)), config.compareB));
+      payload.compare = config.compareB;            // B = A + these (a lesson's pair, or the picker's)
     } else if (config.compare) {
       const chosen = mitigations.only(merge(presetScenario(), config.overrides));
       payload.scenario = mitigations.without(config.overrides);
@@ -194,7 +194,7 @@ export function mountLab(root, options = {}) {
   function intervene(input) {
     if (!store.live) { note("Interventions act on a run while it plays: press Run first."); return; }
     transport.input(input);
-    note(`Intervention sent at t = ${store.t.toFixed(2)} s: ${inputTitle({ ...input, t: store.t }).split(" · ")[1]}.`);
+    note(`Intervention asked at t = ${store.t.toFixed(2)} s: ${inputTitle({ ...input, t: store.t }).split(" · ")[1]}.`);
   }
 
   /** Forget the interventions kept for the next run (a changed scenario makes them another run's). */
@@ -328,6 +328,7 @@ export function mountLab(root, options = {}) {
   on(q("compare-b"), "change", () => {
     const chosen = q("compare-b").selectedOptions[0];
     config.compareB = chosen?.dataset.overrides ? JSON.parse(chosen.dataset.overrides) : null;
+    store.touch();
     forgetInputs(true);
     rememberConfig();
     showConfig();
@@ -561,7 +562,8 @@ export function mountLab(root, options = {}) {
     setScenario(nested) { config.overrides = structuredClone(nested || {}); forgetInputs(false); rememberConfig(); showConfig(); },
     /**
      * Compare mode for the next run: `b` = side B's overrides over A's scenario (any two
-     * configurations), null for "A without mitigation, B with yours"; `on` false leaves it.
+     * configurations: sent as `start.compare` unchanged, B = A + b), null for "A without
+     * mitigation, B with yours"; `on` false leaves compare mode.
      */
     setCompare(on, b = null) { config.compare = !!on; config.compareB = on && b ? structuredClone(b) : null; rememberConfig(); showConfig(); },
     /** Guided playback on or off; `focus`: the moments (`what`s) it holds on, e.g. ["resolved"]. */

@@ -158,6 +158,7 @@ export class Store {
     if (msg.run_id !== this.runId) return;
     this.summary = msg.summary;
     this.summaryB = msg.summary_b ?? null;
+    if (Array.isArray(msg.inputs)) this.inputs = msg.inputs;
     this.status = "finished";
     this.achieved = null;
     if (this.endS === null) this.endS = Math.max(this.duration, this.t);   // now it is known

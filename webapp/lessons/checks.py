@@ -165,14 +165,14 @@ def check_lessons(lessons: Iterable[Lesson], seeds: tuple[int, ...], jobs: int |
 
     An experiment runs on every seed asked for, or on an even spread of ``max_seeds`` of them if it
     declares that (unless ``all_seeds``); a check is judged on the seeds all the experiments it
-    reads have run on.
+    reads have run on. A pair's side B (``Lesson.runs``) runs like an experiment of its own.
     """
     lessons = list(lessons)
 
     def seeds_of(experiment: Experiment) -> tuple[int, ...]:
         return seeds if all_seeds else spread(seeds, experiment.max_seeds)
 
-    runs = [Run.of(e, seed) for lesson in lessons for e in lesson.experiments for seed in seeds_of(e)]
+    runs = [Run.of(e, seed) for lesson in lessons for e in lesson.runs() for seed in seeds_of(e)]
     results = run_all(runs, jobs if jobs is not None else default_jobs())
     outcomes = []
     for lesson in lessons:

@@ -11,6 +11,7 @@ from typing import Any
 
 from webapp.engine import Simulation, estimate_steps, parse_scenario, run_summary, schema
 from webapp.engine.events import SAMPLE, SAMPLE_FIELDS
+from webapp.engine.moments import WHATS
 from webapp.lessons.expr import numeric_keys
 from webapp.lessons.model import Experiment, Window
 
@@ -49,15 +50,34 @@ def window_keys(experiment: Experiment) -> frozenset[str]:
     return frozenset(f"window.{w.name}.{field}" for w in experiment.windows for field in WINDOW)
 
 
+# What a check may read of a run's moments besides the summary's counts (``moments.WHAT``):
+# ``moment.WHAT.FIELD``, over every moment of that kind the run made. The summary a student's page
+# holds has only the counts, so, like windows, these are for checks only. A run without such a
+# moment reads 0 for each (its count, ``moments.WHAT``, says there was none).
+MOMENT_STATS = ("number_min", "number_max", "number_sum", "first_t", "last_t")
+MOMENT_KEYS = frozenset(f"moment.{what}.{stat}" for what in WHATS for stat in MOMENT_STATS)
+
+
+def _moment_stats(moments: list[Any]) -> dict[str, dict[str, float]]:
+    """``{what: {number_min, number_max, number_sum, first_t, last_t}}`` of a run's moments."""
+    stats = {}
+    for what in WHATS:
+        made = [m for m in moments if m.what == what]
+        numbers = [m.number for m in made if m.number is not None] or [0]
+        times = [m.t for m in made] or [0.0]
+        stats[what] = {"number_min": min(numbers), "number_max": max(numbers),
+                       "number_sum": sum(numbers), "first_t": min(times), "last_t": max(times)}
+    return stats
+
+
 def run_summary_of(experiment: Experiment) -> dict[str, Any]:
     """Run one experiment without per-request events: what ``lessons check`` needs.
 
-    The engine's summary, plus ``window`` when the experiment declares windows: those are read
-    off the run's samples, the same numbers the lab's charts draw.
+    The engine's summary, plus ``moment`` (``MOMENT_STATS`` of each kind of moment the run made)
+    and ``window`` when the experiment declares windows: those are read off the run's samples,
+    the same numbers the lab's charts draw.
     """
     scenario = scenario_for(experiment)
-    if not experiment.windows:
-        return run_summary(scenario)
     simulation = Simulation(scenario, record_requests=False)
     interval = scenario.sample_interval_s
     # A sample covers the interval that ends at its time; it is placed by its grid number, so
@@ -65,7 +85,7 @@ def run_summary_of(experiment: Experiment) -> dict[str, Any]:
     # final sample, if it shares a grid number with the one before, is not counted twice.
     inside: dict[str, list[Any]] = {w.name: [] for w in experiment.windows}
     last = None
-    for event in simulation.events():
+    for event in simulation.events():  # system events only: samples, moments, ...
         if event.kind != SAMPLE or (k := round(event.t / interval)) == last:
             continue
         last = k
@@ -73,7 +93,9 @@ def run_summary_of(experiment: Experiment) -> dict[str, Any]:
             if round(w.from_s / interval) < k <= round(w.to_s / interval):
                 inside[w.name].append(event)
     summary = simulation.summary()
-    summary["window"] = {w.name: _window_stats(w, inside[w.name]) for w in experiment.windows}
+    summary["moment"] = _moment_stats(simulation.moments)
+    if experiment.windows:
+        summary["window"] = {w.name: _window_stats(w, inside[w.name]) for w in experiment.windows}
     return summary
 
 

@@ -9,11 +9,12 @@ evolves. The grammar is deliberately tiny, so a lesson file can never run code:
     sum     := product (("+" | "-") product)*
     product := atom (("*" | "/") atom)*
     atom    := NUMBER | ref | "(" sum ")" | "-" atom
-    ref     := [EXPERIMENT ":"] NAME ("." NAME)*      e.g. db_queries, latency_answered_ms.p99, lock:db_queries
+    ref     := [EXPERIMENT [".b"] ":"] NAME ("." NAME)*   e.g. db_queries, lock:db_queries
     CMP     := "==" | "!=" | "<" | "<=" | ">" | ">="
 
 A bare ``ref`` names a summary key of the check's own experiment; ``lock:latency_answered_ms.mean`` names the
-same key in the lesson's experiment ``lock``, which is how two runs are compared.
+same key in the lesson's experiment ``lock``, which is how two runs are compared;
+``pair.b:db_queries`` names it in side B of the experiment ``pair``, which declares ``compare``.
 
 Two comparisons in a row state both bounds of a number, as the prose does when it says "about
 3 s": ``2.5 <= latency_answered_ms.max / 1000 <= 3.5`` (both must point the same way, as in Python).
@@ -34,7 +35,7 @@ MAX_LENGTH = 300  # a claim longer than this is not a claim a student can read b
 _TOKEN = re.compile(r"""
     \s*(?:
       (?P<num>\d+(?:\.\d+)?(?:e[+-]?\d+)?)
-    | (?P<ref>(?:[a-z][a-z0-9-]*:)?[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)
+    | (?P<ref>(?:[a-z][a-z0-9-]*(?:\.b)?:)?[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)
     | (?P<op>==|!=|<=|>=|<|>|[-+*/()])
     )""", re.VERBOSE | re.IGNORECASE)
 

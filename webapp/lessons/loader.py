@@ -16,6 +16,7 @@ from typing import Any, Callable, TypeVar
 
 import yaml
 
+from webapp.engine.moments import WHATS
 from webapp.lessons import experiments as lab
 from webapp.lessons.claims import one_sided_problem, plain
 from webapp.lessons.expr import Comparison, ExprError, parse
@@ -124,10 +125,11 @@ def _summary_key(path: str, key: Any, extra: frozenset[str] = frozenset()) -> st
     """A key of the engine's summary, or one of ``extra`` (an experiment's window keys)."""
     if key in extra:
         return key
-    if isinstance(key, str) and key.startswith("window."):
-        raise Invalid(path, f"names {key!r}, which only a check of the experiment that declares "
-                      "that window may read; a reveal or a goal shows the student's own run, "
-                      "which has no windows")
+    if isinstance(key, str) and key.startswith(("window.", "moment.")):
+        what = ("the experiment that declares that window" if key.startswith("window.")
+                else "an experiment (the numbers of its run's moments)")
+        raise Invalid(path, f"names {key!r}, which only a check of {what} may read; a reveal or "
+                      "a goal shows the student's own run, whose summary has neither")
     known = lab.summary_keys()
     if key not in known:
         windows = f"; this experiment's windows: {', '.join(sorted(extra))}" if extra else ""
@@ -208,7 +210,7 @@ def _experiments(root: _Node) -> tuple[Experiment, ...]:
     for path, item in root.items("experiments"):
         node = _Node(item, path)
         node.only("id", "label", "preset", "overrides", "controls", "max_seeds", "max_seeds_why",
-                  "windows")
+                  "windows", "compare")
         max_seeds = node.get("max_seeds", int, None, "a whole number of seeds")
         if max_seeds is not None and max_seeds < 1:
             raise Invalid(node.at("max_seeds"), "must be at least 1")
@@ -220,22 +222,44 @@ def _experiments(root: _Node) -> tuple[Experiment, ...]:
             id=node.ident("id"), label=node.text("label", limit=80), preset=node.text("preset"),
             overrides=node.get("overrides", dict, {}, "a mapping of scenario keys"),
             controls=tuple(node.get("controls", list, [], "a list of scenario keys")),
-            max_seeds=max_seeds, max_seeds_why=why or "", windows=_windows(node))
+            max_seeds=max_seeds, max_seeds_why=why or "", windows=_windows(node),
+            compare=_compare(node))
         for i, key in enumerate(experiment.controls):
             if key not in controls:
                 raise Invalid(f"{node.at('controls')}[{i}]", f"{key!r} is not a scenario key")
-        try:
-            scenario = lab.scenario_for(experiment)
-        except ValueError as exc:  # the engine's ScenarioError names the key and what is allowed
-            bad = getattr(exc, "key", "")
-            raise Invalid(node.at("overrides") + (f".{bad}" if bad and bad != "preset" else ""),
-                          str(exc)) from None
+        scenario = _scenario_of(node.at("overrides"), experiment)
+        _scenario_of(node.at("compare"), experiment.side_b())
         for w in experiment.windows:
             _window_fits(node.at("windows") + "." + w.name, w, scenario.duration_s,
                          scenario.sample_interval_s)
         found.append(experiment)
     _unique([(f"{root.at('experiments')}[{i}].id", e.id) for i, e in enumerate(found)])
     return tuple(found)
+
+
+def _scenario_of(path: str, experiment: Experiment | None) -> Any:
+    """The engine's scenario for an experiment (or a pair's side B); its error names the key."""
+    if experiment is None:
+        return None
+    try:
+        return lab.scenario_for(experiment)
+    except ValueError as exc:  # the engine's ScenarioError names the key and what is allowed
+        bad = getattr(exc, "key", "")
+        raise Invalid(path + (f".{bad}" if bad and bad != "preset" else ""), str(exc)) from None
+
+
+def _compare(node: _Node) -> dict[str, Any] | None:
+    """``compare: {strategy: {coalesce: promise}}``: side B's overrides on top of the experiment.
+
+    Sent as is to the lab's compare mode, which runs both sides on one seed, so it may not set
+    one of its own.
+    """
+    compare = node.get("compare", dict, None, "a mapping of scenario keys for side B")
+    if compare is not None and "seed" in compare:
+        raise Invalid(node.at("compare") + ".seed", "both sides of a pair run on the same seed")
+    if compare is not None and not compare:
+        raise Invalid(node.at("compare"), "must change at least one key for side B")
+    return compare
 
 
 def _windows(node: _Node) -> tuple[Window, ...]:
@@ -274,16 +298,35 @@ def _steps(root: _Node, body: str, experiment_ids: set[str]) -> tuple[str, tuple
     steps = []
     for (path, item), (title, markdown) in zip(items, sections):
         node = _Node(item, path)
-        node.only("id", "experiment", "code")
+        node.only("id", "experiment", "code", "moment")
         experiment = node.ident("experiment", default=None)
         if experiment is not None and experiment not in experiment_ids:
             raise Invalid(node.at("experiment"), f"names the unknown experiment {experiment!r}")
         code = node.get("code", str, None, "a strategy name")
         if code is not None and strategy_file(code) is None:
             raise Invalid(node.at("code"), f"there is no module webapp/strategies/{code}.py")
-        steps.append(Step(node.ident("id"), title, markdown, experiment, code))
+        steps.append(Step(node.ident("id"), title, markdown, experiment, code,
+                          _moment(node, experiment)))
     _unique([(f"steps[{i}].id", s.id) for i, s in enumerate(steps)])
     return intro, tuple(steps)
+
+
+def _moment(node: _Node, experiment: str | None) -> str | None:
+    """``moment: resolved``: one of the engine's moments, of the step's own experiment.
+
+    The step must name its experiment itself (no step inherits an earlier one's): the page
+    loads that run from this step and eases into the moment, and ``lessons check`` proves the
+    run makes it (``Lesson.moment_checks``).
+    """
+    moment = node.get("moment", str, None, "a moment's name")
+    if moment is None:
+        return None
+    if moment not in WHATS:
+        raise Invalid(node.at("moment"), f"{moment!r} is not a moment; known: " + ", ".join(WHATS))
+    if experiment is None:
+        raise Invalid(node.at("moment"), "a step naming a moment names its experiment too: the "
+                      "run that makes the moment")
+    return moment
 
 
 def _in(node: _Node, key: str, ids: set[str], what: str) -> str:
@@ -324,7 +367,9 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
               "checkpoints", "checks", "goal")
     experiments = _experiments(root)
     experiment_ids = {e.id for e in experiments}
-    readable = {e.id: lab.window_keys(e) for e in experiments}  # what checks may read
+    # what checks may read: each run's windows (a pair's side B has its experiment's), moments
+    readable = {e.id: lab.window_keys(e) | lab.MOMENT_KEYS
+                for e in experiments for e in filter(None, (e, e.side_b()))}
     intro, steps = _steps(root, body, experiment_ids)
     step_ids = {s.id for s in steps}
 
@@ -376,7 +421,9 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
     for path_, item in root.items("checks"):
         node = _Node(item, path_)
         node.only("experiment", "expect", "says", "one_sided")
-        experiment = _in(node, "experiment", experiment_ids, "experiment")
+        experiment = node.get("experiment", str, what="an experiment, or a pair's side B (ID.b)")
+        if experiment not in readable:
+            raise Invalid(node.at("experiment"), f"names the unknown experiment {experiment!r}")
         check = _expression(node.at("expect"), node.data.get("expect"), readable, experiment)
         says = node.text("says", limit=400)
         if plain(says).lower() not in words:

@@ -6,10 +6,10 @@ addresses "lesson X, step Y" and the lesson's prediction by them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from webapp.lessons.expr import Comparison
+from webapp.lessons.expr import Comparison, parse
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,25 @@ class Experiment:
     max_seeds: int | None = None  # check on at most this many of the seeds asked for (costly runs)
     max_seeds_why: str = ""       # required with max_seeds: why fewer seeds still prove the claims
     windows: tuple[Window, ...] = ()  # stretches of the run its checks read (window.NAME.FIELD)
+    compare: dict[str, Any] | None = None  # side B: overrides on top of this experiment (side A)
+
+    def side_b(self) -> "Experiment | None":
+        """Side B of the declared pair as an experiment of its own, ``ID.b``, or None.
+
+        The lab's compare mode runs B as A's scenario with ``compare`` on top, on A's seed;
+        deep-merging the two override mappings on the same preset is that scenario, so
+        ``lessons check`` proves claims about B on exactly the run the page shows.
+        """
+        if self.compare is None:
+            return None
+        merged = {key: ({**self.overrides[key], **value}
+                        if isinstance(value, dict) and isinstance(self.overrides.get(key), dict)
+                        else value) for key, value in self.compare.items()}
+        return replace(self, id=self.id + SIDE_B, overrides={**self.overrides, **merged},
+                       compare=None)
+
+
+SIDE_B = ".b"  # ``lock-vs-promise.b`` names side B of the pair experiment ``lock-vs-promise``
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,8 @@ class Step:
     markdown: str
     experiment: str | None = None   # a button loads this experiment into the lab
     code: str | None = None         # a strategy module shown beside the text
+    moment: str | None = None       # the moment (engine/moments.py WHATS) of its experiment's run
+                                    # the step is about; lessons check proves the run makes it
 
 
 @dataclass(frozen=True)
@@ -124,7 +145,12 @@ class Lesson:
     goal: Goal | None = None
 
     def experiment(self, experiment_id: str) -> Experiment:
-        return next(e for e in self.experiments if e.id == experiment_id)
+        """One of ``runs()`` by id: an experiment, or the side B (``ID.b``) of a pair."""
+        return next(e for e in self.runs() if e.id == experiment_id)
+
+    def runs(self) -> list[Experiment]:
+        """Every run ``lessons check`` makes: each experiment, then each pair's side B."""
+        return [*self.experiments, *(b for e in self.experiments if (b := e.side_b()))]
 
     def all_checks(self) -> list[Check]:
         """The declared checks plus the prediction's right answer, in the order they are run."""
@@ -132,7 +158,24 @@ class Lesson:
         if self.prediction:
             p = self.prediction
             checks.append(Check(p.experiment, p.check, p.choices[p.answer].text, p.one_sided))
-        return checks
+        return checks + self.moment_checks()
+
+    def moment_checks(self) -> list[Check]:
+        """A step that names a moment promises the student its run shows it: one check per side.
+
+        The page eases into that moment on each stage it plays (both, for a pair), so the moment
+        must be made on every seed checked, on side A and, for a pair, on side B too.
+        """
+        found = []
+        for step in self.steps:
+            if step.moment is None or step.experiment is None:
+                continue
+            experiment = self.experiment(step.experiment)
+            for side in filter(None, (experiment, experiment.side_b())):
+                found.append(Check(side.id, parse(f"moments.{step.moment} >= 1"),
+                                   f"step {step.id!r} shows the moment {step.moment!r}",
+                                   one_sided=None))
+        return found
 
     def texts(self) -> list[str]:
         """Every piece of text a student reads on the page, in page order: see ``page_texts``."""

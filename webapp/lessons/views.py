@@ -15,9 +15,10 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from markupsafe import Markup
 
 from webapp.lessons import render
+from webapp.lessons.codelines import code_of, strategy_names
 from webapp.lessons.expr import evaluate
 from webapp.lessons.loader import load_course
-from webapp.lessons.model import Choice, Course, Lesson
+from webapp.lessons.model import Choice, Course, Experiment, Lesson
 
 bp = Blueprint("lessons", __name__)
 
@@ -88,13 +89,22 @@ def _choices(choices: tuple[Choice, ...]) -> list[dict[str, str]]:
 
 
 def _client_data(lesson: Lesson) -> dict[str, Any]:
-    """What the lesson's script needs: experiments for the lab, answers, reveal keys, the goal."""
+    """What the lesson's script needs: experiments for the lab, answers, reveal keys, the goal.
+
+    ``steps`` lists the step ids in page order; ``step_info`` says, for each, the experiment its
+    button loads, the moment of that run it is about and the strategy shown beside it;
+    ``code_lines`` maps each shown strategy's events to its lines (``codelines.code_of``).
+    The shape is the contract with the page (/work/coord/CONTRACTS.md, lessons L1-L3).
+    """
     p = lesson.prediction
     return {
         "id": lesson.id,
         "steps": [s.id for s in lesson.steps],
-        "experiments": {e.id: {"label": e.label, "preset": e.preset, "overrides": e.overrides,
-                               "controls": list(e.controls)} for e in lesson.experiments},
+        "step_info": {s.id: {"experiment": s.experiment, "moment": s.moment, "code": s.code}
+                      for s in lesson.steps},
+        "experiments": {e.id: _experiment_data(e) for e in lesson.experiments},
+        "code_lines": {s.code: code_of(s.code)["lines"] for s in lesson.steps
+                       if s.code and code_of(s.code)},
         "prediction": None if p is None else {
             "step": p.step, "experiment": p.experiment, "answer": p.answer,
             "reveal": list(p.reveal), "choices": [c.text for c in p.choices]},
@@ -102,6 +112,25 @@ def _client_data(lesson: Lesson) -> dict[str, Any]:
         "goal": None if lesson.goal is None else {
             "experiment": lesson.goal.experiment, "url": url_for("lessons.goal", lesson_id=lesson.id)},
     }
+
+
+def _experiment_data(e: Experiment) -> dict[str, Any]:
+    """An experiment for the lab; ``compare`` (side B's overrides, as ``start.compare``) if a pair."""
+    data = {"label": e.label, "preset": e.preset, "overrides": e.overrides,
+            "controls": list(e.controls)}
+    if e.compare is not None:
+        data["compare"] = e.compare
+    return data
+
+
+@bp.get("/api/code/<path:module>")  # path: a name with "/" gets the JSON 404 too
+def code(module: str):
+    """A strategy module's source and its event lines, for the page that lights the code up."""
+    found = code_of(module)
+    if found is None:
+        return jsonify(error=f"{module[:64]!r} is not a strategy module; known: "
+                       + ", ".join(sorted(strategy_names()))), 404
+    return jsonify(found)
 
 
 @bp.get("/lessons")

@@ -253,7 +253,9 @@ export function mountLab(root, options = {}) {
   // ---- panels: lifecycle of a request, keyboard help -------------------------------------------
   const lifecycleFocus = new FocusReturn(), helpFocus = new FocusReturn();
 
+  let openReq = null;       // the request whose lifecycle is open (side A), followed by the code panel
   function showLifecycle(side, dot) {
+    openReq = side === store.a ? dot.req : null;
     const list = q("lifecycle-list");
     list.replaceChildren();
     const events = side.lifecycle(dot.req);
@@ -276,6 +278,7 @@ export function mountLab(root, options = {}) {
   function closeLifecycle() {
     if (q("lifecycle").hidden) return;
     q("lifecycle").hidden = true;
+    openReq = null;
     lifecycleFocus.close();
   }
 
@@ -588,6 +591,8 @@ export function mountLab(root, options = {}) {
       showLifecycle(store.a, dot);
       return true;
     },
+    /** The request of side A the student chose (keyboard selection, or its lifecycle open), or null. */
+    chosenRequest() { return stages[0].selected ?? openReq; },
     /** What one request of side A is doing, in words, or null when it is not on stage. */
     describeRequest(req) {
       const dot = store.a.dots.get(req);

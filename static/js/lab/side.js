@@ -19,6 +19,8 @@ const KEYS_LIMIT = 256;
 const RESOLUTIONS_LIMIT = 64;
 /** States a dot passed through, remembered so a view can replay a hop it drew no frame for. */
 const HOPS_LIMIT = 6;
+/** A request's latest events kept on its dot (the code panel follows the branch it is in). */
+const RECENT_LIMIT = 8;
 /** Datastore slowdowns remembered for the charts (a run has a handful; inputs may add a few). */
 const SLOW_LIMIT = 64;
 /** Answers that show the value was fetched just now (and so written to the cache). */
@@ -120,10 +122,12 @@ export class Side {
       if (kind !== STARTS) return;
       dot = { req: ev.req, viewer: ev.viewer, server: ev.server, key: ev.key, state: STATE.travel, since: ev.t,
               attempt: 0, query: null, leader: false, role: null, waitsOn: null, polled: 0,
-              hops: [], hopCount: 0, endT: null, endSeq: null, status: null, latency: null, source: null };
+              hops: [], hopCount: 0, endT: null, endSeq: null, status: null, latency: null, source: null, recent: [] };
       this.dots.set(ev.req, dot);
     }
     if (ev.server !== null && ev.server !== undefined && dot.endT === null) dot.server = ev.server;
+    dot.recent.push(ev);
+    if (dot.recent.length > RECENT_LIMIT) dot.recent.shift();
     const next = applyEvent(dot, ev, this.coalesce);
     if (dot.endT !== null && dot.endSeq === null) dot.endSeq = frameSeq;
     if (!next || next === dot.state) return;

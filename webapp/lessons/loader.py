@@ -122,19 +122,24 @@ def _unique(ids: list[tuple[str, str]]) -> None:
 
 
 def _summary_key(path: str, key: Any, extra: frozenset[str] = frozenset()) -> str:
-    """A key of the engine's summary, or one of ``extra`` (an experiment's window keys)."""
+    """A key of the engine's summary, or one of ``extra``: what a check of this experiment may
+    read besides (its windows' keys and ``moment.WHAT.FIELD``); a reveal or a goal has none."""
     if key in extra:
         return key
-    if isinstance(key, str) and key.startswith(("window.", "moment.")):
-        what = ("the experiment that declares that window" if key.startswith("window.")
-                else "an experiment (the numbers of its run's moments)")
-        raise Invalid(path, f"names {key!r}, which only a check of {what} may read; a reveal or "
-                      "a goal shows the student's own run, whose summary has neither")
+    if isinstance(key, str) and key.startswith("window."):
+        raise Invalid(path, f"names {key!r}, which only a check of the experiment that declares "
+                      "that window may read; a reveal or a goal shows the student's own run, "
+                      "which has no windows")
+    if isinstance(key, str) and key.startswith("moment.") and not extra:
+        raise Invalid(path, f"names {key!r}, which only a check may read; a reveal or a goal "
+                      "shows the student's own run, whose summary has no moment details")
     known = lab.summary_keys()
     if key not in known:
-        windows = f"; this experiment's windows: {', '.join(sorted(extra))}" if extra else ""
+        windows = sorted(k for k in extra if k.startswith("window."))
         raise Invalid(path, f"names {key!r}, which is not a numeric summary key; known: "
-                      + ", ".join(sorted(known)) + windows)
+                      + ", ".join(sorted(known)) + "; in checks also moment.WHAT.FIELD ("
+                      + ", ".join(lab.MOMENT_STATS) + ")"
+                      + (f"; this experiment's windows: {', '.join(windows)}" if windows else ""))
     return key
 
 

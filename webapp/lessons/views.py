@@ -103,8 +103,8 @@ def _client_data(lesson: Lesson) -> dict[str, Any]:
         "step_info": {s.id: {"experiment": s.experiment, "moment": s.moment, "code": s.code}
                       for s in lesson.steps},
         "experiments": {e.id: _experiment_data(e) for e in lesson.experiments},
-        "code_lines": {s.code: code_of(s.code)["lines"] for s in lesson.steps
-                       if s.code and code_of(s.code)},
+        "code_lines": {s.code: found["lines"] for s in lesson.steps
+                       if s.code and (found := code_of(s.code))},
         "prediction": None if p is None else {
             "step": p.step, "experiment": p.experiment, "answer": p.answer,
             "reveal": list(p.reveal), "choices": [c.text for c in p.choices]},

@@ -174,3 +174,47 @@ def test_share_link_keeps_story_inputs_and_side_b(page, live_server):
     open_lab(page, live_server, "?inputs=%7Bnot json")
     assert page.evaluate("window.herdlab.config")["inputs"] == []
     assert page.js_errors == []
+
+
+def lesson_run_holds(page, live_server, lesson: str, step: str, what: str) -> tuple[float, str, str, dict]:
+    """Open a lesson, load the step's experiment with its button, run it at the lesson's default
+    speed; return (wall ms the moment was held, its first caption, where it points, the moment)."""
+    page.goto(f"{live_server.url}/lessons/{lesson}")
+    page.locator('#conn-state[data-state="connected"]').wait_for()
+    page.locator('[data-role="controls"] input').first.wait_for()
+    page.locator(f'#step-{step} .load-exp').click()
+    assert page.evaluate("window.herdlab.story") is True
+    page.evaluate(RECORD_CAPTIONS)
+    page.evaluate("window.herdlabLesson.lab.start()")
+    page.wait_for_function("window.herdlab.caption !== null", timeout=30_000)
+    first = page.evaluate("window.herdlab.caption")
+    page.wait_for_timeout(100)
+    anchor = page.locator('[data-role="caption"]').get_attribute("data-anchor")
+    page.wait_for_function("window.herdlab.caption === null", timeout=10_000)
+    moment = next(m for m in page.evaluate("window.herdlab.moments") if m["what"] == what)
+    return held_spans(page)[0][0], first, anchor, moment
+
+
+def test_lesson_5_holds_the_promise_resolving_with_its_caption(page, live_server):
+    """Lesson 5's code step names `resolved`: at the lesson's default speed the moment stays on
+    screen, captioned with the run's own number, for at least 2 s of wall time."""
+    wall_ms, first, anchor, moment = lesson_run_holds(page, live_server, "promises", "code", "resolved")
+    assert first == f"{moment['number']} requests are waiting on this one query.", (first, moment)
+    assert anchor == "ring"
+    assert wall_ms >= 2000, wall_ms
+    assert page.evaluate("window.herdlab.speed") == 1                 # back at the student's speed
+    assert page.js_errors == []
+
+
+def test_lesson_1_holds_the_crash_on_the_datastore(page, live_server):
+    wall_ms, first, anchor, moment = lesson_run_holds(page, live_server, "celebrity-goes-live", next(
+        s for s, info in _step_info(page, live_server, "celebrity-goes-live").items() if info["moment"] == "db_down"), "db_down")
+    assert first.startswith(f"The datastore crashed, failing {moment['number']} ") and f"t = {moment['until']:.2f} s" in first, first
+    assert anchor == "db"
+    assert wall_ms >= 2000, wall_ms
+    assert page.js_errors == []
+
+
+def _step_info(page, live_server, lesson: str) -> dict:
+    page.goto(f"{live_server.url}/lessons/{lesson}")
+    return json.loads(page.locator("#lesson-data").text_content())["step_info"]

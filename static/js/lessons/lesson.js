@@ -249,6 +249,8 @@ const observer = new IntersectionObserver((entries) => {
   for (const entry of entries) {
     if (!entry.isIntersecting) continue;
     const step = entry.target.dataset.step;
+    // Reading a step about a moment of the run already in the lab: the story holds on that moment.
+    if (stepInfo[step]?.moment && stepInfo[step].experiment === current) storyFor(current, step);
     const seen = new Set(progress.seen || []);
     seen.add(step);
     progress = save(data.id, { step, seen: [...seen] });

@@ -100,6 +100,10 @@ class Pacer:
             self._step_to = self.t
             self._step_state = False
 
+    def take_now(self) -> None:
+        """Take every available event up to the current instant (sent with the next frame)."""
+        self._take(self.t)
+
     @property
     def busy(self) -> bool:
         """A seek or a step is still waiting for the source: the current instant is not settled."""

@@ -275,7 +275,7 @@ class Run:
                 return
             out: Output = []
             while self._controls and not self._stop:
-                if self._controls[0].action == "input" and (source.applying or pacer.busy):
+                if self._controls[0].action == "input" and not self._settled(source, pacer):
                     break   # one re-run at a time: it waits for the one in flight
                 out += self._apply(pacer, self._controls.popleft())
                 idle_since = time.monotonic()
@@ -321,6 +321,13 @@ class Run:
             return self._intervene(pacer, ctl)
         return []
 
+    @staticmethod
+    def _settled(source: Any, pacer: Pacer) -> bool:
+        """An intervention can act now: no other in flight, no seek or step waiting, and every
+        event up to the instant on the page at hand (after a seek, those at the instant itself
+        come just after the state there)."""
+        return not (source.applying or pacer.busy) and source.frontier >= pacer.t
+
     def _intervene(self, pacer: Pacer, ctl: ControlRequest) -> Output:
         """Send an intervention to the worker, at the instant on the page (the pacer's t)."""
         self._queued_inputs -= 1
@@ -329,6 +336,7 @@ class Run:
             record = check_intervention(ctl.input, pacer.t, self.scenario, self.compare)
         except PayloadError as exc:
             return [self._error(str(exc), exc.field)]
+        pacer.take_now()   # every event up to the instant is taken: the re-run starts there
         pacer.source.add_input(record)
         pacer.show()
         return []
@@ -356,11 +364,14 @@ class Run:
     def _applied(self, source: WorkerSource, refusal: str | None) -> None:
         """The worker's reply to an intervention: the whole list, the new end and moments."""
         self.inputs = list(source.inputs)
+        news = source.moments != self.moments
         self.end_s, self.moments = source.end_s, source.moments
         if refusal is not None:
             self._send(self._error(f"The intervention could not act: {refusal}", "input"))
         self._send(self._state_payload("inputs", inputs=list(self.inputs),
                                        **self._moments_fields()))
+        if news and self.moments is not None:   # (null: a ``state moments`` follows when known)
+            self._send(self._state_payload("moments", **self._moments_fields()))
 
     def _error(self, message: str, field: str | None) -> tuple[str, dict[str, Any]]:
         """An ``error`` about this run that leaves it running."""

@@ -87,7 +87,7 @@ class Run:
         # Engine input records: given at start, interventions, taps (a replay re-runs them all).
         self.inputs: list[dict[str, Any]] = list(inputs)
         self.taps: set[int] = set()      # places in ``inputs`` that are classroom taps
-        self._queued_inputs = 0          # interventions queued, not yet sent to the worker
+        self._unanswered = 0             # interventions queued or in flight (no reply yet)
         self.pacer: Pacer | None = None
         self._controls: deque[ControlRequest] = deque()
         self._taps: deque[Any] = deque()
@@ -133,7 +133,7 @@ class Run:
         exact instant it acts)."""
         if not self.takes_inputs:
             raise PayloadError("A real run is a recording: it takes no interventions.", "input")
-        if len(self.inputs) - len(self.taps) + self._queued_inputs >= MAX_RUN_INPUTS:
+        if len(self.inputs) - len(self.taps) + self._unanswered >= MAX_RUN_INPUTS:
             raise PayloadError(f"This run has had {MAX_RUN_INPUTS} inputs, the most a run "
                                "takes; restart it to intervene again.", "input")
         assert ctl.input is not None
@@ -145,7 +145,7 @@ class Run:
             raise PayloadError("Too many controls pending for this run; wait a moment.",
                                "input" if ctl.action == "input" else "action")
         self._controls.append(ctl)
-        self._queued_inputs += ctl.action == "input"
+        self._unanswered += ctl.action == "input"
 
     def tap(self, token: Any) -> None:
         """Queue one extra viewer request for ``token`` (answered with ``on_tap``)."""
@@ -330,11 +330,11 @@ class Run:
 
     def _intervene(self, pacer: Pacer, ctl: ControlRequest) -> Output:
         """Send an intervention to the worker, at the instant on the page (the pacer's t)."""
-        self._queued_inputs -= 1
         assert ctl.input is not None
         try:
             record = check_intervention(ctl.input, pacer.t, self.scenario, self.compare)
         except PayloadError as exc:
+            self._unanswered -= 1
             return [self._error(str(exc), exc.field)]
         pacer.take_now()   # every event up to the instant is taken: the re-run starts there
         pacer.source.add_input(record)
@@ -363,6 +363,7 @@ class Run:
 
     def _applied(self, source: WorkerSource, refusal: str | None) -> None:
         """The worker's reply to an intervention: the whole list, the new end and moments."""
+        self._unanswered = max(0, self._unanswered - 1)
         self.inputs = list(source.inputs)
         news = source.moments != self.moments
         self.end_s, self.moments = source.end_s, source.moments

@@ -282,3 +282,17 @@ def test_a_live_input_is_kept_by_a_later_seek(lab):
     replay = events_of(frames_after(c, mark, run_id))
     assert [(e["t"], e["server"]) for e in replay if e["kind"] == "server_down"] == [(0.5, 3)]
     assert done["summary"]["servers_down"] == 1
+
+
+def test_an_intervention_over_the_step_budget_is_refused_and_the_run_goes_on(lab):
+    c = lab()
+    polling = {"clients": {"count": 500}, "duration_s": 2.0, "datastore": {"service_ms": 400},
+               "strategy": {"coalesce": "lock", "lock_poll_ms": 1}}
+    run_id = c.start(polling, speed=1.0)
+    intervene(c, run_id, {"kind": "slow_db", "factor": 100})
+    error = c.wait_for("error", where=lambda e: e["field"] == "input")
+    assert "engine steps" in error["message"] and "budget" in error["message"]
+    intervene(c, run_id, {"kind": "slow_db", "factor": 1.5, "for_s": 0.1})   # a small one is fine
+    c.wait_for("state", run_id, where=lambda s: s["action"] == "inputs")
+    c.control(run_id, "speed", 20)
+    assert c.wait_for("done", run_id)["summary"]["inputs_applied"] == 1

@@ -33,3 +33,18 @@ def check_start(req: StartRequest, max_steps: int) -> None:
     check_cost(req.scenario, max_steps, inputs=req.inputs)
     if req.compare is not None:
         check_cost(req.compare, max_steps, "compare", req.inputs)
+
+
+def check_intervention_cost(sides: Sequence[Scenario | None], inputs: Sequence[dict[str, Any]],
+                            max_steps: int) -> None:
+    """A run given one more input (``inputs`` ends with it) still within the budget per run:
+    a long ``slow_db`` can make a small run expensive."""
+    for side in sides:
+        if side is None:
+            continue
+        steps = estimate_steps(side, inputs)
+        if steps > max_steps:
+            raise PayloadError(
+                f"With this intervention the run would take about {steps:,} engine steps, more "
+                f"than this server's budget of {max_steps:,} per run: try a smaller factor or a "
+                "shorter slowdown.", "input")

@@ -28,6 +28,7 @@ from typing import Any, Callable, Protocol, Sequence
 from webapp.engine import Scenario
 from webapp.extensions import socketio
 from webapp.transport import wire
+from webapp.transport.budget import check_intervention_cost
 from webapp.transport.pacer import FINISHED, PAUSED, PLAYING, STOPPED, Output, Pacer
 from webapp.transport.payloads import (MAX_RUN_INPUTS, ControlRequest, PayloadError,
                                        check_intervention)
@@ -137,8 +138,10 @@ class Run:
             raise PayloadError(f"This run has had {MAX_RUN_INPUTS} inputs, the most a run "
                                "takes; restart it to intervene again.", "input")
         assert ctl.input is not None
-        check_intervention(ctl.input, self.pacer.t if self.pacer else 0.0, self.scenario,
-                           self.compare)
+        record = check_intervention(ctl.input, self.pacer.t if self.pacer else 0.0,
+                                    self.scenario, self.compare)
+        check_intervention_cost((self.scenario, self.compare), [*self.inputs, record],
+                                self.settings.run_max_steps)
 
     def control(self, ctl: ControlRequest) -> None:
         if len(self._controls) >= MAX_PENDING_CONTROLS:

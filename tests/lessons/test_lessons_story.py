@@ -78,6 +78,7 @@ def test_every_step_naming_a_moment_has_a_check_per_side_of_its_run():
     assert {(lesson.id, step.id, step.moment) for lesson, step in named} >= {
         ("promises", "code", "resolved"), ("promises", "compare", "resolved"),
         ("many-servers", "marker", "resolved"), ("many-servers", "leader-dies", "takeover"),
+        ("when-a-promise-fails", "forget", "resolved"),
         ("celebrity-goes-live", "watch", "db_down"), ("retry-storms", "waves", "retry_wave"),
         ("metastable-failure", "littles-law", "db_overloaded")}
     for lesson, step in named:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import feed, open_lab, sample, started
+from tests.browser.lab_helpers import feed, open_lab, sample, started, wait_finished
 
 THREE = started(run_id="i", end_s=8.0, duration_s=8.0, scenario={
     "duration_s": 8.0, "clients": {"count": 300}, "servers": {"count": 3}, "cache": {"enabled": True, "ttl_s": 60.0},
@@ -99,3 +99,53 @@ def test_a_switch_flipped_mid_run_is_an_input_kept_with_the_run_and_its_link(pag
     expect(page.locator('[data-role="inputs-note"]')).to_be_hidden()
     assert "inputs" not in parse_qs(urlparse(page.url).query)
     assert page.js_errors == []
+
+
+KILL_LINK = "?preset=classroom&servers.count=3&clients.retries=2&duration_s=4&speed=0.25"
+# Requests whose attempt on the killed server failed and that were then served by another one.
+FAILED_OVER = """(server) => {
+  const log = window.herdlab.lab.store.a.log.toArray();
+  const on = new Map();
+  for (const ev of log) if (ev.kind === "arrive") (on.get(ev.req) || on.set(ev.req, []).get(ev.req)).push(ev.server);
+  return [...on.values()].filter((servers) => servers[0] === server && servers.slice(1).some((s) => s !== server)).length;
+}"""
+
+
+def test_killing_a_server_mid_run_fails_its_requests_over_and_the_link_replays_it(browser, live_server):
+    """A real run: S2 killed by a click while the herd is on it; its requests retry on the other
+    servers (S2 drawn down); the share link then replays the very same run."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    try:
+        open_lab(page, live_server, KILL_LINK)
+        page.get_by_role("button", name="Run the experiment").click()
+        page.wait_for_function("window.herdlab.t > 0.05 && window.herdlab.dots > 20", timeout=20_000)
+        target = page.locator('[data-role="targets-a"] button[data-kind="server"]').nth(1).bounding_box()
+        page.mouse.click(target["x"] + target["width"] / 2, target["y"] + target["height"] * 0.85)
+        page.get_by_role("button", name="✕ Kill S2").click()
+        page.wait_for_function("window.herdlab.inputs.length === 1", timeout=10_000)
+        kill = page.evaluate("window.herdlab.inputs")[0]
+        assert kill["kind"] == "kill_server" and kill["server"] == 1 and kill["t"] > 0.05
+        # Drawn dead (its box says "down"), and the engine's own moment says how many it failed.
+        page.wait_for_function("window.herdlab.stageLabels().some((l) => l.text === 'down')", timeout=10_000)
+        died = next(m for m in page.evaluate("window.herdlab.moments") if m["what"] == "server_down")
+        assert died["server"] == 1 and died["t"] == round(kill["t"], 6) and died["next"] == "retry_elsewhere"
+        page.wait_for_function(f"({FAILED_OVER})(1) > 0", timeout=10_000)
+        expect(page.locator('[data-role="marks"] .lab-mark-input')).to_have_count(1)
+        page.keyboard.press("+"); page.keyboard.press("+"); page.keyboard.press("+"); page.keyboard.press("+")
+        summary = wait_finished(page, 60_000)
+        assert summary["errors"] + summary["retries"] > 0
+        link = page.url
+        assert "inputs=" in link
+    finally:
+        page.close()
+    again = browser.new_page(viewport={"width": 1440, "height": 900})
+    try:
+        again.goto(link)
+        again.locator('#conn-state[data-state="connected"]').wait_for()
+        again.locator('[data-control="preset"]').wait_for()
+        again.get_by_role("button", name="Run the experiment").click()
+        replay = wait_finished(again, 60_000)
+        assert again.evaluate("window.herdlab.inputs") == [kill]
+        assert replay == summary
+    finally:
+        again.close()

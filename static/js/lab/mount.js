@@ -456,11 +456,16 @@ export function mountLab(root, options = {}) {
     }
   }
 
-  /** The run's checked inputs become the ones the next start and the share link replay. */
+  /**
+   * The run's checked inputs become the ones the next start and the share link replay, each time
+   * the run's list changes (a new run, an intervention), not each time the server repeats it: so
+   * "Forget them" holds for the run on screen too.
+   */
   let keptFrom = null;
   function keepInputs() {
-    if (store.inputs !== keptFrom) {
-      keptFrom = store.inputs;
+    const seen = `${store.runId}|${JSON.stringify(store.inputs)}`;
+    if (seen !== keptFrom) {
+      keptFrom = seen;
       if (store.runId && (store.inputs.length || config.inputs.length)) { config.inputs = store.inputs.slice(0, 100); rememberConfig(); }
     }
     const n = config.inputs.length;

@@ -130,7 +130,7 @@ def intervention_picture(browser, url: str, out: Path) -> None:
 
 def compare_picture(browser, url: str, out: Path) -> None:
     lab_picture(browser, url, LAPTOP, "/lab?preset=classroom&strategy.coalesce=lock&compare=1&b.strategy.coalesce=promise&speed=0.25",
-                '[data-control="preset"]', "window.herdlab.t > 0.2", out / "compare-any.png")
+                '[data-control="preset"]', "window.herdlab.t > 0.15", out / "compare-any.png")
 
 
 def code_picture(browser, url: str, out: Path) -> None:

@@ -61,3 +61,23 @@ def test_the_code_lights_the_branch_of_the_followed_request_as_the_leader_resolv
     assert page.evaluate(FOLLOW).startswith(f"Request {chosen} ")
     assert page.locator('.code-beside[data-code="promise"] .linenos.is-lit').inner_text().strip() == "72"
     assert page.js_errors == []
+
+
+def test_a_lessons_declared_pair_sets_side_b(page, live_server):
+    """Lesson 5's `lock-vs-promise` experiment declares `compare: {strategy: {coalesce: promise}}`:
+    loading it turns compare mode on with exactly that side B, and the run starts with it unchanged."""
+    page.goto(live_server.url + "/lessons/promises")
+    page.locator('#conn-state[data-state="connected"]').wait_for()
+    page.locator('[data-role="controls"] input').first.wait_for()
+    page.locator("#step-compare .load-exp").click()
+    config = page.evaluate("window.herdlab.config")
+    assert config["compare"] is True and config["compareB"] == {"strategy": {"coalesce": "promise"}}
+    assert page.evaluate("window.herdlab.story") is True                 # the step names `resolved`
+    page.evaluate("window.herdlabLesson.lab.start()")
+    expect(page.locator('[data-role="cap-b"]')).to_have_text("B — promise coalescing")
+    start = [m["payload"] for m in page.evaluate("window.herdlab.sent") if m["name"] == "start"][-1]
+    assert start["compare"] == {"strategy": {"coalesce": "promise"}} and start["scenario"] == {"strategy": {"coalesce": "lock"}}
+    # Another experiment of the lesson (no pair) leaves compare mode.
+    page.locator("#step-notify .load-exp").click()
+    assert page.evaluate("window.herdlab.config")["compare"] is False
+    assert page.js_errors == []

@@ -118,7 +118,9 @@ export class Story {
     this.heldWhats.add(m.what);
     this.heldIds.add(momentId(m));
     // Other moments at the same instant are told by this caption's picture: do not hold twice.
-    for (const o of this.store.a.moments.items) if (Math.abs(o.t - m.t) <= 1e-9) this.heldIds.add(momentId(o));
+    for (const o of this.store.a.moments.items) {
+      if (Math.abs(o.t - m.t) <= 1e-9) { this.heldIds.add(momentId(o)); this.heldWhats.add(o.what); }
+    }
     this.cmd.seek(holdTime(m), true);
   }
 

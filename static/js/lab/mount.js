@@ -168,7 +168,7 @@ export function mountLab(root, options = {}) {
    * The run's interventions (inputs) go along, so the same link replays the same run.
    */
   function startPayload() {
-    const payload = { preset: config.preset, scenario: config.overrides, speed: story.hold ? story.userSpeed : store.speed };
+    const payload = { preset: config.preset, scenario: config.overrides, speed: chosenSpeed() };
     if (config.compare && config.compareB) {
       payload.compare = config.compareB;            // B = A + these (a lesson's pair, or the picker's)
     } else if (config.compare) {
@@ -180,8 +180,13 @@ export function mountLab(root, options = {}) {
     return payload;
   }
 
+  /** The student's speed: while the story eases into a moment the run plays slower than chosen. */
+  function chosenSpeed() {
+    return story.on && store.runId ? story.userSpeed : store.speed;
+  }
+
   function shareQuery() {
-    return toQuery({ ...config, speed: story.hold ? story.userSpeed : store.speed, story: story.on });
+    return toQuery({ ...config, speed: chosenSpeed(), story: story.on });
   }
 
   function rememberConfig() {

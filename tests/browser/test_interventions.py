@@ -150,3 +150,14 @@ def test_killing_a_server_mid_run_fails_its_requests_over_and_the_link_replays_i
         assert replay == summary
     finally:
         again.close()
+
+
+def test_an_input_the_engine_could_not_apply_says_why(page, live_server):
+    open_lab(page, live_server)
+    playing(page)
+    feed(page, "frame", {"run_id": "i", "t": 1.5, "events": [
+        {"t": 1.4, "kind": "input", "req": None, "viewer": None, "server": None, "key": "chunk-0", "input": "expire_key",
+         "seq": 0, "applied": False, "reason": "not cached", "name": None, "value": None, "until": None}]})
+    expect(page.locator('[data-role="note"]')).to_have_text("Not applied at t = 1.40 s (expire the newest key): not cached.")
+    assert page.evaluate("window.herdlab.status") == "playing"
+    assert page.js_errors == []

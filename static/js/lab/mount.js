@@ -437,6 +437,7 @@ export function mountLab(root, options = {}) {
     marks?.update();
     interventions.update();
     keepInputs();
+    sayRefused();
     const capA = store.compare ? `A — ${mitigations.describe(store.scenario)}` : captionFor(store.scenario);
     const capB = `B — ${mitigations.describe(store.scenarioB)}`;
     q("cap-a").textContent = opts.caption?.("a", capA) ?? capA;
@@ -459,6 +460,15 @@ export function mountLab(root, options = {}) {
       q("summary-live").textContent = text;
       if (store.a.sample) lastSummary = now;      // until numbers exist, say so again next time
     }
+  }
+
+  /** An input the engine could not apply when its time came (its `input` event, applied false): say why. */
+  let refusedSaid = null;
+  function sayRefused() {
+    const r = store.a.refused;
+    if (!r || r === refusedSaid) return;
+    refusedSaid = r;
+    note(`Not applied at t = ${r.t.toFixed(2)} s (${inputTitle({ kind: r.input, t: r.t }).split(" · ")[1]}): ${r.reason || "nothing to act on"}.`);
   }
 
   /**

@@ -20,6 +20,7 @@ from flask import Flask, g, jsonify
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.transport import outbox
+from webapp.transport.bucket import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +85,16 @@ class Gate:
     YIELD_EVERY = 16
     DISCONNECT_AFTER = 2_000   # dropped messages
 
-    __slots__ = ("tokens", "stamp", "count", "dropped")
+    __slots__ = ("bucket", "count", "dropped")
 
     def __init__(self, now: float) -> None:
-        self.tokens = self.BURST
-        self.stamp = now
+        self.bucket = TokenBucket(self.RATE, self.BURST, now)
         self.count = 0
         self.dropped = 0
 
     def admit(self, now: float) -> bool:
-        self.tokens = min(self.BURST, self.tokens + (now - self.stamp) * self.RATE)
-        self.stamp = now
         self.count += 1
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.bucket.take(now):
             return True
         self.dropped += 1
         return False

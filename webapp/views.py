@@ -46,10 +46,12 @@ def api_presets():
 @bp.post("/api/run")
 def api_run():
     """Summary of a short run (e.g. "queries saved" against no mitigation), computed by a worker
-    within the server's budget; validated, and refused up front if it would cost too much."""
+    within the server's budget; validated, and refused up front if it would cost too much.
+    Beside the engine's summary, ``inputs``: the run's inputs as checked (what makes it)."""
     try:
-        scenario = parse_run(json_body())
-        return jsonify(run_summary(current_app.extensions[RUNS_KEY], scenario))
+        scenario, inputs = parse_run(json_body())
+        summary = run_summary(current_app.extensions[RUNS_KEY], scenario, inputs)
+        return jsonify({**summary, "inputs": list(inputs)})
     except PayloadError as exc:
         return jsonify(error=str(exc), field=exc.field), 400
     except RunRefused as exc:

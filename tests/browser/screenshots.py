@@ -5,6 +5,13 @@
 lab.png: compare mode mid-herd at 1440x900; lesson.png: lesson 1's run mid-crash; classroom.png: the
 presenter screen at 1280x720 with the class's answers; presentation.png: presentation mode at
 1280x720; phone.png: a student following on a 390x844 phone.
+
+Story mode (issue 11; `--only story`): story.png, lesson 5's run held on the promise resolving
+with its caption (1440x900); story-presentation.png (1280x720, presentation mode) and
+story-phone.png (390x844) the same in /lab; intervention.png, a run with a server killed mid-run
+(its dots failing over to the others); compare-any.png, lock (A) against promise (B); code.png,
+lesson 5's promise.py lit on the line the chosen waiter runs; home.png and home-phone.png, the
+home page's live herd.
 """
 from __future__ import annotations
 
@@ -84,15 +91,101 @@ def classroom_pictures(browser, url: str, out: Path) -> None:
     phones[0][0].screenshot(path=str(out / "phone.png"))
 
 
+def held(browser, url: str, viewport: dict, path: str, out: Path, presentation: bool = False, load: str | None = None) -> None:
+    """Run with the story on until it holds on a moment with its first caption; take the picture."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(url + path)
+    page.locator('[data-role="controls"] input').first.wait_for()
+    if presentation:
+        page.keyboard.press("p")
+    if load:
+        page.locator(load).click()
+    page.locator('[data-role="canvas-a"]').scroll_into_view_if_needed()
+    page.locator('[data-role="play"]').first.click()
+    page.wait_for_function("window.herdlab.caption !== null && window.herdlab.status === 'paused' && window.herdlab.resumedAt !== null",
+                           timeout=60_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(out))
+    page.close()
+
+
+def intervention_picture(browser, url: str, out: Path) -> None:
+    """Kill S2 mid-herd (by clicking it on the stage), then pause while its requests fail over."""
+    page = browser.new_page(viewport=LAPTOP)
+    page.goto(url + "/lab?preset=classroom&servers.count=3&clients.retries=2&speed=0.25")
+    page.locator('[data-control="preset"]').wait_for()
+    page.locator('[data-role="play"]').click()
+    page.wait_for_function("window.herdlab.t > 0.08", timeout=30_000)
+    target = page.locator('[data-role="targets-a"] button[data-kind="server"]').nth(1).bounding_box()
+    page.mouse.click(target["x"] + target["width"] / 2, target["y"] + target["height"] * 0.85)
+    page.get_by_role("button", name="✕ Kill S2").click()
+    page.wait_for_function("window.herdlab.inputs.length > 0 || window.herdlab.error !== null", timeout=10_000)
+    page.wait_for_timeout(700)
+    page.locator('[data-role="play"]').click()
+    page.wait_for_function("window.herdlab.status === 'paused'")
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(out / "intervention.png"))
+    page.close()
+
+
+def compare_picture(browser, url: str, out: Path) -> None:
+    lab_picture(browser, url, LAPTOP, "/lab?preset=classroom&strategy.coalesce=lock&compare=1&b.strategy.coalesce=promise&speed=0.25",
+                '[data-control="preset"]', "window.herdlab.t > 0.15", out / "compare-any.png")
+
+
+def code_picture(browser, url: str, out: Path) -> None:
+    page = browser.new_page(viewport=LAPTOP)
+    page.goto(url + "/lessons/promises?speed=0.1")
+    page.locator('[data-role="controls"] input').first.wait_for()
+    page.locator(".code-beside[data-code=promise]").scroll_into_view_if_needed()
+    page.evaluate("window.herdlabLesson.lab.start()")
+    page.wait_for_function("window.herdlab.dotsOnStage(500).some((d) => d[3] === 'wait') && window.herdlab.t > 0.15", timeout=30_000)
+    page.locator('[data-role="play"]').click()
+    page.wait_for_function("window.herdlab.status === 'paused'")
+    page.wait_for_timeout(400)
+    x, y, _, _ = next(d for d in page.evaluate("window.herdlab.dotsOnStage(500)") if d[3] == "wait")
+    box = page.locator('[data-role="canvas-a"]').bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.locator('[data-role="lifecycle-close"]').click()
+    page.wait_for_timeout(400)
+    page.locator(".code-beside[data-code=promise] .code-follow").scroll_into_view_if_needed()
+    page.screenshot(path=str(out / "code.png"))
+    page.close()
+
+
+def home_pictures(browser, url: str, out: Path) -> None:
+    for viewport, name in ((LAPTOP, "home.png"), (PHONE, "home-phone.png")):
+        page = browser.new_page(viewport=viewport)
+        page.goto(url + "/")
+        page.wait_for_function("window.herdlab.t > 1.3", timeout=20_000)
+        if viewport is PHONE:
+            page.locator(".home-herd").scroll_into_view_if_needed()
+        page.screenshot(path=str(out / name))
+        page.close()
+
+
+def story_pictures(browser, url: str, out: Path) -> None:
+    held(browser, url, LAPTOP, "/lessons/promises", out / "story.png", load="#step-code .load-exp")
+    held(browser, url, PROJECTOR, "/lab?preset=classroom&strategy.coalesce=promise&story=1", out / "story-presentation.png", presentation=True)
+    held(browser, url, PHONE, "/lab?preset=classroom&strategy.coalesce=promise&story=1", out / "story-phone.png")
+    intervention_picture(browser, url, out)
+    compare_picture(browser, url, out)
+    code_picture(browser, url, out)
+    home_pictures(browser, url, out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    parser.add_argument("--only", choices=["story"], help="take only these pictures")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with server_and_browser() as (browser, server):
-        lab_pictures(browser, server.url, args.out)
-        classroom_pictures(browser, server.url, args.out)
-    print(f"wrote lab, presentation, lesson, classroom and phone pictures to {args.out}")
+        if args.only != "story":
+            lab_pictures(browser, server.url, args.out)
+            classroom_pictures(browser, server.url, args.out)
+        story_pictures(browser, server.url, args.out)
+    print(f"wrote the pictures to {args.out}")
     return 0
 
 

@@ -123,6 +123,31 @@ def test_join_the_herd_taps_become_requests_that_wait_on_one_promise(instructor,
     instructor.emit("control", {"action": "stop"}, namespace=NS)
 
 
+def test_the_instructors_intervention_reaches_every_student_and_taps_are_inputs(instructor,
+                                                                                student):
+    s = student()
+    instructor.emit("herd", {"on": True}, namespace=NS)
+    slow = {"t": 0.05, "kind": "slow_db", "factor": 3.0}
+    instructor.emit("start", {**HERD, "inputs": [slow]}, namespace=NS)
+    assert wait_for(s, "started")["inputs"] == [slow]
+    s.emit("tap", namespace=NS)
+    tapped = wait_for(s, "tapped")
+    instructor.emit("control", {"action": "input", "input": {"kind": "slow_db", "factor": 1}},
+                    namespace=NS)
+    reply = wait_for(s, "state", lambda p: p["action"] == "inputs")
+    first, tap, mine = reply["inputs"]
+    assert first == slow and tap == {"t": tapped["t"], "kind": "inject"}
+    assert mine == {"t": mine["t"], "kind": "slow_db", "factor": 1.0} and mine["t"] > 0.05
+    assert reply["moments"] is None or isinstance(reply["moments"], list)
+    late = student()      # a late joiner's run is the run as it is now, its inputs included
+    assert late.joined["run"]["started"]["inputs"] == reply["inputs"]
+    instructor.emit("control", {"action": "input", "input": {"kind": "kill_server", "server": 0}},
+                    namespace=NS)
+    error = wait_for(instructor, "room_error")
+    assert error["field"] == "input.kind" and "2 servers" in error["message"]
+    instructor.emit("control", {"action": "stop"}, namespace=NS)
+
+
 def test_taps_are_rate_limited(instructor, student):
     s = student()
     instructor.emit("herd", {"on": True}, namespace=NS)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.engine import PRESETS, schema
+from webapp.engine import PRESETS, Simulation, parse_scenario, schema
 
 
 def test_schema_lists_the_engine_keys(client):
@@ -54,3 +54,21 @@ def test_run_refuses_bad_or_too_big_input_with_a_400_naming_the_field(client, bo
 def test_run_without_json_is_a_400(client):
     res = client.post("/api/run", data="not json", content_type="text/plain")
     assert res.status_code == 400 and res.json["field"] == ""
+
+
+FOUR_SERVERS = {"servers": {"count": 4}, "clients": {"count": 400, "retries": 2},
+                "duration_s": 2.0, "datastore": {"service_ms": 400}}
+
+
+def test_api_run_takes_inputs_and_answers_them_beside_the_summary(client):
+    record = {"t": 0.2, "kind": "kill_server", "server": 0}
+    res = client.post("/api/run", json={"scenario": FOUR_SERVERS, "inputs": [record]})
+    assert res.status_code == 200, res.get_json()
+    body = res.get_json()
+    expected = Simulation(parse_scenario(FOUR_SERVERS), inputs=[record]).run().summary()
+    assert body.pop("inputs") == [record]
+    assert body == {**expected, "truncated": body["truncated"]}
+    assert body["servers_down"] == 1 and body["inputs_applied"] == 1
+    res = client.post("/api/run", json={"scenario": FOUR_SERVERS, "inputs": [{"t": 0.2, "kind": "nope"}]})
+    assert res.status_code == 400 and res.get_json()["field"] == "inputs[0].kind"
+    assert client.post("/api/run", json={"scenario": FOUR_SERVERS}).get_json()["inputs"] == []

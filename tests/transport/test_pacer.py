@@ -182,3 +182,31 @@ def test_seek_with_pause_freezes_at_the_target_with_the_state_there():
     assert p.status == PLAYING
     assert [e for f in frames(out) for e in f["events"]] == [request(3.5)]
     assert not any(f.get("resume") for f in frames(out))
+
+
+def test_show_sends_one_frame_at_the_paused_instant_once_its_events_are_there_and_no_state():
+    clock = Clock()
+    source = ListSource([request(0.5), request(1.0)], end_s=5.0, frontier=0.7)
+    p = pacer(source, clock)
+    play(p, clock, 0.6)
+    p.pause()
+    t = p.t
+    assert p.busy is False and 0.5 < t < 0.7
+    source.events.insert(0, request(t, viewer=2))   # one at t itself, not taken yet
+    p.take_now()                                  # everything up to t is taken (and kept)
+    assert p.pending_events == 1 and source.events == [request(1.0)]
+    source.events.insert(0, [t, "input", None, None, 0, None, "kill_server", 0, True, None,
+                             None, None, None])
+    source.frontier = math.nextafter(t, -math.inf)   # re-run from t (WorkerSource.add_input)
+    p.show()
+    assert p.busy and p.tick() == [] and p.status == PAUSED
+    source.frontier = 3.0
+    out = p.tick()
+    (frame,) = frames(out)
+    assert [name for name, _ in out] == ["frame"]           # no state "step"
+    assert frame["t"] == round(t, 6) and [e[1] for e in frame["events"]] == ["arrive", "input"]
+    assert not p.busy and p.status == PAUSED
+    assert p.tick() == []                                   # still paused: nothing more
+    p.show()
+    p.resume()                                              # a show left pending is dropped
+    assert not p.busy and p.step(0.1)[-1][1]["action"] == "step"

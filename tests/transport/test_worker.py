@@ -8,6 +8,7 @@ import time
 import pytest
 
 from webapp.engine import PRESETS, Simulation, parse_scenario
+from webapp.engine.moments import compact
 from webapp.transport import wire
 from webapp.transport.source import WorkerSource
 from webapp.worker.pool import WorkerPool
@@ -162,8 +163,10 @@ def test_a_tap_lands_at_the_live_edge_and_a_replay_puts_it_back_in_the_same_plac
     src.inject("student-1")
     notices: list = []
     until(src, lambda: notices.extend(src.poll()) or any(n[0] == "tapped" for n in notices))
-    _, token, req, t, index = next(n for n in notices if n[0] == "tapped")
-    assert token == "student-1" and req >= 0 and t == pytest.approx(index * STEP) and t >= 1.0
+    _, token, req, t, record = next(n for n in notices if n[0] == "tapped")
+    assert token == "student-1" and req >= 0 and t >= 1.0
+    assert t == pytest.approx(round(t / STEP) * STEP)   # at a step boundary
+    assert record == {"t": t, "kind": "inject"} and src.inputs == [record]   # an engine input
     src.set_horizon(math.inf)
     first = drain(src)
     mine = [e for e in first if e[2] == req]
@@ -213,3 +216,79 @@ def test_a_summary_job_answers_once_and_the_worker_comes_back_for_more(pool):
         assert time.monotonic() < deadline, "a small worker should come back to the pool"
         pool.reap()
         time.sleep(0.02)
+
+
+def notices_until(src: WorkerSource, kind: str) -> tuple:
+    """Poll until a notice of ``kind`` comes; return it."""
+    notices: list = []
+    until(src, lambda: notices.extend(src.poll()) or any(n[0] == kind for n in notices))
+    return next(n for n in notices if n[0] == kind)
+
+
+@pytest.mark.parametrize("dot_scale", [1, 3])
+def test_an_input_re_runs_from_its_instant_to_exactly_the_run_it_makes_on_both_sides(
+        pool, dot_scale):
+    a = parse_scenario({"servers": {"count": 4}, "clients": {"count": 300, "retries": 2},
+                        "duration_s": 2.0, "datastore": {"service_ms": 400}})
+    b = parse_scenario({**a.to_dict(), "strategy": {**a.to_dict()["strategy"],
+                                                    "coalesce": "promise"}})
+    src = source(pool, a, b, dot_scale=dot_scale)
+    until(src, lambda: src.ready)
+    t = 0.2
+    got_a, got_b = [], []
+    until(src, lambda: src.frontier >= t)
+    ea, eb = src.take(t)          # the page has everything up to t (those at t too)
+    got_a += ea
+    got_b += eb
+    record = {"t": t, "kind": "kill_server", "server": 0}
+    src.add_input(record)
+    assert src.applying
+    reply = notices_until(src, "inputs")
+    assert reply == ("inputs", None) and not src.applying and src.inputs == [record]
+    expected = [Simulation(side, inputs=[record]) for side in (a, b)]
+    wanted = [[list(e) for e in wire.encode(sim.events()) if e[3] is None or e[3] % dot_scale == 0]
+              for sim in expected]
+    assert src.moments == [[compact(m) for m in sim.moments] for sim in expected]
+    assert src.end_s == round(max(w[-1][0] for w in wanted), 6)
+    while not src.done:
+        src.poll()
+        ea, eb = src.take(math.inf)
+        got_a += ea
+        got_b += eb
+    assert [list(e) for e in got_a] == wanted[0]
+    assert [list(e) for e in got_b] == wanted[1]
+    assert src.summaries == [{**sim.summary(), "truncated": False} for sim in expected]
+
+
+def test_a_heavy_runs_end_and_moments_come_when_known_and_again_after_an_input(pool):
+    scenario = parse_scenario({"clients": {"count": 50_000, "arrival": "ramp", "window_s": 3.0},
+                               "duration_s": 3.0, "servers": {"count": 2}})
+    src = source(pool, scenario, window_bytes=64 << 10)   # it cannot record ahead to the end
+    until(src, lambda: src.ready)
+    assert src.end_s is None and src.moments is None
+    end = notices_until(src, "end")
+    plain = Simulation(scenario, record_requests=False).run()
+    assert end == ("end", src.end_s, [[compact(m) for m in plain.moments]])
+    drain(src, 1.0)
+    record = {"t": 1.0, "kind": "slow_db", "factor": 4.0}
+    src.add_input(record)
+    assert notices_until(src, "inputs") == ("inputs", None)
+    assert src.end_s is None and src.moments is None      # not known yet: "end" follows
+    end = notices_until(src, "end")
+    slowed = Simulation(scenario, record_requests=False, inputs=[record]).run()
+    assert end[2] == [[compact(m) for m in slowed.moments]] != [[compact(m) for m in plain.moments]]
+    assert "slow_start" in [m["what"] for m in end[2][0]]
+
+
+def test_a_run_whose_worker_finished_takes_an_input_in_a_new_worker(pool):
+    scenario = parse_scenario({"servers": {"count": 2}, "clients": {"count": 100},
+                               "duration_s": 1.0})
+    src = source(pool, scenario)
+    until(src, lambda: src.ready)
+    got = drain(src, 0.5)
+    until(src, lambda: src._worker is None)     # all computed: its worker went back to the pool
+    record = {"t": 0.5, "kind": "expire_key"}
+    src.add_input(record)
+    notices_until(src, "inputs")
+    got += drain(src)
+    assert got == engine_events(scenario, inputs=[record])

@@ -12,7 +12,7 @@ Socket.IO rooms per class: ``room:<code>`` (everyone: questions, member counts, 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from webapp.classroom import payloads as p
 from webapp.classroom.address import join_url, public_base
@@ -156,6 +156,7 @@ class Classroom:
         self._mark(room)
 
     def leave(self, sid: str, payload: Any, address: str) -> None:
+        self.slots.forget(sid)
         room = self.registry.leave(sid)
         if room is not None:
             self._mark(room)
@@ -226,13 +227,15 @@ class Classroom:
         req = parse_start(dict(body), max_animate=self.settings.lab_max_animate)
         check_start(req, self.settings.run_max_steps)
         budget = max(MIN_ANIMATED, ROOM_DOT_BUDGET // max(1, room.following_count()))
-        self._launch(room, req.scenario, req.compare, req.speed, min(req.animate_limit, budget))
+        self._launch(room, req.scenario, req.compare, req.speed, min(req.animate_limit, budget),
+                     req.inputs)
 
-    def _launch(self, room: Room, scenario: Any, compare: Any, speed: float, animate_limit: int) -> None:
+    def _launch(self, room: Room, scenario: Any, compare: Any, speed: float, animate_limit: int,
+                inputs: Sequence[dict[str, Any]] = ()) -> None:
         self._stop_run(room)
         outlet = RoomOutlet(followers(room.code), lambda e, d: self._observe(room, e, d))
         run = Run(slots=self.slots, outlet=outlet, scenario=scenario, compare=compare, speed=speed,
-                  animate_limit=animate_limit)
+                  animate_limit=animate_limit, inputs=inputs)
         if not self.slots.reserve(run):
             raise RoomError("server_busy", "The server is running as many experiments as it can; try again.")
         room.new_run()
@@ -255,9 +258,11 @@ class Classroom:
                 raise RoomError("server_busy", "The server is running as many experiments as it can.")
             run.start(t, pause)
 
+        # A restart is a fresh herd (students tap again) with the instructor's inputs.
         apply_control(run, ctl, revive=revive,
                       restart=lambda: self._launch(room, run.scenario, run.compare, run.speed,
-                                                   run.animate_limit))
+                                                   run.animate_limit, run.given_inputs),
+                      admit_input=lambda: self.slots.admit_input(sid))
 
     def predict(self, room: Room, sid: str, body: Mapping[str, Any]) -> None:
         """Open the lesson's prediction (by lesson id) or an ad-hoc question with choices."""
@@ -296,6 +301,10 @@ class Classroom:
         """Keep the run's last word for late joiners; put the result beside the class's guesses."""
         if event in ("started", "state", "done"):
             room.run[event] = data
+        if event == "state" and data["action"] in ("inputs", "moments") and "started" in room.run:
+            # A late joiner's ``started`` has the run's inputs and moments as they are now.
+            room.run["started"] = {**room.run["started"], **{
+                key: data[key] for key in ("inputs", "moments", "moments_b", "end_s") if key in data}}
         if event == "done" and room.prediction is not None and room.prediction.result is None:
             room.reveal_result(data["summary"])
             self._send_prediction(room)

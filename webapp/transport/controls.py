@@ -3,6 +3,9 @@
 ``stop`` and ``restart`` apply to any run. A playing or paused run takes every control live (its
 task applies it between ticks). A finished or stopped run can only be sought (``seek`` replays it
 from that instant: it needs a slot and a worker again); anything else is refused with the reason.
+An intervention (``input``) is checked here against the run's scenarios at its current time and
+charged to the sender's budget before it is queued; a finished or stopped run refuses it (the
+page seeks back first: an ended run is not revived by an input).
 """
 from __future__ import annotations
 
@@ -23,15 +26,24 @@ def decide(action: str, status: str) -> str:
         return "live"
     if action == "seek":
         return "revive"
+    if action == "input":
+        raise PayloadError(f"The run is {status}: seek back or restart to intervene.", "input")
     raise PayloadError(f"The run is {status}: only seek, restart and stop apply.", "action")
 
 
 def apply_control(run: "Run", ctl: ControlRequest, *, restart: Callable[[], None],
-                  revive: Callable[[float, bool], None]) -> None:
-    """Carry out ``ctl`` on ``run``; ``restart`` and ``revive`` are the caller's (they need a slot)."""
+                  revive: Callable[[float, bool], None],
+                  admit_input: Callable[[], bool] = lambda: True) -> None:
+    """Carry out ``ctl`` on ``run``; ``restart`` and ``revive`` are the caller's (they need a
+    slot); ``admit_input`` spends one of the sender's interventions (False: over its budget)."""
     decision = decide(ctl.action, run.status)
     if ctl.action == "seek":
         check_seek(ctl.value, run.seek_limit_s)
+    if ctl.action == "input":
+        run.check_input(ctl)
+        if not admit_input():
+            raise PayloadError("Too many interventions too fast: each one re-runs the "
+                               "experiment. Wait a few seconds.", "input")
     if decision == "stop":
         run.stop()
     elif decision == "restart":

@@ -94,7 +94,9 @@ class LabNamespace(Namespace):
         _slots().connections[request.sid] = OrderedDict()
 
     def on_disconnect(self, reason: Any = None) -> None:
-        for run in _slots().connections.pop(request.sid, {}).values():
+        slots = _slots()
+        slots.forget(request.sid)
+        for run in slots.connections.pop(request.sid, {}).values():
             run.stop()
 
     @_answer_errors
@@ -103,7 +105,8 @@ class LabNamespace(Namespace):
         req = parse_start(_single(args, "start"), max_animate=settings.lab_max_animate)
         check_start(req, settings.run_max_steps)
         self._launch(Run(slots=_slots(), outlet=LabOutlet(request.sid), scenario=req.scenario,
-                         compare=req.compare, speed=req.speed, animate_limit=req.animate_limit))
+                         compare=req.compare, speed=req.speed, animate_limit=req.animate_limit,
+                         inputs=req.inputs))
 
     @_answer_errors
     def on_control(self, *args: Any) -> None:
@@ -117,13 +120,15 @@ class LabNamespace(Namespace):
             runs.pop(run.run_id, None)
             self._launch(self._again(run))
 
+        sid = request.sid
         apply_control(run, ctl, restart=restart,
-                      revive=lambda t, pause: self._launch(run, t, pause))
+                      revive=lambda t, pause: self._launch(run, t, pause),
+                      admit_input=lambda: _slots().admit_input(sid))
 
     def _again(self, run: Run) -> Run:
-        """A new run of the same experiment (``restart``)."""
+        """A new run of the same experiment with the same inputs: the same run (``restart``)."""
         return Run(slots=_slots(), outlet=run.outlet, scenario=run.scenario, compare=run.compare,
-                   speed=run.speed, animate_limit=run.animate_limit)
+                   speed=run.speed, animate_limit=run.animate_limit, inputs=run.given_inputs)
 
     def _launch(self, run: Run, seek_to: float | None = None, pause: bool = False) -> None:
         """Start (or revive) ``run`` for this connection within both limits, else refuse."""

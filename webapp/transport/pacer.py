@@ -58,6 +58,7 @@ class Pacer:
         self._resume = False
         self._seeking: tuple[float, bool] | None = None
         self._step_to: float | None = None
+        self._step_state = True   # a step ends with ``state`` step (``show`` does not)
         self._last_emit = -math.inf
         self._anchor_wall = self._anchor_t = self._next_tick = 0.0
         self._history: deque[tuple[float, float]] = deque()
@@ -89,7 +90,24 @@ class Pacer:
         self.status = PAUSED
         base = self.t if self._step_to is None else self._step_to
         self._step_to = self._clamp(base + dt)
+        self._step_state = True
         return self.tick()
+
+    def show(self) -> None:
+        """Paused: one frame at the current instant, once the source has its events again (an
+        intervention's events at the instant it acted); no ``state`` follows it."""
+        if self.status == PAUSED and self._step_to is None and self._seeking is None:
+            self._step_to = self.t
+            self._step_state = False
+
+    def take_now(self) -> None:
+        """Take every available event up to the current instant (sent with the next frame)."""
+        self._take(self.t)
+
+    @property
+    def busy(self) -> bool:
+        """A seek or a step is still waiting for the source: the current instant is not settled."""
+        return self._seeking is not None or self._step_to is not None
 
     def seek(self, t: float, pause: bool) -> Output:
         """Jump to ``t``; the source re-runs to it and the next frame carries the state there."""
@@ -160,7 +178,8 @@ class Pacer:
         self._take(target)
         self.t = max(self.t, target)
         out = self._emit_frame(late=None)
-        out.append(self._state("step"))
+        if self._step_state:
+            out.append(self._state("step"))
         return out + self._finish_if_done()
 
     def _frame(self, target: float, late: bool) -> Output:

@@ -12,20 +12,22 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from webapp.engine import Scenario, ScenarioError, parse_scenario
+from webapp.engine.inputs import check_input, check_inputs
 
 MIN_SPEED = 0.05
 MAX_SPEED = 20.0
-MAX_PAYLOAD_BYTES = 8192   # a full scenario is under 2 KB as JSON; anything far larger is abuse
+MAX_PAYLOAD_BYTES = 16384  # a full scenario is ~1 KB as JSON, 100 inputs ~6 KB; far larger is abuse
 MAX_DEPTH = 4              # envelope -> scenario -> section -> value
 MAX_STRING = 128
 MAX_RUN_ID = 64
 MAX_NUMBER = 2 ** 53       # larger integers are no setting's value (and some overflow a float)
 DEFAULT_STEP_S = 0.1
 MAX_STEP_S = 10.0
-ACTIONS = ("pause", "resume", "step", "speed", "stop", "restart", "seek")
-START_KEYS = ("scenario", "preset", "speed", "compare", "animate_limit")
-CONTROL_KEYS = ("run_id", "action", "value", "pause")
-RUN_KEYS = ("scenario", "preset")
+ACTIONS = ("pause", "resume", "step", "speed", "stop", "restart", "seek", "input")
+START_KEYS = ("scenario", "preset", "speed", "compare", "animate_limit", "inputs")
+CONTROL_KEYS = ("run_id", "action", "value", "pause", "input")
+RUN_KEYS = ("scenario", "preset", "inputs")
+MAX_RUN_INPUTS = 100           # inputs given to one run (at start and while it runs; not taps)
 RUN_MAX_VIEWERS = 200_000      # POST /api/run answers within the request: keep it to ~a second
 RUN_MAX_REQUESTS = 1_000_000   # viewers x live chunks
 
@@ -46,17 +48,20 @@ class StartRequest:
     compare: Scenario | None
     speed: float
     animate_limit: int
+    inputs: tuple[dict[str, Any], ...] = ()   # engine input records, checked against both sides
 
 
 @dataclass(frozen=True)
 class ControlRequest:
     """A validated ``control``; ``value`` is a float for ``speed``, ``seek`` and ``step`` (virtual
-    seconds to advance), else None; ``pause`` (seek only) leaves the run paused at the target."""
+    seconds to advance), else None; ``pause`` (seek only) leaves the run paused at the target;
+    ``input`` (action ``input``) an input record without its time (``check_intervention``)."""
 
     run_id: str
     action: str
     value: float | None
     pause: bool = False
+    input: Mapping[str, Any] | None = None
 
 
 def parse_start(payload: Any, *, max_animate: int) -> StartRequest:
@@ -74,7 +79,44 @@ def parse_start(payload: Any, *, max_animate: int) -> StartRequest:
     if not _is_int(limit) or not 1 <= limit <= max_animate:
         raise PayloadError(f"'animate_limit' must be an integer from 1 to {max_animate}.",
                            "animate_limit")
-    return StartRequest(scenario, compare, speed, limit)
+    inputs = parse_inputs(body.get("inputs", []), scenario, compare)
+    return StartRequest(scenario, compare, speed, limit, inputs)
+
+
+def parse_inputs(raw: Any, scenario: Scenario,
+                 compare: Scenario | None = None) -> tuple[dict[str, Any], ...]:
+    """A run's ``inputs``: at most ``MAX_RUN_INPUTS`` engine input records, each checked by the
+    engine against side A and, in compare mode, side B (one list acts on both sides)."""
+    if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, (list, tuple)):
+        raise PayloadError("'inputs' must be a list of input records {t, kind, ...} "
+                           "(docs/events.md, Inputs).", "inputs")
+    if len(raw) > MAX_RUN_INPUTS:
+        raise PayloadError(f"'inputs' has {len(raw)} records; a run takes at most "
+                           f"{MAX_RUN_INPUTS}.", "inputs")
+    return tuple(_on_both_sides(lambda side: check_inputs(side, raw), scenario, compare))
+
+
+def check_intervention(record: Mapping[str, Any], t: float, scenario: Scenario,
+                       compare: Scenario | None = None) -> dict[str, Any]:
+    """An intervention (``control`` ``input``) at the run's time ``t``, checked on both sides;
+    refusals name ``input.FIELD``."""
+    return _on_both_sides(lambda side: check_input(side, {**record, "t": t}, "input"),
+                          scenario, compare)
+
+
+def _on_both_sides(check: Any, scenario: Scenario, compare: Scenario | None) -> Any:
+    """``check(side)`` for side A then side B; its ScenarioError becomes a PayloadError naming
+    the field (and the side, for B)."""
+    checked = None
+    for label, side in (("", scenario), ("Side B: ", compare)):
+        if side is None:
+            continue
+        try:
+            result = check(side)
+        except ScenarioError as exc:
+            raise PayloadError(label + str(exc), exc.key) from None
+        checked = result if checked is None else checked
+    return checked
 
 
 def parse_control(payload: Any) -> ControlRequest:
@@ -88,6 +130,10 @@ def parse_control(payload: Any) -> ControlRequest:
         raise PayloadError(f"'action' must be one of: {', '.join(ACTIONS)}.", "action")
     value = body.get("value")
     pause = body.get("pause", False)
+    if action == "input":
+        return _parse_intervention(run_id, body)
+    if "input" in body:
+        raise PayloadError("'input' applies to action input only.", "input")
     if action != "seek" and "pause" in body:
         raise PayloadError("'pause' applies to seek only.", "pause")
     if not isinstance(pause, bool):
@@ -111,6 +157,22 @@ def parse_control(payload: Any) -> ControlRequest:
     return ControlRequest(run_id, action, None)
 
 
+def _parse_intervention(run_id: str, body: Mapping[str, Any]) -> ControlRequest:
+    """``{action: "input", input: {kind, ...}}``: its shape; the record is checked against the
+    run's scenarios at the run's time (``check_intervention``)."""
+    for key in ("value", "pause"):
+        if key in body:
+            raise PayloadError(f"'input' takes no '{key}'.", key)
+    record = body.get("input")
+    if not isinstance(record, Mapping):
+        raise PayloadError("'input' must be an object {kind, ...fields} (docs/events.md, "
+                           "Inputs).", "input")
+    if "t" in record:
+        raise PayloadError("'input.t' is not allowed: an intervention acts at the run's current "
+                           "time, the instant the page shows.", "input.t")
+    return ControlRequest(run_id, "input", None, input=dict(record))
+
+
 def check_seek(value: float | None, limit_s: float) -> None:
     """A seek lands inside its run: ``parse_control`` checked ``value >= 0``, the run knows its end."""
     if value is None or value > limit_s:
@@ -118,10 +180,11 @@ def check_seek(value: float | None, limit_s: float) -> None:
                            "(the run's end).", "value")
 
 
-def parse_run(payload: Any) -> Scenario:
+def parse_run(payload: Any) -> tuple[Scenario, tuple[dict[str, Any], ...]]:
     """Validate ``POST /api/run``: same validation as ``start``, plus a cap on the work."""
     body = envelope(payload, RUN_KEYS, "run")
     scenario = parse_scenario_field(_object(body, "scenario"), _preset(body))
+    inputs = parse_inputs(body.get("inputs", []), scenario)
     viewers = scenario.clients.count
     chunks = 1
     if scenario.workload.kind == "live_video":
@@ -130,7 +193,7 @@ def parse_run(payload: Any) -> Scenario:
         raise PayloadError(f"The summary API runs at most {RUN_MAX_VIEWERS:,} viewers and "
                            f"{RUN_MAX_REQUESTS:,} requests (viewers x chunks); use the live lab "
                            "or the command line for bigger runs.", "scenario.clients.count")
-    return scenario
+    return scenario, inputs
 
 
 def parse_scenario_field(raw: Any, preset: str | None = None, field: str = "scenario") -> Scenario:

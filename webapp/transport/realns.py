@@ -44,6 +44,9 @@ def parse_real_start(payload: Any, *, max_animate: int) -> RealStart:
     if body.get("compare") is not None:
         raise PayloadError("A real run has no compare side; set 'beside' to run the simulation "
                            "of the same arrivals beside it.", "compare")
+    if body.get("inputs"):
+        raise PayloadError("A real run takes no inputs: real services are measured as they "
+                           "are.", "inputs")
     lab = parse_start({k: v for k, v in body.items() if k in START_KEYS},
                       max_animate=max_animate)
     beside = body.get("beside", False)

@@ -127,6 +127,8 @@ class RealLine:
 class RealLabRun(Run):
     """One real run for one connection: waits its turn, records, plays the recording."""
 
+    takes_inputs = False
+
     def __init__(self, *, line: RealLine, start: RealStart, slots: Any, outlet: Any) -> None:
         super().__init__(slots=slots, outlet=outlet, scenario=start.scenario,
                          compare=start.scenario if start.beside else None, speed=start.speed,

@@ -8,6 +8,13 @@ the web process does no engine work at all: it forwards chunks that arrive ready
 
 Where the frames go is an ``Outlet``: one lab connection (acknowledged frames, 30 a second) or a
 classroom room (no acknowledgements, 10 a second, each frame stamped and observed by the room).
+
+Inputs (docs/protocol.md, "Inputs"): a run is its scenario(s) plus a list of engine input records
+-- given at start, an intervention (``control`` ``input``) at the playback instant, a classroom
+tap -- and the same list makes the same run, so seek, revive and restart replay it. An
+intervention is a re-run in the worker (``WorkerSource.add_input``): one at a time per run (the
+next waits in the bounded control queue until the worker has replied), and its reply, ``state``
+``inputs``, goes out before any frame that carries its events.
 """
 from __future__ import annotations
 
@@ -16,13 +23,15 @@ import math
 import secrets
 import time
 from collections import deque
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from webapp.engine import Scenario
 from webapp.extensions import socketio
 from webapp.transport import wire
+from webapp.transport.budget import check_intervention_cost
 from webapp.transport.pacer import FINISHED, PAUSED, PLAYING, STOPPED, Output, Pacer
-from webapp.transport.payloads import ControlRequest, PayloadError
+from webapp.transport.payloads import (MAX_RUN_INPUTS, ControlRequest, PayloadError,
+                                       check_intervention)
 from webapp.transport.slots import RunSlots
 from webapp.transport.source import WorkerSource
 
@@ -57,8 +66,11 @@ class Outlet(Protocol):
 class Run:
     """One streamed experiment (two in lockstep in compare mode) for one outlet."""
 
+    takes_inputs = True   # (a real run's recording does not)
+
     def __init__(self, *, slots: RunSlots, outlet: Outlet, scenario: Scenario,
-                 compare: Scenario | None, speed: float, animate_limit: int) -> None:
+                 compare: Scenario | None, speed: float, animate_limit: int,
+                 inputs: Sequence[dict[str, Any]] = ()) -> None:
         self.run_id = secrets.token_urlsafe(9)
         self.slots = slots
         self.settings = slots.settings
@@ -72,7 +84,11 @@ class Run:
         self.dot_scale = max(1, math.ceil(viewers / animate_limit))
         self.status = PLAYING
         self.end_s: float | None = None
-        self.inputs: list[int] = []     # recorded taps (step indices): a replay re-injects them
+        self.moments: list[Any] | None = None   # per side, once known (compact moment dicts)
+        # Engine input records: given at start, interventions, taps (a replay re-runs them all).
+        self.inputs: list[dict[str, Any]] = list(inputs)
+        self.taps: set[int] = set()      # places in ``inputs`` that are classroom taps
+        self._unanswered = 0             # interventions queued or in flight (no reply yet)
         self.pacer: Pacer | None = None
         self._controls: deque[ControlRequest] = deque()
         self._taps: deque[Any] = deque()
@@ -108,10 +124,31 @@ class Run:
         self.slots.tasks.add(self)
         socketio.start_background_task(self._task)
 
+    @property
+    def given_inputs(self) -> list[dict[str, Any]]:
+        """The inputs given to this run (at start and as interventions), taps left out."""
+        return [record for i, record in enumerate(self.inputs) if i not in self.taps]
+
+    def check_input(self, ctl: ControlRequest) -> None:
+        """Refuse an intervention this run cannot take now (the task checks it again, at the
+        exact instant it acts)."""
+        if not self.takes_inputs:
+            raise PayloadError("A real run is a recording: it takes no interventions.", "input")
+        if len(self.inputs) - len(self.taps) + self._unanswered >= MAX_RUN_INPUTS:
+            raise PayloadError(f"This run has had {MAX_RUN_INPUTS} inputs, the most a run "
+                               "takes; restart it to intervene again.", "input")
+        assert ctl.input is not None
+        record = check_intervention(ctl.input, self.pacer.t if self.pacer else 0.0,
+                                    self.scenario, self.compare)
+        check_intervention_cost((self.scenario, self.compare), [*self.inputs, record],
+                                self.settings.run_max_steps)
+
     def control(self, ctl: ControlRequest) -> None:
         if len(self._controls) >= MAX_PENDING_CONTROLS:
-            raise PayloadError("Too many controls pending for this run; wait a moment.", "action")
+            raise PayloadError("Too many controls pending for this run; wait a moment.",
+                               "input" if ctl.action == "input" else "action")
         self._controls.append(ctl)
+        self._unanswered += ctl.action == "input"
 
     def tap(self, token: Any) -> None:
         """Queue one extra viewer request for ``token`` (answered with ``on_tap``)."""
@@ -140,6 +177,8 @@ class Run:
             "viewers": self.viewers,
             "duration_s": self.duration_s,
             "end_s": self.end_s,
+            "inputs": list(self.inputs),
+            **self._moments_fields(),
             "dot_scale": self.dot_scale,
             "animated_viewers": math.ceil(self.viewers / self.dot_scale),
             "animate_limit": self.animate_limit,
@@ -154,6 +193,12 @@ class Run:
                 "dot_scale": self.dot_scale, "max_steps": s.run_max_steps, "cpu_s": s.run_cpu_s,
                 "memory_mb": s.worker_memory_mb, "window_bytes": s.run_buffer_kb << 10,
                 "live": self.outlet.live, "inputs": list(self.inputs)}
+
+    def _moments_fields(self) -> dict[str, Any]:
+        """``moments`` (side A) and ``moments_b`` (side B in compare mode), null until known."""
+        sides = self.moments or [None, None]
+        return {"moments": sides[0],
+                "moments_b": sides[1] if self.compare is not None and len(sides) > 1 else None}
 
     def _task(self) -> None:
         source: Any = None
@@ -191,6 +236,7 @@ class Run:
     def _play(self, source: Any) -> Any:
         """Playback of a ready source begins: ``started``, then a pacer reading it."""
         self.end_s = source.end_s
+        self.moments = getattr(source, "moments", None)
         self._send(("started", self.started_payload()))
         self.pacer = self._new_pacer(source)
         return source
@@ -232,6 +278,8 @@ class Run:
                 return
             out: Output = []
             while self._controls and not self._stop:
+                if self._controls[0].action == "input" and not self._settled(source, pacer):
+                    break   # one re-run at a time: it waits for the one in flight
                 out += self._apply(pacer, self._controls.popleft())
                 idle_since = time.monotonic()
             while self._acks:
@@ -272,6 +320,28 @@ class Run:
             return pacer.step(float(ctl.value))  # type: ignore[arg-type]
         if ctl.action == "seek":
             return pacer.seek(float(ctl.value), ctl.pause)  # type: ignore[arg-type]
+        if ctl.action == "input":
+            return self._intervene(pacer, ctl)
+        return []
+
+    @staticmethod
+    def _settled(source: Any, pacer: Pacer) -> bool:
+        """An intervention can act now: no other in flight, no seek or step waiting, and every
+        event up to the instant on the page at hand (after a seek, those at the instant itself
+        come just after the state there)."""
+        return not (source.applying or pacer.busy) and source.frontier >= pacer.t
+
+    def _intervene(self, pacer: Pacer, ctl: ControlRequest) -> Output:
+        """Send an intervention to the worker, at the instant on the page (the pacer's t)."""
+        assert ctl.input is not None
+        try:
+            record = check_intervention(ctl.input, pacer.t, self.scenario, self.compare)
+        except PayloadError as exc:
+            self._unanswered -= 1
+            return [self._error(str(exc), exc.field)]
+        pacer.take_now()   # every event up to the instant is taken: the re-run starts there
+        pacer.source.add_input(record)
+        pacer.show()
         return []
 
     def _notices(self, source: WorkerSource) -> None:
@@ -279,14 +349,37 @@ class Run:
             kind = notice[0]
             if kind == "end":
                 changed = notice[1] != self.end_s
-                self.end_s = notice[1]
+                news = notice[2] != self.moments
+                self.end_s, self.moments = notice[1], notice[2]
                 if changed and self.pacer is not None:
                     self._send(self._state_payload("length"))
+                if news and self.pacer is not None:
+                    self._send(self._state_payload("moments", **self._moments_fields()))
+            elif kind == "inputs":
+                self._applied(source, notice[1])
             elif kind == "tapped":
-                self.inputs.append(int(notice[4]))
+                self.taps.add(len(source.inputs) - 1)
+                self.inputs = list(source.inputs)
                 self.outlet.tapped(self.run_id, notice[1], int(notice[2]), float(notice[3]), None)
             elif kind == "tap_refused":
                 self.outlet.tapped(self.run_id, notice[1], None, None, str(notice[2]))
+
+    def _applied(self, source: WorkerSource, refusal: str | None) -> None:
+        """The worker's reply to an intervention: the whole list, the new end and moments."""
+        self._unanswered = max(0, self._unanswered - 1)
+        self.inputs = list(source.inputs)
+        news = source.moments != self.moments
+        self.end_s, self.moments = source.end_s, source.moments
+        if refusal is not None:
+            self._send(self._error(f"The intervention could not act: {refusal}", "input"))
+        self._send(self._state_payload("inputs", inputs=list(self.inputs),
+                                       **self._moments_fields()))
+        if news and self.moments is not None:   # (null: a ``state moments`` follows when known)
+            self._send(self._state_payload("moments", **self._moments_fields()))
+
+    def _error(self, message: str, field: str | None) -> tuple[str, dict[str, Any]]:
+        """An ``error`` about this run that leaves it running."""
+        return ("error", {"message": message, "field": field, "run_id": self.run_id})
 
     def _stopped(self, action: str = "stop", message: str | None = None) -> None:
         """The run ends without finishing: say so once (``state`` stopped)."""
@@ -308,12 +401,12 @@ class Run:
         self.status = STOPPED
         if self.pacer is not None:
             self.pacer.status = STOPPED
-        self._send(("error", {"message": message, "field": None, "run_id": self.run_id}))
+        self._send(self._error(message, None))
 
-    def _state_payload(self, action: str | None) -> tuple[str, dict[str, Any]]:
+    def _state_payload(self, action: str | None, **extra: Any) -> tuple[str, dict[str, Any]]:
         t = self.pacer.t if self.pacer is not None else 0.0
         return ("state", {"run_id": self.run_id, "status": self.status, "speed": self.speed,
-                          "t": round(t, 6), "action": action, "end_s": self.end_s})
+                          "t": round(t, 6), "action": action, "end_s": self.end_s, **extra})
 
     def _send_all(self, out: Output) -> None:
         for item in out:
@@ -321,6 +414,8 @@ class Run:
 
     def _send(self, item: tuple[str, dict[str, Any]]) -> None:
         event, data = item
+        if event == "done":
+            data["inputs"] = list(self.inputs)
         if event == "frame" and self.outlet.acks:
             self.outlet.emit(event, data, callback=self._on_ack)
         else:

@@ -7,16 +7,20 @@ concurrent starts can be refused, never exceed the limit; paused runs give their
 """
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from webapp.extensions import socketio
+from webapp.transport.bucket import TokenBucket
 from webapp.worker.pool import WorkerPool
 
 if TYPE_CHECKING:
     from webapp.transport.runner import Run
 
 RUNS_KEY = "herdlab.runs"
+INPUT_RATE = 0.5     # interventions per second per connection, sustained (each one is a re-run)
+INPUT_BURST = 10.0
 
 
 class RunSlots:
@@ -30,6 +34,8 @@ class RunSlots:
         self.tasks: set["Run"] = set()
         # /lab connections: {sid: {run_id: Run}}, newest last (kept for replay by seek).
         self.connections: dict[str, OrderedDict[str, "Run"]] = {}
+        # Interventions per connection (/lab, and a room's instructor), forgotten on disconnect.
+        self._input_budgets: dict[str, TokenBucket] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> "RunSlots":
@@ -57,6 +63,18 @@ class RunSlots:
 
     def holds(self, holder: object) -> bool:
         return holder in self.reserved
+
+    def admit_input(self, sid: str) -> bool:
+        """Spend one of connection ``sid``'s interventions; False when it is over its budget."""
+        now = time.monotonic()
+        bucket = self._input_budgets.get(sid)
+        if bucket is None:
+            bucket = self._input_budgets[sid] = TokenBucket(INPUT_RATE, INPUT_BURST, now)
+        return bucket.take(now)
+
+    def forget(self, sid: str) -> None:
+        """Connection ``sid`` is gone: its budget goes too."""
+        self._input_budgets.pop(sid, None)
 
     def live_tasks(self) -> int:
         """Run tasks alive in this process (tests assert this drops to 0)."""

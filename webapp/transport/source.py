@@ -61,7 +61,9 @@ class WorkerSource:
     one taken is reported back as consumed, which lets the worker compute further. So the web
     process holds at most ``window_bytes`` of a run, however long or large it is.
 
-    ``epoch`` counts seeks: whatever the worker sent before the latest seek is ignored.
+    ``epoch`` counts seeks and inputs: whatever the worker sent before the latest one is ignored.
+    ``inputs`` is the run's list of engine input records (taps, interventions) as the worker
+    keeps it: a relaunched worker gets it, so a revived run is the same run.
     """
 
     def __init__(self, pool: WorkerPool, spec: dict[str, Any], launch: bool = True,
@@ -72,8 +74,10 @@ class WorkerSource:
         self.epoch = 0
         self.ready = False
         self.failed: str | None = None
-        self.inputs: list[int] = list(spec.get("inputs", ()))
+        self.inputs: list[dict[str, Any]] = list(spec.get("inputs", ()))
         self._end_s = end_s   # known already when an ended run is revived (same scenario, same inputs)
+        self.moments: list[Any] | None = None   # per side, once the worker knows them
+        self.applying = False   # an input sent, its reply ("inputs") not back yet
         self._summaries: list[dict[str, Any]] | None = None
         self.truncated = False
         self._worker: Worker | None = None
@@ -131,9 +135,23 @@ class WorkerSource:
         bundle, self._resume = self._resume, None
         return bundle
 
+    def add_input(self, record: dict[str, Any]) -> None:
+        """An input at ``record["t"]``, up to which everything has been taken: the worker re-runs
+        with it and streams on from there (its reply is an ``inputs`` notice, then events)."""
+        t = record["t"]
+        self.epoch += 1
+        self._reset(math.nextafter(t, -math.inf))   # (the events at t come again, from the input)
+        self._summaries = None
+        self.applying = True
+        if self._worker is not None and not self._worker.channel.closed:
+            self._worker.send(("input", self.epoch, record))
+        else:
+            self._launch(None, record)
+
     # ----- driven by the run's task ----------------------------------------------------------------
     def poll(self) -> list[tuple[Any, ...]]:
-        """Read what the worker sent; return notices for the run (tapped, tap_refused, end)."""
+        """Read what the worker sent; return notices for the run (tapped, tap_refused, end,
+        inputs)."""
         notices: list[tuple[Any, ...]] = []
         worker = self._worker
         if worker is None:
@@ -170,10 +188,10 @@ class WorkerSource:
         return self._worker is not None
 
     # ----- internals ----------------------------------------------------------------------------
-    def _launch(self, seek_to: float | None) -> None:
+    def _launch(self, seek_to: float | None, record: dict[str, Any] | None = None) -> None:
         self._worker = self.pool.acquire()
         self._worker.start({**self.spec, "inputs": list(self.inputs), "seek_to": seek_to,
-                            "epoch": self.epoch})
+                            "input": record, "epoch": self.epoch})
 
     def _drop_worker(self) -> None:
         if self._worker is not None:
@@ -213,7 +231,13 @@ class WorkerSource:
             self.ready = True
         elif kind == "end":
             self._end_s = float(message[1])
-            notices.append(("end", self._end_s))
+            self.moments = message[2]
+            notices.append(("end", self._end_s, self.moments))
+        elif kind == "inputs":
+            _, _, self.inputs, refusal, end = message
+            self.applying = False
+            self._end_s, self.moments = end if end is not None else (None, None)
+            notices.append(("inputs", refusal))
         elif kind == "done":
             if message[1] == self.epoch:
                 self.ready = True   # (it always follows "ready"; a done run is ready anyway)
@@ -222,7 +246,7 @@ class WorkerSource:
                 self._frontier = math.inf
                 self._drop_worker()
         elif kind == "tapped":
-            self.inputs.append(int(message[4]))
+            self.inputs.append(message[4])
             notices.append(message)
         elif kind in ("tap_refused",):
             notices.append(message)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pickle
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from webapp.engine import Scenario
 from webapp.extensions import socketio
@@ -27,9 +27,10 @@ class RunRefused(Exception):
         self.status = status
 
 
-def run_summary(slots: RunSlots, scenario: Scenario) -> dict[str, Any]:
+def run_summary(slots: RunSlots, scenario: Scenario,
+                inputs: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     settings = slots.settings
-    check_cost(scenario, settings.api_max_steps)
+    check_cost(scenario, settings.api_max_steps, inputs=inputs)
     holder = object()
     if not slots.reserve(holder):
         raise RunRefused("The server is running as many experiments as it can; try again in a "
@@ -37,7 +38,8 @@ def run_summary(slots: RunSlots, scenario: Scenario) -> dict[str, Any]:
     worker = slots.pool.acquire()
     finished = False
     try:
-        worker.start({"kind": "summary", "scenarios": [scenario], "max_steps": settings.api_max_steps,
+        worker.start({"kind": "summary", "scenarios": [scenario], "inputs": list(inputs),
+                      "max_steps": settings.api_max_steps,
                       "cpu_s": settings.api_timeout_s, "memory_mb": settings.worker_memory_mb})
         deadline = time.monotonic() + settings.api_timeout_s
         while time.monotonic() < deadline:

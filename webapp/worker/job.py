@@ -9,6 +9,13 @@ run's end (``end_s``), so the timeline's length is known long before playback ge
 In ``live`` mode (a classroom run, where a student's tap must land *now*) it computes no further
 than the ``horizon`` the web process gives it, a little ahead of what is on screen.
 
+Inputs (engine input records: a tap, an intervention) make the run; the same list makes the same
+run. An intervention acts at an instant the worker has usually computed past already, so it is
+a re-run, like a seek: the simulations are rebuilt with the list *including* the new input (so
+the run is exactly the one that list makes up front, whatever side ends when), re-run silently
+up to its instant, and the events at that instant before the input's own event -- the ones the
+page was sent already -- are left out. Then the run streams on from there.
+
 Budgets: the engine step budget (``max_steps``, the run ends early and says ``truncated``) and a
 CPU budget (``cpu_s``, the run is stopped with a clear error), checked between slices; the kernel
 enforces the same CPU budget and the memory limit as a backstop (``__main__``).
@@ -22,6 +29,8 @@ import pickle
 import time
 from typing import Any
 
+from webapp.engine import ScenarioError
+from webapp.engine.events import INPUT
 from webapp.worker.channel import WorkerEnd
 from webapp.worker.limits import BudgetExceeded, Priority
 from webapp.worker.resume import ResumeState
@@ -45,20 +54,25 @@ class StreamJob:
         self.cpu_s = float(spec["cpu_s"])
         self.window = int(spec["window_bytes"])
         self.live = bool(spec["live"])
-        self.inputs: list[int] = list(spec.get("inputs", ()))
+        self.inputs: list[dict[str, Any]] = list(spec.get("inputs", ()))
         self.horizon = 0.0 if self.live else math.inf
         self.epoch = int(spec.get("epoch", 0))
         self.unconsumed = 0
         self.stopped = False
         self.done_sent = False
         self.end_s: float | None = None
+        self.moments: list[Any] | None = None   # per side, announced with end_s
+        self._held: list[tuple[Any, ...]] | None = None   # chunks held back until a reply goes
         self.prepass: list[Track] | None = None
         self.prepass_inputs = -1          # how many inputs the current pre-pass knows
         self.prepass_due = 0.0
         self.tracks: list[Track] = []
         self._pending: list[list[Any]] = []
         self._sent_frontier = -1.0
-        self._start(spec.get("seek_to"))
+        if spec.get("input") is not None:
+            self._intervene(spec["input"])
+        else:
+            self._start(spec.get("seek_to"))
 
     # ----- the loop -------------------------------------------------------------------------
     def run(self) -> None:
@@ -101,53 +115,103 @@ class StreamJob:
         elif kind == "seek":
             self.epoch = int(message[1])
             self._start(float(message[2]))
+        elif kind == "input":
+            self.epoch = int(message[1])
+            self._intervene(message[2])
         elif kind == "tap":
             self._tap(message[1])
         elif kind == "stop":
             self.stopped = True
 
     def _tap(self, token: Any) -> None:
-        track = self.tracks[0]
-        if track.finished:
+        """A classroom tap: an ``inject`` input at the current step boundary, on every side."""
+        if self.tracks[0].finished:
             self.end.send(("tap_refused", token, "The run has ended."))
             return
+        t = max(track.index for track in self.tracks) * STEP
         try:
-            req, t = track.inject_now()
-        except ValueError as exc:   # the engine's own cap on injected requests (ScenarioError)
+            req = self.tracks[0].sim.inject(t)
+            for track in self.tracks[1:]:
+                if not track.finished:   # (a side over already cannot take it)
+                    track.sim.inject(t)
+        except ScenarioError as exc:   # the engine's own cap on inputs
             self.end.send(("tap_refused", token, str(exc)))
             return
-        self.inputs = list(track.inputs)
-        self.end.send(("tapped", token, req, t, track.index))
+        record = self.tracks[0].sim.inputs[-1]
+        self.inputs.append(record)
+        self.end.send(("tapped", token, req, t, record))
         if self.end_s is not None or self.prepass is not None:
             self.prepass_due = max(self.prepass_due, time.monotonic())
 
     # ----- streaming ---------------------------------------------------------------------------
     def _start(self, seek_to: float | None) -> None:
         """(Re)build the simulations from t=0; after a seek, re-run silently up to the target."""
-        self.tracks = [Track(s, record=True, dot_scale=self.dot_scale, max_steps=self.max_steps,
-                             inputs=self.inputs) for s in self.scenarios]
-        self.unconsumed = 0
-        self.done_sent = False
-        self._pending: list[list[Any]] = [[] for _ in self.tracks]
-        self._sent_frontier = -1.0
+        self._rebuild(self.inputs)
         if seek_to is None:
             self._first_report()
             return
         states = [ResumeState() for _ in self.tracks]
-        stop_at = math.nextafter(seek_to, -math.inf)
+        self._silently_to(math.nextafter(seek_to, -math.inf), [s.feed for s in states])
+        bundles = [encode(state.events()) for state in states]
+        self._send_counted(("resume", self.epoch, seek_to, _blob(bundles)))
+        self._finish_if_done()
+
+    def _intervene(self, record: dict[str, Any]) -> None:
+        """An input at ``record["t"]``, the instant on the page: the run again with it, from there.
+
+        Everything up to that instant was sent; what follows starts with the input's own event.
+        The reply (``inputs``) goes before any of it, with the new end and moments when this
+        small run is complete within ``FIRST_REPORT_S``.
+        """
+        t, seq = record["t"], len(self.inputs)
+        refusal = None
+        try:
+            self._rebuild(self.inputs + [record])
+            self.inputs = self.tracks[0].sim.inputs
+        except ScenarioError as exc:   # (the web process checked it: only a stale check)
+            refusal = str(exc)
+            self._rebuild(self.inputs)
+        self._silently_to(math.nextafter(t, -math.inf), [lambda _: None] * len(self.tracks))
+        for track, out in zip(self.tracks, self._pending):
+            out.extend(_from_input(track.step(t), t, None if refusal else seq))
+        self._held = []
+        deadline = time.monotonic() + FIRST_REPORT_S
+        while self._can_compute() and time.monotonic() < deadline:
+            self._compute(finish=False)
+        complete = all(track.finished for track in self.tracks)
+        if complete:
+            self._set_end(self._recorded_end(), [track.moments() for track in self.tracks])
+        else:
+            self.end_s = self.moments = None
+            self.prepass_due = time.monotonic()
+        held, self._held = self._held, None
+        self.end.send(("inputs", self.epoch, list(self.inputs), refusal,
+                       (self.end_s, self.moments) if complete else None))
+        for message in held:   # (counted when held)
+            self.end.send(message)
+        self._finish_if_done()
+
+    def _rebuild(self, inputs: list[dict[str, Any]]) -> None:
+        """The recording simulations from t=0 with ``inputs``; nothing sent or pending."""
+        self.tracks = [Track(s, record=True, dot_scale=self.dot_scale, max_steps=self.max_steps,
+                             inputs=inputs) for s in self.scenarios]
+        self.unconsumed = 0
+        self.done_sent = False
+        self._pending = [[] for _ in self.tracks]
+        self._sent_frontier = -1.0
+
+    def _silently_to(self, stop_at: float, feeds: list[Any]) -> None:
+        """Re-run every side up to ``stop_at`` (included), handing its events to ``feeds``."""
         deadline = time.monotonic() + SLICE_S
-        for track, state in zip(self.tracks, states):
+        for track, feed in zip(self.tracks, feeds):
             while not track.finished and track.index * STEP < stop_at:
                 partial = (track.index + 1) * STEP > stop_at
-                state.feed(track.step(stop_at))
+                feed(track.step(stop_at))
                 if partial:
                     break
                 if time.monotonic() > deadline:
                     self._check_budget()
                     deadline = time.monotonic() + SLICE_S
-        bundles = [encode(state.events()) for state in states]
-        self._send_counted(("resume", self.epoch, seek_to, _blob(bundles)))
-        self._finish_if_done()
 
     def _first_report(self) -> None:
         """Work for up to ``FIRST_REPORT_S``, then say ``ready``: the web process starts playback.
@@ -194,13 +258,19 @@ class StreamJob:
                             _blob([encode(events) for events in pending])))
 
     def _announce_end(self) -> None:
-        """Once the recording is complete its end is known: say so (if it is news)."""
-        if not all(t.finished for t in self.tracks):
-            return
-        end_s = _wire_time(max(t.last_t for t in self.tracks))
-        if self.end_s != end_s:
-            self.end_s = end_s
-            self.end.send(("end", end_s))
+        """Once the recording is complete its end and moments are known: say so (if news)."""
+        if all(t.finished for t in self.tracks):
+            self._set_end(self._recorded_end(), [t.moments() for t in self.tracks])
+
+    def _recorded_end(self) -> float:
+        return _wire_time(max(t.last_t for t in self.tracks))
+
+    def _set_end(self, end_s: float, moments: list[Any]) -> None:
+        """The run's end and moments (per side), sent as ``end`` when they are news."""
+        if (end_s, moments) != (self.end_s, self.moments):
+            self.end_s, self.moments = end_s, moments
+            if self._held is None:   # (else the reply to an input carries them)
+                self.end.send(("end", end_s, moments))
 
     def _finish_if_done(self) -> None:
         if self.done_sent or not all(t.finished for t in self.tracks):
@@ -214,6 +284,10 @@ class StreamJob:
                        any(t.truncated for t in self.tracks)))
 
     def _send_counted(self, message: tuple[Any, ...]) -> None:
+        if self._held is not None:
+            self._held.append(message)
+            self.unconsumed += len(message[-1])
+            return
         self.unconsumed += self.end.send(message)
 
     # ----- the pre-pass: the run's end, from a summary-only run ------------------------------
@@ -237,10 +311,9 @@ class StreamJob:
                     track.step()
         if all(t.finished for t in self.prepass):
             end_s = _wire_time(max(t.last_t for t in self.prepass))
+            moments = [t.moments() for t in self.prepass]
             self.prepass = None
-            if end_s != self.end_s:
-                self.end_s = end_s
-                self.end.send(("end", end_s))
+            self._set_end(end_s, moments)
 
     # ----- budgets ----------------------------------------------------------------------------
     def _check_budget(self) -> None:
@@ -250,6 +323,16 @@ class StreamJob:
                 f"The run needed more than {self.cpu_s:g} s of computing, this server's budget "
                 "per run, and was stopped. Fewer viewers, a shorter duration or slower polling "
                 "make it cheaper.")
+
+
+def _from_input(events: list[Any], t: float, seq: int | None) -> list[Any]:
+    """Of the events at ``t`` (all were sent before the input came, as the run without it made
+    them: it acts after everything else at its instant), those from input ``seq``'s own event
+    on; none when it was refused (``seq`` None)."""
+    for i, ev in enumerate(events):
+        if seq is not None and ev[1] == INPUT and ev[7] == seq:
+            return events[i:]
+    return []
 
 
 def _wire_time(t: float) -> float:
@@ -268,7 +351,7 @@ def _blob(lists: list[list[Any]]) -> bytes:
 def summarise(spec: dict[str, Any], cpu_deadline: float, priority: Priority) -> dict[str, Any]:
     """A summary-only run within the step and CPU budgets."""
     track = Track(spec["scenarios"][0], record=False, dot_scale=1, max_steps=int(spec["max_steps"]),
-                  inputs=[])
+                  inputs=list(spec.get("inputs", ())))
     cpu_s = float(spec["cpu_s"])
     while not track.finished:
         for _ in range(100):

@@ -9,6 +9,8 @@ export const SHORTCUTS = [
   ["+ / −", "faster / slower"],
   ["r", "restart the same run"],
   ["c", "compare mode on / off"],
+  ["n", "story: skip the moment on screen"],
+  ["m", "story: replay the last moment"],
   ["p", "presentation mode (projector)"],
   ["?", "this help"],
   ["↑ / ↓", "on the stage: choose a request"],
@@ -28,7 +30,7 @@ export function bindKeys(target, act) {
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || e.target?.isContentEditable) return;
     const command = {
       " ": ["toggle"], ArrowRight: ["forward"], ArrowLeft: ["seekBy", -1], "+": ["faster"], "=": ["faster"],
-      "-": ["slower"], _: ["slower"], r: ["restart"], c: ["compare"], p: ["presentation"], "?": ["help"],
+      "-": ["slower"], _: ["slower"], r: ["restart"], c: ["compare"], n: ["skip"], m: ["replay"], p: ["presentation"], "?": ["help"],
     }[e.key];
     if (!command) return;
     if (e.key === " " && tag === "BUTTON") return;     // a focused button handles its own space

@@ -23,6 +23,11 @@ import { describeDot } from "./states.js";
 import { eventLine } from "./lifecycle.js";
 import { FocusReturn, trapTab } from "./focus.js";
 import { legendEntries, showLegend } from "./legend.js";
+import { Story } from "./story.js";
+import { Caption } from "./caption.js";
+import { Marks, inputTitle } from "./marks.js";
+import { Interventions } from "./interventions.js";
+import { compareChoices, compareLabel } from "./compare.js";
 
 const SUMMARY_EVERY_MS = 2000;     // screen readers: a calm, polite summary, not a running commentary
 const DOM_EVERY_MS = 100;          // cards, timeline and text: 10 updates a second is plenty
@@ -50,6 +55,9 @@ let uidSeq = 0;
  * @param {boolean} [options.presentation=false]  start in presentation mode (the presenter screen)
  * @param {number} [options.speed=1]  playback speed of the next run (0.05..20)
  * @param {object} [options.socket]  a Socket.IO socket on /lab to use instead of connecting
+ * @param {boolean} [options.story=false]  guided playback on: ease into and hold on each key moment
+ * @param {string[]} [options.storyFocus]  the moments (`what`s) the story holds on (a lesson step's)
+ * @param {boolean} [options.interventions=true]  clicking the stage's boxes while a run plays acts on it
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
  * @param {(started: object) => void} [options.onStarted]
  * @param {(side: "a"|"b", caption: string) => string} [options.caption]  the stage captions, rewritten
@@ -60,12 +68,15 @@ let uidSeq = 0;
  */
 export function mountLab(root, options = {}) {
   const opts = { preset: "classroom", overrides: {}, controls: "all", presetPicker: true, compare: false, readonly: false,
-                 shareUrl: false, keyboard: true, globals: true, speed: 1, ...options };
+                 shareUrl: false, keyboard: true, globals: true, speed: 1, story: false, interventions: true, ...options };
   const uid = root.id || `lab${++uidSeq}`;
   const q = (role) => root.querySelector(`[data-role="${role}"]`);
   const store = new Store();
   store.speed = opts.speed;
-  const config = { preset: opts.preset, overrides: structuredClone(opts.overrides), compare: !!opts.compare };
+  // compareB: side B's mitigations over A's scenario (null: A without mitigation, B with yours);
+  // inputs: the interventions kept with the run, replayed by the next start and the share link.
+  const config = { preset: opts.preset, overrides: structuredClone(opts.overrides), compare: !!opts.compare,
+                   compareB: null, inputs: [] };
   let schema = [], presets = {};
   let mitigations = new Mitigations([]);
   let baselines = new Baselines(mitigations);
@@ -85,20 +96,38 @@ export function mountLab(root, options = {}) {
   const charts = new Charts(q("charts"), store);
   const cards = new Cards(q("cards"), store, () => mitigations);
   const timeline = opts.readonly ? null : new Timeline(q("bar"), { store, act });
+  const story = new Story(store, {
+    speed: (x) => { store.requestSpeed(x); transport.control("speed", x); },
+    seek: (t, pause) => transport.seek(clampT(t), pause),
+    step: (seconds) => transport.step(seconds),
+    resume: () => transport.control("resume"),
+  });
+  story.set(opts.story, opts.storyFocus);
+  const caption = new Caption(q("caption"), stages[0]);
+  const marks = opts.readonly ? null : new Marks(q("marks"), { store, seek: (t) => { story.yieldControl(); act("scrub", t); } });
+  const interventions = new Interventions({
+    targets: q("targets-a"), poke: q("poke"), stage: stages[0], side: store.a, store,
+    send: (input) => intervene(input),
+    allowed: () => !opts.readonly && opts.interventions && store.live && !!store.runId,
+  });
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
 
   // ---- commands: every click and key ends here ------------------------------------------------
   function act(command, value) {
     const live = store.live;
     switch (command) {
-      case "escape": closePanels(); return;
+      case "escape": if (!interventions.close()) closePanels(); return;
       case "help": toggleHelp(); return;
       case "presentation": setPresentation(!presentation); return;
     }
     if (opts.readonly) return;
     const replayable = live || store.status === "finished" || store.status === "stopped";
     switch (command) {
+      case "skip": story.skip(); return;
+      case "replay": story.replay(); return;
       case "toggle":
+        if (story.hold) { story.skip(); return; }           // held on a moment: play on
+        story.yieldControl();
         if (store.status === "playing") transport.control("pause");
         else if (store.status === "paused") transport.control("resume");
         else if (store.putAway) transport.seek(store.t);      // the server computes it again from here
@@ -109,11 +138,12 @@ export function mountLab(root, options = {}) {
         if (store.status === "paused") act("step");
         else act("seekBy", 1);
         return;
-      case "seekBy": if (replayable) transport.seek(clampT(store.t + value), store.status === "paused"); return;
-      case "scrub": if (store.runId && replayable) transport.seek(clampT(value), true); return;
+      case "seekBy": story.yieldControl(); if (replayable) transport.seek(clampT(store.t + value), store.status === "paused"); return;
+      case "scrub": story.yieldControl(); if (store.runId && replayable) transport.seek(clampT(value), true); return;
       case "faster": act("speed", stepSpeed(store.speed, +1)); return;
       case "slower": act("speed", stepSpeed(store.speed, -1)); return;
       case "speed":
+        story.chose(value);
         if (live) { store.requestSpeed(value); transport.control("speed", value); } else { store.speed = value; store.touch(); }
         rememberConfig();
         return;
@@ -132,27 +162,58 @@ export function mountLab(root, options = {}) {
     return presets[config.preset]?.scenario || {};
   }
 
-  /** The start payload: in compare mode A has no mitigation and B adds the chosen ones. */
+  /**
+   * The start payload. Compare mode: with side B's own mitigations chosen (compareB), A is the
+   * scenario as set and B is A plus those; else A has no mitigation and B adds the chosen ones.
+   * The run's interventions (inputs) go along, so the same link replays the same run.
+   */
   function startPayload() {
-    const payload = { preset: config.preset, scenario: config.overrides, speed: store.speed };
-    if (config.compare) {
+    const payload = { preset: config.preset, scenario: config.overrides, speed: chosenSpeed() };
+    if (config.compare && config.compareB) {
+      payload.compare = config.compareB;            // B = A + these (a lesson's pair, or the picker's)
+    } else if (config.compare) {
       const chosen = mitigations.only(merge(presetScenario(), config.overrides));
       payload.scenario = mitigations.without(config.overrides);
       payload.compare = mitigations.on(chosen).length ? chosen : { strategy: { coalesce: "promise" } };
     }
+    if (config.inputs.length) payload.inputs = config.inputs;
     return payload;
+  }
+
+  /** The student's speed: while the story eases into a moment the run plays slower than chosen. */
+  function chosenSpeed() {
+    return story.on && store.runId ? story.userSpeed : store.speed;
+  }
+
+  function shareQuery() {
+    return toQuery({ ...config, speed: chosenSpeed(), story: story.on });
   }
 
   function rememberConfig() {
     if (!opts.shareUrl) return;
-    const query = toQuery({ ...config, speed: store.speed });
+    const query = shareQuery();
     history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}`);
+  }
+
+  /** An intervention: sent now, applied by the server at the instant shown (and kept with the run). */
+  function intervene(input) {
+    if (!store.live) { note("Interventions act on a run while it plays: press Run first."); return; }
+    transport.input(input);
+    note(`Intervention asked at t = ${store.t.toFixed(2)} s: ${inputTitle({ ...input, t: store.t }).split(" · ")[1]}.`);
+  }
+
+  /** Forget the interventions kept for the next run (a changed scenario makes them another run's). */
+  function forgetInputs(say) {
+    if (!config.inputs.length) return;
+    config.inputs = [];
+    if (say) note("The run's interventions were forgotten: the next run starts without them.");
   }
 
   /** A new preset starts from its own scenario: the overrides are cleared. */
   function choosePreset(name) {
     config.preset = name;
     config.overrides = {};
+    forgetInputs(false);
     rememberConfig();
     showConfig();
   }
@@ -163,6 +224,27 @@ export function mountLab(root, options = {}) {
     const btn = q("compare");
     btn.setAttribute("aria-pressed", String(config.compare));
     btn.classList.toggle("on", config.compare);
+    const pick = q("compare-b");
+    pick.hidden = !config.compare || opts.readonly;
+    if (pick.options.length) pick.value = compareLabel(config.compareB, pick, mitigations);
+    q("story").checked = story.on;
+  }
+
+  /**
+   * A control changed. A mitigation switched while a run plays becomes an intervention (a `set`
+   * input at the instant shown) instead of a restart; anything else applies to the next run.
+   */
+  function switched(key, value) {
+    if (store.live && mitigations.has(key) && opts.interventions && !store.compare) {
+      transport.input({ kind: "set", key, value });
+      note(`Switched while the run plays: from t = ${store.t.toFixed(2)} s this run uses it (kept with the run, not a restart).`);
+      return;
+    }
+    config.overrides = setPath(config.overrides, key, value);
+    const had = config.inputs.length;
+    forgetInputs(true);
+    rememberConfig();
+    if (!had) note("Changed: press Run to see it.");
   }
 
   // ---- "saved vs no mitigation": the same run without mitigation, once this one is done ---------
@@ -176,7 +258,9 @@ export function mountLab(root, options = {}) {
   // ---- panels: lifecycle of a request, keyboard help -------------------------------------------
   const lifecycleFocus = new FocusReturn(), helpFocus = new FocusReturn();
 
+  let openReq = null;       // the request whose lifecycle is open (side A), followed by the code panel
   function showLifecycle(side, dot) {
+    openReq = side === store.a ? dot.req : null;
     const list = q("lifecycle-list");
     list.replaceChildren();
     const events = side.lifecycle(dot.req);
@@ -199,6 +283,7 @@ export function mountLab(root, options = {}) {
   function closeLifecycle() {
     if (q("lifecycle").hidden) return;
     q("lifecycle").hidden = true;
+    openReq = null;
     lifecycleFocus.close();
   }
 
@@ -244,8 +329,20 @@ export function mountLab(root, options = {}) {
   on(q("lifecycle"), "keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); closeLifecycle(); } });
   on(q("presentation"), "click", () => act("presentation"));
   on(q("compare"), "click", () => act("compare"));
+  on(q("story"), "change", () => { story.set(q("story").checked, opts.storyFocus); rememberConfig(); });
+  on(q("story-skip"), "click", () => act("skip"));
+  on(q("story-replay"), "click", () => act("replay"));
+  on(q("inputs-forget"), "click", () => { forgetInputs(true); rememberConfig(); store.touch(); });
+  on(q("compare-b"), "change", () => {
+    const chosen = q("compare-b").selectedOptions[0];
+    config.compareB = chosen?.dataset.overrides ? JSON.parse(chosen.dataset.overrides) : null;
+    store.touch();
+    forgetInputs(true);
+    rememberConfig();
+    showConfig();
+  });
   on(q("share"), "click", async () => {
-    const url = `${location.origin}${location.pathname}?${toQuery({ ...config, speed: store.speed })}`;
+    const url = `${location.origin}${location.pathname}?${shareQuery()}`;
     try { await navigator.clipboard.writeText(url); note("Link copied."); } catch { note(url); }
   });
   on(q("export-summary"), "click", () => download("herdlab-summary.json", summaryJson(store), "application/json"));
@@ -256,6 +353,7 @@ export function mountLab(root, options = {}) {
       const box = stage.canvas.getBoundingClientRect();
       const dot = stage.dotAt(e.clientX - box.left, e.clientY - box.top);
       if (dot) showLifecycle(store.sides[i], dot);
+      else if (i === 0) interventions.click(e.clientX - box.left, e.clientY - box.top, e.clientX, e.clientY);
     });
     // The stage is a Tab stop: ↑/↓ choose a request, Enter opens its lifecycle.
     on(stage.canvas, "keydown", (e) => {
@@ -304,6 +402,9 @@ export function mountLab(root, options = {}) {
 
   function frame(now) {
     raf = requestAnimationFrame(frame);
+    story.tick(now);
+    const cap = story.caption;
+    if (cap || caption.shown !== null) { caption.update(cap); if (cap) store.touch(); }
     const dt = last ? Math.min(0.1, (now - last) / 1000) : 1 / 60;
     const gap = now - last;
     last = now;
@@ -333,6 +434,10 @@ export function mountLab(root, options = {}) {
   function updateDom(now) {
     cards.update();
     timeline?.update();
+    marks?.update();
+    interventions.update();
+    keepInputs();
+    sayRefused();
     const capA = store.compare ? `A — ${mitigations.describe(store.scenario)}` : captionFor(store.scenario);
     const capB = `B — ${mitigations.describe(store.scenarioB)}`;
     q("cap-a").textContent = opts.caption?.("a", capA) ?? capA;
@@ -341,7 +446,8 @@ export function mountLab(root, options = {}) {
     showLegend(q("legend"), legendEntries(shown, store.compare ? store.sides : [store.a]));
     const err = q("error");
     err.hidden = !store.error;
-    err.textContent = store.error ? `${store.error.message}${store.error.field ? ` (field: ${store.error.field})` : ""}` : "";
+    const field = store.error?.field ?? store.error?.key;
+    err.textContent = store.error ? `${store.error.message}${field ? ` (field: ${field})` : ""}` : "";
     if (store.eventsDropped) note(`Behind: ${fmt(store.eventsDropped)} dot events skipped to keep up (counters stay exact).`);
     else if (store.behind && store.status === "playing") note(CATCHING_UP);
     else if (store.status !== "playing" && q("note").textContent === CATCHING_UP) note("");
@@ -354,6 +460,32 @@ export function mountLab(root, options = {}) {
       q("summary-live").textContent = text;
       if (store.a.sample) lastSummary = now;      // until numbers exist, say so again next time
     }
+  }
+
+  /** An input the engine could not apply when its time came (its `input` event, applied false): say why. */
+  let refusedSaid = null;
+  function sayRefused() {
+    const r = store.a.refused;
+    if (!r || r === refusedSaid) return;
+    refusedSaid = r;
+    note(`Not applied at t = ${r.t.toFixed(2)} s (${inputTitle({ kind: r.input, t: r.t }).split(" · ")[1]}): ${r.reason || "nothing to act on"}.`);
+  }
+
+  /**
+   * The run's checked inputs become the ones the next start and the share link replay, each time
+   * the run's list changes (a new run, an intervention), not each time the server repeats it: so
+   * "Forget them" holds for the run on screen too.
+   */
+  let keptFrom = null;
+  function keepInputs() {
+    const seen = `${store.runId}|${JSON.stringify(store.inputs)}`;
+    if (seen !== keptFrom) {
+      keptFrom = seen;
+      if (store.runId && (store.inputs.length || config.inputs.length)) { config.inputs = store.inputs.slice(0, 100); rememberConfig(); }
+    }
+    const n = config.inputs.length;
+    q("inputs-note").hidden = !n || opts.readonly;
+    if (n) q("inputs-count").textContent = `${n} ${plural(n, "intervention")} kept with this run (Run and the link replay ${plural(n, "it", "them")}).`;
   }
 
   function captionFor(scn) {
@@ -417,12 +549,17 @@ export function mountLab(root, options = {}) {
       if (Object.keys(shared.overrides).length) config.overrides = shared.overrides;
       config.compare = shared.compare || config.compare;
       if (shared.speed) { store.speed = Math.min(20, Math.max(0.05, shared.speed)); store.touch(); }
+      if (Object.keys(shared.compareB).length) config.compareB = shared.compareB;
+      if (shared.story) story.set(true, opts.storyFocus);
+      config.inputs = shared.inputs;
     }
     if (!presets[config.preset]) config.preset = Object.keys(presets)[0];
+    const pick = q("compare-b");
+    pick.replaceChildren(...compareChoices(schema, mitigations));
     if (!opts.readonly) {
       controls = new ScenarioControls(q("controls"), {
         schema, presets, shown: opts.controls, presetPicker: opts.presetPicker, uid, mitigations,
-        onChange: (key, value) => { config.overrides = setPath(config.overrides, key, value); rememberConfig(); note("Changed: press Run to see it."); },
+        onChange: (key, value) => switched(key, value),
         onPreset: choosePreset,
       });
     }
@@ -445,7 +582,15 @@ export function mountLab(root, options = {}) {
     /** Follow mode: feed a `started`/`frame`/`state`/`done`/`error` message from another socket. */
     applyRemote(eventName, payload) { transport.receive(eventName, payload); },
     /** Replace the overrides (nested engine keys over the preset); the next run uses them. */
-    setScenario(nested) { config.overrides = structuredClone(nested || {}); rememberConfig(); showConfig(); },
+    setScenario(nested) { config.overrides = structuredClone(nested || {}); forgetInputs(false); rememberConfig(); showConfig(); },
+    /**
+     * Compare mode for the next run: `b` = side B's overrides over A's scenario (any two
+     * configurations: sent as `start.compare` unchanged, B = A + b), null for "A without
+     * mitigation, B with yours"; `on` false leaves compare mode.
+     */
+    setCompare(on, b = null) { config.compare = !!on; config.compareB = on && b ? structuredClone(b) : null; rememberConfig(); showConfig(); },
+    /** Guided playback on or off; `focus`: the moments (`what`s) it holds on, e.g. ["resolved"]. */
+    setStory(on, focus = null) { opts.storyFocus = focus; story.set(on, focus); showConfig(); },
     /** The current overrides (nested engine keys over the preset), as setScenario takes them. */
     getScenario() { return structuredClone(config.overrides); },
     /** Switch preset (clears the overrides). */
@@ -466,6 +611,8 @@ export function mountLab(root, options = {}) {
       showLifecycle(store.a, dot);
       return true;
     },
+    /** The request of side A the student chose (keyboard selection, or its lifecycle open), or null. */
+    chosenRequest() { return stages[0].selected ?? openReq; },
     /** What one request of side A is doing, in words, or null when it is not on stage. */
     describeRequest(req) {
       const dot = store.a.dots.get(req);
@@ -504,6 +651,9 @@ export function mountLab(root, options = {}) {
       drawMode: () => (reduced.matches ? "bars" : "dots"), presentation: () => presentation,
       length: () => store.length, endS: () => store.endS, heavy: () => store.heavy, baseline: () => store.baseline,
       notice: () => store.notice, resumedAt: () => store.resumedAt,
+      moments: () => store.a.moments.items.map((m) => ({ ...m })), momentsB: () => store.b.moments.items.map((m) => ({ ...m })),
+      caption: () => story.caption?.text ?? null, story: () => story.on, inputs: () => structuredClone(store.inputs),
+      sent: () => structuredClone(transport.sent),
     };
     for (const [name, get] of Object.entries(getters)) Object.defineProperty(herdlab, name, { get, configurable: true, enumerable: true });
     const value = (v) => ({ configurable: true, value: v });

@@ -5,6 +5,7 @@
 
 import { STARTS, STATE, applyEvent } from "./states.js";
 import { sampleLatency } from "./latency.js";
+import { MomentList } from "./moments.js";
 
 /** Most events kept per side for export and the lifecycle panel (oldest are overwritten). */
 export const EVENT_LOG_LIMIT = 200_000;
@@ -18,6 +19,8 @@ const KEYS_LIMIT = 256;
 const RESOLUTIONS_LIMIT = 64;
 /** States a dot passed through, remembered so a view can replay a hop it drew no frame for. */
 const HOPS_LIMIT = 6;
+/** A request's latest events kept on its dot (the code panel follows the branch it is in). */
+const RECENT_LIMIT = 8;
 /** Datastore slowdowns remembered for the charts (a run has a handful; inputs may add a few). */
 const SLOW_LIMIT = 64;
 /** Answers that show the value was fetched just now (and so written to the cache). */
@@ -68,6 +71,8 @@ export class Side {
     this.peakDb = 0;
     this.db = { state: "up", recoverAt: null };
     this.slowWindows = [];          // [{from, until, factor}]: when the datastore was slowed (db_slow)
+    this.moments = new MomentList(); // the run's moments: kept across seeks (they belong to the whole run)
+    this.refused = null;            // the last input the engine could not apply: {t, input, reason}
     this.forget();
   }
 
@@ -106,6 +111,8 @@ export class Side {
     if (kind === "db_state") { this.db = { state: ev.state, recoverAt: ev.recover_at ?? null }; return; }
     if (kind === "db_slow") return this.applySlow(ev);
     if (kind === "server_down") { this.deadServers.set(ev.server, ev.t); return; }
+    if (kind === "moment") { this.moments.add(ev); return; }
+    if (kind === "input") return this.applyInput(ev);
     if (kind === "chunk_published") { this.lastKey = ev.key ?? this.lastKey; return; }
     this.applyKey(ev);
     if (ev.req === null || ev.req === undefined) return;
@@ -115,10 +122,12 @@ export class Side {
       if (kind !== STARTS) return;
       dot = { req: ev.req, viewer: ev.viewer, server: ev.server, key: ev.key, state: STATE.travel, since: ev.t,
               attempt: 0, query: null, leader: false, role: null, waitsOn: null, polled: 0,
-              hops: [], hopCount: 0, endT: null, endSeq: null, status: null, latency: null, source: null };
+              hops: [], hopCount: 0, endT: null, endSeq: null, status: null, latency: null, source: null, recent: [] };
       this.dots.set(ev.req, dot);
     }
     if (ev.server !== null && ev.server !== undefined && dot.endT === null) dot.server = ev.server;
+    dot.recent.push(ev);
+    if (dot.recent.length > RECENT_LIMIT) dot.recent.shift();
     const next = applyEvent(dot, ev, this.coalesce);
     if (dot.endT !== null && dot.endSeq === null) dot.endSeq = frameSeq;
     if (!next || next === dot.state) return;
@@ -163,6 +172,18 @@ export class Side {
         if (this.resolutions.length > RESOLUTIONS_LIMIT) this.resolutions.shift();
         break;
     }
+  }
+
+  /**
+   * An `input` event (an intervention acted): a key expired or deleted by hand changes what the cache
+   * holds now (a killed server comes as its own `server_down`). A refused one is remembered to say why.
+   */
+  applyInput(ev) {
+    if (ev.applied === false) { this.refused = { t: ev.t, input: ev.input, reason: ev.reason ?? "" }; return; }
+    const entry = ev.key !== null && ev.key !== undefined ? this.keys.get(ev.key) : null;
+    if (!entry) return;
+    if (ev.input === "expire_key" && entry.expiresAt > ev.t) entry.expiresAt = ev.t;
+    if (ev.input === "delete_key") this.keys.delete(ev.key);
   }
 
   setKey(key, t, ttl, exact) {

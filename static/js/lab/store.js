@@ -59,6 +59,7 @@ export class Store {
     this.frames = 0;                // frames applied in this run (dots are retired a frame late)
     this.resumedAt = null;          // virtual time of the last resume frame (the state after a seek)
     this.decode = eventDecoder(null);
+    this.inputs = [];               // the run's checked inputs (interventions), each with its virtual t
     this.version = 0;
   }
 
@@ -96,6 +97,9 @@ export class Store {
     this.decode = eventDecoder(msg.event_fields);
     this.a.clear(this.scenario);
     this.b.clear(this.scenarioB);
+    this.inputs = Array.isArray(msg.inputs) ? msg.inputs : [];
+    if (Array.isArray(msg.moments)) this.a.moments.setAll(msg.moments);
+    if (Array.isArray(msg.moments_b)) this.b.moments.setAll(msg.moments_b);
     this.touch();
   }
 
@@ -128,10 +132,15 @@ export class Store {
   /** `state`: playback status from the server (after every control, and on its own). */
   state(msg) {
     if (msg.run_id !== this.runId) return;
+    // The whole run's moments (known ahead, or changed by an input) and its checked inputs.
+    if (Array.isArray(msg.moments)) this.a.moments.setAll(msg.moments);
+    if (Array.isArray(msg.moments_b)) this.b.moments.setAll(msg.moments_b);
+    if (Array.isArray(msg.inputs)) this.inputs = msg.inputs;
+    if (msg.end_s !== undefined) this.endS = msg.end_s;
+    if (msg.status === undefined) { this.touch(); return; }       // news about the run, not playback
     // A seek (ours, or the instructor's in follow mode) replays from msg.t: forget what came after.
     if (msg.action === "seek") for (const side of this.sides) side.truncate(msg.t ?? 0);
     if (msg.action === "seek" || msg.action === "speed" || msg.status !== "playing") this.achieved = null;
-    if (msg.end_s !== undefined) this.endS = msg.end_s;
     this.putAway = msg.action === "idle";
     this.notice = this.putAway ? msg.message || "This run was idle and has been put away." : null;
     this.status = msg.status;
@@ -149,6 +158,7 @@ export class Store {
     if (msg.run_id !== this.runId) return;
     this.summary = msg.summary;
     this.summaryB = msg.summary_b ?? null;
+    if (Array.isArray(msg.inputs)) this.inputs = msg.inputs;
     this.status = "finished";
     this.achieved = null;
     if (this.endS === null) this.endS = Math.max(this.duration, this.t);   // now it is known
@@ -173,6 +183,8 @@ export class Store {
   /** `error`: shown to the user; a refused start leaves the previous run on screen. */
   fail(msg) {
     this.error = msg;
+    // A refused intervention leaves the run untouched (it goes on playing): only say why.
+    if (String(msg.field ?? msg.key ?? "").startsWith("input")) { this.touch(); return; }
     if (this.status === "starting") this.status = this.runId ? "stopped" : "idle";
     else if (msg.run_id && msg.run_id === this.runId) this.status = "stopped";
     this.touch();

@@ -3,6 +3,8 @@
 
 /** The run's messages, server to browser (docs/protocol.md); classroom followers relay the same ones. */
 export const INBOUND = ["started", "frame", "state", "done", "error"];
+/** Messages sent kept for diagnostics and tests (window.herdlab.sent). */
+const SENT_LIMIT = 64;
 
 export class LabTransport {
   /**
@@ -16,6 +18,7 @@ export class LabTransport {
     this.hooks = { onStarted, onDone, onError };
     this.awaitingStart = false;
     this.handlers = [];
+    this.sent = [];
     if (socket) {
       for (const name of INBOUND) {
         const handler = (payload, ack) => {
@@ -64,7 +67,7 @@ export class LabTransport {
     this.store.status = "starting";
     this.store.error = null;
     this.store.touch();
-    this.socket.emit("start", payload);
+    this.emit("start", payload);
   }
 
   /** One playback command for the current run (pause, resume, speed, stop, restart). */
@@ -73,7 +76,23 @@ export class LabTransport {
     if (action === "restart") this.awaitingStart = true;
     const msg = { run_id: this.store.runId, action };
     if (value !== undefined) msg.value = value;
-    this.socket.emit("control", msg);
+    this.emit("control", msg);
+  }
+
+  /**
+   * An intervention: the engine input `input` ({kind, ...fields}, no `t`) acts at the instant the
+   * page shows; the server answers with `state {action: "inputs"}`, or an `error` keyed `input…`.
+   */
+  input(input) {
+    if (!this.socket || !this.store.runId) return;
+    this.emit("control", { run_id: this.store.runId, action: "input", input });
+  }
+
+  /** Send, and keep the last few messages sent (window.herdlab.sent: what the page asked for). */
+  emit(name, payload) {
+    this.sent.push({ name, payload });
+    if (this.sent.length > SENT_LIMIT) this.sent.shift();
+    this.socket.emit(name, payload);
   }
 
   /** Advance a paused run by `seconds` of virtual time and stay paused. */
@@ -86,7 +105,7 @@ export class LabTransport {
     if (!this.socket || !this.store.runId) return;
     const msg = { run_id: this.store.runId, action: "seek", value: t };
     if (pause) msg.pause = true;
-    this.socket.emit("control", msg);
+    this.emit("control", msg);
   }
 
   destroy() {

@@ -6,6 +6,7 @@ import { canonical, getPath } from "../lab/scenario.js";
 import { summaryLatency } from "../lab/latency.js";
 import { summaryLabel } from "./labels.js";
 import { load, save, tally } from "./progress.js";
+import { CodeLight } from "./codelight.js";
 
 const data = JSON.parse(document.getElementById("lesson-data").textContent);
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -20,6 +21,8 @@ const experiments = data.experiments;
 const firstExperiment = data.prediction?.experiment || Object.keys(experiments)[0];
 let current = firstExperiment;
 let pendingStart = false;   // the prediction's Run button asked for a run of its experiment
+// step id -> {experiment, moment, code} (lessons L1); an older page has none.
+const stepInfo = data.step_info || {};
 
 // ---- the lab: one mount, showing the union of the lesson's controls ----------------------------
 const speedParam = Number(new URLSearchParams(location.search).get("speed"));
@@ -34,12 +37,30 @@ const lab = mountLab(document.getElementById("lab"), {
   onDone: (summary) => finished(summary),
 });
 
-function selectExperiment(id) {
+/**
+ * The story follows the step that loaded the run: a step naming a moment turns guided playback on,
+ * held on that moment; any other step turns it off. Without a step, the first step running this
+ * experiment that names a moment decides.
+ */
+function storyFor(id, stepId) {
+  const step = stepId && stepInfo[stepId]?.experiment === id ? stepId
+    : Object.keys(stepInfo).find((s) => stepInfo[s].experiment === id && stepInfo[s].moment);
+  const moment = step ? stepInfo[step]?.moment : null;
+  lab.setStory(!!moment, moment ? [moment] : null);
+}
+
+let comparing = false;      // the current experiment declared a compare pair (lessons L2)
+function selectExperiment(id, stepId = null) {
   const e = experiments[id];
   if (!e) return;
   current = id;
   lab.setPreset(e.preset);
   lab.setScenario(e.overrides);
+  // A declared pair: side B = the experiment plus its `compare` overrides, sent unchanged.
+  if (e.compare) lab.setCompare(true, e.compare);
+  else if (comparing) lab.setCompare(false);
+  comparing = !!e.compare;
+  storyFor(id, stepId);
   for (const tab of $$(".exp-tab")) tab.setAttribute("aria-pressed", String(tab.dataset.experiment === id));
   for (const btn of $$(".load-exp")) btn.classList.toggle("active", btn.dataset.experiment === id);
 }
@@ -51,7 +72,7 @@ function isUnchanged(id) {
 
 for (const btn of $$("[data-experiment]")) {
   btn.addEventListener("click", () => {
-    selectExperiment(btn.dataset.experiment);
+    selectExperiment(btn.dataset.experiment, btn.closest("[data-step]")?.dataset.step ?? null);
     if (btn.classList.contains("load-exp")) document.getElementById("lab").scrollIntoView({ block: "nearest" });
   });
 }
@@ -155,7 +176,7 @@ if (form) {
     $('[data-role="run-prediction"]', form).focus();
   });
   $('[data-role="run-prediction"]', form).addEventListener("click", async () => {
-    selectExperiment(data.prediction.experiment);
+    selectExperiment(data.prediction.experiment, data.prediction.step);
     pendingStart = true;
     note("Running… watch the lab.");
     await lab.start();
@@ -228,6 +249,8 @@ const observer = new IntersectionObserver((entries) => {
   for (const entry of entries) {
     if (!entry.isIntersecting) continue;
     const step = entry.target.dataset.step;
+    // Reading a step about a moment of the run already in the lab: the story holds on that moment.
+    if (stepInfo[step]?.moment && stepInfo[step].experiment === current) storyFor(current, step);
     const seen = new Set(progress.seen || []);
     seen.add(step);
     progress = save(data.id, { step, seen: [...seen] });
@@ -245,7 +268,8 @@ if (!location.hash && progress.step && progress.step !== data.steps[0]) {
   line.after(more);
 }
 
-selectExperiment(current);
+selectExperiment(current, data.prediction?.experiment === current ? data.prediction.step : null);
+for (const figure of $$(".code-beside[data-code]")) new CodeLight(figure, lab, data.code_lines?.[figure.dataset.code] ?? null);
 showPrediction();
 showRuns();
 showProgress();

@@ -70,6 +70,8 @@ export class Stage {
     this.highlighted = new Set();      // the viewer's own requests (classroom "join the herd")
     this.selected = null;              // the request chosen with the keyboard (Enter opens it)
     this.crowd = { key: "", xs: null, ys: null };
+    this.L = null;                     // the layout of the last frame drawn (captions, interventions)
+    this.spotlight = null;             // {anchor, server}: where the story's caption points
   }
 
   /** Match the canvas backing store to its CSS size × devicePixelRatio; true when it changed. */
@@ -94,6 +96,7 @@ export class Stage {
     // Type sizes: presentation mode never goes below 16 px (the back row of a lecture hall).
     const T = big ? (px) => Math.max(16, Math.round(px * 1.5)) : narrow ? (px) => Math.max(9, px - 1) : (px) => px;
     const L = layout(this.w, this.h, scn.servers?.count || 1, { head: T(12) * 2.4, foot: T(12) + 6, narrow });
+    this.L = L;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, this.w, this.h);
     this.labels.begin(big ? 16 : 9, this.h);
@@ -104,6 +107,7 @@ export class Stage {
     if (reduced) {
       this.drawCounts(L, T);
       this.drawMineAsText(L, T);
+      this.drawSpotlight(big);
       this.labels.flush();
       return false;
     }
@@ -114,6 +118,7 @@ export class Stage {
     this.drawMine(T, big);
     this.drawSelected(big);
     const pulsing = this.drawPulses(now, L, big);
+    this.drawSpotlight(big);
     this.labels.flush();
     return moving || fading || pulsing || shake !== 0;
   }
@@ -414,6 +419,50 @@ export class Stage {
       ctx.fillStyle = "#0072B2";
       ctx.fillText("you", v.x, v.y - r - 6 * zoom);
     }
+  }
+
+  /**
+   * Where a story caption points, in CSS px of this canvas: the promise ring of a server, the cache,
+   * the datastore, an app server or the viewers. Null before the first frame is drawn.
+   */
+  anchorPoint(anchor, server) {
+    const L = this.L;
+    if (!L) return null;
+    const box = L.servers[Math.min(L.servers.length - 1, server ?? 0)] || L.servers[0];
+    switch (anchor) {
+      case "ring": return { x: L.ring.x, y: box.cy, r: 26 };
+      case "server": return { x: (box.x0 + box.x1) / 2, y: box.cy, r: Math.max(14, (box.y1 - box.y0) / 2 + 4) };
+      case "cache": return { x: (L.cache.x0 + L.cache.x1) / 2, y: L.mid, r: (L.cache.x1 - L.cache.x0) / 2 + 6 };
+      case "db": return { x: (L.db.x0 + L.db.x1) / 2, y: L.mid, r: (L.db.x1 - L.db.x0) / 2 + 6 };
+      default: return { x: (L.viewers.x0 + L.viewers.x1) / 2, y: L.mid, r: (L.viewers.x1 - L.viewers.x0) / 2 + 4 };
+    }
+  }
+
+  /** The place a story caption is about: a ring drawn around it (set by the lab, or null). */
+  drawSpotlight(big) {
+    const p = this.spotlight ? this.anchorPoint(this.spotlight.anchor, this.spotlight.server) : null;
+    if (!p) return;
+    const { ctx } = this;
+    ctx.strokeStyle = "#0072B2";
+    ctx.lineWidth = big ? 4 : 2.5;
+    ctx.setLineDash([6, 4]);
+    ctx.beginPath(); ctx.arc(p.x, p.y, p.r, 0, Math.PI * 2); ctx.stroke();
+    ctx.setLineDash([]);
+  }
+
+  /**
+   * What an intervention may act on at (x, y) CSS px: an app server, the cache or the datastore
+   * (their boxes, a few px around), or null.
+   */
+  regionAt(x, y) {
+    const L = this.L;
+    if (!L) return null;
+    const inside = (b, pad = 4) => x >= b.x0 - pad && x <= b.x1 + pad && y >= b.y0 - pad && y <= b.y1 + pad;
+    const i = L.servers.findIndex((b) => inside(b));
+    if (i >= 0) return { kind: "server", server: i };
+    if (inside(L.cache)) return { kind: "cache" };
+    if (inside(L.db) || inside(L.gauge)) return { kind: "db" };
+    return null;
   }
 
   /** The request chosen with the keyboard: a focus ring (Enter opens its lifecycle). */

@@ -1,0 +1,22 @@
+"""A token bucket: a sustained rate with a burst, for budgets of what a connection may send."""
+from __future__ import annotations
+
+
+class TokenBucket:
+    """``take`` succeeds at most ``burst`` times at once, then ``rate`` times a second."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False

@@ -43,6 +43,7 @@ from webapp.engine.moments import Moments
 from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Scenario
 from webapp.engine.servers import Servers
+from webapp.engine.waits import QueryWaits
 
 
 class Request:
@@ -71,7 +72,7 @@ class Request:
 _WAITS = frozenset((PROMISE_WAIT, LOCK_WAIT, MARKER_WAIT))   # waiting on another's fetch
 
 
-class Lifecycle:
+class Lifecycle(QueryWaits):
     """Implements ``webapp.engine.ports.Host`` on the simulation's models."""
 
     def __init__(self, scenario: Scenario, loop: Loop, recorder: Recorder,
@@ -437,16 +438,6 @@ class Lifecycle:
         if q.queued and role != "refresh":       # only a queued query can be cancelled
             self._wait_for(q, req, attempt)
         return q
-
-    def join(self, query: Query, req: Request, attempt: int) -> None:
-        if query.queued:
-            self._wait_for(query, req, attempt)
-
-    def _wait_for(self, q: Query, req: Request, attempt: int) -> None:
-        """This attempt, if the client still waits for it, waits for ``q``'s answer."""
-        if req.attempt == attempt and not req.done:
-            req.query = q
-            q.waiting += 1
 
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
                coalesced: bool = False) -> None:

@@ -46,6 +46,7 @@ from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUN
 from webapp.engine.faults import MISS_ROLES
 from webapp.engine.mitigations import Mitigations
 from webapp.engine.scenario import Scenario
+from webapp.engine.waits import QueryWaits
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
 from webapp.real.rediscache import RedisCache
@@ -92,7 +93,7 @@ class Query:
         self.cancelled = False
 
 
-class RealHost:
+class RealHost(QueryWaits):
     """``servers``: the app servers of this process; ``pools[server]`` their connection pools
     (None with ``real.pool=false``: ``connect()`` opens one connection per query)."""
 
@@ -317,15 +318,6 @@ class RealHost:
         q.greenlet = gevent.spawn(self.guard, self._query, q, req, server, role, on_done, doomed)
         self.track(q.greenlet)
         return q
-
-    def join(self, query: Query, req: Request, attempt: int) -> None:
-        if query.queued:
-            self._wait_for(query, req, attempt)
-
-    def _wait_for(self, q: Query, req: Request, attempt: int) -> None:
-        if req.attempt == attempt and not req.done:
-            req.query = q
-            q.waiting += 1
 
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
                coalesced: bool = False) -> None:

@@ -275,6 +275,7 @@ def test_a_live_input_is_kept_by_a_later_seek(lab):
     c.wait_for("state", run_id, where=lambda s: s["action"] == "seek" and s["status"] == "paused")
     intervene(c, run_id, {"kind": "kill_server", "server": 3})
     c.wait_for("state", run_id, where=lambda s: s["action"] == "inputs")
+    c.wait_for("frame", run_id, where=lambda f: any(e["kind"] == "input" for e in f["events"]))
     mark = len(c.received)
     c.emit("control", {"run_id": run_id, "action": "seek", "value": 0.0})
     c.control(run_id, "speed", 20)

@@ -229,6 +229,8 @@ class WorkerSource:
         elif kind == "ready":
             self.ready = True
         elif kind == "end":
+            if self.applying:   # the end of the run without the input being applied: stale
+                return
             self._end_s = float(message[1])
             self.moments = message[2]
             notices.append(("end", self._end_s, self.moments))

@@ -47,6 +47,17 @@ BAD_STARTS = [
     ("compare other seed", "compare.seed", {"scenario": {}, "compare": {"seed": 99}}),
     ("animate_limit 0", "animate_limit", {"scenario": {}, "animate_limit": 0}),
     ("animate_limit text", "animate_limit", {"scenario": {}, "animate_limit": "all"}),
+    ("inputs not a list", "inputs", {"scenario": {}, "inputs": {"t": 1, "kind": "inject"}}),
+    ("inputs null", "inputs", {"scenario": {}, "inputs": None}),
+    ("input not an object", "inputs[0]", {"scenario": {}, "inputs": [3]}),
+    ("input unknown kind", "inputs[0].kind", {"scenario": {}, "inputs": [{"t": 1, "kind": "x"}]}),
+    ("input unknown field", "inputs[0].nope",
+     {"scenario": {}, "inputs": [{"t": 1, "kind": "inject", "nope": 1}]}),
+    ("input t NaN", "inputs[0].t", {"scenario": {}, "inputs": [{"t": float("nan"), "kind": "inject"}]}),
+    ("input after the run", "inputs[0].t", {"scenario": {"duration_s": 1},
+                                            "inputs": [{"t": 100, "kind": "inject"}]}),
+    ("input key not the run's", "inputs[0].key",
+     {"scenario": {}, "inputs": [{"t": 1, "kind": "expire_key", "key": "key-99"}]}),
 ]
 
 
@@ -88,6 +99,17 @@ BAD_CONTROLS = [
     ("seek past the end", "value", {"run_id": "RUN", "action": "seek", "value": 1e9}),
     ("seek NaN", "value", {"run_id": "RUN", "action": "seek", "value": float("nan")}),
     ("pause with a value", "value", {"run_id": "RUN", "action": "pause", "value": 3}),
+    ("input missing", "input", {"run_id": "RUN", "action": "input"}),
+    ("input not an object", "input", {"run_id": "RUN", "action": "input", "input": ["inject"]}),
+    ("input with its own t", "input.t",
+     {"run_id": "RUN", "action": "input", "input": {"kind": "inject", "t": 1}}),
+    ("input unknown field", "input.nope",
+     {"run_id": "RUN", "action": "input", "input": {"kind": "inject", "nope": 1}}),
+    ("input with pause", "pause",
+     {"run_id": "RUN", "action": "input", "input": {"kind": "inject"}, "pause": True}),
+    ("input on pause", "input", {"run_id": "RUN", "action": "pause", "input": {"kind": "inject"}}),
+    ("input kill the only server", "input.kind",
+     {"run_id": "RUN", "action": "input", "input": {"kind": "kill_server", "server": 0}}),
 ]
 
 

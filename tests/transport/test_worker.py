@@ -292,3 +292,17 @@ def test_a_run_whose_worker_finished_takes_an_input_in_a_new_worker(pool):
     notices_until(src, "inputs")
     got += drain(src)
     assert got == engine_events(scenario, inputs=[record])
+
+
+def test_a_run_whose_last_chunk_is_empty_and_after_its_end_is_still_done(pool):
+    """Chunk boundaries fall where a worker's time slices end: the last events may come in a
+    chunk whose frontier is the run's end exactly, then an empty chunk (frontier: infinity)."""
+    scenario = parse_scenario({"clients": {"count": 10}, "duration_s": 1.0})
+    src = WorkerSource(pool, {**SPEC, "scenarios": [scenario, None]}, launch=False, end_s=1.0)
+    last = [1.0, "sample", None, None, None, None]
+    src._handle(("events", 0, 1.0, pickle.dumps(([[0.5, "sample", None, None, None, None], last],
+                                                 None))), [])
+    src._handle(("events", 0, math.inf, pickle.dumps(([], None))), [])
+    src._handle(("done", 0, [{"requests": 10}], False), [])
+    assert src.take(1.0) == ([[0.5, "sample", None, None, None, None], last], None)
+    assert src.done

@@ -36,11 +36,12 @@ def apply_control(run: "Run", ctl: ControlRequest, *, restart: Callable[[], None
                   admit_input: Callable[[], bool] = lambda: True) -> None:
     """Carry out ``ctl`` on ``run``; ``restart`` and ``revive`` are the caller's (they need a
     slot); ``admit_input`` spends one of the sender's interventions (False: over its budget)."""
+    if ctl.action == "input":
+        run.check_input(ctl)   # (a bad record is named as such, whatever the run's status)
     decision = decide(ctl.action, run.status)
     if ctl.action == "seek":
         check_seek(ctl.value, run.seek_limit_s)
     if ctl.action == "input":
-        run.check_input(ctl)
         if not admit_input():
             raise PayloadError("Too many interventions too fast: each one re-runs the "
                                "experiment. Wait a few seconds.", "input")

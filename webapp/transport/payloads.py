@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from webapp.engine import Scenario, ScenarioError, parse_scenario
-from webapp.engine.inputs import check_input, check_inputs
+from webapp.engine.inputs import MAX_AFTER_S, check_input, check_inputs
 
 MIN_SPEED = 0.05
 MAX_SPEED = 20.0
@@ -100,11 +100,18 @@ def check_intervention(record: Mapping[str, Any], t: float, scenario: Scenario,
                        compare: Scenario | None = None) -> dict[str, Any]:
     """An intervention (``control`` ``input``) at the run's time ``t``, checked on both sides;
     refusals name ``input.FIELD``."""
-    return _on_both_sides(lambda side: check_input(side, {**record, "t": t}, "input"),
-                          scenario, compare)
+    try:
+        return _on_both_sides(lambda side: check_input(side, {**record, "t": t}, "input"),
+                              scenario, compare)
+    except PayloadError as exc:
+        if exc.field != "input.t":
+            raise
+        raise PayloadError(f"The run is at {t:g} s, too late to intervene: inputs act until "
+                           f"{MAX_AFTER_S:g} s after the run's duration.", "input") from None
 
 
-def _on_both_sides(check: Any, scenario: Scenario, compare: Scenario | None) -> Any:
+def _on_both_sides(check: Callable[[Scenario], Any], scenario: Scenario,
+                   compare: Scenario | None) -> Any:
     """``check(side)`` for side A then side B; its ScenarioError becomes a PayloadError naming
     the field (and the side, for B)."""
     checked = None

@@ -212,11 +212,11 @@ class RealSource:
         return False              # nothing can be added to a real run (no taps)
 
     def poll(self) -> list[tuple[Any, ...]]:
-        """Notices for the run: the end, once known (a recording has no engine moments)."""
+        """Notices for the run: the end, once known."""
         end = self.rec.end_s
         if end is not None and end != self._end_told:
             self._end_told = end
-            return [("end", end, None)]
+            return [("end", end)]
         return []
 
     def inject(self, token: Any) -> None:

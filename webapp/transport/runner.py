@@ -347,10 +347,11 @@ class Run:
     def _notices(self, source: WorkerSource) -> None:
         for notice in source.poll():
             kind = notice[0]
-            if kind == "end":
+            if kind == "end":   # ("end", end_s, moments); a real run's recording: ("end", end_s)
+                moments = notice[2] if len(notice) > 2 else None
                 changed = notice[1] != self.end_s
-                news = notice[2] != self.moments
-                self.end_s, self.moments = notice[1], notice[2]
+                news = moments != self.moments
+                self.end_s, self.moments = notice[1], moments
                 if changed and self.pacer is not None:
                     self._send(self._state_payload("length"))
                 if news and self.pacer is not None:

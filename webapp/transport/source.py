@@ -116,8 +116,9 @@ class WorkerSource:
                 out_b.extend(self._b[self._ib:jb])
                 self._ib = jb
                 rest = rest or jb < len(self._b)
-            # A chunk holds the events after the previous chunk's frontier, up to its own.
-            if rest or not self._chunks or until_t <= self._opened_frontier:
+            # The open chunk is used up: open the next one, even when its events all come after
+            # ``until_t`` (an empty last chunk must be opened too, or the run is never done).
+            if rest or not self._chunks:
                 return out_a, out_b
             self._open_chunk()
 
@@ -203,16 +204,14 @@ class WorkerSource:
         self._a: Events = []
         self._b: Events | None = [] if self.compare else None
         self._ia = self._ib = 0
-        self._opened_frontier = -math.inf
         self._frontier = -math.inf if frontier is None else frontier
         self._resume: tuple[Events, Events | None] | None = None
 
     def _open_chunk(self) -> None:
-        frontier, blob = self._chunks.popleft()
+        _, blob = self._chunks.popleft()
         self._a, b = pickle.loads(blob)
         self._b = b if self.compare else None
         self._ia = self._ib = 0
-        self._opened_frontier = frontier
         if self._worker is not None:
             self._worker.send(("consumed", self.epoch, len(blob)))
 
@@ -230,6 +229,8 @@ class WorkerSource:
         elif kind == "ready":
             self.ready = True
         elif kind == "end":
+            if self.applying:   # the end of the run without the input being applied: stale
+                return
             self._end_s = float(message[1])
             self.moments = message[2]
             notices.append(("end", self._end_s, self.moments))

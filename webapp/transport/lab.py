@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/lab"
 FRAME_HZ = 30
-MAX_KEPT_RUNS = 8   # ended runs remembered per connection, so they can be replayed (seek)
 
 
 def _answer_errors(handler: Callable[..., None]) -> Callable[..., None]:
@@ -94,9 +93,7 @@ class LabNamespace(Namespace):
         _slots().connections[request.sid] = OrderedDict()
 
     def on_disconnect(self, reason: Any = None) -> None:
-        slots = _slots()
-        slots.forget(request.sid)
-        for run in slots.connections.pop(request.sid, {}).values():
+        for run in _slots().disconnect(request.sid):
             run.stop()
 
     @_answer_errors
@@ -117,7 +114,7 @@ class LabNamespace(Namespace):
             raise PayloadError("No run with that 'run_id' on this connection.", "run_id")
 
         def restart() -> None:
-            runs.pop(run.run_id, None)
+            _slots().drop(sid, run.run_id)
             self._launch(self._again(run))
 
         sid = request.sid
@@ -144,11 +141,5 @@ class LabNamespace(Namespace):
             slots.release(run)
             raise PayloadError(f"At most {settings.max_runs_per_connection} runs at once per "
                                "connection; stop one first.", "")
-        runs[run.run_id] = run
-        runs.move_to_end(run.run_id)
+        slots.keep(request.sid, run)
         run.start(seek_to, pause)
-        while len(runs) > MAX_KEPT_RUNS:
-            oldest = next((r for r in runs.values() if not r.holds_slot and not r.running), None)
-            if oldest is None:
-                break
-            runs.pop(oldest.run_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from webapp.extensions import socketio
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
 RUNS_KEY = "herdlab.runs"
 INPUT_RATE = 0.5     # interventions per second per connection, sustained (each one is a re-run)
 INPUT_BURST = 10.0
+# Ended /lab runs kept so a page can replay them (seek). A kept run is its scenario, its inputs and
+# its pacer's position, never a simulation (a seek re-runs it in a worker): at most the 16 KB start
+# message it came from plus 100 inputs, a few KB in practice. So these counts bound the bytes: per
+# connection 8 runs, per server 4,096 runs (about 20 MB typical, well under 100 MB at worst).
+KEPT_PER_CONNECTION = 8
+KEPT_PER_SERVER = 4_096
 
 
 class RunSlots:
@@ -34,6 +41,7 @@ class RunSlots:
         self.tasks: set["Run"] = set()
         # /lab connections: {sid: {run_id: Run}}, newest last (kept for replay by seek).
         self.connections: dict[str, OrderedDict[str, "Run"]] = {}
+        self._kept: OrderedDict[str, str] = OrderedDict()    # run_id -> sid, every connection's, oldest first
         # Interventions per connection (/lab, and a room's instructor), forgotten on disconnect.
         self._input_budgets: dict[str, TokenBucket] = {}
 
@@ -72,6 +80,47 @@ class RunSlots:
             bucket = self._input_budgets[sid] = TokenBucket(INPUT_RATE, INPUT_BURST, now)
         return bucket.take(now)
 
+    def keep(self, sid: str, run: "Run") -> None:
+        """``run`` is connection ``sid``'s newest. Past ``KEPT_PER_CONNECTION`` for that connection,
+        or ``KEPT_PER_SERVER`` for all of them, the oldest runs that have ended are let go (a run
+        playing, paused or holding a slot never is; there are at most ``max_runs`` of those)."""
+        runs = self.connections.setdefault(sid, OrderedDict())
+        runs[run.run_id] = run
+        runs.move_to_end(run.run_id)
+        self._kept[run.run_id] = sid
+        self._kept.move_to_end(run.run_id)
+        while len(runs) > KEPT_PER_CONNECTION:
+            oldest = next((r for r in runs.values() if _ended(r)), None)
+            if oldest is None:
+                break
+            self.drop(sid, oldest.run_id)
+        excess = len(self._kept) - KEPT_PER_SERVER
+        if excess > 0:
+            # Oldest first; at most max_runs of them can still be playing or paused.
+            for run_id, owner in list(islice(self._kept.items(), excess + self.max_runs)):
+                if excess == 0:
+                    break
+                if _ended(self.connections[owner][run_id]):
+                    self.drop(owner, run_id)
+                    excess -= 1
+
+    def drop(self, sid: str, run_id: str) -> None:
+        """Connection ``sid`` no longer keeps ``run_id`` (restarted, or let go)."""
+        self.connections.get(sid, {}).pop(run_id, None)
+        self._kept.pop(run_id, None)
+
+    def disconnect(self, sid: str) -> list["Run"]:
+        """Connection ``sid`` is gone: its runs (to stop) and its budget go."""
+        runs = self.connections.pop(sid, {})
+        for run_id in runs:
+            self._kept.pop(run_id, None)
+        self.forget(sid)
+        return list(runs.values())
+
+    def kept(self) -> int:
+        """Runs kept for all connections together."""
+        return len(self._kept)
+
     def forget(self, sid: str) -> None:
         """Connection ``sid`` is gone: its budget goes too."""
         self._input_budgets.pop(sid, None)
@@ -104,3 +153,7 @@ class RunSlots:
         for run in list(self.tasks):
             run.stop()
         self.pool.close()
+
+
+def _ended(run: "Run") -> bool:
+    return not run.holds_slot and not run.running

@@ -58,10 +58,11 @@ def sio_client(app) -> Iterator[Callable[..., object]]:
             c.disconnect()
 
 
-# Tests that time a server's answers or measure its memory under attack, or that drive the real
-# PostgreSQL and Redis and time the frames: `make test` runs them on their own, after the others
+# Tests that time a server's answers or measure its memory under attack, that time the pacing of
+# frames or a worker's replies, or that drive the real PostgreSQL and Redis: `make test` runs them on their own, after the others
 # have run in parallel (Makefile), so no other test's CPU lands inside their measurements.
-SERIAL = ("tests/reliability/", "tests/real/")
+SERIAL = ("tests/reliability/", "tests/real/", "tests/transport/test_lab_stream.py",
+          "tests/transport/test_worker.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -94,7 +94,8 @@ def test_a_switch_flipped_mid_run_is_an_input_kept_with_the_run_and_its_link(pag
     page.get_by_role("button", name="Run the experiment").click()
     start = [m["payload"] for m in page.evaluate("window.herdlab.sent") if m["name"] == "start"][-1]
     assert start["inputs"] == kept and start["scenario"] == {"servers": {"count": 3}}
-    page.wait_for_function("window.herdlab.runId !== 'i' && window.herdlab.inputs.length === 1")    # the server replays it
+    # The server replays it (wait for its own run: before `started` the run id is still null).
+    page.wait_for_function("window.herdlab.runId && window.herdlab.runId !== 'i' && window.herdlab.inputs.length === 1")
     # Forgotten on request: the next run starts without them (the run on screen keeps its own).
     page.get_by_role("button", name="Forget them").click()
     expect(page.locator('[data-role="inputs-note"]')).to_be_hidden()

@@ -169,7 +169,9 @@ class WorkerPool:
                 returning.append((worker, deadline))
         self._returning = returning
         self._dying = [w for w in self._dying if not w.reaped()]
-        for worker in [w for w in self._live if w.reaped()]:
+        # A copy first: in a test process that has run both async modes, a threading-mode app's
+        # reaper thread can outlive its test while the lock has become eventlet's green one.
+        for worker in [w for w in list(self._live) if w.reaped()]:
             self._live.discard(worker)
 
     def close(self) -> None:

@@ -169,8 +169,8 @@ class WorkerPool:
                 returning.append((worker, deadline))
         self._returning = returning
         self._dying = [w for w in self._dying if not w.reaped()]
-        # A copy first: in a test process that has run both async modes, a threading-mode app's
-        # reaper thread can outlive its test while the lock has become eventlet's green one.
+        # Over a copy (list() of a set is one step under the GIL): a spawn in another thread must
+        # not break the loop (seen once in the test process, where apps of both async modes live).
         for worker in [w for w in list(self._live) if w.reaped()]:
             self._live.discard(worker)
 

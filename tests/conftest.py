@@ -59,10 +59,10 @@ def sio_client(app) -> Iterator[Callable[..., object]]:
 
 
 # Tests that time a server's answers or measure its memory under attack, that time the pacing of
-# frames or a worker's replies, or that drive the real PostgreSQL and Redis: `make test` runs them on their own, after the others
+# frames, a worker's replies or a class seeing its instructor's switch within a second, or that drive the real PostgreSQL and Redis: `make test` runs them on their own, after the others
 # have run in parallel (Makefile), so no other test's CPU lands inside their measurements.
 SERIAL = ("tests/reliability/", "tests/real/", "tests/transport/test_lab_stream.py",
-          "tests/transport/test_worker.py")
+          "tests/transport/test_worker.py", "tests/browser/test_classroom.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -58,9 +58,10 @@ def sio_client(app) -> Iterator[Callable[..., object]]:
             c.disconnect()
 
 
-# Tests that time a server's answers or measure its memory under attack, that time the pacing of
-# frames, a worker's replies or a class seeing its instructor's switch within a second, or that drive the real PostgreSQL and Redis: `make test` runs them on their own, after the others
-# have run in parallel (Makefile), so no other test's CPU lands inside their measurements.
+# Tests that time something -- a server's answers or its memory under attack, the pacing of
+# frames, a worker's replies, a class seeing its instructor's switch within a second -- or that
+# drive the real PostgreSQL and Redis: `make test` runs them on their own, after the others have
+# run in parallel (Makefile), so no other test's CPU lands inside their measurements.
 SERIAL = ("tests/reliability/", "tests/real/", "tests/transport/test_lab_stream.py",
           "tests/transport/test_worker.py", "tests/browser/test_classroom.py")
 

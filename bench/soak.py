@@ -406,7 +406,8 @@ def main() -> int:
             rows.append((name, {k: rec.p99(k) for k in ("healthz", "api run", "lab start",
                                                          "student frame")},
                          len(rec.errors), before, rss_mb(server.proc.pid)))
-            print(f"{name}: done", file=sys.stderr)
+            print(f"{name}: done" + "".join(f"\n  honest error: {e}" for e in sorted(set(rec.errors))),
+                  file=sys.stderr)
         honest.close()
     finally:
         server.stop()

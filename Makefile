@@ -18,8 +18,8 @@ test: $(VENV)/.stamp-dev
 	@# Most tests wait on a browser, a server or a worker: they run three at a time. Those that time
 	@# a server or drive the real services run alone afterwards (marker `serial`, tests/conftest.py).
 	@# Exit 5 is "no test selected" (a PYTEST_ARGS that picks only one kind).
-	$(PY) -m pytest -n 3 --dist loadfile -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -n 3 --dist loadfile -m "not serial" --durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -m serial --durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 bench: $(VENV)/.stamp-dev
 	$(PY) bench/engine.py

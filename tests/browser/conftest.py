@@ -84,16 +84,13 @@ def server_and_browser() -> Iterator[tuple["PageBrowser", LiveServer]]:
     path = chromium_path()
     if not path:
         raise SystemExit("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     server = LiveServer()
     try:
-        with sync_playwright() as pw:
-            launched = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-            try:
-                yield PageBrowser(launched), server
-            finally:
-                launched.close()
+        browser = chromium.acquire(path)
+        try:
+            yield browser, server
+        finally:
+            chromium.release()
     finally:
         server.stop()
 

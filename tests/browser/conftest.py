@@ -16,7 +16,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -40,7 +40,9 @@ class LiveServer:
     # suite's rooms. (The reliability tests' servers keep the real default: they test the cap.)
     ENV = {"HERDLAB_ROOMS_PER_ADDRESS": "50"}
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None,
+                 preexec_fn: Callable[[], None] | None = None) -> None:
+        """``preexec_fn`` runs in the child before the server starts (an operator's limits)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"server-{self.port}.log"
@@ -52,6 +54,7 @@ class LiveServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "webapp", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
         )
         self._wait_healthy()
 

@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -29,8 +29,9 @@ class Server(LiveServer):
 
     ENV: dict[str, str] = {}      # the app's own defaults: these tests attack its limits
 
-    def __init__(self, mode: str, env: dict[str, str] | None = None) -> None:
-        super().__init__({"HERDLAB_ASYNC_MODE": mode, **(env or {})})
+    def __init__(self, mode: str, env: dict[str, str] | None = None,
+                 preexec_fn: Callable[[], None] | None = None) -> None:
+        super().__init__({"HERDLAB_ASYNC_MODE": mode, **(env or {})}, preexec_fn)
         self.mode = mode
 
     def rss_mb(self) -> float:

@@ -335,10 +335,11 @@ def measure_workers(rounds: int = 10) -> None:
     import statistics
 
     from webapp.engine import parse_scenario
-    from webapp.worker.pool import Worker, WorkerPool, _returned
+    from webapp.worker.pool import Worker, WorkerPool
 
     def until_idle(worker: Worker) -> None:
-        while _returned(worker) != "idle":
+        worker.said_idle = False
+        while not (worker.hear() and worker.said_idle):
             time.sleep(0.001)
 
     def summary(worker: Worker) -> None:

@@ -9,6 +9,7 @@ test needs settings of its own.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -106,6 +107,19 @@ class Honest:
         assert not self.failures, self.failures[:3]
         worst = max(self.latencies, key=lambda item: item[1])
         assert worst[1] < limit, f"honest {worst[0]} took {worst[1]:.2f} s during the attack"
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid``, whichever of its threads started them (a thread's
+    children are listed under that thread only)."""
+    out: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(p) for p in f.read().split()]
+        except OSError:
+            continue   # (a thread that just ended)
+    return out
 
 
 def settle(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:

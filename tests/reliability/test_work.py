@@ -10,15 +10,10 @@ import threading
 import time
 
 from tests.reliability.clients import RawSocket
-from tests.reliability.conftest import Honest, settle
+from tests.reliability.conftest import Honest, children, settle
 
 HEAVY = {"scenario": {"clients": {"count": 200_000, "window_s": 2.0}, "duration_s": 4.0,
                       "datastore": {"connections": 16, "service_ms": 50.0}}}
-
-
-def children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
 
 
 def busy_children(pid: int, window_s: float = 0.5) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import drawn, open_lab, wait_finished
+from tests.browser.lab_helpers import open_lab, seek_and_pause, wait_finished
 
 LIT = "document.querySelector('.code-beside[data-code=promise]').dataset.lit"
 FOLLOW = "document.querySelector('.code-beside[data-code=promise] .code-follow').textContent"
@@ -43,14 +43,17 @@ def test_the_code_lights_the_branch_of_the_followed_request_as_the_leader_resolv
     # The leader first: "become the leader" (its fetch).
     page.wait_for_function(f"{LIT} === '59-60'", timeout=10_000)
     assert "(the leader)" in page.evaluate(FOLLOW)
-    # Pause while the others wait, choose one waiter on the stage: "wait on the promise".
-    page.wait_for_function("window.herdlab.dotsOnStage(500).some((d) => d[3] === 'wait') && window.herdlab.t > 0.12", timeout=10_000)
-    page.locator('[data-role="play"]').click()
-    page.wait_for_function("window.herdlab.status === 'paused'")
-    drawn(page)
-    x, y, req, _ = next(d for d in page.evaluate("window.herdlab.dotsOnStage(500)") if d[3] == "wait")
-    box = page.locator('[data-role="canvas-a"]').bounding_box()
-    page.mouse.click(box["x"] + x, box["y"] + y)
+    # Paused while the others wait (the leader's fetch lands at 0.23 s: racing a playing run to
+    # pause before then failed on a busy machine), choose one waiter: "wait on the promise".
+    seek_and_pause(page, 0.15)
+    # A waiter whose dot is not under a box of the stage (a click there opens that box instead).
+    x, y = page.evaluate("""() => {
+      const canvas = document.querySelector('[data-role="canvas-a"]'), box = canvas.getBoundingClientRect();
+      const [x, y] = window.herdlab.dotsOnStage(500).find((d) => d[3] === 'wait'
+        && document.elementFromPoint(box.x + d[0], box.y + d[1]) === canvas);
+      return [box.x + x, box.y + y];
+    }""")
+    page.mouse.click(x, y)
     expect(page.locator('[data-role="lifecycle"]')).to_be_visible()
     chosen = int(page.locator('[data-role="lifecycle-title"]').inner_text().split()[1])
     page.wait_for_function(f"{LIT} === '53-53'", timeout=5000)
@@ -59,7 +62,8 @@ def test_the_code_lights_the_branch_of_the_followed_request_as_the_leader_resolv
     page.locator('[data-role="play"]').click()
     page.wait_for_function(f"{LIT} === '72-72'", timeout=10_000)
     assert page.evaluate(FOLLOW).startswith(f"Request {chosen} ")
-    assert page.locator('.code-beside[data-code="promise"] .linenos.is-lit').inner_text().strip() == "72"
+    # (The line numbers are lit a frame after ``data-lit`` changes.)
+    expect(page.locator('.code-beside[data-code="promise"] .linenos.is-lit')).to_have_text("72")
     assert page.js_errors == []
 
 

@@ -306,12 +306,13 @@ class Run:
                 else:   # every request of the run has been computed: too late to join it
                     self.outlet.tapped(self.run_id, token, None, None, "The run has ended.")
             out += pacer.tick()
-            self._send_all(out)
+            # (Known paused before the page is told: a newcomer it then lets in may take its slot.)
             self.status = pacer.status
-            if pacer.status == FINISHED:
-                return
             self.paused_since = (self.paused_since or time.monotonic()) \
                 if pacer.status == PAUSED else None
+            self._send_all(out)
+            if pacer.status == FINISHED:
+                return
             if self.outlet.live:
                 source.set_horizon(pacer.t + 2 * interval * pacer.speed + 0.01)
             now = time.monotonic()

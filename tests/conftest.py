@@ -26,8 +26,13 @@ def async_mode() -> str:
 
 @pytest.fixture
 def app_config(async_mode: str) -> dict:
-    """Settings overrides for the app under test; a test may override this fixture."""
-    return {"testing": True, "async_mode": async_mode, "secret_key": "test-secret"}
+    """Settings overrides for the app under test; a test may override this fixture.
+
+    No spare workers: every test has an app of its own, so spares started ahead of its next run
+    were two worker starts per test, never used (spares are tested in tests/transport/test_pool.py
+    and tests/reliability/test_spares.py)."""
+    return {"testing": True, "async_mode": async_mode, "secret_key": "test-secret",
+            "worker_spares": 0}
 
 
 @pytest.fixture

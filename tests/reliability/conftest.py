@@ -122,6 +122,36 @@ def children(pid: int) -> list[int]:
     return out
 
 
+def workers(pid: int) -> dict[int, str]:
+    """The server's worker processes: ``{pid: state}`` (R, S, T stopped, Z zombie...)."""
+    out = {}
+    for child in children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"webapp.worker" not in f.read():
+                    continue
+            with open(f"/proc/{child}/stat") as f:
+                out[child] = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue   # gone meanwhile
+    return out
+
+
+def busy_workers(pid: int, window_s: float = 0.5) -> int:
+    """Worker processes of server ``pid`` that used CPU over ``window_s`` (its other children,
+    the real lab's Redis and PostgreSQL, use a little now and then: not counted)."""
+    def cpu(child: int) -> float:
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except OSError:
+            return 0.0
+    before = {c: cpu(c) for c in workers(pid)}
+    time.sleep(window_s)
+    return sum(1 for c, t in before.items() if cpu(c) > t)
+
+
 def settle(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -135,5 +165,14 @@ def settle(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:
 def server(request) -> Iterator[Server]:
     """One server per async mode, shared by the module's tests (module may set ``SERVER_ENV``)."""
     srv = Server(request.param, getattr(request.module, "SERVER_ENV", None))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def default_server(request) -> Iterator[Server]:
+    """One server as ``make run`` starts it (eventlet), for what no async mode changes: a
+    worker's limits, the pool's spares, the charge of an intervention."""
+    srv = Server("eventlet", getattr(request.module, "SERVER_ENV", None))
     yield srv
     srv.stop()

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.reliability.clients import SioClient
-from tests.reliability.conftest import MODES, SMALL_RUN, Server
+from tests.reliability.conftest import SMALL_RUN, Server
 
 LIMIT = 3 << 30          # the operator's hard (and soft) limit on address space
 CONFIGURED_MB = 8192     # the server's own per-worker limit, above it
@@ -30,9 +30,10 @@ def limits_of(pid: int) -> str:
         return next(line for line in f if line.startswith("Max address space"))
 
 
-@pytest.fixture(scope="module", params=MODES)
-def limited(request):
-    srv = Server(request.param, {"HERDLAB_WORKER_MEMORY_MB": str(CONFIGURED_MB)},
+@pytest.fixture(scope="module")
+def limited():
+    """As ``make run`` starts it (eventlet; the limits are the workers', whatever the mode)."""
+    srv = Server("eventlet", {"HERDLAB_WORKER_MEMORY_MB": str(CONFIGURED_MB)},
                  preexec_fn=operators_limit)
     yield srv
     srv.stop()

@@ -13,25 +13,10 @@ import signal
 import time
 
 from tests.reliability.clients import SioClient
-from tests.reliability.conftest import SMALL_RUN, children, settle
+from tests.reliability.conftest import SMALL_RUN, settle, workers
 
 SERVED_S = 2.0
 SPARES = 2    # the server's default (HERDLAB_WORKER_SPARES)
-
-
-def workers(pid: int) -> dict[int, str]:
-    """The server's worker processes: ``{pid: state}`` (R, S, T stopped, Z zombie...)."""
-    out = {}
-    for child in children(pid):
-        try:
-            with open(f"/proc/{child}/cmdline", "rb") as f:
-                if b"webapp.worker" not in f.read():
-                    continue
-            with open(f"/proc/{child}/stat") as f:
-                out[child] = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue   # gone meanwhile
-    return out
 
 
 def waiting_spares(pid: int) -> list[int]:
@@ -59,7 +44,8 @@ def first_frame_s(url: str) -> float:
         lab.close()
 
 
-def test_stopped_spares_are_never_handed_out(server):
+def test_stopped_spares_are_never_handed_out(default_server):
+    server = default_server
     server.post("/api/run", SMALL_RUN, timeout=10)    # the first run starts the spares
     stopped = waiting_spares(server.proc.pid)
     try:
@@ -81,7 +67,8 @@ def test_stopped_spares_are_never_handed_out(server):
                 pass
 
 
-def test_a_killed_spare_is_reaped_at_once_and_replaced(server):
+def test_a_killed_spare_is_reaped_at_once_and_replaced(default_server):
+    server = default_server
     server.post("/api/run", SMALL_RUN, timeout=10)
     spare = waiting_spares(server.proc.pid)[0]
     os.kill(spare, signal.SIGKILL)

@@ -23,7 +23,8 @@ test: $(VENV)/.stamp-dev
 	@# Both parts always run; `make test` fails if either failed. Exit 5 is "no test selected" (a
 	@# PYTEST_ARGS that picks only one kind).
 	@failed=0; \
-	$(PY) -m pytest -n 3 --dist loadfile -m "not serial" --durations=15 $(PYTEST_ARGS) \
+	$(PY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder -m "not serial" --durations=15 \
+		$(PYTEST_ARGS) \
 		|| [ $$? -eq 5 ] || failed=1; \
 	$(PY) -m pytest -m serial --durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	if [ $$failed -ne 0 ]; then echo "make test: some tests failed (see both parts above)"; fi; \

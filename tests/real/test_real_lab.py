@@ -102,7 +102,8 @@ def test_real_runs_wait_in_line_play_through_the_lab_protocol_and_replay_on_seek
         names = [name for name, _ in messages]
         assert "error" not in names, messages[-1]
         assert names.index("real") < names.index("started") < names.index("done")
-        assert {d["phase"] for n, d in messages if n == "real"} <= {"queued", "starting"}
+        assert {d["phase"] for n, d in messages if n == "real"} <= {"queued", "planning",
+                                                                    "starting"}
         started = next(d for n, d in messages if n == "started")
         assert started["mode"] == "real" and started["processes"] == 2
         assert started["requests"] == 200 and started["beside"] is False

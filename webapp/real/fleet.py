@@ -263,8 +263,8 @@ class RealRun:
             member.snapshots.append((member.watermark, message[1], dict.fromkeys(
                 ("queued", "in_service"), 0)))
         elif kind == "error":
-            raise RealRunError(f"one of its app-server processes failed ({_last_line(message[1])})",
-                               message[1])
+            raise RealRunError("one of its app-server processes failed "
+                               f"({_exception_name(message[1])})", message[1])
 
     def _died(self, member: _Member) -> None:
         """Its pipe closed without ``done``: the process is gone. Its servers go down and its
@@ -483,10 +483,11 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000.0
 
 
-def _last_line(text: str) -> str:
-    """The last line of a traceback: the exception, without the file paths above it."""
+def _exception_name(text: str) -> str:
+    """The exception a traceback ends with, by its name only (its message may name files)."""
     lines = str(text).strip().splitlines()
-    return lines[-1][:200] if lines else "no reason given"
+    name = lines[-1].partition(":")[0].rpartition(".")[2] if lines else ""
+    return name[:80] or "no reason given"
 
 
 def _clean_up(pg: Any, cache: Any, prefix: str) -> None:

@@ -9,7 +9,7 @@ So, now:
 - the web process refuses a scenario whose estimated steps are over the budget per run before
   anything else (``transport.budget.check_cost``, as ``/lab`` does);
 - the plan is computed by ``python -m webapp.real.planner FD``, given ``("plan", request)`` on
-  its end of a socket pair (the framing of ``webapp.worker.channel``, as the real-run worker): niced,
+  its end of a socket pair (``webapp.worker.channel``'s framing, as the real-run worker): niced,
   and demoted as it computes, like a simulation worker (``worker.limits.Priority``), within the
   run's CPU budget (checked as it goes, with the kernel's ``RLIMIT_CPU`` as the backstop), a
   memory limit and ``max_steps``; it answers ``("planned", blob, requests)`` (``blob``: the

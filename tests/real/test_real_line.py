@@ -9,11 +9,11 @@ import time
 import pytest
 
 from webapp.engine import parse_scenario
-from webapp.real.settings import DRAIN_S, RealSettings
+from webapp.real.settings import DRAIN_S, RealSettings, bounded
 from webapp.transport.payloads import PayloadError
 from webapp.transport.realrun import (ENDING_S, KEEP_BYTES, MAX_WAITING, SIMULATING_S,
-                                      STARTING_S, BoundedRecording, RealLine, RealStart,
-                                      bound_s)
+                                      STARTING_S, STOP_S, BoundedRecording, RealLine,
+                                      RealStart, bound_s)
 from webapp.transport.realsource import FAILED, RECORDING, STARTING, Recording
 
 START = RealStart(parse_scenario({"duration_s": 2}), RealSettings(), False, 1.0, 100, 1)
@@ -30,8 +30,15 @@ class Run:
         self.request = start
 
 
+def test_a_runs_statement_timeout_is_its_deadline_at_most_whatever_it_asks():
+    scenario = parse_scenario({"duration_s": 2})
+    for asked, given in ((0.0, 32_000.0), (60_000.0, 32_000.0), (50.0, 50.0)):
+        settings = RealSettings(statement_timeout_ms=asked)
+        assert bounded(settings, scenario).statement_timeout_ms == given
+
+
 def test_a_run_is_bounded_by_its_phases_deadlines():
-    assert bound_s(START) == STARTING_S + 2 + DRAIN_S + ENDING_S
+    assert bound_s(START) == STARTING_S + 2 + DRAIN_S + ENDING_S + STOP_S
     beside = RealStart(START.scenario, START.real, True, 1.0, 100, 1)
     assert bound_s(beside) == bound_s(START) + SIMULATING_S
 
@@ -46,7 +53,7 @@ def test_the_line_keeps_order_one_run_per_connection_and_a_bound():
     for run in runs[1:MAX_WAITING + 1]:
         line.join(run)
     with pytest.raises(PayloadError, match=r"The line for the datastore is full \(6 real runs "
-                                           r"are waiting\)\. A place frees within 1 min 40 s"):
+                                           r"are waiting\)\. A place frees within 2 min"):
         line.join(runs[-1])
     assert [line.place(r)[:2] for r in runs[1:4]] == [(1, 1), (2, 2), (3, 3)]
     assert not line.take_turn(runs[1])          # the datastore is busy
@@ -58,7 +65,7 @@ def test_the_line_keeps_order_one_run_per_connection_and_a_bound():
 
 def test_one_run_waits_per_address_and_is_told_when_to_try_again():
     line = RealLine(None)
-    # Every run here is bounded by 45 + 2 + 30 + 15 = 92 s: said as "1 min 40 s" (up to 10 s).
+    # Every run here is bounded by 60 + 2 + 30 + 15 + 5 = 112 s: said as "2 min" (up to 10 s).
     line.join(running := Run("1", "10.0.0.7"))
     assert line.take_turn(running)
     line.join(waiting := Run("2", "10.0.0.7"))    # one recording and one waiting: allowed
@@ -66,7 +73,7 @@ def test_one_run_waits_per_address_and_is_told_when_to_try_again():
         line.join(Run("3", "10.0.0.7"))
     message = str(refused.value)
     assert "from your address is already waiting" in message
-    assert "Try again once it has started: within 1 min 40 s at most." in message
+    assert "Try again once it has started: within 2 min at most." in message
     line.join(Run("4", "10.0.0.8"))             # a classmate elsewhere is not refused
     line.leave(waiting)
     line.join(Run("5", "10.0.0.7"))             # its place freed, the address may wait again
@@ -114,7 +121,7 @@ def test_the_line_keeps_recordings_within_its_budget_dropping_the_oldest():
 
 
 def test_a_phase_past_its_deadline_fails_the_recording_in_words():
-    rec = BoundedRecording({}, START)
+    rec = BoundedRecording({}, START, time.monotonic())
     assert rec.limits[RECORDING] == 2 + DRAIN_S + ENDING_S
     rec.limits[STARTING] = 0.05
     rec.poll()
@@ -127,7 +134,7 @@ def test_a_phase_past_its_deadline_fails_the_recording_in_words():
 
 
 def test_a_new_phase_has_its_own_deadline():
-    rec = BoundedRecording({}, START)
+    rec = BoundedRecording({}, START, time.monotonic())
     rec.limits[STARTING] = rec.limits[RECORDING] = 0.05
     time.sleep(0.06)
     rec._handle(("events", 0, 0.1, pickle.dumps([[0.1, "sample", None, None, None, None]])))

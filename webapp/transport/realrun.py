@@ -60,9 +60,10 @@ KEEP_BYTES = 96 << 20            # recordings kept for replay, all connections t
 TELL_EVERY_S = 0.5               # progress while recording: a message this often at most
 WORKER_WAIT_S = 120.0            # how long a worker waits for another web process's real run
 # Deadlines of a run's phases once its turn has come (BoundedRecording).
-STARTING_S = 45.0                # services healed, worker and app servers started, first events
+STARTING_S = 60.0                # from its turn: services healed, worker and app servers up
 ENDING_S = 15.0                  # past the run's own deadline: its summary and clean-up
 SIMULATING_S = 60.0              # the simulation beside it (worker.SIDE_B_MAX_STEPS at most)
+STOP_S = 5.0                     # a worker given up on (or done) is gone by then (end_process)
 DROPPED = ("This real run's recording was dropped to make room for newer ones (a real run "
            "cannot be run again the same way); start a new one.")
 STOPPED = "This real run was stopped before it ended, so there is nothing to replay."
@@ -84,7 +85,7 @@ def bound_s(start: RealStart) -> float:
     """The longest a run can hold the datastore once its turn has come (every phase at its
     deadline): what the line promises the runs behind it at most."""
     return (STARTING_S + deadline_s(start.scenario) + ENDING_S
-            + (SIMULATING_S if start.beside else 0.0))
+            + (SIMULATING_S if start.beside else 0.0) + STOP_S)
 
 
 class RealLine:
@@ -202,12 +203,12 @@ class BoundedRecording(Recording):
     services that never answer, a run past its own deadline) is given up on -- the recorder then
     stops it -- and the reason is the run's failure, in words."""
 
-    def __init__(self, request: dict[str, Any], start: RealStart) -> None:
+    def __init__(self, request: dict[str, Any], start: RealStart, since: float) -> None:
         super().__init__(request, start.beside)
         self.limits = {STARTING: STARTING_S, WAITING: WORKER_WAIT_S + 5.0,
                        RECORDING: deadline_s(start.scenario) + ENDING_S,
                        SIMULATING: SIMULATING_S}
-        self._since = (self.phase, time.monotonic())
+        self._since = (self.phase, since)     # (starting: since the run's turn came)
 
     def poll(self) -> None:
         super().poll()
@@ -326,6 +327,7 @@ class RealLabRun(Run):
 
     def _record(self) -> BoundedRecording | None:
         """The run's turn: the services healed, then its worker started and recorded."""
+        turn = time.monotonic()
         self._tell(STARTING, message="Checking PostgreSQL and Redis…")
         try:
             self.line.heal()
@@ -339,7 +341,7 @@ class RealLabRun(Run):
             self._stopped()
             return None
         rec = self.recording = BoundedRecording(
-            {**self._worker_request(), "plan": self.planned}, self.request)
+            {**self._worker_request(), "plan": self.planned}, self.request, turn)
         self.planned = None                      # (the worker has it now)
         rec.launch()
         line = self.line

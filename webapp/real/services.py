@@ -271,14 +271,11 @@ class Services:
 
     # ------------------------------------------------------------------ Redis
     def _ensure_redis(self, binaries: Binaries, sock: Path) -> None:
-        log = self.root / "redis.log"
-        if self._up(self._redis, lambda: _redis_answers(sock), "Redis", log):
+        log, pidfile = self.root / "redis.log", self.root / "redis.pid"
+        if self._alive(self._redis, pidfile, sock, lambda: _redis_answers(sock), "Redis"):
             return                                   # ours, or someone else's: running
-        _end(self._redis, signal.SIGKILL)            # ours, dead or hung: reaped
         self._redis = None
-        pidfile = self.root / "redis.pid"
-        _is_running(_pid_in(pidfile))                # someone else's, dead: reaped if ours
-        sock.unlink(missing_ok=True)                 # a stale socket of a killed server
+        sock.unlink(missing_ok=True)                 # the stale socket of a dead server
         args = [binaries.redis_server, "--port", "0", "--unixsocket", str(sock),
                 "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
                 "--daemonize", "no", "--dir", str(self.root), "--logfile", str(log),
@@ -289,12 +286,12 @@ class Services:
 
     # ------------------------------------------------------------------ PostgreSQL
     def _ensure_postgres(self, binaries: Binaries, data: Path) -> None:
-        log = self.root / "postgres.log"
-        if not self._up(self._pg, lambda: _pg_answers(data), "PostgreSQL", log):
-            _end(self._pg, signal.SIGKILL)
+        sock = data / f".s.PGSQL.{PG_PORT}"
+        if not self._alive(self._pg, data / "postmaster.pid", sock, lambda: _pg_answers(data),
+                           "PostgreSQL"):
             self._pg = None
             self._roles_ready = False
-            self._start_postgres(binaries, data, log)
+            self._start_postgres(binaries, data, self.root / "postgres.log")
         if not self._roles_ready:
             _prepare_run_role(data)
             self._roles_ready = True
@@ -334,20 +331,31 @@ class Services:
                                 + (done.stderr or done.stdout).strip()[-800:], "PostgreSQL")
 
     # ------------------------------------------------------------------ helpers
-    def _up(self, proc: subprocess.Popen | None, ready: Callable[[], bool], name: str,
-            log: Path) -> bool:
-        """Is the service there? Someone else's must answer now; ours may still be starting or
-        recovering (PostgreSQL restarts itself after a backend crash), so it gets its start's
-        time to answer. ``poll()`` reaps ours if it died."""
-        if proc is None:
-            return ready()
-        if proc.poll() is not None:
-            return False
-        try:
-            self._wait(proc, ready, name, log)
-        except ServiceFailed:
-            return False
-        return True
+    def _alive(self, proc: subprocess.Popen | None, pidfile: Path, sock: Path,
+               ready: Callable[[], bool], name: str) -> bool:
+        """Is the service there? True once it answers; False if it is dead (then it may be
+        started again: a dead one of ours is reaped first, ``_is_running``). A live one that
+        does not answer yet may be busy (a herd at its socket) or recovering (PostgreSQL
+        restarts itself after a backend crash): it gets a start's time. Past it, ours is
+        killed (False: started again); someone else's is theirs (ServiceFailed). Its socket is
+        never taken from a live one."""
+        if ready():
+            return True
+        pid = proc.pid if proc is not None and proc.poll() is None else _pid_in(pidfile)
+        if pid is None and _accepts(sock):
+            pid = -1                # someone else's, started without a pid file: alive
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while pid == -1 or _is_running(pid):
+            if ready():
+                return True
+            if time.monotonic() > deadline:
+                if proc is None or pid != proc.pid:
+                    raise ServiceFailed(f"{name} runs but does not answer (it was given "
+                                        f"{START_TIMEOUT_S:g} s)", name)
+                _end(proc, signal.SIGKILL)
+                return False
+            time.sleep(0.05)
+        return False
 
     def _spawn(self, args: list[str], death_signal: str, user: str | None,
                stdout: object = subprocess.DEVNULL) -> subprocess.Popen:
@@ -448,6 +456,19 @@ def _clear_dead_postmaster(data: Path) -> None:
                     os.kill(int(entry.name), signal.SIGKILL)
             except OSError:
                 continue            # gone meanwhile, or not ours to look at
+
+
+def _accepts(sock: Path) -> bool:
+    """Something listens on the unix socket ``sock`` (refused, or no file: nothing does)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            s.connect(str(sock))
+        return True
+    except (FileNotFoundError, ConnectionRefusedError):
+        return False
+    except OSError:
+        return True                 # (a timeout: busy, not dead)
 
 
 def _pid_in(pidfile: Path) -> int | None:

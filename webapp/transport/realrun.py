@@ -320,15 +320,12 @@ class RealLabRun(Run):
         elif ahead:
             self._tell("queued", place=place, ahead=ahead, wait_max_s=math.ceil(wait_s),
                        message=f"Waiting for the datastore: {_ordinal(place)} in line, {ahead} "
-                               f"real {'run' if ahead == 1 else 'runs'} before yours. One real "
-                               "run uses it at a time; yours starts within "
-                               f"{_duration(wait_s)} at most (each run ahead is bounded by its "
-                               "duration), usually much sooner.")
+                               f"real {'run' if ahead == 1 else 'runs'} before yours. Your turn "
+                               f"comes within {_duration(wait_s)} at most, usually much sooner.")
 
     def _record(self) -> BoundedRecording | None:
         """The run's turn: the services healed, then its worker started and recorded."""
         turn = time.monotonic()
-        self._tell(STARTING, message="Checking PostgreSQL and Redis…")
         try:
             self.line.heal()
         except Exception as exc:   # noqa: BLE001 -- told in words; the details to the log

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
+from webapp.config import ASYNC_MODES
 from webapp.extensions import socketio
 from webapp.transport.slots import RUNS_KEY
 
@@ -132,6 +133,12 @@ def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         socketio.sleep(0.01)
     return True
+
+
+@pytest.fixture(params=ASYNC_MODES)
+def async_mode(request) -> str:
+    """Every transport test runs under each supported async mode (eventlet, gevent, threading)."""
+    return request.param
 
 
 @pytest.fixture

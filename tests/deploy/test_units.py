@@ -84,3 +84,23 @@ def test_the_nginx_site_is_valid_as_shipped_and_as_tested(tmp_path):
                               "-c", str(conf)], capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, (name, res.stderr)
     assert "listen 443 ssl default_server;" in shipped and "listen 80 default_server;" in shipped
+
+
+def test_beside_debians_default_site_nginx_refuses_to_start_instead_of_hiding_the_app(tmp_path):
+    """Debian's own site (sites-available/default) also claims the default server on port 80:
+    with both enabled, ``nginx -t`` fails and names the conflict (docs/deploy.md removes the
+    default), where a block in conf.d/ silently lost to it (issue 20)."""
+    need("nginx")
+    default = Path("/etc/nginx/sites-available/default")
+    if not default.exists():
+        pytest.skip("Debian's default nginx site is not installed here")
+    cert, key = make_certificate(tmp_path)
+    (tmp_path / "site.conf").write_text(SITE.read_text()
+                                        .replace("/etc/herdlab/tls/herdlab.crt", str(cert))
+                                        .replace("/etc/herdlab/tls/herdlab.key", str(key)))
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\nevents {{}}\n"
+                    f"http {{ include {default}; include {tmp_path}/site.conf; }}\n")
+    res = subprocess.run([shutil.which("nginx") or "/usr/sbin/nginx", "-t", "-p", str(tmp_path),
+                          "-c", str(conf)], capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0 and "duplicate default server" in res.stderr

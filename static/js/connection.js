@@ -24,19 +24,26 @@ export function connect(namespace = "/") {
       badge.textContent = why || LABELS[state];
     }
   };
+  // Why the last attempt failed: neither transport reached the server. It stays on the badge
+  // while the client retries, instead of "connecting…" forever.
+  let trouble = "";
   socket.on("connect", () => {
+    trouble = "";
     show("connected");
     socket.io.engine.once("upgrade", () => show("connected"));
   });
   socket.on("disconnect", () => show("disconnected"));
-  socket.io.on("reconnect_attempt", () => show("connecting"));
-  // Neither transport reached the server: say why instead of "connecting…" forever.
-  socket.on("connect_error", (err) => show("disconnected", cannotConnect(err)));
+  socket.io.on("reconnect_attempt", () => show(trouble ? "disconnected" : "connecting", trouble));
+  socket.on("connect_error", (err) => {
+    trouble = cannotConnect(err);
+    show("disconnected", trouble);
+  });
   return socket;
 }
 
 function cannotConnect(err) {
-  const status = err?.context?.status;
+  // A failed long-poll carries the HTTP status (socket.io-client's TransportError).
+  const status = typeof err?.description === "number" ? err.description : err?.context?.status;
   if (status) return `cannot reach the server (HTTP ${status}) — retrying…`;
   return navigator.onLine === false ? "offline — retrying…" : "cannot reach the server — retrying…";
 }

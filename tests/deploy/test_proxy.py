@@ -66,32 +66,29 @@ def test_per_address_limits_count_each_real_client(site):
             client.close()
 
 
-def test_a_lab_experiment_runs_in_chromium_through_the_proxy(site, browser):
+def run_a_lab(browser, url: str) -> str:
+    """Open the lab at ``url``, run an experiment to its end; the transport the page used."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, ignore_https_errors=True)
     try:
         page = context.new_page()
-        page.goto(site.url + "/lab")
-        page.locator('#conn-state[data-state="connected"]').wait_for()
-        assert page.evaluate("window.herdlab.transport") == "websocket"
+        page.goto(url)
+        page.locator('#conn-state[data-state="connected"]').wait_for(timeout=30_000)
+        transport = page.evaluate("window.herdlab.transport")
         page.get_by_role("button", name="Run the experiment").click()
         page.wait_for_function(FINISHED, timeout=60_000)
+        return transport
     finally:
         context.close()
+
+
+def test_a_lab_experiment_runs_in_chromium_through_the_proxy(site, browser):
+    assert run_a_lab(browser, site.url + "/lab") == "websocket"
 
 
 def test_without_the_websocket_upgrade_the_page_falls_back_to_polling(site, browser):
     """A proxy that drops the upgrade (the test's extra server): the client tries long-polling,
     which the hash keeps on one process, and the lab still runs."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, ignore_https_errors=True)
-    try:
-        page = context.new_page()
-        page.goto(f"https://127.0.0.1:{site.no_upgrade}/lab")
-        page.locator('#conn-state[data-state="connected"]').wait_for(timeout=30_000)
-        assert page.evaluate("window.herdlab.transport") == "polling"
-        page.get_by_role("button", name="Run the experiment").click()
-        page.wait_for_function(FINISHED, timeout=60_000)
-    finally:
-        context.close()
+    assert run_a_lab(browser, f"https://127.0.0.1:{site.no_upgrade}/lab") == "polling"
 
 
 def test_an_instructor_on_one_process_drives_a_student_on_another(site, browser):

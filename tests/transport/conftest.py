@@ -135,10 +135,11 @@ def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
     return True
 
 
-@pytest.fixture(params=ASYNC_MODES)
-def async_mode(request) -> str:
-    """Every transport test runs under each supported async mode (eventlet, gevent, threading)."""
-    return request.param
+def pytest_generate_tests(metafunc) -> None:
+    """Every transport test that talks Socket.IO runs under each supported async mode (eventlet,
+    gevent, threading); the others (HTTP, the pacer, the worker pool) do not depend on it."""
+    if "sio_client" in metafunc.fixturenames:
+        metafunc.parametrize("async_mode", ASYNC_MODES)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Herd Lab: see and understand the thundering-herd problem.
 
-This module holds only the application factory. Flask is imported inside it so that
-``import webapp.engine`` (the simulation), the command line and the worker processes stay free of
-the web stack.
+This module holds only the application factory (which refuses to be served by ``flask run``).
+Flask is imported inside it so that ``import webapp.engine`` (the simulation), the command line
+and the worker processes stay free of the web stack.
 """
 from __future__ import annotations
 

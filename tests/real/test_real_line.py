@@ -72,11 +72,20 @@ def test_one_run_waits_per_address_and_is_told_when_to_try_again():
     with pytest.raises(PayloadError) as refused:
         line.join(Run("3", "10.0.0.7"))
     message = str(refused.value)
-    assert "from your address is already waiting" in message
-    assert "Try again once it has started: within 2 min at most." in message
+    assert message == ("A real run from your address is already waiting for the datastore (at "
+                       "most 1 per address, so that everyone gets a turn). Try again once it has "
+                       "started: within 2 min at most.")
     line.join(Run("4", "10.0.0.8"))             # a classmate elsewhere is not refused
     line.leave(waiting)
     line.join(Run("5", "10.0.0.7"))             # its place freed, the address may wait again
+
+
+def test_a_school_behind_one_address_may_let_more_wait():
+    line = RealLine(None, per_address=2)
+    line.join(Run("1", "10.0.0.7"))
+    line.join(Run("2", "10.0.0.7"))
+    with pytest.raises(PayloadError, match="2 real runs from your address are already waiting"):
+        line.join(Run("3", "10.0.0.7"))
 
 
 def test_the_wait_is_the_current_runs_remaining_bound_and_the_bounds_before_it():

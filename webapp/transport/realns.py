@@ -120,5 +120,6 @@ def init_app(app: Any) -> None:
     """Give ``app`` the datastore's line and register ``/real``."""
     from webapp.extensions import register_namespace
 
-    app.extensions[LINE_KEY] = RealLine(missing_message())
+    app.extensions[LINE_KEY] = RealLine(
+        missing_message(), app.extensions["herdlab.settings"].real_waiting_per_address)
     register_namespace(RealNamespace, NAMESPACE)

@@ -6,8 +6,8 @@ differs is how it begins and how it is replayed:
 
 - **The line.** There is one datastore (one private PostgreSQL and Redis), and a run that
   shares it with another measures both, so one real run records at a time. The others wait in
-  a bounded line (``MAX_WAITING``), fairly: one per connection and one *waiting* per address
-  (a second from the same address is refused, so one student's many tabs cannot fill it). Each
+  a bounded line (``MAX_WAITING``), fairly: one per connection and ``per_address`` *waiting*
+  per address (one more from it is refused, so one student's many tabs cannot fill it). Each
   is told its place (``real`` messages, ``phase: "queued"``, ``place``, ``ahead``) and the
   longest it can wait (``wait_max_s``): the sum of the bounds of the runs before it, each run
   being bounded (``bound_s``: its start, its duration and drain, its clean-up, the simulation
@@ -94,8 +94,9 @@ class RealLine:
     ``missing`` is the install command when the services' binaries are not there (then no real
     run starts at all); else ``services`` are healed before each run."""
 
-    def __init__(self, missing: str | None) -> None:
+    def __init__(self, missing: str | None, per_address: int = 1) -> None:
         self.missing = missing
+        self.per_address = per_address  # runs waiting at once from one address
         self.services = None if missing else Services()
         self.current: RealLabRun | None = None
         self._current_until = 0.0       # monotonic time by which the current run is over
@@ -112,12 +113,15 @@ class RealLine:
                 raise PayloadError("You already have a real run waiting for the datastore or "
                                    "recording; stop it or wait for it to end.", "")
             theirs = [r for r in self.waiting if r.address == run.address]
-            if theirs:
-                wait = self._wait_locked(theirs[0])
+            if len(theirs) >= self.per_address:
+                one = self.per_address == 1
                 raise PayloadError(
-                    "A real run from your address is already waiting for the datastore, and "
-                    "one waits per address so that everyone gets a turn. Try again once it "
-                    f"has started: within {_duration(wait)} at most.", "")
+                    ("A real run from your address is" if one else
+                     f"{self.per_address} real runs from your address are") + " already "
+                    f"waiting for the datastore (at most {self.per_address} per address, so "
+                    f"that everyone gets a turn). Try again once {'it' if one else 'the first'} "
+                    f"has started: within {_duration(self._wait_locked(theirs[0]))} at most.",
+                    "")
             if len(self.waiting) >= MAX_WAITING:
                 raise PayloadError(
                     f"The line for the datastore is full ({len(self.waiting)} real runs are "

@@ -16,6 +16,8 @@ import redis
 
 from webapp.real.services import Services
 
+from tests.reliability.conftest import settle
+
 pytestmark = pytest.mark.real
 
 ROOT = Path(__file__).resolve().parents[2] / ".herdlab" / "test-healing"
@@ -53,7 +55,7 @@ def test_killed_services_are_reaped_and_started_again_by_another_object(owner):
     pg, rd = pids(owner)
     os.kill(pg, signal.SIGKILL)
     os.kill(rd, signal.SIGKILL)
-    assert _settle(lambda: state(pg) == "Z" and state(rd) == "Z")   # dead, not reaped
+    assert settle(lambda: state(pg) == "Z" and state(rd) == "Z", 10)   # dead, not reaped
     assert healer.start() == endpoints
     assert state(pg) is None and state(rd) is None                  # reaped
     assert healer.owned and set(healer.pids) == set(pids(healer)) != {pg, rd}
@@ -71,7 +73,7 @@ def test_a_cpu_bound_orphan_of_a_killed_postmaster_does_not_keep_it_down(owner):
     (backend,) = busy.execute("select pg_backend_pid()").fetchone()
     counting = threading.Thread(target=_count_for_ever, args=(busy,), daemon=True)
     counting.start()
-    assert _settle(lambda: state(backend) == "R")
+    assert settle(lambda: state(backend) == "R", 10)
     postmaster = pids(owner)[0]
     os.kill(postmaster, signal.SIGKILL)
     time.sleep(0.5)
@@ -101,12 +103,3 @@ def _count_for_ever(conn: psycopg.Connection) -> None:
         conn.execute("select count(*) from generate_series(1, 10000000000)")
     except psycopg.Error:
         pass                        # (its backend was killed)
-
-
-def _settle(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True

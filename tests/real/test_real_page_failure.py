@@ -19,9 +19,9 @@ import pytest
 
 from webapp.real.services import Services, find_binaries
 
-from tests import chromium
 from tests.axe import serious
 from tests.browser.conftest import ARTIFACTS
+from tests.real.test_real_lab import browser  # noqa: F401 -- the session's Chromium
 from tests.reliability.conftest import Server
 
 pytestmark = [pytest.mark.real, pytest.mark.browser]
@@ -60,15 +60,6 @@ def broken_bin() -> Iterator[Path]:
     shutil.rmtree(bin_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[chromium.PageBrowser]:
-    path = chromium.chromium_path()
-    if not path:
-        pytest.fail("Chromium is not installed: run `make test`, which installs it")
-    yield chromium.acquire(path)
-    chromium.release()
-
-
 def test_services_that_cannot_come_back_are_said_on_the_page_at_once(browser, broken_bin):
     server = Server("eventlet", {"HERDLAB_DATA_DIR": str(ROOT), "HERDLAB_PG_BIN": str(broken_bin)})
     root = Services(ROOT).root
@@ -104,8 +95,6 @@ def test_services_that_cannot_come_back_are_said_on_the_page_at_once(browser, br
               "after the error reached the page's socket")
         assert shown - told[0] < 1.0
         assert serious(page) == [] and errors == []
-        alert.scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / "real-page-failure.png"))
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "real-page-failure.png"), full_page=True)

@@ -98,6 +98,20 @@ def test_a_live_service_slow_to_answer_is_waited_for_not_replaced(owner):
     assert not other.owned and pids(owner)[1] == rd and state(rd) in ("S", "R")
 
 
+def test_services_healed_from_a_runs_thread_outlive_the_thread(owner):
+    """Under the threading async mode a run's task is a thread that ends with the run; services
+    it restarts must not get their parent-death signal then (only when the process dies)."""
+    owner.stop()
+    healer = Services(ROOT)
+    thread = threading.Thread(target=healer.start)
+    thread.start()
+    thread.join()
+    time.sleep(0.5)                 # (a parent-death signal would have stopped them by now)
+    assert len(healer.pids) == 2
+    assert redis.Redis.from_url(healer.endpoints.redis_url()).ping()
+    healer.stop()
+
+
 def _count_for_ever(conn: psycopg.Connection) -> None:
     try:
         conn.execute("select count(*) from generate_series(1, 10000000000)")

@@ -17,9 +17,10 @@ Both are stopped on exit (``stop``, a context manager, and ``atexit``); if the p
 outright they get a signal from the kernel (``PR_SET_PDEATHSIG``, set by util-linux's
 ``setpriv``): a killed parent leaves no orphans (without it, measured: both survive, the
 postmaster has no parent check of its own). PDEATHSIG fires when the *thread* that started them
-ends, so it is set only when they are started from the main thread (green threads are fine);
-from another thread they are stopped at exit only. A service already running on the same files
-(another process started it) is attached to and left running.
+ends, so they are started from the main thread (green threads are fine) or, from another (a
+run's task under the threading async mode), by a thread kept for that, which lives as long as
+the process. A service already running on the same files (another process started it) is
+attached to and left running.
 
 **They heal.** ``start`` is called before every real run and makes sure both answer: a service
 that died (killed, crashed) is reaped and started again. Reaping matters: a killed child that
@@ -52,12 +53,14 @@ import glob
 import hashlib
 import os
 import pwd
+import queue
 import shutil
 import signal
 import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -359,12 +362,10 @@ class Services:
 
     def _spawn(self, args: list[str], death_signal: str, user: str | None,
                stdout: object = subprocess.DEVNULL) -> subprocess.Popen:
-        # PDEATHSIG is tied to the starting thread: from another one, the service would be
-        # killed when that thread ends (a run's task, under the threading async mode).
-        argv = with_parent_death(args, death_signal, user) if _on_main_thread() else args
-        return subprocess.Popen(argv, user=user if argv is args else None,
-                                stdin=subprocess.DEVNULL, stdout=stdout,
-                                stderr=subprocess.STDOUT, cwd="/", start_new_session=True)
+        argv = with_parent_death(args, death_signal, user)
+        return _on_lasting_thread(lambda: subprocess.Popen(
+            argv, user=user if argv is args else None, stdin=subprocess.DEVNULL, stdout=stdout,
+            stderr=subprocess.STDOUT, cwd="/", start_new_session=True))
 
     @staticmethod
     def _wait(proc: subprocess.Popen, ready, name: str, log: Path) -> None:
@@ -439,16 +440,18 @@ def _end(proc: subprocess.Popen | None, sig: int) -> None:
 
 
 def _clear_dead_postmaster(data: Path) -> None:
-    """Before a postmaster starts on ``data``: if the one named in ``postmaster.pid`` is dead
-    (reaped here if it was our child, or a zombie of another process, whose PID PostgreSQL
-    would take for a live one) its file goes, and so do its orphaned backends (their working
-    directory is the cluster's; one running a CPU-bound query outlives its postmaster and keeps
-    the old shared memory in use, which stops a new postmaster)."""
-    pidfile = data / "postmaster.pid"
-    pid = _pid_in(pidfile)
-    if pid is None or _is_running(pid):
+    """Before a postmaster starts on ``data``: if the one named in its lock files
+    (``postmaster.pid``, and its socket's) is dead -- reaped here if it was our child, or a
+    zombie of another process (or of an init that does not reap, in a container), whose PID
+    PostgreSQL would take for a live one -- the files go, and so do its orphaned backends (their
+    working directory is the cluster's; one running a CPU-bound query outlives its postmaster
+    and keeps the old shared memory in use, which stops a new postmaster)."""
+    locks = [data / "postmaster.pid", data / f".s.PGSQL.{PG_PORT}.lock"]
+    pids = [pid for pid in map(_pid_in, locks) if pid is not None]
+    if not pids or any(_is_running(pid) for pid in pids):
         return                      # none, or a live one: PostgreSQL itself says no
-    pidfile.unlink(missing_ok=True)
+    for lock in locks:
+        lock.unlink(missing_ok=True)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
@@ -492,6 +495,39 @@ def _is_running(pid: int | None) -> bool:
             return fh.read().rpartition(") ")[2][:1] != "Z"
     except OSError:
         return False
+
+
+_LASTING: queue.Queue | None = None      # jobs for the thread that starts services
+_LASTING_LOCK = threading.Lock()
+
+
+def _on_lasting_thread(start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    """``start()`` on a thread that lives as long as the process: PDEATHSIG is tied to the
+    thread that started a child, so one started from a run's thread (the threading async mode)
+    would be killed when that run ends. The main thread (green threads run there) lasts."""
+    global _LASTING
+    if _on_main_thread():
+        return start()
+    with _LASTING_LOCK:
+        if _LASTING is None:
+            _LASTING = queue.Queue()
+            threading.Thread(target=_start_services, args=(_LASTING,), daemon=True,
+                             name="herdlab-services").start()
+    answer: queue.Queue = queue.Queue(maxsize=1)
+    _LASTING.put((start, answer))
+    ok, value = answer.get()
+    if not ok:
+        raise value
+    return value
+
+
+def _start_services(jobs: queue.Queue) -> None:
+    while True:
+        start, answer = jobs.get()
+        try:
+            answer.put((True, start()))
+        except BaseException as exc:   # noqa: BLE001 -- raised again in the caller's thread
+            answer.put((False, exc))
 
 
 def _on_main_thread() -> bool:

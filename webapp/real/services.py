@@ -28,7 +28,8 @@ nobody waits for is a zombie, and a zombie's PID still looks alive, so PostgreSQ
 start while the dead postmaster's PID stood in ``postmaster.pid``. Whoever's child it is, a dead
 service's PID is waited for if it is ours (``waitpid``) and counts as dead if it is a zombie;
 its leftover backends (a CPU-bound query outlives its postmaster) are killed before the new one
-starts.
+starts. A live one that is only slow to answer (busy, recovering) is waited for, never replaced:
+a second server on its socket would split a run's clients between two.
 
 **PostgreSQL follows its clients.** A real run's app servers connect as ``RUN_USER``, a role
 that is not a superuser, so the server holds the line for them whatever a scenario asks:

@@ -112,3 +112,27 @@ def test_the_instructor_reclaims_the_room_from_the_other_process(servers, client
     assert again.wait("room")["role"] == "instructor"
     again.emit("herd", {"on": True})
     assert student.wait("herd") == {"on": True}
+
+
+def test_a_room_is_seen_and_closed_by_its_token_and_a_student_returns_from_another_process(servers, clients):
+    a, b = servers
+    teacher = clients(a.url)
+    teacher.emit("create", {})
+    room = teacher.wait("room")
+    student = clients(b.url)
+    student.emit("join", {"code": room["code"]})
+    joined = student.wait("joined")
+    student.sio.disconnect()
+    back = clients(a.url)                 # the student's reload lands on the other process
+    back.emit("join", {"code": room["code"], "member": joined["member"]})
+    assert back.wait("joined")["member_id"] == joined["member_id"]
+
+    tab = clients(b.url)                  # a new console tab, on the other process
+    tab.emit("room_status", {"code": room["code"], "token": room["token"]})
+    status = tab.wait("room_status")
+    assert status["open"] and status["members"] == 1 and status["instructor"]
+    tab.emit("close_room", {"code": room["code"], "token": room["token"]})
+    assert tab.wait("room_status") == {"code": room["code"], "open": False}
+    assert back.wait("room_closed")["message"]
+    tab.emit("room_status", {"code": room["code"], "token": room["token"]})
+    assert tab.wait("room_status")["open"] is False

@@ -55,6 +55,7 @@ def open_console(page, url: str) -> str:
 
 def join_by_typing(page, url: str, code: str) -> None:
     page.goto(url + "/join")
+    assert serious(page) == []                  # the join form
     page.locator("#code").fill(code)
     page.get_by_role("button", name="Join").click()
     expect(page.locator("#room-view")).to_be_visible()
@@ -97,6 +98,11 @@ def test_a_reloaded_console_resumes_the_class_run_at_its_instant_with_control_an
     # A switch after the reload acts on the class's run (an intervention, as before the reload).
     console.locator('[data-control="strategy.coalesce=promise"]').check()
     phone.wait_for_function("window.herdlab.inputs.some((i) => i.kind === 'set' && i.value === 'promise')")
+    # The step picker drives the class again.
+    following = console.locator("#step option").nth(3).get_attribute("value")
+    console.locator("#step").select_option(following)
+    console.locator("#show-step").click()
+    phone.wait_for_function(f"document.querySelector('#lesson').dataset.shown === '{LESSON}/{following}'")
     assert serious(console) == []
     console.evaluate("window.herdlabRoom.lab.control('stop')")
     for page in (console, phone):

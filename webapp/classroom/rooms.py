@@ -68,6 +68,7 @@ class Member:
     run_taps: int = 0
     answers: int = 0      # answers to the open question (reset with each new question)
     reqs: list[int] = field(default_factory=list)   # their taps' request ids in this run
+    token: str | None = None   # their member token, signed once (a join flood signs nothing)
 
 
 @dataclass
@@ -306,8 +307,10 @@ class RoomRegistry:
         A valid token whose student the room has forgotten brings them back under the same id.
         """
         room = self._lookup(raw_code, address)
-        member_id = self.tokens.member_id(room.code, member_token)
         current = room.by_sid.get(sid)
+        if current is not None and (member_token is None or member_token == current.token):
+            return room, current                      # the same socket again: nothing to verify
+        member_id = self.tokens.member_id(room.code, member_token)
         if current is not None and (member_id is None or member_id == current.member_id):
             return room, current
         member = room.members.get(member_id) if member_id is not None else None
@@ -329,7 +332,9 @@ class RoomRegistry:
         return room, member
 
     def member_token(self, room: Room, member: Member) -> str:
-        return self.tokens.member(room.code, member.member_id)
+        if member.token is None:
+            member.token = self.tokens.member(room.code, member.member_id)
+        return member.token
 
     def owned(self, raw_code: object, token: object) -> Room | None:
         """The room ``token`` controls, or None: the same answer for a wrong token as for no room,

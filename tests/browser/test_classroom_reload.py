@@ -9,26 +9,17 @@ pages' own state, never a fixed sleep.
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.axe import serious
+from tests.browser.classroom_pages import CODE, open_console, watch
 from tests.browser.conftest import ARTIFACTS, LiveServer
 
-CODE = re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$")
 LAPTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 LESSON = "celebrity-goes-live"
-
-
-def watch(page):
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # type: ignore[attr-defined]
-    page.set_default_timeout(20_000)
-    return page
 
 
 @pytest.fixture
@@ -45,12 +36,6 @@ def pages(browser):
     yield open_page
     for ctx in contexts:
         ctx.close()
-
-
-def open_console(page, url: str) -> str:
-    page.goto(url + "/classroom")
-    expect(page.locator("#code")).to_have_text(CODE)
-    return page.locator("#code").inner_text()
 
 
 def join_by_typing(page, url: str, code: str) -> None:

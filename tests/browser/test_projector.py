@@ -5,12 +5,12 @@ never draw stage text below 16 px; a clicker's Page Down / Page Up on the presen
 class's lesson step, and the console's step picker with it."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.axe import serious
+from tests.browser.classroom_pages import open_console, open_presenter, watch
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.lab_helpers import cut_text, label_problems, open_lab
 
@@ -21,13 +21,6 @@ EVERYTHING = [".cr-join", "#tally", '#lab [data-role="stage-a"]', '#lab [data-ro
 BOTTOMS = """(selectors) => selectors.map((s) => [s, Math.max(...[...document.querySelectorAll(s)]
   .filter((el) => el.offsetParent !== null).map((el) => el.getBoundingClientRect().bottom))])"""
 CARD_TEXT = ".lab-card-label, .lab-card-value, .lab-card-value > span, .lab-card-note"
-
-
-def watch(page):
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # type: ignore[attr-defined]
-    return page
 
 
 def assert_fits_the_screen(page, selectors: list[str], height: int) -> None:
@@ -69,19 +62,13 @@ def test_presentation_mode_fits_a_projector(browser, live_server, viewport):
         context.close()
 
 
-def open_presenter(browser, live_server, pages: list, viewport: dict):
+def console_and_presenter(browser, live_server, pages: list, viewport: dict):
     """The console (a laptop) and the presenter window it opens, sized as the projector."""
     console_ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     pages.append(console_ctx)
     console = watch(console_ctx.new_page())
-    console.goto(live_server.url + "/classroom")
-    expect(console.locator("#code")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
-    with console.expect_popup() as popup:
-        console.locator("#present").click()
-    presenter = watch(popup.value)
-    presenter.set_viewport_size(viewport)
-    expect(presenter.locator("#code")).to_have_text(console.locator("#code").inner_text())
-    return console, presenter
+    open_console(console, live_server.url)
+    return console, open_presenter(console, viewport)
 
 
 @pytest.mark.parametrize("viewport", PROJECTORS, ids=lambda v: f"{v['width']}x{v['height']}")
@@ -90,7 +77,7 @@ def test_presenter_screen_fits_a_projector_with_the_class_answers(browser, live_
     size = f"{viewport['width']}x{height}"
     pages: list = []
     try:
-        console, presenter = open_presenter(browser, live_server, pages, viewport)
+        console, presenter = console_and_presenter(browser, live_server, pages, viewport)
         phone_ctx = browser.new_context(viewport={"width": 390, "height": 844})
         pages.append(phone_ctx)
         phone = watch(phone_ctx.new_page())
@@ -151,7 +138,7 @@ def test_presenter_shows_both_sides_of_a_comparison_on_a_720p_projector(browser,
     chart on one 1280x720 screen (while no question is up beside them)."""
     pages: list = []
     try:
-        console, presenter = open_presenter(browser, live_server, pages, PROJECTORS[0])
+        console, presenter = console_and_presenter(browser, live_server, pages, PROJECTORS[0])
         console.locator('#lab [data-role="compare"]').click()
         console.evaluate("window.herdlabRoom.lab.control('speed', 2)")
         console.locator('#lab [data-role="play"]').click()

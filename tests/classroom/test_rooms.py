@@ -359,3 +359,17 @@ def test_a_students_own_answer_requests_and_budget_are_kept_for_their_return(reg
     assert room.prediction.public()["id"] == first + 1 and room.you(back)["choice"] is None
     room.new_run()
     assert room.you(back)["taps"] == [] and room.you(back)["taps_left"] == TAPS_PER_MEMBER_PER_RUN
+
+
+def test_a_rooms_summary_says_what_its_run_is_doing(registry):
+    room = create(registry, "10.0.0.1", sid="console")
+    registry.join(room.code, "s1", "10.0.0.2")
+    assert room.summary() == {"display_code": room.display_code, "members": 1, "instructor": True,
+                              "lesson": None, "run": None}
+    room.run = {"started": {"run_id": "r"}}
+    assert room.summary()["run"] == "playing"
+    room.run["state"] = {"status": "paused"}
+    assert room.summary()["run"] == "paused"
+    room.run["done"] = {"summary": {}}
+    registry.leave("console")
+    assert room.summary()["run"] == "finished" and room.summary()["instructor"] is False

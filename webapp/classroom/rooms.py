@@ -143,6 +143,19 @@ class Room:
     def is_controller(self, sid: str) -> bool:
         return sid in self.controllers
 
+    @property
+    def run_status(self) -> str | None:
+        """What the room's run is doing: playing, paused, finished, stopped; None before any run."""
+        if "done" in self.run:
+            return "finished"
+        return (self.run.get("state") or {}).get("status") or ("playing" if "started" in self.run else None)
+
+    def summary(self) -> dict[str, Any]:
+        """How the room is doing, for the instructor's list of their open rooms."""
+        return {"display_code": self.display_code, "members": self.connected_members(),
+                "instructor": bool(self.controllers), "lesson": self.lesson["title"] if self.lesson else None,
+                "run": self.run_status}
+
     def you(self, member: Member) -> dict[str, Any]:
         """What is a student's own in the room: their answer, their requests, their tap budget."""
         p = self.prediction
@@ -217,8 +230,7 @@ class Room:
         """Spend one tap of the student's budget or refuse with the reason."""
         if not self.herd:
             raise RoomError("herd_off", "Join the herd is not on: wait for the instructor.")
-        status = (self.run.get("state") or {}).get("status") or ("playing" if "started" in self.run else None)
-        if status not in ("playing", "paused"):
+        if self.run_status not in ("playing", "paused"):
             raise RoomError("no_run", "Wait for the instructor to start the run, then tap.")
         if self.tap_window is not None and not self.tap_window.allow(member.member_id):
             raise RoomError("tap_rate", f"At most {TAPS_PER_SECOND} taps a second.")

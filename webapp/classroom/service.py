@@ -164,14 +164,8 @@ class Classroom:
 
     def _send_status(self, sid: str, body: Mapping[str, Any], room: Room | None) -> None:
         code = normalize_code(body.get("code"))
-        status: dict[str, Any] = {"code": code, "open": room is not None}
-        if room is not None:
-            run = room.run
-            status.update(display_code=room.display_code, members=room.connected_members(),
-                          instructor=bool(room.controllers), lesson=room.lesson and room.lesson["title"],
-                          run=("finished" if "done" in run else (run.get("state") or {}).get("status")
-                               or ("playing" if "started" in run else None)))
-        self._send("room_status", status, sid)
+        self._send("room_status", {"code": code, "open": room is not None,
+                                   **(room.summary() if room is not None else {})}, sid)
 
     def join(self, sid: str, payload: Any, address: str) -> None:
         body = p.envelope(payload, ("code", "member"), "join")

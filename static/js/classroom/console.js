@@ -31,9 +31,11 @@ const myRooms = new RoomList($("my-rooms"), socket, {
 socket.on("connect", () => { if (!reclaim(socket)) openRoom(); });
 
 /** A tab with no room of its own: a new room, unless this browser has rooms open to choose from. */
+let openings = 0;
 async function openRoom() {
+  const asked = ++openings;
   const open = await myRooms.check();
-  if (room) return;
+  if (room || asked !== openings) return;        // a room came, or a reconnect asked again meanwhile
   if (!open.length) { socket.emit("create", {}); return; }
   showRoomless();
   showMessage($("message"), `This browser has ${open.length === 1 ? "a room" : `${open.length} rooms`} open: resume one below, or open a new room.`);

@@ -28,7 +28,7 @@ import secrets
 from typing import Any, Iterable
 
 from webapp.classroom.codes import normalize_code
-from webapp.classroom.rooms import Room
+from webapp.classroom.rooms import Room, RoomError
 from webapp.classroom.service import Classroom
 from webapp.extensions import socketio
 
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 ROUTED_BY_CODE = ("join", "claim")        # the sender talks to this room from now on
 ROUTED_ONCE = ("room_status", "close_room")  # one question about a room, by its token: the sender
                                              # stays with its own room
+STORE_DOWN = "The classroom's shared store is unreachable right now; try again in a moment."
 
 
 class Local:
@@ -117,8 +118,7 @@ class Redis(Local):
                 self._lost(event, sid, payload, address, code, owner)
         except self.errors:
             log.warning("classroom store unreachable for %s", event)
-            self.classroom.refuse(sid, event, "store_down", "The classroom's shared store is "
-                                  "unreachable right now; try again in a moment.")
+            self.classroom.refuse(sid, event, "store_down", STORE_DOWN)
 
     def _code(self, event: str, sid: str, payload: Any) -> str | None:
         """The room an event is for: named in the payload (``join``, ``claim``, and the one-off
@@ -141,10 +141,18 @@ class Redis(Local):
             self.classroom.lost(sid, code)
 
     def taken(self, code: str) -> bool:
-        return bool(self.redis.exists(_key(code)))
+        """Whether another process's room has ``code``; a new room waits for Redis to say."""
+        try:
+            return bool(self.redis.exists(_key(code)))
+        except self.errors:
+            log.warning("classroom store unreachable: no room can be created")
+            raise RoomError("store_down", STORE_DOWN) from None
 
     def opened(self, room: Room) -> None:
-        self.redis.set(_key(room.code), self._record(room), ex=self.ttl)
+        try:
+            self.redis.set(_key(room.code), self._record(room), ex=self.ttl)
+        except self.errors:   # the heartbeat announces it once Redis is back
+            log.warning("could not announce room %s yet", room.code)
 
     def closed(self, room: Room) -> None:
         try:

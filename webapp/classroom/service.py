@@ -20,6 +20,7 @@ from webapp.classroom.codes import normalize_code
 from webapp.classroom.live import NAMESPACE, RoomOutlet
 from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
 from webapp.extensions import socketio
+from webapp.ops import refused
 from webapp.transport.budget import check_start
 from webapp.transport.controls import apply_control
 from webapp.transport.payloads import CONTROL_KEYS, START_KEYS, PayloadError, parse_control, parse_start
@@ -371,6 +372,7 @@ class Classroom:
         socketio.emit(event, data, to=sid, namespace=NAMESPACE)
 
     def refuse(self, sid: str, event: str, reason: str, message: str, field: str | None = None) -> None:
+        refused(reason)
         self._send("room_error", {"event": str(event)[:40], "reason": reason, "message": message,
                                   "field": field}, sid)
 

@@ -45,7 +45,7 @@ $("new-room").addEventListener("click", () => socket.emit("create", {}));
 /** This tab drives no room (yet, or any more): offer a new one; nothing to present or end. */
 function showRoomless() {
   room = null;
-  $("code-box").hidden = true;
+  $("code-box").hidden = $("count-box").hidden = true;
   $("no-room").hidden = false;
   $("new-room").hidden = false;
   $("present").disabled = $("end").disabled = true;
@@ -55,7 +55,7 @@ socket.on("room", (snap) => {
   room = snap;
   showMessage($("message"), "");
   $("new-room").hidden = $("no-room").hidden = true;
-  $("code-box").hidden = false;
+  $("code-box").hidden = $("count-box").hidden = false;
   $("present").disabled = $("end").disabled = false;
   saved.set({ code: snap.code, display: snap.display_code, ...(snap.token ? { token: snap.token } : {}) });
   if (snap.token) remembered.add({ code: snap.code, display: snap.display_code, token: snap.token });

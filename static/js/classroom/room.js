@@ -111,8 +111,9 @@ export async function showLesson(el, lesson) {
   el.hidden = !lesson;
   if (!lesson) return;
   const shown = (el.dataset.shown = `${lesson.id}/${lesson.step}`);
-  el.textContent = lesson.step_title === lesson.title ? lesson.title : `${lesson.title} — ${lesson.step_title}`;
-  if (lesson.step_title === lesson.title) return;          // a lesson's first step is often its title
+  const titled = lesson.step_title === lesson.title;       // a lesson's first step is often its title
+  el.textContent = titled ? lesson.title : `${lesson.title} — ${lesson.step_title}`;
+  if (titled) return;
   const step = (await lessonText(lesson.id))?.steps[lesson.step];
   if (!step || el.dataset.shown !== shown) return;
   const title = document.createElement("span");

@@ -34,7 +34,9 @@ from webapp.extensions import socketio
 
 log = logging.getLogger(__name__)
 
-ROUTED_BY_CODE = ("join", "claim")
+ROUTED_BY_CODE = ("join", "claim")        # the sender talks to this room from now on
+ROUTED_ONCE = ("room_status", "close_room")  # one question about a room, by its token: the sender
+                                             # stays with its own room
 STORE_DOWN = "The classroom's shared store is unreachable right now; try again in a moment."
 
 
@@ -102,23 +104,31 @@ class Redis(Local):
         self.running = False
 
     def receive(self, event: str, sid: str, payload: Any, address: str) -> None:
-        if event in ROUTED_BY_CODE and isinstance(payload, dict):
-            code = normalize_code(payload.get("code"))
-            if code:
-                self.codes[sid] = code
-        code = self.codes.pop(sid, None) if event == "leave" else self.codes.get(sid)
+        code = self._code(event, sid, payload)
         try:
             owner = self._owner(code) if code and event != "create" else None
             if owner is None or owner["host"] == self.host:
                 self.classroom.handle(event, sid, payload, address)
-            elif not self._alive(owner["host"]):
-                self._lost(event, sid, payload, address, code, owner)
-            else:
+            elif self._alive(owner["host"]):
                 message = {"event": event, "sid": sid, "payload": payload, "address": address}
                 self.redis.publish(_inbox(owner["host"]), json.dumps(message))
+            elif event in ROUTED_ONCE:   # its process is gone: answered here ("not open")
+                self.classroom.handle(event, sid, payload, address)
+            else:
+                self._lost(event, sid, payload, address, code, owner)
         except self.errors:
             log.warning("classroom store unreachable for %s", event)
             self.classroom.refuse(sid, event, "store_down", STORE_DOWN)
+
+    def _code(self, event: str, sid: str, payload: Any) -> str | None:
+        """The room an event is for: named in the payload (``join``, ``claim``, and the one-off
+        questions by token), else the room the sender last joined or claimed."""
+        named = normalize_code(payload.get("code")) if isinstance(payload, dict) else None
+        if event in ROUTED_ONCE:
+            return named
+        if event in ROUTED_BY_CODE and named:
+            self.codes[sid] = named
+        return self.codes.pop(sid, None) if event == "leave" else self.codes.get(sid)
 
     def _lost(self, event: str, sid: str, payload: Any, address: str, code: str,
               owner: dict[str, str]) -> None:

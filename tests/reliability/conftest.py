@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.browser.conftest import LiveServer
+from tests.reliability.clients import SioClient
 
 HONEST_S = 1.0
 SMALL_RUN = {"scenario": {"clients": {"count": 50}, "duration_s": 2.0}}
@@ -150,6 +151,21 @@ def busy_workers(pid: int, window_s: float = 0.5) -> int:
     before = {c: cpu(c) for c in workers(pid)}
     time.sleep(window_s)
     return sum(1 for c, t in before.items() if cpu(c) > t)
+
+
+def first_frame_s(url: str, timeout: float = 35.0) -> float:
+    """A classmate's small live run on ``/lab``: seconds from ``start`` to its first frame
+    (``timeout`` bounds each wait: past the start timeout of 30 s, a run has failed)."""
+    lab = SioClient(url, "/lab")
+    try:
+        started = time.monotonic()
+        lab.emit("start", {"scenario": {"clients": {"count": 100}, "duration_s": 1.0},
+                           "speed": 20.0})
+        run_id = lab.wait("started", timeout=timeout)["run_id"]
+        lab.wait("frame", lambda f: f["run_id"] == run_id, timeout=timeout)
+        return time.monotonic() - started
+    finally:
+        lab.close()
 
 
 def settle(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:

@@ -13,8 +13,8 @@ import json
 import threading
 import time
 
-from tests.reliability.clients import RawSocket, SioClient
-from tests.reliability.conftest import Honest, busy_workers, settle
+from tests.reliability.clients import RawSocket
+from tests.reliability.conftest import Honest, busy_workers, first_frame_s, settle
 from webapp.transport.slots import INPUT_BURST, INPUT_RATE
 
 ATTACKERS = 8
@@ -53,19 +53,6 @@ def refusals(ws: RawSocket, count: int, within_s: float) -> list[str]:
             if error["field"] == "input":
                 out.append(error["message"])
     return out
-
-
-def first_frame_s(url: str) -> float:
-    lab = SioClient(url, "/lab")
-    try:
-        started = time.monotonic()
-        lab.emit("start", {"scenario": {"clients": {"count": 100}, "duration_s": 1.0},
-                           "speed": 20.0})
-        run_id = lab.wait("started", timeout=10)["run_id"]
-        lab.wait("frame", lambda f: f["run_id"] == run_id, timeout=10)
-        return time.monotonic() - started
-    finally:
-        lab.close()
 
 
 def test_a_flood_of_refused_inputs_is_charged_first_and_a_classmate_starts_at_once(

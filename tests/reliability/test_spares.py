@@ -12,8 +12,7 @@ import os
 import signal
 import time
 
-from tests.reliability.clients import SioClient
-from tests.reliability.conftest import SMALL_RUN, settle, workers
+from tests.reliability.conftest import SMALL_RUN, first_frame_s, settle, workers
 
 SERVED_S = 2.0
 SPARES = 2    # the server's default (HERDLAB_WORKER_SPARES)
@@ -29,19 +28,6 @@ def waiting_spares(pid: int) -> list[int]:
     time.sleep(0.3)   # (a worker back from the run above may still be on its way)
     assert settle(ready, timeout=15), workers(pid)
     return list(workers(pid))
-
-
-def first_frame_s(url: str) -> float:
-    lab = SioClient(url, "/lab")
-    try:
-        started = time.monotonic()
-        lab.emit("start", {"scenario": {"clients": {"count": 100}, "duration_s": 1.0},
-                           "speed": 20.0})
-        run_id = lab.wait("started", timeout=35)["run_id"]
-        lab.wait("frame", lambda f: f["run_id"] == run_id, timeout=35)
-        return time.monotonic() - started
-    finally:
-        lab.close()
 
 
 def test_stopped_spares_are_never_handed_out(default_server):

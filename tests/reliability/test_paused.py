@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.reliability.clients import SioClient
-from tests.reliability.conftest import SMALL_RUN, first_frame_s, settle
+from tests.reliability.conftest import SMALL_RUN, Server, first_frame_s, settle
+from webapp.config import ASYNC_MODES
 
 SERVER_ENV = {"HERDLAB_MAX_RUNS_PER_SERVER": "13"}
 RUNS = 12            # 6 connections x 2 runs, one slot left for the classmate
@@ -19,6 +22,14 @@ IDLE_SHARE = 0.05    # of one core
 WINDOW_S = 3.0
 SERVED_S = 2.0
 LONG = {"scenario": {"clients": {"count": 50}, "duration_s": 60.0}, "speed": 1.0}
+
+
+@pytest.fixture(scope="module", params=ASYNC_MODES)
+def server(request):
+    """Every async mode: how a paused run sleeps (the mode's event) is each mode's own."""
+    srv = Server(request.param, SERVER_ENV)
+    yield srv
+    srv.stop()
 
 
 def cpu_seconds(pid: int) -> float:

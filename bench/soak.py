@@ -22,8 +22,9 @@ synchronised reads with a promise each, against the server's private PostgreSQL 
 Each attack (the findings of issues 9 and 17, as ``tests/reliability/`` reproduces them) runs for
 ``--seconds``; per attack the bench prints the honest users' p99 latency for each kind of request,
 their errors, the students' frame delay p99, the server's RSS before and after (no forced
-garbage collection anywhere) and, after a real phase, the PostgreSQL backends still running a
-query a second after the attack stopped ("pg busy"). ``quiet`` is the same class with no
+garbage collection anywhere), the web process's CPU (its CPU time over the phase's wall time:
+1.0 is a whole core) and, after a real phase, the PostgreSQL backends still running a query a
+second after the attack stopped ("pg busy"). ``quiet`` is the same class with no
 attack, ``real-quiet`` with the real user too. The real attacks (issue 17, findings 2-5), all
 through the public ``/real`` API as any student could:
 
@@ -43,6 +44,7 @@ import argparse
 import json
 import os
 import selectors
+import signal
 import sys
 import threading
 import time
@@ -53,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.browser.conftest import LiveServer  # noqa: E402
 from tests.reliability.clients import RawSocket, SioClient  # noqa: E402
-from tests.reliability.conftest import SMALL_RUN, request  # noqa: E402
+from tests.reliability.conftest import SMALL_RUN, request, workers  # noqa: E402
 
 MB = 1 << 20
 PING = b"\x81\x012"   # a server's WebSocket text frame of length 1: Engine.IO's "2" (ping)
@@ -364,6 +366,72 @@ def paused_runs(url: str, stop: threading.Event) -> None:
         c.close()
 
 
+REFUSED_INPUT = {"kind": "slow_db", "factor": 100, "for_s": 600}
+HOLDING_99 = {"scenario": {"clients": {"count": 2000}, "duration_s": 60.0,
+                           "strategy": {"coalesce": "lock", "lock_poll_ms": 5},
+                           "datastore": {"service_ms": 200}},
+              "inputs": [{"t": 0.01 * i, "kind": "inject"} for i in range(99)], "speed": 0.05}
+
+
+def refused_inputs(url: str, stop: threading.Event) -> None:
+    """8 connections, each with a run holding 99 inputs, flood it with inputs the cost check
+    refuses (issue 17, finding 7: they were checked before they were charged)."""
+    socks = []
+    for _ in range(8):
+        ws = RawSocket(url)
+        ws.open_namespace("/lab")
+        ws.emit("/lab", "start", HOLDING_99)
+        while True:
+            text = ws.read_text(timeout=30) or ""
+            if text.startswith('42/lab,["started"'):
+                run_id = json.loads(text[len("42/lab,"):])[1]["run_id"]
+                break
+        ws.pong_blindly(5)
+        control = json.dumps(["control", {"run_id": run_id, "action": "input",
+                                          "input": REFUSED_INPUT}])
+        socks.append((ws, ws.frame(f"42/lab,{control}".encode())))
+    while not stop.is_set():
+        for ws, frame in socks:
+            try:
+                ws.sock.sendall(frame * 50)
+            except OSError:
+                pass
+        stop.wait(0.2)
+    for ws, _ in socks:
+        ws.close()
+
+
+def stopped_spares(url: str, stop: threading.Event) -> None:
+    """The server's spare workers are stopped (SIGSTOP) for the phase: a spare handed out
+    stopped made a run wait 10 s (issue 17, finding 8). An operator's accident, not a student's.
+    A spare is told from a worker at a run by what it did over 0.3 s: it slept, used no CPU at
+    all, and has used little more than importing the engine takes."""
+    server = SOAK["server_pid"]
+    def asleep() -> dict[int, float]:
+        used = {}
+        for pid, state in workers(server).items():
+            try:
+                if state == "S":
+                    used[pid] = cpu_s(pid)
+            except OSError:
+                continue   # (gone meanwhile)
+        return used
+
+    before = asleep()
+    time.sleep(0.3)
+    after = asleep()
+    stopped = {pid for pid, used in before.items() if after.get(pid) == used < 0.5}
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    print(f"stopped-spares: {len(stopped)} spares stopped", file=sys.stderr)
+    stop.wait(3600)
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass   # (killed and replaced by the pool: what it should do)
+
+
 def real_starter(body: dict, hold_until: str | None) -> Callable[[str, threading.Event], None]:
     """Start ``body`` on /real from a fresh connection, again and again: with ``hold_until`` a
     phase ("recording"), close the connection once the run gets there (a cut run); without,
@@ -440,7 +508,7 @@ def kill_service(name: str) -> Callable[[str, threading.Event], None]:
         stop.wait(1.0)   # the real user's run is under way
         pid = service_pid(name)
         if pid is not None:
-            os.kill(pid, 9)
+            os.kill(pid, signal.SIGKILL)
         stop.wait(3600)
     return attack
 
@@ -483,6 +551,8 @@ ATTACKS: dict[str, Callable[[str, threading.Event], None]] = {
     "wrong-codes": wrong_codes,
     "non-reading-follower": non_reading_follower,
     "paused-runs": paused_runs,
+    "refused-inputs": refused_inputs,
+    "stopped-spares": stopped_spares,
     "real-quiet": lambda url, stop: stop.wait(3600),
     "real-plan-bomb": real_starter(PLAN_BOMB, None),
     "real-cut-runs": real_starter(CUT_NO_POOL, "recording"),
@@ -537,6 +607,13 @@ def measure_workers(rounds: int = 10) -> None:
     print(f"small summary, on a warm (reused) worker:                    {ms(warm)}")
 
 
+def cpu_s(pid: int) -> float:
+    """The process's CPU time so far (user + system), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
@@ -560,6 +637,7 @@ def main() -> int:
     try:
         honest = Class(server, rec)
         SOAK["room"] = honest.room
+        SOAK["server_pid"] = server.proc.pid
         time.sleep(2.0)   # warm up
         for name in names:
             before = rss_mb(server.proc.pid)
@@ -570,7 +648,9 @@ def main() -> int:
             stop = threading.Event()
             attacker = threading.Thread(target=ATTACKS[name], args=(server.url, stop), daemon=True)
             attacker.start()
+            cpu_before, wall_before = cpu_s(server.proc.pid), time.monotonic()
             time.sleep(args.seconds)
+            web_cpu = (cpu_s(server.proc.pid) - cpu_before) / (time.monotonic() - wall_before)
             stop.set()
             attacker.join(timeout=30)
             time.sleep(1.0)
@@ -578,7 +658,7 @@ def main() -> int:
             rows.append((name, {k: rec.p99(k) for k in ("healthz", "api run", "lab start",
                                                          "student frame", "real start")},
                          len(rec.errors), before, rss_mb(server.proc.pid),
-                         pg_busy() if real else None))
+                         pg_busy() if real else None, web_cpu))
             print(f"{name}: done" + "".join(f"\n  honest error: {e}" for e in sorted(set(rec.errors))),
                   file=sys.stderr)
         honest.close()
@@ -587,14 +667,14 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end; {args.seconds:g} s per attack")
     header = (f"{'attack':<22} {'healthz p99':>11} {'api run p99':>11} {'lab start p99':>13} "
               f"{'frame p99':>9} {'real start p99':>14} {'errors':>6} {'RSS before':>10} "
-              f"{'after':>7} {'pg busy':>7}")
+              f"{'after':>7} {'web CPU':>7} {'pg busy':>7}")
     print(header)
     print("-" * len(header))
-    for name, p99, errors, before, after, busy in rows:
+    for name, p99, errors, before, after, busy, web in rows:
         print(f"{name:<22} {p99['healthz']:>9.0f}ms {p99['api run']:>9.0f}ms "
               f"{p99['lab start']:>11.0f}ms {p99['student frame']:>7.0f}ms "
               f"{p99['real start']:>12.0f}ms {errors:>6} {before:>8.0f}MB {after:>5.0f}MB "
-              f"{'' if busy is None else busy:>7}")
+              f"{web:>6.0%} {'' if busy is None else busy:>7}")
     return 0
 
 

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PING_S = 0.5            # a waiting worker that does not answer a ping within this is stopped
 START_GRACE_S = 10.0    # or hung; one still importing the engine is, after this long
 POLL_S = (0.001, 0.02)  # how often acquire looks for an answer: the first look, the longest
-SPAWN_AFTER_S = 0.05    # no answer yet: a new worker starts meanwhile
+SPAWN_AFTER_S = 0.1     # no answer yet: a new worker starts meanwhile (a niced spare on a
+                        # busy machine may take tens of ms to answer: not a reason to start one)
 SMALL = 64              # bytes: "idle" and "pong" are shorter, a chunk of events far longer
 
 

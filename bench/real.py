@@ -16,7 +16,10 @@ Columns: queries, p50 and p99 (ms, every request, from its planned arrival) real
 ``reads`` how far apart the first attempts' cache reads were (first to last, as Redis timed
 them); ``late`` the p99 of how late requests started against the plan; ``stretch`` how much
 the run stretched its queries because the machine could not make the planned herd (1 = not);
-``wall`` the run's seconds. Prints Markdown for bench/README.md.
+``held / PG`` a connection's mean time out of its pool per query (psycopg_pool's ``usage_ms``)
+against PostgreSQL's own median service time (what the simulation is fed): the difference is
+what the app server spends around each query; ``wall`` the run's seconds. Prints Markdown for
+bench/README.md.
 
 ``--generators``: the same herd (promise, and none) with the app servers' two Redis clients,
 ``real.redis_client=pooled`` (a pooled connection and a round trip per command) and
@@ -45,7 +48,7 @@ FLEET = ["servers.count=4", "real.processes=4"]     # four app servers, four pro
 # (name, --set items, exact: coalescing makes the query count exact)
 CASES = [
     ("none", [], False),
-    ("lock", ["strategy.coalesce=lock", "strategy.lock_poll_ms=50"], True),
+    ("lock", ["strategy.coalesce=lock", "strategy.lock_poll_ms=100"], True),
     ("notify", ["strategy.coalesce=notify"], True),
     ("promise", ["strategy.coalesce=promise"], True),
     ("promise, 4 processes", [*FLEET, "strategy.coalesce=promise"], True),
@@ -88,8 +91,8 @@ def agrees(r: dict, s: dict, exact: bool) -> bool:
 def cases(services, sizes: list[int]) -> list[str]:
     ms = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
     rows = ["| case | n | queries real / sim | p50 ms real / sim | p99 ms real / sim "
-            "| errors real / sim | reads s | late p99 ms | stretch | wall s | agrees |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| errors real / sim | reads s | late p99 ms | held / PG ms | stretch | wall s "
+            "| agrees |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n in sizes:
         for name, sets, exact in CASES:
             r, s, wall = run_case(services, BASE + [f"clients.count={n}"] + sets)
@@ -101,6 +104,8 @@ def cases(services, sizes: list[int]) -> list[str]:
                 f"| {r['errors'] + r['timeouts']} / {s['errors'] + s['timeouts']} "
                 f"| {real['arrival_spread_s']['lookups'] or 0:.3f} "
                 f"| {ms(real['arrival_lateness_ms']['p99'])} "
+                f"| {ms((real['pool'] or {}).get('held_ms_mean'))} / "
+                f"{ms(s['fed']['service_ms']['p50'])} "
                 f"| {real['herd'].get('service_scale', 1):.2f} | {wall:.1f} "
                 f"| {'ok' if agrees(r, s, exact) else 'NO'} |")
             print(rows[-1], f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)

@@ -42,7 +42,8 @@ REDIS_CONNECTIONS = 64        # per process; requests beyond wait for one (Block
 OPEN_TIMEOUT_S = 30.0
 SYNC_POLL_S = 0.002
 CALIBRATION_KEY = "calibration"
-POOL_STATS = ("requests_num", "requests_queued", "requests_wait_ms", "requests_errors")
+POOL_STATS = ("requests_num", "requests_queued", "requests_wait_ms", "requests_errors",
+              "usage_ms")
 
 
 class Outbox:
@@ -196,8 +197,8 @@ def read_spread_s(cache: RedisCache, herd: int) -> float:
 
 def pool_stats(pools: Any) -> dict[str, int]:
     """The pools' own counts and waits (psycopg_pool ``get_stats``), summed: requests for a
-    connection, how many had to queue, their wait in ms as the pool timed it, and errors
-    (timeouts, a full queue)."""
+    connection, how many had to queue, their wait in ms as the pool timed it, errors
+    (timeouts, a full queue), and how long connections were lent out in all (ms)."""
     total = dict.fromkeys(POOL_STATS, 0)
     for pool in pools:
         stats = pool.get_stats()

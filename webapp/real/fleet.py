@@ -469,11 +469,14 @@ class RealRun:
         stats = self._pool_stats
         if not self.settings.pool or not stats:
             return None
-        queued = stats["requests_queued"]
+        queued, lent = stats["requests_queued"], stats["requests_num"] - stats["requests_errors"]
         return {"requests": stats["requests_num"], "queued": queued,
                 "wait_ms_total": stats["requests_wait_ms"],
                 "wait_ms_mean": round(stats["requests_wait_ms"] / queued, 3) if queued else None,
-                "errors": stats["requests_errors"]}
+                "errors": stats["requests_errors"],
+                # a connection's time out of the pool per query: PostgreSQL's service time
+                # plus what the app server spends around it (its scheduling under load)
+                "held_ms_mean": round(stats["usage_ms"] / lent, 3) if lent else None}
 
     def _summarise(self, pg_queries: int) -> dict[str, Any]:
         c = dict(self._adjust)

@@ -168,7 +168,7 @@ class RealHost(QueryWaits):
         self._hold_ids = itertools.count()
         self.wakeups = Wakeups(cache.r, cache.prefix, self.tag,
                                lambda fn: self.track(gevent.spawn(self.guard, fn)),
-                               lambda name: bool(cache.r.exists(name)))
+                               lambda name: bool(cache.send("EXISTS", name)), cache.send)
         m = self.mitigations = Mitigations(s, self)
         self._on_fresh = m.hooks("on_fresh")
         self._on_expired = m.hooks("on_expired")

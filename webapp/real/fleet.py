@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 import os
 import subprocess
 import sys
@@ -100,7 +101,7 @@ class _Member:
     to: Connection
     frm: Connection
     status: str = "starting"         # starting, ready, calibrated, running, done, dead
-    read_spread_s: float = 0.0       # how far apart its herd's cache reads will be
+    take_in_s: float = 0.0           # how long it takes to take in its herd (appserver.py)
     buffer: list = field(default_factory=list)
     watermark: float = 0.0                   # every event up to here has arrived
     snapshots: list = field(default_factory=list)   # (t, counters, gauges), oldest first
@@ -226,7 +227,7 @@ class RealRun:
         for member in self.members:
             member.to.send(("calibrate", herds[member.index]))
         self._await("ready", "calibrated")
-        scale = self._fit_herd(max(m.read_spread_s for m in self.members))
+        scale = self._fit_herd(max(m.take_in_s for m in self.members))
         # Start a moment from now, time enough for the producer to warm its keys first.
         self._start = time.monotonic() + START_AHEAD_S + 0.001 * len(self.plan.warm_keys)
         for member in self.members:
@@ -241,30 +242,36 @@ class RealRun:
             for member in self._ready_members(WAIT_S):
                 self._receive(member)
 
-    def _fit_herd(self, read_spread_s: float) -> float:
-        """The herd this machine can make now, against the one planned: if its reads will
-        spread wider than planned, and the planned herd was a herd (its query outlasts its
-        arrivals), say so before the run starts and stretch every query (here and in the
-        simulation beside) to ``HERD_FACTOR`` times the spread, so that the herd is still a
-        herd rather than a measure of the client. Returns the stretch (1: none)."""
+    def _fit_herd(self, take_in_s: float) -> float:
+        """The herd this machine can make now, against the one planned. If the app servers
+        take longer to take in their herd (``take_in_s``: its requests started and their cache
+        reads answered) than planned, and the planned herd was a herd (its fetching outlasts
+        its arrivals), say so before the run starts and stretch every query (here and in the
+        simulation beside) until the herd's fetching lasts ``HERD_FACTOR`` times that, so the
+        herd is still a herd rather than a measure of the client. The herd's fetching is one
+        query with coalescing, and its queue of queries through the pools without. Returns the
+        stretch (1: none)."""
         s = self.scenario
         planned = [a[0] for a in self.plan.arrivals]
         planned_s = max(planned) - min(planned) if planned else 0.0
         service_s = s.datastore.service_ms / 1000.0
+        rounds = (math.ceil(len(planned) / (self.pool_size * s.servers.count))
+                  if s.strategy.coalesce == "none" else 1)
+        fetching_s = service_s * rounds
         scale = 1.0
         if (s.workload.kind == "hot_key" and not self.settings.synchronised
-                and planned_s < service_s
-                and read_spread_s > planned_s + SPREAD_SLACK_S
-                and service_s < HERD_FACTOR * read_spread_s):
-            scale = min(HERD_FACTOR * read_spread_s, MAX_STRETCHED_S) / service_s
-        self.herd = {"planned_spread_s": round(planned_s, 6),
-                     "read_spread_s": round(read_spread_s, 6), "service_scale": round(scale, 3)}
+                and planned_s < fetching_s and take_in_s > planned_s + SPREAD_SLACK_S
+                and fetching_s < HERD_FACTOR * take_in_s):
+            scale = min(HERD_FACTOR * take_in_s / fetching_s, MAX_STRETCHED_S / service_s)
+        self.herd = {"planned_spread_s": round(planned_s, 6), "take_in_s": round(take_in_s, 6),
+                     "service_scale": round(max(scale, 1.0), 3)}
+        scale = max(scale, 1.0)
         if scale > 1.0:
             self.scenario = s = parse_scenario({**s.to_dict(), "datastore": {
                 **s.to_dict()["datastore"], "service_ms": round(service_s * scale * 1000, 3)}})
             self.herd["notice"] = (
-                f"This machine cannot make the planned herd now: its {len(planned):,} requests' "
-                f"cache reads will spread over about {read_spread_s * 1000:,.0f} ms (planned: "
+                f"This machine cannot make the planned herd now: its app servers take about "
+                f"{take_in_s * 1000:,.0f} ms to take in {len(planned):,} requests (planned: "
                 f"{planned_s * 1000:,.0f} ms). So that the herd is still a herd, every query "
                 f"takes {s.datastore.service_ms:,.0f} ms instead of {service_s * 1000:,.0f} ms, "
                 "in the real run and in the simulation beside it.")
@@ -285,7 +292,7 @@ class RealRun:
         if kind == "ready":
             member.status = "ready"
         elif kind == "calibrated":
-            member.read_spread_s = message[1]
+            member.take_in_s = message[1]
             member.status = "calibrated"
         elif kind == "batch":
             _, events, counters, gauges, complete, now = message

@@ -105,19 +105,23 @@ def cases(services, sizes: list[int]) -> list[str]:
         for name, sets, exact in CASES:
             r, s, wall = run_case(services, BASE + [f"clients.count={n}"] + sets)
             lat_r, lat_s, real = r["latency_everyone_ms"], s["latency_everyone_ms"], r["real"]
-            rows.append(
-                f"| {name} | {n} | {r['db_queries']} / {reached(s)} "
-                f"| {ms(lat_r['p50'])} / {ms(lat_s['p50'])} "
-                f"| {ms(lat_r['p99'])} / {ms(lat_s['p99'])} "
-                f"| {r['errors'] + r['timeouts']} / {s['errors'] + s['timeouts']} "
-                f"| {real['arrival_spread_s']['lookups'] or 0:.3f} "
-                f"| {ms(real['arrival_lateness_ms']['p99'])} "
-                f"| {ms((real['pool'] or {}).get('held_ms_mean'))} / "
-                f"{ms(s['fed']['service_ms']['p50'])} "
-                f"| {real['herd'].get('service_scale', 1):.2f} | {wall:.1f} "
-                f"| {'ok' if agrees(r, s, exact) else 'NO'} |")
-            print(rows[-1], f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+            row(rows, name, n, f"{r['db_queries']} / {reached(s)}",
+                f"{ms(lat_r['p50'])} / {ms(lat_s['p50'])}",
+                f"{ms(lat_r['p99'])} / {ms(lat_s['p99'])}",
+                f"{r['errors'] + r['timeouts']} / {s['errors'] + s['timeouts']}",
+                f"{real['arrival_spread_s']['lookups'] or 0:.3f}",
+                ms(real['arrival_lateness_ms']['p99']),
+                f"{ms((real['pool'] or {}).get('held_ms_mean'))} / "
+                f"{ms(s['fed']['service_ms']['p50'])}",
+                f"{real['herd'].get('service_scale', 1):.2f}", f"{wall:.1f}",
+                "ok" if agrees(r, s, exact) else "NO")
     return rows
+
+
+def row(rows: list[str], *cells: object) -> None:
+    """Add a Markdown row, and show it (with the load average) as it comes."""
+    rows.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    print(rows[-1], f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
 
 
 def generators(services, sizes: list[int]) -> list[str]:
@@ -131,12 +135,11 @@ def generators(services, sizes: list[int]) -> list[str]:
                     f"real.redis_client={client}"])
                 real, lat = r["real"], r["latency_everyone_ms"]
                 late = real["arrival_lateness_ms"]
-                rows.append(f"| {client} | {coalesce} | {n} "
-                            f"| {(real['arrival_spread_s']['lookups'] or 0) * 1000:.0f} "
-                            f"| {late['p50']:.0f} / {late['p99']:.0f} "
-                            f"| {lat['p50']:.0f} / {lat['p99']:.0f} "
-                            f"| {real['herd'].get('service_scale', 1):.2f} |")
-                print(rows[-1], f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+                row(rows, client, coalesce, n,
+                    f"{(real['arrival_spread_s']['lookups'] or 0) * 1000:.0f}",
+                    f"{late['p50']:.0f} / {late['p99']:.0f}",
+                    f"{lat['p50']:.0f} / {lat['p99']:.0f}",
+                    f"{real['herd'].get('service_scale', 1):.2f}")
     return rows
 
 

@@ -10,7 +10,8 @@ A query still waiting for a connection leaves the queue when ``cancel`` is calle
 all gave up: lifecycle.py decides); one already running runs on, as a real statement does, and
 its answer goes nowhere. With ``pool_timeout_s`` on, a query that has waited that long for a
 connection is refused (``db_rejected``, reason ``pool_timeout``), as psycopg_pool's ``getconn``
-raises ``PoolTimeout``: the app server gives up on the connection, not the client on the answer. A cancelled query stays in the deque as a tombstone, skipped when it
+raises ``PoolTimeout``: the app server gives up on the connection, not the client on the
+answer. A cancelled (or refused) query stays in the deque as a tombstone, skipped when it
 reaches the head, so cancelling costs O(1) however long the queue; every count the model acts on
 (``queued``, the queue limit, overload) leaves tombstones out.
 """

@@ -197,7 +197,7 @@ class RealHost(QueryWaits):
 
     def complete_until(self) -> float:
         """Every event up to this time has been emitted: now, or the oldest hold."""
-        return min(self._holds.values(), default=self.now()) if self._holds else self.now()
+        return min(self._holds.values(), default=self.now())
 
     def scale_service(self, scale: float) -> None:
         """Every query takes ``scale`` times its drawn service time (the fleet stretches the
@@ -542,12 +542,16 @@ class RealHost(QueryWaits):
         keep = ttl + (s.strategy.stale_ttl_s if s.strategy.stale_while_revalidate else 0.0)
         asked = self.now()
         hold = self.hold(asked)
-        written = self.cache.put(key, t + ttl, delta, f"{self.tag}.{next(self._versions)}",
-                                 keep + 2.0)
-        # Stamped when Redis wrote it (visible to others); a warm write before the start at 0.
-        self.emit(Event((max(0.0, self.at(written, asked)), CACHE_SET, req.id if req else None,
-                         req.viewer if req else None, server, key, role, ttl)))
-        self.unhold(hold)
+        try:
+            written = self.cache.put(key, t + ttl, delta, f"{self.tag}.{next(self._versions)}",
+                                     keep + 2.0)
+            # Stamped when Redis wrote it (visible to others); a warm write before the start
+            # at 0.
+            self.emit(Event((max(0.0, self.at(written, asked)), CACHE_SET,
+                             req.id if req else None, req.viewer if req else None, server, key,
+                             role, ttl)))
+        finally:
+            self.unhold(hold)
 
     # ----------------------------------------------------------------- faults
     def _first(self, fault: str) -> bool:

@@ -51,6 +51,7 @@ end $$"""
 COUNT = "select case when is_called then last_value else last_value - 1 end from herd_queries"
 QUERY = "select n, started, took from herd_query(%s, %s, %s)"
 CALIBRATION_ROWS = 300_000
+TOO_MANY = ("too many clients", "too many connections", "remaining connection slots are reserved")
 
 
 def prepare(conn: Any) -> None:
@@ -91,9 +92,11 @@ def classify(exc: BaseException) -> tuple[str, str] | None:
     if isinstance(exc, TooManyRequests):
         return DB_REJECTED, "queue_full"
     # Refused at connection time: libpq reports the server's FATAL 53300 as a plain
-    # OperationalError without its SQLSTATE, so the (C-locale) message is what identifies it.
+    # OperationalError without its SQLSTATE, so the (C-locale) message is what identifies it:
+    # every connection slot taken, the run role's CONNECTION LIMIT, or only reserved ones left.
     if isinstance(exc, psycopg.errors.TooManyConnections) or (
-            isinstance(exc, psycopg.OperationalError) and "too many clients" in str(exc)):
+            isinstance(exc, psycopg.OperationalError) and any(
+                refusal in str(exc) for refusal in TOO_MANY)):
         return DB_REJECTED, "too_many_clients"
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return DB_FAILED, "statement_timeout"

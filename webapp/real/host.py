@@ -27,7 +27,7 @@ a query's ``db_started`` when PostgreSQL received it, with the service time Post
 is the client's, not the cache's or the datastore's. Both servers' wall clocks are mapped onto
 the run's clock (``at``). Such an event is emitted late but stamped earlier, so while one may
 still come the host *holds* the time it can come from (``hold``): the outbox sends events only
-up to the oldest hold (``complete_until``), in time order.
+up to the oldest hold (``complete_until``), in time order, holding back at most ``MAX_HOLD_S``.
 
 **Latency from the planned arrival.** A request's latency runs from when the plan said it
 arrives, not from when its greenlet got to start: a late start counts against the system (the
@@ -78,6 +78,9 @@ def wall_minus_monotonic() -> float:
         if best is None or after - before < best[0]:
             best = (after - before, wall - (before + after) / 2)
     return best[1]
+
+
+MAX_HOLD_S = 0.2
 
 
 class Cancelled(Exception):
@@ -196,8 +199,11 @@ class RealHost(QueryWaits):
         del self._holds[hold]
 
     def complete_until(self) -> float:
-        """Every event up to this time has been emitted: now, or the oldest hold."""
-        return min(self._holds.values(), default=self.now())
+        """Every event up to this time has been emitted: now, or the oldest hold -- but never
+        more than ``MAX_HOLD_S`` ago, so that a run followed live never stalls behind one slow
+        greenlet (an event emitted later still is stamped at the time already sent)."""
+        now = self.now()
+        return max(min(self._holds.values(), default=now), now - MAX_HOLD_S)
 
     def scale_service(self, scale: float) -> None:
         """Every query takes ``scale`` times its drawn service time (the fleet stretches the

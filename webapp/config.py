@@ -64,6 +64,8 @@ class Settings:
     join_attempts_per_minute: int = 20
     rooms_per_address: int = 3          # rooms alive at once created from one address
     room_orphan_grace_s: int = 10 * 60  # a room whose instructor left closes after this
+    # The real-systems lab's line (issue 17): real runs waiting at once from one address.
+    real_waiting_per_address: int = 1
     # Testing switches Flask's own TESTING flag on.
     testing: bool = False
 

@@ -23,7 +23,10 @@ _PER_KEY = {"cache_set": "cache", "marker_wait": "marker", "marker_expired": "ma
 
 
 class ResumeState:
-    def __init__(self) -> None:
+    def __init__(self, max_open: int | None = None) -> None:
+        # At most ``max_open`` open requests (the longest open forgotten first): a classroom keeps one
+        # per room from the frames it sent, where a request whose end was trimmed never ends.
+        self._max_open = max_open
         self._seq = 0
         self._open: dict[int, tuple[list[tuple[int, Any]], deque[tuple[int, Any]]]] = {}
         self._latest: dict[str, tuple[int, Any]] = {}
@@ -44,6 +47,8 @@ class ResumeState:
                 entry = open_.get(req)
                 if entry is None:
                     entry = open_[req] = ([], deque(maxlen=KEEP_POLLS))
+                    if self._max_open is not None and len(open_) > self._max_open:
+                        del open_[next(iter(open_))]
                 if kind == "lock_poll":
                     entry[1].append((seq, ev))
                 else:

@@ -36,7 +36,10 @@ export class Charts {
 
   /** (Re)build the plots when the run's shape (compare or not) or the type size changes. */
   build(compare, big) {
-    const shape = `${compare}/${big}/${this.container.clientWidth}`;
+    // A page may ask for shorter plots with --lab-chart-height (the classroom's presenter, in compare mode).
+    const asked = parseFloat(getComputedStyle(this.container).getPropertyValue("--lab-chart-height"));
+    const height = asked > 0 ? asked : big ? 125 : 130;
+    const shape = `${compare}/${big}/${this.container.clientWidth}/${height}`;
     if (shape === this.shape) return;
     this.shape = shape;
     for (const p of this.plots) p.destroy();
@@ -45,7 +48,6 @@ export class Charts {
     const full = this.container.clientWidth;
     const columns = full < 560 ? 1 : full < 900 ? 2 : CHARTS.length;
     const width = Math.max(160, Math.floor(full / columns) - 12);
-    const height = big ? 125 : 130;
     const font = `${big ? 15 : 11}px system-ui, sans-serif`;
     const stroke = big ? 3 : 1.6;
     this.plots = CHARTS.map((spec) => {

@@ -21,7 +21,7 @@ const experiments = data.experiments;
 const firstExperiment = data.prediction?.experiment || Object.keys(experiments)[0];
 let current = firstExperiment;
 let pendingStart = false;   // the prediction's Run button asked for a run of its experiment
-// step id -> {experiment, moment, code} (lessons L1); an older page has none.
+// step id -> {experiment, moment, nth, side, code} (lessons L1); an older page has none.
 const stepInfo = data.step_info || {};
 
 // ---- the lab: one mount, showing the union of the lesson's controls ----------------------------
@@ -34,19 +34,23 @@ const lab = mountLab(document.getElementById("lab"), {
   presetPicker: false,   // the experiment tabs choose the scenario; the preset's description would give the prediction away
   keyboard: false,       // the narrative has its own form controls; no global shortcuts here
   speed: speedParam >= 0.05 && speedParam <= 20 ? speedParam : 1,
+  story: true,             // every run a lesson asks for is narrated, unless the student switched it off
+  storyMemory: "lessons",
   onDone: (summary) => finished(summary),
 });
 
 /**
- * The story follows the step that loaded the run: a step naming a moment turns guided playback on,
- * held on that moment; any other step turns it off. Without a step, the first step running this
- * experiment that names a moment decides.
+ * The story follows the step that loaded the run: it holds on the moment that step names (the
+ * `nth` of them, on the `side` it names), or on each kind of moment once when it names none. Without
+ * a step, the first step running this experiment that names a moment decides. Story mode itself
+ * stays as the student has it (on unless they switched it off).
  */
 function storyFor(id, stepId) {
-  const step = stepId && stepInfo[stepId]?.experiment === id ? stepId
-    : Object.keys(stepInfo).find((s) => stepInfo[s].experiment === id && stepInfo[s].moment);
-  const moment = step ? stepInfo[step]?.moment : null;
-  lab.setStory(!!moment, moment ? [moment] : null);
+  const named = (s) => stepInfo[s]?.experiment === id && stepInfo[s].moment;
+  const step = stepId && named(stepId) ? stepId : Object.keys(stepInfo).find(named);
+  const info = step ? stepInfo[step] : null;
+  const side = info?.side === "b" && experiments[id]?.compare ? "b" : "a";
+  lab.setStoryFocus(info?.moment ? [{ what: info.moment, nth: info.nth || 1 }] : null, side);
 }
 
 let comparing = false;      // the current experiment declared a compare pair (lessons L2)
@@ -70,10 +74,25 @@ function isUnchanged(id) {
   return canonical(lab.getScenario()) === canonical(e.overrides) && lab.getPreset() === e.preset;
 }
 
+/** The lab is beside the text (a wide screen), not under it (below 1100 px: lessons.css). */
+function labBeside() {
+  return window.matchMedia("(min-width: 1101px)").matches;
+}
+
+/** Bring the lab's stage into view when it is not (on a phone it is far below the text). */
+function showLab() {
+  const stage = document.querySelector('#lab [data-role="stage-a"]');
+  const box = stage.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) {
+    const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    stage.scrollIntoView({ block: "start", behavior: reduced ? "auto" : "smooth" });
+  }
+}
+
 for (const btn of $$("[data-experiment]")) {
   btn.addEventListener("click", () => {
     selectExperiment(btn.dataset.experiment, btn.closest("[data-step]")?.dataset.step ?? null);
-    if (btn.classList.contains("load-exp")) document.getElementById("lab").scrollIntoView({ block: "nearest" });
+    if (btn.classList.contains("load-exp")) showLab();
   });
 }
 
@@ -178,7 +197,8 @@ if (form) {
   $('[data-role="run-prediction"]', form).addEventListener("click", async () => {
     selectExperiment(data.prediction.experiment, data.prediction.step);
     pendingStart = true;
-    note("Running… watch the lab.");
+    note(labBeside() ? "Running… watch the lab beside this text." : "Running… the lab is below the text: the page has scrolled to it.");
+    showLab();
     await lab.start();
   });
 }
@@ -269,7 +289,11 @@ if (!location.hash && progress.step && progress.step !== data.steps[0]) {
 }
 
 selectExperiment(current, data.prediction?.experiment === current ? data.prediction.step : null);
-for (const figure of $$(".code-beside[data-code]")) new CodeLight(figure, lab, data.code_lines?.[figure.dataset.code] ?? null);
+// Each step's code follows the side of the run its step names (a pair's side B: lessons 5 and 6).
+for (const figure of $$(".code-beside[data-code]")) {
+  const step = figure.closest("[data-step]")?.dataset.step;
+  new CodeLight(figure, lab, data.code_lines?.[figure.dataset.code] ?? null, stepInfo[step]?.side === "b" ? "b" : "a");
+}
 showPrediction();
 showRuns();
 showProgress();

@@ -22,6 +22,9 @@ LABEL_OF = """(el) => (el.labels?.[0]?.textContent || el.closest("fieldset")?.qu
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
 def test_student_walks_through_the_lesson(page, live_server, lesson):
+    # This student switched story mode off (the page remembers it): the runs play straight through.
+    # Story mode, on by default, has its own tests (test_story_lessons.py).
+    page.add_init_script("localStorage.setItem('herdlab.story.lessons', 'off')")
     page.goto(f"{live_server.url}/lessons/{lesson.id}?speed=20")
     page.locator('#conn-state[data-state="connected"]').wait_for()
     assert page.locator("h1").inner_text() == lesson.title

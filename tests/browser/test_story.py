@@ -12,7 +12,8 @@ import json
 from playwright.sync_api import expect
 
 from tests.axe import serious
-from tests.browser.lab_helpers import event, feed, open_lab, sample, started
+from tests.browser.lab_helpers import (RECORD_CAPTIONS, event, feed, held_spans, open_lab, sample,
+                                       started)
 
 RESOLVED = {"t": 1.0, "what": "resolved", "key": "chunk-0", "server": 0, "req": 0, "number": 57, "next": "answered", "ok": True}
 MOMENTS = [{"t": 0.2, "what": "first_miss", "key": "chunk-0", "server": 0, "req": 0, "next": "one_per_server"},
@@ -20,35 +21,8 @@ MOMENTS = [{"t": 0.2, "what": "first_miss", "key": "chunk-0", "server": 0, "req"
            {"t": 2.5, "what": "db_overloaded", "number": 40, "until": 3.5, "next": "crash"}]
 DOWN = {"t": 1.0, "what": "db_down", "number": 12, "until": 4.0, "next": "recover"}
 
-# Every caption change, with the page's own clock, so no hold is missed between two Python polls.
-RECORD_CAPTIONS = """() => {
-  const seen = window.__captions = [];
-  const note = (now) => {
-    const c = window.herdlab.caption, last = seen[seen.length - 1];
-    if (!last || last[0] !== c || last[3] !== window.herdlab.status) seen.push([c, now, window.herdlab.t, window.herdlab.status]);
-    requestAnimationFrame(note);
-  };
-  requestAnimationFrame(note);
-}"""
-
-
 def sent_controls(page) -> list[dict]:
     return [m["payload"] for m in page.evaluate("window.herdlab.sent") if m["name"] == "control"]
-
-
-def held_spans(page) -> list[tuple[float, float, float, set]]:
-    """[(wall ms held, t at start, t at end, statuses seen)] for each stretch with a caption on screen."""
-    seen = page.evaluate("window.__captions")
-    spans, start, statuses = [], None, set()
-    for text, now, t, status in seen:
-        if text is not None and start is None:
-            start, statuses = (now, t), set()
-        if text is not None:
-            statuses.add(status)
-        elif start is not None:
-            spans.append((now - start[0], start[1], t, statuses))
-            start = None
-    return spans
 
 
 def land(page, run_id: str, t: float, events: list | None = None) -> None:

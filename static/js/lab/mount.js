@@ -63,6 +63,8 @@ let uidSeq = 0;
  *   (a lesson step's), else every kind of moment once
  * @param {"a"|"b"} [options.storySide="a"]  the side the story narrates (a pair's side B, as a step names it)
  * @param {boolean} [options.interventions=true]  clicking the stage's boxes while a run plays acts on it
+ * @param {boolean} [options.announce=true]  screen readers hear the run's summary (politely, every 2 s
+ *   while it plays): off for a picture that loops on its own (the home page's herd)
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
  * @param {(started: object) => void} [options.onStarted]
  * @param {(side: "a"|"b", caption: string) => string} [options.caption]  the stage captions, rewritten
@@ -74,7 +76,7 @@ let uidSeq = 0;
 export function mountLab(root, options = {}) {
   const opts = { preset: "classroom", overrides: {}, controls: "all", presetPicker: true, compare: false, readonly: false,
                  shareUrl: false, keyboard: true, globals: true, speed: 1, story: false, storyMemory: null,
-                 storySide: "a", interventions: true, ...options };
+                 storySide: "a", interventions: true, announce: true, ...options };
   const uid = root.id || `lab${++uidSeq}`;
   const q = (role) => root.querySelector(`[data-role="${role}"]`);
   const store = new Store();
@@ -270,9 +272,9 @@ export function mountLab(root, options = {}) {
   // ---- "saved vs no mitigation": the same run without mitigation, once this one is done ---------
   async function findBaseline() {
     if (store.compare || !store.summary || !store.scenario) return;
-    const runId = store.runId;
-    baselines.remember(store.scenario, store.summary);
-    store.setBaseline(runId, await baselines.lookup(store.scenario, store.summary, store.viewers));
+    const runId = store.runId, inputs = store.inputs;
+    baselines.remember(store.scenario, store.summary, inputs);
+    store.setBaseline(runId, await baselines.lookup(store.scenario, store.summary, store.viewers, inputs));
   }
 
   // ---- panels: lifecycle of a request, keyboard help -------------------------------------------
@@ -482,10 +484,11 @@ export function mountLab(root, options = {}) {
     const text = describe();
     q("summary").textContent = text;
     const finished = store.status === "finished" ? store.runId : null;
-    if (finished && finishedSaid !== finished) { finishedSaid = finished; q("summary-live").textContent = text; }
+    if (!opts.announce) { /* a picture that loops on its own: nothing to announce */ }
+    else if (finished && finishedSaid !== finished) { finishedSaid = finished; q("summary-live").textContent = text; }
     else if (!finished && now - lastSummary >= SUMMARY_EVERY_MS) {
       finishedSaid = null;
-      q("summary-live").textContent = text;
+      if (q("summary-live").textContent !== text) q("summary-live").textContent = text;    // (the same words: said once)
       if (store.a.sample) lastSummary = now;      // until numbers exist, say so again next time
     }
   }

@@ -11,6 +11,8 @@
 // place of the code makes, drawn or not (the samples' `made`), so when no request on stage runs the
 // module's code, the place that ran since the last look lights up with how many times it ran.
 
+import { exactNow } from "../lab/render/stage.js";
+
 const EVERY_MS = 120;          // at most ~8 updates a second: the eye follows a line, not a flicker
 /** A module and the scenario key that turns it on, for the modules that are not a coalescing mode. */
 const SWITCH_OF = {
@@ -141,8 +143,8 @@ export class CodeLight {
         drawn++;
         one ??= w;
       }
-      const exact = side.sample?.waiting;
-      const count = !Array.isArray(exact) ? drawn * this.lab.store.dotScale
+      const exact = exactNow(side, this.lab.store);
+      const count = !exact ? drawn * this.lab.store.dotScale
         : perServer ? exact[dot.server] ?? 0 : exact.reduce((a, b) => a + b, 0);
       return { ...found, waiters: one ? { count, ...one } : null };
     }

@@ -5,7 +5,7 @@
 // had not (a seek, or a run that ended while its events were dropped). Drawing is batched by shape
 // (one path per state) so 5,000 dots stay smooth.
 
-import { fmt } from "../format.js";
+import { compact, fmt } from "../format.js";
 import { STATE_WORDS } from "../states.js";
 import { Labels } from "./labels.js";
 import { layout, queueBar } from "./layout.js";
@@ -307,7 +307,7 @@ export class Stage {
   drawRings(L, T, big) {
     const { ctx, labels } = this;
     const mode = this.side.coalesce;
-    const exact = Array.isArray(this.side.sample?.waiting) ? this.side.sample.waiting : null;
+    const exact = exactNow(this.side, this.store);
     const scale = this.store.dotScale;
     const perServer = new Map();
     for (const v of this.buckets.wait) perServer.set(v.dot.server ?? 0, (perServer.get(v.dot.server ?? 0) || 0) + 1);
@@ -355,8 +355,11 @@ export class Stage {
     // The shared marker: everyone waiting for its one fetch (a server's waiters wait behind its own).
     const onMarker = exact && mode === "distributed" ? total : this.buckets.marker.length * scale + (mode === "distributed" ? unlabelled : 0);
     if (onMarker) {
-      labels.text(`${fmt(onMarker)} wait on the marker`, (L.cache.x0 + L.cache.x1) / 2, L.top + T(11),
-                  { px: T(11), color: "#1f5f85", box: L.lanes.cache, wrap: true, avoid: true });
+      // Whole if it fits, else the number in short (a phone's cache lane is narrow).
+      const style = { px: T(11), color: "#1f5f85", box: L.lanes.cache, wrap: true, avoid: true };
+      const text = [`${fmt(onMarker)} wait on the marker`, `${compact(onMarker)} wait on the marker`, `${compact(onMarker)} on the marker`]
+        .find((x) => labels.fits(x, style)) ?? `${compact(onMarker)} waiting`;
+      labels.text(text, (L.cache.x0 + L.cache.x1) / 2, L.top + T(11), style);
     }
   }
 
@@ -652,6 +655,15 @@ export class Stage {
     }
     return out;
   }
+}
+
+/**
+ * The engine's exact waiting counts per server when the side's latest sample is of the instant
+ * shown (after a seek, on a held moment), else null: a sample from before would not match the dots.
+ */
+export function exactNow(side, store) {
+  const s = side.sample;
+  return s && Array.isArray(s.waiting) && Math.abs(s.t - store.t) <= 1e-6 ? s.waiting : null;
 }
 
 function ringRadius(n, spacing) {

@@ -102,9 +102,11 @@ function drawCache({ ctx, labels, side, store, L, scn, T, lw, spot }) {
   let y = c.y1 + T(11) + 3;
   if (hits !== undefined) { labels.text(`${fmt(hits)} ${plural(hits, "hit")}`, cx, y, { px: T(11), box: L.lanes.cache }); y += T(11) * 1.25; }
   // The herd: how many requests that missed a key are still waiting for it (the engine's exact
-  // count at this instant), for the key the story points at, else the newest.
+  // count, shown when the page has a sample of the very instant drawn: a held moment, a seek), for
+  // the key the story points at, else the newest.
   const key = spot?.moment?.what === "herd_peak" ? spot.moment.key : side.lastKey;
-  const herd = key !== null && key !== undefined ? side.sample?.herds?.[key] : 0;
+  const now = side.sample && Math.abs(side.sample.t - store.t) <= 1e-6;
+  const herd = now && key !== null && key !== undefined ? side.sample.herds?.[key] : 0;
   if (herd > 0) {
     const l = labels.text(`${fmt(herd)} waiting for ${key}`, cx, y, { px: T(11), weight: "700", color: "#8a4b00", box: L.lanes.cache, wrap: true, avoid: true });
     if (l) y = l.y1 + T(11) + 2;

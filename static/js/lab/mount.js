@@ -99,8 +99,10 @@ export function mountLab(root, options = {}) {
     onDone: (summary, summaryB) => { findBaseline(); opts.onDone?.(summary, summaryB); },
   });
 
-  const stages = [new Stage(q("canvas-a"), store.a, store, () => store.scenario),
-                  new Stage(q("canvas-b"), store.b, store, () => store.scenarioB)];
+  // Before any run, a stage draws the next run's scenario (its servers), not a default one.
+  const nextScenario = () => merge(presetScenario(), config.overrides);
+  const stages = [new Stage(q("canvas-a"), store.a, store, () => store.scenario ?? nextScenario()),
+                  new Stage(q("canvas-b"), store.b, store, () => store.scenarioB ?? nextScenario())];
   const charts = new Charts(q("charts"), store);
   const cards = new Cards(q("cards"), store, () => mitigations);
   const timeline = opts.readonly ? null : new Timeline(q("bar"), { store, act });
@@ -331,8 +333,11 @@ export function mountLab(root, options = {}) {
     store.touch();
   }
 
+  // The help lists the keys that work here: without the page-wide shortcuts (lessons: the text has
+  // its own form controls), only the stage's and the dialogs' own keys.
   const helpList = q("help-list");
-  for (const [keys, what] of SHORTCUTS) {
+  for (const [keys, what, scope] of SHORTCUTS) {
+    if (!opts.keyboard && scope === "page") continue;
     const dt = document.createElement("dt"), dd = document.createElement("dd");
     dt.innerHTML = "<kbd></kbd>";
     dt.firstChild.textContent = keys;
@@ -399,7 +404,10 @@ export function mountLab(root, options = {}) {
     on(stage.canvas, "blur", () => { stage.selected = null; store.touch(); });
   });
   const unbindKeys = opts.keyboard ? bindKeys(document, act) : () => {};
-  const untrap = trapTab(q("help"));
+  if (!opts.keyboard) for (const el of root.querySelectorAll("[aria-keyshortcuts]")) el.removeAttribute("aria-keyshortcuts");
+  // Tab stays inside an open dialog: the help, a request's lifecycle, the intervention menu.
+  const untraps = [q("help"), q("lifecycle"), q("poke")].map(trapTab);
+  const untrap = () => untraps.forEach((f) => f());
   const onMotion = () => store.touch();
   reduced.addEventListener("change", onMotion);
 

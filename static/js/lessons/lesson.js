@@ -4,7 +4,7 @@
 import { mountLab } from "../lab/mount.js";
 import { canonical, getPath } from "../lab/scenario.js";
 import { summaryLatency } from "../lab/latency.js";
-import { summaryLabel } from "./labels.js";
+import { revealShares, summaryLabel } from "./labels.js";
 import { load, save, tally } from "./progress.js";
 import { CodeLight } from "./codelight.js";
 
@@ -15,6 +15,8 @@ const number = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 const MAX_RUNS = 8;
 
 const show = (v) => (typeof v === "number" ? number.format(v) : v == null ? "–" : String(v));
+/** 0.375 → "37.5%", 0.0004 → "0.04%": enough digits that a small share is not "0%". */
+const percent = (x) => `${(x * 100).toLocaleString("en", { maximumSignificantDigits: x >= 0.1 ? 3 : 2 })}%`;
 
 let progress = load(data.id);
 const experiments = data.experiments;
@@ -161,16 +163,21 @@ function showPrediction() {
 function showReveal() {
   if (!form || !progress.revealed) return;
   const p = data.prediction;
-  $('[data-role="reveal-rows"]', form).replaceChildren(...p.reveal.map((key) => {
+  const row = (label, value) => {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
     th.scope = "row";
-    th.textContent = summaryLabel(key);
+    th.textContent = label;
     const td = document.createElement("td");
-    td.textContent = show(progress.revealed[key]);
+    td.textContent = value;
     tr.append(th, td);
     return tr;
-  }));
+  };
+  // The counts, then each as the share of the requests it is part of (a question about a share is
+  // answered by a share, not by two counts to divide).
+  $('[data-role="reveal-rows"]', form).replaceChildren(
+    ...p.reveal.map((key) => row(summaryLabel(key), show(progress.revealed[key]))),
+    ...revealShares(p.reveal, progress.revealed).map(([label, share]) => row(label, percent(share))));
   const right = progress.prediction === p.answer;
   const verdict = $('[data-role="verdict"]', form);
   verdict.textContent = right
@@ -214,13 +221,38 @@ function showCheckpoint(box) {
   feedback.textContent = !saved ? "" : saved.correct ? "Right." : "Not quite. Read why, then try another answer.";
 }
 
+/**
+ * A checkpoint is answered by a click (or Space) on a choice, or Enter on the focused one. The arrow
+ * keys only move between the choices (a radio group selects as it moves): passing over a wrong
+ * answer on the way to the right one records nothing.
+ */
 for (const box of $$(".checkpoint")) {
-  box.addEventListener("change", (event) => {
-    const choice = Number(event.target.value);
+  let moving = false;
+  const answer = (choice) => {
     const correct = choice === data.checkpoints[box.dataset.checkpoint].answer;
     progress = save(data.id, { checkpoints: { ...(progress.checkpoints || {}), [box.dataset.checkpoint]: { choice, correct } } });
     showCheckpoint(box);
     showProgress();
+  };
+  box.addEventListener("keydown", (event) => {
+    if (event.key.startsWith("Arrow")) moving = true;
+    else if (event.key === "Enter" && event.target.matches('input[type="radio"]')) {
+      event.preventDefault();
+      answer(Number(event.target.value));
+    }
+  });
+  box.addEventListener("change", (event) => {
+    if (moving) {
+      moving = false;
+      $('[data-role="feedback"]', box).textContent = "Press Enter (or Space) to answer with this choice.";
+      return;
+    }
+    answer(Number(event.target.value));
+  });
+  box.addEventListener("pointerdown", () => { moving = false; });
+  box.addEventListener("keyup", (event) => {
+    // Space on the choice already selected by the arrows answers with it.
+    if (event.key === " " && event.target.matches('input[type="radio"]:checked')) answer(Number(event.target.value));
   });
   showCheckpoint(box);
 }

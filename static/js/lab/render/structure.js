@@ -108,7 +108,11 @@ function drawCache({ ctx, labels, side, store, L, scn, T, lw, spot }) {
   const now = side.sample && Math.abs(side.sample.t - store.t) <= 1e-6;
   const herd = now && key !== null && key !== undefined ? side.sample.herds?.[key] : 0;
   if (herd > 0) {
-    const l = labels.text(`${fmt(herd)} waiting for ${key}`, cx, y, { px: T(11), weight: "700", color: "#8a4b00", box: L.lanes.cache, wrap: true, avoid: true });
+    // Whole if it fits, else shorter (a phone's cache lane is narrow).
+    const style = { px: T(11), weight: "700", color: "#8a4b00", box: L.lanes.cache, wrap: true, avoid: true };
+    const text = [`${fmt(herd)} waiting for ${key}`, `${compact(herd)} waiting for ${key}`, `${fmt(herd)} waiting`]
+      .find((x) => labels.fits(x, style)) ?? `${compact(herd)} waiting`;
+    const l = labels.text(text, cx, y, style);
     if (l) y = l.y1 + T(11) + 2;
   }
   if (marker) drawMarker({ ctx, labels, side, store, L, T }, marker, y);

@@ -67,7 +67,8 @@ export class Charts {
       const opts = {
         width, height, series, legend: { show: true, live: false },
         hooks: { drawClear: [(u) => this.shadeSlow(u, big)] },
-        cursor: { show: false }, padding: [6, 8, 0, 0],
+        // (left: room for the first time tick, "0 s", centred on the edge when a chart has no y values yet)
+        cursor: { show: false }, padding: [6, 8, 0, big ? 14 : 10],
         // Every chart spans the whole run, its drain included, so they line up with the timeline.
         scales: { x: { time: false, range: (u, lo, hi) => [0, Math.max(this.store.length || 1, hi || 0)] } },
         axes: [

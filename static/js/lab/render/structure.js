@@ -98,12 +98,10 @@ function drawCache({ ctx, labels, side, store, L, scn, T, lw, spot }) {
     labels.text(words, cx, L.mid + T(11) * 1.1, { px: T(11), weight: state === "fresh" ? "700" : "", box: inside, wrap: true,
                                                    color: state === "fresh" ? "#007A5A" : INK });
   } else labels.text("empty", cx, L.mid, { px: T(11), box: inside });
-  const hits = side.sample?.cache_hits;
   let y = c.y1 + T(11) + 3;
-  if (hits !== undefined) { labels.text(`${fmt(hits)} ${plural(hits, "hit")}`, cx, y, { px: T(11), box: L.lanes.cache }); y += T(11) * 1.25; }
-  // The herd: how many requests that missed a key are still waiting for it (the engine's exact
-  // count, shown when the page has a sample of the very instant drawn: a held moment, a seek), for
-  // the key the story points at, else the newest.
+  // The herd first (the story may be about it): how many requests that missed a key are still
+  // waiting for it (the engine's exact count, shown when the page has a sample of the very
+  // instant drawn: a held moment, a seek), for the key the story points at, else the newest.
   const key = spot?.moment?.what === "herd_peak" ? spot.moment.key : side.lastKey;
   const now = side.sample && Math.abs(side.sample.t - store.t) <= 1e-6;
   const herd = now && key !== null && key !== undefined ? side.sample.herds?.[key] : 0;
@@ -114,6 +112,11 @@ function drawCache({ ctx, labels, side, store, L, scn, T, lw, spot }) {
       .find((x) => labels.fits(x, style)) ?? `${compact(herd)} waiting`;
     const l = labels.text(text, cx, y, style);
     if (l) y = l.y1 + T(11) + 2;
+  }
+  const hits = side.sample?.cache_hits;
+  if (hits !== undefined) {
+    const l = labels.text(`${fmt(hits)} ${plural(hits, "hit")}`, cx, y, { px: T(11), box: L.lanes.cache, avoid: true });
+    if (l) y = l.y1 + T(11);
   }
   if (marker) drawMarker({ ctx, labels, side, store, L, T }, marker, y);
 }

@@ -11,19 +11,11 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.classroom_pages import open_presenter, watch
 from tests.browser.conftest import ARTIFACTS
 
 PROJECTOR = {"width": 1280, "height": 720}
 LAPTOP = {"width": 1440, "height": 900}
-
-
-def watch(page):
-    """Collect the page's JavaScript errors (the test asserts there are none)."""
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # type: ignore[attr-defined]
-    return page
 
 
 def test_three_students_follow_the_instructor_predict_and_see_the_result(live_server, browser):
@@ -40,11 +32,7 @@ def test_three_students_follow_the_instructor_predict_and_see_the_result(live_se
         console = open_page("/classroom", PROJECTOR)
         expect(console.locator("#code")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
         code = console.locator("#code").inner_text()
-        with console.expect_popup() as popup:
-            console.locator("#present").click()
-        presenter = watch(popup.value)
-        presenter.set_viewport_size(PROJECTOR)
-        expect(presenter.locator("#code")).to_have_text(code)
+        presenter = open_presenter(console, PROJECTOR)
 
         students = [open_page(f"/join?code={code.lower()}", LAPTOP) for _ in range(3)]
         for s in students:

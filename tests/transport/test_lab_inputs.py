@@ -6,15 +6,12 @@ event for event -- which is what share links, seek and restart rely on.
 """
 from __future__ import annotations
 
-import pytest
-
 from tests.transport.conftest import LabClient
 from webapp.engine import Simulation, parse_scenario
 from webapp.engine.moments import compact
 from webapp.extensions import socketio
 from webapp.transport.payloads import MAX_RUN_INPUTS
 
-pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
 # Four servers, clients that retry, slow queries: a server killed at 0.2 s has attempts in flight.
 KILL = {"servers": {"count": 4}, "clients": {"count": 400, "retries": 2, "backoff": "exponential"},

@@ -30,6 +30,7 @@ CPU = "select nextval('herd_queries'), (select count(*) from generate_series(1, 
 # (division by zero at run time: the volatile subquery keeps the planner from folding it).
 DOOMED = "select pg_sleep(%s), 1 / (n * 0) from (select nextval('herd_queries') as n) q"
 CALIBRATION_ROWS = 300_000
+TOO_MANY = ("too many clients", "too many connections", "remaining connection slots are reserved")
 
 
 def prepare(conn: Any) -> None:
@@ -71,9 +72,11 @@ def classify(exc: BaseException) -> tuple[str, str] | None:
     if isinstance(exc, TooManyRequests):
         return DB_REJECTED, "queue_full"
     # Refused at connection time: libpq reports the server's FATAL 53300 as a plain
-    # OperationalError without its SQLSTATE, so the (C-locale) message is what identifies it.
+    # OperationalError without its SQLSTATE, so the (C-locale) message is what identifies it:
+    # every connection slot taken, the run role's CONNECTION LIMIT, or only reserved ones left.
     if isinstance(exc, psycopg.errors.TooManyConnections) or (
-            isinstance(exc, psycopg.OperationalError) and "too many clients" in str(exc)):
+            isinstance(exc, psycopg.OperationalError) and any(
+                refusal in str(exc) for refusal in TOO_MANY)):
         return DB_REJECTED, "too_many_clients"
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return DB_FAILED, "statement_timeout"

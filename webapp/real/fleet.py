@@ -33,7 +33,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import psycopg
 import redis
@@ -46,18 +46,25 @@ from webapp.engine.histogram import LogHistogram
 from webapp.engine.scenario import Scenario, ScenarioError
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
-from webapp.real.services import MAX_CONNECTIONS, Endpoints, with_parent_death
-from webapp.real.settings import (DRAIN_S, MAX_EVENTS, MAX_REQUESTS, RealSettings, check,
-                                  not_honoured, pool_size)
+from webapp.real.services import (MAX_CONNECTIONS, Endpoints, end_run_backends,
+                                  with_parent_death)
+from webapp.real.settings import (DRAIN_S, MAX_EVENTS, MAX_REQUESTS, RealSettings, bounded,
+                                  check, not_honoured, pool_size)
 from webapp.real.stats import ms_stats
 
 REPO = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 30.0
 WAIT_S = 0.05
+CHECK_EVERY = 4096            # plan(): events between budget checks
 
 
 class RealRunError(RuntimeError):
-    """The real run could not go on (a process failed, a service is gone)."""
+    """The real run could not go on (a process failed, a service is gone). The message is for a
+    person; ``detail`` (a traceback) for the server's log."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass
@@ -65,15 +72,26 @@ class Plan:
     arrivals: list[tuple]            # (t, request id, viewer, server, key), first attempts
     publishes: list[tuple]           # (t, key, chunk): live chunks
     warm_keys: list[str]
-    simulated: dict[str, Any]        # the simulation's summary for the same arrivals
 
 
-def plan(scenario: Scenario) -> Plan:
-    """The arrivals of ``scenario`` as the simulation generates them."""
-    sim = Simulation(scenario)
+class PlanTooCostly(RuntimeError):
+    """The simulation giving the arrivals ran out of its step budget before ``duration_s``."""
+
+
+def plan(scenario: Scenario, max_steps: int | None = None,
+         check: Callable[[], None] = lambda: None) -> Plan:
+    """The arrivals of ``scenario`` as the simulation generates them. Every first attempt, live
+    chunk and warm key comes before ``duration_s``, so the simulation stops there (what follows
+    is the real run's to find out), within ``max_steps``; ``check()`` is called every
+    ``CHECK_EVERY`` events (a budget that raises to stop it)."""
+    sim = Simulation(scenario, max_steps=max_steps)
     n = scenario.servers.count
     arrivals, publishes, warm = [], [], []
-    for ev in sim.events():
+    for i, ev in enumerate(sim.events()):
+        if ev[0] > scenario.duration_s:
+            break
+        if i % CHECK_EVERY == 0:
+            check()
         kind = ev[1]
         if kind == ARRIVE and ev[6] == 0:
             arrivals.append((ev[0], ev[2], ev[3], ev[3] % n, ev[5]))
@@ -81,7 +99,11 @@ def plan(scenario: Scenario) -> Plan:
             publishes.append((ev[0], ev[5], ev[6]))
         elif kind == CACHE_SET and ev[6] == "warm_start":
             warm.append(ev[5])
-    return Plan(arrivals, publishes, warm, sim.summary())
+    else:
+        if sim.truncated:
+            raise PlanTooCostly(f"its arrivals took more than {max_steps:,} engine steps to "
+                                "simulate, this server's budget per run")
+    return Plan(arrivals, publishes, warm)
 
 
 @dataclass
@@ -106,12 +128,13 @@ class _Member:
 class RealRun:
     """One real run. ``endpoints``: the running services (services.Services)."""
 
-    def __init__(self, scenario: Scenario, settings: RealSettings, endpoints: Endpoints) -> None:
+    def __init__(self, scenario: Scenario, settings: RealSettings, endpoints: Endpoints,
+                 planned: Plan | None = None) -> None:
         self.scenario = scenario
         self.settings = settings
         self.endpoints = endpoints
         self.processes = check(scenario, settings)
-        self.plan = plan(scenario)
+        self.plan = planned or plan(scenario)
         if len(self.plan.arrivals) > MAX_REQUESTS:
             raise ScenarioError("clients.count", f"at most {MAX_REQUESTS} requests in a real "
                                 "run")
@@ -149,6 +172,7 @@ class RealRun:
                              autocommit=True)
         cache = redis.Redis.from_url(self.endpoints.redis_url())
         try:
+            end_run_backends(pg)          # left by a run whose worker was killed outright
             datastore.prepare(pg)
             cpu = datastore.calibrate_cpu(pg) if self.settings.query == "cpu" else 0.0
             before = datastore.queries_so_far(pg)
@@ -158,9 +182,7 @@ class RealRun:
             self._summary = self._summarise(pg_queries)
         finally:
             self._stop_all()
-            _drop_keys(cache, self.prefix)
-            cache.close()
-            pg.close()
+            _clean_up(pg, cache, self.prefix)
 
     def run(self) -> "RealRun":
         for _ in self.events():
@@ -199,8 +221,9 @@ class RealRun:
         for member in self.members:      # all started first: they import while plans go out
             index = member.index
             member.to.send({
-                "scenario": self.scenario.to_dict(), "settings": asdict(self.settings),
-                "endpoints": self.endpoints, "prefix": self.prefix, "index": index,
+                "scenario": self.scenario.to_dict(),
+                "settings": asdict(bounded(self.settings, self.scenario)),
+                "endpoints": self.endpoints.for_runs(), "prefix": self.prefix, "index": index,
                 "processes": p, "servers": member.servers, "pool_size": self.pool_size,
                 "arrivals": by_process[index], "cpu_rows_per_s": cpu_rows_per_s,
                 "publishes": self.plan.publishes if index == 0 else [],
@@ -240,7 +263,8 @@ class RealRun:
             member.snapshots.append((member.watermark, message[1], dict.fromkeys(
                 ("queued", "in_service"), 0)))
         elif kind == "error":
-            raise RealRunError(f"app-server process {member.index} failed:\n{message[1]}")
+            raise RealRunError("one of its app-server processes failed "
+                               f"({_exception_name(message[1])})", message[1])
 
     def _died(self, member: _Member) -> None:
         """Its pipe closed without ``done``: the process is gone. Its servers go down and its
@@ -457,6 +481,30 @@ def _time(ev: tuple) -> float:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000.0
+
+
+def _exception_name(text: str) -> str:
+    """The exception a traceback ends with, by its name only (its message may name files)."""
+    lines = str(text).strip().splitlines()
+    name = lines[-1].partition(":")[0].rpartition(".")[2] if lines else ""
+    return name[:80] or "no reason given"
+
+
+def _clean_up(pg: Any, cache: Any, prefix: str) -> None:
+    """After a run, however it ended: its backends terminated (a cut run's queries would go on
+    to their end), its Redis keys gone. A service that died meanwhile has nothing to clean."""
+    try:
+        end_run_backends(pg)
+    except psycopg.Error:
+        pass
+    finally:
+        pg.close()
+    try:
+        _drop_keys(cache, prefix)
+    except redis.RedisError:
+        pass
+    finally:
+        cache.close()
 
 
 def _drop_keys(client: Any, prefix: str) -> None:

@@ -16,7 +16,7 @@ How scenario keys map onto the real services (docs in the README, "Real systems"
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
 from webapp.engine.scenario import Scenario, ScenarioError
@@ -30,7 +30,7 @@ DRAIN_S = 30.0                # after duration_s, the run is cut (truncated) pas
 MAX_PROCESSES = 8
 MAX_SERVERS = 32
 MAX_KEYS = 1_000
-MAX_POOL_TOTAL = 100          # all pools together; below services.MAX_CONNECTIONS
+MAX_POOL_TOTAL = 100          # all pools together; services.RUN_CONNECTIONS at most
 MAX_EVENTS = 2_000_000        # a run recording more is cut (1 ms lock polls could flood it)
 # Keys a real run cannot honour: the real services take the time they take.
 NOT_REAL = ("cache.lookup_ms", "datastore.contention", "datastore.crash")
@@ -166,6 +166,21 @@ def check(scenario: Scenario, settings: RealSettings, beside: bool = False) -> i
         raise ScenarioError("real.processes", "at least 2 with faults.leader_dies (a real "
                             "server death kills its process; another must survive)")
     return processes
+
+
+def deadline_s(scenario: Scenario) -> float:
+    """How long a real run may go on from its start: its duration, then ``DRAIN_S`` for the
+    requests still open; past it the run is cut."""
+    return scenario.duration_s + DRAIN_S
+
+
+def bounded(settings: RealSettings, scenario: Scenario) -> RealSettings:
+    """``settings`` as the run's app servers get them: PostgreSQL's ``statement_timeout`` is at
+    most the run's deadline whatever was asked (0, off, becomes the deadline), so no query of
+    the run outlives it."""
+    cap = round(deadline_s(scenario) * 1000)
+    asked = settings.statement_timeout_ms
+    return replace(settings, statement_timeout_ms=float(min(asked, cap) if asked else cap))
 
 
 def pool_size(scenario: Scenario) -> int:

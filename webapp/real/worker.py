@@ -9,7 +9,7 @@ with one end of a Unix socket pair (the framing of ``webapp.worker.channel``: pi
 messages), sends ``("job", request)`` and reads (``MESSAGES``)::
 
     request:  {"preset": NAME or None, "scenario": {...nested overrides...}, "real": {...},
-               "beside": bool, "dot_scale": int}
+               "beside": bool, "dot_scale": int, "plan": blob (optional: planner.py)}
     ("waiting",)                          another web process's real run holds the datastore
     ("started", {"requests", "processes", "duration_s"})
     ("events", side, frontier, blob)      side 0 = the real run, 1 = the simulation beside it;
@@ -30,7 +30,14 @@ What it sends is bounded (``MAX_RECORDING_BYTES``; past it the real run is cut, 
 SIGTERM ends a run cleanly (app-server processes killed, the run's Redis keys dropped).
 
 The worker starts the private services if they are not running (or attaches to them), and
-holds the datastore's run lock for the whole run: one real run at a time per datastore.
+holds the datastore's run lock for the whole run: one real run at a time per datastore. It runs
+``NICE_START`` steps nicer than the web process, like a simulation worker (and so do the app
+servers it starts: they inherit it), so the web process keeps the CPU it needs to pace every
+other run; unlike one it is never demoted (that would measure the scheduler, not the datastore).
+The run's plan comes with its request, made beforehand by planner.py within budgets.
+
+Whatever fails, the page gets a plain sentence that says what happened and what to do
+(``plain``); the details (a traceback, a log's tail with its paths) go to the server's log.
 ``serve(request, say)`` is the same run for an in-process caller (the CLI);
 ``stream(request)`` is a blocking client of the worker process (tests, bench).
 
@@ -51,6 +58,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -62,6 +70,7 @@ from webapp.real.services import Endpoints, ServiceFailed, Services, ServicesMis
 from webapp.real.settings import check, parse_settings
 from webapp.real.stats import ms_stats
 from webapp.transport import wire
+from webapp.worker import limits
 from webapp.worker.channel import ChannelClosed, WorkerEnd, frame
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,10 +132,7 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
     telling ``say(kind, payload)``: ``waiting``, ``started``, ``event`` (an Event), ``summary``,
     then ``simulating``, ``event_b``, ``summary_b``; or ``error`` ({key, message}). Returns the
     exit status. ``on_run(run)`` gets the ``RealRun`` before it starts (``run.stop()`` cuts it)."""
-    import psycopg   # the Postgres and Redis clients load only for a run
-    import redis
-
-    from webapp.real.fleet import RealRun, RealRunError
+    from webapp.real.fleet import RealRun   # the Postgres and Redis clients load only for a run
 
     try:
         if not isinstance(request, dict):
@@ -140,7 +146,9 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
         endpoints = services.start()
         with RunLock(endpoints) as lock:
             lock.acquire(wait_s, lambda: say("waiting", None))
-            run = RealRun(scenario, settings, endpoints)
+            planned = request.get("plan")
+            run = RealRun(scenario, settings, endpoints,
+                          pickle.loads(planned) if planned else None)
             on_run(run)
             say("started", {"requests": len(run.plan.arrivals), "processes": run.processes,
                             "duration_s": scenario.duration_s})
@@ -162,10 +170,43 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
     except ScenarioError as exc:
         say("error", {"key": exc.key, "message": str(exc)})
         return 2
-    except (ServicesMissing, ServiceFailed, Busy, RealRunError, psycopg.Error,
-            redis.RedisError) as exc:
-        say("error", {"key": None, "message": str(exc)})
+    except Exception as exc:   # noqa: BLE001 -- every failure is told, in words
+        if not isinstance(exc, (ServicesMissing, Busy)):
+            print("real run failed:", file=sys.stderr)
+            traceback.print_exception(exc, file=sys.stderr)
+            detail = getattr(exc, "detail", "")
+            if detail:
+                print(detail, file=sys.stderr)
+        say("error", {"key": None, "message": plain(exc)})
         return 1
+
+
+TRY_AGAIN = ("Try again in a minute; if it keeps failing, whoever runs this server will find "
+             "why in its log.")
+
+
+def plain(exc: BaseException) -> str:
+    """What a person is told when a real run fails: what happened and what to do, in words,
+    never a traceback or a server path."""
+    if isinstance(exc, (ServicesMissing, Busy)):
+        return str(exc)                       # already a sentence with what to do
+    if isinstance(exc, ServiceFailed):
+        return (f"The real-systems lab could not start its {exc.service}, so the run did not "
+                f"start. {TRY_AGAIN}")
+    import psycopg   # (only now: the web process asks about the services only)
+    import redis
+
+    from webapp.real.fleet import RealRunError
+
+    if isinstance(exc, RealRunError):
+        return f"The real run failed: {exc}. {TRY_AGAIN}"
+    if isinstance(exc, psycopg.Error):
+        return ("The real run lost PostgreSQL (it stopped answering, or refused the lab's "
+                f"connection). The next run starts it again if it died. {TRY_AGAIN}")
+    if isinstance(exc, redis.RedisError):
+        return ("The real run lost Redis (it stopped answering). The next run starts it again "
+                f"if it died. {TRY_AGAIN}")
+    return f"The real run failed unexpectedly and was stopped. {TRY_AGAIN}"
 
 
 class Measured:
@@ -358,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(request, dict):
         end.send(("error", None, "bad request: expected ('job', {...})"))
         return 2
+    limits.Priority()           # nicer than the web process, never demoted
     sender = Sender(end, int(request.get("dot_scale") or 1))
     try:
         status = serve(request, sender.say, float(request.get("wait_s") or 0.0),
@@ -368,18 +410,20 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def spawn(request: dict[str, Any], env: dict[str, str] | None = None
+def spawn(request: dict[str, Any], env: dict[str, str] | None = None, kind: str = "job"
           ) -> tuple[subprocess.Popen, socket.socket]:
-    """Start a worker process for ``request`` (sent as its job): the process, and the caller's
-    end of its socket pair."""
+    """Start a worker process for ``request``, sent as its ``kind`` of job: "job" runs it (this
+    module), "plan" plans it (planner.py). The process, and the caller's end of its socket
+    pair."""
+    module = "webapp.real.planner" if kind == "plan" else "webapp.real.worker"
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "webapp.real.worker",
+        proc = subprocess.Popen([sys.executable, "-m", module,
                                  str(theirs.fileno())], pass_fds=[theirs.fileno()],
                                 cwd=str(REPO), env=env, stdin=subprocess.DEVNULL)
     finally:
         theirs.close()
-    mine.sendall(frame(("job", request)))
+    mine.sendall(frame((kind, request)))
     return proc, mine
 
 

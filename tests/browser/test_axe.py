@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.axe import serious, violations
+from tests.browser.conftest import fresh_page
 from tests.browser.lab_helpers import open_lab
 from webapp.lessons.loader import load_course
 
@@ -17,14 +18,9 @@ VIEWPORTS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "
 
 @pytest.fixture(params=sorted(VIEWPORTS))
 def viewport_page(browser, request):
-    context = browser.new_context(viewport=VIEWPORTS[request.param])
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # type: ignore[attr-defined]
+    page = fresh_page(browser, VIEWPORTS[request.param], timeout_ms=20_000)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.mark.parametrize("path", ["/", "/lessons", "/glossary", "/references", "/real"])

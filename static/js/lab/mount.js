@@ -700,7 +700,6 @@ export function mountLab(root, options = {}) {
       // The hold on screen: the instant shown and the moment, or null (tests measure it on screen).
       held: () => (story.caption ? { at: story.caption.at, side: story.caption.side, moment: { ...story.caption.moment } } : null),
       storyFocus: () => structuredClone({ focus: story.focus, side: story.side }),
-      heldMs: () => story.heldMs.slice(),
       sent: () => structuredClone(transport.sent),
     };
     for (const [name, get] of Object.entries(getters)) Object.defineProperty(herdlab, name, { get, configurable: true, enumerable: true });

@@ -75,15 +75,15 @@ export class Story {
     this.on = false;
     this.focus = null;            // [{what, nth}] a lesson step is about, or null for the default set
     this.side = "a";              // the side narrated ("b": a pair's side B, as a step names it)
-    // The hold: {m, cap, phase, target, sent, since, due}; phase: "seek" (sent, waiting for the
-    // picture), "before" (shown since `since`), "step" (stepping over it), "after" (shown since).
+    // The hold: {m, cap, phase, target, sent, asked, due}; phase: "seek" (sent when `sent` frames
+    // had arrived, at `asked`: waiting for the picture), "before" (shown until `due`), "step"
+    // (stepping over it), "after" (shown until `due`).
     this.hold = null;
     this.last = null;             // the last moment held (Replay)
     this.held = new Set();        // moment ids narrated in this run (each once)
     this.eased = null;            // the speed the story asked for while approaching, or null
     this.userSpeed = store.speed;
     this.runId = null;
-    this.heldMs = [];             // wall ms each hold of this run was on screen, for tests
   }
 
   /**
@@ -110,9 +110,6 @@ export class Story {
     return { text: after ? h.cap.after : h.cap.before, anchor: h.cap.anchor, server: h.cap.server,
              moment: h.m, side: this.side, at: h.target };
   }
-
-  /** The picture is held at the moment's instant (the caption is up). */
-  get showing() { return !!this.hold && this.hold.phase !== "seek"; }
 
   /** The student chose a speed: it is the one the run returns to after each moment. */
   chose(speed) {
@@ -183,7 +180,7 @@ export class Story {
   begin(m, now) {
     const cap = momentCaption(m);
     const target = holdTime(m);
-    this.hold = { m, cap, phase: "seek", target, sent: this.store.frames, asked: now, since: 0, due: 0 };
+    this.hold = { m, cap, phase: "seek", target, sent: this.store.frames, asked: now, due: 0 };
     this.last = m;
     this.held.add(momentId(m));
     // Other wanted moments at the same instant are told by this caption's picture: not held twice.
@@ -209,10 +206,8 @@ export class Story {
       const t = h.phase === "seek" ? h.target : h.stepTo;
       if (this.landed(t, h.sent, h.phase === "seek")) {
         h.phase = h.phase === "seek" ? "before" : "after";
-        h.since = now;
         const text = h.phase === "before" ? h.cap.before : h.cap.after;
         h.due = now + (h.cap.after ? (h.phase === "before" ? readMs(text, BEFORE_MS) : readMs(text, HOLD_MS - BEFORE_MS + 400)) : readMs(text));
-        if (h.phase === "before") h.shownAt = now;
       } else if (now - h.asked > LAND_TIMEOUT_MS) {
         this.release(true);                 // the server never showed it: do not hold the run for ever
       }
@@ -227,7 +222,6 @@ export class Story {
       this.cmd.step(h.stepTo - s.t);
       return;
     }
-    this.heldMs.push(now - h.shownAt);
     this.release(true);
   }
 
@@ -271,6 +265,5 @@ export class Story {
     this.held.clear();
     this.eased = null;
     this.userSpeed = this.store.speed;
-    this.heldMs = [];
   }
 }

@@ -102,7 +102,12 @@ class Lifecycle(QueryWaits):
         # Requests not yet ended that got past a cache lookup unanswered (the others are in
         # the LOOKUPS lane, or between attempts): where a dying server finds its attempts.
         self.open: dict[int, Request] = {}
-        self.moments = Moments(recorder, s)
+        # How many times each place in a strategy's code made its event, traced or not, by the
+        # key ``strategies/lines.py`` maps to lines ("fetch_start:leader", "promise_wait",
+        # "respond:promise", "retry"): samples carry it, so a page lights a strategy's code
+        # for the viewers it does not draw too (answers from the cache are not counted).
+        self.made: dict[str, int] = {}
+        self.moments = Moments(recorder, s, loop.later)
         self.db.moments = self.moments
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
         self._watchers: dict[str, deque[list]] = {}   # name -> [fn, args, timer], FIFO
@@ -311,8 +316,8 @@ class Lifecycle(QueryWaits):
         if req.attempt < self._retries and self._retry_allowed(t, req, server, reason):
             req.attempt += 1             # from now on the old attempt's answers are dropped
             self.counters.retries += 1
+            self._count_made(RETRY)
             delay = self._retry_delay(req.attempt)
-            self.moments.retry_due(t + delay)
             self.recorder.note(RETRY, t, req, server, req.attempt, delay * 1000.0, reason)
             self.loop.later(t + delay, self.arrive, req.viewer, req.key, req)
             self._stop_waiting(t, req)
@@ -334,6 +339,7 @@ class Lifecycle(QueryWaits):
         for hook in self._may_retry:
             if not hook(t, req, req.attempt + 1):
                 self.counters.retries_denied += 1
+                self._count_made(RETRY_DENIED)
                 self.recorder.note(RETRY_DENIED, t, req, server, req.attempt, reason)
                 return False
         return True
@@ -452,6 +458,7 @@ class Lifecycle(QueryWaits):
         q = Query(self._queries, req.key, server, req, attempt, role, on_done, t)
         self._queries += 1
         self.counters.db_queries += 1
+        self._count_made(f"{FETCH_START}:{role}")
         self.recorder.note(FETCH_START, t, req, server, attempt, role, q.id)
         if role == "leader":
             self.moments.fetching(t, req, server)
@@ -464,6 +471,8 @@ class Lifecycle(QueryWaits):
 
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
                coalesced: bool = False) -> None:
+        if source != "cache":
+            self._count_made(f"{RESPOND}:{source}")
         if req.attempt != attempt or req.done:
             return                       # the client already gave up on this attempt
         if not ok:
@@ -480,6 +489,7 @@ class Lifecycle(QueryWaits):
         return self.cache.fresh(key, t)
 
     def put(self, t: float, key: str, role: str, delta: float) -> None:
+        self._count_made(f"{CACHE_SET}:{role}")
         self.cache_put(t, key, role, delta)
 
     def claim(self, name: str, owner: Any, server: int, t: float,
@@ -521,8 +531,12 @@ class Lifecycle(QueryWaits):
 
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
         if kind in _WAITS:
-            self.moments.waiting(req, server)
+            self.moments.waiting_on(req, server)
+        self._count_made(kind)
         self.recorder.note(kind, t, req, server, *fields)
+
+    def _count_made(self, key: str) -> None:
+        self.made[key] = self.made.get(key, 0) + 1
 
     def config(self, section: str) -> Any:
         return getattr(self.scenario, section)

@@ -21,6 +21,11 @@ from tests.real.conftest import BURST, real_run
 pytestmark = pytest.mark.real
 
 
+# The picture's fields the simulation's samples gained (issue 19: waiting per server, herds,
+# the strategies' places made): a real run's fleet does not count them yet, so they are None.
+NOT_YET_REAL = ("waiting", "herds", "made")
+
+
 def fetch_servers(events: list[tuple]) -> list[int]:
     return sorted(ev[4] for ev in events if ev[1] == FETCH_START)
 
@@ -99,6 +104,8 @@ def test_samples_fill_every_field(services):
     for sample in samples:
         so_far = sample["completed"] + sample["errors"] + sample["timeouts"]
         for name, value in sample.items():
+            if name in NOT_YET_REAL:
+                continue
             if value is None:   # a percentile of nothing: no request ended (here, or so far)
                 empty = {"lat_p50_ms": sample["ends"], "lat_p99_ms": sample["ends"],
                          "lat_p99_answered_ms": sample["responses"], "p50_ms": so_far,

@@ -1,7 +1,8 @@
 """A class that survives reloads (issue 20, item 11), in headless Chromium.
 
 The instructor's console, reloaded mid-run, resumes the class's run at the class's instant with full
-control (pause, seek, play, switches) and the class's lesson step; a student who reloads comes back
+control (pause, seek, play, switches) and the class's lesson step; any page that reloads draws the
+requests the run has in flight at that instant (a student's own among them); a student who reloads comes back
 to the same room as the same student (their answer, their requests, their tap budget) without
 typing the code; a console tab closed without "End class" leaves a room that any console of the
 same browser lists and can close, which frees the address's room cap at once. Every wait is on the
@@ -14,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.axe import serious
-from tests.browser.classroom_pages import CODE, open_console, watch
+from tests.browser.classroom_pages import CODE, open_console, open_presenter, watch
 from tests.browser.conftest import ARTIFACTS, LiveServer
 
 LAPTOP = {"width": 1440, "height": 900}
@@ -126,6 +127,63 @@ def test_a_reloaded_student_rejoins_without_the_code_as_the_same_student(pages, 
     phone.screenshot(path=str(ARTIFACTS / "classroom-phone-reloaded.png"))
     console.evaluate("window.herdlabRoom.lab.control('stop')")
     for page in (console, phone):
+        assert page.js_errors == []
+
+
+# What a page's stage holds of the run (side A): the requests in flight, each with its state, and the
+# exact counters of the latest sample.
+IN_FLIGHT = """() => { const store = window.herdlab.lab.store;
+  return {open: Object.fromEntries([...store.a.dots.values()].filter((d) => d.endT === null).map((d) => [d.req, d.state])),
+          t: store.t, sample: [store.a.sample?.t, store.a.sample?.inflight_requests, store.a.sample?.arrived]}; }"""
+
+
+def test_a_reloaded_page_draws_the_requests_in_flight_at_the_class_instant(pages, live_server):
+    """A reload mid-run used to show no request until new ones arrived. Now the room hands over what is
+    in flight with its catch-up: a reloaded student, presenter and console each draw exactly the
+    requests the class's run has open, in the same states, with the same counters, as a page that
+    never reloaded; a student's own tapped request shows its live state, not just its number."""
+    console, phone = pages(LAPTOP), pages(PHONE)
+    code = open_console(console, live_server.url)
+    presenter = open_presenter(console, LAPTOP)
+    join_by_typing(phone, live_server.url, code)
+    # The herd run (a datastore that takes 1.5 s a query), slowed down: the class's taps stay in flight.
+    console.evaluate("window.herdlabRoom.lab.control('speed', 0.25)")
+    console.locator("#herd-run").click()
+    expect(phone.locator("#herd-box")).to_be_visible()
+    phone.wait_for_function("window.herdlab.status === 'playing'")
+    for taps in range(1, 4):
+        phone.locator("#tap").click()
+        phone.wait_for_function(f"window.herdlab.room.mine.size === {taps}")
+    mine = phone.evaluate("[...window.herdlab.room.mine.keys()]")
+    # Pause while all three are in flight, on every page.
+    console.wait_for_function(f"{mine}.every((req) => window.herdlab.lab.store.a.dots.get(req)?.endT === null) "
+                              "&& window.herdlab.sample?.inflight_requests >= 3")
+    console.get_by_role("button", name="Pause").click()
+    for page in (console, presenter, phone):
+        page.wait_for_function("window.herdlab.status === 'paused'")
+    truth = console.evaluate(IN_FLIGHT)
+    assert {str(req) for req in mine} <= set(truth["open"]), truth
+    # Every request is animated here (one dot per request): the stage holds as many as the counters count.
+    assert console.evaluate("window.herdlab.lab.store.dotScale") == 1 and len(truth["open"]) == truth["sample"][1]
+    words = {req: console.evaluate(f"window.herdlab.lab.describeRequest({req})") for req in mine}
+
+    for page in (phone, presenter, console):
+        page.reload()
+        page.wait_for_function("window.herdlab.status === 'paused' && window.herdlab.resumedAt !== null")
+        assert page.evaluate(IN_FLIGHT) == truth                              # the same requests, states, counters
+        # The stage draws them (where they are, not where they started).
+        page.wait_for_function(f"{mine}.every((req) => window.herdlab.dotsOnStage(500).some((d) => d[2] === req))")
+    phone.wait_for_function("window.herdlab.room.mine.size === 3")
+    for req in mine:                                                          # my requests: their live state
+        expect(phone.locator("#mine")).to_contain_text(f"#{req}: {words[req]}")
+    expect(phone.locator("#mine")).not_to_contain_text("sent before you rejoined")
+    phone.screenshot(path=str(ARTIFACTS / "classroom-phone-reloaded-in-flight.png"))
+
+    console.get_by_role("button", name="Resume").click()                      # the class plays on, and so do they
+    phone.wait_for_function(f"{mine}.every((req) => window.herdlab.lab.store.a.dots.get(req)?.endT !== null "
+                            "|| !window.herdlab.lab.store.a.dots.has(req))", timeout=60_000)
+    console.evaluate("window.herdlabRoom.lab.control('stop')")
+    for page in (console, presenter, phone):
         assert page.js_errors == []
 
 

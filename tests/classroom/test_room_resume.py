@@ -1,6 +1,7 @@
 """A class that survives reloads (issue 20, item 11), through the /room namespace: the console
-reclaims the run at the class's instant, a student comes back as themselves with their member
-token, and the instructor sees and closes their own rooms by token (freeing the address's cap)."""
+reclaims the run at the class's instant, any page that joins or comes back mid-run gets the requests
+in flight, a student comes back as themselves with their member token, and the instructor sees and
+closes their own rooms by token (freeing the address's cap)."""
 from __future__ import annotations
 
 import pytest
@@ -26,9 +27,9 @@ def test_a_reclaimed_console_gets_the_run_so_far_at_the_class_instant(instructor
     assert run["started"]["run_id"] == started["run_id"] and run["state"]["status"] == "paused"
     history = run["history"]
     assert history["run_id"] == started["run_id"] and history["t"] == paused["t"]
-    ts = [ev[0] for ev in history["events"]]
-    assert ts and all(ev[1] == "sample" for ev in history["events"])
+    ts = [ev[0] for ev in history["events"] if ev[1] == "sample"]
     assert ts[0] < 0.5 and paused["t"] - 0.5 < ts[-1] <= paused["t"]   # the whole run so far
+    assert history["resume"] is True
     # Full control: the reloaded console seeks and plays the class's run.
     again.emit("control", {"run_id": started["run_id"], "action": "seek", "value": 0.5, "pause": True},
                namespace=NS)
@@ -36,6 +37,36 @@ def test_a_reclaimed_console_gets_the_run_so_far_at_the_class_instant(instructor
     again.emit("control", {"run_id": started["run_id"], "action": "resume"}, namespace=NS)
     assert wait_for(again, "state", lambda s: s["status"] == "playing")["t"] == 0.5
     again.emit("control", {"action": "stop"}, namespace=NS)
+
+
+def test_a_page_that_joins_or_comes_back_mid_run_gets_the_requests_in_flight(instructor, student):
+    """Exactly the requests the class's run has open at its instant, with their events so far, and
+    the latest sample (a student gets no history of samples: their charts start when they join)."""
+    slow = {**LONG, "scenario": {**LONG["scenario"], "datastore": {"service_ms": 3000}}}
+    seen: list = []
+    instructor.emit("start", slow, namespace=NS)
+    wait_for(instructor, "frame", lambda f: f["t"] > 1.0, keep=seen)
+    instructor.emit("control", {"action": "pause"}, namespace=NS)
+    wait_for(instructor, "state", lambda s: s["status"] == "paused", keep=seen)
+    frames = [payload for event, payload in seen if event == "frame"]
+    open_: dict[int, list[str]] = {}                           # what the room's frames left open
+    for ev in (ev for f in frames for ev in f["events"] if ev[2] is not None and ev[3] is not None):
+        if ev[1] == "respond":
+            open_.pop(ev[2], None)
+        else:
+            open_.setdefault(ev[2], []).append(ev[1])
+    assert open_, "a datastore that takes 3 s a query: the first herd is still in flight"
+
+    history = student().joined["run"]["history"]
+    assert history["resume"] is True and history["t"] == frames[-1]["t"]
+    caught: dict[int, list[str]] = {}
+    for ev in history["events"]:
+        if ev[2] is not None and ev[3] is not None:
+            caught.setdefault(ev[2], []).append(ev[1])
+    assert caught == open_
+    latest = [ev for ev in history["events"] if ev[1] == "sample"]
+    assert latest == [next(ev for f in reversed(frames) for ev in reversed(f["events"]) if ev[1] == "sample")]
+    instructor.emit("control", {"action": "stop"}, namespace=NS)
 
 
 def test_a_student_comes_back_with_their_token_as_the_same_student(instructor, student, sio_client,

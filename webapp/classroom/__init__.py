@@ -4,7 +4,7 @@
     tokens.py     signed tokens: the instructor's control token, a student's member token
     limits.py     bounded sliding-window rate limiters
     rooms.py      rooms, members, predictions, caps and idle expiry (plain Python)
-    history.py    the room's run so far, thinned, for a console or presenter that comes back
+    history.py    the room's run so far (samples, thinned; what is in flight) for a page that comes back
     payloads.py   validation of what browsers send on /room
     live.py       the room's run: the transport's runner streamed to a room, plus "join the herd"
     service.py    what each event does, in the process that owns the room

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from webapp.classroom import codes
-from webapp.classroom.history import SampleHistory
+from webapp.classroom.history import RunHistory
 from webapp.classroom.limits import Clock, SlidingWindow
 from webapp.classroom.tokens import Tokens
 
@@ -48,12 +48,13 @@ class RoomLimits:
     join_attempts_per_minute: int = 20
     rooms_per_address: int = 3       # rooms alive at once created from one address
     orphan_grace_s: float = 10 * 60  # a room with no instructor connected closes after this
+    in_flight: int = 5000            # requests in flight a room keeps per side for a late page (the lab's animation cap)
 
     @classmethod
     def from_settings(cls, settings: Any) -> "RoomLimits":
         return cls(settings.max_rooms, settings.max_room_members, settings.room_idle_s,
                    settings.join_attempts_per_minute, settings.rooms_per_address,
-                   settings.room_orphan_grace_s)
+                   settings.room_orphan_grace_s, settings.lab_max_animate)
 
 
 @dataclass
@@ -116,7 +117,7 @@ class Room:
     lesson: dict[str, Any] | None = None      # {"id", "step"}
     settings: dict[str, Any] | None = None    # {"scenario", "preset", "speed", "compare"}
     run: dict[str, Any] = field(default_factory=dict)  # last "started"/"state"/"done" payloads
-    history: SampleHistory = field(default_factory=SampleHistory)   # the run's samples, thinned
+    history: RunHistory = field(default_factory=lambda: RunHistory(RoomLimits.in_flight))   # samples, and what is in flight
     prediction: Prediction | None = None
     herd: bool = False
     run_taps: int = 0
@@ -285,6 +286,7 @@ class RoomRegistry:
                 code = codes.new_code()
         now = self.clock()
         room = Room(code, token or self.tokens.control(code), now, now, address=address,
+                    history=RunHistory(self.limits.in_flight),
                     tap_window=SlidingWindow(TAPS_PER_SECOND, 1.0, self.clock, self.limits.max_members))
         self.rooms[code] = room
         self._leave_current(sid)

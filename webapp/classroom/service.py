@@ -136,17 +136,14 @@ class Classroom:
 
     def claim(self, sid: str, payload: Any, address: str) -> None:
         """A console (reloaded, reconnected) or its presenter takes the room back: the snapshot
-        carries the run so far (``history``) so it resumes at the class's instant, with control."""
+        carries the run so far (``history``: its charts and what is in flight) so it resumes at the
+        class's instant, with control."""
         body = p.envelope(payload, ("code", "token"), "claim")
         before = self.registry.room_of(sid)
         room = self.registry.claim(body.get("code"), body.get("token"), sid, address)
         self._left(sid, before, room)
         self._enter(sid, room)
-        snap = room.snapshot()
-        started = room.run.get("started")
-        if started is not None:
-            snap["run"]["history"] = room.history.catch_up(started["run_id"])
-        self._send("room", {"role": "instructor", **snap}, sid)
+        self._send("room", {"role": "instructor", **_caught_up(room, samples=True)}, sid)
 
     def room_status(self, sid: str, payload: Any, address: str) -> None:
         """Whether a room whose token this browser keeps is still open, and how it is doing: the
@@ -182,7 +179,7 @@ class Classroom:
         self._left(sid, before, room)
         self._enter(sid, room)
         self._send("joined", {"member_id": member.member_id, "member": self.registry.member_token(room, member),
-                              "you": room.you(member), **room.snapshot()}, sid)
+                              "you": room.you(member), **_caught_up(room, samples=False)}, sid)
         self._mark(room)
 
     def leave(self, sid: str, payload: Any, address: str) -> None:
@@ -213,7 +210,7 @@ class Classroom:
         room, member = self._member(sid)
         room.set_following(member, True)
         socketio.server.enter_room(sid, followers(room.code), namespace=NAMESPACE)
-        self._send("snapshot", {"you": room.you(member), **room.snapshot()}, sid)
+        self._send("snapshot", {"you": room.you(member), **_caught_up(room, samples=False)}, sid)
         self._mark(room)
 
     def answer(self, sid: str, payload: Any, address: str) -> None:
@@ -431,6 +428,19 @@ class Classroom:
             self._ticking = False
             if self.registry.rooms:  # a room was created as the loop was ending
                 self._ensure_ticker()
+
+
+def _caught_up(room: Room, samples: bool) -> dict[str, Any]:
+    """The room's snapshot, its run with ``history``: the requests in flight now (the stage agrees
+    with the run at once, not only from the next arrivals) and, with ``samples``, the run's charts
+    from the start. Students get no samples: a class of hundreds rejoining at once (a Wi-Fi blip)
+    would each pull the whole history; their charts start when they join, their counters are exact
+    at once either way."""
+    snap = room.snapshot()
+    started = room.run.get("started")
+    if started is not None:
+        snap["run"]["history"] = room.history.catch_up(started["run_id"], samples)
+    return snap
 
 
 def _keys(event: str) -> tuple[str, ...]:

@@ -85,16 +85,18 @@ socket.on("room_closed", (m) => {
   $("room-view").hidden = true;
   $("join-view").hidden = false;
 });
-// The follow lab applied the frame already (it listens first): read my requests' states from it, in
-// the stage's own words; a request that has left the stage keeps its last words.
-socket.on("frame", () => {
+// The follow lab applied the frame already (it listens first): read my requests' states from it.
+socket.on("frame", describeMine);
+
+/** My requests' states in the stage's own words; a request that has left the stage keeps its last words. */
+function describeMine() {
   if (!mine.size) return;
   for (const req of mine.keys()) {
     const words = followLab.describeRequest(req);
     if (words) mine.set(req, words);
   }
   showMine();
-});
+}
 
 function applySnapshot(snap) {
   catchUp(followLab, snap);
@@ -129,7 +131,10 @@ async function showSettings(settings) {
   $("settings-box").hidden = !lines.length;
 }
 
-/** What the room kept of mine (a reload, a reconnect): my answer, my requests, my taps left. */
+/**
+ * What the room kept of mine (a reload, a reconnect): my answer, my requests, my taps left. A request
+ * still in flight is on the stage already (the snapshot's catch-up): its live state at once.
+ */
 function mineAgain(you) {
   chosen = you.choice;
   taps = { left: you.taps_left, budget: you.tap_budget };
@@ -137,6 +142,7 @@ function mineAgain(you) {
   for (const req of you.taps) mine.set(req, "sent before you rejoined");
   followLab.highlight([...mine.keys()]);
   showMine();
+  describeMine();
 }
 
 function showPrediction(p) {

@@ -40,9 +40,10 @@ export function follow(socket, lab, isOn = () => true) {
 }
 
 /**
- * Catch up with a room snapshot: the instructor's settings, then the current run's last word. A
- * console or presenter that comes back (reload, reconnect) also gets the run so far (`history`:
- * one frame of its samples, at the class's instant), so its charts and clock are the class's.
+ * Catch up with a room snapshot: the instructor's settings, then the current run's last word and
+ * `history`, one `resume` frame at the class's instant (webapp/classroom/history.py): the requests
+ * in flight now, so the stage draws what the run is doing at once, not only what arrives next; for a
+ * console or presenter also the run's samples so far, so its charts are the class's from the start.
  */
 export function catchUp(lab, snap) {
   applySettings(lab, snap.settings);

@@ -19,7 +19,7 @@ from webapp.config import ASYNC_MODES
 SERVER_ENV = {"HERDLAB_MAX_RUNS_PER_SERVER": "13"}
 RUNS = 12            # 6 connections x 2 runs, one slot left for the classmate
 IDLE_SHARE = 0.05    # of one core
-WINDOW_S = 3.0
+WINDOW_S = 2.0
 SERVED_S = 2.0
 LONG = {"scenario": {"clients": {"count": 50}, "duration_s": 60.0}, "speed": 1.0}
 
@@ -66,7 +66,7 @@ def pause_all(server) -> list[SioClient]:
 def test_paused_and_seeking_runs_leave_the_server_idle(server):
     clients = pause_all(server)
     try:
-        time.sleep(1.0)   # the frames in flight are sent; the workers have filled their windows
+        time.sleep(0.5)   # the frames in flight are sent; the workers have filled their windows
         share = cpu_share(server.proc.pid, WINDOW_S)
         assert share < IDLE_SHARE, f"{RUNS} paused runs kept the web process at {share:.0%} " \
                                    "of a core"

@@ -21,6 +21,7 @@ test: $(VENV)/.stamp-dev
 	@tests/require.sh nginx nginx
 	@tests/require.sh openssl openssl
 	@tests/require.sh systemd-analyze systemd
+	@tests/require.sh prlimit util-linux
 	@# Most tests wait on a browser, a server or a worker: they run three at a time. Those that time
 	@# a server or drive the real services run alone afterwards (marker `serial`, tests/conftest.py).
 	@# Both parts always run; `make test` fails if either failed. Exit 5 is "no test selected" (a

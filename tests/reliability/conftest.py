@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator, Sequence
 
 import pytest
 
@@ -32,8 +32,8 @@ class Server(LiveServer):
     ENV: dict[str, str] = {}      # the app's own defaults: these tests attack its limits
 
     def __init__(self, mode: str, env: dict[str, str] | None = None,
-                 preexec_fn: Callable[[], None] | None = None) -> None:
-        super().__init__({"HERDLAB_ASYNC_MODE": mode, **(env or {})}, preexec_fn)
+                 launcher: Sequence[str] = ()) -> None:
+        super().__init__({"HERDLAB_ASYNC_MODE": mode, **(env or {})}, launcher)
         self.mode = mode
 
     def rss_mb(self) -> float:

@@ -8,7 +8,6 @@ through ``POST /api/run`` and a live run over Socket.IO, both within the honest 
 """
 from __future__ import annotations
 
-import resource
 import time
 
 import pytest
@@ -21,8 +20,7 @@ CONFIGURED_MB = 8192     # the server's own per-worker limit, above it
 SERVED_S = 2.0
 
 
-def operators_limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
+OPERATORS_LIMIT = ("prlimit", f"--as={LIMIT}:{LIMIT}", "--")   # (util-linux: ulimit -v's effect)
 
 
 def limits_of(pid: int) -> str:
@@ -34,7 +32,7 @@ def limits_of(pid: int) -> str:
 def limited():
     """As ``make run`` starts it (eventlet; the limits are the workers', whatever the mode)."""
     srv = Server("eventlet", {"HERDLAB_WORKER_MEMORY_MB": str(CONFIGURED_MB)},
-                 preexec_fn=operators_limit)
+                 launcher=OPERATORS_LIMIT)
     yield srv
     srv.stop()
 

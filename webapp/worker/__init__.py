@@ -14,9 +14,10 @@ playback, and gives all its memory back when it exits. The web process only pace
 
 Messages (each a tuple; the first item names it):
 
-    web -> worker   ("job", spec)  ("consumed", epoch, nbytes)  ("seek", epoch, t)
+    web -> worker   ("job", spec)  ("ping",)  ("consumed", epoch, nbytes)  ("seek", epoch, t)
                     ("input", epoch, record)  ("tap", token)  ("horizon", t)  ("stop",)
-    worker -> web   ("ready",)  ("events", epoch, frontier, blob)  ("resume", epoch, t, blob)
+    worker -> web   ("idle",)  ("pong",)  ("ready",)  ("events", epoch, frontier, blob)
+                    ("resume", epoch, t, blob)
                     ("end", end_s, moments)
                     ("inputs", epoch, inputs, refusal or None, (end_s, moments) or None)
                     ("done", epoch, [summary, ...], truncated)  ("summary", summary)

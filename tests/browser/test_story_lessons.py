@@ -100,6 +100,8 @@ def test_lesson_5_narrates_the_predicted_promise_with_its_waiters_then_its_answe
     assert f"{n} waiting" in shown["labels"] or f"promise: {n} waiting" in shown["labels"], shown["labels"]
     assert number(card(page, "coalesced")) == 0                          # nobody answered yet
     page.wait_for_function("window.herdlab.caption !== null && window.herdlab.caption.startsWith('One query answered')")
+    after = page.evaluate("[window.herdlab.t, window.herdlab.sample.t, window.herdlab.status]")
+    assert after[0] == after[1] and after[2] == "paused", after           # stepped over: its numbers
     page.wait_for_timeout(200)
     assert number(card(page, "coalesced")) == n                          # ... and now all of them
     held_at_the_moment(page, shown["held"]["at"], upto=AFTER_S)

@@ -1,5 +1,7 @@
 // Live strip charts (uPlot) over the run's samples: one x axis, the run's virtual time.
-// Fed from the store's bounded series; redrawn by the lab's single animation loop, a few times a second.
+// Fed from the store's bounded series; redrawn by the lab's single animation loop, a few times a second,
+// and rebuilt at their container's new width when it changes (a window resized, a phone turned,
+// presentation mode), paused or not: at most once per animation frame.
 // A stretch when the datastore was slowed (`db_slow`) is shaded on every chart, as far as the run has got.
 
 import uPlot from "uplot";
@@ -32,6 +34,24 @@ export class Charts {
     this.store = store;
     this.plots = [];
     this.shape = "";
+    this.built = null;              // [compare, big] of the plots on screen
+    this.pending = 0;               // the animation frame a resize asked for
+    this.observer = new ResizeObserver(() => this.resized());
+    this.observer.observe(container);
+  }
+
+  /**
+   * The container changed size. The lab rebuilds its plots only when the run's data changes, so a
+   * paused run's would keep their old width (wrapped, or overflowing): rebuild them here, once in
+   * the next animation frame however many resizes come before it.
+   */
+  resized() {
+    if (this.pending || !this.built) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.build(...this.built);
+      this.update();
+    });
   }
 
   /** (Re)build the plots when the run's shape (compare or not) or the type size changes. */
@@ -40,6 +60,7 @@ export class Charts {
     const asked = parseFloat(getComputedStyle(this.container).getPropertyValue("--lab-chart-height"));
     const height = asked > 0 ? asked : big ? 125 : 130;
     const shape = `${compare}/${big}/${this.container.clientWidth}/${height}`;
+    this.built = [compare, big];
     if (shape === this.shape) return;
     this.shape = shape;
     for (const p of this.plots) p.destroy();
@@ -124,6 +145,8 @@ export class Charts {
   }
 
   destroy() {
+    this.observer.disconnect();
+    cancelAnimationFrame(this.pending);
     for (const p of this.plots) p.destroy();
     this.plots = [];
   }

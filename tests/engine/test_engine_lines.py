@@ -23,7 +23,7 @@ EXPECTED = {
     "notify": set(),
     "none": {"fetch_start", "fetch_start:direct", "respond", "respond:db"},
     "lock": {"fetch_start", "fetch_start:leader", "lock_wait", "lock_poll", "respond",
-             "respond:lock", "respond:db"},
+             "respond:lock", "respond:db", "respond:recheck"},
     "promise": {"promise_wait", "fetch_start", "fetch_start:leader", "promise_resolved",
                 "respond", "respond:promise"},
     "distributed": {"marker_expired", "fetch_start", "fetch_start:leader", "marker_wait"},

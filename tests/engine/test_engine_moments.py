@@ -112,9 +112,14 @@ def test_a_herd_peak_is_its_maximum_told_once_it_has_drained_to_half():
 def test_a_lock_notify_or_marker_resolves_once_per_herd_for_the_whole_fleet(coalesce):
     scn = parse_scenario({"strategy": {"coalesce": coalesce}, "clients": {"count": 3000}},
                          preset="fleet")
-    sim = Simulation(scn, record_requests=False).run()
+    sim, events = run_events(scn)
     (resolved,) = [m for m in sim.moments if m.what == "resolved"]
-    assert resolved.number == sim.summary()["coalesced"]
+    # Coalesced too: who read the cache before the value landed but reached the promise table
+    # a round trip later, after it, and joined a server's call still polling the marker.
+    late = sum(ev.kind in ("lock_wait", "marker_wait", "promise_wait") and ev.t > resolved.t
+               for ev in events)
+    assert resolved.number == sim.summary()["coalesced"] - late
+    assert late == 0 or coalesce == "distributed"
     assert resolved.next == {"lock": "next_poll", "notify": "answered",
                              "distributed": "next_poll"}[coalesce]
 

@@ -262,6 +262,8 @@ def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(brow
         table = verdict.locator("tbody").inner_text()
         assert "(PostgreSQL's count)" in table and "Requests answered\t500\t500" in table
         says = verdict.locator("li").all_inner_texts()
+        if says[0].startswith("This machine cannot make the planned herd"):   # stretched
+            says = says[1:]
         assert len(says) == 3 and "queries" in says[0] and "released together" in says[1]
         assert says[2].startswith("The tail: p99")
         cap_a = page.locator('[data-role="cap-a"]').inner_text()

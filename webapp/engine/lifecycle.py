@@ -2,8 +2,9 @@
 
 A request's attempts go: arrive at a server -> cache lookup (``cache.lookup_ms`` later) -> a
 fresh value (a hit), an expired one, or none (a miss) -> the run's mitigations decide: answer
-from the cache, serve stale, refresh early, or (on a miss) the coalescing strategy chooses who
-fetches and who waits -> datastore -> the value is written to the cache -> answers. A client may
+from the cache, serve stale, refresh early, or (on a miss, one more ``cache.lookup_ms`` later:
+the read-to-claim delay, ``_claim``) the coalescing strategy chooses who fetches and who waits
+-> datastore -> the value is written to the cache -> answers. A client may
 time out, or get an error, and retry (after its backoff); the server-side work of an abandoned
 attempt goes on, and its answer is dropped. A server that dies does nothing more.
 
@@ -76,7 +77,10 @@ class Lifecycle(QueryWaits):
     """Implements ``webapp.engine.ports.Host`` on the simulation's models."""
 
     def __init__(self, scenario: Scenario, loop: Loop, recorder: Recorder,
-                 counters: Counters, service_s: Sequence[float] = ()) -> None:
+                 counters: Counters, service_s: Sequence[float] = (),
+                 planned: Sequence[float] = ()) -> None:
+        """``service_s`` and ``planned``: a trace's (engine/trace.py); ``planned[i]`` is when
+        request ``i`` was meant to arrive, where its latency is measured from."""
         s = self.scenario = scenario
         self.loop = loop
         self.recorder = recorder
@@ -108,6 +112,8 @@ class Lifecycle(QueryWaits):
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
         self._watchers: dict[str, deque[list]] = {}   # name -> [fn, args, timer], FIFO
         self._queries = 0
+        self._planned = planned              # a trace's planned arrivals, in its order
+        self._replayed = 0                   # how many of them have arrived
         self._timeout_s = s.clients.timeout_s
         self._lookup_s = s.cache.lookup_ms / 1000.0
         self._cache_on = s.cache.enabled
@@ -142,10 +148,10 @@ class Lifecycle(QueryWaits):
         self._may_retry = m.hooks("may_retry")
         self.on_publish = m.hooks("on_publish")
         # See _arrive_light: no timer before the lookup, every server alive, no events to
-        # record, no mitigation to tell of a new request.
+        # record, no mitigation to tell of a new request, no planned arrival to keep.
         self._light = (self._cache_on and self._lookup_s > 0 and all(self._alive)
                        and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
-                       and self._every != 1 and not self._on_request)
+                       and self._every != 1 and not self._on_request and not self._planned)
 
     def use(self, scenario: Scenario) -> None:
         """Switch to ``scenario`` (the same but for a mitigation switch, engine/inputs.py) from
@@ -162,9 +168,11 @@ class Lifecycle(QueryWaits):
         every = self._every
         return every == 1 or every > 1 and (viewer % every == 0 or viewer >= self._viewers)
 
-    def new_request(self, t: float, viewer: int, key: str) -> Request:
+    def new_request(self, t: float, viewer: int, key: str, t0: float | None = None) -> Request:
+        """A new request arriving at ``t``; its latency runs from ``t0`` (default ``t``)."""
         c = self.counters
-        req = Request(c.requests, viewer, key, t, self._every == 1 or self._traced(viewer))
+        req = Request(c.requests, viewer, key, t if t0 is None else t0,
+                      self._every == 1 or self._traced(viewer))
         c.requests += 1
         if t >= self._after:
             c.after_requests += 1
@@ -177,10 +185,14 @@ class Lifecycle(QueryWaits):
         ``req`` again (a retry, or an injected request). Look the key up, or with no cache, it
         is a miss."""
         if req is None:
+            t0 = t
+            if self._planned:                    # a trace's: when it was meant to come
+                t0 = self._planned[self._replayed]
+                self._replayed += 1
             if self._light and (self._every == 0 or not self._traced(viewer)):
                 self._arrive_light(t, viewer, key)
                 return
-            req = self.new_request(t, viewer, key)
+            req = self.new_request(t, viewer, key, t0)
         attempt = req.attempt
         if attempt:
             self.moments.retry_arrived(t)
@@ -262,8 +274,19 @@ class Lifecycle(QueryWaits):
             self.recorder.note(CACHE_MISS, t, req, server, attempt)
         req.missed = True
         self.moments.missed(t, req, server)
-        self._on_miss(t, req, attempt, server)
+        if self._lookup_s:
+            self.loop.later(t + self._lookup_s, self._claim, req, attempt, server)
+        else:
+            self._on_miss(t, req, attempt, server)
         self._after_lookup(req, attempt)
+
+    def _claim(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """A miss reaches the coalescing strategy one cache round trip after the cache was read:
+        its next step (a claim on the lock or marker, or the promise table once the answer is
+        back) comes that much later, as on a real host, and another request's value may land in
+        between. Unseen by the read, it is what the strategies' re-check is for."""
+        if self._alive[server]:
+            self._on_miss(t, req, attempt, server)
 
     def _made_late(self, rid: int, viewer: int, key: str, t0: float, server: int) -> Request:
         """The object of a light request (``_arrive_light``), made when it is first needed."""

@@ -3,10 +3,22 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import ROOT
 from tests.browser.lab_helpers import drawn, open_lab, wait_finished
 
 LIT = "document.querySelector('.code-beside[data-code=promise]').dataset.lit"
 FOLLOW = "document.querySelector('.code-beside[data-code=promise] .code-follow').textContent"
+PROMISE = (ROOT / "webapp" / "strategies" / "promise.py").read_text().splitlines()
+
+
+def line_of(code: str) -> int:
+    """The line of promise.py that holds `code` (the lit places follow the module as it is)."""
+    return next(i for i, text in enumerate(PROMISE, 1) if code in text)
+
+
+FETCH = line_of("call.query = host.fetch(")                      # two lines: its callback goes on
+WAIT = line_of("host.note(PROMISE_WAIT")
+ANSWER = line_of("host.settle(t, waiter.req")
 
 
 def test_compare_lock_against_promise_side_by_side(page, live_server):
@@ -42,7 +54,7 @@ def test_the_code_lights_the_branch_of_the_followed_request_as_the_leader_resolv
     page.locator('.code-beside[data-code="promise"]').scroll_into_view_if_needed()
     page.evaluate("window.herdlabLesson.lab.start()")
     # The leader first: "become the leader" (its fetch).
-    page.wait_for_function(f"{LIT} === '59-60'", timeout=10_000)
+    page.wait_for_function(f"{LIT} === '{FETCH}-{FETCH + 1}'", timeout=10_000)
     assert "(the leader)" in page.evaluate(FOLLOW)
     # Pause while the others wait, choose one waiter on the stage: "wait on the promise".
     page.wait_for_function("window.herdlab.dotsOnStage(500).some((d) => d[3] === 'wait') && window.herdlab.t > 0.12", timeout=10_000)
@@ -54,13 +66,13 @@ def test_the_code_lights_the_branch_of_the_followed_request_as_the_leader_resolv
     page.mouse.click(box["x"] + x, box["y"] + y)
     expect(page.locator('[data-role="lifecycle"]')).to_be_visible()
     chosen = int(page.locator('[data-role="lifecycle-title"]').inner_text().split()[1])
-    page.wait_for_function(f"{LIT} === '53-53'", timeout=5000)
+    page.wait_for_function(f"{LIT} === '{WAIT}-{WAIT}'", timeout=5000)
     assert page.evaluate(FOLLOW).startswith(f"Request {chosen} (a waiter)")
     # The leader resolves: the same waiter is now answered by the promise (the line changes).
     page.locator('[data-role="play"]').click()
-    page.wait_for_function(f"{LIT} === '72-72'", timeout=10_000)
+    page.wait_for_function(f"{LIT} === '{ANSWER}-{ANSWER}'", timeout=10_000)
     assert page.evaluate(FOLLOW).startswith(f"Request {chosen} ")
-    assert page.locator('.code-beside[data-code="promise"] .linenos.is-lit').inner_text().strip() == "72"
+    assert page.locator('.code-beside[data-code="promise"] .linenos.is-lit').inner_text().strip() == str(ANSWER)
     assert page.js_errors == []
 
 

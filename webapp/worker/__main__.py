@@ -66,6 +66,9 @@ def _do(spec: dict, end: WorkerEnd, priority: limits.Priority) -> str | None:
         if spec["kind"] == "summary":
             end.send(("summary", job.summarise(spec, deadline, priority)))
             return "finished"
+        if spec["kind"] == "peek":
+            job.peek_job(spec, end, deadline, priority)
+            return "stopped"
         job.StreamJob(spec, end, deadline, priority).run()
         return "stopped"
     except ChannelClosed:

@@ -162,7 +162,7 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
     if host.failure is not None:
         raise host.failure
     outbox.flush(host, final=True)
-    out.send(("done", dict(host.counters), pool_stats(pools.values())))
+    out.send(("done", dict(host.counters), pool_stats(pools.values()), host.measured()))
     host.wakeups.close()
     for pool in pools.values():
         pool.close()

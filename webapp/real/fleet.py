@@ -169,6 +169,14 @@ class RealRun:
         self._peak = 0                       # fetches sent and not ended, at most
         self._statements: list[tuple[float, float]] = []   # (start, end) as PostgreSQL saw them
         self._pool_stats: dict[str, int] = {}
+        # What the app servers measured for the simulation beside (host.py, ``measured``):
+        # per query, when a pool handed it a connection and for how long it was its (seconds);
+        # per request id, the delay of each look it took while it waited; per answered query,
+        # the app server's own time around it (seconds).
+        self.held: list[tuple[float, float]] = []
+        self.looks: dict[int, list[tuple[float, float]]] = {}
+        self.around: dict[int, float] = {}      # query id -> the app server's time around it
+        self.claims: dict[int, float] = {}      # request id -> when its first claim was decided
         self._servers_down = 0
         self._chunks = 0
         self._events = 0
@@ -298,7 +306,7 @@ class RealRun:
                 f"{take_in_s * 1000:,.0f} ms to take in {len(planned):,} requests (planned: "
                 f"{planned_s * 1000:,.0f} ms). So that the herd is still a herd, every query "
                 f"takes {s.datastore.service_ms:,.0f} ms instead of {service_s * 1000:,.0f} ms, "
-                "in the real run and in the simulation beside it.")
+                "in the real run (and in any simulation beside it).")
             self.on_notice(self.herd["notice"])
         return scale
 
@@ -329,6 +337,10 @@ class RealRun:
                 ("queued", "in_service"), 0)))
             for name, value in message[2].items():
                 self._pool_stats[name] = self._pool_stats.get(name, 0) + value
+            self.held.extend(message[3]["held"])
+            self.looks.update(message[3]["looks"])
+            self.around.update(message[3]["around"])
+            self.claims.update(message[3]["claims"])
         elif kind == "error":
             raise RealRunError("one of its app-server processes failed "
                                f"({_exception_name(message[1])})", message[1])

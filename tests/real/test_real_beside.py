@@ -62,9 +62,11 @@ def test_the_model_is_fed_what_redis_and_postgresql_measured(test_services):
 def test_a_lock_waiters_looks_are_fed_as_late_as_they_were(test_services):
     """A lock's waiters poll; each poll's answer comes as late as the app server gets to it.
     The model's polls are fed those delays, request by request, so its waiters find the value
-    when the real ones did."""
+    when the real ones did. (Within 20%, not exactly: a real holder lets go of the lock a
+    round trip after its write, the model's at once, so a poller that just missed the value
+    may take the free lock and re-check in the model where the real one polls once more.)"""
     real, sim = beside(test_services, *BURST, "clients.count=200", "strategy.coalesce=lock",
-                       "strategy.lock_poll_ms=50")
+                       "strategy.lock_poll_ms=50", "datastore.service_ms=300")
     fed = sim["fed"]
     assert real["db_queries"] == sim["db_queries"] == 1
     assert fed["look_ms"]["count"] >= real["cache_misses"] - 1 > 0   # every waiter looked

@@ -71,7 +71,7 @@ class Request:
         self.tracked = False                # in Lifecycle.open
 
 
-_WAITS = frozenset((PROMISE_WAIT, LOCK_WAIT, MARKER_WAIT))   # waiting on another's fetch
+WAITS = frozenset((PROMISE_WAIT, LOCK_WAIT, MARKER_WAIT))    # waiting on another's fetch
 
 
 class Lifecycle(QueryWaits):
@@ -576,7 +576,7 @@ class Lifecycle(QueryWaits):
                 fn(t, *args)
 
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
-        if kind in _WAITS:
+        if kind in WAITS:
             self.moments.waiting_on(req, server)
         self._count_made(kind)
         self.recorder.note(kind, t, req, server, *fields)

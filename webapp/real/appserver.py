@@ -76,7 +76,8 @@ class Outbox:
         cut = bisect.bisect_right(self.events, until, key=_time)
         events, self.events = self.events[:cut], self.events[cut:]
         self.sent_until = until
-        gauges = {"queued": host.waiting, "in_service": sum(host.busy.values())}
+        gauges = {"queued": host.waiting, "in_service": sum(host.busy.values()),
+                  "made": dict(host.made)}
         self.out.send(("batch", events, dict(host.counters), gauges, until, max(now, until)))
 
 
@@ -132,10 +133,10 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
     kind, herd = inbox.recv()
     assert kind == "calibrate"
     out.send(("calibrated", take_in_s(cache, herd)))
-    kind, start, scale = inbox.recv()
+    kind, start, scale, stretched = inbox.recv()
     assert kind == "go"
     host.start = start
-    host.scale_service(scale)
+    host.scale_service(scale, parse_scenario(stretched))
     host.warm(plan["warm_keys"])
     if index == 0:
         host.slow_down()

@@ -148,6 +148,7 @@ class RealHost(QueryWaits):
         self.cpu_rows_per_s = cpu_rows_per_s
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.waiting = 0                 # fetches waiting for a connection
+        self.made: dict[str, int] = {}   # how often each place in the strategies made its event
         self.busy = dict.fromkeys(servers, 0)   # connections running a query, per server
         self.tag = f"p{index}.{os.getpid()}"
         self._index = index
@@ -180,11 +181,19 @@ class RealHost(QueryWaits):
         self.claims: dict[int, float] = {}           # request id -> its next step after a miss
         self._missed: dict[Any, Request] = {}        # greenlet -> request whose claim is next
         self._claimed: dict[Any, float] = {}         # greenlet -> when its fetch was decided
+        # Claims (a lock, a marker): how many were won over a holder whose lease had run out,
+        # and the longest any was held here (claim decided to release).
+        self.locks = {"takeovers": 0, "held_max_s": 0.0}
+        self._holding: dict[Any, float] = {}         # owner -> when its claim was decided
         self._looking: dict[Any, tuple[Request, float, float]] = {}   # greenlet -> its look
         self.wakeups = Wakeups(cache.r, cache.prefix, self.tag,
                                lambda fn: self.track(gevent.spawn(self.guard, fn)),
                                lambda name: bool(cache.send("EXISTS", name)), cache.send)
-        m = self.mitigations = Mitigations(s, self)
+        self._bind()
+
+    def _bind(self) -> None:
+        """The scenario's mitigations, and the hooks this host calls."""
+        m = self.mitigations = Mitigations(self.scenario, self)
         self._on_fresh = m.hooks("on_fresh")
         self._on_expired = m.hooks("on_expired")
         self._ttl_hooks = m.hooks("ttl")
@@ -217,11 +226,15 @@ class RealHost(QueryWaits):
         now = self.now()
         return max(min(self._holds.values(), default=now), now - MAX_HOLD_S)
 
-    def scale_service(self, scale: float) -> None:
+    def scale_service(self, scale: float, stretched: Scenario) -> None:
         """Every query takes ``scale`` times its drawn service time (the fleet stretches the
-        queries when this machine cannot start a herd as tightly as planned)."""
+        queries when this machine cannot start a herd as tightly as planned); ``stretched``
+        is the scenario as it then runs (its leases stretched too): the mitigations take it."""
         self._service_scale = scale
         self._mean_service_s *= scale
+        if scale != 1.0:
+            self.scenario = stretched
+            self._bind()
 
     def expect(self, arrivals: int,
                synchronise: Callable[[Flag], None] | None = None) -> None:
@@ -365,6 +378,7 @@ class RealHost(QueryWaits):
                                                                                reason):
             req.attempt += 1             # from now on the old attempt's answers are dropped
             c["retries"] += 1
+            self._made(RETRY)
             delay = self._retry_delay(req.attempt)
             self.emit(Event((t, RETRY, req.id, req.viewer, server, req.key, req.attempt,
                              delay * 1000.0, reason)))
@@ -383,6 +397,7 @@ class RealHost(QueryWaits):
         for hook in self._may_retry:
             if not hook(t, req, req.attempt + 1):
                 self.counters["retries_denied"] += 1
+                self._made(RETRY_DENIED)
                 self.emit(Event((t, RETRY_DENIED, req.id, req.viewer, server, req.key,
                                  req.attempt, reason)))
                 return False
@@ -441,6 +456,7 @@ class RealHost(QueryWaits):
               on_done: Callable[[float, bool], None]) -> Query:
         q = Query(next(self._query_ids))
         self.counters["db_queries"] += 1
+        self._made(f"{FETCH_START}:{role}")
         self.emit(Event((self.now(), FETCH_START, req.id, req.viewer, server, req.key, attempt,
                          role, q.id)))
         faults = self.scenario.faults
@@ -460,6 +476,8 @@ class RealHost(QueryWaits):
 
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
                coalesced: bool = False) -> None:
+        if source != "cache":
+            self._made(f"{RESPOND}:{source}")
         if req.attempt != attempt or req.done:
             return                       # the client already gave up on this attempt
         t = self.now()
@@ -491,6 +509,7 @@ class RealHost(QueryWaits):
         return entry is not None and read < entry.expires
 
     def put(self, t: float, key: str, role: str, delta: float) -> None:
+        self._made(f"{CACHE_SET}:{role}")
         self._cache_write(self.now(), key, role, delta)
 
     def claim(self, name: str, owner: Any, server: int, t: float,
@@ -512,6 +531,9 @@ class RealHost(QueryWaits):
             self.claims[req.id] = at
         if won:
             self._claimed[me] = at         # a fetch it sends now was decided then (``fetch``)
+            self._holding[owner] = at
+            if other:                     # its previous holder never let go: its lease ran out
+                self.locks["takeovers"] += 1
         else:
             self._claimed.pop(me, None)
         return won, int(other.rsplit(":", 1)[1]) if other else None
@@ -521,6 +543,10 @@ class RealHost(QueryWaits):
         token = self._tokens.pop(owner, None)
         if token is not None:
             self.cache.release(name, token)
+        since = self._holding.pop(owner, None)
+        if since is not None:
+            locks = self.locks
+            locks["held_max_s"] = max(locks["held_max_s"], self.now() - since)
 
     def watch(self, t: float, name: str, fn: Callable[..., None], timeout_s: float,
               *args: Any) -> None:
@@ -538,7 +564,15 @@ class RealHost(QueryWaits):
         self.wakeups.notify(name, everyone, self.now())
 
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
+        self._made(kind)
         self.emit(Event((self.now(), kind, req.id, req.viewer, server, req.key) + fields))
+
+    # ----------------------------------------------------------------- the picture's counts
+    def _made(self, place: str) -> None:
+        """One more event made by this place in a strategy's code (the samples' ``made``,
+        counted where the simulated host counts it: lifecycle.py, ``_count_made``)."""
+        self.made[place] = self.made.get(place, 0) + 1
+
 
     def config(self, section: str) -> Any:
         return getattr(self.scenario, section)
@@ -656,9 +690,10 @@ class RealHost(QueryWaits):
         the read was made, seconds), ``around`` (per
         answered query: its id and the app server's own time around it, seconds) and
         ``claims`` (request id -> when its first attempt took its next step after its miss:
-        the strategy got it, or Redis decided its claim)."""
+        the strategy got it, or Redis decided its claim); and ``locks`` (claims won over a
+        holder whose lease had run out, and the longest a claim was held here)."""
         return {"held": self.held, "looks": self.looks, "around": self.around,
-                "claims": self.claims}
+                "claims": self.claims, "locks": self.locks}
 
     def _service_time(self) -> float:
         """The next query's cost; ``slow_factor`` times as long if it starts in the slowdown."""

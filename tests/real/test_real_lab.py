@@ -267,6 +267,7 @@ def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(brow
             says = says[1:]
         assert len(says) == 3 and "queries" in says[0] and "released together" in says[1]
         assert says[2].startswith("The tail: p99")
+        assert "per query (p50) for PostgreSQL's own" in says[2]       # what the model was fed
         cap_a = page.locator('[data-role="cap-a"]').inner_text()
         cap_b = page.locator('[data-role="cap-b"]').inner_text()
         assert cap_a.startswith("A — Real: PostgreSQL + Redis, 2 app-server processes")

@@ -186,3 +186,16 @@ def test_the_app_servers_time_around_a_query_delays_its_answer():
 def test_bad_looks_claims_and_around_are_refused(fields, problem):
     with pytest.raises(ValueError, match=problem):
         Trace(arrivals=[(0.0, 0, "k"), (0.1, 1, "k")], **fields)
+
+
+def test_a_refusal_is_in_hand_as_late_as_the_trace_says():
+    """One connection, a 0.1 s pool timeout: the second query is refused at 0.1 s, and its
+    request hears of it 50 ms later, as the real app server did."""
+    scn = scenario(cache={"enabled": False},
+                   datastore={"connections": 1, "service_dist": "constant", "service_ms": 300.0,
+                              "pool_timeout_s": 0.1})
+    _, events = run_events(scn, trace=Trace(arrivals=[(0.0, 0, "k"), (0.0, 1, "k")],
+                                            around_s=[0.0, 0.05]))
+    assert [round(ev.t, 6) for ev in events if ev.kind == "db_rejected"] == [0.1]
+    ends = {ev.viewer: (round(ev.t, 6), ev.status) for ev in events if ev.kind == "respond"}
+    assert ends == {0: (0.3, "ok"), 1: (0.15, "error")}

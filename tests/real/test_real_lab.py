@@ -4,6 +4,7 @@ and Redis."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -241,17 +242,32 @@ def browser() -> Iterator[chromium.PageBrowser]:
     chromium.release()
 
 
-@pytest.mark.browser
-def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(browser, server):
-    """In Chromium, under the app's Content Security Policy (no bypass): both stages captioned
-    for what they are, and a verdict that quotes PostgreSQL's own count."""
-    context = browser.new_context(bypass_csp=False, viewport={"width": 1440, "height": 900})
+@contextmanager
+def real_page(browser, server, init: str, shot: str, bypass_csp: bool
+              ) -> Iterator[tuple[Any, list[str]]]:
+    """``/real`` opened at 1440x900 in a new context with ``init`` run first: the page and its
+    script errors; a screenshot ``shot`` in test-artifacts if the test fails."""
+    context = browser.new_context(bypass_csp=bypass_csp, viewport={"width": 1440, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.add_init_script(f"({WATCH})()")
+        page.add_init_script(f"({init})()")
         page.goto(server.url + "/real")
+        yield page, errors
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(browser, server):
+    """In Chromium, under the app's Content Security Policy (no bypass): both stages captioned
+    for what they are, and a verdict that quotes PostgreSQL's own count."""
+    with real_page(browser, server, WATCH, "real-page.png", bypass_csp=False) as (page, errors):
         page.get_by_label("A promise per app server").check()
         page.select_option('[data-real="processes"]', "2")       # 4 servers in 2 processes
         assert page.locator('[data-role="compare"]').is_hidden()
@@ -275,12 +291,6 @@ def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(brow
         summary = page.locator('[data-role="summary"]').inner_text()
         assert summary.startswith("Finished. A: 500 requests: 500 answered")
         assert page.evaluate("window.cspViolations") == [] and errors == []
-    except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "real-page.png"), full_page=True)
-        raise
-    finally:
-        context.close()
 
 
 # Marks when the page first shows the run's notice, and when the run's first frame arrives (its
@@ -325,13 +335,8 @@ def test_the_page_says_the_herd_is_stretched_before_the_run_plays(browser, serve
     (fleet.RealRun._fit_herd) and the page says so -- before the run's first frame, apart
     from the status, and it stays while the run plays."""
     # (CSP bypassed for axe's script; the verdict test above runs under the real policy)
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.add_init_script(f"({NOTICE_AND_FIRST_FRAME})()")
-        page.goto(server.url + "/real")
+    with real_page(browser, server, NOTICE_AND_FIRST_FRAME, "real-notice.png",
+                   bypass_csp=True) as (page, errors):
         page.get_by_label("A promise per app server").check()
         page.select_option('[data-real="processes"]', "1")
         page.locator('[data-real="beside"]').uncheck()      # it plays as it is recorded
@@ -350,9 +355,3 @@ def test_the_page_says_the_herd_is_stretched_before_the_run_plays(browser, serve
             timeout=90_000)
         assert notice.is_visible()                     # still there, beside the result
         assert serious(page) == [] and errors == []
-    except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "real-notice.png"), full_page=True)
-        raise
-    finally:
-        context.close()

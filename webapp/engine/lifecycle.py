@@ -436,8 +436,8 @@ class Lifecycle(QueryWaits):
 
     def answer(self, t: float, q: Query, ok: bool) -> None:
         """The datastore answered: write the cache, then let the mitigation answer requests
-        (an answer as much later as a trace's ``around_s`` says the app server took)."""
-        if ok and q.id < len(self._around) and self._around[q.id] > 0:
+        (as much later as a trace's ``around_s`` says the app server took to have it)."""
+        if q.id < len(self._around) and self._around[q.id] > 0:
             self.loop.later(t + self._around[q.id], self._answer, q, ok)
             return
         self._answer(t, q, ok)

@@ -33,9 +33,9 @@ trace fails at once with a clear message rather than midway through a run.
   ``cache.lookup_ms``). On a real app server the whole herd's claims (or promise-table checks)
   queue behind each other's round trips: the first is quick, the last is not.
 - ``around_s``: for each query, in the order they are sent, the app server's own time around
-  it (seconds): getting it out and writing its answer. The query's answer (the cache write,
-  then the strategy's callback) comes that much after the datastore finished it; past the end
-  of the list, at once.
+  it (seconds): getting it out and writing its answer (or having its refusal in hand). The
+  query's answer (the cache write, then the strategy's callback) comes that much after the
+  datastore finished or refused it; past the end of the list, at once.
 - ``planned``: the instant each arrival was *meant* to come (``planned[i]`` for
   ``arrivals[i]``; none given: the arrival itself). A request's latency runs from it, as a real
   run's does: measured from the planned arrival, a late start counts against the system, the

@@ -177,7 +177,7 @@ class RealHost(QueryWaits):
         self.held: list[tuple[float, float]] = []    # per query: (handed, seconds) a connection
         self._returned: dict[int, float] = {}        # backend pid -> when last returned
         self.looks: dict[int, list[tuple[float, float]]] = {}   # request id -> its looks
-        self.around: list[tuple[int, float]] = []    # per answered query: (id, seconds)
+        self.around: list[tuple[int, float]] = []    # per answered or refused query: (id, s)
         self.claims: dict[int, float] = {}           # request id -> its next step after a miss
         self._missed: dict[Any, Request] = {}        # greenlet -> request whose claim is next
         self._claimed: dict[Any, float] = {}         # greenlet -> when its fetch was decided
@@ -648,6 +648,11 @@ class RealHost(QueryWaits):
             # to asking for a connection) and writing its answer (from giving the connection
             # back to the value in Redis).
             self.around.append((q.id, (asked - decided) + (written - t)))
+        elif kind == DB_REJECTED:
+            # A refusal in hand later than the model's (at its decision, or its pool timeout
+            # after it): getting it out, and the waiter's wake-up at its deadline.
+            waited = self._pool_timeout_s if failure[1] == "pool_timeout" else 0.0
+            self.around.append((q.id, max(0.0, t - decided - waited)))
         on_done(self.now(), failure is None)
 
     def _run(self, conn: Any, req: Request, server: int, qid: int, doomed: bool) -> None:
@@ -688,7 +693,7 @@ class RealHost(QueryWaits):
         that had a pool connection: when it was handed over and for how long, seconds),
         ``looks`` (request id -> each of its looks: its delay, and how long before its answer
         the read was made, seconds), ``around`` (per
-        answered query: its id and the app server's own time around it, seconds) and
+        answered or refused query: its id and the app server's own time around it, seconds) and
         ``claims`` (request id -> when its first attempt took its next step after its miss:
         the strategy got it, or Redis decided its claim); and ``locks`` (claims won over a
         holder whose lease had run out, and the longest a claim was held here)."""

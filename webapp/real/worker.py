@@ -60,7 +60,7 @@ steps:
   without pools, the model is fed PostgreSQL's own times;
 - each answered query's "around": the app server's own time getting it out (from the decision
   to asking for a connection) and writing its answer (from giving the connection back to the
-  value in Redis);
+  value in Redis); for a refused one, how much later than the model's refusal it was in hand;
 - each waiter's looks (a lock's polls, a notified waiter's wake-ups): how late each got its
   read's answer, and how long before that Redis made the read;
 - the pool timeout the real pools had (``datastore.pool_timeout_s``).

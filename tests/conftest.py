@@ -5,6 +5,7 @@ Browser fixtures (a real server in a subprocess plus headless Chromium) live in
 """
 from __future__ import annotations
 
+import os
 from typing import Callable, Iterator
 
 import pytest
@@ -12,6 +13,13 @@ from engineio.payload import Payload
 
 from webapp import create_app
 from webapp.extensions import socketio
+
+# Workers started by the tests (in-process pools, and every server's, which inherit this) are
+# demoted 2 nice steps at most, not the app's 19: a heavy run that keeps computing would yield to
+# every other test of the suite and to a busy core beside it, and never finish in time on a loaded
+# machine. The demotion itself is tested with the app's own default (test_worker_priority.py, and
+# tests/reliability, whose servers set it back to 19).
+os.environ.setdefault("HERDLAB_WORKER_NICE_MAX", "2")
 
 # The polling transport decodes at most 16 packets per HTTP request by default; a burst of frames
 # from a run would be refused as too many packets (a known trap with the Python test client).

@@ -33,7 +33,7 @@ def test_each_stat_on_a_hand_made_run():
     assert set(stats) == set(EVENT_STATS)
     assert stats == {
         "cache_reads": 5 + 2, "polls": 2, "lock_waiters": 1,
-        "key_queries_min": 1, "key_queries_max": 2,
+        "key_queries_min": 1, "key_queries_max": 2, "first_key_queries": 2,
         "waves": 2, "wave_fetches_min": 1, "wave_fetches_mean": 1.5, "wave_fetches_max": 2,
         "own_fetch_ms_min": 300.0, "own_fetch_ms_max": 500.0,
         "failed_crowds": 3, "failed_outside": 1,

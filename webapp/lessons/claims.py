@@ -102,6 +102,6 @@ def share_problem(share: Share, says: str) -> str | None:
         return f"'most runs' is the share [95%, 100%]: write the check '... in most runs', not {share}"
     if not share.low <= stated <= share.high:
         return f"{words!r} states {stated:.0%}, outside the check's {share}"
-    if share.high < 1.0 and share.high - share.low > SHARE_WIDTH:
+    if share.high < 1.0 and share.high - share.low > SHARE_WIDTH + 1e-9:
         return f"{share} is wider than {SHARE_WIDTH:.0%}: it says too little to back {words!r}"
     return None

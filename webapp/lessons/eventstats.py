@@ -16,6 +16,7 @@ counters per key and one set of request ids.
     lock_waiters       attempts that found the lock taken and waited
     key_queries_min    datastore queries sent for a key, over the keys that got any: the fewest
     key_queries_max    ... and the most (a live chunk is a key: "queries for each chunk")
+    first_key_queries  ... and those of the first key queried (the first chunk's herd)
     waves              herds of fetches: a wave of a key opens at a query for it while none is
                        open, takes in every query for the key sent before a value is written,
                        and closes at that first write (an expiry's refreshes are one wave)
@@ -35,7 +36,7 @@ from webapp.engine.events import (CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START,
                                   LOCK_WAIT, PROMISE_RESOLVED, PROMISE_WAIT, RESPOND, STALE_SERVED)
 
 EVENT_STATS = ("cache_reads", "polls", "lock_waiters", "key_queries_min", "key_queries_max",
-               "waves", "wave_fetches_min", "wave_fetches_mean", "wave_fetches_max",
+               "first_key_queries", "waves", "wave_fetches_min", "wave_fetches_mean", "wave_fetches_max",
                "own_fetch_ms_min", "own_fetch_ms_max", "failed_crowds", "failed_outside")
 EVENT_KEYS = frozenset(f"events.{name}" for name in EVENT_STATS)
 _LOOKUPS = (CACHE_HIT, CACHE_MISS, STALE_SERVED)
@@ -86,6 +87,7 @@ def event_stats(events: Iterable[Any]) -> dict[str, float]:
     return {
         "cache_reads": lookups + polls, "polls": polls, "lock_waiters": waiters,
         "key_queries_min": min(counts), "key_queries_max": max(counts),
+        "first_key_queries": next(iter(queries.values()), 0),
         "waves": len(waves), "wave_fetches_min": min(waves, default=0),
         "wave_fetches_mean": sum(waves) / len(waves) if waves else 0.0,
         "wave_fetches_max": max(waves, default=0),

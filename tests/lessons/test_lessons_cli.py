@@ -230,3 +230,17 @@ def test_dist_shows_a_claims_distribution_and_whether_it_is_true_as_written(
     assert "holds on 2 of 2 seeds" in capsys.readouterr().out   # events.* recorded on demand
     assert main(["lessons", "dist", "measured", "nowhere: x", "--dir", str(course_dir)]) == 2
     assert main(["lessons", "dist", "measured", "9", "--dir", str(course_dir)]) == 2
+
+
+def test_a_run_wanted_with_and_without_its_events_is_made_once(monkeypatch):
+    made = []
+
+    def summary(run):
+        made.append(run)
+        return {"db_queries": 1, **({"events": {"waves": 1}} if run.record else {})}
+
+    monkeypatch.setattr(checks, "_summary", summary)
+    plain = checks.Run("classroom", "{}", 1)
+    recorded = checks.Run("classroom", "{}", 1, record=True)
+    results = checks.run_all([plain, recorded], jobs=1)
+    assert made == [recorded] and results[plain] is results[recorded]

@@ -1,7 +1,10 @@
 """Every sentence a lesson page asserts with a number or a comparison is backed (sentences.py)."""
 from __future__ import annotations
 
+import pytest
+
 from webapp.lessons.expr import parse
+from webapp.lessons.loader import load_course
 from webapp.lessons.model import Check, Lesson, Unchecked
 from webapp.lessons.sentences import claim_words, sentences, unbacked
 
@@ -50,3 +53,22 @@ def test_a_sentence_is_backed_when_each_claim_word_is_inside_a_quote():
 def test_a_quote_longer_than_the_sentence_backs_all_of_it():
     text = "It makes 4 queries. Then 5 more."
     assert unbacked(_lesson(text, checks=["It makes 4 queries. Then 5 more"])) == []
+
+
+# ---- the course: every sentence that states a number or a comparison is backed -----------------
+
+COURSE = load_course()
+
+
+@pytest.mark.parametrize("lesson_id", [lesson.id for lesson in COURSE.lessons])
+def test_every_sentence_with_a_number_or_comparison_is_backed(lesson_id):
+    """A check quotes it, a source backs it, or ``unchecked`` says why no run can."""
+    loose = [f"{words}: {sentence.text}" for sentence, words in unbacked(COURSE.lesson(lesson_id))]
+    assert loose == [], f"{lesson_id}: sentences with numbers or comparisons and no check:\n" \
+                        + "\n".join(loose)
+
+
+def test_the_rule_finds_a_new_unbacked_sentence(course_dir, add_lesson):
+    add_lesson("claims-more", body=lambda text: text + "\nThe datastore answers 40 queries more.\n")
+    [(sentence, words)] = unbacked(load_course(course_dir).lesson("claims-more"))
+    assert sentence.text == "The datastore answers 40 queries more." and words == ("40", "more")

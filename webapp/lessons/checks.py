@@ -22,7 +22,7 @@ import os
 import random
 import re
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 from webapp.lessons.claims import plain
@@ -126,7 +126,12 @@ def run_all(runs: Iterable[Run], jobs: int,
     ``cache`` holds are read from it, and those computed are kept in it (``lessons dist``)."""
     results: dict[Run, dict[str, Any] | str] = {}
     todo = []
-    for run in set(runs):
+    wanted = set(runs)
+    # A run wanted both with and without its events is made once, with them: its summary is the
+    # other's plus ``events`` (lessons 1 and 2 share lesson 1's herd, which lesson 1 records).
+    twins = {run: replace(run, record=True) for run in wanted
+             if not run.record and replace(run, record=True) in wanted}
+    for run in wanted - set(twins):
         kept = cache.get(run.family(), run.seed) if cache else None
         if kept is None:
             todo.append(run)
@@ -144,7 +149,8 @@ def run_all(runs: Iterable[Run], jobs: int,
     if cache:
         cache.put_all((run.family(), run.seed, summary) for run, summary in computed.items()
                       if not isinstance(summary, str))
-    return {**results, **computed}
+    results.update(computed)
+    return {**results, **{run: results[twin] for run, twin in twins.items()}}
 
 
 @dataclass(frozen=True)

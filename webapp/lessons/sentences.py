@@ -30,7 +30,7 @@ COMPARATIVES = (
 )
 # "one" is mostly a pronoun ("the one that fetches"); a claim of one query is a check anyway.
 _WORDS = [w for w in NUMBER_WORDS if w != "one"] + list(COMPARATIVES)
-_CLAIM = re.compile(r"(?<![\w.])\d[\d,.]*%?|\b(?:" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
+_CLAIM = re.compile(r"(?<![\w.])\d(?:[\d,.]*\d)?%?|\b(?:" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
 _LAB = re.compile(r"\b(?:lab|labs|our|we|run|runs|ran|experiment|experiments|engine|here|you)\b",
                   re.IGNORECASE)
 # Numbers that name a place in the course, not a quantity: "lesson 9", "lessons 4 to 7".

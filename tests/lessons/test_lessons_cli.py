@@ -244,3 +244,18 @@ def test_a_run_wanted_with_and_without_its_events_is_made_once(monkeypatch):
     recorded = checks.Run("classroom", "{}", 1, record=True)
     results = checks.run_all([plain, recorded], jobs=1)
     assert made == [recorded] and results[plain] is results[recorded]
+
+
+def test_the_run_cache_keeps_runs_per_engine_version_and_only_the_newest_versions(tmp_path):
+    from webapp.lessons import runcache
+    key = ("classroom", "{}", [], False)
+    first = runcache.RunCache(tmp_path, version="v1")
+    first.put_all([(key, 3, {"db_queries": 7})])
+    assert runcache.RunCache(tmp_path, version="v1").get(key, 3) == {"db_queries": 7}
+    assert runcache.RunCache(tmp_path, version="v2").get(key, 3) is None   # another engine
+    import os
+    for age, version in enumerate(["v1", "v2", "v3", "v4", "v5"], start=1):
+        runcache.RunCache(tmp_path, version=version)
+        os.utime(tmp_path / version, (10**9 + age, 10**9 + age))   # v5 the newest of them
+    runcache.RunCache(tmp_path, version="v6")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v4", "v5", "v6"]

@@ -34,7 +34,6 @@ def test_each_stat_on_a_hand_made_run():
     assert stats == {
         "cache_reads": 5 + 2, "polls": 2, "lock_waiters": 1,
         "key_queries_min": 1, "key_queries_max": 2, "first_key_queries": 2,
-        "waves": 2, "wave_fetches_min": 1, "wave_fetches_mean": 1.5, "wave_fetches_max": 2,
         "own_fetch_ms_min": 300.0, "own_fetch_ms_max": 500.0,
         "failed_crowds": 3, "failed_outside": 1,
     }
@@ -42,7 +41,7 @@ def test_each_stat_on_a_hand_made_run():
 
 def test_a_run_with_no_query_reads_zero():
     stats = event_stats([ev(0.0, CACHE_HIT, 1, "a", 0)])
-    assert stats["key_queries_max"] == stats["waves"] == stats["own_fetch_ms_max"] == 0
+    assert stats["key_queries_max"] == stats["first_key_queries"] == stats["own_fetch_ms_max"] == 0
 
 
 def test_on_an_engine_run_the_stats_agree_with_the_summary():
@@ -53,5 +52,14 @@ def test_on_an_engine_run_the_stats_agree_with_the_summary():
     assert stats["cache_reads"] == (summary["cache_hits"] + summary["cache_misses"]
                                     + stats["polls"])
     assert stats["key_queries_min"] == stats["key_queries_max"] == 1   # one query per chunk
-    assert stats["waves"] == summary["chunks"] and stats["wave_fetches_mean"] == 1
     assert stats["lock_waiters"] > 0 and stats["polls"] >= stats["lock_waiters"]
+
+
+def test_bursts_group_the_queries_of_each_herd_from_the_samples():
+    from webapp.lessons.experiments import run_summary_of
+    from webapp.lessons.model import Experiment
+    summary = run_summary_of(Experiment("x", "x", "classroom", {"seed": 5}, ()))
+    bursts = summary["bursts"]
+    assert bursts["count"] == summary["chunks"]          # one herd per chunk, 4 s apart
+    assert bursts["queries_mean"] * bursts["count"] == summary["db_queries"]
+    assert bursts["queries_min"] <= bursts["queries_mean"] <= bursts["queries_max"]

@@ -17,12 +17,6 @@ counters per key and one set of request ids.
     key_queries_min    datastore queries sent for a key, over the keys that got any: the fewest
     key_queries_max    ... and the most (a live chunk is a key: "queries for each chunk")
     first_key_queries  ... and those of the first key queried (the first chunk's herd)
-    waves              herds of fetches: a wave of a key opens at a query for it while none is
-                       open, takes in every query for the key sent before a value is written,
-                       and closes at that first write (an expiry's refreshes are one wave)
-    wave_fetches_min   queries in the smallest wave, the mean wave, the largest
-    wave_fetches_mean
-    wave_fetches_max
     own_fetch_ms_min   the latency of the requests that sent a datastore query themselves: the
     own_fetch_ms_max   shortest and the longest (0 when none did)
     failed_crowds      requests that were the leader of a promise that failed, or waited on one
@@ -32,12 +26,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from webapp.engine.events import (CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START, LOCK_POLL,
-                                  LOCK_WAIT, PROMISE_RESOLVED, PROMISE_WAIT, RESPOND, STALE_SERVED)
+from webapp.engine.events import (CACHE_HIT, CACHE_MISS, FETCH_START, LOCK_POLL, LOCK_WAIT,
+                                  PROMISE_RESOLVED, PROMISE_WAIT, RESPOND, STALE_SERVED)
 
 EVENT_STATS = ("cache_reads", "polls", "lock_waiters", "key_queries_min", "key_queries_max",
-               "first_key_queries", "waves", "wave_fetches_min", "wave_fetches_mean", "wave_fetches_max",
-               "own_fetch_ms_min", "own_fetch_ms_max", "failed_crowds", "failed_outside")
+               "first_key_queries", "own_fetch_ms_min", "own_fetch_ms_max", "failed_crowds",
+               "failed_outside")
 EVENT_KEYS = frozenset(f"events.{name}" for name in EVENT_STATS)
 _LOOKUPS = (CACHE_HIT, CACHE_MISS, STALE_SERVED)
 
@@ -46,8 +40,6 @@ def event_stats(events: Iterable[Any]) -> dict[str, float]:
     """``EVENT_STATS`` of one run from its events in time order (system events are ignored)."""
     lookups = polls = waiters = 0
     queries: dict[str, int] = {}
-    open_waves: dict[str, int] = {}         # key -> queries in its open wave
-    waves: list[int] = []
     fetchers: set[int] = set()
     own_ms: list[float] = []
     crowd_of: dict[int, set[int]] = {}      # a promise's leader -> the requests waiting on it
@@ -64,11 +56,7 @@ def event_stats(events: Iterable[Any]) -> dict[str, float]:
         elif kind == FETCH_START:
             key = ev.key
             queries[key] = queries.get(key, 0) + 1
-            open_waves[key] = open_waves.get(key, 0) + 1
             fetchers.add(ev.req)
-        elif kind == CACHE_SET:
-            if ev.key in open_waves:
-                waves.append(open_waves.pop(ev.key))
         elif kind == PROMISE_WAIT:
             crowd_of.setdefault(ev.leader, set()).add(ev.req)
         elif kind == PROMISE_RESOLVED:
@@ -82,15 +70,11 @@ def event_stats(events: Iterable[Any]) -> dict[str, float]:
                 failed.add(ev.req)
             if ev.req in fetchers:
                 own_ms.append(ev.latency_ms)
-    waves += open_waves.values()            # a wave no value ever closed (the run ended first)
     counts = list(queries.values()) or [0]
     return {
         "cache_reads": lookups + polls, "polls": polls, "lock_waiters": waiters,
         "key_queries_min": min(counts), "key_queries_max": max(counts),
         "first_key_queries": next(iter(queries.values()), 0),
-        "waves": len(waves), "wave_fetches_min": min(waves, default=0),
-        "wave_fetches_mean": sum(waves) / len(waves) if waves else 0.0,
-        "wave_fetches_max": max(waves, default=0),
         "own_fetch_ms_min": min(own_ms, default=0.0), "own_fetch_ms_max": max(own_ms, default=0.0),
         "failed_crowds": len(crowds), "failed_outside": len(failed - crowds),
     }

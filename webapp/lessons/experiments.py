@@ -78,11 +78,40 @@ def _moment_stats(moments: list[Any]) -> dict[str, dict[str, float]]:
     return stats
 
 
+# What a check may read of a run's bursts of datastore queries (``bursts.FIELD``), from its samples:
+# a burst is a stretch of sample intervals that send queries, with gaps shorter than BURST_GAP_S;
+# an expiry's refreshes, or a chunk's herd, make one. Cheap: no per-request events are needed.
+BURST_GAP_S = 1.0
+BURST_STATS = ("count", "queries_min", "queries_mean", "queries_max")
+BURST_KEYS = frozenset(f"bursts.{stat}" for stat in BURST_STATS)
+_QUERIES = 6 + SAMPLE_FIELDS.index("db_queries")  # a sample's running count of queries sent
+
+
+def _bursts(samples: list[Any]) -> dict[str, float]:
+    """``BURST_STATS`` of a run's samples (in time order, one per sample interval)."""
+    sizes: list[int] = []
+    before = 0
+    last_t = None
+    for sample in samples:
+        sent = sample[_QUERIES] - before
+        before = sample[_QUERIES]
+        if not sent:
+            continue
+        if last_t is None or sample.t - last_t >= BURST_GAP_S:
+            sizes.append(0)
+        sizes[-1] += sent
+        last_t = sample.t
+    return {"count": len(sizes), "queries_min": min(sizes, default=0),
+            "queries_mean": sum(sizes) / len(sizes) if sizes else 0.0,
+            "queries_max": max(sizes, default=0)}
+
+
 def run_summary_of(experiment: Experiment) -> dict[str, Any]:
     """Run one experiment for ``lessons check``: its summary, and what only checks read.
 
     The engine's summary, plus ``scenario`` (its settings: a sentence that states one is backed
-    by a check of ``scenario.KEY``), ``moment`` (``MOMENT_STATS`` of each kind of moment it made),
+    by a check of ``scenario.KEY``), ``bursts`` (``BURST_STATS`` of its bursts of queries),
+    ``moment`` (``MOMENT_STATS`` of each kind of moment it made),
     ``window`` when the experiment declares windows (read off the run's samples, the same numbers
     the lab's charts draw) and ``events`` (``eventstats``) when it records its requests; the
     others run without per-request events, which is most of the cost of a run.
@@ -94,6 +123,7 @@ def run_summary_of(experiment: Experiment) -> dict[str, Any]:
     # float drift (40.00000000000001) cannot move it across a window's edge, and the run's extra
     # final sample, if it shares a grid number with the one before, is not counted twice.
     inside: dict[str, list[Any]] = {w.name: [] for w in experiment.windows}
+    grid: list[Any] = []  # one sample per interval, in time order
     last = None
 
     def samples() -> Iterator[Any]:
@@ -101,6 +131,7 @@ def run_summary_of(experiment: Experiment) -> dict[str, Any]:
         for event in simulation.events():
             if event.kind == SAMPLE and (k := round(event.t / interval)) != last:
                 last = k
+                grid.append(event)
                 for w in experiment.windows:
                     if round(w.from_s / interval) < k <= round(w.to_s / interval):
                         inside[w.name].append(event)
@@ -113,6 +144,7 @@ def run_summary_of(experiment: Experiment) -> dict[str, Any]:
         deque(samples(), maxlen=0)  # run it to the end, keeping nothing but the windows' samples
     summary = simulation.summary()
     summary["scenario"] = scenario.to_dict()
+    summary["bursts"] = _bursts(grid)
     summary["moment"] = _moment_stats(simulation.moments)
     if experiment.windows:
         summary["window"] = {w.name: _window_stats(w, inside[w.name]) for w in experiment.windows}

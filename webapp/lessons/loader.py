@@ -133,7 +133,8 @@ def _summary_key(path: str, key: Any, extra: frozenset[str] = frozenset()) -> st
         raise Invalid(path, f"names {key!r}, which only a check of the experiment that declares "
                       "that window may read; a reveal or a goal shows the student's own run, "
                       "which has no windows")
-    if isinstance(key, str) and key.startswith(("moment.", "events.", "scenario.")) and not extra:
+    if isinstance(key, str) and key.startswith(("moment.", "events.", "scenario.", "bursts.")) \
+            and not extra:
         raise Invalid(path, f"names {key!r}, which only a check may read; a reveal or a goal "
                       "shows the student's own run, whose summary has no moment or event "
                       "details")
@@ -142,7 +143,8 @@ def _summary_key(path: str, key: Any, extra: frozenset[str] = frozenset()) -> st
         windows = sorted(k for k in extra if k.startswith("window."))
         raise Invalid(path, f"names {key!r}, which is not a numeric summary key; known: "
                       + ", ".join(sorted(known)) + "; in checks also moment.WHAT.FIELD ("
-                      + ", ".join(lab.MOMENT_STATS) + ") and " + ", ".join(sorted(EVENT_KEYS))
+                      + ", ".join(lab.MOMENT_STATS) + "), scenario.KEY, "
+                      + ", ".join(sorted(lab.BURST_KEYS | EVENT_KEYS))
                       + (f"; this experiment's windows: {', '.join(windows)}" if windows else ""))
     return key
 
@@ -377,7 +379,8 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
     experiments = _experiments(root)
     experiment_ids = {e.id for e in experiments}
     # what checks may read: each run's windows (a pair's side B has its experiment's), moments
-    readable = {e.id: lab.window_keys(e) | lab.MOMENT_KEYS | EVENT_KEYS | lab.scenario_keys()
+    readable = {e.id: lab.window_keys(e) | lab.MOMENT_KEYS | lab.BURST_KEYS | EVENT_KEYS
+                | lab.scenario_keys()
                 for e in experiments for e in filter(None, (e, e.side_b()))}
     intro, steps = _steps(root, body, experiment_ids)
     step_ids = {s.id for s in steps}

@@ -4,9 +4,10 @@ Measuring a claim over 1,000 seeds costs about an hour of CPU for the whole cour
 rewrites a sentence and measures again should not pay it twice. A run is a pure function of the
 engine's code, its experiment and its seed, so its summary is kept under a version made of the
 source of everything a run executes (``webapp/engine``, ``webapp/strategies`` and the two lesson
-modules that run and measure it): any change there starts a fresh version, and the old one is
-deleted (one version on disk, so the cache never grows past one course's runs). ``lessons
-check``, which proves the course in CI, never reads it: it always computes.
+modules that run and measure it): any change there starts a fresh version. The newest
+``KEEP_VERSIONS`` versions are kept (going back to the engine of an hour ago costs nothing), older
+ones are deleted, so the cache stays within a few courses' runs (one course at 1,000 seeds is
+about 5 MB). ``lessons check``, which proves the course in CI, never reads it: it always computes.
 
 Layout: ``.herdlab/lesson-runs/VERSION/RUN.jsonl.gz``, one line ``{"seed", "summary"}`` per seed
 (appended as gzip members), RUN a hash of the preset, overrides, windows and recording.
@@ -26,6 +27,7 @@ CACHE_DIR = ROOT / ".herdlab" / "lesson-runs"
 SOURCES = ("webapp/engine", "webapp/strategies", "webapp/lessons/experiments.py",
            "webapp/lessons/eventstats.py")
 MAX_SEEDS_PER_RUN = 5000  # past this many seeds of one experiment, new ones are not kept
+KEEP_VERSIONS = 3
 
 
 @lru_cache(maxsize=1)
@@ -46,10 +48,13 @@ class RunCache:
         directory = directory or CACHE_DIR
         self.dir = directory / (version or engine_version())
         self._loaded: dict[str, dict[int, dict[str, Any]]] = {}
-        if directory.is_dir():
-            for old in directory.iterdir():
-                if old.is_dir() and old != self.dir:
-                    shutil.rmtree(old, ignore_errors=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.touch()  # the newest version is the one used last
+        versions = sorted((d for d in directory.iterdir() if d.is_dir()),
+                          key=lambda d: d.stat().st_mtime, reverse=True)
+        for old in versions[KEEP_VERSIONS:]:
+            if old != self.dir:
+                shutil.rmtree(old, ignore_errors=True)
 
     @staticmethod
     def _name(key: Iterable[Any]) -> str:
@@ -82,8 +87,6 @@ class RunCache:
             if seed not in seeds and len(seeds) < MAX_SEEDS_PER_RUN:
                 seeds[seed] = summary
                 new.setdefault(name, []).append((seed, summary))
-        if new:
-            self.dir.mkdir(parents=True, exist_ok=True)
         for name, records in new.items():
             with gzip.open(self.dir / f"{name}.jsonl.gz", "at", encoding="utf-8") as out:
                 out.writelines(json.dumps({"seed": seed, "summary": summary}) + "\n"

@@ -218,7 +218,8 @@ def test_dist_shows_a_claims_distribution_and_whether_it_is_true_as_written(
     assert "FALSE measured [herd] db_down_s > 6 in most runs  (check 1)" in out
     assert "holds on 2 of 6 seeds (33.3%" in out and "claimed in most runs" in out
     assert "TRUE  measured [herd] chunks == 4  (check 2)" in out
-    assert "value over 6 seeds: min 4" in out and "4 claims on 6 seeds (1..6), 1 false" in out  # and the prediction, the moment
+    assert "value over 6 seeds: min 4" in out
+    assert re.search(r"\d+ claims on 6 seeds \(1..6\), 1 false as written", out)
     assert list((tmp_path / "runs").rglob("*.jsonl.gz"))   # the runs are kept ...
     main(["lessons", "dist", "measured", "herd: db_down_s / 3", "--dir", str(course_dir),
           "--seeds", "6", "--jobs", "1"])

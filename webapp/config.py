@@ -52,6 +52,9 @@ class Settings:
     api_timeout_s: int = 10             # wall (and CPU) seconds of a POST /api/run
     worker_memory_mb: int = 1024        # address space of one worker process
     worker_spares: int = 2              # workers started ahead, waiting for a run
+    # How far below the web process a worker that keeps computing is demoted (nice steps, 0-19;
+    # worker/limits.py): 19 lets a heavy run yield to everything else on the machine.
+    worker_nice_max: int = 19
     run_buffer_kb: int = 8192           # computed events a run may hold ahead of playback
     run_idle_s: int = 120               # a paused run gives its slot back after this long
     # Requests and messages (issue 9): anything larger is refused before it is read.
@@ -96,6 +99,9 @@ class Settings:
             value = getattr(settings, f.name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise SettingsError(f"{PREFIX}{f.name.upper()} must not be negative, not {value}")
+        if settings.worker_nice_max > 19:
+            raise SettingsError(f"{PREFIX}WORKER_NICE_MAX must be from 0 to 19, not "
+                                f"{settings.worker_nice_max}")
         if settings.public_url and not _is_origin(settings.public_url):
             raise SettingsError(f"{PREFIX}PUBLIC_URL must be an address like http://host:port or "
                                 f"https://host/path, not {settings.public_url!r}")

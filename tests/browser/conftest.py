@@ -38,7 +38,11 @@ class LiveServer:
 
     # Every page of every browser test comes from 127.0.0.1: one "address" opens the whole
     # suite's rooms. (The reliability tests' servers keep the real default: they test the cap.)
-    ENV = {"HERDLAB_ROOMS_PER_ADDRESS": "50"}
+    # Its workers are demoted 2 nice steps at most, not 19: a million-viewer run that keeps
+    # computing would otherwise yield to every other test of the suite (and to a busy core
+    # beside it) and never finish; the demotion itself is tested in test_worker_priority.py
+    # and tests/reliability/test_work.py.
+    ENV = {"HERDLAB_ROOMS_PER_ADDRESS": "50", "HERDLAB_WORKER_NICE_MAX": "2"}
 
     def __init__(self, env: dict[str, str] | None = None, launcher: Sequence[str] = ()) -> None:
         """``launcher`` comes before the command (``prlimit ... --``: an operator's limits; a

@@ -3,7 +3,10 @@
 - Priority: a worker starts ``NICE_START`` steps nicer than the web process, so the web process
   (pages, ``/healthz``, pacing every other run) always wins the CPU. A worker that keeps computing
   is demoted further (``DEMOTE``: a multi-level feedback queue in three lines): short runs, which is
-  what honest users start, finish quickly even while a heavy run saturates the machine.
+  what honest users start, finish quickly even while a heavy run saturates the machine. The
+  operator may cap the demotion (``HERDLAB_WORKER_NICE_MAX``, checked by webapp/config.py when
+  the server starts; a worker inherits the server's environment): at 19 a heavy run yields to
+  every other process on the machine, not only to this server's.
 - CPU: a soft ``RLIMIT_CPU`` a little above the job's budget; the job checks its own budget first
   and stops with a clear message; the kernel's SIGXCPU (turned into ``BudgetExceeded``) is the
   backstop for a slice that never returns to the check.
@@ -29,6 +32,7 @@ from typing import Any
 
 NICE_START = 2
 DEMOTE = ((0.25, 12), (1.0, 19))   # (CPU seconds used, nice steps above the web process)
+NICE_MAX = int(os.environ.get("HERDLAB_WORKER_NICE_MAX", "19"))
 
 
 class BudgetExceeded(Exception):
@@ -85,13 +89,13 @@ class Priority:
     """Lowers the worker's priority as it uses CPU (never raises it: that needs privileges)."""
 
     def __init__(self) -> None:
-        _renice(NICE_START)
-        self.level = NICE_START
+        self.level = min(NICE_START, NICE_MAX)
+        _renice(self.level)
         self._next = 0
 
     def check(self) -> None:
         if self._next < len(DEMOTE) and time.process_time() >= DEMOTE[self._next][0]:
-            target = DEMOTE[self._next][1]
+            target = min(DEMOTE[self._next][1], NICE_MAX)
             _renice(target - self.level)
             self.level = target
             self._next += 1

@@ -218,16 +218,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "private": {
         "title": "Answers that cannot be shared",
-        "description": "40 requests a second for one key whose answers are private (never cached, "
+        "description": "60 requests a second for one key whose answers are private (never cached, "
                        "never shared), to a datastore that answers in 50 ms. Without coalescing "
-                       "each request queries and is answered in about 50 ms. With a coalescing "
-                       "cache (coalesce=notify, Varnish's waiting list) the requests queue behind "
-                       "one fetch that serves only its own request: they go one at a time, 20 a "
-                       "second, and most time out. strategy.hit_for_pass_s remembers that the "
-                       "key is uncacheable and lets the requests through at once.",
+                       "(coalesce=none) each request queries and is answered in about 50 ms. With a "
+                       "coalescing cache (coalesce=notify, Varnish's waiting list) the requests "
+                       "queue behind one fetch that serves only its own request: they go one at a "
+                       "time, 20 a second, and most time out. strategy.hit_for_pass_s remembers "
+                       "that the key is uncacheable and lets the requests through at once.",
         "scenario": {
-            "duration_s": 6.0,
-            "clients": {"count": 240, "arrival": "poisson", "rate_per_s": 40.0, "timeout_s": 2.0},
+            "duration_s": 4.0,
+            "clients": {"count": 240, "arrival": "poisson", "rate_per_s": 60.0, "timeout_s": 2.0},
             "workload": {"private": True},
             "strategy": {"coalesce": "notify"},
             "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "lognormal",

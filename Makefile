@@ -15,6 +15,9 @@ test: $(VENV)/.stamp-dev
 	@tests/require.sh chromium
 	@tests/require.sh redis-server
 	@tests/require.sh postgres postgresql
+	@tests/require.sh nginx nginx
+	@tests/require.sh openssl openssl
+	@tests/require.sh systemd-analyze systemd
 	@# Most tests wait on a browser, a server or a worker: they run three at a time. Those that time
 	@# a server or drive the real services run alone afterwards (marker `serial`, tests/conftest.py).
 	@# Exit 5 is "no test selected" (a PYTEST_ARGS that picks only one kind).

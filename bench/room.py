@@ -38,6 +38,7 @@ import multiprocessing as mp
 import os
 import re
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -102,17 +103,25 @@ class LeanStudent:
     time is taken as soon as a websocket frame's last byte has been read from the socket.
     """
 
-    def __init__(self, url: str, code: str) -> None:
-        self.host, port = url.removeprefix("http://").split(":")
+    def __init__(self, url: str, code: str, tls: ssl.SSLContext | None = None,
+                 source: str | None = None) -> None:
+        """``url`` is ``http://host:port`` (or ``https://`` with ``tls``); ``source``: the local
+        address to connect from (bench/proxy.py gives each client its own in 127.0.5.0/24)."""
+        self.host, port = url.split("://", 1)[1].split(":")
         self.port = int(port)
         self.code = code
+        self.tls = tls
+        self.source = source
         self.got: list[tuple[int, float]] = []
+        self.runs: set[bytes] = set()   # run ids of the frames received
         self.done = asyncio.Event()
         self.reader: asyncio.StreamReader
         self.writer: asyncio.StreamWriter
 
     async def connect(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.reader, self.writer = await asyncio.open_connection(
+            self.host, self.port, ssl=self.tls, server_hostname=self.host if self.tls else None,
+            local_addr=(self.source, 0) if self.source else None)
         key = base64.b64encode(os.urandom(16))
         self.writer.write(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
                           b"Host: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -182,6 +191,8 @@ class LeanStudent:
                 seq = int(message[i:message.find(b",", i)])
                 sent_at = float(message[j:message.find(b"}", j)])
                 self.got.append((seq, now - sent_at))
+                r = message.find(b'"run_id":"') + 10
+                self.runs.add(message[r:message.find(b'"', r)])
             elif message.startswith(done):
                 self.done.set()
             else:

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from webapp import __version__, create_app
-from webapp.config import Settings, SettingsError
+from webapp.config import ASYNC_MODES, Settings, SettingsError
 
 
 def test_healthz_reports_version_and_async_mode(client):
@@ -15,7 +15,7 @@ def test_healthz_reports_version_and_async_mode(client):
     assert res.json == {"status": "ok", "version": __version__, "async_mode": "threading"}
 
 
-@pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+@pytest.mark.parametrize("async_mode", ASYNC_MODES)
 def test_healthz_follows_the_configured_async_mode(client, async_mode):
     assert client.get("/healthz").json["async_mode"] == async_mode
 
@@ -42,7 +42,11 @@ def test_settings_are_read_from_prefixed_environment():
     [
         ({"HERDLAB_PORT": "fifty"}, "HERDLAB_PORT must be a whole number"),
         ({"HERDLAB_DEBUG": "maybe"}, "HERDLAB_DEBUG must be true or false"),
-        ({"HERDLAB_ASYNC_MODE": "gevent"}, "HERDLAB_ASYNC_MODE must be one of eventlet, threading"),
+        ({"HERDLAB_ASYNC_MODE": "tornado"},
+         "HERDLAB_ASYNC_MODE must be one of eventlet, gevent, threading"),
+        ({"HERDLAB_TRUSTED_PROXIES": "nginx"}, "HERDLAB_TRUSTED_PROXIES must be addresses"),
+        ({"HERDLAB_TRUSTED_PROXIES": "127.0.0.1", "HERDLAB_PROXY_HOPS": "0"},
+         "HERDLAB_PROXY_HOPS must be at least 1"),
         ({"HERDLAB_RUN_CPU_S": "-5"}, "HERDLAB_RUN_CPU_S must not be negative"),
         ({"HERDLAB_PUBLIC_URL": "javascript:alert(1)"}, "HERDLAB_PUBLIC_URL must be an address"),
         ({"HERDLAB_PUBLIC_URL": "http://x.example/?next=evil"}, "HERDLAB_PUBLIC_URL must be an address"),

@@ -17,9 +17,9 @@ def test_serve_is_the_default_command_and_takes_host_port_debug():
 def test_bad_async_mode_exits_2_with_a_clear_message():
     res = subprocess.run(
         [sys.executable, "-m", "webapp", "--port", "1"],
-        env={"HERDLAB_ASYNC_MODE": "gevent", "PATH": ""},
+        env={"HERDLAB_ASYNC_MODE": "tornado", "PATH": ""},
         capture_output=True, text=True, timeout=60,
     )
     assert res.returncode == 2
-    assert "HERDLAB_ASYNC_MODE must be one of eventlet, threading" in res.stderr
+    assert "HERDLAB_ASYNC_MODE must be one of eventlet, gevent, threading" in res.stderr
     assert "Traceback" not in res.stderr

@@ -1,9 +1,11 @@
-"""The default Socket.IO namespace accepts connections under both async modes."""
+"""The default Socket.IO namespace accepts connections under every async mode."""
 from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+from webapp.config import ASYNC_MODES
+
+pytestmark = pytest.mark.parametrize("async_mode", ASYNC_MODES)
 
 
 def test_client_connects_and_disconnects(sio_client):

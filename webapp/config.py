@@ -5,6 +5,7 @@ are visible in one place and testable by passing overrides to ``create_app``.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
-ASYNC_MODES = ("eventlet", "threading")
+ASYNC_MODES = ("eventlet", "gevent", "threading")
 PREFIX = "HERDLAB_"
 
 
@@ -32,6 +33,13 @@ class Settings:
     message_queue: str = ""
     # Where students reach this server (join URL, QR code); else this machine's own address.
     public_url: str = ""
+    # Behind a reverse proxy (docs/deploy.md): the addresses (or networks) of the proxies whose
+    # X-Forwarded-For/-Proto headers are believed, and how many proxies stand in front of the app.
+    # Empty: no header is believed (anyone could forge them) and the peer is the client.
+    trusted_proxies: str = ""
+    proxy_hops: int = 1
+    # One line per request on stderr (the real client, the status, the time taken).
+    access_log: bool = True
     # Live lab limits (issue 4): bounded runs and buffers.
     max_runs_per_connection: int = 2
     max_runs_per_server: int = 40
@@ -56,6 +64,8 @@ class Settings:
     join_attempts_per_minute: int = 20
     rooms_per_address: int = 3          # rooms alive at once created from one address
     room_orphan_grace_s: int = 10 * 60  # a room whose instructor left closes after this
+    # The real-systems lab's line (issue 17): real runs waiting at once from one address.
+    real_waiting_per_address: int = 1
     # Testing switches Flask's own TESTING flag on.
     testing: bool = False
 
@@ -89,6 +99,18 @@ class Settings:
         if settings.public_url and not _is_origin(settings.public_url):
             raise SettingsError(f"{PREFIX}PUBLIC_URL must be an address like http://host:port or "
                                 f"https://host/path, not {settings.public_url!r}")
+        try:
+            settings.proxy_networks()
+        except ValueError:
+            raise SettingsError(f"{PREFIX}TRUSTED_PROXIES must be addresses or networks separated "
+                                f"by commas, like 127.0.0.1,::1 or 10.0.0.0/8, not "
+                                f"{settings.trusted_proxies!r}") from None
+        if settings.trusted_proxies and settings.proxy_hops < 1:
+            raise SettingsError(f"{PREFIX}PROXY_HOPS must be at least 1 behind a proxy")
+        if settings.trusted_proxies and not settings.public_url:
+            log.warning("%sTRUSTED_PROXIES is set but %sPUBLIC_URL is not: the classroom's join "
+                        "address will name this process, which students cannot reach; set it to "
+                        "the proxy's address", PREFIX, PREFIX)
         if not settings.secret_key:
             log.warning(
                 "%sSECRET_KEY is not set: using a random key for this process only "
@@ -97,6 +119,11 @@ class Settings:
             )
             settings = replace(settings, secret_key=secrets.token_hex(32))
         return settings
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` parsed (ValueError if it is not a list of addresses/networks)."""
+        return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                     for part in self.trusted_proxies.split(",") if part.strip())
 
     def flask_config(self) -> dict[str, Any]:
         return {"SECRET_KEY": self.secret_key, "TESTING": self.testing, "DEBUG": self.debug,

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.ops import refused
 from webapp.transport import outbox
 from webapp.transport.bucket import TokenBucket
 
@@ -60,6 +61,7 @@ def _headers(response: Any) -> Any:
 def _too_large(exc: RequestEntityTooLarge) -> Any:
     from flask import current_app
 
+    refused("request_too_large")
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     return jsonify(error=f"The request body is too large (at most {limit // 1024} KB).",
                    field=""), 413
@@ -105,7 +107,9 @@ def guard_socketio(server: Any) -> None:
     import time
 
     eio = server.eio
-    handle = server._handle_eio_message
+    # python-socketio's own handler, as it registered it with Engine.IO (``eio.on``); the gate
+    # takes its place through the same public registration.
+    handle = eio.handlers["message"]
 
     def gated(eio_sid: str, data: Any) -> None:
         sock = eio.sockets.get(eio_sid)
@@ -116,8 +120,9 @@ def guard_socketio(server: Any) -> None:
         if gate is None:
             gate = sock.herdlab_gate = Gate(now)
         if not isinstance(data, str) or data[:1] in BINARY_PACKETS:
+            # Refused before python-socketio sees it, so it never waits for attachments.
             log.info("disconnecting %s: binary data, which this protocol never sends", eio_sid)
-            server._binary_packet.pop(eio_sid, None)
+            refused("binary_message")
             eio.disconnect(eio_sid)
             return
         admitted = gate.admit(now)
@@ -125,7 +130,9 @@ def guard_socketio(server: Any) -> None:
             server.sleep(0)
         if admitted:
             handle(eio_sid, data)
-        elif gate.dropped >= Gate.DISCONNECT_AFTER:
+            return
+        refused("message_budget")
+        if gate.dropped >= Gate.DISCONNECT_AFTER:
             log.warning("disconnecting %s: %d messages over its budget", eio_sid, gate.dropped)
             eio.disconnect(eio_sid)
 

@@ -70,8 +70,9 @@ def serve(args: argparse.Namespace) -> int:
             port=settings.port,
             debug=settings.debug,
             use_reloader=False,
-            log_output=settings.debug,
+            log_output=False,   # webapp.accesslog logs each request (the real client's address)
             allow_unsafe_werkzeug=settings.async_mode == "threading",
+            **asyncmode.server_options(settings.async_mode),
         )
     finally:
         if services is not None:

@@ -5,8 +5,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-import webapp
 from webapp.engine import PRESETS, schema
+from webapp.ops import refused
 from webapp.transport.payloads import PayloadError, parse_run
 from webapp.transport.slots import RUNS_KEY
 from webapp.transport.summary import RunRefused, run_summary
@@ -23,13 +23,6 @@ def index():
 def lab():
     """The live lab: the page streams runs over Socket.IO ``/lab`` and animates them."""
     return render_template("lab.html")
-
-
-@bp.get("/healthz")
-def healthz():
-    """Liveness plus the two facts an operator asks first: which version, which async mode."""
-    settings = current_app.extensions["herdlab.settings"]
-    return jsonify(status="ok", version=webapp.__version__, async_mode=settings.async_mode)
 
 
 @bp.get("/api/schema")
@@ -53,8 +46,10 @@ def api_run():
         summary = run_summary(current_app.extensions[RUNS_KEY], scenario, inputs)
         return jsonify({**summary, "inputs": list(inputs)})
     except PayloadError as exc:
+        refused("api_payload")
         return jsonify(error=str(exc), field=exc.field), 400
     except RunRefused as exc:
+        refused(f"api_{exc.status}")
         return jsonify(error=str(exc), field=None), exc.status
 
 

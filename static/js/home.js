@@ -16,7 +16,9 @@ const figure = document.querySelector(".home-herd");
 if (figure) start(figure);
 
 async function start(figure) {
-  const lab = mountLab(document.getElementById("home-lab"), { readonly: true, compare: true, keyboard: false, preset: "classroom" });
+  // (It loops for ever: a screen reader hears the caption below it, not a running commentary.)
+  const lab = mountLab(document.getElementById("home-lab"), { readonly: true, compare: true, keyboard: false, preset: "classroom",
+                                                              announce: false });
   let rec;
   try {
     const res = await fetch(figure.dataset.src);

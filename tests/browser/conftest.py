@@ -121,15 +121,23 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture
-def page(browser, request):
-    """A fresh browser context per test (clean storage), 1440x900 like a laptop."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+def fresh_page(browser, viewport: dict, timeout_ms: int = 15_000):
+    """A page in a fresh browser context (clean storage) whose script errors are kept in
+    ``page.js_errors``; close it with ``page.context.close()``."""
+    context = browser.new_context(viewport=viewport)
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(timeout_ms)
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.js_errors = errors  # type: ignore[attr-defined]
+    return pg
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context per test (clean storage), 1440x900 like a laptop."""
+    pg = fresh_page(browser, {"width": 1440, "height": 900})
+    context = pg.context
     yield pg
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:

@@ -158,3 +158,32 @@ def seek_and_pause(page, t: float) -> None:
 def drawn(page) -> None:
     """Until the stage has drawn the store as it is now (the next two animation frames)."""
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+# Story mode: every caption change, with the page's own clock, so no hold is missed between two
+# Python polls: [caption, now (ms), t, status] (read with `held_spans`).
+RECORD_CAPTIONS = """() => {
+  const seen = window.__captions = [];
+  const note = (now) => {
+    const c = window.herdlab.caption, last = seen[seen.length - 1];
+    if (!last || last[0] !== c || last[3] !== window.herdlab.status) seen.push([c, now, window.herdlab.t, window.herdlab.status]);
+    requestAnimationFrame(note);
+  };
+  requestAnimationFrame(note);
+}"""
+
+
+def held_spans(page) -> list[tuple[float, float, float, set]]:
+    """[(wall ms held, t at start, t at end, statuses seen)] for each stretch with a caption on
+    screen, as `RECORD_CAPTIONS` saw them."""
+    seen = page.evaluate("window.__captions")
+    spans, start, statuses = [], None, set()
+    for text, now, t, status in seen:
+        if text is not None and start is None:
+            start, statuses = (now, t), set()
+        if text is not None:
+            statuses.add(status)
+        elif start is not None:
+            spans.append((now - start[0], start[1], t, statuses))
+            start = None
+    return spans

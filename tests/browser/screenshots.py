@@ -6,6 +6,9 @@ lab.png: compare mode mid-herd at 1440x900; lesson.png: lesson 1's run mid-crash
 presenter screen at 1280x720 with the class's answers; presentation.png: presentation mode at
 1280x720; phone.png: a student following on a 390x844 phone.
 
+Held moments (issue 19; `--only held`, best into a scratch folder: `--out /tmp/held`): each held
+moment of lessons 1, 5, 6, 9 and 10 (HELD) at 1366x768, 1280x720 in presentation mode and 390x844.
+
 Story mode (issue 11; `--only story`): story.png, lesson 5's run held on the promise resolving
 with its caption (1440x900); story-presentation.png (1280x720, presentation mode) and
 story-phone.png (390x844) the same in /lab; intervention.png, a run with a server killed mid-run
@@ -109,6 +112,48 @@ def held(browser, url: str, viewport: dict, path: str, out: Path, presentation: 
     page.close()
 
 
+LESSON_LAPTOP = {"width": 1366, "height": 768}
+#: Each held moment of issue 19's lessons: (name, lesson, how the run starts: the prediction's Run or
+#: a step's button).
+HELD = [("l1-crash", "celebrity-goes-live", "predict"), ("l5-promise", "promises", "predict"),
+        ("l6-promise", "many-servers", "predict"), ("l6-marker-b", "many-servers", "#step-marker .load-exp"),
+        ("l9-overload", "retry-storms", "predict"), ("l9-second-wave", "retry-storms", "#step-waves .load-exp"),
+        ("l10-overload", "metastable-failure", "predict")]
+
+
+def held_moment(browser, url: str, viewport: dict, lesson: str, how: str, out: Path,
+                presentation: bool = False) -> None:
+    """A lesson's run, started as a student would, held on its moment: the picture once the
+    caption is up (and placed)."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(f"{url}/lessons/{lesson}?speed=2")
+    page.locator('[data-role="controls"] input').first.wait_for()
+    if how == "predict":
+        page.locator('input[name="prediction"]').first.check()
+        page.locator('[data-role="lock"]').click()
+    else:
+        page.locator(how).click()
+    if presentation:                       # (the lesson's text is hidden then: buttons by script)
+        page.locator('[data-role="presentation"]').click()
+    if how == "predict":
+        page.evaluate("document.querySelector('[data-role=run-prediction]').click()")
+    else:
+        page.evaluate("window.herdlabLesson.lab.start()")
+    page.wait_for_function("window.herdlab.held !== null", timeout=120_000)
+    page.locator('[data-role="caption"]').scroll_into_view_if_needed()
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(out))
+    page.close()
+
+
+def held_pictures(browser, url: str, out: Path) -> None:
+    """Every held moment of HELD at 1366x768, 1280x720 in presentation mode and 390x844."""
+    for name, lesson, how in HELD:
+        for viewport, tag, presentation in ((LESSON_LAPTOP, "laptop", False), (PROJECTOR, "projector", True),
+                                            (PHONE, "phone", False)):
+            held_moment(browser, url, viewport, lesson, how, out / f"held-{name}-{tag}.png", presentation)
+
+
 def intervention_picture(browser, url: str, out: Path) -> None:
     """Kill S2 mid-herd (by clicking it on the stage), then pause while its requests fail over."""
     page = browser.new_page(viewport=LAPTOP)
@@ -177,10 +222,14 @@ def story_pictures(browser, url: str, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
-    parser.add_argument("--only", choices=["story"], help="take only these pictures")
+    parser.add_argument("--only", choices=["story", "held"], help="take only these pictures")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with server_and_browser() as (browser, server):
+        if args.only == "held":
+            held_pictures(browser, server.url, args.out)
+            print(f"wrote the pictures to {args.out}")
+            return 0
         if args.only != "story":
             lab_pictures(browser, server.url, args.out)
             classroom_pictures(browser, server.url, args.out)

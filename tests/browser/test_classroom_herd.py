@@ -7,13 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-
-def watch(page):
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # type: ignore[attr-defined]
-    page.set_default_timeout(15_000)
-    return page
+from tests.browser.classroom_pages import open_console, open_presenter, watch
 
 
 def test_two_taps_are_two_dots_on_the_projector(browser, live_server):
@@ -24,13 +18,8 @@ def test_two_taps_are_two_dots_on_the_projector(browser, live_server):
             contexts.append(ctx)
             return ctx
         console = watch(context({"width": 1440, "height": 900}).new_page())
-        console.goto(live_server.url + "/classroom")
-        expect(console.locator("#code")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
-        code = console.locator("#code").inner_text()
-        with console.expect_popup() as popup:
-            console.locator("#present").click()
-        presenter = watch(popup.value)
-        presenter.set_viewport_size({"width": 1280, "height": 720})
+        code = open_console(console, live_server.url)
+        presenter = open_presenter(console, {"width": 1280, "height": 720})
         # One join address: the room's join_url, the same on the console and the projector.
         join_url = console.evaluate("window.herdlabRoom.room.join_url")
         assert join_url.startswith("http://") and join_url.endswith(f"/join?code={code}")

@@ -35,6 +35,7 @@ def test_compare_lock_against_promise_side_by_side(page, live_server):
 
 
 def test_the_code_lights_the_branch_of_the_followed_request_as_the_leader_resolves(page, live_server):
+    page.add_init_script("localStorage.setItem('herdlab.story.lessons', 'off')")    # the student plays it through
     page.goto(live_server.url + "/lessons/promises?speed=0.1")
     page.locator('#conn-state[data-state="connected"]').wait_for()
     page.locator('[data-role="controls"] input').first.wait_for()

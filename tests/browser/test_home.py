@@ -64,3 +64,13 @@ def test_home_herd_under_reduced_motion_shows_the_end_at_once_and_stays(browser,
         assert page.evaluate("[window.herdlab.runId, window.herdlab.t, window.herdlab.drawMode]") == ["home-1", 2.2, "bars"]
     finally:
         context.close()
+
+
+def test_home_herd_says_nothing_to_screen_readers_while_it_loops(page, live_server):
+    """Issue 19: its live region re-announced "Running at real time, t=…" every 2 s for ever. The
+    caption under the picture says what it shows; the lab's live summary stays quiet."""
+    page.goto(live_server.url + "/")
+    page.wait_for_function("window.herdlab.t > 1.0", timeout=20_000)
+    page.wait_for_timeout(2500)
+    assert page.locator('#home-lab [data-role="summary-live"]').inner_text() == ""
+    assert page.js_errors == []

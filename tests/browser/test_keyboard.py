@@ -49,3 +49,35 @@ def test_help_dialog_keeps_focus_inside_and_returns_it(page, live_server):
     expect(dialog).to_be_hidden()
     assert page.evaluate(FOCUSED_ROLE) == "help-open"          # not "Skip to content"
     assert page.js_errors == []
+
+
+def test_a_lessons_help_lists_only_the_keys_that_work_there(page, live_server):
+    """Lessons bind no page-wide shortcuts (issue 19 saw Space, arrows, p, n, m listed there)."""
+    page.goto(f"{live_server.url}/lessons/promises")
+    page.locator('[data-role="controls"] input').first.wait_for()
+    page.get_by_role("button", name="Keyboard shortcuts").click()
+    keys = page.locator('[data-role="help-list"] dt').all_inner_texts()
+    assert keys == ["↑ / ↓", "Enter", "Esc"], keys
+    assert page.locator('#lab [aria-keyshortcuts]').count() == 0
+    open_lab(page, live_server)                                 # /lab binds them all
+    assert "Space" in page.locator('[data-role="help-list"] dt').all_inner_texts()
+    assert page.js_errors == []
+
+
+def test_arrow_keys_move_between_a_checkpoints_choices_without_answering(page, live_server):
+    page.goto(f"{live_server.url}/lessons/promises")
+    page.locator('[data-role="controls"] input').first.wait_for()
+    box = page.locator(".checkpoint").first
+    box.locator('input[type="radio"]').first.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert box.get_attribute("data-state") == ""                               # nothing recorded
+    saved = page.evaluate("JSON.parse(localStorage.getItem('herdlab.lessons.v1') || '{}').promises || {}")
+    assert not saved.get("checkpoints"), saved
+    expect(box.locator('[data-role="feedback"]')).to_contain_text("Press Enter")
+    page.keyboard.press("Enter")                                                # this one, then
+    assert box.get_attribute("data-state") in ("right", "wrong")
+    chosen = int(page.evaluate("document.activeElement.value"))
+    box.locator(f'input[value="{(chosen + 1) % box.locator("input").count()}"]').click()   # a click answers at once
+    assert box.get_attribute("data-state") in ("right", "wrong")
+    assert page.js_errors == []

@@ -5,6 +5,7 @@ to test-artifacts/ (lab-*.png) so a person can look at what the page showed.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -202,4 +203,20 @@ def test_a_hand_edited_link_cannot_break_the_page(page, live_server, query):
     open_lab(page, live_server, query)
     config = page.evaluate("window.herdlab.config")
     assert config["preset"] == "classroom" and config["overrides"] == {}
+    assert page.js_errors == []
+
+
+def test_before_any_run_the_stage_draws_the_servers_set_and_time_ticks_read_plainly(page, live_server):
+    """Issue 19: an idle stage drew one server while 4 were set; the charts' time axis read
+    "s, 0.3s, 0.8s" (ticks every 0.25 s rounded to one decimal)."""
+    open_lab(page, live_server, "?preset=classroom&servers.count=4")
+    page.wait_for_function("window.herdlab.stageLabels().some((l) => l.text === 'S4')")
+    assert [l for l in page.evaluate("window.herdlab.stageLabels().map((l) => l.text)") if re.fullmatch(r"S\d+", l)] == [
+        "S1", "S2", "S3", "S4"]
+    ticks = page.evaluate("""async () => {
+      const { timeTicks } = await import("/static/js/lab/render/charts.js");
+      return [timeTicks(null, [0, 0.25, 0.5, 0.75], 0, 0, 0.25), timeTicks(null, [0, 2, 4], 0, 0, 2),
+              timeTicks(null, [0.1, 0.2, 0.3], 0, 0, 0.1), timeTicks(null, [null, 1], 0, 0, 1)];
+    }""")
+    assert ticks == [["0 s", "0.25 s", "0.5 s", "0.75 s"], ["0 s", "2 s", "4 s"], ["0.1 s", "0.2 s", "0.3 s"], ["", "1 s"]]
     assert page.js_errors == []

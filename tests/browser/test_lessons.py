@@ -20,8 +20,17 @@ LABEL_OF = """(el) => (el.labels?.[0]?.textContent || el.closest("fieldset")?.qu
                      || el.closest("label")?.textContent || "")"""
 
 
+def _value(summary: dict, key: str) -> float:
+    for part in key.split("."):
+        summary = summary[part]
+    return summary
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
 def test_student_walks_through_the_lesson(page, live_server, lesson):
+    # This student switched story mode off (the page remembers it): the runs play straight through.
+    # Story mode, on by default, has its own tests (test_story_lessons.py).
+    page.add_init_script("localStorage.setItem('herdlab.story.lessons', 'off')")
     page.goto(f"{live_server.url}/lessons/{lesson.id}?speed=20")
     page.locator('#conn-state[data-state="connected"]').wait_for()
     assert page.locator("h1").inner_text() == lesson.title
@@ -59,7 +68,15 @@ def test_student_walks_through_the_lesson(page, live_server, lesson):
     reveal.wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
     summary = page.evaluate("window.herdlab.lastSummary")
     rows = reveal.locator("tbody tr")
-    assert rows.count() == len(p.reveal)
+    # ... and each count as a share of the requests it is part of, where the requests are revealed too.
+    shares = [(k, f"{k.rpartition('.')[0]}.requests".lstrip(".")) for k in p.reveal]
+    shares = [(k, whole) for k, whole in shares if whole in p.reveal and k != whole
+              and not k.endswith(("_s", "_ms")) and "latency" not in k]
+    assert rows.count() == len(p.reveal) + len(shares)
+    for i, (k, whole) in enumerate(shares):
+        part, total = (_value(summary, key) for key in (k, whole))
+        shown_share = float(rows.nth(len(p.reveal) + i).locator("td").inner_text().rstrip("%").replace(",", ""))
+        assert shown_share == pytest.approx(100 * part / total, rel=0.01, abs=0.01), (k, shown_share)
     first_value = summary
     for part in p.reveal[0].split("."):
         first_value = first_value[part]

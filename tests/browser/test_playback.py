@@ -23,7 +23,7 @@ STATE_AT = """async (t) => {
   const store = window.herdlab.lab.store;
   const played = new Side("played");
   played.clear(store.scenario);
-  for (const ev of window.__log) if (ev.t < t) played.apply(ev, 1);
+  for (const ev of window.__log) if (ev.t <= t) played.apply(ev, 1);
   const picture = (side) => ({
     open: [...side.dots.values()].filter((d) => d.endT === null).map((d) => `${d.req}:${d.state}`).sort(),
     keys: [...side.keys.keys()].map((k) => `${k}:${side.keyState(k, t)}`).sort(),
@@ -112,7 +112,8 @@ def test_a_million_viewers_say_how_fast_they_really_play_and_never_jump(page, li
 
 def test_scrubbing_freezes_the_run_and_draws_the_state_there(page, live_server):
     """After a run, scrubbing pauses at exactly that instant (it used to restart playback), and
-    what the page shows there is what playing up to it showed: the resume frame's state at t."""
+    what the page shows there is what playing up to it showed: the resume frame's state at t, with
+    the numbers of t (issue 19: scrubbing to 1.0 showed the sample of 0.95)."""
     sent = controls_sent(page)
     open_lab(page, live_server, "?preset=classroom&speed=20")
     page.get_by_role("button", name="Run the experiment").click()
@@ -127,6 +128,10 @@ def test_scrubbing_freezes_the_run_and_draws_the_state_there(page, live_server):
         state = page.evaluate(STATE_AT, t)
         assert state["shown"] == state["played"], t
         assert state["shown"]["open"], t                                               # dots where they were
+        # ... and the numbers beside them are those of t itself, not of the last sample before it.
+        sample = page.evaluate("window.herdlab.sample")
+        assert sample["t"] == t, (sample["t"], t)
+        expect(page.locator('[data-card="answered"] .lab-card-value')).to_have_text(f"{sample['completed']:,}")
         assert {"run_id": page.evaluate("window.herdlab.runId"), "action": "seek", "value": t, "pause": True} in sent
     page.get_by_role("button", name="Resume").click()                                  # plays on from there
     page.wait_for_function("window.herdlab.status === 'playing' && window.herdlab.t > 9.6")

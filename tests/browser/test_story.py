@@ -1,77 +1,65 @@
-"""Story mode (issue 11), on the page: the run's moments as timeline marks, guided playback that
-eases into a moment and holds on it with a caption anchored to its place, Skip and Replay.
+"""Story mode (issues 11 and 19), on the page: the run's moments as timeline marks at the instant they
+show, guided playback that eases into a moment, holds on it once the page shows that instant (and not
+before), for a reading time measured on screen, and plays on; Skip, Replay; the Story switch as the
+student left it.
 
 Fed tests hand the page protocol messages as the server would (tests/browser/lab_helpers.feed) and
-read back what it asked for (`window.herdlab.sent`); the real-run tests use the engine's own moments
-as they arrive in frames today."""
+read back what it asked for (`window.herdlab.sent`); the real-run tests use the server."""
 from __future__ import annotations
 
 import json
 
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import event, feed, open_lab, sample, started
+from tests.axe import serious
+from tests.browser.lab_helpers import (RECORD_CAPTIONS, event, feed, held_spans, open_lab, sample,
+                                       started)
 
 RESOLVED = {"t": 1.0, "what": "resolved", "key": "chunk-0", "server": 0, "req": 0, "number": 57, "next": "answered", "ok": True}
 MOMENTS = [{"t": 0.2, "what": "first_miss", "key": "chunk-0", "server": 0, "req": 0, "next": "one_per_server"},
-           {"t": 1.0, "what": "herd_peak", "key": "chunk-0", "number": 58}, RESOLVED,
+           {"t": 1.2, "what": "herd_peak", "key": "chunk-0", "number": 58, "at": 0.5}, RESOLVED,
            {"t": 2.5, "what": "db_overloaded", "number": 40, "until": 3.5, "next": "crash"}]
-
-# Every caption change, with the page's own clock, so no hold is missed between two Python polls.
-RECORD_CAPTIONS = """() => {
-  const seen = window.__captions = [];
-  const note = (now) => {
-    const c = window.herdlab.caption, last = seen[seen.length - 1];
-    if (!last || last[0] !== c) seen.push([c, now, window.herdlab.t, window.herdlab.status]);
-    requestAnimationFrame(note);
-  };
-  requestAnimationFrame(note);
-}"""
-
+DOWN = {"t": 1.0, "what": "db_down", "number": 12, "until": 4.0, "next": "recover"}
 
 def sent_controls(page) -> list[dict]:
     return [m["payload"] for m in page.evaluate("window.herdlab.sent") if m["name"] == "control"]
 
 
-def held_spans(page) -> list[tuple[float, float, float]]:
-    """[(wall ms held, t at start, t at end)] for each stretch with a caption on screen."""
-    seen = page.evaluate("window.__captions")
-    spans, start = [], None
-    for text, now, t, _status in seen:
-        if text is not None and start is None:
-            start = (now, t)
-        elif text is None and start is not None:
-            spans.append((now - start[0], start[1], t))
-            start = None
-    return spans
+def land(page, run_id: str, t: float, events: list | None = None) -> None:
+    """The server's answer to the page's seek: paused at t, then the state there."""
+    feed(page, "state", {"run_id": run_id, "status": "paused", "action": "seek", "t": t, "speed": 0.1})
+    feed(page, "frame", {"run_id": run_id, "t": t, "resume": True, "events": events or []})
 
 
-def test_moments_are_marks_that_seek_there_paused(page, live_server):
+def test_moments_are_marks_at_the_instant_they_show_that_seek_there_paused(page, live_server):
     open_lab(page, live_server)
     feed(page, "started", started(run_id="m", end_s=4.0, moments=MOMENTS))
     marks = page.locator('[data-role="marks"] button')
     expect(marks).to_have_count(4)
-    assert page.evaluate("window.herdlab.moments") == MOMENTS
-    assert marks.nth(2).get_attribute("title") == "t = 1.00 s · one query answers the rest (57)"
-    # The same moment again in a frame is kept once; a new one from a frame is added in time order.
+    assert page.evaluate("window.herdlab.moments") == sorted(MOMENTS, key=lambda m: m.get("at", m["t"]))
+    assert page.locator(".lab-mark-resolved").get_attribute("title") == "t = 1.00 s · one query answers the rest (57)"
+    # A herd's peak is known after it happened (`at`): its mark and its seek are at its instant.
+    assert page.locator(".lab-mark-herd_peak").get_attribute("title") == "t = 0.50 s · herd at its peak (58)"
+    # The same moment again in a frame is kept once; a new one from a frame is added in order.
     feed(page, "frame", {"run_id": "m", "t": 3.0, "events": [
         event(1.0, "moment", req=0, viewer=None, server=0, key="chunk-0", what="resolved", number=57, next="answered", ok=True),
         event(2.9, "moment", req=None, viewer=None, server=None, key=None, what="db_down", number=12, until=6.0, next="recover")]})
     expect(marks).to_have_count(5)
     assert [m["what"] for m in page.evaluate("window.herdlab.moments")][-1] == "db_down"
-    # An input is a mark too, apart from the moments.
     feed(page, "state", {"run_id": "m", "action": "inputs", "status": "playing", "t": 3.0,
                          "inputs": [{"t": 2.0, "kind": "kill_server", "server": 1}]})
     expect(page.locator('[data-role="marks"] .lab-mark-input')).to_have_attribute("title", "intervention: t = 2.00 s · kill S2")
-    page.locator(".lab-mark-db_overloaded").click()                   # at 2.5 s
-    assert sent_controls(page)[-1] == {"run_id": "m", "action": "seek", "value": 2.5, "pause": True}
-    # Held just before a resolution, so its waiters are still on the ring.
-    page.locator('[data-role="marks"] .lab-mark-resolved').click()
-    assert sent_controls(page)[-1]["value"] == 0.9995
+    # Every moment is shown with everything at its instant (half a microsecond past the wire's
+    # rounding), a resolution a microsecond before it (its waiters still there).
+    for cls, value in (("db_overloaded", 2.5 + 5e-7), ("herd_peak", 0.5 + 5e-7), ("resolved", 1.0 - 1e-6)):
+        page.locator(f'[data-role="marks"] .lab-mark-{cls}').click()
+        assert sent_controls(page)[-1] == {"run_id": "m", "action": "seek", "value": value, "pause": True}, cls
     assert page.js_errors == []
 
 
-def test_story_eases_in_holds_with_its_caption_then_plays_on(page, live_server):
+def test_the_hold_starts_when_the_picture_is_there_and_nothing_overtakes_a_pending_seek(page, live_server):
+    """Issue 19: the hold's clock starts once the page shows the moment's instant; while the server
+    has not answered the seek there is no caption and no "play on", however long it takes."""
     open_lab(page, live_server)
     page.locator('[data-role="story"]').check()
     page.evaluate(RECORD_CAPTIONS)
@@ -84,24 +72,38 @@ def test_story_eases_in_holds_with_its_caption_then_plays_on(page, live_server):
     assert speeds == [0.5, 0.25, 0.1], speeds                         # slower and slower, never faster
     for t in (0.985, 0.999):
         feed(page, "frame", {"run_id": "s", "t": t, "events": []})
+    page.wait_for_function("window.herdlab.sent.some((m) => m.payload.action === 'seek')")
+    assert sent_controls(page)[-1] == {"run_id": "s", "action": "seek", "value": 1.0 - 1e-6, "pause": True}
+    # A busy server: the seek has not landed after longer than a hold. Nothing is shown, nothing sent.
+    feed(page, "frame", {"run_id": "s", "t": 1.02, "events": []})           # a frame sent before the seek
+    page.wait_for_timeout(3000)
+    assert page.evaluate("window.herdlab.caption") is None
+    assert [c["action"] for c in sent_controls(page)][-1] == "seek"
+    land(page, "s", 0.999999, [sample(0.999999, inflight_requests=58, waiting=[57])])
     page.wait_for_function("window.herdlab.caption !== null")
-    assert sent_controls(page)[-1] == {"run_id": "s", "action": "seek", "value": 0.9995, "pause": True}
     assert page.evaluate("window.herdlab.caption") == "57 requests are waiting on this one query."
-    feed(page, "state", {"run_id": "s", "status": "paused", "action": "seek", "t": 0.9995, "speed": 0.1})
+    assert page.evaluate("window.herdlab.held")["at"] == 1.0 - 1e-6
     # After the "before" part it steps over the moment; once the picture is past it, the "after" caption.
-    page.wait_for_function("window.herdlab.sent.some((m) => m.payload.action === 'step')", timeout=5000)
-    feed(page, "state", {"run_id": "s", "status": "paused", "action": "step", "t": 1.0605, "speed": 0.1})
+    page.wait_for_function("window.herdlab.sent.some((m) => m.payload.action === 'step')", timeout=8000)
+    step = next(c for c in sent_controls(page) if c["action"] == "step")
+    assert abs(0.999999 + step["value"] - 1.06) < 1e-9
+    feed(page, "frame", {"run_id": "s", "t": 1.06, "events": []})
+    feed(page, "state", {"run_id": "s", "status": "paused", "action": "step", "t": 1.06, "speed": 0.1})
     expect(page.locator('[data-role="caption-text"]')).to_have_text("One query answered 58 viewers: its leader and the 57 waiting on it.")
-    page.wait_for_function("window.herdlab.caption === null", timeout=6000)
+    page.wait_for_function("window.herdlab.caption === null", timeout=10_000)
     tail = sent_controls(page)[-2:]
     assert tail == [{"run_id": "s", "action": "speed", "value": 1}, {"run_id": "s", "action": "resume"}], tail
-    (wall_ms, _, _), = held_spans(page)
-    assert wall_ms >= 2500, wall_ms
+    (wall_ms, t0, t1, statuses), = held_spans(page)
+    assert wall_ms >= 2500 and statuses == {"paused"} and (t0, t1) == (0.999999, 1.06), (wall_ms, t0, t1, statuses)
     assert page.js_errors == []
 
 
-def test_caption_fits_the_stage_on_a_phone_and_a_projector(browser, live_server):
-    for viewport, presentation in (({"width": 390, "height": 844}, False), ({"width": 1280, "height": 720}, True)):
+def test_caption_fits_the_stage_and_leaves_the_datastore_state_readable(browser, live_server):
+    """On a phone, a projector and a laptop: the caption stays on the stage, large enough, with
+    Skip and Replay; a caption about the datastore never covers what the stage writes under it
+    (issue 19: on a phone it hid the datastore's state)."""
+    for viewport, presentation in (({"width": 390, "height": 844}, False), ({"width": 1280, "height": 720}, True),
+                                   ({"width": 1366, "height": 768}, False)):
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         try:
@@ -109,11 +111,15 @@ def test_caption_fits_the_stage_on_a_phone_and_a_projector(browser, live_server)
             page.locator('[data-control="preset"]').wait_for()
             if presentation:
                 page.locator('[data-role="presentation"]').click()
-            feed(page, "started", started(run_id="p", end_s=4.0, moments=[RESOLVED]))
+            feed(page, "started", started(run_id="p", end_s=6.0, moments=[DOWN]))
             feed(page, "frame", {"run_id": "p", "t": 1.2, "events": []})    # known only after it passed: held anyway
+            page.wait_for_function("window.herdlab.sent.some((m) => m.payload.action === 'seek')")
+            assert sent_controls(page)[-1]["value"] == 1.0 + 5e-7               # went back to the moment
+            land(page, "p", 1.0, [event(1.0, "db_state", state="down", recover_at=4.0, key=None, server=None),
+                                  sample(1.0, state="down", errors=12, inflight_requests=40)])
             caption = page.locator('[data-role="caption"]')
             expect(caption).to_be_visible()
-            page.wait_for_timeout(100)
+            page.wait_for_timeout(150)
             box, stage = caption.bounding_box(), page.locator('[data-role="canvas-a"]').bounding_box()
             assert stage["x"] - 1 <= box["x"] and box["x"] + box["width"] <= stage["x"] + stage["width"] + 1, (box, stage)
             assert stage["y"] - 1 <= box["y"] and box["y"] + box["height"] <= stage["y"] + stage["height"] + 1, (box, stage)
@@ -121,39 +127,73 @@ def test_caption_fits_the_stage_on_a_phone_and_a_projector(browser, live_server)
             assert size >= (18 if presentation else 13), size
             for name in ("Skip ▸▸", "↺ Replay this moment"):
                 expect(page.get_by_role("button", name=name)).to_be_visible()
-            assert sent_controls(page)[-1]["value"] == 0.9995                 # went back to the moment
+            labels = page.evaluate("window.herdlab.stageLabels()")
+            for word in ("DOWN", "back in 3.0 s"):
+                (label,) = [l for l in labels if l["text"] == word]
+                x, y = stage["x"] + label["x0"], stage["y"] + label["y0"]
+                w, h = label["x1"] - label["x0"], label["y1"] - label["y0"]
+                covered = x < box["x"] + box["width"] and box["x"] < x + w and y < box["y"] + box["height"] and box["y"] < y + h
+                assert not covered, (viewport, word, label, box)
+            assert serious(page) == []
         finally:
             context.close()
 
 
 def test_real_run_holds_on_the_promise_resolving_with_the_waiters_on_the_ring(page, live_server):
-    """/lab, classroom with promise, story switched on (lesson 5 names no moment yet on this
-    branch): the resolution is held >= 2.5 s of wall time, and what is on the ring then is exactly
-    the number the caption says; Skip plays on, Replay comes back to it."""
+    """/lab, classroom with promise, story on: the resolution is held >= 2.5 s of wall time, paused
+    at the moment; the ring says exactly the caption's number, and so do the stage's dots; Skip
+    plays on, Replay comes back to it."""
     open_lab(page, live_server, "?preset=classroom&strategy.coalesce=promise&story=1")
     page.evaluate(RECORD_CAPTIONS)
     page.get_by_role("button", name="Run the experiment").click()
-    page.wait_for_function("window.herdlab.caption !== null && window.herdlab.caption.includes('waiting on this one query')", timeout=20_000)
-    page.wait_for_function("window.herdlab.status === 'paused' && window.herdlab.resumedAt !== null")
-    page.wait_for_timeout(300)
-    moment = next(m for m in page.evaluate("window.herdlab.moments") if m["what"] == "resolved")
+    page.wait_for_function("window.herdlab.caption !== null && window.herdlab.caption.includes('waiting on this one query')", timeout=30_000)
+    page.wait_for_timeout(200)
+    held = page.evaluate("window.herdlab.held")
+    moment = held["moment"]
+    assert moment["what"] == "resolved" and abs(page.evaluate("window.herdlab.t") - (moment["t"] - 1e-6)) <= 1e-6
+    assert page.evaluate("window.herdlab.sample.t") == page.evaluate("window.herdlab.t")   # the numbers of that instant
+    assert page.evaluate("window.herdlab.sample.waiting") == [moment["number"]]
     waiting = page.evaluate("window.herdlab.dotsOnStage(2000).filter((d) => d[3] === 'wait').length")
-    assert page.evaluate("window.herdlab.caption") == f"{moment['number']} requests are waiting on this one query."
     assert waiting == moment["number"], (waiting, moment)
-    assert abs(page.evaluate("window.herdlab.t") - (moment["t"] - 0.0005)) < 1e-6
-    page.wait_for_function("window.herdlab.caption !== null && window.herdlab.caption.startsWith('One query answered')", timeout=5000)
-    page.wait_for_function("window.herdlab.caption === null", timeout=6000)
+    assert f"promise: {moment['number']} waiting" in page.evaluate("window.herdlab.stageLabels().map((l) => l.text)")
+    assert serious(page) == []
+    page.wait_for_function("window.herdlab.caption !== null && window.herdlab.caption.startsWith('One query answered')", timeout=8000)
+    page.wait_for_timeout(200)
+    assert page.locator('[data-card="coalesced"] .lab-card-value').inner_text() == str(moment["number"])
+    page.wait_for_function("window.herdlab.caption === null", timeout=10_000)
     page.wait_for_function("window.herdlab.status === 'playing'")
-    wall_ms, _, t1 = held_spans(page)[0]
-    assert wall_ms >= 2500 and moment["t"] <= t1 < moment["t"] + 0.1, (wall_ms, t1)      # held, then stepped over it
+    spans = held_spans(page)
+    wall_ms, t0, t1, statuses = next(s for s in spans if abs(s[1] - (moment["t"] - 1e-6)) <= 1e-6)
+    assert wall_ms >= 2500 and statuses == {"paused"} and moment["t"] <= t1 < moment["t"] + 0.1, (wall_ms, t1, statuses)
     # Replay: back before the moment, then held on it again; Skip (n) lets it play on at once.
     page.get_by_role("button", name="Restart the same run").focus()
     page.keyboard.press("m")
-    page.wait_for_function("window.herdlab.caption !== null", timeout=10_000)
+    page.wait_for_function("window.herdlab.caption !== null", timeout=15_000)
     page.keyboard.press("n")
-    page.wait_for_function("window.herdlab.caption === null && window.herdlab.status === 'playing'", timeout=3000)
+    page.wait_for_function("window.herdlab.caption === null && window.herdlab.status === 'playing'", timeout=5000)
     seeks = [c["value"] for c in sent_controls(page) if c["action"] == "seek"]
-    assert any(abs(v - max(0.0, moment["t"] - 0.6)) < 1e-6 for v in seeks[1:]), seeks      # replay: 0.6 s before it
+    assert any(abs(v - max(0.0, moment["t"] - 1e-6 - 0.6)) < 1e-6 for v in seeks), seeks      # replay: 0.6 s before it
+    assert page.js_errors == []
+
+
+def test_the_story_switch_is_remembered_off_in_the_lab_and_on_in_lessons_by_default(page, live_server):
+    open_lab(page, live_server)
+    assert page.evaluate("window.herdlab.story") is False                     # /lab: off by default
+    page.locator('[data-role="story"]').check()
+    open_lab(page, live_server)
+    assert page.evaluate("window.herdlab.story") is True                      # the student's choice
+    page.goto(f"{live_server.url}/lessons/promises")
+    page.locator('[data-role="controls"] input').first.wait_for()
+    assert page.evaluate("window.herdlab.story") is True                      # lessons: on by default
+    page.locator('[data-role="story"]').uncheck()
+    page.reload()
+    page.locator('[data-role="controls"] input').first.wait_for()
+    assert page.evaluate("window.herdlab.story") is False                     # ... unless switched off
+    page.locator("#step-compare .load-exp").click()                            # a step does not override it
+    assert page.evaluate("window.herdlab.story") is False
+    assert page.evaluate("window.herdlab.storyFocus") == {"focus": [{"what": "resolved", "nth": 1}], "side": "b"}
+    open_lab(page, live_server)
+    assert page.evaluate("window.herdlab.story") is True                      # each place its own
     assert page.js_errors == []
 
 
@@ -174,47 +214,3 @@ def test_share_link_keeps_story_inputs_and_side_b(page, live_server):
     open_lab(page, live_server, "?inputs=%7Bnot json")
     assert page.evaluate("window.herdlab.config")["inputs"] == []
     assert page.js_errors == []
-
-
-def lesson_run_holds(page, live_server, lesson: str, step: str, what: str) -> tuple[float, str, str, dict]:
-    """Open a lesson, load the step's experiment with its button, run it at the lesson's default
-    speed; return (wall ms the moment was held, its first caption, where it points, the moment)."""
-    page.goto(f"{live_server.url}/lessons/{lesson}")
-    page.locator('#conn-state[data-state="connected"]').wait_for()
-    page.locator('[data-role="controls"] input').first.wait_for()
-    page.locator(f'#step-{step} .load-exp').click()
-    assert page.evaluate("window.herdlab.story") is True
-    page.evaluate(RECORD_CAPTIONS)
-    page.evaluate("window.herdlabLesson.lab.start()")
-    page.wait_for_function("window.herdlab.caption !== null", timeout=30_000)
-    first = page.evaluate("window.herdlab.caption")
-    page.wait_for_timeout(100)
-    anchor = page.locator('[data-role="caption"]').get_attribute("data-anchor")
-    page.wait_for_function("window.herdlab.caption === null", timeout=10_000)
-    moment = next(m for m in page.evaluate("window.herdlab.moments") if m["what"] == what)
-    return held_spans(page)[0][0], first, anchor, moment
-
-
-def test_lesson_5_holds_the_promise_resolving_with_its_caption(page, live_server):
-    """Lesson 5's code step names `resolved`: at the lesson's default speed the moment stays on
-    screen, captioned with the run's own number, for at least 2 s of wall time."""
-    wall_ms, first, anchor, moment = lesson_run_holds(page, live_server, "promises", "code", "resolved")
-    assert first == f"{moment['number']} requests are waiting on this one query.", (first, moment)
-    assert anchor == "ring"
-    assert wall_ms >= 2000, wall_ms
-    assert page.evaluate("window.herdlab.speed") == 1                 # back at the student's speed
-    assert page.js_errors == []
-
-
-def test_lesson_1_holds_the_crash_on_the_datastore(page, live_server):
-    wall_ms, first, anchor, moment = lesson_run_holds(page, live_server, "celebrity-goes-live", next(
-        s for s, info in _step_info(page, live_server, "celebrity-goes-live").items() if info["moment"] == "db_down"), "db_down")
-    assert first.startswith(f"The datastore crashed, failing {moment['number']} ") and f"t = {moment['until']:.2f} s" in first, first
-    assert anchor == "db"
-    assert wall_ms >= 2000, wall_ms
-    assert page.js_errors == []
-
-
-def _step_info(page, live_server, lesson: str) -> dict:
-    page.goto(f"{live_server.url}/lessons/{lesson}")
-    return json.loads(page.locator("#lesson-data").text_content())["step_info"]

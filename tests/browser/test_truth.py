@@ -4,6 +4,9 @@ messages fed straight into the page (as a server would send them) where a moment
 """
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pytest
 from playwright.sync_api import expect
 
@@ -193,9 +196,36 @@ def test_queries_saved_uses_the_baseline_the_student_just_ran(page, live_server)
     page.locator('[data-control="strategy.coalesce=promise"]').check()
     mitigated = run_to_end(page)
     page.wait_for_function("window.herdlab.baseline !== null")
-    assert page.evaluate("window.herdlab.baseline") == {"queries": baseline["db_queries"], "from": "seen"}
+    assert page.evaluate("window.herdlab.baseline") == {"queries": baseline["db_queries"], "from": "seen", "inputs": 0}
     assert number(card(page, "saved")) == baseline["db_queries"] - mitigated["db_queries"]
     assert card_note(page, "saved") == f"{baseline['db_queries']:,} without mitigation → {mitigated['db_queries']:,}"
+
+
+def test_queries_saved_compares_with_the_same_run_and_the_same_interventions(page, live_server):
+    """Issue 19: "without mitigation" is the same scenario with the same inputs (a killed server,
+    an expired key, a slower datastore), not the scenario alone; the switch of a mitigation is the
+    only input it leaves out."""
+    inputs = [{"t": 0.6, "kind": "kill_server", "server": 1}, {"t": 4.3, "kind": "expire_key"},
+              {"t": 8.1, "kind": "slow_db", "factor": 3, "for_s": 1},
+              {"t": 12.1, "kind": "set", "key": "strategy.stale_while_revalidate", "value": True}]
+    open_lab(page, live_server, f"?preset=classroom&servers.count=3&strategy.coalesce=promise&speed=20&inputs={json.dumps(inputs)}")
+    mitigated = run_to_end(page)
+    page.wait_for_function("window.herdlab.baseline !== null")
+    world = inputs[:3]
+    plain = {**page.evaluate("window.herdlab.scenario"), "strategy": {**page.evaluate("window.herdlab.scenario.strategy"),
+                                                                     "coalesce": "none", "stale_while_revalidate": False}}
+    request = urllib.request.Request(f"{live_server.url}/api/run", data=json.dumps({"scenario": plain, "inputs": world}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as res:
+        same = json.load(res)
+    with urllib.request.urlopen(urllib.request.Request(f"{live_server.url}/api/run", data=json.dumps({"scenario": plain}).encode(),
+                                                       headers={"Content-Type": "application/json"}), timeout=60) as res:
+        alone = json.load(res)
+    assert same["db_queries"] != alone["db_queries"]          # the interventions matter here
+    assert page.evaluate("window.herdlab.baseline") == {"queries": same["db_queries"], "from": "computed", "inputs": 3}
+    assert number(card(page, "saved")) == same["db_queries"] - mitigated["db_queries"]
+    assert card_note(page, "saved") == f"{same['db_queries']:,} without mitigation, same 3 interventions → {mitigated['db_queries']:,}"
+    assert page.js_errors == []
 
 
 def test_retries_and_server_death_are_named(page, live_server):

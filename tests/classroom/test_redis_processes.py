@@ -61,14 +61,20 @@ def clients():
         c.sio.disconnect()
 
 
-def test_a_student_on_another_process_follows_the_instructor(servers, clients):
-    a, b = servers
-    teacher = clients(a.url)
+def a_class(clients, teacher_url: str, student_url: str):
+    """An instructor's new room, on one process, and a student who joined it through another."""
+    teacher = clients(teacher_url)
     teacher.emit("create", {})
     room = teacher.wait("room")
-    student = clients(b.url)
+    student = clients(student_url)
     student.emit("join", {"code": room["display_code"]})
-    assert student.wait("joined")["code"] == room["code"]
+    return teacher, room, student, student.wait("joined")
+
+
+def test_a_student_on_another_process_follows_the_instructor(servers, clients):
+    a, b = servers
+    teacher, room, student, joined = a_class(clients, a.url, b.url)
+    assert joined["code"] == room["code"]
     assert teacher.wait("members", lambda m: m["members"] == 1)
 
     teacher.emit("settings", {"preset": "classroom", "scenario": {"strategy": {"coalesce": "promise"}}})
@@ -98,12 +104,7 @@ def test_a_student_on_another_process_follows_the_instructor(servers, clients):
 
 def test_the_instructor_reclaims_the_room_from_the_other_process(servers, clients):
     a, b = servers
-    teacher = clients(a.url)
-    teacher.emit("create", {})
-    room = teacher.wait("room")
-    student = clients(a.url)
-    student.emit("join", {"code": room["code"]})
-    student.wait("joined")
+    teacher, room, student, _ = a_class(clients, a.url, a.url)
     teacher.sio.disconnect()
     again = clients(b.url)
     again.emit("claim", {"code": room["code"], "token": "forged"})
@@ -112,3 +113,22 @@ def test_the_instructor_reclaims_the_room_from_the_other_process(servers, client
     assert again.wait("room")["role"] == "instructor"
     again.emit("herd", {"on": True})
     assert student.wait("herd") == {"on": True}
+
+
+def test_a_room_is_seen_and_closed_by_its_token_and_a_student_returns_from_another_process(servers, clients):
+    a, b = servers
+    teacher, room, student, joined = a_class(clients, a.url, b.url)
+    student.sio.disconnect()
+    back = clients(a.url)                 # the student's reload lands on the other process
+    back.emit("join", {"code": room["code"], "member": joined["member"]})
+    assert back.wait("joined")["member_id"] == joined["member_id"]
+
+    tab = clients(b.url)                  # a new console tab, on the other process
+    tab.emit("room_status", {"code": room["code"], "token": room["token"]})
+    status = tab.wait("room_status")
+    assert status["open"] and status["members"] == 1 and status["instructor"]
+    tab.emit("close_room", {"code": room["code"], "token": room["token"]})
+    assert tab.wait("room_status") == {"code": room["code"], "open": False}
+    assert back.wait("room_closed")["message"]
+    tab.emit("room_status", {"code": room["code"], "token": room["token"]})
+    assert tab.wait("room_status")["open"] is False

@@ -6,6 +6,7 @@ import pytest
 from webapp.classroom import codes
 from webapp.classroom.rooms import (ANSWERS_PER_QUESTION, TAPS_PER_MEMBER_PER_RUN, TAPS_PER_SECOND,
                                     RoomError, RoomLimits, RoomRegistry)
+from webapp.classroom.tokens import Tokens
 
 
 class FakeClock:
@@ -63,12 +64,28 @@ def test_codes_use_an_unambiguous_alphabet_and_forgive_typing():
     assert len(codes.ALPHABET) ** codes.CODE_LENGTH > 5e11
 
 
-def test_tokens_are_secret_and_compared_safely():
-    token = codes.new_token()
-    assert len(token) >= 40 and token != codes.new_token()
-    assert codes.token_matches(token, token)
+def test_control_tokens_are_secret_signed_for_their_room_and_compared_safely():
+    tokens = Tokens("secret")
+    token = tokens.control("ABCDEFGH")
+    assert len(token) >= 40 and token != tokens.control("ABCDEFGH")
+    assert codes.token_matches(token, token) and tokens.controls("ABCDEFGH", token)
     for forged in ("", token[:-1], None, 12, token + "x", ["x"]):
-        assert not codes.token_matches(token, forged)
+        assert not codes.token_matches(token, forged) and not tokens.controls("ABCDEFGH", forged)
+    assert not tokens.controls("ABCDEFGJ", token)                       # another room's
+    assert not Tokens("another secret").controls("ABCDEFGH", token)     # another server's
+
+
+def test_member_tokens_name_one_student_of_one_room_and_cannot_be_made_up():
+    tokens = Tokens("secret")
+    token = tokens.member("ABCDEFGH", "m1")
+    assert tokens.member_id("ABCDEFGH", token) == "m1"
+    assert tokens.member_id("ABCDEFGJ", token) is None                          # another room
+    assert tokens.member_id("ABCDEFGH", Tokens("guess").member("ABCDEFGH", "m1")) is None
+    assert tokens.member_id("ABCDEFGH", tokens.control("ABCDEFGH")) is None     # a control token is no member
+    payload, signature = token.rsplit(".", 1)
+    altered = tokens.member("ABCDEFGH", "m2").rsplit(".", 1)[0] + "." + signature
+    for forged in (altered, token[:-2], "m1", None, 7, "x" * 1000):
+        assert tokens.member_id("ABCDEFGH", forged) is None
 
 
 def test_room_lifecycle_create_join_leave_rejoin(registry):
@@ -78,8 +95,44 @@ def test_room_lifecycle_create_join_leave_rejoin(registry):
     assert room2 is room and member.following and room.connected_members() == 1
     assert registry.leave("s1") is room and registry.leave("s1") is None
     assert room.connected_members() == 0
-    _, again = registry.join(room.code, "s2", "10.0.0.2", member_id=member.member_id)
+    _, again = registry.join(room.code, "s2", "10.0.0.2", registry.member_token(room, member))
     assert again is member and again.sid == "s2" and len(room.members) == 1
+
+
+def test_a_forged_or_foreign_member_token_joins_a_new_student_never_another(registry):
+    room, other = create(registry, "10.0.0.1"), create(registry, "10.0.0.2")
+    _, victim = registry.join(room.code, "victim", "10.0.0.3")
+    room.open_prediction("?", ("a", "b"))
+    room.answer(victim, 1)
+    _, elsewhere = registry.join(other.code, "x", "10.0.0.3")
+    token = registry.member_token(room, victim)
+    forged = [victim.member_id, token[:-1], registry.member_token(other, elsewhere),
+              Tokens("not the server's").member(room.code, victim.member_id)]
+    for i, bad in enumerate(forged):
+        _, member = registry.join(room.code, f"attacker{i}", "6.6.6.6", bad)
+        assert member is not victim and member.member_id != victim.member_id
+        registry.leave(f"attacker{i}")
+    assert victim.sid == "victim" and room.prediction.answers == {victim.member_id: 1}
+    assert room.you(victim)["choice"] == 1
+
+
+def test_a_student_the_room_forgot_comes_back_with_a_valid_token_under_the_same_id(registry):
+    room = create(registry, "10.0.0.1")
+    _, member = registry.join(room.code, "s1", "10.0.0.2")
+    token = registry.member_token(room, member)
+    registry.leave("s1")
+    del room.members[member.member_id]          # forgotten (a long absence, a reopened room)
+    _, again = registry.join(room.code, "s2", "10.0.0.2", token)
+    assert again.member_id == member.member_id and len(room.members) == 1
+
+
+def test_owned_needs_the_rooms_own_token_and_says_nothing_otherwise(registry):
+    room, other = create(registry, "10.0.0.1"), create(registry, "10.0.0.1")
+    assert registry.owned(room.display_code, room.token) is room
+    for code, token in ((room.code, other.token), (room.code, "forged"), ("ZZZZZZZZ", room.token),
+                        (None, None)):
+        assert registry.owned(code, token) is None
+    assert not registry.failures.blocked("10.0.0.1")
 
 
 def test_only_the_token_holder_becomes_a_controller(registry):
@@ -282,3 +335,41 @@ def test_answers_per_question_are_bounded_per_student(registry):
         room.answer(member, 1)
     room.open_prediction("next?", ("a", "b"))        # a new question does
     room.answer(member, 1)
+
+
+def test_a_students_own_answer_requests_and_budget_are_kept_for_their_return(registry):
+    room = create(registry, "10.0.0.1")
+    _, member = registry.join(room.code, "s1", "10.0.0.2")
+    _, other = registry.join(room.code, "s2", "10.0.0.3")
+    room.open_prediction("?", ("a", "b", "c"))
+    room.answer(member, 2)
+    room.herd = True
+    room.run = {"started": {"run_id": "r1"}}
+    room.take_tap(member)
+    room.tapped("s1", "r1", 17)
+    room.tapped("s1", "old-run", 3)             # another run's answer: not theirs in this one
+    room.tapped("nobody", "r1", 4)
+    registry.leave("s1")
+    _, back = registry.join(room.code, "s1-reloaded", "10.0.0.2", registry.member_token(room, member))
+    assert room.you(back) == {"choice": 2, "taps": [17], "taps_left": TAPS_PER_MEMBER_PER_RUN - 1,
+                              "tap_budget": TAPS_PER_MEMBER_PER_RUN}
+    assert room.you(other)["choice"] is None and room.you(other)["taps"] == []
+    first = room.prediction.public()["id"]
+    room.open_prediction("next?", ("a", "b"))
+    assert room.prediction.public()["id"] == first + 1 and room.you(back)["choice"] is None
+    room.new_run()
+    assert room.you(back)["taps"] == [] and room.you(back)["taps_left"] == TAPS_PER_MEMBER_PER_RUN
+
+
+def test_a_rooms_summary_says_what_its_run_is_doing(registry):
+    room = create(registry, "10.0.0.1", sid="console")
+    registry.join(room.code, "s1", "10.0.0.2")
+    assert room.summary() == {"display_code": room.display_code, "members": 1, "instructor": True,
+                              "lesson": None, "run": None}
+    room.run = {"started": {"run_id": "r"}}
+    assert room.summary()["run"] == "playing"
+    room.run["state"] = {"status": "paused"}
+    assert room.summary()["run"] == "paused"
+    room.run["done"] = {"summary": {}}
+    registry.leave("console")
+    assert room.summary()["run"] == "finished" and room.summary()["instructor"] is False

@@ -95,7 +95,7 @@ def test_a_coalesced_query_is_cancelled_only_once_its_last_waiter_gives_up(coale
 def test_a_lock_holder_whose_query_is_cancelled_lets_go_and_a_waiter_takes_over():
     k = _two_servers("lock")
     fetches = [(ev.viewer, ev.t) for ev in k["fetch_start"]]
-    assert fetches[0] == (0, pytest.approx(0.001))
+    assert fetches[0] == (0, pytest.approx(0.002))      # its read at 1 ms, its claim at 2 ms
     assert fetches[1][0] == 1 and 0.3 < fetches[1][1] < 0.5
     first = k["db_cancelled"][0]
     assert (first.viewer, first.t) == (1, pytest.approx(0.5))   # the holder gave up, nobody

@@ -18,7 +18,8 @@ records only those, leaving every recorded case byte for byte:
 
 The cases cover every preset (scaled down so the whole set runs in a few seconds), every
 coalescing mode, each read-path mitigation, each backoff policy, both faults with each mode, the
-cache off, many Zipf keys, a bounded queue, timeouts with retries, every kind of input (given up
+cache off, many Zipf keys, a bounded queue, a pool timeout, the re-check off (the race it
+closes), timeouts with retries, every kind of input (given up
 front, and added while stepping), and a spread of the random combination draws (stored here as
 plain scenarios, so the generator may change freely).
 """
@@ -162,6 +163,15 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
         "duration_s": 2.0, "servers": {"count": 2},
         "clients": {"count": 500, "arrival": "poisson", "rate_per_s": 400.0},
         "cache": {"enabled": False}, "strategy": {"coalesce": "promise"}}, {})
+    for mode in ("lock", "promise"):
+        out[f"race-no-recheck-{mode}"] = (None, {
+            "duration_s": 0.5, "clients": {"count": 400, "arrival": "ramp", "window_s": 0.3},
+            "datastore": {"service_dist": "constant"},
+            "strategy": {"coalesce": mode, "recheck": False}}, {})
+    out["pool-timeout-retries"] = (None, {
+        "duration_s": 2.0, "clients": {"count": 600, "window_s": 0.5, "retries": 1},
+        "cache": {"enabled": False},
+        "datastore": {"connections": 4, "service_ms": 40.0, "pool_timeout_s": 0.3}}, {})
     out.update(_combination_cases())
     return out
 
@@ -302,6 +312,7 @@ def test_the_golden_set_covers_what_it_claims():
                lambda s: s.faults.fail_fetch, lambda s: not s.cache.enabled,
                lambda s: s.workload.keys > 1, lambda s: s.datastore.queue_limit > 0,
                lambda s: s.clients.retry_budget > 0, lambda s: s.faults.slow_db_for_s > 0,
+               lambda s: not s.strategy.recheck, lambda s: s.datastore.pool_timeout_s > 0,
                # lessons 12-14
                lambda s: s.workload.cold_start, lambda s: s.strategy.preload_keys > 0,
                lambda s: s.strategy.traffic_shift_s > 0, lambda s: s.faults.cache_lost_at_s > 0,

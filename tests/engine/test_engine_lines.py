@@ -13,16 +13,17 @@ import webapp.strategies as strategies
 from webapp.engine import Simulation, parse_scenario
 from webapp.engine.events import FIELDS
 from webapp.engine.lifecycle import Lifecycle
-from webapp.strategies.lines import event_lines, every_module, modules
+from webapp.strategies.lines import HOOKS, event_lines, every_module, modules
 
 STRATEGIES = Path(strategies.__file__).parent
 # Every module with its expected keys: each event a strategy makes through its host.
 EXPECTED = {
-    "backoff": set(), "retry_budget": set(), "singleflight": set(), "ttl_jitter": set(),
+    "backoff": {"retry"}, "retry_budget": {"retry", "retry_denied"}, "singleflight": set(),
+    "ttl_jitter": set(),
     "notify": set(),
     "none": {"fetch_start", "fetch_start:direct", "respond", "respond:db"},
     "lock": {"fetch_start", "fetch_start:leader", "lock_wait", "lock_poll", "respond",
-             "respond:lock", "respond:db"},
+             "respond:lock", "respond:db", "respond:recheck"},
     "promise": {"promise_wait", "fetch_start", "fetch_start:leader", "promise_resolved",
                 "respond", "respond:promise"},
     "distributed": {"marker_expired", "fetch_start", "fetch_start:leader", "marker_wait"},
@@ -54,9 +55,12 @@ def test_each_place_is_the_host_call_and_sits_in_its_branch(name):
             first, last = place["branch"]
             assert first <= place["line"] <= place["end_line"] <= last
             text = " ".join(source[place["line"] - 1:place["end_line"]])
-            method = {"fetch_start": "fetch(", "respond": "settle(",
-                      "cache_set": "put("}.get(key.split(":")[0], "note(")
-            assert "host" in text and method in text, (key, text)
+            if key in ("retry", "retry_denied"):           # a hook's return decides them
+                assert text.lstrip().startswith("return"), (key, text)
+            else:
+                method = {"fetch_start": "fetch(", "respond": "settle(",
+                          "cache_set": "put("}.get(key.split(":")[0], "note(")
+                assert "host" in text and method in text, (key, text)
             if place["condition"] is not None:
                 assert source[place["condition"] - 1].lstrip().startswith(
                     ("if ", "elif ", "while ", "except")), place
@@ -136,6 +140,35 @@ def test_the_lines_that_make_events_in_real_runs_are_the_mapped_ones(monkeypatch
     reached = {(module, line) for module, _, line in seen}
     for module, found in lines.items():
         for key, places in found.items():
+            if key in ("retry", "retry_denied"):
+                continue                                   # a hook's return: the test below
             for p in places:
                 assert any((module, n) in reached for n in range(p["line"], p["end_line"] + 1)
                            ), (module, key, p)
+
+
+def test_a_hooks_returns_are_the_places_of_the_retries_they_decide():
+    """backoff's ``retry_delay`` and retry_budget's ``may_retry`` make no host call; the retry
+    (or its refusal) the lifecycle makes from their answer lights their ``return``s."""
+    returned: set[tuple[str, int, object]] = set()
+
+    def tracer(frame, event, arg):
+        path = Path(frame.f_code.co_filename)
+        if path.parent != STRATEGIES or frame.f_code.co_name not in HOOKS:
+            return None
+        if event == "return":
+            returned.add((path.stem, frame.f_lineno, arg if isinstance(arg, bool) else None))
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        sim = Simulation(parse_scenario({"clients": {"retry_budget": 0.2}}, preset="retry-waves"),
+                         record_requests=False).run()
+    finally:
+        sys.settrace(None)
+    assert sim.summary()["retries"] and sim.summary()["retries_denied"]
+    for module in ("backoff", "retry_budget"):
+        for key, places in event_lines(module).items():
+            (place,) = places
+            want = {"retry_denied": False, "retry": True}[key] if module == "retry_budget" else None
+            assert (module, place["line"], want) in returned, (module, key, returned)

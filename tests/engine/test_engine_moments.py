@@ -1,17 +1,20 @@
-"""Moments: each preset's story is told by the moments it needs, they agree with the events
-around them, and every way of running a seed finds the same ones."""
+"""Moments: each preset's story is told by the moments it needs, each one is what its raw event
+stream says (recomputed from it by moments_replay.py on every preset, both coalescing families,
+with and without a crash, with interventions), and every way of running a seed finds the same
+ones."""
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 
 import pytest
 
 from webapp.engine import Simulation, parse_scenario, run_summary
 from webapp.engine.events import MOMENT
-from webapp.engine.moments import MAX_PER_WHAT, WAVE_MIN, WHATS, compact
+from webapp.engine.moments import MAX_PER_WHAT, WAVE_MIN, WAVE_S, WHATS, compact
 
 from herd_support import run_events, scenario
+from moments_replay import expected, made
 
 DRAKE_100K = {"clients": {"count": 100_000}}
 
@@ -69,13 +72,54 @@ def test_classroom_without_mitigation_crashes_on_the_second_chunk():
     assert peaks["chunk-1"] == 300            # the crash failed the whole herd at once
 
 
+def test_an_overload_that_does_not_crash_is_over_and_the_next_one_is_told_again():
+    """The classroom preset's third chunk overloads the datastore, which catches up without
+    crashing; once its queue has stayed short for CALM_S it is back, so the fourth chunk's
+    overload is a moment of its own (with its own ``until``), then the crash."""
+    moments = _moments("classroom")
+    db = [m for m in moments if m.what.startswith("db_")][3:]
+    assert [m.what for m in db] == ["db_overloaded", "db_recovered", "db_overloaded", "db_down",
+                                    "db_recovered"]
+    first, back, second, down, _ = db
+    assert 8 < first.t < back.t < 12 < second.t and back.t - first.t >= 1.0
+    assert second.until == pytest.approx(second.t + 1.0) == pytest.approx(down.t)
+    # without a crash, every overload is told over
+    for seed in (1, 2, 3):
+        calm = _moments("classroom", {"seed": seed, "datastore": {"crash": False}})
+        told = _whats(calm, "db_overloaded", "db_recovered", "db_down")
+        assert told and told == ["db_overloaded", "db_recovered"] * (len(told) // 2), told
+
+
+def test_a_herd_peak_is_its_maximum_told_once_it_has_drained_to_half():
+    """With a lock whose first fetch fails, the herd keeps growing after it first drains: the
+    peak is the most that ever waited (at its own instant), not the count when draining began."""
+    scn = parse_scenario({"strategy": {"coalesce": "lock"}, "faults": {"fail_fetch": True},
+                          "clients": {"count": 3000}}, preset="fleet")
+    sim, events = run_events(scn)
+    waiting, most, at = set(), 0, None
+    for ev in events:
+        if ev.kind == "cache_miss":
+            waiting.add(ev.req)
+            if len(waiting) > most:
+                most, at = len(waiting), ev.t
+        elif ev.kind in ("respond", "retry", "retry_denied", "timeout"):
+            waiting.discard(ev.req)
+    (peak,) = [m for m in sim.moments if m.what == "herd_peak"]
+    assert (peak.number, peak.at) == (most, at) and peak.t > at
+
+
 @pytest.mark.parametrize("coalesce", ["lock", "notify", "distributed"])
 def test_a_lock_notify_or_marker_resolves_once_per_herd_for_the_whole_fleet(coalesce):
     scn = parse_scenario({"strategy": {"coalesce": coalesce}, "clients": {"count": 3000}},
                          preset="fleet")
-    sim = Simulation(scn, record_requests=False).run()
+    sim, events = run_events(scn)
     (resolved,) = [m for m in sim.moments if m.what == "resolved"]
-    assert resolved.number == sim.summary()["coalesced"]
+    # Coalesced too: who read the cache before the value landed but reached the promise table
+    # a round trip later, after it, and joined a server's call still polling the marker.
+    late = sum(ev.kind in ("lock_wait", "marker_wait", "promise_wait") and ev.t > resolved.t
+               for ev in events)
+    assert resolved.number == sim.summary()["coalesced"] - late
+    assert late == 0 or coalesce == "distributed"
     assert resolved.next == {"lock": "next_poll", "notify": "answered",
                              "distributed": "next_poll"}[coalesce]
 
@@ -94,12 +138,17 @@ def test_retry_waves_come_with_exponential_backoff_and_not_with_full_jitter():
     downs = [m for m in _moments("retry-waves") if m.what == "db_down"]
     assert len(waves) >= 3 and all(m.number >= WAVE_MIN for m in waves)
     # The first wave is the first crash's victims (and those refused just after) coming back
-    # one backoff (1 s) later.
-    assert waves[0].t == pytest.approx(downs[0].t + 1.0)
+    # one backoff (1 s) later; it is told once its last window brought fewer than WAVE_MIN.
+    assert waves[0].at == pytest.approx(downs[0].t + 1.0)
+    assert waves[0].at <= waves[0].until < waves[0].t <= waves[0].until + 2 * WAVE_S
     assert downs[0].number <= waves[0].number <= downs[0].number + WAVE_MIN
     assert not _whats(_moments("retry-waves", {"clients": {"backoff": "full_jitter"}}),
                       "retry_wave")
     assert not _whats(_moments("retry-storm"), "retry_wave")      # timeouts spread out
+    # Immediate retries into a crashed datastore: every retry that arrives is counted.
+    now = [m for m in _moments("retry-waves", {"clients": {"backoff": "none"}})
+           if m.what == "retry_wave"]
+    assert now[0].number > 4 * downs[0].number
 
 
 def test_the_metastable_trigger_starts_ends_and_the_overload_outlasts_it():
@@ -137,48 +186,76 @@ def test_a_dead_leaders_key_is_taken_over_by_another_server_when_nobody_else_fet
     assert takeovers[0].t >= dead.t - 0.1 + 0.6          # the lease had to run out first
 
 
-# ------------------------------------------------------------------ agreeing with the events
-AGREE = [("classroom", {}), ("classroom", {"strategy": {"coalesce": "promise"}}),
-         ("classroom", {"strategy": {"coalesce": "lock"}}),
-         ("fleet", {"clients": {"count": 3000}}),
-         ("fleet", {"clients": {"count": 3000}, "strategy": {"coalesce": "distributed"}}),
-         ("retry-waves", {}), ("drake-live", {"clients": {"count": 20_000}}),
-         ("expiry-herd", {"clients": {"count": 12_000}})]
+# ------------------------------------------------------------------ recomputed from the events
+FLEET_INPUTS = [{"t": 0.02, "kind": "kill_server", "server": 3},
+                {"t": 0.5, "kind": "set", "key": "strategy.coalesce", "value": "distributed"},
+                {"t": 1.5, "kind": "expire_key"}, {"t": 1.6, "kind": "inject"},
+                {"t": 1.7, "kind": "slow_db", "factor": 3.0, "for_s": 0.5},
+                {"t": 2.0, "kind": "delete_key", "key": "key-0"}]
+CLASSROOM_INPUTS = [{"t": 4.1, "kind": "set", "key": "strategy.coalesce", "value": "notify"},
+                    {"t": 6.0, "kind": "expire_key"}, {"t": 9.0, "kind": "slow_db", "factor": 3.0,
+                                                        "for_s": 2.0}]
+SMALL = {"drake-live": {"clients": {"count": 20_000}}, "expiry-herd": {"clients": {"count": 12_000}},
+         "fleet": {"clients": {"count": 3000}}, "metastable": {"duration_s": 30.0},
+         "queueing": {"duration_s": 30.0}}
+REPLAYED = [(preset, SMALL.get(preset, {}), ()) for preset in (
+    "classroom", "drake-live", "expiry-herd", "retry-storm", "retry-waves", "metastable", "fleet",
+    "queueing")] + [
+    ("classroom", {"strategy": {"coalesce": mode}}, ()) for mode in ("promise", "notify", "lock",
+                                                                     "distributed")] + [
+    ("classroom", {"datastore": {"crash": False}}, ()),
+    ("classroom", {"strategy": {"coalesce": "lock"}, "datastore": {"crash": False}}, ()),
+    ("classroom", {"seed": 5}, ()), ("classroom", {"seed": 2, "clients": {"retries": 2}}, ()),
+    ("classroom", {}, CLASSROOM_INPUTS),
+    ("drake-live", {**SMALL["drake-live"], "strategy": {"coalesce": "promise"}}, ()),
+    ("expiry-herd", {**SMALL["expiry-herd"], "strategy": {"stale_while_revalidate": True}}, ()),
+    ("expiry-herd", {**SMALL["expiry-herd"], "strategy": {"early_refresh_beta": 1.0}}, ()),
+    ("retry-storm", {"strategy": {"coalesce": "promise"}, "cache": {"enabled": True}}, ()),
+    ("retry-waves", {"clients": {"backoff": "none"}}, ()),
+    ("retry-waves", {"clients": {"backoff": "full_jitter"}}, ()),
+    ("metastable", {**SMALL["metastable"], "datastore": {"queue_limit": 40}}, ()),
+    ("fleet", {**SMALL["fleet"], "strategy": {"coalesce": "lock"}, "faults": {"fail_fetch": True}},
+     ()),
+    ("fleet", {**SMALL["fleet"], "strategy": {"coalesce": "notify"}, "faults": {"fail_fetch": True}},
+     ()),
+    ("fleet", {**SMALL["fleet"], "strategy": {"coalesce": "distributed", "lease_ms": 300.0},
+               "faults": {"leader_dies": True}, "clients": {"retries": 1}}, ()),
+    ("fleet", {**SMALL["fleet"], "faults": {"leader_dies": True}, "clients": {"retries": 1}}, ()),
+    ("fleet", SMALL["fleet"], FLEET_INPUTS),
+    ("fleet", {**SMALL["fleet"], "strategy": {"coalesce": "lock"}}, FLEET_INPUTS),
+]
 
 
-@pytest.mark.parametrize("preset, overrides", AGREE)
-def test_moments_agree_with_the_events_around_them(preset, overrides):
-    sim, events = run_events(parse_scenario(overrides, preset=preset))
-    waiting: dict[str, set] = defaultdict(set)       # key -> requests whose attempt missed
-    checked = Counter()
-    for i, ev in enumerate(events):
-        if ev.kind == "cache_miss":
-            waiting[ev.key].add(ev.req)
-        elif ev.kind in ("respond", "timeout", "retry", "retry_denied"):
-            waiting[ev.key].discard(ev.req)
-        elif ev.kind == MOMENT:
-            checked[ev.what] += 1
-            later = events[i + 1:]
-            if ev.what == "herd_peak":
-                assert ev.number == len(waiting[ev.key])
-            elif ev.what == "db_down":
-                now = [e for e in later if e.t == ev.t and e.kind == "db_failed"]
-                assert ev.number == len(now)
-            elif ev.what == "resolved" and ev.next == "answered":
-                now = [e for e in later if e.t == ev.t and e.kind == "respond"
-                       and e.source == "promise" and e.server == ev.server]
-                assert ev.number == len(now)
-            elif ev.what == "retry_wave":
-                due = [e for e in events if e.kind == "arrive" and e.attempt > 0
-                       and ev.t <= e.t < ev.until]
-                assert ev.number == len(due)
-            elif ev.what == "first_miss":
-                assert events[i - 1].kind == "cache_miss" and events[i - 1].req == ev.req
-    assert checked, "no moment was checked"
+@pytest.mark.parametrize("preset, overrides, inputs", REPLAYED,
+                         ids=[f"{p}-{json.dumps(o, sort_keys=True)}{'-inputs' if i else ''}"
+                              for p, o, i in REPLAYED])
+def test_every_moment_is_what_the_event_stream_says(preset, overrides, inputs):
+    scn = parse_scenario(overrides, preset=preset)
+    sim, events = run_events(scn, inputs=list(inputs))
+    want = {what: found[:MAX_PER_WHAT] for what, found in expected(scn, events).items()}
+    got = made(sim.moments)
+    for what in set(want) | set(got):
+        assert [_rounded(m) for m in got.get(what, [])] == [_rounded(m) for m in want.get(what, [])], what
+    assert sim.moments == sorted(sim.moments, key=lambda m: m.t)         # made in time order
+    assert all(m.at is None or m.at <= m.t for m in sim.moments)
+
+
+def test_the_replayed_scenarios_cover_every_moment_they_can():
+    """The scenarios above between them make every kind of moment (so none goes unchecked)."""
+    seen = set()
+    for preset, overrides, inputs in REPLAYED:
+        sim = Simulation(parse_scenario(overrides, preset=preset), record_requests=False,
+                         inputs=list(inputs)).run()
+        seen.update(m.what for m in sim.moments)
+    assert seen == set(WHATS)
+
+
+def _rounded(found: tuple) -> tuple:
+    return tuple(round(x, 9) if isinstance(x, float) else x for x in found)
 
 
 def test_every_way_of_running_a_seed_finds_the_same_moments():
-    for preset, overrides in AGREE + [("metastable", {"duration_s": 20.0})]:
+    for preset, overrides, _ in REPLAYED[:9]:
         scn = parse_scenario(overrides, preset=preset)
         recorded, events = run_events(scn)
         summary_only = Simulation(scn, record_requests=False).run()
@@ -215,3 +292,32 @@ def test_moments_are_bounded_per_kind_and_the_rest_are_counted():
     assert s["moments"]["first_miss"] == MAX_PER_WHAT
     assert sum(s["moments"].values()) == len(sim.moments) <= MAX_PER_WHAT * len(WHATS)
 
+
+
+# ------------------------------------------------------------------ a picture of any instant
+def test_peek_is_the_sample_of_that_instant_and_leaves_the_run_alone():
+    """``Simulation.peek`` shows the run as it stands: at a sample's instant, the same counters,
+    waiting rings, herds and strategy counts as that sample (its interval is then empty), and
+    peeking changes no event of the run."""
+    scn = parse_scenario({"strategy": {"coalesce": "promise"}}, preset="classroom")
+    plain = list(Simulation(scn, record_requests=False).events())
+    grid = [ev.t for ev in plain if ev.kind == "sample"]
+    sim = Simulation(scn, record_requests=False)
+    seen, peeks = [], {}
+    for t in (grid[1], grid[2], 4.03, grid[80], 4.21234, grid[84]):
+        seen += sim.advance(t)
+        peeks[t] = sim.peek()
+    seen += list(sim.events())
+    assert seen == plain
+    samples = {ev.t: ev for ev in plain if ev.kind == "sample"}
+    interval = {"responses", "rps", "lat_p50_ms", "lat_p99_ms", "lat_p99_answered_ms", "ends"}
+    for t, peek in peeks.items():
+        assert peek.t == t and peek.kind == "sample"
+        if t in samples:
+            got, want = peek.to_dict(), samples[t].to_dict()
+            assert {k: v for k, v in got.items() if k not in interval} == {
+                k: v for k, v in want.items() if k not in interval}, t
+            assert got["ends"] == 0
+    waiting = peeks[4.03]
+    assert sum(waiting.waiting) == waiting.herds["chunk-1"] - 1 > 0     # all but its leader wait
+    assert waiting.made["fetch_start:leader"] == 2 and waiting.made["promise_wait"] > 50

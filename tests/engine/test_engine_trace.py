@@ -82,3 +82,27 @@ def test_warm_start_caches_every_key_of_the_trace():
     sim, events = run_events(scenario(workload={"warm_start": True}), trace=trace)
     assert {ev.key for ev in events if ev.kind == "cache_set"} == {"x", "y"}
     assert sim.summary()["cache_hits"] == 3
+
+
+def test_latency_runs_from_the_planned_arrival_when_the_trace_gives_one():
+    """A request that came 0.3 s after it was planned (a late start of a real run) counts that
+    0.3 s in its latency; the run itself is the same as without ``planned``."""
+    arrivals = [(0.0, 0, "k"), (0.4, 1, "k"), (0.5, 2, "k")]
+    scn = scenario(cache={"enabled": False},
+                   datastore={"service_dist": "constant", "service_ms": 50.0})
+    plain, plain_events = run_events(scn, trace=Trace(arrivals=arrivals))
+    late, late_events = run_events(scn, trace=Trace(arrivals=arrivals,
+                                                    planned=[0.0, 0.1, 0.5]))
+    answered = {ev.viewer: ev.latency_ms for ev in late_events if ev.kind == "respond"}
+    assert answered == pytest.approx({0: 50.0, 1: 350.0, 2: 50.0})
+    assert [ev.t for ev in late_events] == [ev.t for ev in plain_events]
+    assert late.summary()["latency_everyone_ms"]["max"] == pytest.approx(350.0)
+    assert plain.summary()["latency_everyone_ms"]["max"] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("planned, problem", [
+    ([0.0], "one instant per arrival"), ([0.0, -1.0], r"planned\[1\] must be"),
+    ([0.0, float("nan")], r"planned\[1\] must be")])
+def test_bad_planned_arrivals_are_refused(planned, problem):
+    with pytest.raises(ValueError, match=problem):
+        Trace(arrivals=[(0.0, 0, "k"), (0.1, 1, "k")], planned=planned)

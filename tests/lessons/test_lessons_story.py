@@ -86,9 +86,31 @@ def test_every_step_naming_a_moment_has_a_check_per_side_of_its_run():
         sides = [e.id for e in filter(None, [lesson.experiment(step.experiment),
                                              lesson.experiment(step.experiment).side_b()])]
         checks = [c for c in lesson.moment_checks() if step.id in c.says]
+        narrated = sides[1] if step.side == "b" else sides[0]     # the nth of them, on that side
         assert [(c.experiment, c.expect.text) for c in checks] == [
-            (side, f"moments.{step.moment} >= 1") for side in sides]
+            (side, f"moments.{step.moment} >= {step.nth if side == narrated else 1}") for side in sides]
         assert checks[0] in lesson.all_checks()
+
+
+def test_a_step_names_which_of_its_moments_and_which_side_of_a_pair_the_page_narrates(
+        course_dir, add_lesson):
+    """``nth`` and ``side`` (issue 19): lesson 9 narrates the second retry wave, the one that meets
+    the recovered datastore; lessons 5 and 6 narrate their pair's side B, whose code they show."""
+    steps = {(lesson.id, step.id): step for lesson in COURSE.lessons for step in lesson.steps}
+    assert (steps["retry-storms", "waves"].nth, steps["retry-storms", "waves"].side) == (2, "a")
+    assert steps["promises", "compare"].side == steps["many-servers", "marker"].side == "b"
+    for lesson, step in (("celebrity-goes-live", "predict"), ("promises", "predict"),
+                         ("many-servers", "predict"), ("retry-storms", "predict"),
+                         ("metastable-failure", "predict")):
+        assert steps[lesson, step].moment, (lesson, step)        # the prediction's run is narrated
+    bad = {"nth without a moment": (0, {"nth": 2}, "steps[0].nth"),     # (lesson 1's steps)
+           "nth of 0": (2, {"nth": 0}, "steps[2].nth"),
+           "side c": (2, {"side": "c"}, "steps[2].side"),
+           "side b of no pair": (2, {"side": "b"}, "steps[2].side")}
+    for name, (i, keys, where) in bad.items():
+        add_lesson("bad-story", lambda front: front["steps"][i].update(keys))
+        problems = load_course(course_dir).problems
+        assert problems and where in str(problems[0]), (name, problems)
 
 
 def test_a_step_naming_a_moment_its_run_does_not_make_fails_the_check(course_dir, add_lesson):
@@ -96,7 +118,7 @@ def test_a_step_naming_a_moment_its_run_does_not_make_fails_the_check(course_dir
     add_lesson("no-takeover", lambda front: front["steps"][2].update(moment="takeover"))
     lesson = load_course(course_dir).lesson("no-takeover")
     [outcome] = [o for o in check_lessons([lesson], (1,), jobs=1)
-                 if o.check in lesson.moment_checks()]
+                 if o.check in lesson.moment_checks() and "'watch'" in o.check.says]
     assert not outcome.ok and outcome.check.says == "step 'watch' shows the moment 'takeover'"
 
 
@@ -129,7 +151,8 @@ def test_moment_numbers_are_those_of_the_moments_a_recorded_run_streams(preset, 
 def test_page_data_says_each_steps_experiment_moment_and_code(client, lesson):
     data = _page_data(client, lesson.id)
     assert data["steps"] == [s.id for s in lesson.steps]  # unchanged: ids in page order
-    assert data["step_info"] == {s.id: {"experiment": s.experiment, "moment": s.moment, "code": s.code}
+    assert data["step_info"] == {s.id: {"experiment": s.experiment, "moment": s.moment, "nth": s.nth,
+                                        "side": s.side, "code": s.code}
                                  for s in lesson.steps}
     for e in lesson.experiments:
         assert data["experiments"][e.id].get("compare") == e.compare

@@ -24,11 +24,16 @@ BURST = ["clients.count=500", "clients.window_s=0", "real.synchronised=true",
 
 
 @pytest.fixture(scope="session")
-def services() -> Endpoints:
+def test_services() -> Services:
     svc = Services(ROOT)
-    endpoints = svc.start()
-    yield endpoints
+    svc.start()
+    yield svc
     svc.stop()
+
+
+@pytest.fixture(scope="session")
+def services(test_services: Services) -> Endpoints:
+    return test_services.endpoints
 
 
 def real_run(endpoints: Endpoints, *sets: str) -> tuple[list[tuple], dict[str, Any], RealRun]:

@@ -84,9 +84,15 @@ def test_worker_sends_only_the_animated_viewers_and_the_simulation_beside(servic
     for side in sides.values():
         viewers = {ev.viewer for ev in side if ev.viewer is not None}
         assert viewers and all(v % 3 == 0 for v in viewers)
+    # The simulation reads the cache when Redis did, for the same viewers.
+    looked = lambda side: {ev.viewer: ev.t for ev in side  # noqa: E731
+                           if ev.kind in ("cache_hit", "cache_miss") and ev.attempt == 0}
+    real_reads, sim_reads = looked(sides[0]), looked(sides[1])
+    assert sim_reads.keys() == real_reads.keys()
+    lookup_s = lines[-1][1][1][1]["fed"]["lookup_ms"] / 1000
+    for viewer, t in real_reads.items():
+        assert sim_reads[viewer] == pytest.approx(max(t, lookup_s), abs=2e-6)
     real_arrivals = [(ev.t, ev.viewer) for ev in sides[0] if ev.kind == "arrive"]
-    sim_arrivals = [(ev.t, ev.viewer) for ev in sides[1] if ev.kind == "arrive"]
-    assert sim_arrivals == [(round(t, 6), v) for t, v in real_arrivals]
     _, (real, simulated), _ = lines[-1][1]
     assert real["mode"] == "real" and "mode" not in simulated
     assert real["requests"] == simulated["requests"] == 30

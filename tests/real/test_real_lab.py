@@ -102,7 +102,8 @@ def test_real_runs_wait_in_line_play_through_the_lab_protocol_and_replay_on_seek
         names = [name for name, _ in messages]
         assert "error" not in names, messages[-1]
         assert names.index("real") < names.index("started") < names.index("done")
-        assert {d["phase"] for n, d in messages if n == "real"} <= {"queued", "starting"}
+        assert {d["phase"] for n, d in messages if n == "real"} <= {"queued", "planning",
+                                                                    "starting"}
         started = next(d for n, d in messages if n == "started")
         assert started["mode"] == "real" and started["processes"] == 2
         assert started["requests"] == 200 and started["beside"] is False
@@ -169,7 +170,9 @@ def test_the_web_process_stays_responsive_during_a_2000_request_real_run(server)
         assert messages[-1][0] == "done", messages[-1]
         summary = messages[-1][1]["summary"]
         assert summary["requests"] == 2000 and summary["completed"] == 2000
-        lab_frames = [d for n, d in [*lab.drain(), *collect(lab)] if n == "frame"]
+        seen = lab.drain()            # (the lab run may have ended first: its done is here)
+        lab_messages = seen if any(n == "done" for n, _ in seen) else [*seen, *collect(lab)]
+        lab_frames = [d for n, d in lab_messages if n == "frame"]
         late = sorted(f["late_ms"] for f in lab_frames if f.get("late_ms") is not None)
         gaps = sorted(b - a for a, b in zip(arrived, arrived[1:]))
         p99_late, p99_gap = late[int(0.99 * (len(late) - 1))], gaps[int(0.99 * (len(gaps) - 1))]
@@ -259,6 +262,8 @@ def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(brow
         table = verdict.locator("tbody").inner_text()
         assert "(PostgreSQL's count)" in table and "Requests answered\t500\t500" in table
         says = verdict.locator("li").all_inner_texts()
+        if says[0].startswith("This machine cannot make the planned herd"):   # stretched
+            says = says[1:]
         assert len(says) == 3 and "queries" in says[0] and "released together" in says[1]
         assert says[2].startswith("The tail: p99")
         cap_a = page.locator('[data-role="cap-a"]').inner_text()

@@ -1,6 +1,6 @@
 """A real run's recording as an event source, read by the real pacer with a fake clock; the
-datastore's line; the ``/real`` start payload. No services, no sockets: the worker's messages are
-handed to the recording as they would arrive."""
+``/real`` start payload. No services, no sockets: the worker's messages are handed to the
+recording as they would arrive. (The datastore's line: test_real_line.py.)"""
 from __future__ import annotations
 
 import math
@@ -12,7 +12,6 @@ from webapp.engine import parse_scenario
 from webapp.transport.pacer import FINISHED, PAUSED, Pacer
 from webapp.transport.payloads import PayloadError
 from webapp.transport.realns import parse_real_start
-from webapp.transport.realrun import KEEP_BYTES, MAX_WAITING, RealLine
 from webapp.transport.realsource import COMPLETE, FAILED, Recording, RealSource
 
 
@@ -142,50 +141,6 @@ def test_a_failed_or_stopped_recording_says_why():
     rec = recording()
     rec.stop()
     assert rec.phase == FAILED and "stopped before it ended" in rec.failed
-
-
-class Run:
-    """What the line knows of a run: its connection."""
-
-    def __init__(self, sid: str) -> None:
-        self.outlet = type("Outlet", (), {"sid": sid})()
-
-
-def test_the_line_keeps_order_one_run_per_connection_and_a_bound():
-    line = RealLine(None)
-    runs = [Run(f"s{i}") for i in range(MAX_WAITING + 2)]
-    line.join(runs[0])
-    with pytest.raises(PayloadError, match="already have a real run"):
-        line.join(Run("s0"))
-    assert line.take_turn(runs[0]) and line.place(runs[0]) == (0, 0)
-    for run in runs[1:MAX_WAITING + 1]:
-        line.join(run)
-    with pytest.raises(PayloadError, match="waiting for the datastore already"):
-        line.join(runs[-1])
-    assert [line.place(r) for r in runs[1:4]] == [(1, 1), (2, 2), (3, 3)]
-    assert not line.take_turn(runs[1])          # the datastore is busy
-    line.leave(runs[2])
-    assert line.place(runs[3]) == (2, 2)
-    rec = Recording({}, False)
-    line.recorded(runs[0], rec)                 # the first run's recording ended
-    assert not line.take_turn(runs[3]) and line.take_turn(runs[1])
-
-
-def test_the_line_keeps_recordings_within_its_budget_dropping_the_oldest():
-    line = RealLine(None)
-    recs = []
-    for i in range(3):
-        rec = recording()
-        chunk(rec, 0, EVENTS)
-        finish(rec)
-        rec.bytes = KEEP_BYTES // 2 - 1
-        recs.append(rec)
-        run = Run(f"s{i}")
-        line.join(run)
-        assert line.take_turn(run)
-        line.recorded(run, rec)
-    assert [r.dropped for r in recs] == [True, False, False]
-    assert recs[0].chunks == ([], []) and recs[0].bytes == 0
 
 
 @pytest.mark.parametrize("payload, field", [

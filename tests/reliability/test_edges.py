@@ -121,18 +121,24 @@ def refused(ws: RawSocket, mode: str) -> bool:
 def test_endless_fragments_are_cut_at_the_message_limit(server):
     before = server.rss_mb()
     with Honest(server) as honest, RawSocket(server.url) as ws:
-        piece = b"x" * (32 << 10)
-        ws.sock.sendall(ws.frame(b"4" + piece, opcode=1, fin=False))
-        sent = 0
-        try:
-            for _ in range(3000):            # ~100 MB if nothing stops it
-                ws.sock.sendall(ws.frame(piece, opcode=0, fin=False))
-                sent += len(piece)
-        except OSError:
-            pass
-        assert sent < 20 * MB, "the server kept reading fragments"
+        assert endless_fragments(ws) < 20 * MB, "the server kept reading fragments"
     honest.check()
     assert server.rss_mb() - before < 30
+
+
+def endless_fragments(ws: RawSocket) -> int:
+    """Send one message's fragments until the server stops reading (~100 MB if it never does);
+    return how many bytes it took."""
+    piece = b"x" * (32 << 10)
+    ws.sock.sendall(ws.frame(b"4" + piece, opcode=1, fin=False))
+    sent = 0
+    try:
+        for _ in range(3000):
+            ws.sock.sendall(ws.frame(piece, opcode=0, fin=False))
+            sent += len(piece)
+    except OSError:
+        pass
+    return sent
 
 
 def test_binary_attachments_are_refused_by_disconnecting(server):

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
+from webapp.config import ASYNC_MODES
 from webapp.extensions import socketio
 from webapp.transport.slots import RUNS_KEY
 
@@ -132,6 +133,13 @@ def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         socketio.sleep(0.01)
     return True
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """Every transport test that talks Socket.IO runs under each supported async mode (eventlet,
+    gevent, threading); the others (HTTP, the pacer, the worker pool) do not depend on it."""
+    if "sio_client" in metafunc.fixturenames:
+        metafunc.parametrize("async_mode", ASYNC_MODES)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import pytest
 from tests.transport.conftest import settle
 from webapp.extensions import socketio
 
-pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
 LONG = {"clients": {"count": 100, "arrival": "ramp", "window_s": 10.0}, "duration_s": 10.0}
 

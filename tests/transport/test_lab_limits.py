@@ -5,7 +5,6 @@ import pytest
 
 from tests.transport.conftest import settle
 
-pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
 SLOW = {"clients": {"count": 50}, "duration_s": 60.0}
 

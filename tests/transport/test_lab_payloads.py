@@ -5,7 +5,6 @@ import pytest
 
 from tests.transport.conftest import SMALL
 
-pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
 NESTED: dict = {"x": 1}
 for _ in range(50):

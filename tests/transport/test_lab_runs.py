@@ -7,7 +7,6 @@ from tests.transport.conftest import settle
 from webapp.extensions import socketio
 from webapp.transport import pacer
 
-pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
 @pytest.fixture
 def app_config(async_mode: str) -> dict:

@@ -1,13 +1,9 @@
 """Streaming on /lab: start -> started -> frames in time order -> done, and sampling."""
 from __future__ import annotations
 
-import pytest
-
 from tests.transport.conftest import SMALL
 from webapp.engine import Simulation, parse_scenario
 from webapp.engine.events import COMMON, FIELDS
-
-pytestmark = pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 
 
 def test_start_streams_frames_in_time_order_then_done(lab):

@@ -184,6 +184,29 @@ def test_seek_with_pause_freezes_at_the_target_with_the_state_there():
     assert not any(f.get("resume") for f in frames(out))
 
 
+def test_play_or_pause_asked_while_a_seek_waits_for_the_source_is_what_happens_when_it_lands():
+    """A page that seeks back (paused) and asks to play on before the state there arrived: the
+    seek must not leave the run paused when it lands (issue 19: a run stuck paused for 124 s)."""
+    clock = Clock()
+    source = ListSource([request(3.5)], end_s=5.0, resume_with=[request(1.0)])
+    source.seek = lambda t: source.sought.append(t)           # a worker still re-running
+    p = pacer(source, clock)
+    play(p, clock, 1.0)
+    assert p.seek(3.0, pause=True) == [] and p.busy
+    p.resume()
+    source._resume = ([request(1.0)], None)                    # the state there arrives
+    out = p.tick()
+    assert [(name, d.get("status")) for name, d in out][:1] == [("state", PLAYING)]
+    assert p.status == PLAYING and [e for f in frames(play(p, clock, 0.6)) for e in f["events"]] == [
+        request(3.5)]
+    # and the other way round: playing, then paused before the state arrived
+    p.seek(1.0, pause=False)
+    p.pause()
+    source._resume = ([], None)
+    p.tick()
+    assert p.status == PAUSED and frames(play(p, clock, 1.0)) == []
+
+
 def test_show_sends_one_frame_at_the_paused_instant_once_its_events_are_there_and_no_state():
     clock = Clock()
     source = ListSource([request(0.5), request(1.0)], end_s=5.0, frontier=0.7)

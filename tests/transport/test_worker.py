@@ -124,14 +124,17 @@ def test_a_seek_re_runs_to_the_instant_and_resumes_with_the_state_there(pool):
     full = engine_events(scenario)
     src = source(pool, scenario)
     until(src, lambda: src.ready)
-    src.seek(0.3)
+    src.seek(0.3123)
     until(src, lambda: src._resume is not None)
     bundle = [list(e) for e in src.resume()[0]]
     state = ResumeState()
-    state.feed([e for e in full if e[0] < 0.3])
-    assert bundle == state.events()
+    state.feed([e for e in full if e[0] <= 0.3123])              # every event at 0.3123 included
+    at = Simulation(scenario)
+    at.advance(0.3123)
+    state.at(list(wire.encode([at.peek()])[0]))                  # and the numbers of 0.3123 itself
+    assert bundle == state.events() and bundle[-1][:2] == [0.3123, "sample"]
     assert any(e[1] == "lock_poll" for e in bundle) and bundle == sorted(bundle, key=lambda e: e[0])
-    assert drain(src) == [e for e in full if e[0] >= 0.3]
+    assert drain(src) == [e for e in full if e[0] > 0.3123]
 
 
 def test_the_state_at_an_instant_keeps_open_requests_their_last_polls_and_the_latest_news():

@@ -28,11 +28,20 @@ def lan_address() -> str | None:
         return None
 
 
-def public_base(settings: Any) -> tuple[str, bool]:
-    """The origin students should use, and whether it is a guess (the presenter then says how to
-    make it right: serve on the network, or set HERDLAB_PUBLIC_URL)."""
+def public_base(settings: Any) -> tuple[str, str | None]:
+    """The origin students should use, and how it was guessed when no ``HERDLAB_PUBLIC_URL`` says
+    (the presenter then says what to set, ``templates/classroom/present.html``):
+
+    - ``None``: it is the configured public URL, or the address this server was told to serve on;
+    - ``"proxy"``: behind a trusted proxy (``HERDLAB_TRUSTED_PROXIES``) the address names this
+      process, which students do not reach: only ``HERDLAB_PUBLIC_URL`` can say the proxy's;
+    - ``"loopback"``: this server listens on this machine only, so the network address shown is
+      unreachable until it serves the network (or a proxy's address is set);
+    - ``"network"``: it serves every interface and the address is this machine's on the network
+      (right for a laptop serving the room, unless students use another name).
+    """
     if settings.public_url:
-        return settings.public_url.rstrip("/"), False
+        return settings.public_url.rstrip("/"), None
     host = settings.host
     guessed = host in WILDCARD or host in LOOPBACK
     if guessed:
@@ -42,7 +51,12 @@ def public_base(settings: Any) -> tuple[str, bool]:
             host = f"[{host}]"
     except ValueError:
         pass   # a host name
-    return f"http://{host}:{settings.port}", guessed and settings.host not in WILDCARD
+    base = f"http://{host}:{settings.port}"
+    if settings.trusted_proxies:
+        return base, "proxy"
+    if not guessed:
+        return base, None
+    return base, "network" if settings.host in WILDCARD else "loopback"
 
 
 def join_url(base: str, code: str) -> str:

@@ -4,7 +4,8 @@ A join code is read aloud and typed on phones, so it uses an alphabet without lo
 1/I/L) and is forgiving about case, spaces and dashes. It is also the only thing standing between a
 stranger and a room, so it is long enough that guessing within the join-attempt limit is hopeless:
 31 symbols ** 8 characters = 8.5e11 codes (see docs/instructors.md for the arithmetic).
-The control token is a separate ``secrets`` value that only the instructor's browser holds.
+The control token (``tokens.py``) is a separate signed secret that only the instructor's browser
+holds; ``token_matches`` compares one.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import secrets
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
-TOKEN_BYTES = 32
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
@@ -40,10 +40,6 @@ def display_code(code: str) -> str:
     """Two groups of four ("K7MQ-4XZP"): easier to read from the back of a room."""
     half = CODE_LENGTH // 2
     return f"{code[:half]}-{code[half:]}"
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def token_matches(expected: str, given: object) -> bool:

@@ -9,7 +9,8 @@ Only the outlet differs from a lab run (``RoomOutlet``), plus "join the herd":
   ``bench/room.py`` can measure fan-out delay; a member that does not read gets frames dropped
   (``transport.outbox``), never an unbounded queue;
 - every outgoing event is shown to ``observe`` first, so the room keeps the last ``started``/
-  ``state``/``done`` for students who join late or rejoin, and can reveal a prediction at the end;
+  ``state``/``done`` and the run's samples for whoever joins late, rejoins or reloads, can reveal a
+  prediction at the end, and knows whose tap became which request;
 - the outlet is ``live``: the worker computes only a little ahead of what is on screen, so a
   student's tap (a real request, injected by the worker) lands *now* in the run; the student hears
   back with ``tapped`` (or ``room_error``).
@@ -43,21 +44,26 @@ class RoomOutlet:
              callback: Callable[..., None] | None = None) -> None:
         if event == "frame":
             data["sent_at"] = time.time()
+        self._show(event, data)
+        socketio.emit(event, data, to=self.target, namespace=NAMESPACE)
+
+    def _show(self, event: str, data: dict[str, Any]) -> None:
         try:
             self.observe(event, data)
         except Exception:  # the room's bookkeeping must never stop the class's stream
             log.exception("room observer failed on %s", event)
-        socketio.emit(event, data, to=self.target, namespace=NAMESPACE)
 
     def congested(self) -> bool:
         return False   # a room's slow members get frames dropped one by one (outbox)
 
     def tapped(self, run_id: str, token: Any, req: int | None, t: float | None,
                refusal: str | None) -> None:
-        """Answer the student who tapped (``token`` is their sid): the request id, or why not."""
+        """Answer the student who tapped (``token`` is their sid): the request id, or why not. The
+        room is shown the request too, so it stays the student's after a reload."""
         if refusal is not None:
             socketio.emit("room_error", {"reason": "tap_budget", "message": refusal, "event": "tap",
                                          "field": None}, to=token, namespace=NAMESPACE)
-        else:
-            socketio.emit("tapped", {"run_id": run_id, "req": req, "t": round(t or 0.0, 6)},
-                          to=token, namespace=NAMESPACE)
+            return
+        self._show("tapped", {"sid": token, "run_id": run_id, "req": req})
+        socketio.emit("tapped", {"run_id": run_id, "req": req, "t": round(t or 0.0, 6)},
+                      to=token, namespace=NAMESPACE)

@@ -14,7 +14,8 @@ from flask_socketio import Namespace
 STATE_KEY = "herdlab.classroom"
 # Events a browser may send; "leave" is only ever sent on its behalf, when it disconnects.
 CLIENT_EVENTS = ("create", "claim", "join", "detach", "rejoin", "answer", "tap", "settings", "lesson",
-                 "start", "control", "predict", "close_prediction", "herd", "close")
+                 "start", "control", "predict", "close_prediction", "herd", "close", "room_status",
+                 "close_room")
 
 
 class RoomNamespace(Namespace):

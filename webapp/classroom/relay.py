@@ -28,13 +28,16 @@ import secrets
 from typing import Any, Iterable
 
 from webapp.classroom.codes import normalize_code
-from webapp.classroom.rooms import Room
+from webapp.classroom.rooms import Room, RoomError
 from webapp.classroom.service import Classroom
 from webapp.extensions import socketio
 
 log = logging.getLogger(__name__)
 
-ROUTED_BY_CODE = ("join", "claim")
+ROUTED_BY_CODE = ("join", "claim")        # the sender talks to this room from now on
+ROUTED_ONCE = ("room_status", "close_room")  # one question about a room, by its token: the sender
+                                             # stays with its own room
+STORE_DOWN = "The classroom's shared store is unreachable right now; try again in a moment."
 
 
 class Local:
@@ -101,24 +104,31 @@ class Redis(Local):
         self.running = False
 
     def receive(self, event: str, sid: str, payload: Any, address: str) -> None:
-        if event in ROUTED_BY_CODE and isinstance(payload, dict):
-            code = normalize_code(payload.get("code"))
-            if code:
-                self.codes[sid] = code
-        code = self.codes.pop(sid, None) if event == "leave" else self.codes.get(sid)
+        code = self._code(event, sid, payload)
         try:
             owner = self._owner(code) if code and event != "create" else None
             if owner is None or owner["host"] == self.host:
                 self.classroom.handle(event, sid, payload, address)
-            elif not self._alive(owner["host"]):
-                self._lost(event, sid, payload, address, code, owner)
-            else:
+            elif self._alive(owner["host"]):
                 message = {"event": event, "sid": sid, "payload": payload, "address": address}
                 self.redis.publish(_inbox(owner["host"]), json.dumps(message))
+            elif event in ROUTED_ONCE:   # its process is gone: answered here ("not open")
+                self.classroom.handle(event, sid, payload, address)
+            else:
+                self._lost(event, sid, payload, address, code, owner)
         except self.errors:
             log.warning("classroom store unreachable for %s", event)
-            self.classroom.refuse(sid, event, "store_down", "The classroom's shared store is "
-                                  "unreachable right now; try again in a moment.")
+            self.classroom.refuse(sid, event, "store_down", STORE_DOWN)
+
+    def _code(self, event: str, sid: str, payload: Any) -> str | None:
+        """The room an event is for: named in the payload (``join``, ``claim``, and the one-off
+        questions by token), else the room the sender last joined or claimed."""
+        named = normalize_code(payload.get("code")) if isinstance(payload, dict) else None
+        if event in ROUTED_ONCE:
+            return named
+        if event in ROUTED_BY_CODE and named:
+            self.codes[sid] = named
+        return self.codes.pop(sid, None) if event == "leave" else self.codes.get(sid)
 
     def _lost(self, event: str, sid: str, payload: Any, address: str, code: str,
               owner: dict[str, str]) -> None:
@@ -131,10 +141,18 @@ class Redis(Local):
             self.classroom.lost(sid, code)
 
     def taken(self, code: str) -> bool:
-        return bool(self.redis.exists(_key(code)))
+        """Whether another process's room has ``code``; a new room waits for Redis to say."""
+        try:
+            return bool(self.redis.exists(_key(code)))
+        except self.errors:
+            log.warning("classroom store unreachable: no room can be created")
+            raise RoomError("store_down", STORE_DOWN) from None
 
     def opened(self, room: Room) -> None:
-        self.redis.set(_key(room.code), self._record(room), ex=self.ttl)
+        try:
+            self.redis.set(_key(room.code), self._record(room), ex=self.ttl)
+        except self.errors:   # the heartbeat announces it once Redis is back
+            log.warning("could not announce room %s yet", room.code)
 
     def closed(self, room: Room) -> None:
         try:

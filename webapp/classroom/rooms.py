@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from webapp.classroom import codes
+from webapp.classroom.history import RunHistory
 from webapp.classroom.limits import Clock, SlidingWindow
+from webapp.classroom.tokens import Tokens
 
 # Join the herd: a tap is a real request in the instructor's run, so taps are bounded per student
 # per second (a held-down key cannot flood the run), per student per run, and per run.
@@ -46,24 +48,28 @@ class RoomLimits:
     join_attempts_per_minute: int = 20
     rooms_per_address: int = 3       # rooms alive at once created from one address
     orphan_grace_s: float = 10 * 60  # a room with no instructor connected closes after this
+    in_flight: int = 5000            # requests in flight a room keeps per side for a late page (the lab's animation cap)
 
     @classmethod
     def from_settings(cls, settings: Any) -> "RoomLimits":
         return cls(settings.max_rooms, settings.max_room_members, settings.room_idle_s,
                    settings.join_attempts_per_minute, settings.rooms_per_address,
-                   settings.room_orphan_grace_s)
+                   settings.room_orphan_grace_s, settings.lab_max_animate)
 
 
 @dataclass
 class Member:
-    """A student. ``member_id`` is a server-issued secret that lets the same student rejoin after a
-    reload or a dropped connection without counting twice."""
+    """A student. ``member_id`` names them in the room; their browser keeps it signed (a member
+    token, ``tokens.py``) so a reload or a dropped connection brings back the same student, with
+    their answer, their requests and their budgets, without counting twice."""
 
     member_id: str
     sid: str | None
     following: bool = True
     run_taps: int = 0
     answers: int = 0      # answers to the open question (reset with each new question)
+    reqs: list[int] = field(default_factory=list)   # their taps' request ids in this run
+    token: str | None = None   # their member token, signed once (a join flood signs nothing)
 
 
 @dataclass
@@ -72,6 +78,7 @@ class Prediction:
 
     question: str
     choices: tuple[str, ...]
+    serial: int = 0            # which question of the room this is (a page resets its choice on a new one)
     lesson: str | None = None
     reveal: tuple[str, ...] = ()
     answer: int | None = None  # the right choice, shown only after the run reveals it
@@ -87,7 +94,7 @@ class Prediction:
 
     def public(self) -> dict[str, Any]:
         """What students and the presenter see: the right answer only once the result is in."""
-        return {"question": self.question, "choices": list(self.choices), "open": self.open,
+        return {"id": self.serial, "question": self.question, "choices": list(self.choices), "open": self.open,
                 "tally": self.tally(), "responses": len(self.answers), "lesson": self.lesson,
                 "reveal": list(self.reveal), "result": self.result,
                 "answer": self.answer if self.result is not None else None}
@@ -110,6 +117,7 @@ class Room:
     lesson: dict[str, Any] | None = None      # {"id", "step"}
     settings: dict[str, Any] | None = None    # {"scenario", "preset", "speed", "compare"}
     run: dict[str, Any] = field(default_factory=dict)  # last "started"/"state"/"done" payloads
+    history: RunHistory = field(default_factory=lambda: RunHistory(RoomLimits.in_flight))   # samples, and what is in flight
     prediction: Prediction | None = None
     herd: bool = False
     run_taps: int = 0
@@ -136,6 +144,32 @@ class Room:
     def is_controller(self, sid: str) -> bool:
         return sid in self.controllers
 
+    @property
+    def run_status(self) -> str | None:
+        """What the room's run is doing: playing, paused, finished, stopped; None before any run."""
+        if "done" in self.run:
+            return "finished"
+        return (self.run.get("state") or {}).get("status") or ("playing" if "started" in self.run else None)
+
+    def summary(self) -> dict[str, Any]:
+        """How the room is doing, for the instructor's list of their open rooms."""
+        return {"display_code": self.display_code, "members": self.connected_members(),
+                "instructor": bool(self.controllers), "lesson": self.lesson["title"] if self.lesson else None,
+                "run": self.run_status}
+
+    def you(self, member: Member) -> dict[str, Any]:
+        """What is a student's own in the room: their answer, their requests, their tap budget."""
+        p = self.prediction
+        return {"choice": p.answers.get(member.member_id) if p else None, "taps": list(member.reqs),
+                "taps_left": TAPS_PER_MEMBER_PER_RUN - member.run_taps, "tap_budget": TAPS_PER_MEMBER_PER_RUN}
+
+    def tapped(self, sid: str, run_id: str, req: int) -> None:
+        """A student's tap became request ``req`` of the room's run: it is theirs (after a reload too)."""
+        member = self.by_sid.get(sid)
+        if member is not None and (self.run.get("started") or {}).get("run_id") == run_id \
+                and len(member.reqs) < TAPS_PER_MEMBER_PER_RUN:
+            member.reqs.append(req)
+
     def snapshot(self) -> dict[str, Any]:
         """Everything a follower needs to show the room's current view, in one JSON object."""
         return {"code": self.code, "display_code": self.display_code, "join_url": self.join_url,
@@ -149,7 +183,8 @@ class Room:
                         reveal: tuple[str, ...] = (), answer: int | None = None) -> Prediction:
         if not 2 <= len(choices) <= MAX_CHOICES:
             raise RoomError("bad_prediction", f"A prediction needs 2 to {MAX_CHOICES} choices.")
-        self.prediction = Prediction(question, choices, lesson, reveal, answer)
+        serial = self.prediction.serial + 1 if self.prediction else 1
+        self.prediction = Prediction(question, choices, serial, lesson, reveal, answer)
         for m in self.members.values():
             m.answers = 0
         return self.prediction
@@ -186,16 +221,17 @@ class Room:
     def new_run(self) -> None:
         """A new run resets the per-run tap budgets (the run is a fresh herd)."""
         self.run = {}
+        self.history.clear()
         self.run_taps = 0
         for m in self.members.values():
             m.run_taps = 0
+            m.reqs.clear()
 
     def take_tap(self, member: Member) -> None:
         """Spend one tap of the student's budget or refuse with the reason."""
         if not self.herd:
             raise RoomError("herd_off", "Join the herd is not on: wait for the instructor.")
-        status = (self.run.get("state") or {}).get("status") or ("playing" if "started" in self.run else None)
-        if status not in ("playing", "paused"):
+        if self.run_status not in ("playing", "paused"):
             raise RoomError("no_run", "Wait for the instructor to start the run, then tap.")
         if self.tap_window is not None and not self.tap_window.allow(member.member_id):
             raise RoomError("tap_rate", f"At most {TAPS_PER_SECOND} taps a second.")
@@ -216,10 +252,13 @@ class RoomRegistry:
     """
 
     def __init__(self, limits: RoomLimits, clock: Clock = time.monotonic,
-                 code_taken: Callable[[str], bool] = lambda code: False) -> None:
+                 code_taken: Callable[[str], bool] = lambda code: False,
+                 tokens: Tokens | None = None) -> None:
         self.limits = limits
         self.clock = clock
         self.code_taken = code_taken  # another process may hold the code (multi-process mode)
+        # Signs control and member tokens (the app's secret key; a random one when none is given)
+        self.tokens = tokens or Tokens(secrets.token_hex(32))
         self.rooms: dict[str, Room] = {}
         self.sids: dict[str, str] = {}  # connected sid -> room code, members and controllers alike
         # Only *failed* attempts count: a class behind one NAT address joins 300 times in a minute,
@@ -246,7 +285,8 @@ class RoomRegistry:
             while code in self.rooms or self.code_taken(code):
                 code = codes.new_code()
         now = self.clock()
-        room = Room(code, token or codes.new_token(), now, now, address=address,
+        room = Room(code, token or self.tokens.control(code), now, now, address=address,
+                    history=RunHistory(self.limits.in_flight),
                     tap_window=SlidingWindow(TAPS_PER_SECOND, 1.0, self.clock, self.limits.max_members))
         self.rooms[code] = room
         self._leave_current(sid)
@@ -272,23 +312,28 @@ class RoomRegistry:
             raise RoomError("rate_limited", "Too many wrong codes from your network: wait a minute.")
         raise RoomError("no_room", "No room has that code. Check it on the projector.")
 
-    def join(self, raw_code: object, sid: str, address: str, member_id: object = None) -> tuple[Room, Member]:
-        """Add a student (or bring one back by ``member_id``), following by default.
+    def join(self, raw_code: object, sid: str, address: str, member_token: object = None) -> tuple[Room, Member]:
+        """Add a student (or bring one back by their member token), following by default.
 
         A socket that already belongs to this room keeps its membership (its budgets too); one
-        that belongs to another room leaves it first.
+        that belongs to another room leaves it first. A token that does not verify for this room
+        (forged, altered, another room's) joins a new student: it can never name someone else.
+        A valid token whose student the room has forgotten brings them back under the same id.
         """
         room = self._lookup(raw_code, address)
         current = room.by_sid.get(sid)
+        if current is not None and (member_token is None or member_token == current.token):
+            return room, current                      # the same socket again: nothing to verify
+        member_id = self.tokens.member_id(room.code, member_token)
         if current is not None and (member_id is None or member_id == current.member_id):
             return room, current
-        member = room.members.get(member_id) if isinstance(member_id, str) else None
+        member = room.members.get(member_id) if member_id is not None else None
         if member is None:
             if room.connected_members() >= self.limits.max_members:
                 raise RoomError("room_full", f"This room is full ({self.limits.max_members} students).")
         self._leave_current(sid)
         if member is None:
-            member = Member(secrets.token_urlsafe(12), None)
+            member = Member(member_id or secrets.token_urlsafe(12), None)
             room.members[member.member_id] = member
         if member.sid is not None:   # the same student from a new connection
             self._detach_sid(room, member.sid)
@@ -300,11 +345,24 @@ class RoomRegistry:
         room.last_active = self.clock()
         return room, member
 
+    def member_token(self, room: Room, member: Member) -> str:
+        if member.token is None:
+            member.token = self.tokens.member(room.code, member.member_id)
+        return member.token
+
+    def owned(self, raw_code: object, token: object) -> Room | None:
+        """The room ``token`` controls, or None: the same answer for a wrong token as for no room,
+        so asking tells a guesser nothing."""
+        room = self.get(raw_code)
+        if room is None or not self.tokens.controls(room.code, token) or not codes.token_matches(room.token, token):
+            return None
+        return room
+
     def claim(self, raw_code: object, token: object, sid: str, address: str) -> Room:
         """Make ``sid`` a controller of the room: the instructor's console, its presenter window,
         or the same browser after a reload or reconnect."""
         room = self._lookup(raw_code, address)
-        if not codes.token_matches(room.token, token):
+        if self.owned(room.code, token) is not room:
             self.failures.allow(address)
             raise RoomError("bad_token", "This browser does not hold the room's control token.")
         if self.sids.get(sid) != room.code:

@@ -16,9 +16,11 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from webapp.classroom import payloads as p
 from webapp.classroom.address import join_url, public_base
+from webapp.classroom.codes import normalize_code
 from webapp.classroom.live import NAMESPACE, RoomOutlet
 from webapp.classroom.rooms import Member, Room, RoomError, RoomRegistry
 from webapp.extensions import socketio
+from webapp.ops import refused
 from webapp.transport.budget import check_start
 from webapp.transport.controls import apply_control
 from webapp.transport.payloads import CONTROL_KEYS, START_KEYS, PayloadError, parse_control, parse_start
@@ -68,6 +70,7 @@ class Classroom:
         self.handlers: dict[str, Callable[..., None]] = {
             "create": self.create, "claim": self.claim, "join": self.join, "leave": self.leave,
             "detach": self.detach, "rejoin": self.rejoin, "answer": self.answer, "tap": self.tap,
+            "room_status": self.room_status, "close_room": self.close_room,
         }
         self.controls: dict[str, Callable[[Room, str, Mapping[str, Any]], None]] = {
             "settings": self.set_settings, "lesson": self.set_lesson, "start": self.start,
@@ -132,18 +135,41 @@ class Classroom:
                                    "again."}, sid)
 
     def claim(self, sid: str, payload: Any, address: str) -> None:
+        """A console (reloaded, reconnected) or its presenter takes the room back: the snapshot
+        carries the run so far (``history``: its charts and what is in flight) so it resumes at the
+        class's instant, with control."""
         body = p.envelope(payload, ("code", "token"), "claim")
         before = self.registry.room_of(sid)
         room = self.registry.claim(body.get("code"), body.get("token"), sid, address)
         self._left(sid, before, room)
         self._enter(sid, room)
-        self._send("room", {"role": "instructor", **room.snapshot()}, sid)
+        self._send("room", {"role": "instructor", **_caught_up(room, samples=True)}, sid)
+
+    def room_status(self, sid: str, payload: Any, address: str) -> None:
+        """Whether a room whose token this browser keeps is still open, and how it is doing: the
+        console lists the instructor's open rooms with it (to resume or close them)."""
+        body = p.envelope(payload, ("code", "token"), "room_status")
+        self._send_status(sid, body, self.registry.owned(body.get("code"), body.get("token")))
+
+    def close_room(self, sid: str, payload: Any, address: str) -> None:
+        """End a room by its token, from any tab: a console closed without "End class" no longer
+        holds its address's room cap until the room expires."""
+        body = p.envelope(payload, ("code", "token"), "close_room")
+        room = self.registry.owned(body.get("code"), body.get("token"))
+        if room is not None:
+            self._close(room, "The instructor ended the class.")
+        self._send_status(sid, body, None)
+
+    def _send_status(self, sid: str, body: Mapping[str, Any], room: Room | None) -> None:
+        code = normalize_code(body.get("code"))
+        self._send("room_status", {"code": code, "open": room is not None,
+                                   **(room.summary() if room is not None else {})}, sid)
 
     def join(self, sid: str, payload: Any, address: str) -> None:
-        body = p.envelope(payload, ("code", "member_id"), "join")
+        body = p.envelope(payload, ("code", "member"), "join")
         before = self.registry.room_of(sid)
         try:
-            room, member = self.registry.join(body.get("code"), sid, address, body.get("member_id"))
+            room, member = self.registry.join(body.get("code"), sid, address, body.get("member"))
         except RoomError as exc:
             if exc.reason == "rate_limited":   # a guesser: make it reconnect for every try
                 self.refuse(sid, "join", exc.reason, exc.message)
@@ -152,7 +178,8 @@ class Classroom:
             raise
         self._left(sid, before, room)
         self._enter(sid, room)
-        self._send("joined", {"member_id": member.member_id, **room.snapshot()}, sid)
+        self._send("joined", {"member_id": member.member_id, "member": self.registry.member_token(room, member),
+                              "you": room.you(member), **_caught_up(room, samples=False)}, sid)
         self._mark(room)
 
     def leave(self, sid: str, payload: Any, address: str) -> None:
@@ -183,7 +210,7 @@ class Classroom:
         room, member = self._member(sid)
         room.set_following(member, True)
         socketio.server.enter_room(sid, followers(room.code), namespace=NAMESPACE)
-        self._send("snapshot", room.snapshot(), sid)
+        self._send("snapshot", {"you": room.you(member), **_caught_up(room, samples=False)}, sid)
         self._mark(room)
 
     def answer(self, sid: str, payload: Any, address: str) -> None:
@@ -298,7 +325,16 @@ class Classroom:
         return lesson
 
     def _observe(self, room: Room, event: str, data: dict[str, Any]) -> None:
-        """Keep the run's last word for late joiners; put the result beside the class's guesses."""
+        """Keep the run's last word and its samples for late joiners; remember whose tap is whose;
+        put the result beside the class's guesses."""
+        if event == "frame":
+            room.history.frame(data)
+            return
+        if event == "tapped":
+            room.tapped(data["sid"], data["run_id"], data["req"])
+            return
+        if event == "state":
+            room.history.state(data)
         if event in ("started", "state", "done"):
             room.run[event] = data
         if event == "state" and data["action"] in ("inputs", "moments") and "started" in room.run:
@@ -333,6 +369,7 @@ class Classroom:
         socketio.emit(event, data, to=sid, namespace=NAMESPACE)
 
     def refuse(self, sid: str, event: str, reason: str, message: str, field: str | None = None) -> None:
+        refused(reason)
         self._send("room_error", {"event": str(event)[:40], "reason": reason, "message": message,
                                   "field": field}, sid)
 
@@ -393,7 +430,21 @@ class Classroom:
                 self._ensure_ticker()
 
 
+def _caught_up(room: Room, samples: bool) -> dict[str, Any]:
+    """The room's snapshot, its run with ``history``: the requests in flight now (the stage agrees
+    with the run at once, not only from the next arrivals) and, with ``samples``, the run's charts
+    from the start. Students get no samples: a class of hundreds rejoining at once (a Wi-Fi blip)
+    would each pull the whole history; their charts start when they join, their counters are exact
+    at once either way."""
+    snap = room.snapshot()
+    started = room.run.get("started")
+    if started is not None:
+        snap["run"]["history"] = room.history.catch_up(started["run_id"], samples)
+    return snap
+
+
 def _keys(event: str) -> tuple[str, ...]:
+    """The keys each instructor-only event may carry."""
     return {"settings": START_KEYS, "lesson": ("id", "step"), "start": START_KEYS,
             "control": CONTROL_KEYS, "predict": ("lesson", "question", "choices"),
             "close_prediction": (), "herd": ("on",), "close": ()}[event]

@@ -17,7 +17,7 @@ from webapp.classroom.codes import display_code, normalize_code
 bp = Blueprint("classroom", __name__)
 
 
-def _base() -> tuple[str, bool]:
+def _base() -> tuple[str, str | None]:
     return address.public_base(current_app.extensions["herdlab.settings"])
 
 
@@ -36,8 +36,8 @@ def console():
 
 @bp.get("/classroom/present")
 def present():
-    base, unreachable = _base()
-    return render_template("classroom/present.html", join_base=base, guessed=unreachable)
+    base, guess = _base()
+    return render_template("classroom/present.html", join_base=base, guess=guess)
 
 
 @bp.get("/join")

@@ -7,7 +7,8 @@ The estimate adds up, for the worst case the scenario allows, the steps the loop
 
 - every attempt (a request, and each retry, if an attempt can fail at all: by a timeout, a
   fault, or a datastore that can hold enough queries to crash or fill its queue) arrives,
-  finishes its cache lookup, may time out and may wait for one query of its own;
+  finishes its cache lookup (and, on a miss, reaches its strategy a round trip later), may
+  time out and may wait for one query of its own (or be refused one by the pool timeout);
 - a lock waiter polls every ``lock_poll_ms`` until the value is there (with ``notify`` it is
   woken instead: once, plus once per lease while it waits) -- for as long as a fetch
   can take, or a lease if the leader can die, or, when the TTL is shorter than a fetch or a
@@ -119,7 +120,7 @@ def _parts(s: Scenario, extra_herds: int = 0) -> list[_Part]:
                         * tries)
     fetch_s = query_s + (st.lease_ms / 1000.0 if s.faults.leader_dies else 0.0)
 
-    per_attempt = (2 + (c.timeout_s > 0) + (s.cache.enabled and s.cache.lookup_ms > 0)
+    per_attempt = (2 + (c.timeout_s > 0) + 2 * (s.cache.enabled and s.cache.lookup_ms > 0)
                    + (st.wait_timeout_ms > 0))
     parts = [_Part(attempts * per_attempt, ("clients.count", "clients.retries") if c.retries
                    else ("clients.count",), f"{attempts:,.0f} attempts")]

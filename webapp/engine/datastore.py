@@ -8,7 +8,10 @@ queries are rejected until it is back. With both off it is a plain M/M/c (or M/D
 
 A query still waiting for a connection leaves the queue when ``cancel`` is called (its clients
 all gave up: lifecycle.py decides); one already running runs on, as a real statement does, and
-its answer goes nowhere. A cancelled query stays in the deque as a tombstone, skipped when it
+its answer goes nowhere. With ``pool_timeout_s`` on, a query that has waited that long for a
+connection is refused (``db_rejected``, reason ``pool_timeout``), as psycopg_pool's ``getconn``
+raises ``PoolTimeout``: the app server gives up on the connection, not the client on the
+answer. A cancelled (or refused) query stays in the deque as a tombstone, skipped when it
 reaches the head, so cancelling costs O(1) however long the queue; every count the model acts on
 (``queued``, the queue limit, overload) leaves tombstones out.
 """
@@ -23,6 +26,8 @@ from webapp.engine.events import (DB_CANCELLED, DB_FAILED, DB_FINISHED, DB_QUEUE
                                   DB_STARTED, DB_STATE, Event)
 from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Datastore as DatastoreConfig
+
+from webapp.engine.loop import cancel_timer
 
 if TYPE_CHECKING:
     from webapp.engine.loop import Loop
@@ -48,7 +53,7 @@ class Query:
     still waiting for its answer (lifecycle.py keeps it; at 0 a queued query is cancelled)."""
 
     __slots__ = ("id", "key", "server", "req", "attempt", "role", "on_done", "t_submit",
-                 "queued", "running", "doomed", "waiting", "cancelled")
+                 "queued", "running", "doomed", "waiting", "cancelled", "timer")
 
     def __init__(self, qid: int, key: str, server: int, req: Any, attempt: int | None,
                  role: str, on_done: Callable[[float, bool], None], t: float) -> None:
@@ -65,6 +70,7 @@ class Query:
         self.doomed = False      # faults.fail_fetch: served, but answers with an error
         self.waiting = 0
         self.cancelled = False   # left the queue: a tombstone until it reaches the head
+        self.timer: list | None = None   # its pool timeout while it waits (Loop.timer)
 
 
 class Datastore:
@@ -121,6 +127,8 @@ class Datastore:
             q.queued = True
             queued = len(self.queue) - self._tombstones
             self.recorder.note(DB_QUEUED, t, q.req, q.server, q.id, queued)
+            if cfg.pool_timeout_s:
+                q.timer = self.loop.timer(t + cfg.pool_timeout_s, self._pool_timeout, q)
             if queued >= cfg.overload_queue and self.state == UP:
                 self._set_state(t, OVERLOADED)
         inflight = len(self.queue) - self._tombstones + len(self.running)
@@ -162,10 +170,29 @@ class Datastore:
         while queue:
             q = queue.popleft()
             if not q.cancelled:
-                q.queued = False
+                self._leave_queue(q)
                 return q
             self._tombstones -= 1
         return None
+
+    def _leave_queue(self, q: Query) -> None:
+        """``q`` no longer waits for a connection (so its pool timeout will not fire)."""
+        q.queued = False
+        if q.timer is not None:
+            cancel_timer(q.timer)
+            q.timer = None
+
+    def _pool_timeout(self, t: float, q: Query) -> None:
+        """``q`` waited ``pool_timeout_s`` for a connection: refused, it leaves the queue (a
+        tombstone, as a cancelled one) and answers with a failure its clients hear."""
+        q.timer = None
+        self._leave_queue(q)
+        q.cancelled = True
+        self._tombstones += 1
+        self.counters.db_rejected += 1
+        self.recorder.note(DB_REJECTED, t, q.req, q.server, q.id, "pool_timeout")
+        self._maybe_not_overloaded(t)
+        self.answer(t, q, False)
 
     def _maybe_not_overloaded(self, t: float) -> None:
         if self.state == OVERLOADED and self.queued < self.cfg.overload_queue:
@@ -174,7 +201,7 @@ class Datastore:
     def cancel(self, t: float, q: Query) -> None:
         """Every client waiting for ``q`` gave up while it was still queued: it leaves the queue
         (no connection time spent) and answers, to nobody, with a failure."""
-        q.queued = False
+        self._leave_queue(q)
         q.cancelled = True
         self._tombstones += 1
         self.counters.db_cancelled += 1
@@ -208,7 +235,8 @@ class Datastore:
         self._tombstones = 0
         self.running.clear()
         for q in held:
-            q.queued = q.running = False
+            self._leave_queue(q)
+            q.running = False
             self.counters.db_failed += 1
             self.recorder.note(DB_FAILED, t, q.req, q.server, q.id)
         for q in held:

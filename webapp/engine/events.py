@@ -49,6 +49,7 @@ SAMPLE_FIELDS = (
     "db_failed", "coalesced", "cache_hits", "cache_misses", "stale_served", "inflight_requests",
     "responses", "rps", "lat_p50_ms", "lat_p99_ms", "lat_p99_answered_ms", "ends",
     "p50_ms", "p99_ms", "p99_answered_ms", "db_cancelled", "retries_denied",
+    "waiting", "herds", "made",
 )
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -85,8 +86,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     DB_SLOW: ("factor", "until"),
     CHUNK_PUBLISHED: ("chunk",),
     # A moment worth seeing (engine/moments.py): ``what`` names it, the rest is what a caption
-    # needs; fields that do not apply are None.
-    MOMENT: ("what", "number", "until", "next", "from_server", "factor", "ok"),
+    # needs; fields that do not apply are None. ``at``: the instant it shows, when that is
+    # before the moment was known (a herd's peak, a retry wave).
+    MOMENT: ("what", "number", "until", "next", "from_server", "factor", "ok", "at"),
     # An input applied at its time (engine/inputs.py): ``input`` is its kind, ``seq`` its place
     # in the run's list of inputs; ``applied`` False with ``reason`` when it could not act.
     INPUT: ("input", "seq", "applied", "reason", "name", "value", "until"),

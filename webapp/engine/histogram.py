@@ -34,6 +34,12 @@ class LogHistogram:
         self.count = 0
         self._tree = [0] * (_BUCKETS + 1)          # 1-based Fenwick tree of bucket counts
 
+    def copy(self) -> "LogHistogram":
+        other = LogHistogram()
+        other.count = self.count
+        other._tree = self._tree.copy()
+        return other
+
     def add_sorted(self, values: Sequence[float]) -> None:
         """Add already sorted values, one tree update per bucket they fall in."""
         i, n = 0, len(values)

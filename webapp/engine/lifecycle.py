@@ -2,8 +2,9 @@
 
 A request's attempts go: arrive at a server -> cache lookup (``cache.lookup_ms`` later) -> a
 fresh value (a hit), an expired one, or none (a miss) -> the run's mitigations decide: answer
-from the cache, serve stale, refresh early, or (on a miss) the coalescing strategy chooses who
-fetches and who waits -> datastore -> the value is written to the cache -> answers. A client may
+from the cache, serve stale, refresh early, or (on a miss, one more ``cache.lookup_ms`` later:
+the read-to-claim delay, ``_claim``) the coalescing strategy chooses who fetches and who waits
+-> datastore -> the value is written to the cache -> answers. A client may
 time out, or get an error, and retry (after its backoff); the server-side work of an abandoned
 attempt goes on, and its answer is dropped. A server that dies does nothing more.
 
@@ -78,7 +79,10 @@ class Lifecycle(QueryWaits):
     """Implements ``webapp.engine.ports.Host`` on the simulation's models."""
 
     def __init__(self, scenario: Scenario, loop: Loop, recorder: Recorder,
-                 counters: Counters, service_s: Sequence[float] = ()) -> None:
+                 counters: Counters, service_s: Sequence[float] = (),
+                 planned: Sequence[float] = ()) -> None:
+        """``service_s`` and ``planned``: a trace's (engine/trace.py); ``planned[i]`` is when
+        request ``i`` was meant to arrive, where its latency is measured from."""
         s = self.scenario = scenario
         self.loop = loop
         self.recorder = recorder
@@ -100,7 +104,12 @@ class Lifecycle(QueryWaits):
         # Requests not yet ended that got past a cache lookup unanswered (the others are in
         # the LOOKUPS lane, or between attempts): where a dying server finds its attempts.
         self.open: dict[int, Request] = {}
-        self.moments = Moments(recorder, s)
+        # How many times each place in a strategy's code made its event, traced or not, by the
+        # key ``strategies/lines.py`` maps to lines ("fetch_start:leader", "promise_wait",
+        # "respond:promise", "retry"): samples carry it, so a page lights a strategy's code
+        # for the viewers it does not draw too (answers from the cache are not counted).
+        self.made: dict[str, int] = {}
+        self.moments = Moments(recorder, s, loop.later)
         self.db.moments = self.moments
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
         # Lessons 12-14: the cache tier's shards (None: it answers at once), and whether a key
@@ -111,6 +120,8 @@ class Lifecycle(QueryWaits):
         self._private = s.workload.private
         self._watchers: dict[str, deque[list]] = {}   # name -> [fn, args, timer], FIFO
         self._queries = 0
+        self._planned = planned              # a trace's planned arrivals, in its order
+        self._replayed = 0                   # how many of them have arrived
         self._timeout_s = s.clients.timeout_s
         self._lookup_s = s.cache.lookup_ms / 1000.0
         self._cache_on = s.cache.enabled
@@ -155,11 +166,12 @@ class Lifecycle(QueryWaits):
         self._read_copy = read_copy[0] if read_copy else None
         # See _arrive_light: no timer before the lookup, every server alive, no events to
         # record, no mitigation to tell of a new request or to answer it before its lookup,
-        # lookups landing in the order they were made (no shard queues).
+        # no planned arrival to keep, lookups landing in the order they were made (no shard
+        # queues).
         self._light = (self._cache_on and self._lookup_s > 0 and all(self._alive)
                        and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
-                       and self._every != 1 and not self._on_request and not self._on_arrive
-                       and self.shards is None)
+                       and self._every != 1 and not self._on_request and not self._planned
+                       and not self._on_arrive and self.shards is None)
 
     def use(self, scenario: Scenario) -> None:
         """Switch to ``scenario`` (the same but for a mitigation switch, engine/inputs.py) from
@@ -176,9 +188,11 @@ class Lifecycle(QueryWaits):
         every = self._every
         return every == 1 or every > 1 and (viewer % every == 0 or viewer >= self._viewers)
 
-    def new_request(self, t: float, viewer: int, key: str) -> Request:
+    def new_request(self, t: float, viewer: int, key: str, t0: float | None = None) -> Request:
+        """A new request arriving at ``t``; its latency runs from ``t0`` (default ``t``)."""
         c = self.counters
-        req = Request(c.requests, viewer, key, t, self._every == 1 or self._traced(viewer))
+        req = Request(c.requests, viewer, key, t if t0 is None else t0,
+                      self._every == 1 or self._traced(viewer))
         c.requests += 1
         if t >= self._after:
             c.after_requests += 1
@@ -191,12 +205,16 @@ class Lifecycle(QueryWaits):
         ``req`` again (a retry, or an injected request). Look the key up, or with no cache, it
         is a miss."""
         if req is None:
+            t0 = t
+            if self._planned:                    # a trace's: when it was meant to come
+                t0 = self._planned[self._replayed]
+                self._replayed += 1
             if self._admit and not all(admit(t) for admit in self._admit):
                 return                           # a traffic shift sent it to another cluster
             if self._light and (self._every == 0 or not self._traced(viewer)):
                 self._arrive_light(t, viewer, key)
                 return
-            req = self.new_request(t, viewer, key)
+            req = self.new_request(t, viewer, key, t0)
         attempt = req.attempt
         if attempt:
             self.moments.retry_arrived(t)
@@ -299,8 +317,19 @@ class Lifecycle(QueryWaits):
             self.recorder.note(CACHE_MISS, t, req, server, attempt)
         req.missed = True
         self.moments.missed(t, req, server)
-        self._on_miss(t, req, attempt, server)
+        if self._lookup_s:
+            self.loop.later(t + self._lookup_s, self._claim, req, attempt, server)
+        else:
+            self._on_miss(t, req, attempt, server)
         self._after_lookup(req, attempt)
+
+    def _claim(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """A miss reaches the coalescing strategy one cache round trip after the cache was read:
+        its next step (a claim on the lock or marker, or the promise table once the answer is
+        back) comes that much later, as on a real host, and another request's value may land in
+        between. Unseen by the read, it is what the strategies' re-check is for."""
+        if self._alive[server]:
+            self._on_miss(t, req, attempt, server)
 
     def _made_late(self, rid: int, viewer: int, key: str, t0: float, server: int) -> Request:
         """The object of a light request (``_arrive_light``), made when it is first needed."""
@@ -330,8 +359,8 @@ class Lifecycle(QueryWaits):
         if req.attempt < self._retries and self._retry_allowed(t, req, server, reason):
             req.attempt += 1             # from now on the old attempt's answers are dropped
             self.counters.retries += 1
+            self._count_made(RETRY)
             delay = self._retry_delay(req.attempt)
-            self.moments.retry_due(t + delay)
             self.recorder.note(RETRY, t, req, server, req.attempt, delay * 1000.0, reason)
             self.loop.later(t + delay, self.arrive, req.viewer, req.key, req)
             self._stop_waiting(t, req)
@@ -353,6 +382,7 @@ class Lifecycle(QueryWaits):
         for hook in self._may_retry:
             if not hook(t, req, req.attempt + 1):
                 self.counters.retries_denied += 1
+                self._count_made(RETRY_DENIED)
                 self.recorder.note(RETRY_DENIED, t, req, server, req.attempt, reason)
                 return False
         return True
@@ -489,6 +519,7 @@ class Lifecycle(QueryWaits):
         q = Query(self._queries, req.key, server, req, attempt, role, on_done, t)
         self._queries += 1
         self.counters.db_queries += 1
+        self._count_made(f"{FETCH_START}:{role}")
         self.recorder.note(FETCH_START, t, req, server, attempt, role, q.id)
         if role == "leader":
             self.moments.fetching(t, req, server)
@@ -501,6 +532,8 @@ class Lifecycle(QueryWaits):
 
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
                coalesced: bool = False) -> None:
+        if source != "cache":
+            self._count_made(f"{RESPOND}:{source}")
         if req.attempt != attempt or req.done:
             return                       # the client already gave up on this attempt
         if not ok:
@@ -520,6 +553,7 @@ class Lifecycle(QueryWaits):
         return self.cache.fresh(key, t)
 
     def put(self, t: float, key: str, role: str, delta: float) -> None:
+        self._count_made(f"{CACHE_SET}:{role}")
         self.cache_put(t, key, role, delta)
 
     def claim(self, name: str, owner: Any, server: int, t: float,
@@ -568,10 +602,14 @@ class Lifecycle(QueryWaits):
 
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
         if kind in _WAITS:
-            self.moments.waiting(req, server)
+            self.moments.waiting_on(req, server)
             for hook in self._on_wait:
                 hook(t, req, fields[0], server)
+        self._count_made(kind)
         self.recorder.note(kind, t, req, server, *fields)
+
+    def _count_made(self, key: str) -> None:
+        self.made[key] = self.made.get(key, 0) + 1
 
     def config(self, section: str) -> Any:
         return getattr(self.scenario, section)

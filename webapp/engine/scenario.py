@@ -136,6 +136,10 @@ class Datastore:
                                  lo=0.001, hi=600.0)
     recovery_s: float = _spec(5.0, "Down time after a crash; queries are rejected meanwhile.",
                               lo=0.001, hi=600.0)
+    pool_timeout_s: float = _spec(0.0, "A query waiting longer than this for a connection is "
+                                  "refused (rejected, reason pool_timeout), as psycopg_pool's "
+                                  "timeout raises PoolTimeout (0 = it waits as long as it "
+                                  "takes).", lo=0.0, hi=600.0)
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,11 @@ class Strategy:
     lease_ms: float = _spec(5_000.0, "lock/notify/distributed: a lock or marker expires after "
                             "this long, so a dead holder cannot block the key forever.",
                             lo=1.0, hi=600_000.0)
+    recheck: bool = _spec(True, "lock/notify/promise/distributed: whoever wins the lock or "
+                          "marker, or starts a new promise call, reads the cache once more and "
+                          "uses a value that landed since its own read (a miss reaches the lock "
+                          "cache.lookup_ms after the read); false: it queries anyway, the "
+                          "double fetch of a real race.")
     wait_timeout_ms: float = _spec(0.0, "A request that has waited this long on another's fetch "
                                    "(a lock, a promise, a marker) stops waiting and queries the "
                                    "datastore itself; its answer is not cached, as with nginx's "

@@ -66,8 +66,9 @@ class Simulation:
         self._counters = Counters()
         self._loop = Loop(scenario.sample_interval_s, scenario.duration_s, max_steps)
         self._life = Lifecycle(scenario, self._loop, self._recorder, self._counters,
-                               trace.service_s if trace else ())
-        sampler = Sampler(self._life)
+                               trace.service_s if trace else (),
+                               trace.planned if trace else ())
+        sampler = self._sampler = Sampler(self._life)
         self._loop.on_sample = sampler.sample
         self._faults = Faults(self._life, self._loop)
         self._workload = Workload(self._life, self._loop, trace)
@@ -129,6 +130,11 @@ class Simulation:
         loop.run(until_t, None)
         if not loop.finished and until_t > loop.now:
             loop.now = until_t
+
+    def peek(self) -> Event:
+        """A ``sample`` event of the run as it stands now (everything up to ``now`` done), made
+        without touching the run: what a page that seeks to this instant shows."""
+        return self._sampler.peek(self._loop.now)
 
     def run(self) -> "Simulation":
         """Run to the end, discarding events (use ``events()`` to see them)."""

@@ -18,6 +18,10 @@ trace fails at once with a clear message rather than midway through a run.
 - ``service_s``: the i-th query to get a connection is served in ``service_s[i]`` seconds
   (before any contention or slowdown the scenario adds); past the end of the list, service times
   are drawn from the scenario's distribution as usual.
+- ``planned``: the instant each arrival was *meant* to come (``planned[i]`` for
+  ``arrivals[i]``; none given: the arrival itself). A request's latency runs from it, as a real
+  run's does: measured from the planned arrival, a late start counts against the system, the
+  standard correction for coordinated omission (Gil Tene; wrk2, HdrHistogram).
 """
 import math
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ MAX_KEY = 64
 class Trace:
     arrivals: Sequence[tuple[float, int, str]]
     service_s: Sequence[float] = ()
+    planned: Sequence[float] = ()
 
     def __post_init__(self) -> None:
         if not 0 < len(self.arrivals) <= MAX_ARRIVALS:
@@ -51,6 +56,14 @@ class Trace:
                 raise ValueError(f"arrival {i}: key must be a string of 1 to {MAX_KEY} "
                                  "characters")
             last = float(t)
+        if self.planned and len(self.planned) != len(self.arrivals):
+            raise ValueError(f"planned needs one instant per arrival ({len(self.arrivals):,}), "
+                             f"not {len(self.planned):,}")
+        for i, t in enumerate(self.planned):
+            if not (isinstance(t, (int, float)) and not isinstance(t, bool)
+                    and math.isfinite(t) and t >= 0):
+                raise ValueError(f"planned[{i}] must be a finite number of seconds >= 0, "
+                                 f"not {t!r}")
         if len(self.service_s) > MAX_ARRIVALS * 11:      # each arrival: 1 + up to 10 retries
             raise ValueError("more service times than a trace's queries can use")
         for i, s in enumerate(self.service_s):

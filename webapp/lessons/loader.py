@@ -31,6 +31,7 @@ GLOSSARY_FILE = "glossary.md"
 REFERENCES_FILE = "references.md"
 NOT_LESSONS = {GLOSSARY_FILE, REFERENCES_FILE, "README.md"}  # README.md documents the format
 MAX_FILE_BYTES = 200_000
+MAX_NTH = 100            # a step's ``nth`` moment (the engine makes at most 100 of a kind)
 CONFIDENCE = ("V", "V2", "S", "U")
 _CITATION = re.compile(r"\]\(/references#([^)\s]*)\)")
 
@@ -294,7 +295,8 @@ def _window_fits(path: str, w: Window, duration_s: float, interval_s: float) -> 
                           f"({interval_s:g}); a window's rates need whole samples")
 
 
-def _steps(root: _Node, body: str, experiment_ids: set[str]) -> tuple[str, tuple[Step, ...]]:
+def _steps(root: _Node, body: str, experiment_ids: set[str],
+           pairs: set[str]) -> tuple[str, tuple[Step, ...]]:
     intro, sections = split_steps(body)
     items = root.items("steps")
     if len(sections) != len(items):
@@ -303,15 +305,16 @@ def _steps(root: _Node, body: str, experiment_ids: set[str]) -> tuple[str, tuple
     steps = []
     for (path, item), (title, markdown) in zip(items, sections):
         node = _Node(item, path)
-        node.only("id", "experiment", "code", "moment")
+        node.only("id", "experiment", "code", "moment", "nth", "side")
         experiment = node.ident("experiment", default=None)
         if experiment is not None and experiment not in experiment_ids:
             raise Invalid(node.at("experiment"), f"names the unknown experiment {experiment!r}")
         code = node.get("code", str, None, "a strategy name")
         if code is not None and strategy_file(code) is None:
             raise Invalid(node.at("code"), f"there is no module webapp/strategies/{code}.py")
-        steps.append(Step(node.ident("id"), title, markdown, experiment, code,
-                          _moment(node, experiment)))
+        moment = _moment(node, experiment)
+        steps.append(Step(node.ident("id"), title, markdown, experiment, code, moment,
+                          *_story(node, moment, experiment, pairs)))
     _unique([(f"steps[{i}].id", s.id) for i, s in enumerate(steps)])
     return intro, tuple(steps)
 
@@ -332,6 +335,25 @@ def _moment(node: _Node, experiment: str | None) -> str | None:
         raise Invalid(node.at("moment"), "a step naming a moment names its experiment too: the "
                       "run that makes the moment")
     return moment
+
+
+def _story(node: _Node, moment: str | None, experiment: str | None,
+           pairs: set[str]) -> tuple[int, str]:
+    """``nth: 2`` (the second such moment of the run: the one the step is about) and ``side: b``
+    (a pair's side B is the one narrated, and the code beside the step follows it); defaults 1
+    and a."""
+    nth = node.get("nth", int, 1, "a whole number")
+    if "nth" in node.data and moment is None:
+        raise Invalid(node.at("nth"), "counts the step's moment: name it with moment:")
+    if not 1 <= nth <= MAX_NTH:
+        raise Invalid(node.at("nth"), f"must be 1 to {MAX_NTH}")
+    side = node.get("side", str, "a", "a or b")
+    if side not in ("a", "b"):
+        raise Invalid(node.at("side"), f"must be a or b, not {side!r}")
+    if side == "b" and experiment not in pairs:
+        raise Invalid(node.at("side"), "names side B: the step's experiment must be a pair "
+                      "(with compare:)")
+    return nth, side
 
 
 def _in(node: _Node, key: str, ids: set[str], what: str) -> str:
@@ -375,7 +397,8 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
     # what checks may read: each run's windows (a pair's side B has its experiment's), moments
     readable = {e.id: lab.window_keys(e) | lab.MOMENT_KEYS
                 for e in experiments for e in filter(None, (e, e.side_b()))}
-    intro, steps = _steps(root, body, experiment_ids)
+    intro, steps = _steps(root, body, experiment_ids,
+                          {e.id for e in experiments if e.compare is not None})
     step_ids = {s.id for s in steps}
 
     prediction = None

@@ -70,6 +70,8 @@ class Step:
     code: str | None = None         # a strategy module shown beside the text
     moment: str | None = None       # the moment (engine/moments.py WHATS) of its experiment's run
                                     # the step is about; lessons check proves the run makes it
+    nth: int = 1                    # which of them (1: the first; the page narrates that one)
+    side: str = "a"                 # the side of a pair narrated, whose code the page follows
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,9 @@ class Lesson:
     def moment_checks(self) -> list[Check]:
         """A step that names a moment promises the student its run shows it: one check per side.
 
-        The page eases into that moment on each stage it plays (both, for a pair), so the moment
-        must be made on every seed checked, on side A and, for a pair, on side B too.
+        The page eases into that moment on the side the step names (``side``, A unless a pair's
+        B), the ``nth`` of them, so that side's run must make at least ``nth`` of them on every
+        seed checked; a pair's other side plays beside it and must make one too.
         """
         found = []
         for step in self.steps:
@@ -172,7 +175,9 @@ class Lesson:
                 continue
             experiment = self.experiment(step.experiment)
             for side in filter(None, (experiment, experiment.side_b())):
-                found.append(Check(side.id, parse(f"moments.{step.moment} >= 1"),
+                narrated = (side is experiment) == (step.side == "a")
+                least = step.nth if narrated else 1
+                found.append(Check(side.id, parse(f"moments.{step.moment} >= {least}"),
                                    f"step {step.id!r} shows the moment {step.moment!r}",
                                    one_sided=None))
         return found

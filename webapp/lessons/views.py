@@ -92,7 +92,8 @@ def _client_data(lesson: Lesson) -> dict[str, Any]:
     """What the lesson's script needs: experiments for the lab, answers, reveal keys, the goal.
 
     ``steps`` lists the step ids in page order; ``step_info`` says, for each, the experiment its
-    button loads, the moment of that run it is about and the strategy shown beside it;
+    button loads, the moment of that run it is about (the ``nth`` of them, on ``side`` a or b)
+    and the strategy shown beside it;
     ``code_lines`` maps each shown strategy's events to its lines (``codelines.code_of``).
     The shape is the contract with the page (/work/coord/CONTRACTS.md, lessons L1-L3).
     """
@@ -100,7 +101,8 @@ def _client_data(lesson: Lesson) -> dict[str, Any]:
     return {
         "id": lesson.id,
         "steps": [s.id for s in lesson.steps],
-        "step_info": {s.id: {"experiment": s.experiment, "moment": s.moment, "code": s.code}
+        "step_info": {s.id: {"experiment": s.experiment, "moment": s.moment, "nth": s.nth,
+                             "side": s.side, "code": s.code}
                       for s in lesson.steps},
         "experiments": {e.id: _experiment_data(e) for e in lesson.experiments},
         "code_lines": {s.code: found["lines"] for s in lesson.steps

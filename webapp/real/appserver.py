@@ -18,8 +18,10 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import os  # noqa: E402 -- after patching, on purpose
+import bisect  # noqa: E402 -- after patching, on purpose
+import os  # noqa: E402
 import signal  # noqa: E402
+import time  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
 from multiprocessing.connection import Connection  # noqa: E402
@@ -31,6 +33,7 @@ import redis  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
 from webapp.engine.scenario import parse_scenario  # noqa: E402
+from webapp.real.autopipeline import AutoPipeline  # noqa: E402
 from webapp.real.host import RealHost  # noqa: E402
 from webapp.real.rediscache import RedisCache  # noqa: E402
 from webapp.real.settings import parse_settings  # noqa: E402
@@ -39,29 +42,46 @@ FLUSH_S = 0.02
 REDIS_CONNECTIONS = 64        # per process; requests beyond wait for one (BlockingConnectionPool)
 OPEN_TIMEOUT_S = 30.0
 SYNC_POLL_S = 0.002
+CALIBRATION_KEY = "calibration"
+POOL_STATS = ("requests_num", "requests_queued", "requests_wait_ms", "requests_errors",
+              "usage_ms")
 
 
 class Outbox:
-    """Events waiting to be sent, kept in time order (a clock reading taken before a blocking
-    call can be older than one taken meanwhile by another greenlet)."""
+    """Events waiting to be sent, kept in time order: an event measured by Redis or PostgreSQL
+    is emitted after others stamped later (host.py, "Measured where it happens"), and a clock
+    reading taken before a blocking call can be older than one taken meanwhile. A batch holds
+    the events up to the host's ``complete_until``; nothing older can come after it (an event
+    that would is stamped at that time instead)."""
 
     def __init__(self, out: Connection) -> None:
         self.out = out
         self.events: list[tuple] = []
-        self.last_t = 0.0
+        self.sent_until = 0.0
 
     def emit(self, event: tuple) -> None:
-        if event[0] < self.last_t:
-            event = type(event)((self.last_t,) + tuple(event[1:]))
-        self.last_t = event[0]
-        self.events.append(event)
+        events = self.events
+        if event[0] < self.sent_until:
+            event = type(event)((self.sent_until,) + tuple(event[1:]))
+        if events and event[0] < events[-1][0]:
+            bisect.insort_right(events, event, key=_time)
+        else:
+            events.append(event)
 
-    def flush(self, host: RealHost) -> None:
-        """Send what is buffered, complete up to now, with the counters and gauges now."""
-        t = max(host.now(), self.last_t)
-        events, self.events = self.events, []
+    def flush(self, host: RealHost, final: bool = False) -> None:
+        """Send the events complete by now (all of them if ``final``), with the counters and
+        gauges now."""
+        now = host.now()
+        until = max(now if final else host.complete_until(), self.sent_until)
+        cut = bisect.bisect_right(self.events, until, key=_time)
+        events, self.events = self.events[:cut], self.events[cut:]
+        self.sent_until = until
         gauges = {"queued": host.waiting, "in_service": sum(host.busy.values())}
-        self.out.send(("batch", events, dict(host.counters), gauges, t))
+        self.out.send(("batch", events, dict(host.counters), gauges, until, max(now, until)))
+
+
+def _time(event: tuple) -> float:
+    return event[0]
 
 
 def main(fd_in: int, fd_out: int) -> int:
@@ -81,7 +101,8 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
     index, processes = plan["index"], plan["processes"]
     client = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
         endpoints.redis_url(), max_connections=REDIS_CONNECTIONS, timeout=OPEN_TIMEOUT_S))
-    cache = RedisCache(client, plan["prefix"])
+    cache = RedisCache(client, plan["prefix"], AutoPipeline(client).call
+                       if settings.redis_client == "pipelined" else None)
     options = {"application_name": f"herdlab-{index}"}
     if settings.statement_timeout_ms:
         options["options"] = f"-c statement_timeout={round(settings.statement_timeout_ms)}"
@@ -100,7 +121,7 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
     def die() -> None:
         """faults.leader_dies: this process dies for real, mid-fetch (what was recorded up to
         now is sent first, as an observer would have seen it)."""
-        outbox.flush(host)
+        outbox.flush(host, final=True)
         os.kill(os.getpid(), signal.SIGKILL)
 
     host = RealHost(scenario, settings, plan["servers"], cache, pools, plan["pool_size"],
@@ -108,9 +129,13 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
                     outbox.emit, die, plan["cpu_rows_per_s"])
     client.ping()
     out.send(("ready", {"pid": os.getpid()}))
-    kind, start = inbox.recv()
+    kind, herd = inbox.recv()
+    assert kind == "calibrate"
+    out.send(("calibrated", take_in_s(cache, herd)))
+    kind, start, scale = inbox.recv()
     assert kind == "go"
     host.start = start
+    host.scale_service(scale)
     host.warm(plan["warm_keys"])
     if index == 0:
         host.slow_down()
@@ -136,8 +161,8 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
     flushing.kill()
     if host.failure is not None:
         raise host.failure
-    outbox.flush(host)
-    out.send(("done", dict(host.counters)))
+    outbox.flush(host, final=True)
+    out.send(("done", dict(host.counters), pool_stats(pools.values())))
     host.wakeups.close()
     for pool in pools.values():
         pool.close()
@@ -156,7 +181,34 @@ def schedule(host: RealHost, arrivals: list[tuple], publishes: list[tuple]) -> N
         if item[1] == 0:
             host.guard(host.publish, item[2], item[3])
         else:
-            gevent.spawn(host.guard, host.arrive_new, *item[2:])
+            gevent.spawn(host.guard, host.arrive_new, *item[2:], item[0])
+
+
+def take_in_s(cache: RedisCache, herd: int) -> float:
+    """How long this process takes to take in its herd of ``herd`` requests: that many
+    greenlets started at once, each reading a key through the run's own client, from the
+    first start to the last greenlet holding its answer (measured now, not assumed: the
+    machine is shared). Redis reads them within milliseconds; the app server then works
+    through the answers one greenlet at a time."""
+    if herd < 2:
+        return 0.0
+    begun = time.monotonic()
+    reads = [gevent.spawn(lambda: (cache.get(CALIBRATION_KEY), time.monotonic())[1])
+             for _ in range(herd)]
+    gevent.joinall(reads, raise_error=True)
+    return max(read.value for read in reads) - begun
+
+
+def pool_stats(pools: Any) -> dict[str, int]:
+    """The pools' own counts and waits (psycopg_pool ``get_stats``), summed: requests for a
+    connection, how many had to queue, their wait in ms as the pool timed it, errors
+    (timeouts, a full queue), and how long connections were lent out in all (ms)."""
+    total = dict.fromkeys(POOL_STATS, 0)
+    for pool in pools:
+        stats = pool.get_stats()
+        for name in POOL_STATS:
+            total[name] += stats.get(name, 0)
+    return total
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if kind == "event":
             if events:
                 events.write(json.dumps(payload.to_dict(), sort_keys=True) + "\n")
+        elif kind == "notice":
+            print(f"note: {payload}", file=sys.stderr, flush=True)
         else:
             kept[kind] = payload
 

@@ -5,6 +5,11 @@ datastore" is PostgreSQL's answer, not the app's: the run reads the sequence bef
 A sequence bump is not transactional: a query that later fails or is cancelled still counts,
 as it should (it reached the server).
 
+Every query also says when PostgreSQL got it and how long its work took, measured by PostgreSQL
+(``statement_timestamp()`` and ``clock_timestamp()`` in the function ``herd_query``): that is the
+service time the simulation beside the run is fed, and when it started, not the client's view
+(which adds the app server's scheduling on both sides). Its clock is the machine's wall clock.
+
 The cost: ``sleep`` holds a connection idle in ``pg_sleep`` (a slow query or a remote call:
 concurrency is limited by connections only); ``cpu`` counts through a series sized to take the
 service time on an idle server (concurrent ones share the cores and slow each other down).
@@ -23,17 +28,35 @@ from typing import Any
 from webapp.engine.events import DB_FAILED, DB_REJECTED
 
 SCHEMA = "create sequence if not exists herd_queries"
+# One query: count it, do its work (sleep, or count rows), and say when PostgreSQL received it
+# (epoch seconds) and how long it took until now (seconds). ``doomed`` (faults.fail_fetch):
+# after its work it really fails, at run time (division by zero).
+FUNCTION = """
+create or replace function herd_query(sleep_s float8, cpu_rows bigint, doomed bool,
+                                      out n bigint, out started float8, out took float8)
+language plpgsql as $$
+begin
+  n := nextval('herd_queries');
+  if cpu_rows > 0 then
+    perform count(*) from generate_series(1, cpu_rows);
+  else
+    perform pg_sleep(sleep_s);
+  end if;
+  if doomed then
+    n := n / (n * 0);
+  end if;
+  started := extract(epoch from statement_timestamp());
+  took := extract(epoch from clock_timestamp() - statement_timestamp());
+end $$"""
 COUNT = "select case when is_called then last_value else last_value - 1 end from herd_queries"
-SLEEP = "select nextval('herd_queries'), pg_sleep(%s)"
-CPU = "select nextval('herd_queries'), (select count(*) from generate_series(1, %s))"
-# faults.fail_fetch: a query that reaches the server, is counted, runs, and then really fails
-# (division by zero at run time: the volatile subquery keeps the planner from folding it).
-DOOMED = "select pg_sleep(%s), 1 / (n * 0) from (select nextval('herd_queries') as n) q"
+QUERY = "select n, started, took from herd_query(%s, %s, %s)"
 CALIBRATION_ROWS = 300_000
+TOO_MANY = ("too many clients", "too many connections", "remaining connection slots are reserved")
 
 
 def prepare(conn: Any) -> None:
     conn.execute(SCHEMA)
+    conn.execute(FUNCTION)
 
 
 def queries_so_far(conn: Any) -> int:
@@ -53,12 +76,10 @@ def calibrate_cpu(conn: Any, tries: int = 3) -> float:
 
 def statement(kind: str, service_s: float, cpu_rows_per_s: float,
               doomed: bool) -> tuple[str, tuple]:
-    """The SQL and its parameter for one query of ``service_s``."""
-    if doomed:
-        return DOOMED, (service_s,)
-    if kind == "cpu":
-        return CPU, (max(1, round(service_s * cpu_rows_per_s)),)
-    return SLEEP, (service_s,)
+    """The SQL and its parameters for one query of ``service_s``; its row is ``(n, started
+    epoch s, took s)`` as PostgreSQL measured them."""
+    rows = max(1, round(service_s * cpu_rows_per_s)) if kind == "cpu" else 0
+    return QUERY, (service_s, rows, doomed)
 
 
 def classify(exc: BaseException) -> tuple[str, str] | None:
@@ -71,9 +92,11 @@ def classify(exc: BaseException) -> tuple[str, str] | None:
     if isinstance(exc, TooManyRequests):
         return DB_REJECTED, "queue_full"
     # Refused at connection time: libpq reports the server's FATAL 53300 as a plain
-    # OperationalError without its SQLSTATE, so the (C-locale) message is what identifies it.
+    # OperationalError without its SQLSTATE, so the (C-locale) message is what identifies it:
+    # every connection slot taken, the run role's CONNECTION LIMIT, or only reserved ones left.
     if isinstance(exc, psycopg.errors.TooManyConnections) or (
-            isinstance(exc, psycopg.OperationalError) and "too many clients" in str(exc)):
+            isinstance(exc, psycopg.OperationalError) and any(
+                refusal in str(exc) for refusal in TOO_MANY)):
         return DB_REJECTED, "too_many_clients"
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return DB_FAILED, "statement_timeout"

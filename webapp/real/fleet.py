@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 import os
 import subprocess
 import sys
@@ -33,31 +34,44 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import psycopg
 import redis
 
 from webapp.engine import Simulation, metrics
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUNK_PUBLISHED,
-                                  DB_FAILED, DB_FINISHED, DB_REJECTED, FETCH_START, RESPOND,
-                                  SAMPLE, SAMPLE_FIELDS, SERVER_DOWN, Event)
+                                  DB_CANCELLED, DB_FAILED, DB_FINISHED, DB_REJECTED, DB_STARTED,
+                                  FETCH_START, RESPOND, SAMPLE, SAMPLE_FIELDS, SERVER_DOWN,
+                                  Event)
 from webapp.engine.histogram import LogHistogram
-from webapp.engine.scenario import Scenario, ScenarioError
+from webapp.engine.scenario import Scenario, ScenarioError, parse_scenario
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
-from webapp.real.services import MAX_CONNECTIONS, Endpoints, with_parent_death
-from webapp.real.settings import (DRAIN_S, MAX_EVENTS, MAX_REQUESTS, RealSettings, check,
-                                  not_honoured, pool_size)
+from webapp.real.services import (MAX_CONNECTIONS, Endpoints, end_run_backends,
+                                  with_parent_death)
+from webapp.real.settings import (DRAIN_S, MAX_EVENTS, MAX_REQUESTS, RealSettings, bounded,
+                                  check, not_honoured, pool_size)
 from webapp.real.stats import ms_stats
 
 REPO = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 30.0
+START_AHEAD_S = 0.05         # the run's t=0 is this long after "go" is sent
+HERD_WINDOW_S = 0.05         # the first instant's herd: the arrivals planned this close to it
+SPREAD_SLACK_S = 0.01        # reads spreading this much wider than planned are still the herd
+HERD_FACTOR = 3.0            # a stretched herd's fetching lasts this many times its take-in
+MAX_STRETCHED_S = 2.0
 WAIT_S = 0.05
+CHECK_EVERY = 4096            # plan(): events between budget checks
 
 
 class RealRunError(RuntimeError):
-    """The real run could not go on (a process failed, a service is gone)."""
+    """The real run could not go on (a process failed, a service is gone). The message is for a
+    person; ``detail`` (a traceback) for the server's log."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass
@@ -65,15 +79,26 @@ class Plan:
     arrivals: list[tuple]            # (t, request id, viewer, server, key), first attempts
     publishes: list[tuple]           # (t, key, chunk): live chunks
     warm_keys: list[str]
-    simulated: dict[str, Any]        # the simulation's summary for the same arrivals
 
 
-def plan(scenario: Scenario) -> Plan:
-    """The arrivals of ``scenario`` as the simulation generates them."""
-    sim = Simulation(scenario)
+class PlanTooCostly(RuntimeError):
+    """The simulation giving the arrivals ran out of its step budget before ``duration_s``."""
+
+
+def plan(scenario: Scenario, max_steps: int | None = None,
+         check: Callable[[], None] = lambda: None) -> Plan:
+    """The arrivals of ``scenario`` as the simulation generates them. Every first attempt, live
+    chunk and warm key comes before ``duration_s``, so the simulation stops there (what follows
+    is the real run's to find out), within ``max_steps``; ``check()`` is called every
+    ``CHECK_EVERY`` events (a budget that raises to stop it)."""
+    sim = Simulation(scenario, max_steps=max_steps)
     n = scenario.servers.count
     arrivals, publishes, warm = [], [], []
-    for ev in sim.events():
+    for i, ev in enumerate(sim.events()):
+        if ev[0] > scenario.duration_s:
+            break
+        if i % CHECK_EVERY == 0:
+            check()
         kind = ev[1]
         if kind == ARRIVE and ev[6] == 0:
             arrivals.append((ev[0], ev[2], ev[3], ev[3] % n, ev[5]))
@@ -81,7 +106,11 @@ def plan(scenario: Scenario) -> Plan:
             publishes.append((ev[0], ev[5], ev[6]))
         elif kind == CACHE_SET and ev[6] == "warm_start":
             warm.append(ev[5])
-    return Plan(arrivals, publishes, warm, sim.summary())
+    else:
+        if sim.truncated:
+            raise PlanTooCostly(f"its arrivals took more than {max_steps:,} engine steps to "
+                                "simulate, this server's budget per run")
+    return Plan(arrivals, publishes, warm)
 
 
 @dataclass
@@ -93,7 +122,8 @@ class _Member:
     proc: subprocess.Popen
     to: Connection
     frm: Connection
-    status: str = "starting"                 # starting, ready, running, done, dead
+    status: str = "starting"         # starting, ready, calibrated, running, done, dead
+    take_in_s: float = 0.0           # how long it takes to take in its herd (appserver.py)
     buffer: list = field(default_factory=list)
     watermark: float = 0.0                   # every event up to here has arrived
     snapshots: list = field(default_factory=list)   # (t, counters, gauges), oldest first
@@ -106,12 +136,19 @@ class _Member:
 class RealRun:
     """One real run. ``endpoints``: the running services (services.Services)."""
 
-    def __init__(self, scenario: Scenario, settings: RealSettings, endpoints: Endpoints) -> None:
+    def __init__(self, scenario: Scenario, settings: RealSettings, endpoints: Endpoints,
+                 planned: Plan | None = None,
+                 on_notice: Callable[[str], None] = lambda text: None) -> None:
+        """``planned``: the plan, made already (planner.py); ``on_notice(text)``: told, before
+        the run starts, when this machine cannot make the planned herd (``_fit_herd``);
+        ``scenario`` is then the stretched one."""
         self.scenario = scenario
+        self.on_notice = on_notice
+        self.herd: dict[str, Any] = {}
         self.settings = settings
         self.endpoints = endpoints
         self.processes = check(scenario, settings)
-        self.plan = plan(scenario)
+        self.plan = planned or plan(scenario)
         if len(self.plan.arrivals) > MAX_REQUESTS:
             raise ScenarioError("clients.count", f"at most {MAX_REQUESTS} requests in a real "
                                 "run")
@@ -121,7 +158,7 @@ class RealRun:
         self.members: list[_Member] = []
         self._summary: dict[str, Any] | None = None
         # what the merge keeps
-        self._planned = {rid: t for t, rid, *_ in self.plan.arrivals}
+        self.planned = {rid: t for t, rid, *_ in self.plan.arrivals}   # request id -> when
         self._lateness: list[float] = []
         self._lookups = [float("inf"), float("-inf")]
         self._answered: list[float] = []     # latencies (seconds) of answered requests
@@ -129,7 +166,9 @@ class RealRun:
         self._interval: tuple[list[float], list[float]] = ([], [])   # since the last sample
         self._so_far = (LogHistogram(), LogHistogram())     # everyone, answered: since t=0
         self._adjust = dict.fromkeys(COUNTERS, 0)
-        self._peak = 0
+        self._peak = 0                       # fetches sent and not ended, at most
+        self._statements: list[tuple[float, float]] = []   # (start, end) as PostgreSQL saw them
+        self._pool_stats: dict[str, int] = {}
         self._servers_down = 0
         self._chunks = 0
         self._events = 0
@@ -149,6 +188,7 @@ class RealRun:
                              autocommit=True)
         cache = redis.Redis.from_url(self.endpoints.redis_url())
         try:
+            end_run_backends(pg)          # left by a run whose worker was killed outright
             datastore.prepare(pg)
             cpu = datastore.calibrate_cpu(pg) if self.settings.query == "cpu" else 0.0
             before = datastore.queries_so_far(pg)
@@ -158,9 +198,7 @@ class RealRun:
             self._summary = self._summarise(pg_queries)
         finally:
             self._stop_all()
-            _drop_keys(cache, self.prefix)
-            cache.close()
-            pg.close()
+            _clean_up(pg, cache, self.prefix)
 
     def run(self) -> "RealRun":
         for _ in self.events():
@@ -183,6 +221,8 @@ class RealRun:
         by_process: list[list[tuple]] = [[] for _ in range(p)]
         for arrival in self.plan.arrivals:
             by_process[arrival[3] % p].append(arrival)
+        first = self.plan.arrivals[0][0] if self.plan.arrivals else 0.0
+        herds = [0] * p                  # each process's requests of the first instant's herd
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
         for index in range(p):
@@ -194,31 +234,76 @@ class RealRun:
                 pass_fds=(r_plan, w_out), cwd=str(REPO), env=env, stdin=subprocess.DEVNULL)
             os.close(r_plan)
             os.close(w_out)
+            herds[index] = sum(1 for a in by_process[index] if a[0] <= first + HERD_WINDOW_S)
             self.members.append(_Member(index, servers, proc, Connection(w_plan, readable=False),
                                         Connection(r_out, writable=False)))
         for member in self.members:      # all started first: they import while plans go out
             index = member.index
             member.to.send({
-                "scenario": self.scenario.to_dict(), "settings": asdict(self.settings),
-                "endpoints": self.endpoints, "prefix": self.prefix, "index": index,
+                "scenario": self.scenario.to_dict(),
+                "settings": asdict(bounded(self.settings, self.scenario)),
+                "endpoints": self.endpoints.for_runs(), "prefix": self.prefix, "index": index,
                 "processes": p, "servers": member.servers, "pool_size": self.pool_size,
                 "arrivals": by_process[index], "cpu_rows_per_s": cpu_rows_per_s,
                 "publishes": self.plan.publishes if index == 0 else [],
                 "warm_keys": self.plan.warm_keys if index == 0 else []})
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while any(m.status == "starting" for m in self.members):
-            if time.monotonic() > deadline:
-                raise RealRunError(f"app servers not ready within {READY_TIMEOUT_S:g} s")
-            for member in self._ready_members(WAIT_S):
-                self._receive(member)
-        # Start a moment from now, time enough for the producer to warm its keys first.
-        self._start = time.monotonic() + 0.05 + 0.001 * len(self.plan.warm_keys)
+        self._await("starting", "ready")
         for member in self.members:
-            member.to.send(("go", self._start))
+            member.to.send(("calibrate", herds[member.index]))
+        self._await("ready", "calibrated")
+        scale = self._fit_herd(max(m.take_in_s for m in self.members))
+        # Start a moment from now, time enough for the producer to warm its keys first.
+        self._start = time.monotonic() + START_AHEAD_S + 0.001 * len(self.plan.warm_keys)
+        for member in self.members:
+            member.to.send(("go", self._start, scale))
             member.status = "running"
 
+    def _await(self, status: str, until: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while any(m.status == status for m in self.members):
+            if time.monotonic() > deadline:
+                raise RealRunError(f"app servers not {until} within {READY_TIMEOUT_S:g} s")
+            for member in self._ready_members(WAIT_S):
+                self._receive(member)
+
+    def _fit_herd(self, take_in_s: float) -> float:
+        """The herd this machine can make now, against the one planned. If the app servers
+        take longer to take in their herd (``take_in_s``: its requests started and their cache
+        reads answered) than planned, and the planned herd was a herd (its fetching outlasts
+        its arrivals), say so before the run starts and stretch every query (here and in the
+        simulation beside) until the herd's fetching lasts ``HERD_FACTOR`` times that, so the
+        herd is still a herd rather than a measure of the client. The herd's fetching is one
+        query with coalescing, and its queue of queries through the pools without. Returns the
+        stretch (1: none)."""
+        s = self.scenario
+        planned = [a[0] for a in self.plan.arrivals]
+        planned_s = max(planned) - min(planned) if planned else 0.0
+        service_s = s.datastore.service_ms / 1000.0
+        rounds = (math.ceil(len(planned) / (self.pool_size * s.servers.count))
+                  if s.strategy.coalesce == "none" else 1)
+        fetching_s = service_s * rounds
+        scale = 1.0
+        if (s.workload.kind == "hot_key" and not self.settings.synchronised
+                and planned_s < fetching_s and take_in_s > planned_s + SPREAD_SLACK_S
+                and fetching_s < HERD_FACTOR * take_in_s):
+            scale = min(HERD_FACTOR * take_in_s / fetching_s, MAX_STRETCHED_S / service_s)
+        self.herd = {"planned_spread_s": round(planned_s, 6), "take_in_s": round(take_in_s, 6),
+                     "service_scale": round(max(scale, 1.0), 3)}
+        scale = max(scale, 1.0)
+        if scale > 1.0:
+            self.scenario = s = parse_scenario({**s.to_dict(), "datastore": {
+                **s.to_dict()["datastore"], "service_ms": round(service_s * scale * 1000, 3)}})
+            self.herd["notice"] = (
+                f"This machine cannot make the planned herd now: its app servers take about "
+                f"{take_in_s * 1000:,.0f} ms to take in {len(planned):,} requests (planned: "
+                f"{planned_s * 1000:,.0f} ms). So that the herd is still a herd, every query "
+                f"takes {s.datastore.service_ms:,.0f} ms instead of {service_s * 1000:,.0f} ms, "
+                "in the real run and in the simulation beside it.")
+            self.on_notice(self.herd["notice"])
+        return scale
+
     def _ready_members(self, timeout: float) -> list[_Member]:
-        live = {m.frm: m for m in self.members if m.status in ("starting", "running")}
+        live = {m.frm: m for m in self.members if m.status not in ("done", "dead")}
         return [live[c] for c in wait(list(live), timeout)] if live else []
 
     def _receive(self, member: _Member) -> None:
@@ -230,17 +315,23 @@ class RealRun:
         kind = message[0]
         if kind == "ready":
             member.status = "ready"
+        elif kind == "calibrated":
+            member.take_in_s = message[1]
+            member.status = "calibrated"
         elif kind == "batch":
-            _, events, counters, gauges, t = message
+            _, events, counters, gauges, complete, now = message
             member.buffer.extend(events)
-            member.watermark = t
-            member.snapshots.append((t, counters, gauges))
+            member.watermark = complete
+            member.snapshots.append((now, counters, gauges))
         elif kind == "done":
             member.status = "done"
             member.snapshots.append((member.watermark, message[1], dict.fromkeys(
                 ("queued", "in_service"), 0)))
+            for name, value in message[2].items():
+                self._pool_stats[name] = self._pool_stats.get(name, 0) + value
         elif kind == "error":
-            raise RealRunError(f"app-server process {member.index} failed:\n{message[1]}")
+            raise RealRunError("one of its app-server processes failed "
+                               f"({_exception_name(message[1])})", message[1])
 
     def _died(self, member: _Member) -> None:
         """Its pipe closed without ``done``: the process is gone. Its servers go down and its
@@ -335,7 +426,7 @@ class RealRun:
         if kind == ARRIVE:
             _track_open(member.open, ev)
             if ev[6] == 0:
-                self._lateness.append(ev[0] - self._planned.get(ev[2], ev[0]))
+                self._lateness.append(ev[0] - self.planned.get(ev[2], ev[0]))
         elif kind == RESPOND:
             _track_open(member.open, ev)
             ok = ev[7] == "ok"
@@ -347,7 +438,9 @@ class RealRun:
         elif kind == FETCH_START:
             member.fetching += 1
             self._peak = max(self._peak, sum(m.fetching for m in self.members))
-        elif kind in (DB_FINISHED, DB_FAILED, DB_REJECTED):
+        elif kind == DB_STARTED:
+            self._statements.append((ev[0], ev[0] + ev[7] / 1000.0))
+        elif kind in (DB_FINISHED, DB_FAILED, DB_REJECTED, DB_CANCELLED):
             member.fetching -= 1
         elif kind == CHUNK_PUBLISHED:
             self._chunks += 1
@@ -402,6 +495,21 @@ class RealRun:
                      + tuple(values.get(name) for name in SAMPLE_FIELDS))
 
     # ----------------------------------------------------------------- the summary
+    def _pool_summary(self) -> dict[str, Any] | None:
+        """What the pools measured themselves (psycopg_pool's stats, every pool summed): None
+        without pools."""
+        stats = self._pool_stats
+        if not self.settings.pool or not stats:
+            return None
+        queued, lent = stats["requests_queued"], stats["requests_num"] - stats["requests_errors"]
+        return {"requests": stats["requests_num"], "queued": queued,
+                "wait_ms_total": stats["requests_wait_ms"],
+                "wait_ms_mean": round(stats["requests_wait_ms"] / queued, 3) if queued else None,
+                "errors": stats["requests_errors"],
+                # a connection's time out of the pool per query: PostgreSQL's service time
+                # plus what the app server spends around it (its scheduling under load)
+                "held_ms_mean": round(stats["usage_ms"] / lent, 3) if lent else None}
+
     def _summarise(self, pg_queries: int) -> dict[str, Any]:
         c = dict(self._adjust)
         for member in self.members:
@@ -415,7 +523,8 @@ class RealRun:
         sent, c["db_queries"] = c["db_queries"], pg_queries
         summary = metrics.summary(metrics.RunRecord(
             counters=c, answered_s=self._answered, failed_s=self._failed,
-            peak_db_inflight=self._peak, db_down_s=0.0, chunks=self._chunks or 1,
+            peak_db_inflight=most_at_once(self._statements), db_down_s=0.0,
+            chunks=self._chunks or 1,
             servers_down=self._servers_down, sim_time_s=self._last_t, steps=self._events,
             finished=not self.truncated, truncated=self.truncated, seed=s.seed,
             coalesce=s.strategy.coalesce,
@@ -430,6 +539,9 @@ class RealRun:
                 "pool_per_server": self.pool_size if self.settings.pool else None,
                 "query": self.settings.query,
                 "fetches_sent": sent,
+                "peak_fetches_in_flight": self._peak,
+                "pool": self._pool_summary(),
+                "herd": self.herd,
                 "arrival_lateness_ms": ms_stats(lateness),
                 "arrival_spread_s": {
                     "planned": round(max(planned) - min(planned), 6) if planned else None,
@@ -440,6 +552,17 @@ class RealRun:
                 "not_honoured": not_honoured(s),
             },
         }
+
+
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals ``(start, end)`` overlapping at one instant (an end before a start
+    at the same instant)."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
 
 
 def _track_open(open_requests: dict[int, tuple], ev: tuple) -> None:
@@ -457,6 +580,30 @@ def _time(ev: tuple) -> float:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000.0
+
+
+def _exception_name(text: str) -> str:
+    """The exception a traceback ends with, by its name only (its message may name files)."""
+    lines = str(text).strip().splitlines()
+    name = lines[-1].partition(":")[0].rpartition(".")[2] if lines else ""
+    return name[:80] or "no reason given"
+
+
+def _clean_up(pg: Any, cache: Any, prefix: str) -> None:
+    """After a run, however it ended: its backends terminated (a cut run's queries would go on
+    to their end), its Redis keys gone. A service that died meanwhile has nothing to clean."""
+    try:
+        end_run_backends(pg)
+    except psycopg.Error:
+        pass
+    finally:
+        pg.close()
+    try:
+        _drop_keys(cache, prefix)
+    except redis.RedisError:
+        pass
+    finally:
+        cache.close()
 
 
 def _drop_keys(client: Any, prefix: str) -> None:

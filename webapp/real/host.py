@@ -21,6 +21,19 @@ asks for; whatever completes later comes back through the same callbacks as in t
                          (seconds since the run's start on ``time.monotonic``, which every
                          process of the run shares), never with the ``t`` the caller passes.
 
+**Measured where it happens.** A cache read or write is stamped when Redis did it (its ``TIME``),
+a query's ``db_started`` when PostgreSQL received it, with the service time PostgreSQL measured
+(datastore.py): the app server learns of each only later, by its own scheduling, and that delay
+is the client's, not the cache's or the datastore's. Both servers' wall clocks are mapped onto
+the run's clock (``at``). Such an event is emitted late but stamped earlier, so while one may
+still come the host *holds* the time it can come from (``hold``): the outbox sends events only
+up to the oldest hold (``complete_until``), in time order, holding back at most ``MAX_HOLD_S``.
+
+**Latency from the planned arrival.** A request's latency runs from when the plan said it
+arrives, not from when its greenlet got to start: a late start counts against the system (the
+correction for coordinated omission, as wrk2 and HdrHistogram make it). Its ``arrive`` event
+is stamped when it really started; the fleet reports the lateness beside the latency.
+
 One host serves the app servers of one process; each server has its own pool, and the
 mitigations' per-server tables (promise groups, the retry budget) are this process's memory, as
 in a real fleet. A request lives in the process of its first server; a retry goes to the next
@@ -50,8 +63,24 @@ from webapp.engine.waits import QueryWaits
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
 from webapp.real.rediscache import RedisCache
-from webapp.real.settings import RealSettings
+from webapp.real.settings import RealSettings, pool_timeout_s
 from webapp.real.wakeups import Wakeups
+
+
+def wall_minus_monotonic() -> float:
+    """``time.time() - time.monotonic()``, read as close together as this process can (the
+    narrowest of a few tries): maps Redis's and PostgreSQL's wall-clock stamps onto the run."""
+    best = None
+    for _ in range(5):
+        before = time.monotonic()
+        wall = time.time()
+        after = time.monotonic()
+        if best is None or after - before < best[0]:
+            best = (after - before, wall - (before + after) / 2)
+    return best[1]
+
+
+MAX_HOLD_S = 0.2
 
 
 class Cancelled(Exception):
@@ -66,6 +95,7 @@ class Request:
     __slots__ = ("id", "viewer", "key", "server", "home", "t0", "attempt", "done", "query")
 
     def __init__(self, rid: int, viewer: int, key: str, home: int, t0: float) -> None:
+        """``t0``: its planned arrival, where its latency runs from."""
         self.id = rid
         self.viewer = viewer
         self.key = key
@@ -123,6 +153,8 @@ class RealHost(QueryWaits):
         self._rngs: dict[str, Random] = {}
         self._service = service_sampler(s.datastore, self.rng("service"))
         self._mean_service_s = s.datastore.service_ms / 1000.0
+        self._pool_timeout_s = pool_timeout_s(s, settings)
+        self._service_scale = 1.0
         f = s.faults
         self._slow = (f.slow_db_at_s, f.slow_db_at_s + f.slow_db_for_s, f.slow_factor)
         self._after = f.slow_db_at_s + f.slow_db_for_s     # summary's after_trigger
@@ -134,9 +166,12 @@ class RealHost(QueryWaits):
         self.failure: BaseException | None = None
         self._barrier: tuple[int, Flag] | None = None
         self._synchronise: Callable[[Flag], None] | None = None
+        self._wall = wall_minus_monotonic()
+        self._holds: dict[int, float] = {}     # hold -> the earliest time its event can have
+        self._hold_ids = itertools.count()
         self.wakeups = Wakeups(cache.r, cache.prefix, self.tag,
                                lambda fn: self.track(gevent.spawn(self.guard, fn)),
-                               lambda name: bool(cache.r.exists(name)))
+                               lambda name: bool(cache.send("EXISTS", name)), cache.send)
         m = self.mitigations = Mitigations(s, self)
         self._on_fresh = m.hooks("on_fresh")
         self._on_expired = m.hooks("on_expired")
@@ -148,6 +183,33 @@ class RealHost(QueryWaits):
 
     def now(self) -> float:
         return time.monotonic() - self.start
+
+    def at(self, epoch: float, after: float) -> float:
+        """The run's time of a wall-clock instant measured by Redis or PostgreSQL (same machine),
+        no earlier than ``after`` (when this host asked) nor later than now."""
+        return min(max(epoch - self._wall - self.start, after), self.now())
+
+    def hold(self, t: float) -> int:
+        """An event stamped at ``t`` or later may still be emitted (until ``unhold``)."""
+        hold = next(self._hold_ids)
+        self._holds[hold] = t
+        return hold
+
+    def unhold(self, hold: int) -> None:
+        del self._holds[hold]
+
+    def complete_until(self) -> float:
+        """Every event up to this time has been emitted: now, or the oldest hold -- but never
+        more than ``MAX_HOLD_S`` ago, so that a run followed live never stalls behind one slow
+        greenlet (an event emitted later still is stamped at the time already sent)."""
+        now = self.now()
+        return max(min(self._holds.values(), default=now), now - MAX_HOLD_S)
+
+    def scale_service(self, scale: float) -> None:
+        """Every query takes ``scale`` times its drawn service time (the fleet stretches the
+        queries when this machine cannot start a herd as tightly as planned)."""
+        self._service_scale = scale
+        self._mean_service_s *= scale
 
     def expect(self, arrivals: int,
                synchronise: Callable[[Flag], None] | None = None) -> None:
@@ -164,10 +226,10 @@ class RealHost(QueryWaits):
         self._check_idle()
 
     # ----------------------------------------------------------------- work the fleet gives
-    def arrive_new(self, rid: int, viewer: int, server: int, key: str) -> None:
-        """A first attempt arrives now (called in its own greenlet)."""
+    def arrive_new(self, rid: int, viewer: int, server: int, key: str, planned: float) -> None:
+        """A first attempt arrives now, planned at ``planned`` (called in its own greenlet)."""
         t = self.now()
-        req = Request(rid, viewer, key, server, t)
+        req = Request(rid, viewer, key, server, planned)
         c = self.counters
         c["requests"] += 1
         c["in_flight"] += 1
@@ -208,34 +270,49 @@ class RealHost(QueryWaits):
         server = mine[(mine.index(req.home) + attempt) % len(mine)]
         req.server = server
         self.counters["arrived"] += 1
-        self.emit(Event((self.now(), ARRIVE, req.id, req.viewer, server, req.key, attempt)))
+        arrived = self.now()
+        self.emit(Event((arrived, ARRIVE, req.id, req.viewer, server, req.key, attempt)))
         timeout = self.scenario.clients.timeout_s
         if timeout:
             self.track(gevent.spawn_later(timeout, self.guard, self._timeout, req, attempt))
         if not self.scenario.cache.enabled:
             self.mitigations.coalescing.on_miss(self.now(), req, attempt, server)
             return
-        entry = self.cache.get(req.key)
-        t = self.now()
-        if entry is not None and t < entry.expires:
-            self.counters["cache_hits"] += 1
-            self.emit(Event((t, CACHE_HIT, req.id, req.viewer, server, req.key, attempt)))
+        hold = self.hold(arrived)
+        try:
+            entry, read = self.cache.get(req.key)
+            t = self.at(read, arrived)           # when Redis read it: the lookup's time
+            outcome = self._lookup_outcome(req, attempt, server, entry, t)
+        finally:
+            self.unhold(hold)                    # what follows is stamped when it happens
+        if outcome == "hit":
             self._looked_up(attempt)
             for hook in self._on_fresh:
                 if hook(t, req, attempt, server, entry):
                     return
             self.settle(t, req, attempt, True, "cache")
-            return
+        elif outcome == "miss":
+            if self._looked_up(attempt):
+                self._barrier[1].wait()
+            self.mitigations.coalescing.on_miss(self.now(), req, attempt, server)
+        else:
+            self._looked_up(attempt)
+
+    def _lookup_outcome(self, req: Request, attempt: int, server: int, entry: Any,
+                        t: float) -> str:
+        """Record what the lookup found, stamped ``t`` (when Redis read it): "hit", "miss", or
+        "answered" (an expired value a mitigation answered with)."""
+        if entry is not None and t < entry.expires:
+            self.counters["cache_hits"] += 1
+            self.emit(Event((t, CACHE_HIT, req.id, req.viewer, server, req.key, attempt)))
+            return "hit"
         if entry is not None:
             for hook in self._on_expired:
                 if hook(t, req, attempt, server, entry):
-                    self._looked_up(attempt)
-                    return
+                    return "answered"
         self.counters["cache_misses"] += 1
-        self.emit(Event((self.now(), CACHE_MISS, req.id, req.viewer, server, req.key, attempt)))
-        if self._looked_up(attempt):
-            self._barrier[1].wait()
-        self.mitigations.coalescing.on_miss(self.now(), req, attempt, server)
+        self.emit(Event((t, CACHE_MISS, req.id, req.viewer, server, req.key, attempt)))
+        return "miss"
 
     def _looked_up(self, attempt: int) -> bool:
         """Count a first attempt's lookup toward a synchronised herd; True if it must wait."""
@@ -345,8 +422,9 @@ class RealHost(QueryWaits):
         return server in self.busy
 
     def fresh(self, key: str, t: float) -> bool:
-        entry = self.cache.get(key)
-        return entry is not None and self.now() < entry.expires
+        asked = self.now()
+        entry, read = self.cache.get(key)
+        return entry is not None and self.at(read, asked) < entry.expires
 
     def put(self, t: float, key: str, role: str, delta: float) -> None:
         self._cache_write(self.now(), key, role, delta)
@@ -406,7 +484,7 @@ class RealHost(QueryWaits):
                 raise Cancelled
             if pool is not None:
                 q.parked = True
-                connection = pool.connection(timeout=self.settings.pool_timeout_s)
+                connection = pool.connection(timeout=self._pool_timeout_s)
             else:
                 q.queued = False          # no pool, no queue: it connects (or is refused)
                 connection = self.connect()
@@ -415,14 +493,21 @@ class RealHost(QueryWaits):
                 connected = True
                 self.waiting -= 1
                 self.busy[server] += 1
+                sent = self.now()
+                hold = self.hold(sent)
+                started, took = sent, None
                 try:
-                    service_s = self._service_time()
-                    sql, params = datastore.statement(self.settings.query, service_s,
+                    sql, params = datastore.statement(self.settings.query, self._service_time(),
                                                       self.cpu_rows_per_s, doomed)
-                    self.emit(Event((self.now(), DB_STARTED, req.id, req.viewer, server,
-                                     req.key, q.id, service_s * 1000.0)))
-                    conn.execute(sql, params)
+                    _n, received, took = conn.execute(sql, params).fetchone()
+                    started = self.at(received, sent)
                 finally:
+                    # When PostgreSQL received it and how long it worked, as it measured them
+                    # (a query that failed tells nothing: then the app server's view).
+                    took = self.now() - sent if took is None else took
+                    self.emit(Event((started, DB_STARTED, req.id, req.viewer, server, req.key,
+                                     q.id, took * 1000.0)))
+                    self.unhold(hold)
                     self.busy[server] -= 1
         except Cancelled:
             failure = (DB_CANCELLED, "cancelled")
@@ -450,7 +535,7 @@ class RealHost(QueryWaits):
 
     def _service_time(self) -> float:
         """The next query's cost; ``slow_factor`` times as long if it starts in the slowdown."""
-        service_s = self._service()
+        service_s = self._service() * self._service_scale
         at, until, factor = self._slow
         return service_s * factor if at <= self.now() < until else service_s
 
@@ -461,10 +546,18 @@ class RealHost(QueryWaits):
         for hook in self._ttl_hooks:
             ttl = hook(ttl)
         keep = ttl + (s.strategy.stale_ttl_s if s.strategy.stale_while_revalidate else 0.0)
-        self.cache.put(key, t + ttl, delta, f"{self.tag}.{next(self._versions)}", keep + 2.0)
-        # Stamped once written (visible to others); a warm write before the start is at 0.
-        self.emit(Event((max(0.0, self.now()), CACHE_SET, req.id if req else None,
-                         req.viewer if req else None, server, key, role, ttl)))
+        asked = self.now()
+        hold = self.hold(asked)
+        try:
+            written = self.cache.put(key, t + ttl, delta, f"{self.tag}.{next(self._versions)}",
+                                     keep + 2.0)
+            # Stamped when Redis wrote it (visible to others); a warm write before the start
+            # at 0.
+            self.emit(Event((max(0.0, self.at(written, asked)), CACHE_SET,
+                             req.id if req else None, req.viewer if req else None, server, key,
+                             role, ttl)))
+        finally:
+            self.unhold(hold)
 
     # ----------------------------------------------------------------- faults
     def _first(self, fault: str) -> bool:

@@ -7,6 +7,9 @@ be dropped afterwards.
   clock (every process of a run shares it), ``delta`` how long it took to compute (XFetch), and
   a version unique to that write. Its Redis TTL (``PX``) is its freshness plus the window in
   which stale-while-revalidate may still serve it; freshness itself is decided on ``expires``.
+- A read and a write say when Redis did them (``TIME``, in the same script): the instant the
+  value was there or not, which the request learns only a round trip (and its process's
+  scheduling) later. That is when the run records them, and what the simulation beside it is fed.
 - A claim is ``SET name token NX PX lease`` with the holder's token, released by a Lua
   compare-and-delete (redis-py's ``Lock`` does the same), so a holder whose lease ran out cannot
   delete its successor's claim. Beside it, ``name:last`` remembers the holder until it releases:
@@ -14,7 +17,7 @@ be dropped afterwards.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 # KEYS: name, name:last. ARGV: token, lease_ms, memory_ms. -> {1, previous token or ""} if
 # won (the previous one is a holder that never released: its lease ran out), {0, holder}.
@@ -35,6 +38,19 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return dropped
 """
 
+# KEYS: the key. -> {value or nil, seconds, microseconds}: the value and when Redis read it.
+GET = """
+local value = redis.call('GET', KEYS[1])
+local now = redis.call('TIME')
+return {value, now[1], now[2]}
+"""
+
+# KEYS: the key. ARGV: value, px. -> {seconds, microseconds}: when Redis wrote it.
+PUT = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return redis.call('TIME')
+"""
+
 LAST_MEMORY_FACTOR = 20       # remember a holder for this many leases (then it is history)
 
 
@@ -51,41 +67,53 @@ class Entry:
 
 
 class RedisCache:
-    def __init__(self, client: Any, prefix: str) -> None:
+    """``send(*command)``: how a command goes to Redis and its reply comes back (default: the
+    client's own round trip; an app server passes ``AutoPipeline.call``)."""
+
+    def __init__(self, client: Any, prefix: str,
+                 send: Callable[..., Any] | None = None) -> None:
         self.r = client
         self.prefix = prefix
-        self._claim = client.register_script(CLAIM)
-        self._release = client.register_script(RELEASE)
+        self.send = send or client.execute_command
+        self._scripts = {name: client.script_load(body) for name, body in (
+            ("claim", CLAIM), ("release", RELEASE), ("get", GET), ("put", PUT))}
         self._seen: dict[str, Entry] = {}     # key -> the last version read here
 
-    def get(self, key: str) -> Entry | None:
-        raw = self.r.get(self.prefix + key)
+    def _run(self, script: str, keys: list[str], args: list[Any] = ()) -> Any:
+        return self.send("EVALSHA", self._scripts[script], len(keys), *keys, *args)
+
+    def get(self, key: str) -> tuple[Entry | None, float]:
+        """The value of ``key`` (None: there is none) and when Redis read it (epoch s)."""
+        raw, seconds, micros = self._run("get", [self.prefix + key])
+        read = int(seconds) + int(micros) / 1e6
         if raw is None:
-            return None
+            return None, read
         expires, delta, version = raw.decode().split(" ")
         seen = self._seen.get(key)
         if seen is None or seen.version != version:
             seen = self._seen[key] = Entry(float(expires), float(delta), version)
-        return seen
+        return seen, read
 
-    def put(self, key: str, expires: float, delta: float, version: str, keep_s: float) -> None:
-        """Write a value fresh until ``expires`` (run clock), kept by Redis ``keep_s``."""
-        self.r.set(self.prefix + key, f"{expires!r} {delta!r} {version}",
-                   px=max(1, round(keep_s * 1000)))
+    def put(self, key: str, expires: float, delta: float, version: str, keep_s: float) -> float:
+        """Write a value fresh until ``expires`` (run clock), kept by Redis ``keep_s``; returns
+        when Redis wrote it (epoch s)."""
+        seconds, micros = self._run("put", [self.prefix + key], [
+            f"{expires!r} {delta!r} {version}", max(1, round(keep_s * 1000))])
+        return int(seconds) + int(micros) / 1e6
 
     def claim(self, name: str, token: str, lease_s: float) -> tuple[bool, str | None]:
         """``(True, token of a previous holder that never released or None)`` or
         ``(False, holder's token)``."""
         lease_ms = max(1, round(lease_s * 1000))
-        won, other = self._claim(keys=[self.prefix + name, self.prefix + name + ":last"],
-                                 args=[token, lease_ms, lease_ms * LAST_MEMORY_FACTOR])
+        won, other = self._run("claim", [self.prefix + name, self.prefix + name + ":last"],
+                               [token, lease_ms, lease_ms * LAST_MEMORY_FACTOR])
         other = other.decode() if other else None
         return bool(won), other
 
     def first(self, name: str) -> bool:
         """True for the first caller in the whole run (all processes) to ask about ``name``."""
-        return bool(self.r.set(self.prefix + name, 1, nx=True, px=3_600_000))
+        return bool(self.send("SET", self.prefix + name, 1, "NX", "PX", 3_600_000))
 
     def release(self, name: str, token: str) -> bool:
-        return bool(self._release(keys=[self.prefix + name, self.prefix + name + ":last"],
-                                  args=[token]))
+        return bool(self._run("release", [self.prefix + name, self.prefix + name + ":last"],
+                              [token]))

@@ -17,8 +17,32 @@ Both are stopped on exit (``stop``, a context manager, and ``atexit``); if the p
 outright they get a signal from the kernel (``PR_SET_PDEATHSIG``, set by util-linux's
 ``setpriv``): a killed parent leaves no orphans (without it, measured: both survive, the
 postmaster has no parent check of its own). PDEATHSIG fires when the *thread* that started them
-ends, so start them from the main thread (green threads are fine). A service already running on the same files (another process
-started it) is attached to and left running.
+ends, so they are started from the main thread (green threads are fine) or, from another (a
+run's task under the threading async mode), by a thread kept for that, which lives as long as
+the process. A service already running on the same files (another process started it) is
+attached to and left running.
+
+**They heal.** ``start`` is called before every real run and makes sure both answer: a service
+that died (killed, crashed) is reaped and started again. Reaping matters: a killed child that
+nobody waits for is a zombie, and a zombie's PID still looks alive, so PostgreSQL refused to
+start while the dead postmaster's PID stood in ``postmaster.pid``. Whoever's child it is, a dead
+service's PID is waited for if it is ours (``waitpid``) and counts as dead if it is a zombie;
+its leftover backends (a CPU-bound query outlives its postmaster) are killed before the new one
+starts. A live one that is only slow to answer (busy, recovering) is waited for, never replaced:
+a second server on its socket would split a run's clients between two.
+
+**PostgreSQL follows its clients.** A real run's app servers connect as ``RUN_USER``, a role
+that is not a superuser, so the server holds the line for them whatever a scenario asks:
+- at most ``RUN_CONNECTIONS`` connections (``CONNECTION LIMIT``), ``LAB_CONNECTIONS`` below
+  ``max_connections``: a run without a pool opens one connection per query, and the lab's own
+  (the next run's start, the clean-up below) must still get in;
+- ``statement_timeout`` at most the longest a real run lasts (the role's default; a run sets
+  its own deadline per connection, ``settings.bounded``);
+- ``client_connection_check_interval``: a backend whose client went away stops its query
+  within a second instead of when it next writes (a 60 s ``pg_sleep`` held its connection to
+  the end);
+- ``end_run_backends`` terminates every backend of the role when a run ends or is cut (one
+  real run uses the datastore at a time, so they are all that run's).
 
 When a binary is missing, ``ServicesMissing`` says the one command that installs it; nothing
 else in Herd Lab needs these services.
@@ -30,21 +54,31 @@ import glob
 import hashlib
 import os
 import pwd
+import queue
 import shutil
 import signal
 import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Callable
+
+from webapp.real.settings import DRAIN_S, MAX_DURATION_S
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / ".herdlab"
-MAX_CONNECTIONS = 120        # Postgres backends; the lab's runs stay below (real/limits.py)
+MAX_CONNECTIONS = 120        # Postgres backends
+LAB_CONNECTIONS = 20         # of them, kept back for the lab's own connections
+RUN_CONNECTIONS = MAX_CONNECTIONS - LAB_CONNECTIONS   # a run's app servers, all together
 PG_PORT = 5432               # names the socket file only (.s.PGSQL.5432): no TCP listener
-PG_USER = "herdlab"
+PG_USER = "herdlab"          # the lab itself (a superuser: it made the cluster)
+RUN_USER = "herdlab_run"     # a real run's app servers (not a superuser: the server bounds it)
 PG_DB = "postgres"
+LONGEST_RUN_MS = round((MAX_DURATION_S + DRAIN_S) * 1000)   # statement_timeout of RUN_USER
+CLIENT_CHECK_MS = 1000       # client_connection_check_interval
 INSTALL = "sudo apt-get install -y postgresql redis-server"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
@@ -56,7 +90,12 @@ class ServicesMissing(RuntimeError):
 
 
 class ServiceFailed(RuntimeError):
-    """A service would not start; the message ends with the tail of its log."""
+    """A service would not start; the message ends with the tail of its log. ``service`` names
+    it in words (for a person: the log, with its paths, is for the server's operator)."""
+
+    def __init__(self, message: str, service: str = "services") -> None:
+        super().__init__(message)
+        self.service = service
 
 
 @dataclass(frozen=True)
@@ -82,6 +121,10 @@ class Endpoints:
     pg_port: int = PG_PORT
     pg_user: str = PG_USER
     pg_db: str = PG_DB
+
+    def for_runs(self) -> "Endpoints":
+        """The same services, as a real run's app servers reach them (``RUN_USER``)."""
+        return replace(self, pg_user=RUN_USER)
 
     def redis_url(self, db: int = 0) -> str:
         return f"unix://{self.redis_socket}?db={db}"
@@ -172,6 +215,8 @@ class Services:
         self._redis: subprocess.Popen | None = None
         self._pg: subprocess.Popen | None = None
         self._endpoints: Endpoints | None = None
+        self._roles_ready = False
+        self._at_exit = False
 
     # ------------------------------------------------------------------ public API
     @property
@@ -191,9 +236,9 @@ class Services:
         return [p.pid for p in (self._redis, self._pg) if p is not None and p.poll() is None]
 
     def start(self) -> Endpoints:
-        """Start both services (or attach to ones already running here); idempotent."""
-        if self._endpoints is not None:
-            return self._endpoints
+        """Make sure both services answer: start them, attach to ones already running here, or
+        reap and restart one that died. Cheap when both are up (a PING and a connection):
+        call it before every run."""
         binaries = find_binaries()
         self.root.mkdir(parents=True, exist_ok=True)
         pg_dir = self.root / "pg"
@@ -201,10 +246,12 @@ class Services:
         if len(str(pg_dir / f".s.PGSQL.{PG_PORT}")) > MAX_SOCKET_PATH:
             raise ServiceFailed(f"{self.root} is too deep for a unix socket path; "
                                 "set HERDLAB_DATA_DIR to a shorter directory")
-        atexit.register(self.stop)
+        if not self._at_exit:
+            atexit.register(self.stop)
+            self._at_exit = True
         try:
-            self._start_redis(binaries, redis_socket)
-            self._start_postgres(binaries, pg_dir)
+            self._ensure_redis(binaries, redis_socket)
+            self._ensure_postgres(binaries, pg_dir)
         except BaseException:
             self.stop()
             raise
@@ -217,14 +264,7 @@ class Services:
         redis, self._redis = self._redis, None
         self._endpoints = None
         for proc, sig in ((pg, signal.SIGINT), (redis, signal.SIGTERM)):
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.send_signal(sig)
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT_S)
+            _end(proc, sig)
 
     def __enter__(self) -> "Services":
         self.start()
@@ -234,38 +274,50 @@ class Services:
         self.stop()
 
     # ------------------------------------------------------------------ Redis
-    def _start_redis(self, binaries: Binaries, sock: Path) -> None:
-        if _redis_answers(sock):
-            return                                   # someone else's, running: attach
-        sock.unlink(missing_ok=True)                 # a stale socket of a killed server
-        log = self.root / "redis.log"
+    def _ensure_redis(self, binaries: Binaries, sock: Path) -> None:
+        log, pidfile = self.root / "redis.log", self.root / "redis.pid"
+        if self._alive(self._redis, pidfile, sock, lambda: _redis_answers(sock), "Redis"):
+            return                                   # ours, or someone else's: running
+        self._redis = None
+        sock.unlink(missing_ok=True)                 # the stale socket of a dead server
         args = [binaries.redis_server, "--port", "0", "--unixsocket", str(sock),
                 "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
                 "--daemonize", "no", "--dir", str(self.root), "--logfile", str(log),
+                "--pidfile", str(pidfile),
                 "--maxmemory", "256mb", "--maxmemory-policy", "volatile-ttl"]
         self._redis = self._spawn(args, "TERM", user=None)
-        self._wait(self._redis, lambda: _redis_answers(sock), "redis-server", log)
+        self._wait(self._redis, lambda: _redis_answers(sock), "Redis", log)
 
     # ------------------------------------------------------------------ PostgreSQL
-    def _start_postgres(self, binaries: Binaries, data: Path) -> None:
+    def _ensure_postgres(self, binaries: Binaries, data: Path) -> None:
         sock = data / f".s.PGSQL.{PG_PORT}"
-        if _pg_answers(data):
-            return                                   # already running on this cluster: attach
+        if not self._alive(self._pg, data / "postmaster.pid", sock, lambda: _pg_answers(data),
+                           "PostgreSQL"):
+            self._pg = None
+            self._roles_ready = False
+            self._start_postgres(binaries, data, self.root / "postgres.log")
+        if not self._roles_ready:
+            _prepare_run_role(data)
+            self._roles_ready = True
+
+    def _start_postgres(self, binaries: Binaries, data: Path, log: Path) -> None:
+        sock = data / f".s.PGSQL.{PG_PORT}"
         user = "postgres" if self._as_postgres else None
         if not (data / "PG_VERSION").exists():
             self._initdb(binaries, data, user)
+        _clear_dead_postmaster(data)
         sock.unlink(missing_ok=True)
-        log = self.root / "postgres.log"
         args = [binaries.postgres, "-D", str(data), "-c", "listen_addresses=",
                 "-c", f"unix_socket_directories={data}", "-c", f"port={PG_PORT}",
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                 "-c", f"max_connections={self.max_connections}", "-c", "shared_buffers=32MB",
+                "-c", f"client_connection_check_interval={CLIENT_CHECK_MS}",
                 "-c", "logging_collector=off", "-c", "lc_messages=C"]
         with open(log, "ab") as out:
             if user:
                 os.chown(log, *_ids(user))
             self._pg = self._spawn(args, "INT", user=user, stdout=out)
-        self._wait(self._pg, lambda: _pg_answers(data), "postgres", log)
+        self._wait(self._pg, lambda: _pg_answers(data), "PostgreSQL", log)
 
     def _initdb(self, binaries: Binaries, data: Path, user: str | None) -> None:
         shutil.rmtree(data, ignore_errors=True)      # a half-made cluster of an interrupted run
@@ -280,15 +332,41 @@ class Services:
             hint = (" (as root PostgreSQL runs as the postgres user, who must be able to reach "
                     f"{data})" if user else "")
             raise ServiceFailed(f"initdb failed ({done.returncode}){hint}: "
-                                + (done.stderr or done.stdout).strip()[-800:])
+                                + (done.stderr or done.stdout).strip()[-800:], "PostgreSQL")
 
     # ------------------------------------------------------------------ helpers
+    def _alive(self, proc: subprocess.Popen | None, pidfile: Path, sock: Path,
+               ready: Callable[[], bool], name: str) -> bool:
+        """Is the service there? True once it answers; False if it is dead (then it may be
+        started again: a dead one of ours is reaped first, ``_is_running``). A live one that
+        does not answer yet may be busy (a herd at its socket) or recovering (PostgreSQL
+        restarts itself after a backend crash): it gets a start's time. Past it, ours is
+        killed (False: started again); someone else's is theirs (ServiceFailed). Its socket is
+        never taken from a live one."""
+        if ready():
+            return True
+        pid = proc.pid if proc is not None and proc.poll() is None else _pid_in(pidfile)
+        if pid is None and _accepts(sock):
+            pid = -1                # someone else's, started without a pid file: alive
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while pid == -1 or _is_running(pid):
+            if ready():
+                return True
+            if time.monotonic() > deadline:
+                if proc is None or pid != proc.pid:
+                    raise ServiceFailed(f"{name} runs but does not answer (it was given "
+                                        f"{START_TIMEOUT_S:g} s)", name)
+                _end(proc, signal.SIGKILL)
+                return False
+            time.sleep(0.05)
+        return False
+
     def _spawn(self, args: list[str], death_signal: str, user: str | None,
                stdout: object = subprocess.DEVNULL) -> subprocess.Popen:
         argv = with_parent_death(args, death_signal, user)
-        return subprocess.Popen(argv, user=user if argv is args else None,
-                                stdin=subprocess.DEVNULL, stdout=stdout,
-                                stderr=subprocess.STDOUT, cwd="/", start_new_session=True)
+        return _on_lasting_thread(lambda: subprocess.Popen(
+            argv, user=user if argv is args else None, stdin=subprocess.DEVNULL, stdout=stdout,
+            stderr=subprocess.STDOUT, cwd="/", start_new_session=True))
 
     @staticmethod
     def _wait(proc: subprocess.Popen, ready, name: str, log: Path) -> None:
@@ -296,11 +374,171 @@ class Services:
         while not ready():
             if proc.poll() is not None:
                 raise ServiceFailed(f"{name} exited with status {proc.returncode}:\n"
-                                    + _tail(log))
+                                    + _tail(log), name)
             if time.monotonic() > deadline:
                 raise ServiceFailed(f"{name} did not answer within {START_TIMEOUT_S:g} s:\n"
-                                    + _tail(log))
+                                    + _tail(log), name)
             time.sleep(0.02)
+
+
+def end_run_backends(conn: Any, timeout_s: float = 5.0) -> int:
+    """Terminate every backend of ``RUN_USER`` (a run's app servers' connections: their
+    queries stop now, a ``pg_sleep`` or a CPU-bound count alike) and wait, at most
+    ``timeout_s``, until they are gone. ``conn``: an autocommit connection of the lab's own.
+    Returns how many there were."""
+    ended = conn.execute("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                         "where usename = %s", (RUN_USER,)).fetchone()[0]
+    deadline = time.monotonic() + timeout_s
+    while ended and time.monotonic() < deadline and conn.execute(
+            "select count(*) from pg_stat_activity where usename = %s",
+            (RUN_USER,)).fetchone()[0]:
+        time.sleep(0.02)
+    return int(ended)
+
+
+def _prepare_run_role(data: Path) -> None:
+    """``RUN_USER`` exists, with its bounds, and may use what the lab creates (idempotent; two
+    processes may do it at once)."""
+    import psycopg
+
+    statements = [
+        f"do $$ begin create role {RUN_USER} login; exception when duplicate_object or "
+        "unique_violation then null; end $$",
+        f"alter role {RUN_USER} nosuperuser connection limit {RUN_CONNECTIONS}",
+        f"alter role {RUN_USER} set statement_timeout = {LONGEST_RUN_MS}",
+        f"grant all on all sequences in schema public to {RUN_USER}",
+        f"grant all on all tables in schema public to {RUN_USER}",
+        f"alter default privileges for role {PG_USER} in schema public grant all on sequences "
+        f"to {RUN_USER}",
+        f"alter default privileges for role {PG_USER} in schema public grant all on tables "
+        f"to {RUN_USER}",
+    ]
+    conninfo = Endpoints("", str(data)).pg_conninfo(connect_timeout=5)
+    for attempt in range(3):
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                for sql in statements:
+                    conn.execute(sql)
+            return
+        except psycopg.errors.InternalError:     # "tuple concurrently updated": another did it
+            if attempt == 2:
+                raise
+        except psycopg.Error as exc:
+            raise ServiceFailed(f"PostgreSQL would not set up the run role: {exc}",
+                                "PostgreSQL") from exc
+
+
+def _end(proc: subprocess.Popen | None, sig: int) -> None:
+    """Stop ``proc`` with ``sig`` (a kill past ``STOP_TIMEOUT_S``) and reap it."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(STOP_TIMEOUT_S)
+
+
+def _clear_dead_postmaster(data: Path) -> None:
+    """Before a postmaster starts on ``data``: if the one named in its lock files
+    (``postmaster.pid``, and its socket's) is dead -- reaped here if it was our child, or a
+    zombie of another process (or of an init that does not reap, in a container), whose PID
+    PostgreSQL would take for a live one -- the files go, and so do its orphaned backends (their
+    working directory is the cluster's; one running a CPU-bound query outlives its postmaster
+    and keeps the old shared memory in use, which stops a new postmaster)."""
+    locks = [data / "postmaster.pid", data / f".s.PGSQL.{PG_PORT}.lock"]
+    pids = [pid for pid in map(_pid_in, locks) if pid is not None]
+    if not pids or any(_is_running(pid) for pid in pids):
+        return                      # none, or a live one: PostgreSQL itself says no
+    for lock in locks:
+        lock.unlink(missing_ok=True)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if os.readlink(entry / "cwd") == str(data):
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                continue            # gone meanwhile, or not ours to look at
+
+
+def _accepts(sock: Path) -> bool:
+    """Something listens on the unix socket ``sock`` (refused, or no file: nothing does)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            s.connect(str(sock))
+        return True
+    except (FileNotFoundError, ConnectionRefusedError):
+        return False
+    except OSError:
+        return True                 # (a timeout: busy, not dead)
+
+
+def _pid_in(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_running(pid: int | None) -> bool:
+    """Is ``pid`` a live process? Reaped first if it is a dead child of ours; a zombie (someone
+    else's child nobody waited for) is dead."""
+    if pid is None or pid <= 0:
+        return False
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass                        # not our child
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(") ")[2][:1] != "Z"
+    except OSError:
+        return False
+
+
+_LASTING: queue.Queue | None = None      # jobs for the thread that starts services
+_LASTING_LOCK = threading.Lock()
+
+
+def _on_lasting_thread(start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    """``start()`` on a thread that lives as long as the process: PDEATHSIG is tied to the
+    thread that started a child, so one started from a run's thread (the threading async mode)
+    would be killed when that run ends. The main thread (green threads run there) lasts."""
+    global _LASTING
+    if _on_main_thread():
+        return start()
+    with _LASTING_LOCK:
+        if _LASTING is None:
+            _LASTING = queue.Queue()
+            threading.Thread(target=_start_services, args=(_LASTING,), daemon=True,
+                             name="herdlab-services").start()
+    answer: queue.Queue = queue.Queue(maxsize=1)
+    _LASTING.put((start, answer))
+    ok, value = answer.get()
+    if not ok:
+        raise value
+    return value
+
+
+def _start_services(jobs: queue.Queue) -> None:
+    while True:
+        start, answer = jobs.get()
+        try:
+            answer.put((True, start()))
+        except BaseException as exc:   # noqa: BLE001 -- raised again in the caller's thread
+            answer.put((False, exc))
+
+
+def _on_main_thread() -> bool:
+    """Running on the process's main OS thread (green threads of eventlet or gevent run there
+    too): ``/proc/thread-self`` is ``<pid>/task/<tid>``, and the main thread's tid is the pid."""
+    try:
+        pid, _, tid = os.readlink("/proc/thread-self").partition("/task/")
+    except OSError:
+        return True                 # not Linux: no PDEATHSIG either
+    return pid == tid
 
 
 def _reachable(path: Path, uid: int, gid: int) -> bool:

@@ -9,6 +9,8 @@ How scenario keys map onto the real services (docs in the README, "Real systems"
   connection each): the queries PostgreSQL serves at once, as in the simulation;
 - ``datastore.service_ms``/``service_dist`` set each query's real cost (``pg_sleep`` or CPU);
 - ``datastore.queue_limit`` is each pool's ``max_waiting`` (beyond it: rejected, "queue_full");
+- ``datastore.pool_timeout_s`` is each pool's ``timeout`` (PoolTimeout: rejected,
+  "pool_timeout"); unset, ``real.pool_timeout_s`` is;
 - ``cache.lookup_ms``, ``datastore.contention`` and the crash model are not simulated: the real
   Redis and PostgreSQL take the time they take (a CPU-bound query does contend). The run lists
   the keys it did not honour.
@@ -16,7 +18,7 @@ How scenario keys map onto the real services (docs in the README, "Real systems"
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
 from webapp.engine.scenario import Scenario, ScenarioError
@@ -30,7 +32,7 @@ DRAIN_S = 30.0                # after duration_s, the run is cut (truncated) pas
 MAX_PROCESSES = 8
 MAX_SERVERS = 32
 MAX_KEYS = 1_000
-MAX_POOL_TOTAL = 100          # all pools together; below services.MAX_CONNECTIONS
+MAX_POOL_TOTAL = 100          # all pools together; services.RUN_CONNECTIONS at most
 MAX_EVENTS = 2_000_000        # a run recording more is cut (1 ms lock polls could flood it)
 # Keys a real run cannot honour: the real services take the time they take.
 NOT_REAL = ("cache.lookup_ms", "datastore.contention", "datastore.crash")
@@ -47,7 +49,8 @@ class RealSettings:
                       "query calibrated to take the service time on an idle server (so it "
                       "really contends for the cores).", choices=("sleep", "cpu"))
     pool_timeout_s: float = _key(10.0, "How long a fetch waits for a pool connection before "
-                                 "PoolTimeout (a rejection).", lo=0.01, hi=60.0)
+                                 "PoolTimeout (a rejection), unless datastore.pool_timeout_s "
+                                 "sets it.", lo=0.01, hi=60.0)
     statement_timeout_ms: float = _key(0.0, "PostgreSQL cancels a query running longer "
                                        "(statement_timeout; 0 = off): a failed query.",
                                        lo=0.0, hi=60_000.0)
@@ -55,6 +58,11 @@ class RealSettings:
                       "PostgreSQL refuses those beyond max_connections (too many clients).")
     processes: int = _key(0, "Operating-system processes the app servers are spread over "
                           "(0 = one per server, at most 4).", lo=0, hi=MAX_PROCESSES)
+    redis_client: str = _key("pipelined", "How an app server talks to Redis: pipelined (the "
+                             "commands of concurrent requests share one pipeline, as ioredis's "
+                             "auto-pipelining does: a herd's reads land within milliseconds) or "
+                             "pooled (a pooled connection and a round trip per command).",
+                             choices=("pipelined", "pooled"))
     synchronised: bool = _key(False, "A synchronised herd: every request of the burst looks "
                               "the cache up before any goes on, across all processes (needs "
                               "clients.arrival=burst with window_s=0).")
@@ -166,6 +174,28 @@ def check(scenario: Scenario, settings: RealSettings, beside: bool = False) -> i
         raise ScenarioError("real.processes", "at least 2 with faults.leader_dies (a real "
                             "server death kills its process; another must survive)")
     return processes
+
+
+def pool_timeout_s(scenario: Scenario, settings: RealSettings) -> float:
+    """How long a fetch waits for a pool connection: the scenario's own pool timeout
+    (``datastore.pool_timeout_s``, what the simulation models) when it sets one, else
+    ``real.pool_timeout_s`` (a real pool always has one). The simulation beside is given it."""
+    return scenario.datastore.pool_timeout_s or settings.pool_timeout_s
+
+
+def deadline_s(scenario: Scenario) -> float:
+    """How long a real run may go on from its start: its duration, then ``DRAIN_S`` for the
+    requests still open; past it the run is cut."""
+    return scenario.duration_s + DRAIN_S
+
+
+def bounded(settings: RealSettings, scenario: Scenario) -> RealSettings:
+    """``settings`` as the run's app servers get them: PostgreSQL's ``statement_timeout`` is at
+    most the run's deadline whatever was asked (0, off, becomes the deadline), so no query of
+    the run outlives it."""
+    cap = round(deadline_s(scenario) * 1000)
+    asked = settings.statement_timeout_ms
+    return replace(settings, statement_timeout_ms=float(min(asked, cap) if asked else cap))
 
 
 def pool_size(scenario: Scenario) -> int:

@@ -37,17 +37,20 @@ SUBSCRIBE_TIMEOUT_S = 10.0
 
 class Wakeups:
     """The waiters of this process. ``spawn(fn)`` runs a wake-up in a tracked greenlet (the host
-    counts it as pending work); ``held(name)`` asks Redis whether anybody holds ``name``."""
+    counts it as pending work); ``held(name)`` asks Redis whether anybody holds ``name``;
+    ``send(*command)`` sends one command (the run's client: an app server pipelines them)."""
 
     def __init__(self, client: Any, prefix: str, tag: str,
                  spawn: Callable[[Callable[[], None]], gevent.Greenlet],
-                 held: Callable[[str], bool]) -> None:
+                 held: Callable[[str], bool],
+                 send: Callable[..., Any] | None = None) -> None:
         self.r = client
         self.prefix = prefix
         self.channel = prefix + "wake"
         self.tag = tag
         self.spawn = spawn
         self.held = held
+        self.send = send or client.execute_command
         self._ids = itertools.count()
         # name -> {watcher id: (callback, timeout greenlet)}, oldest first
         self.waiting: dict[str, dict[str, tuple[Callable[[], None], Any]]] = {}
@@ -69,7 +72,8 @@ class Wakeups:
         timer = self.spawn(lambda: (gevent.sleep(timeout_s), self._timed_out(name, wid)))
         self.waiting.setdefault(name, {})[wid] = (wake, timer)
         key = self.prefix + name + ":waiting"
-        self.r.pipeline().rpush(key, wid).pexpire(key, LIST_TTL_MS).execute()
+        self.send("RPUSH", key, wid)
+        self.send("PEXPIRE", key, LIST_TTL_MS)
         if not self.held(self.prefix + name):
             self._leave_list(name, wid)
             self._wake(name, wid)

@@ -9,9 +9,11 @@ with one end of a Unix socket pair (the framing of ``webapp.worker.channel``: pi
 messages), sends ``("job", request)`` and reads (``MESSAGES``)::
 
     request:  {"preset": NAME or None, "scenario": {...nested overrides...}, "real": {...},
-               "beside": bool, "dot_scale": int}
+               "beside": bool, "dot_scale": int, "plan": blob (optional: planner.py)}
     ("waiting",)                          another web process's real run holds the datastore
     ("started", {"requests", "processes", "duration_s"})
+    ("notice", text)                      before the app servers start: this machine cannot
+                                          make the planned herd, so the queries are stretched
     ("events", side, frontier, blob)      side 0 = the real run, 1 = the simulation beside it;
                                           blob = pickled wire-format events (``wire.encode``) of
                                           the animated viewers and every event without one, in
@@ -30,14 +32,24 @@ What it sends is bounded (``MAX_RECORDING_BYTES``; past it the real run is cut, 
 SIGTERM ends a run cleanly (app-server processes killed, the run's Redis keys dropped).
 
 The worker starts the private services if they are not running (or attaches to them), and
-holds the datastore's run lock for the whole run: one real run at a time per datastore.
+holds the datastore's run lock for the whole run: one real run at a time per datastore. It runs
+``NICE_START`` steps nicer than the web process, like a simulation worker (and so do the app
+servers it starts: they inherit it), so the web process keeps the CPU it needs to pace every
+other run; unlike one it is never demoted (that would measure the scheduler, not the datastore).
+The run's plan comes with its request, made beforehand by planner.py within budgets.
+
+Whatever fails, the page gets a plain sentence that says what happened and what to do
+(``plain``); the details (a traceback, a log's tail with its paths) go to the server's log.
 ``serve(request, say)`` is the same run for an in-process caller (the CLI);
 ``stream(request)`` is a blocking client of the worker process (tests, bench).
 
 **Beside the simulation**: once the real run is over, the simulation of the same scenario is
-fed what the real run measured (``engine.trace.Trace``): each first attempt's real arrival
-time, viewer and key, and each query's real service time (``db_started`` to its end), in the
-order the queries got a connection.
+fed what the real run measured (``engine.trace.Trace``, ``Measured``), as Redis and PostgreSQL
+measured it rather than as the app servers saw it: each first attempt's cache read (when Redis
+read it), viewer, key and planned arrival (latencies on both sides run from it); each query's
+service time as PostgreSQL measured it, in the order PostgreSQL received them; the time from a
+miss to the app server's next step (its claim, or its promise table), the median fed as
+``cache.lookup_ms``; and the pool timeout the real pools had (``datastore.pool_timeout_s``).
 """
 from __future__ import annotations
 
@@ -51,24 +63,31 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from webapp.engine.events import (ARRIVE, CACHE_SET, DB_CANCELLED, DB_FAILED, DB_FINISHED,
-                                  DB_QUEUED, DB_REJECTED, DB_STARTED, FETCH_START, RESPOND,
-                                  Event)
+from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, DB_CANCELLED,
+                                  DB_FAILED, DB_FINISHED, DB_QUEUED, DB_REJECTED, DB_STARTED,
+                                  FETCH_START, RESPOND, Event)
 from webapp.engine.scenario import Scenario, ScenarioError, parse_scenario
 from webapp.real.services import Endpoints, ServiceFailed, Services, ServicesMissing
-from webapp.real.settings import check, parse_settings
+from webapp.real.settings import check, parse_settings, pool_timeout_s
 from webapp.real.stats import ms_stats
 from webapp.transport import wire
+from webapp.worker import limits
 from webapp.worker.channel import ChannelClosed, WorkerEnd, frame
+
+if TYPE_CHECKING:
+    from webapp.engine.trace import Trace
 
 REPO = Path(__file__).resolve().parents[2]
 BATCH_S = 0.02                # a batch of events at least this often while they come
 BATCH_EVENTS = 2_000
 MAX_RECORDING_BYTES = 24 << 20   # what one run may send (both sides); the web keeps it
 SIDE_B_MAX_STEPS = 5_000_000     # the simulation beside a run of at most 5,000 requests
+MIN_SERVICE_S = 1e-6             # a trace's service times are > 0
+MAX_LOOKUP_MS = 1_000.0          # cache.lookup_ms's range
 QUERY_KINDS = (DB_QUEUED, DB_STARTED, DB_FINISHED, DB_FAILED, DB_REJECTED, DB_CANCELLED)
 
 
@@ -120,13 +139,11 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
           services: Services | None = None,
           on_run: Callable[[Any], None] = lambda run: None) -> int:
     """Run one real experiment (and the simulation beside it if ``request["beside"]``),
-    telling ``say(kind, payload)``: ``waiting``, ``started``, ``event`` (an Event), ``summary``,
+    telling ``say(kind, payload)``: ``waiting``, ``started``, ``notice`` (text: the planned
+    herd cannot be made here, fleet.RealRun._fit_herd), ``event`` (an Event), ``summary``,
     then ``simulating``, ``event_b``, ``summary_b``; or ``error`` ({key, message}). Returns the
     exit status. ``on_run(run)`` gets the ``RealRun`` before it starts (``run.stop()`` cuts it)."""
-    import psycopg   # the Postgres and Redis clients load only for a run
-    import redis
-
-    from webapp.real.fleet import RealRun, RealRunError
+    from webapp.real.fleet import RealRun   # the Postgres and Redis clients load only for a run
 
     try:
         if not isinstance(request, dict):
@@ -140,11 +157,15 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
         endpoints = services.start()
         with RunLock(endpoints) as lock:
             lock.acquire(wait_s, lambda: say("waiting", None))
-            run = RealRun(scenario, settings, endpoints)
+            planned = request.get("plan")
+            run = RealRun(scenario, settings, endpoints,
+                          pickle.loads(planned) if planned else None,
+                          on_notice=lambda text: say("notice", text))
             on_run(run)
             say("started", {"requests": len(run.plan.arrivals), "processes": run.processes,
                             "duration_s": scenario.duration_s})
-            measured, released = Measured(), Released()
+            measured = Measured(run.planned, settings.synchronised)
+            released = Released()
             for ev in run.events():
                 measured.observe(ev)
                 released.observe(ev)
@@ -154,36 +175,86 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
         if beside:
             say("simulating", None)
             released = Released()
-            for ev in measured.simulate(scenario):
+            for ev in measured.simulate(run.scenario, pool_timeout_s(run.scenario, settings)
+                                        if settings.pool else None):
                 released.observe(ev)
                 say("event_b", ev)
-            say("summary_b", measured.summary and {**measured.summary, **released.stats()})
+            say("summary_b", measured.summary and {**measured.summary, **released.stats(),
+                                                   "fed": measured.fed})
         return 0
     except ScenarioError as exc:
         say("error", {"key": exc.key, "message": str(exc)})
         return 2
-    except (ServicesMissing, ServiceFailed, Busy, RealRunError, psycopg.Error,
-            redis.RedisError) as exc:
-        say("error", {"key": None, "message": str(exc)})
+    except Exception as exc:   # noqa: BLE001 -- every failure is told, in words
+        if not isinstance(exc, (ServicesMissing, Busy)):
+            print("real run failed:", file=sys.stderr)
+            traceback.print_exception(exc, file=sys.stderr)
+            detail = getattr(exc, "detail", "")
+            if detail:
+                print(detail, file=sys.stderr)
+        say("error", {"key": None, "message": plain(exc)})
         return 1
 
 
-class Measured:
-    """What the simulation beside a real run is fed: real arrivals and real service times."""
+TRY_AGAIN = ("Try again in a minute; if it keeps failing, whoever runs this server will find "
+             "why in its log.")
 
-    def __init__(self) -> None:
-        self.arrivals: list[tuple[float, int, str]] = []
-        self._started: dict[int, float] = {}       # query -> when it got its connection
-        self._order: list[int] = []                # queries in the order they started
-        self._took: dict[int, float] = {}
+
+def plain(exc: BaseException) -> str:
+    """What a person is told when a real run fails: what happened and what to do, in words,
+    never a traceback or a server path."""
+    if isinstance(exc, (ServicesMissing, Busy)):
+        return str(exc)                       # already a sentence with what to do
+    if isinstance(exc, ServiceFailed):
+        return (f"The real-systems lab could not start its {exc.service}, so the run did not "
+                f"start. {TRY_AGAIN}")
+    import psycopg   # (only now: the web process asks about the services only)
+    import redis
+
+    from webapp.real.fleet import RealRunError
+
+    if isinstance(exc, RealRunError):
+        return f"The real run failed: {exc}. {TRY_AGAIN}"
+    if isinstance(exc, psycopg.Error):
+        return ("The real run lost PostgreSQL (it stopped answering, or refused the lab's "
+                f"connection). The next run starts it again if it died. {TRY_AGAIN}")
+    if isinstance(exc, redis.RedisError):
+        return ("The real run lost Redis (it stopped answering). The next run starts it again "
+                f"if it died. {TRY_AGAIN}")
+    return f"The real run failed unexpectedly and was stopped. {TRY_AGAIN}"
+
+
+class Measured:
+    """What the simulation beside a real run is fed (see the module's docstring). ``planned``:
+    request id -> its planned arrival. ``synchronised`` (``real.synchronised``): every first
+    attempt waited, after its read, until the whole herd had read (the last read, as seen
+    here): for the simulation they all read then, and a miss's next step is timed from then."""
+
+    def __init__(self, planned: dict[int, float], synchronised: bool = False) -> None:
+        self.planned = planned
+        self.synchronised = synchronised
+        self._last_read = 0.0
+        self._first: dict[int, tuple[float, int, str]] = {}   # id -> (arrived, viewer, key)
+        self._read: dict[int, float] = {}          # id -> its first attempt's cache read
+        self._missed: dict[int, float] = {}        # id -> a miss whose next step is to come
+        self.claim_s: list[float] = []             # from a miss to the app server's next step
+        self.service_s: list[float] = []           # as PostgreSQL measured, in its start order
         self._sent: dict[int, float] = {}          # query -> when a request decided to fetch
         self.dispatch: list[float] = []            # ... until its app server sent it
         self.summary: dict[str, Any] | None = None
+        self.fed: dict[str, Any] | None = None
 
     def observe(self, ev: tuple) -> None:
-        kind = ev[1]
+        kind, rid = ev[1], ev[2]
+        if rid in self._missed and kind not in (CACHE_MISS, ARRIVE):
+            missed = self._missed.pop(rid)
+            self.claim_s.append(ev[0] - (self._last_read if self.synchronised else missed))
         if kind == ARRIVE and ev[6] == 0:
-            self.arrivals.append((ev[0], ev[3], ev[5]))
+            self._first[rid] = (ev[0], ev[3], ev[5])
+        elif kind in (CACHE_HIT, CACHE_MISS) and ev[6] == 0:
+            self._read[rid] = self._last_read = ev[0]
+            if kind == CACHE_MISS:
+                self._missed[rid] = ev[0]
         elif kind == FETCH_START:
             self._sent[ev[8]] = ev[0]
         elif kind in QUERY_KINDS:
@@ -191,34 +262,52 @@ class Measured:
             if sent is not None:       # its first event: the app server got round to it
                 self.dispatch.append(ev[0] - sent)
             if kind == DB_STARTED:
-                self._started[ev[6]] = ev[0]
-                self._order.append(ev[6])
-            elif kind in (DB_FINISHED, DB_FAILED) and ev[6] in self._started:
-                self._took[ev[6]] = ev[0] - self._started[ev[6]]
+                self.service_s.append(max(ev[7] / 1000.0, MIN_SERVICE_S))
 
-    def service_s(self) -> list[float]:
-        """Each started query's real time, in start order (one cut short: the planned one is
-        drawn by the simulation past the list's end, so the list stops before it)."""
-        out = []
-        for query in self._order:
-            took = self._took.get(query)
-            if took is None or took <= 0:
-                break
-            out.append(took)
-        return out
-
-    def simulate(self, scenario: Scenario) -> Iterator[Event]:
-        """Every event of the simulation (the sender keeps the animated ones)."""
-        from webapp.engine import Simulation
+    def trace(self, scenario: Scenario, pool_timeout_s: float | None
+              ) -> tuple[Scenario, Trace | None]:
+        """The scenario side B runs (the real read-to-claim delay, the pool timeout) and its
+        trace; None if no request arrived. Each arrival is placed ``cache.lookup_ms`` before
+        its real read, so that the simulation reads the cache when Redis did."""
         from webapp.engine.trace import Trace
 
-        if not self.arrivals:
+        changes: dict[str, Any] = {}
+        if self.claim_s:
+            changes["cache"] = {"lookup_ms": min(ms_stats(self.claim_s)["p50"], MAX_LOOKUP_MS)}
+        if pool_timeout_s:
+            changes["datastore"] = {"pool_timeout_s": pool_timeout_s}
+        fed = parse_scenario(_merged(scenario.to_dict(), changes))
+        lookup_s = fed.cache.lookup_ms / 1000.0 if fed.cache.enabled else 0.0
+        read = ({rid: self._last_read for rid in self._read} if self.synchronised
+                else self._read)
+        rows = sorted((max(0.0, read.get(rid, arrived + lookup_s) - lookup_s), rid, viewer, key)
+                      for rid, (arrived, viewer, key) in self._first.items())
+        self.fed = {"lookup_ms": fed.cache.lookup_ms, "pool_timeout_s": pool_timeout_s,
+                    "service_ms": ms_stats(self.service_s), "arrivals": len(rows),
+                    "claim_ms": ms_stats(self.claim_s)}
+        if not rows:
+            return fed, None
+        return fed, Trace(arrivals=[(t, viewer, key) for t, _, viewer, key in rows],
+                          service_s=self.service_s,
+                          planned=[self.planned.get(rid, t) for t, rid, _, _ in rows])
+
+    def simulate(self, scenario: Scenario, pool_timeout_s: float | None = None
+                 ) -> Iterator[Event]:
+        """Every event of the simulation fed this run (the sender keeps the animated ones)."""
+        from webapp.engine import Simulation
+
+        fed, trace = self.trace(scenario, pool_timeout_s)
+        if trace is None:
             self.summary = None
             return
-        sim = Simulation(scenario, max_steps=SIDE_B_MAX_STEPS,
-                         trace=Trace(arrivals=self.arrivals, service_s=self.service_s()))
+        sim = Simulation(fed, max_steps=SIDE_B_MAX_STEPS, trace=trace)
         yield from sim.events()
         self.summary = sim.summary()
+
+
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    return {key: {**value, **changes.get(key, {})} if isinstance(value, dict) else value
+            for key, value in base.items()}
 
 
 class Released:
@@ -285,6 +374,8 @@ class Sender:
             self.put(("waiting",))
         elif kind == "simulating":
             self.put(("simulating",))
+        elif kind == "notice":
+            self.put(("notice", payload))
         elif kind == "summary":
             self.summaries = [payload, None]
         elif kind == "summary_b":
@@ -358,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(request, dict):
         end.send(("error", None, "bad request: expected ('job', {...})"))
         return 2
+    limits.Priority()           # nicer than the web process, never demoted
     sender = Sender(end, int(request.get("dot_scale") or 1))
     try:
         status = serve(request, sender.say, float(request.get("wait_s") or 0.0),
@@ -368,18 +460,20 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def spawn(request: dict[str, Any], env: dict[str, str] | None = None
+def spawn(request: dict[str, Any], env: dict[str, str] | None = None, kind: str = "job"
           ) -> tuple[subprocess.Popen, socket.socket]:
-    """Start a worker process for ``request`` (sent as its job): the process, and the caller's
-    end of its socket pair."""
+    """Start a worker process for ``request``, sent as its ``kind`` of job: "job" runs it (this
+    module), "plan" plans it (planner.py). The process, and the caller's end of its socket
+    pair."""
+    module = "webapp.real.planner" if kind == "plan" else "webapp.real.worker"
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "webapp.real.worker",
+        proc = subprocess.Popen([sys.executable, "-m", module,
                                  str(theirs.fileno())], pass_fds=[theirs.fileno()],
                                 cwd=str(REPO), env=env, stdin=subprocess.DEVNULL)
     finally:
         theirs.close()
-    mine.sendall(frame(("job", request)))
+    mine.sendall(frame((kind, request)))
     return proc, mine
 
 

@@ -6,7 +6,8 @@ only replaces how its leader gets the value). The leader tries to put a marker f
 the *shared* cache (add-if-absent with a lease):
 
 - it wins: it queries the datastore, writes the value, deletes the marker, resolves its promise
-  (unless the value turned up between its read and its claim: then it just uses it);
+  (unless the value turned up between its read and its claim: then it just uses it -- the
+  re-check ``strategy.recheck`` turns off, as in lock.py);
 - another server holds the marker: it re-reads the cache every ``marker_poll_ms`` until the
   value appears, then resolves its promise with it -- one query for the whole fleet;
 - the marker's lease ran out (its holder died mid-fetch): the next poller takes the marker over
@@ -45,11 +46,11 @@ class DistributedCoalescing:
             if other_server is not None:         # the previous holder's lease ran out
                 host.note(MARKER_EXPIRED, t, leader.req, leader.server, leader.attempt,
                           other_server)
-            if host.fresh(key, t):
+            if host.config("strategy").recheck and host.fresh(key, t):
                 # Written by the holder that just let go (on a real host, between this
                 # server's read and its claim): use it, do not fetch again.
                 host.release("marker:" + key, call)
-                self.local.resolve(t, key, call, True, "marker")
+                self.local.resolve(t, key, call, True, "recheck")
                 return
             call.query = host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
                                     lambda t, ok: self.fetched(t, key, call, ok))

@@ -15,7 +15,13 @@ A strategy makes events only through its host, so each of these calls is one *pl
                 SOURCE, ...)                 source; only "respond" when it is not a literal)
     host.put(t, key, ROLE, delta)         -> "cache_set:ROLE" and "cache_set"
 
-(``host`` or ``self.host``). An event with a role (``fetch_start``, ``cache_set``) or a source
+(``host`` or ``self.host``). Two hooks make no host call but decide an event the lifecycle then
+makes, so their ``return`` statements are places too:
+
+    def retry_delay(...): return ...      -> "retry" (the client retries after that delay)
+    def may_retry(...): return False      -> "retry_denied";  return True -> "retry"
+
+An event with a role (``fetch_start``, ``cache_set``) or a source
 (``respond``) is looked up as ``kind:detail`` first, then ``kind``. An error that settle passes
 on may become a ``retry`` or a ``respond`` with status error: the same place.
 
@@ -44,6 +50,11 @@ CALLS: dict[str, tuple[str, int, str]] = {
     "fetch": ("fetch_start", 4, "role"),
     "settle": ("respond", 4, "source"),
     "put": ("cache_set", 2, "role"),
+}
+# hook -> what its return decides: the returned constant (None: any value) -> the event kind
+HOOKS: dict[str, dict[Any, str]] = {
+    "retry_delay": {None: "retry"},
+    "may_retry": {False: "retry_denied", True: "retry"},
 }
 
 
@@ -78,13 +89,18 @@ def _lines(name: str) -> tuple[tuple[str, tuple[dict[str, Any], ...]], ...]:
     for call, block, function in _host_calls(ast.parse(source), source.splitlines()):
         place = {"line": call.lineno, "end_line": call.end_lineno, "branch": block[:2],
                  "condition": block[2], "function": function}
-        for key in _keys(call, mod):
+        for key in _keys(call, mod, function):
             found.setdefault(key, []).append(place)
     return tuple((key, tuple(places)) for key, places in found.items())
 
 
-def _keys(call: ast.Call, mod: ModuleType) -> list[str]:
-    """The event keys one host call makes."""
+def _keys(call: ast.Call | ast.Return, mod: ModuleType, function: str = "") -> list[str]:
+    """The event keys one host call (or a hook's ``return``) makes."""
+    if isinstance(call, ast.Return):
+        decides = HOOKS[function.rpartition(".")[2]]
+        value = call.value.value if isinstance(call.value, ast.Constant) else None
+        kind = decides.get(value, decides.get(None))
+        return [kind] if kind else []
     method = call.func.attr                                    # type: ignore[attr-defined]
     if method == "note":
         return [kind for kind in _constants(call.args[0], mod) if kind in FIELDS]
@@ -117,9 +133,9 @@ def _is_host_call(node: ast.AST) -> bool:
             or isinstance(target, ast.Attribute) and target.attr == "host")
 
 
-def _host_calls(tree: ast.Module, lines: list[str]) -> list[tuple[ast.Call, tuple, str]]:
-    """Every host call with its block ``(first, last, condition line)`` and function, in
-    source order."""
+def _host_calls(tree: ast.Module, lines: list[str]) -> list[tuple[Any, tuple, str]]:
+    """Every host call (and hook ``return``) with its block ``(first, last, condition line)``
+    and function, in source order."""
     out: list[tuple[ast.Call, tuple, str]] = []
 
     def visit(stmts: list[ast.stmt], block: tuple, function: str, prefix: str) -> None:
@@ -134,6 +150,8 @@ def _host_calls(tree: ast.Module, lines: list[str]) -> list[tuple[ast.Call, tupl
             for node in _own_nodes(stmt):
                 if _is_host_call(node):
                     out.append((node, block, function))
+            if isinstance(stmt, ast.Return) and function.rpartition(".")[2] in HOOKS:
+                out.append((stmt, block, function))
             for body, inner in _blocks(stmt, lines):
                 visit(body, inner, function, prefix)
             if _leaves(stmt) and i + 1 < len(stmts):

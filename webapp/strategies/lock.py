@@ -10,6 +10,12 @@ the leader's client gives up while its query still waits for a connection: nobod
 that query (the others wait for the cache), so the host cancels it and the lock is let go. A
 leader that dies without releasing blocks the key until its lease (``lease_ms``) runs out.
 
+**Re-check after winning.** Reading the cache and taking the lock are two round trips. A request
+whose read missed just before the holder wrote the value can take the lock just after the holder
+let go of it: it has won, but the value is there. So the winner reads the cache once more before
+it fetches, as the textbook lock-then-recompute does (nginx reads the lock's state under its
+cache zone's mutex instead). ``strategy.recheck=false`` leaves that out, to show the double fetch.
+
 The lock is named after the mode (``lock:<key>``; notify.py's is ``notify:<key>``): a lock that
 wakes its waiters and one that does not are two different locks, so switching from one to the
 other mid-run never leaves a waiter expecting a wake-up from a holder that will not send one.
@@ -36,6 +42,12 @@ class LockCoalescing:
         host = self.host
         owner = (req.id, attempt)
         won, _holder = host.claim(self.lock(req.key), owner, server, t, self.lease_s)
+        if won and host.config("strategy").recheck and host.fresh(req.key, t):
+            # The value landed between this request's read and its claim: use it.
+            host.release(self.lock(req.key), owner)
+            host.settle(t, req, attempt, True, "recheck")
+            self.let_go(t, req.key, True)
+            return
         if won:
             host.fetch(t, req, attempt, server, "leader",
                        lambda t, ok: self.fetched(t, req, attempt, owner, ok))
@@ -59,6 +71,11 @@ class LockCoalescing:
                 ok: bool) -> None:
         self.host.release(self.lock(req.key), owner)
         self.host.settle(t, req, attempt, ok, "db")
+        self.let_go(t, req.key, ok)
+
+    def let_go(self, t: float, key: str, ok: bool) -> None:
+        """The lock was released (with the value in the cache if ``ok``). Nobody is told:
+        pollers find out at their next look (notify.py wakes its waiters here)."""
 
     def lock(self, key: str) -> str:
         """The name of ``key``'s lock in the shared cache."""

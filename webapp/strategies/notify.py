@@ -12,6 +12,8 @@ query is cancelled), it hands the lock on: it wakes just the waiter that has wai
 which takes the lock and fetches, instead of waking them all to race for it. A holder that dies
 wakes nobody; its waiters wake when its lease (``lease_ms``) has run out, as a poller would find
 it free. Varnish wakes its waiting list a few at a time (``rush_exponent``); here all at once.
+A winner that finds the value on its re-check (lock.py) lets go at once and wakes everyone too:
+on a real host a request may have lost its claim to it in that moment, and be waiting.
 """
 from webapp.engine.ports import Request
 from webapp.strategies.lock import LockCoalescing
@@ -24,7 +26,6 @@ class NotifyingLock(LockCoalescing):
         """Ask to be woken by the holder (or when its lease has run out), then look again."""
         self.host.watch(t, self.lock(req.key), self.poll, self.lease_s, req, attempt, server)
 
-    def fetched(self, t: float, req: Request, attempt: int, owner: tuple[int, int],
-                ok: bool) -> None:
-        super().fetched(t, req, attempt, owner, ok)
-        self.host.notify(t, self.lock(req.key), everyone=ok)
+    def let_go(self, t: float, key: str, ok: bool) -> None:
+        """Wake every waiter (the value is there), or on a failure only the longest-waiting."""
+        self.host.notify(t, self.lock(key), everyone=ok)

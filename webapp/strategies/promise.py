@@ -12,6 +12,11 @@ Three rules from singleflight matter:
 - the call goes on for the waiters when its leader's client gives up: every waiter *joins* the
   leader's query, and the host cancels a query still queued only once all of them have given up.
 
+A new call reads the cache once more before it queries: a request whose read missed just before
+another call's value landed reaches the group after that call was forgotten, and would start a
+second one (Go's singleflight beside a look-aside cache has this gap; Instagram closes it by
+keeping the promise in the cache itself). ``strategy.recheck=false`` leaves the read out.
+
 The groups live in each server's process, so N servers still send up to N queries per key. For
 one query across the fleet see distributed.py, which reuses this class and changes only how a
 leader gets the value.
@@ -55,19 +60,27 @@ class PromiseCoalescing:
                 self.host.join(call.query, req, attempt)
 
     def fetch(self, t: float, key: str, call: Call) -> None:
-        leader = call.leader
-        call.query = self.host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
-                                     lambda t, ok: self.resolve(t, key, call, ok, "db"))
+        host, leader = self.host, call.leader
+        if host.config("strategy").recheck and host.fresh(key, t):
+            # The value landed between this request's read and now (the call that fetched it
+            # is already forgotten): use it, and answer whoever joined meanwhile.
+            self.resolve(t, key, call, True, "recheck")
+            return
+        call.query = host.fetch(t, leader.req, leader.attempt, leader.server, "leader",
+                                lambda t, ok: self.resolve(t, key, call, ok, "db"))
+        for waiter in call.waiters:     # joined while it read (a real host's round trip)
+            host.join(call.query, waiter.req, waiter.attempt)
 
     def resolve(self, t: float, key: str, call: Call, ok: bool, leader_source: str) -> None:
         """The leader has its outcome: forget the call, then answer the leader and every
-        waiter with it (``leader_source`` other than "db": the leader too was served by
-        another request's fetch)."""
+        waiter with it (``leader_source``: "db", its own query; "marker", it waited for
+        another server's, so it too was coalesced; "recheck", it found the value in the
+        cache on its re-check, waiting for nobody)."""
         host, leader = self.host, call.leader
         self.groups[leader.server].done(key)
         host.note(PROMISE_RESOLVED, t, leader.req, leader.server, call.dups, ok)
         host.settle(t, leader.req, leader.attempt, ok, leader_source,
-                    coalesced=leader_source != "db")
+                    coalesced=leader_source == "marker")
         for waiter in call.waiters:
             host.settle(t, waiter.req, waiter.attempt, ok, "promise", coalesced=True)
 

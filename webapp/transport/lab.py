@@ -19,6 +19,7 @@ from flask import current_app, request
 from flask_socketio import Namespace, emit
 
 from webapp.extensions import socketio
+from webapp.ops import refused
 from webapp.transport import outbox
 from webapp.transport.budget import check_start
 from webapp.transport.controls import apply_control
@@ -40,6 +41,7 @@ def _answer_errors(handler: Callable[..., None]) -> Callable[..., None]:
         try:
             handler(self, *args)
         except PayloadError as exc:
+            refused("lab_payload")
             _error(str(exc), exc.field)
         except Exception:
             log.exception("/lab %s handler failed", handler.__name__)
@@ -134,11 +136,13 @@ class LabNamespace(Namespace):
         runs = slots.connections.setdefault(request.sid, OrderedDict())
         # Take the slot first, then count: concurrent starts can be refused, never exceed a limit.
         if not slots.reserve(run):
+            refused("server_full")
             raise PayloadError("The server is running as many experiments as it can; "
                                "try again in a moment.", "")
         if sum(r.holds_slot for r in list(runs.values()) if r is not run) \
                 >= settings.max_runs_per_connection:
             slots.release(run)
+            refused("runs_per_connection")
             raise PayloadError(f"At most {settings.max_runs_per_connection} runs at once per "
                                "connection; stop one first.", "")
         slots.keep(request.sid, run)

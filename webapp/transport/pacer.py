@@ -72,13 +72,21 @@ class Pacer:
     def pause(self) -> Output:
         self.status = PAUSED
         self._step_to = None
+        self._after_seek(pause=True)
         return [self._state("pause")]
 
     def resume(self) -> Output:
         self.status = PLAYING
         self._step_to = None
+        self._after_seek(pause=False)
         self._anchor()
         return [self._state("resume")]
+
+    def _after_seek(self, pause: bool) -> None:
+        """A pause or resume while a seek waits for the source is what happens once it lands
+        (it no longer undoes them when it does)."""
+        if self._seeking is not None:
+            self._seeking = (self._seeking[0], pause)
 
     def set_speed(self, speed: float) -> Output:
         self.speed = speed

@@ -8,9 +8,16 @@ Everything ``/lab`` does (docs/protocol.md), with these differences:
   refused: a real run has no "other mitigation" side. Besides the scenario's own validation,
   the bounds of every real run are checked (at most 5,000 requests, 60 s, 100 connections...).
 - Before ``started`` come ``real`` messages: ``{run_id, phase, message, ...}`` with ``phase``
-  ``queued`` (and ``place``: 1 = first in line, ``ahead``: runs before it), ``waiting`` (another web process's real run holds the
-  datastore), ``starting``, ``recording`` (and ``t``), ``simulating``; ``failed`` (and
-  ``field``) goes with an ``error``.
+  ``queued`` (and ``place``: 1 = first in line, ``ahead``: runs before it, ``wait_max_s``: the
+  longest it can wait), ``planning`` (its plan is being made and no run is before it),
+  ``waiting`` (another web process's real run holds the datastore), ``starting`` (its turn
+  came: the services checked, the app servers started), ``recording`` (and
+  ``t``), ``simulating``; ``failed`` (and ``field``) goes with an ``error`` that blames a
+  field. A run that fails before ``started`` is told by an ``error`` with its ``run_id``.
+- A start is refused at once if its estimated engine steps are over the budget per run (its
+  plan is a simulation: the same check as ``/lab``), if the connection has a real run already,
+  if another connection from the same address is waiting in line already (one waiting per
+  address), or if the line is full; each refusal says when to try again.
 - ``started`` carries ``mode: "real"``, ``real``, ``beside``, ``processes`` and ``requests``;
   the summaries in ``done`` are a real run's (``mode: "real"``, ``real: {...}``) and, beside,
   the simulation's.
@@ -28,6 +35,7 @@ from flask import current_app, request
 from webapp.engine import ScenarioError
 from webapp.real.services import missing_message
 from webapp.real.settings import check, parse_settings
+from webapp.transport.budget import check_cost
 from webapp.transport.lab import (LabNamespace, LabOutlet, _answer_errors, _single, _slots)
 from webapp.transport.payloads import (START_KEYS, PayloadError, envelope, parse_start)
 from webapp.transport.realrun import RealLabRun, RealLine, RealStart
@@ -85,12 +93,15 @@ class RealNamespace(LabNamespace):
             raise PayloadError(line.missing, "")
         settings = current_app.extensions["herdlab.settings"]
         start = parse_real_start(_single(args, "start"), max_animate=settings.lab_max_animate)
+        check_cost(start.scenario, settings.run_max_steps)   # its plan is a simulation
         self._launch(RealLabRun(line=line, start=start, slots=_slots(),
-                                outlet=RealOutlet(request.sid)))
+                                outlet=RealOutlet(request.sid),
+                                address=request.remote_addr or "unknown"))
 
     def _again(self, run: Run) -> Run:
         assert isinstance(run, RealLabRun)
-        return RealLabRun(line=run.line, start=run.request, slots=_slots(), outlet=run.outlet)
+        return RealLabRun(line=run.line, start=run.request, slots=_slots(), outlet=run.outlet,
+                          address=run.address)
 
     def _launch(self, run: Run, seek_to: float | None = None, pause: bool = False) -> None:
         """A new run takes its place in the line first; a refused one leaves it again."""
@@ -109,5 +120,6 @@ def init_app(app: Any) -> None:
     """Give ``app`` the datastore's line and register ``/real``."""
     from webapp.extensions import register_namespace
 
-    app.extensions[LINE_KEY] = RealLine(missing_message())
+    app.extensions[LINE_KEY] = RealLine(
+        missing_message(), app.extensions["herdlab.settings"].real_waiting_per_address)
     register_namespace(RealNamespace, NAMESPACE)

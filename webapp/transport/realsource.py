@@ -45,6 +45,7 @@ class Recording:
         self.beside = beside
         self.phase = STARTING
         self.info: dict[str, Any] = {}                  # the worker's "started"
+        self.notices: list[str] = []                    # and its "notice"s
         self.chunks: tuple[list[tuple[float, bytes]], list[tuple[float, bytes]]] = ([], [])
         self.frontiers = [-math.inf, -math.inf if beside else math.inf]
         self.end_s: float | None = None
@@ -125,6 +126,8 @@ class Recording:
             self.phase = STARTING
         elif kind == "waiting":
             self.phase = WAITING
+        elif kind == "notice":           # the planned herd cannot be made here (fleet.py)
+            self.notices.append(str(message[1]))
         elif kind == "simulating":
             self.phase = SIMULATING
             self.frontiers[0] = math.inf

@@ -27,6 +27,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from webapp.engine import Scenario
 from webapp.extensions import socketio
+from webapp.ops import frame_sent
 from webapp.transport import wire
 from webapp.transport.budget import check_intervention_cost
 from webapp.transport.pacer import FINISHED, PAUSED, PLAYING, STOPPED, Output, Pacer
@@ -417,6 +418,8 @@ class Run:
         event, data = item
         if event == "done":
             data["inputs"] = list(self.inputs)
+        if event == "frame":
+            frame_sent(data.get("late_ms"))
         if event == "frame" and self.outlet.acks:
             self.outlet.emit(event, data, callback=self._on_ack)
         else:

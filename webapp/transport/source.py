@@ -225,7 +225,7 @@ class WorkerSource:
             if message[1] == self.epoch:
                 a, b = pickle.loads(message[3])
                 self._resume = (a, b if self.compare else None)
-                self._frontier = math.nextafter(message[2], -math.inf)
+                self._frontier = message[2]   # (the state includes every event at the target)
         elif kind == "ready":
             self.ready = True
         elif kind == "end":

@@ -145,13 +145,16 @@ class StreamJob:
 
     # ----- streaming ---------------------------------------------------------------------------
     def _start(self, seek_to: float | None) -> None:
-        """(Re)build the simulations from t=0; after a seek, re-run silently up to the target."""
+        """(Re)build the simulations from t=0; after a seek, re-run silently up to the target,
+        every event at it included, and send the state there with a sample of that instant."""
         self._rebuild(self.inputs)
         if seek_to is None:
             self._first_report()
             return
         states = [ResumeState() for _ in self.tracks]
-        self._silently_to(math.nextafter(seek_to, -math.inf), [s.feed for s in states])
+        self._silently_to(seek_to, [s.feed for s in states])
+        for track, state in zip(self.tracks, states):
+            state.at(track.sim.peek())
         bundles = [encode(state.events()) for state in states]
         self._send_counted(("resume", self.epoch, seek_to, _blob(bundles)))
         self._finish_if_done()
@@ -204,7 +207,7 @@ class StreamJob:
         """Re-run every side up to ``stop_at`` (included), handing its events to ``feeds``."""
         deadline = time.monotonic() + SLICE_S
         for track, feed in zip(self.tracks, feeds):
-            while not track.finished and track.index * STEP < stop_at:
+            while not track.finished and track.index * STEP <= stop_at:
                 partial = (track.index + 1) * STEP > stop_at
                 feed(track.step(stop_at))
                 if partial:

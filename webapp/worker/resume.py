@@ -7,7 +7,9 @@ frame carries, in time order (docs/protocol.md, "After a seek"):
   its lock polls beyond the last ``KEEP_POLLS`` left out (a waiter can poll thousands of times);
 - the latest ``db_state``, ``sample``, ``chunk_published`` and ``db_slow`` (a slowed datastore),
   every ``server_down``;
-- per key, the last ``cache_set`` and the last marker event.
+- per key, the last ``cache_set`` and the last marker event;
+- last, a ``sample`` of that very instant (``Simulation.peek``), unless the run took one there:
+  the numbers beside the picture are those of the instant sought, not of the sample before it.
 
 It is fed every event the worker skips while it re-runs the engine up to the seek target; its
 size is bounded by the animated requests open at that instant, not by the run's length.
@@ -23,7 +25,10 @@ _PER_KEY = {"cache_set": "cache", "marker_wait": "marker", "marker_expired": "ma
 
 
 class ResumeState:
-    def __init__(self) -> None:
+    def __init__(self, max_open: int | None = None) -> None:
+        # At most ``max_open`` open requests (the longest open forgotten first): a classroom keeps one
+        # per room from the frames it sent, where a request whose end was trimmed never ends.
+        self._max_open = max_open
         self._seq = 0
         self._open: dict[int, tuple[list[tuple[int, Any]], deque[tuple[int, Any]]]] = {}
         self._latest: dict[str, tuple[int, Any]] = {}
@@ -44,6 +49,8 @@ class ResumeState:
                 entry = open_.get(req)
                 if entry is None:
                     entry = open_[req] = ([], deque(maxlen=KEEP_POLLS))
+                    if self._max_open is not None and len(open_) > self._max_open:
+                        del open_[next(iter(open_))]
                 if kind == "lock_poll":
                     entry[1].append((seq, ev))
                 else:
@@ -56,6 +63,14 @@ class ResumeState:
             if slot is not None and ev[5] is not None:
                 per_key[(slot, ev[5])] = (seq, ev)
         self._seq = seq
+
+    def at(self, sample: Any) -> None:
+        """The sample of the instant sought (``Simulation.peek``): kept as the latest unless the
+        run's own sample at that instant was fed already, or nothing has happened yet (a seek
+        to 0 is a replay: its stream is the run's own)."""
+        latest = self._latest.get("sample")
+        if self._seq and (latest is None or latest[1][0] != sample[0]):
+            self.feed([sample])
 
     def events(self) -> list[Any]:
         """The kept events in the order the engine produced them."""

@@ -1,16 +1,28 @@
 // A student's page: join with a code, follow the instructor's lab, answer the class question, tap to
-// join the herd, detach to experiment alone and rejoin the live view.
+// join the herd, detach to experiment alone and rejoin the live view. The room and the student's
+// signed member token are kept in this tab (sessionStorage), so a reload rejoins the same room as
+// the same student, with their answer, their requests and their tap budget, without the code.
 import { mountLab } from "../lab/mount.js";
 import { herdlab } from "../connection.js";
 import { applySettings, catchUp, follow, renderTally, richPrediction, roomSocket, showLesson, showMessage } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
-const MEMBER_KEY = "herdlab.member";
 const socket = roomSocket();
 const followLab = mountLab($("follow-lab"), { readonly: true, keyboard: false });
 let ownLab = null;
 let joined = null, following = true, prediction = null, chosen = null;
+let taps = { left: 0, budget: 0 };
 const mine = new Map();   // my request id -> its latest status text
+
+/** The room this tab joined and the student's member token: `{code, display, member}`, or null. */
+const member = {
+  KEY: "herdlab.member",
+  get() { try { return JSON.parse(sessionStorage.getItem(member.KEY)) || null; } catch { return null; } },
+  set(value) { sessionStorage.setItem(member.KEY, JSON.stringify(value)); },
+  clear() { sessionStorage.removeItem(member.KEY); },
+};
+const canonical = (code) => code.replace(/[\s_.-]+/g, "").toUpperCase();
+if (!$("code").value && member.get()) $("code").value = member.get().display;   // a reload: no code to type
 
 follow(socket, followLab, () => following);
 // Read-only facts for tests and diagnostics: when (Date.now()) the last settings and run arrived.
@@ -21,12 +33,15 @@ socket.on("started", () => {
   seen.startedAt = Date.now();
   mine.clear();
   followLab.highlight([]);
+  taps.left = taps.budget;
   showMine();
 });
 
+/** Join a room; this tab's member token for it (if any) makes it the same student again. */
 function join(code) {
-  const memberId = JSON.parse(sessionStorage.getItem(MEMBER_KEY) || "{}")[code.replace(/\W/g, "").toUpperCase()];
-  socket.emit("join", { code, ...(memberId ? { member_id: memberId } : {}) });
+  const mineBefore = member.get();
+  const same = mineBefore && mineBefore.code === canonical(code);
+  socket.emit("join", { code, ...(same ? { member: mineBefore.member } : {}) });
 }
 
 $("join-form").addEventListener("submit", (e) => {
@@ -40,7 +55,7 @@ socket.on("connect", () => {
 
 socket.on("joined", (snap) => {
   joined = snap;
-  sessionStorage.setItem(MEMBER_KEY, JSON.stringify({ [snap.code]: snap.member_id }));
+  member.set({ code: snap.code, display: snap.display_code, member: snap.member });
   $("join-view").hidden = true;
   $("room-view").hidden = false;
   $("room-code").textContent = snap.display_code;
@@ -56,31 +71,39 @@ socket.on("members", (m) => { $("members").textContent = `${m.members} in the ro
 socket.on("prediction", showPrediction);
 socket.on("answered", ({ choice }) => { chosen = choice; showPrediction(prediction); });
 socket.on("herd", ({ on }) => { $("herd-box").hidden = !on; });
-socket.on("tapped", ({ req }) => { mine.set(req, "sent"); followLab.highlight([...mine.keys()]); showMine(); });
-socket.on("room_error", (err) => showMessage($("message"), err.message));
+socket.on("tapped", ({ req }) => { mine.set(req, "sent"); taps.left = Math.max(0, taps.left - 1); followLab.highlight([...mine.keys()]); showMine(); });
+socket.on("room_error", (err) => {
+  showMessage($("message"), err.message);
+  if (err.event === "join" && err.reason === "no_room" && !joined) member.clear();   // that room is gone
+});
 socket.on("room_closed", (m) => {
   // Its process died ("owner_lost"): the instructor reopens it with the same code, so one tap on Join rejoins.
   if (m.reason === "owner_lost" && joined) $("code").value = joined.display_code;
+  else member.clear();
   joined = null;
   showMessage($("message"), m.message);
   $("room-view").hidden = true;
   $("join-view").hidden = false;
 });
-// The follow lab applied the frame already (it listens first): read my requests' states from it, in
-// the stage's own words; a request that has left the stage keeps its last words.
-socket.on("frame", () => {
+// The follow lab applied the frame already (it listens first): read my requests' states from it.
+socket.on("frame", describeMine);
+
+/** My requests' states in the stage's own words; a request that has left the stage keeps its last words. */
+function describeMine() {
   if (!mine.size) return;
   for (const req of mine.keys()) {
     const words = followLab.describeRequest(req);
     if (words) mine.set(req, words);
   }
   showMine();
-});
+}
 
 function applySnapshot(snap) {
   catchUp(followLab, snap);
   showSettings(snap.settings);
   showLesson($("lesson"), snap.lesson);
+  prediction = snap.prediction;              // the room's question now, and (you) my answer to it
+  if (snap.you) mineAgain(snap.you);
   showPrediction(snap.prediction);
   $("herd-box").hidden = !snap.herd;
   $("members").textContent = `${snap.members} in the room`;
@@ -108,7 +131,22 @@ async function showSettings(settings) {
   $("settings-box").hidden = !lines.length;
 }
 
+/**
+ * What the room kept of mine (a reload, a reconnect): my answer, my requests, my taps left. A request
+ * still in flight is on the stage already (the snapshot's catch-up): its live state at once.
+ */
+function mineAgain(you) {
+  chosen = you.choice;
+  taps = { left: you.taps_left, budget: you.tap_budget };
+  mine.clear();
+  for (const req of you.taps) mine.set(req, "sent before you rejoined");
+  followLab.highlight([...mine.keys()]);
+  showMine();
+  describeMine();
+}
+
 function showPrediction(p) {
+  if (p?.id !== prediction?.id && prediction) chosen = null;   // a new question: no answer yet
   prediction = p;
   const box = $("question");
   box.hidden = !p;
@@ -134,6 +172,7 @@ $("tap").addEventListener("click", () => socket.emit("tap", {}));
 
 /** My requests, newest last; each opens its lifecycle in the lab (its dot is the one marked "you"). */
 function showMine() {
+  $("taps-left").textContent = `${taps.left} of ${taps.budget} taps left in this run`;
   const list = $("mine");
   list.replaceChildren(...[...mine].slice(-8).map(([req, status]) => {
     const li = document.createElement("li");

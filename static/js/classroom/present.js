@@ -1,6 +1,7 @@
 // The presenter screen (the projector): the join code, URL and QR code, how many have joined, the
-// live run, the class's answers beside the result. Fullscreen on a button; a clicker's Page Down or
-// "." moves the class to the lesson's next step, Page Up back.
+// live run, the class's answers beside the result, all on one screen (classroom.css lays it out; a
+// long question's type shrinks to fit, below). Fullscreen on a button; a clicker's Page Down or "."
+// moves the class to the lesson's next step, Page Up back.
 import { mountLab } from "../lab/mount.js";
 import { herdlab } from "../connection.js";
 import { applySettings, catchUp, follow, joinUrl, reclaim, renderTally, roomSocket, showLesson, showMessage } from "./room.js";
@@ -23,12 +24,44 @@ socket.on("room", (snap) => {
   $("members").textContent = String(snap.members);
   lesson = snap.lesson;
   showLesson($("lesson"), lesson);
-  renderTally($("tally"), snap.prediction);
+  showTally(snap.prediction);
   catchUp(lab, snap);
   herdlab.roomCode = snap.code;
 });
 socket.on("members", (m) => { $("members").textContent = String(m.members); });
-socket.on("prediction", (p) => renderTally($("tally"), p));
+socket.on("prediction", (p) => showTally(p));
+
+/**
+ * The class's answers take the room the layout gives them; a long question or long choices must not
+ * push the charts off the projector, so their type shrinks, a step at a time, until the page fits the
+ * screen (not below FIT_FLOOR of its size: past that the text would not be read from the back).
+ * Run a frame after anything changed size (the answers, the lab's parts, the window), never inside
+ * the ResizeObserver's own callback.
+ */
+const FIT_STEP = 0.05, FIT_FLOOR = 0.7;
+let fitting = 0;
+function fitTally() {
+  fitting = 0;
+  const tally = $("tally");
+  let fit = 1;
+  tally.style.setProperty("--fit", "1");
+  const overflows = () => document.documentElement.scrollHeight > window.innerHeight;
+  while (!tally.hidden && overflows() && fit - FIT_STEP >= FIT_FLOOR - 1e-9) {
+    fit -= FIT_STEP;
+    tally.style.setProperty("--fit", fit.toFixed(2));
+  }
+}
+const scheduleFit = () => { fitting ||= requestAnimationFrame(fitTally); };
+new ResizeObserver(scheduleFit).observe(document.body);
+window.addEventListener("resize", scheduleFit);
+// The answers coming and going move the lab's parts, maybe while the run is paused and no frame
+// redraws it: the lab rebuilds its charts for their new width when told something changed.
+new ResizeObserver(() => lab.store.touch()).observe($("lab").querySelector('[data-role="charts"]'));
+
+function showTally(prediction) {
+  renderTally($("tally"), prediction);
+  scheduleFit();
+}
 socket.on("lesson", (l) => { lesson = l; showLesson($("lesson"), lesson); });
 socket.on("settings", (s) => applySettings(lab, s));
 socket.on("room_error", (err) => showMessage($("message"), err.message));

@@ -39,12 +39,18 @@ export function follow(socket, lab, isOn = () => true) {
   for (const name of INBOUND) socket.on(name, (payload) => { if (isOn()) lab.applyRemote(name, payload); });
 }
 
-/** Catch up with a room snapshot: the instructor's settings, then the current run's last word. */
+/**
+ * Catch up with a room snapshot: the instructor's settings, then the current run's last word and
+ * `history`, one `resume` frame at the class's instant (webapp/classroom/history.py): the requests
+ * in flight now, so the stage draws what the run is doing at once, not only what arrives next; for a
+ * console or presenter also the run's samples so far, so its charts are the class's from the start.
+ */
 export function catchUp(lab, snap) {
   applySettings(lab, snap.settings);
   const run = snap.run || {};
   if (run.started) lab.applyRemote("started", run.started);
   if (run.state) lab.applyRemote("state", run.state);
+  if (run.history) lab.applyRemote("frame", run.history);
   if (run.done) lab.applyRemote("done", run.done);
 }
 
@@ -106,7 +112,9 @@ export async function showLesson(el, lesson) {
   el.hidden = !lesson;
   if (!lesson) return;
   const shown = (el.dataset.shown = `${lesson.id}/${lesson.step}`);
-  el.textContent = `${lesson.title} — ${lesson.step_title}`;
+  const titled = lesson.step_title === lesson.title;       // a lesson's first step is often its title
+  el.textContent = titled ? lesson.title : `${lesson.title} — ${lesson.step_title}`;
+  if (titled) return;
   const step = (await lessonText(lesson.id))?.steps[lesson.step];
   if (!step || el.dataset.shown !== shown) return;
   const title = document.createElement("span");

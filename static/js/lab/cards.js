@@ -110,7 +110,11 @@ export class Cards {
       if (!base) note = "finding the same run without mitigation…";
       else if (base.queries === null) note = base.why;
       else if (base.from === "self") { text = "0"; note = "this run has no mitigation"; }
-      else { text = fmt(Math.max(0, base.queries - a.db_queries)); note = `${fmt(base.queries)} without mitigation → ${fmt(a.db_queries)}`; }
+      else {
+        text = fmt(Math.max(0, base.queries - a.db_queries));
+        const same = base.inputs ? `, same ${base.inputs === 1 ? "intervention" : `${fmt(base.inputs)} interventions`}` : "";
+        note = `${fmt(base.queries)} without mitigation${same} → ${fmt(a.db_queries)}`;
+      }
     }
     setValue(el.value, [[text, ""]]);
     el.note.textContent = note;

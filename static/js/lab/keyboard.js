@@ -1,21 +1,25 @@
 // Keyboard shortcuts for the lab: space play/pause, arrows step/seek, +/- speed, ? help, p projector.
 // Form fields keep their own keys (a focused slider still moves with the arrows).
 
-/** Shortcut table, shown in the help overlay too (so the two never disagree). */
+/**
+ * Shortcut table, shown in the help overlay too (so the two never disagree): [keys, what, scope],
+ * scope "page" (bound on the whole page, only where the lab binds them: not in lessons) or "lab"
+ * (the stage's and the dialogs' own keys, everywhere).
+ */
 export const SHORTCUTS = [
-  ["Space", "run / pause / resume"],
-  ["→", "step one frame (when paused), else jump 1 s ahead"],
-  ["←", "jump 1 s back"],
-  ["+ / −", "faster / slower"],
-  ["r", "restart the same run"],
-  ["c", "compare mode on / off"],
-  ["n", "story: skip the moment on screen"],
-  ["m", "story: replay the last moment"],
-  ["p", "presentation mode (projector)"],
-  ["?", "this help"],
-  ["↑ / ↓", "on the stage: choose a request"],
-  ["Enter", "on the stage: open the chosen request's lifecycle"],
-  ["Esc", "close panels"],
+  ["Space", "run / pause / resume", "page"],
+  ["→", "step one frame (when paused), else jump 1 s ahead", "page"],
+  ["←", "jump 1 s back", "page"],
+  ["+ / −", "faster / slower", "page"],
+  ["r", "restart the same run", "page"],
+  ["c", "compare mode on / off", "page"],
+  ["n", "story: skip the moment on screen", "page"],
+  ["m", "story: replay the last moment", "page"],
+  ["p", "presentation mode (projector)", "page"],
+  ["?", "this help", "page"],
+  ["↑ / ↓", "on the stage: choose a request", "lab"],
+  ["Enter", "on the stage: open the chosen request's lifecycle", "lab"],
+  ["Esc", "close panels", "lab"],
 ];
 
 /**

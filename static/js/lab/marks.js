@@ -2,7 +2,7 @@
 // a small button under the scrubber at its virtual time. Clicking one seeks there and pauses, so the
 // student lands on the very instant. Rebuilt only when the list or the timeline's length changes.
 
-import { momentTitle } from "./moments.js";
+import { instantOf, momentTitle } from "./moments.js";
 import { holdTime } from "./story.js";
 
 /** Most marks drawn (moments are capped by the engine; inputs by the server): a bounded row. */
@@ -41,12 +41,12 @@ export class Marks {
     const length = store.length || 0;
     const moments = store.a.moments.items, inputs = store.inputs;
     const seekable = !!store.runId && (store.live || store.status === "finished" || store.status === "stopped");
-    const signature = `${store.runId}|${length}|${moments.length}|${moments.at(-1)?.t}|${inputs.length}|${inputs.at(-1)?.t}|${seekable}`;
+    const signature = `${store.runId}|${length}|${moments.length}|${moments.at(-1)?.t}|${moments.at(-1)?.at}|${inputs.length}|${inputs.at(-1)?.t}|${seekable}`;
     if (signature === this.signature) return;
     this.signature = signature;
     const marks = [];
     if (store.runId && length > 0) {
-      for (const m of moments) marks.push({ t: m.t, at: holdTime(m), cls: `lab-mark lab-mark-${m.what}`, title: momentTitle(m), what: m.what });
+      for (const m of moments) marks.push({ t: instantOf(m), at: holdTime(m), cls: `lab-mark lab-mark-${m.what}`, title: momentTitle(m), what: m.what });
       for (const rec of inputs) marks.push({ t: rec.t ?? 0, at: rec.t ?? 0, cls: "lab-mark lab-mark-input", title: `intervention: ${inputTitle(rec)}`, what: "input" });
     }
     marks.sort((a, b) => a.t - b.t);

@@ -10,10 +10,18 @@ export const MOMENTS_LIMIT = 1200;
 /** The compact dict of a `moment` event (what `started.moments` carries): `{t, what, ...fields that apply}`. */
 export function compactMoment(ev) {
   const out = { t: ev.t, what: ev.what };
-  for (const k of ["key", "server", "req", "number", "until", "next", "from_server", "factor", "ok"]) {
+  for (const k of ["key", "server", "req", "number", "until", "next", "from_server", "factor", "ok", "at"]) {
     if (ev[k] !== null && ev[k] !== undefined) out[k] = ev[k];
   }
   return out;
+}
+
+/**
+ * The instant a moment shows: `at` when the engine knew it only a little later (a herd's peak, a
+ * retry wave: docs/events.md "Moments"), else its `t`.
+ */
+export function instantOf(m) {
+  return typeof m.at === "number" ? m.at : m.t;
 }
 
 /** One moment's identity: the same moment from `started`, a `state` and a frame is kept once. */
@@ -21,7 +29,7 @@ export function momentId(m) {
   return `${Number(m.t).toFixed(6)}|${m.what}|${m.key ?? ""}|${m.server ?? ""}`;
 }
 
-/** The moments of one side, in time order, each kept once whichever message told of it. */
+/** The moments of one side, in the order of their instants, each kept once whichever message told of it. */
 export class MomentList {
   constructor() { this.clear(); }
 
@@ -47,7 +55,7 @@ export class MomentList {
     this.ids.add(id);
     const c = compactMoment(m);
     let i = this.items.length;
-    while (i > 0 && this.items[i - 1].t > c.t) i--;
+    while (i > 0 && instantOf(this.items[i - 1]) > instantOf(c)) i--;
     this.items.splice(i, 0, c);
     return true;
   }
@@ -67,7 +75,7 @@ const TITLES = {
 /** "t = 0.23 s · one query answers the rest (57 waiting)": the mark's tooltip and accessible name. */
 export function momentTitle(m) {
   const n = typeof m.number === "number" ? ` (${fmt(m.number)})` : "";
-  return `${at(m.t)} · ${TITLES[m.what] ?? m.what.replace(/_/g, " ")}${n}`;
+  return `${at(instantOf(m))} · ${TITLES[m.what] ?? m.what.replace(/_/g, " ")}${n}`;
 }
 
 /**
@@ -108,8 +116,11 @@ export function momentCaption(m) {
     }
     case "takeover":
       return { anchor: "server", server: m.server, before: `${server(m.from_server)} died while fetching: ${server(m.server)} takes the fetch over.` };
-    case "retry_wave":
-      return { anchor: "viewers", before: `${fmt(n)} ${plural(n, "retry arrives", "retries arrive")} together: a retry wave.` };
+    case "retry_wave": {
+      const ms = typeof m.at === "number" && typeof m.until === "number" ? Math.round((m.until - m.at) * 1000) : null;
+      const within = ms === null ? "together" : ms < 1 ? "at the same instant" : `within ${ms} ms`;
+      return { anchor: "viewers", before: `${fmt(n)} ${plural(n, "retry arrives", "retries arrive")} ${within}: a retry wave.` };
+    }
     case "slow_start":
       return { anchor: "db", before: `The datastore slows down: every query takes ×${m.factor ?? 1} as long${m.until != null ? ` until ${at(m.until)}` : ""}.` };
     case "slow_end":

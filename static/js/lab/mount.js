@@ -55,9 +55,16 @@ let uidSeq = 0;
  * @param {boolean} [options.presentation=false]  start in presentation mode (the presenter screen)
  * @param {number} [options.speed=1]  playback speed of the next run (0.05..20)
  * @param {object} [options.socket]  a Socket.IO socket on /lab to use instead of connecting
- * @param {boolean} [options.story=false]  guided playback on: ease into and hold on each key moment
- * @param {string[]} [options.storyFocus]  the moments (`what`s) the story holds on (a lesson step's)
+ * @param {boolean} [options.story=false]  guided playback on by default: ease into and hold on each key
+ *   moment (the student's own choice, once made, is remembered in this browser: see `storyMemory`)
+ * @param {string|null} [options.storyMemory=null]  where the student's Story switch is remembered
+ *   (localStorage `herdlab.story.<name>`: "lab", "lessons"), or null (not remembered)
+ * @param {Array<string|{what: string, nth?: number}>} [options.storyFocus]  the moments the story holds on
+ *   (a lesson step's), else every kind of moment once
+ * @param {"a"|"b"} [options.storySide="a"]  the side the story narrates (a pair's side B, as a step names it)
  * @param {boolean} [options.interventions=true]  clicking the stage's boxes while a run plays acts on it
+ * @param {boolean} [options.announce=true]  screen readers hear the run's summary (politely, every 2 s
+ *   while it plays): off for a picture that loops on its own (the home page's herd)
  * @param {(summary: object, summaryB: object|null) => void} [options.onDone]
  * @param {(started: object) => void} [options.onStarted]
  * @param {(side: "a"|"b", caption: string) => string} [options.caption]  the stage captions, rewritten
@@ -68,7 +75,8 @@ let uidSeq = 0;
  */
 export function mountLab(root, options = {}) {
   const opts = { preset: "classroom", overrides: {}, controls: "all", presetPicker: true, compare: false, readonly: false,
-                 shareUrl: false, keyboard: true, globals: true, speed: 1, story: false, interventions: true, ...options };
+                 shareUrl: false, keyboard: true, globals: true, speed: 1, story: false, storyMemory: null,
+                 storySide: "a", interventions: true, announce: true, ...options };
   const uid = root.id || `lab${++uidSeq}`;
   const q = (role) => root.querySelector(`[data-role="${role}"]`);
   const store = new Store();
@@ -91,8 +99,10 @@ export function mountLab(root, options = {}) {
     onDone: (summary, summaryB) => { findBaseline(); opts.onDone?.(summary, summaryB); },
   });
 
-  const stages = [new Stage(q("canvas-a"), store.a, store, () => store.scenario),
-                  new Stage(q("canvas-b"), store.b, store, () => store.scenarioB)];
+  // Before any run, a stage draws the next run's scenario (its servers), not a default one.
+  const nextScenario = () => merge(presetScenario(), config.overrides);
+  const stages = [new Stage(q("canvas-a"), store.a, store, () => store.scenario ?? nextScenario()),
+                  new Stage(q("canvas-b"), store.b, store, () => store.scenarioB ?? nextScenario())];
   const charts = new Charts(q("charts"), store);
   const cards = new Cards(q("cards"), store, () => mitigations);
   const timeline = opts.readonly ? null : new Timeline(q("bar"), { store, act });
@@ -102,8 +112,8 @@ export function mountLab(root, options = {}) {
     step: (seconds) => transport.step(seconds),
     resume: () => transport.control("resume"),
   });
-  story.set(opts.story, opts.storyFocus);
-  const caption = new Caption(q("caption"), stages[0]);
+  story.set(rememberedStory() ?? opts.story, opts.storyFocus, opts.storySide);
+  const caption = new Caption(q("caption"), stages);
   const marks = opts.readonly ? null : new Marks(q("marks"), { store, seek: (t) => { story.yieldControl(); act("scrub", t); } });
   const interventions = new Interventions({
     targets: q("targets-a"), poke: q("poke"), stage: stages[0], side: store.a, store,
@@ -155,6 +165,20 @@ export function mountLab(root, options = {}) {
   /** A seek target inside the run: up to its end, or its arrivals' duration while the end is unknown. */
   function clampT(t) {
     return Math.max(0, Math.min(store.length, t));
+  }
+
+  // ---- the Story switch, as the student left it ----------------------------------------------------
+  function rememberedStory() {
+    if (!opts.storyMemory) return null;
+    try {
+      const v = localStorage.getItem(`herdlab.story.${opts.storyMemory}`);
+      return v === null ? null : v === "on";
+    } catch { return null; }
+  }
+
+  function rememberStory(on) {
+    if (!opts.storyMemory) return;
+    try { localStorage.setItem(`herdlab.story.${opts.storyMemory}`, on ? "on" : "off"); } catch { /* private mode */ }
   }
 
   // ---- scenario: preset + overrides, shown by the controls, kept in the URL ---------------------
@@ -250,9 +274,9 @@ export function mountLab(root, options = {}) {
   // ---- "saved vs no mitigation": the same run without mitigation, once this one is done ---------
   async function findBaseline() {
     if (store.compare || !store.summary || !store.scenario) return;
-    const runId = store.runId;
-    baselines.remember(store.scenario, store.summary);
-    store.setBaseline(runId, await baselines.lookup(store.scenario, store.summary, store.viewers));
+    const runId = store.runId, inputs = store.inputs;
+    baselines.remember(store.scenario, store.summary, inputs);
+    store.setBaseline(runId, await baselines.lookup(store.scenario, store.summary, store.viewers, inputs));
   }
 
   // ---- panels: lifecycle of a request, keyboard help -------------------------------------------
@@ -309,8 +333,11 @@ export function mountLab(root, options = {}) {
     store.touch();
   }
 
+  // The help lists the keys that work here: without the page-wide shortcuts (lessons: the text has
+  // its own form controls), only the stage's and the dialogs' own keys.
   const helpList = q("help-list");
-  for (const [keys, what] of SHORTCUTS) {
+  for (const [keys, what, scope] of SHORTCUTS) {
+    if (!opts.keyboard && scope === "page") continue;
     const dt = document.createElement("dt"), dd = document.createElement("dd");
     dt.innerHTML = "<kbd></kbd>";
     dt.firstChild.textContent = keys;
@@ -329,7 +356,11 @@ export function mountLab(root, options = {}) {
   on(q("lifecycle"), "keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); closeLifecycle(); } });
   on(q("presentation"), "click", () => act("presentation"));
   on(q("compare"), "click", () => act("compare"));
-  on(q("story"), "change", () => { story.set(q("story").checked, opts.storyFocus); rememberConfig(); });
+  on(q("story"), "change", () => {
+    story.set(q("story").checked, opts.storyFocus, opts.storySide);
+    rememberStory(story.on);
+    rememberConfig();
+  });
   on(q("story-skip"), "click", () => act("skip"));
   on(q("story-replay"), "click", () => act("replay"));
   on(q("inputs-forget"), "click", () => { forgetInputs(true); rememberConfig(); store.touch(); });
@@ -373,7 +404,10 @@ export function mountLab(root, options = {}) {
     on(stage.canvas, "blur", () => { stage.selected = null; store.touch(); });
   });
   const unbindKeys = opts.keyboard ? bindKeys(document, act) : () => {};
-  const untrap = trapTab(q("help"));
+  if (!opts.keyboard) for (const el of root.querySelectorAll("[aria-keyshortcuts]")) el.removeAttribute("aria-keyshortcuts");
+  // Tab stays inside an open dialog: the help, a request's lifecycle, the intervention menu.
+  const untraps = [q("help"), q("lifecycle"), q("poke")].map(trapTab);
+  const untrap = () => untraps.forEach((f) => f());
   const onMotion = () => store.touch();
   reduced.addEventListener("change", onMotion);
 
@@ -397,7 +431,7 @@ export function mountLab(root, options = {}) {
   // record of the version it shows, so the last change always reaches them even when nothing
   // moves any more (a `done` that arrived just after an update was once never shown).
   let raf = 0, last = 0, drawnVersion = -1, animating = false, lastDom = 0, lastCharts = 0, lastSummary = -Infinity;
-  let domVersion = -1, chartsVersion = -1, finishedSaid = null;
+  let domVersion = -1, chartsVersion = -1, finishedSaid = null, holdShown = null;
   const counters = { framesRendered: 0, framesDropped: 0 };
 
   function frame(now) {
@@ -405,6 +439,10 @@ export function mountLab(root, options = {}) {
     story.tick(now);
     const cap = story.caption;
     if (cap || caption.shown !== null) { caption.update(cap); if (cap) store.touch(); }
+    // The moment is on screen: the cards, the bar and the text show its instant at once, not up
+    // to DOM_EVERY_MS later (one instant, one picture).
+    const shownAt = cap ? `${store.runId}|${cap.at}|${cap.text}` : null;
+    if (shownAt !== holdShown) { holdShown = shownAt; lastDom = -Infinity; lastCharts = -Infinity; }
     const dt = last ? Math.min(0.1, (now - last) / 1000) : 1 / 60;
     const gap = now - last;
     last = now;
@@ -454,10 +492,11 @@ export function mountLab(root, options = {}) {
     const text = describe();
     q("summary").textContent = text;
     const finished = store.status === "finished" ? store.runId : null;
-    if (finished && finishedSaid !== finished) { finishedSaid = finished; q("summary-live").textContent = text; }
+    if (!opts.announce) { /* a picture that loops on its own: nothing to announce */ }
+    else if (finished && finishedSaid !== finished) { finishedSaid = finished; q("summary-live").textContent = text; }
     else if (!finished && now - lastSummary >= SUMMARY_EVERY_MS) {
       finishedSaid = null;
-      q("summary-live").textContent = text;
+      if (q("summary-live").textContent !== text) q("summary-live").textContent = text;    // (the same words: said once)
       if (store.a.sample) lastSummary = now;      // until numbers exist, say so again next time
     }
   }
@@ -550,7 +589,7 @@ export function mountLab(root, options = {}) {
       config.compare = shared.compare || config.compare;
       if (shared.speed) { store.speed = Math.min(20, Math.max(0.05, shared.speed)); store.touch(); }
       if (Object.keys(shared.compareB).length) config.compareB = shared.compareB;
-      if (shared.story) story.set(true, opts.storyFocus);
+      if (shared.story) story.set(true, opts.storyFocus, opts.storySide);
       config.inputs = shared.inputs;
     }
     if (!presets[config.preset]) config.preset = Object.keys(presets)[0];
@@ -590,7 +629,12 @@ export function mountLab(root, options = {}) {
      */
     setCompare(on, b = null) { config.compare = !!on; config.compareB = on && b ? structuredClone(b) : null; rememberConfig(); showConfig(); },
     /** Guided playback on or off; `focus`: the moments (`what`s) it holds on, e.g. ["resolved"]. */
-    setStory(on, focus = null) { opts.storyFocus = focus; story.set(on, focus); showConfig(); },
+    setStory(on, focus = null, side = "a") { opts.storyFocus = focus; opts.storySide = side; story.set(on, focus, side); showConfig(); },
+    /**
+     * What the story narrates, leaving it on or off as the student has it (lessons: each step's
+     * moments and side): `focus` as options.storyFocus, `side` "a" or "b".
+     */
+    setStoryFocus(focus = null, side = "a") { opts.storyFocus = focus; opts.storySide = side; story.set(story.on, focus, side); showConfig(); },
     /** The current overrides (nested engine keys over the preset), as setScenario takes them. */
     getScenario() { return structuredClone(config.overrides); },
     /** Switch preset (clears the overrides). */
@@ -653,15 +697,21 @@ export function mountLab(root, options = {}) {
       notice: () => store.notice, resumedAt: () => store.resumedAt,
       moments: () => store.a.moments.items.map((m) => ({ ...m })), momentsB: () => store.b.moments.items.map((m) => ({ ...m })),
       caption: () => story.caption?.text ?? null, story: () => story.on, inputs: () => structuredClone(store.inputs),
+      // The hold on screen: the instant shown and the moment, or null (tests measure it on screen).
+      held: () => (story.caption ? { at: story.caption.at, side: story.caption.side, moment: { ...story.caption.moment } } : null),
+      storyFocus: () => structuredClone({ focus: story.focus, side: story.side }),
       sent: () => structuredClone(transport.sent),
     };
     for (const [name, get] of Object.entries(getters)) Object.defineProperty(herdlab, name, { get, configurable: true, enumerable: true });
     const value = (v) => ({ configurable: true, value: v });
     // Where side A's dots are drawn (CSS px in its canvas: [x, y, req, state]), for tests that click one.
     Object.defineProperty(herdlab, "dotsOnStage", value((limit) => stages[0].drawnDots(limit)));
-    // Every label side A's stage drew in its last frame, with the box it had to stay in.
-    Object.defineProperty(herdlab, "stageLabels", value(() => stages[0].labels.drawn.map(({ text, lines, px, x0, x1, y0, y1, box }) =>
-      ({ text, lines, px, x0, x1, y0, y1, box: { x0: box.x0, x1: box.x1 }, width: stages[0].w, height: stages[0].h }))));
+    // Every label side A's stage (or B's: side "b") drew in its last frame, with the box it had to stay in.
+    Object.defineProperty(herdlab, "stageLabels", value((side = "a") => {
+      const stage = stages[side === "b" ? 1 : 0];
+      return stage.labels.drawn.map(({ text, lines, px, x0, x1, y0, y1, box }) =>
+        ({ text, lines, px, x0, x1, y0, y1, box: { x0: box.x0, x1: box.x1 }, width: stage.w, height: stage.h }));
+    }));
     // The lab itself, so a test can feed it protocol messages (applyRemote) as a server would.
     Object.defineProperty(herdlab, "lab", value(handle));
   }

@@ -58,6 +58,7 @@ export class Store {
     this.speedRequested = null;
     this.frames = 0;                // frames applied in this run (dots are retired a frame late)
     this.resumedAt = null;          // virtual time of the last resume frame (the state after a seek)
+    this.resumeSeq = 0;             // the frame number (`frames`) of that resume frame
     this.decode = eventDecoder(null);
     this.inputs = [];               // the run's checked inputs (interventions), each with its virtual t
     this.version = 0;
@@ -93,6 +94,7 @@ export class Store {
     this.eventsDropped = 0;
     this.frames = 0;
     this.resumedAt = null;
+    this.resumeSeq = 0;
     this.behind = false;
     this.decode = eventDecoder(msg.event_fields);
     this.a.clear(this.scenario);
@@ -114,6 +116,7 @@ export class Store {
     if (msg.resume) {
       for (const side of this.sides) side.forget();
       this.resumedAt = msg.t;
+      this.resumeSeq = seq;
     }
     const events = msg.events || [];
     for (const ev of events) this.a.apply(decode(ev), seq);

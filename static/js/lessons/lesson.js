@@ -4,7 +4,7 @@
 import { mountLab } from "../lab/mount.js";
 import { canonical, getPath } from "../lab/scenario.js";
 import { summaryLatency } from "../lab/latency.js";
-import { summaryLabel } from "./labels.js";
+import { revealShares, summaryLabel } from "./labels.js";
 import { load, save, tally } from "./progress.js";
 import { CodeLight } from "./codelight.js";
 
@@ -15,13 +15,15 @@ const number = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 const MAX_RUNS = 8;
 
 const show = (v) => (typeof v === "number" ? number.format(v) : v == null ? "–" : String(v));
+/** 0.375 → "37.5%", 0.0004 → "0.04%": enough digits that a small share is not "0%". */
+const percent = (x) => `${(x * 100).toLocaleString("en", { maximumSignificantDigits: x >= 0.1 ? 3 : 2 })}%`;
 
 let progress = load(data.id);
 const experiments = data.experiments;
 const firstExperiment = data.prediction?.experiment || Object.keys(experiments)[0];
 let current = firstExperiment;
 let pendingStart = false;   // the prediction's Run button asked for a run of its experiment
-// step id -> {experiment, moment, code} (lessons L1); an older page has none.
+// step id -> {experiment, moment, nth, side, code} (lessons L1); an older page has none.
 const stepInfo = data.step_info || {};
 
 // ---- the lab: one mount, showing the union of the lesson's controls ----------------------------
@@ -34,19 +36,23 @@ const lab = mountLab(document.getElementById("lab"), {
   presetPicker: false,   // the experiment tabs choose the scenario; the preset's description would give the prediction away
   keyboard: false,       // the narrative has its own form controls; no global shortcuts here
   speed: speedParam >= 0.05 && speedParam <= 20 ? speedParam : 1,
+  story: true,             // every run a lesson asks for is narrated, unless the student switched it off
+  storyMemory: "lessons",
   onDone: (summary) => finished(summary),
 });
 
 /**
- * The story follows the step that loaded the run: a step naming a moment turns guided playback on,
- * held on that moment; any other step turns it off. Without a step, the first step running this
- * experiment that names a moment decides.
+ * The story follows the step that loaded the run: it holds on the moment that step names (the
+ * `nth` of them, on the `side` it names), or on each kind of moment once when it names none. Without
+ * a step, the first step running this experiment that names a moment decides. Story mode itself
+ * stays as the student has it (on unless they switched it off).
  */
 function storyFor(id, stepId) {
-  const step = stepId && stepInfo[stepId]?.experiment === id ? stepId
-    : Object.keys(stepInfo).find((s) => stepInfo[s].experiment === id && stepInfo[s].moment);
-  const moment = step ? stepInfo[step]?.moment : null;
-  lab.setStory(!!moment, moment ? [moment] : null);
+  const named = (s) => stepInfo[s]?.experiment === id && stepInfo[s].moment;
+  const step = stepId && named(stepId) ? stepId : Object.keys(stepInfo).find(named);
+  const info = step ? stepInfo[step] : null;
+  const side = info?.side === "b" && experiments[id]?.compare ? "b" : "a";
+  lab.setStoryFocus(info?.moment ? [{ what: info.moment, nth: info.nth || 1 }] : null, side);
 }
 
 let comparing = false;      // the current experiment declared a compare pair (lessons L2)
@@ -70,10 +76,25 @@ function isUnchanged(id) {
   return canonical(lab.getScenario()) === canonical(e.overrides) && lab.getPreset() === e.preset;
 }
 
+/** The lab is beside the text (a wide screen), not under it (below 1100 px: lessons.css). */
+function labBeside() {
+  return window.matchMedia("(min-width: 1101px)").matches;
+}
+
+/** Bring the lab's stage into view when it is not (on a phone it is far below the text). */
+function showLab() {
+  const stage = document.querySelector('#lab [data-role="stage-a"]');
+  const box = stage.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) {
+    const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    stage.scrollIntoView({ block: "start", behavior: reduced ? "auto" : "smooth" });
+  }
+}
+
 for (const btn of $$("[data-experiment]")) {
   btn.addEventListener("click", () => {
     selectExperiment(btn.dataset.experiment, btn.closest("[data-step]")?.dataset.step ?? null);
-    if (btn.classList.contains("load-exp")) document.getElementById("lab").scrollIntoView({ block: "nearest" });
+    if (btn.classList.contains("load-exp")) showLab();
   });
 }
 
@@ -142,16 +163,21 @@ function showPrediction() {
 function showReveal() {
   if (!form || !progress.revealed) return;
   const p = data.prediction;
-  $('[data-role="reveal-rows"]', form).replaceChildren(...p.reveal.map((key) => {
+  const row = (label, value) => {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
     th.scope = "row";
-    th.textContent = summaryLabel(key);
+    th.textContent = label;
     const td = document.createElement("td");
-    td.textContent = show(progress.revealed[key]);
+    td.textContent = value;
     tr.append(th, td);
     return tr;
-  }));
+  };
+  // The counts, then each as the share of the requests it is part of (a question about a share is
+  // answered by a share, not by two counts to divide).
+  $('[data-role="reveal-rows"]', form).replaceChildren(
+    ...p.reveal.map((key) => row(summaryLabel(key), show(progress.revealed[key]))),
+    ...revealShares(p.reveal, progress.revealed).map(([label, share]) => row(label, percent(share))));
   const right = progress.prediction === p.answer;
   const verdict = $('[data-role="verdict"]', form);
   verdict.textContent = right
@@ -178,7 +204,8 @@ if (form) {
   $('[data-role="run-prediction"]', form).addEventListener("click", async () => {
     selectExperiment(data.prediction.experiment, data.prediction.step);
     pendingStart = true;
-    note("Running… watch the lab.");
+    note(labBeside() ? "Running… watch the lab beside this text." : "Running… the lab is below the text: the page has scrolled to it.");
+    showLab();
     await lab.start();
   });
 }
@@ -194,13 +221,38 @@ function showCheckpoint(box) {
   feedback.textContent = !saved ? "" : saved.correct ? "Right." : "Not quite. Read why, then try another answer.";
 }
 
+/**
+ * A checkpoint is answered by a click (or Space) on a choice, or Enter on the focused one. The arrow
+ * keys only move between the choices (a radio group selects as it moves): passing over a wrong
+ * answer on the way to the right one records nothing.
+ */
 for (const box of $$(".checkpoint")) {
-  box.addEventListener("change", (event) => {
-    const choice = Number(event.target.value);
+  let moving = false;
+  const answer = (choice) => {
     const correct = choice === data.checkpoints[box.dataset.checkpoint].answer;
     progress = save(data.id, { checkpoints: { ...(progress.checkpoints || {}), [box.dataset.checkpoint]: { choice, correct } } });
     showCheckpoint(box);
     showProgress();
+  };
+  box.addEventListener("keydown", (event) => {
+    if (event.key.startsWith("Arrow")) moving = true;
+    else if (event.key === "Enter" && event.target.matches('input[type="radio"]')) {
+      event.preventDefault();
+      answer(Number(event.target.value));
+    }
+  });
+  box.addEventListener("change", (event) => {
+    if (moving) {
+      moving = false;
+      $('[data-role="feedback"]', box).textContent = "Press Enter (or Space) to answer with this choice.";
+      return;
+    }
+    answer(Number(event.target.value));
+  });
+  box.addEventListener("pointerdown", () => { moving = false; });
+  box.addEventListener("keyup", (event) => {
+    // Space on the choice already selected by the arrows answers with it.
+    if (event.key === " " && event.target.matches('input[type="radio"]:checked')) answer(Number(event.target.value));
   });
   showCheckpoint(box);
 }
@@ -269,7 +321,11 @@ if (!location.hash && progress.step && progress.step !== data.steps[0]) {
 }
 
 selectExperiment(current, data.prediction?.experiment === current ? data.prediction.step : null);
-for (const figure of $$(".code-beside[data-code]")) new CodeLight(figure, lab, data.code_lines?.[figure.dataset.code] ?? null);
+// Each step's code follows the side of the run its step names (a pair's side B: lessons 5 and 6).
+for (const figure of $$(".code-beside[data-code]")) {
+  const step = figure.closest("[data-step]")?.dataset.step;
+  new CodeLight(figure, lab, data.code_lines?.[figure.dataset.code] ?? null, stepInfo[step]?.side === "b" ? "b" : "a");
+}
 showPrediction();
 showRuns();
 showProgress();

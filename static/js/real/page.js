@@ -13,6 +13,7 @@ const root = document.getElementById("lab");
 const status = $("[data-role=real-status]");
 const verdict = $("[data-role=verdict]");
 let started = null;        // the current run's `started` (mode real), for the captions
+let pending = null;        // the run_id of our run that has not started yet (from `real` messages)
 
 /** The settings a real run is started with, read from the page's own controls. */
 function realSettings() {
@@ -49,6 +50,7 @@ const lab = mountLab(root, {
   },
   onStarted: (msg) => {
     started = msg.mode === "real" ? msg : null;
+    pending = null;
     verdict.hidden = true;
     status.textContent = msg.beside
       ? "Recorded. Playing the real run (A) and the simulation of the same arrivals (B) together."
@@ -65,10 +67,23 @@ for (const role of ["compare", "share"]) root.querySelector(`[data-role=${role}]
 
 socket.on("real", (msg) => {
   if (!msg || typeof msg.message !== "string") return;
+  if (typeof msg.run_id === "string") pending = msg.run_id;
   status.textContent = msg.message;
   verdict.hidden = true;
 });
-socket.on("error", () => { status.textContent = ""; });
+// A real run can fail before it starts (its plan refused, services that will not start, a
+// deadline): the server says so with that run's id, which the lab does not know yet (it knows
+// runs from `started`), so it would drop it. Handed to the lab without the id, it is shown as
+// any refused start is (the lab's alert, "Starting…" gone), with the reason and what to do.
+socket.on("error", (msg) => {
+  status.textContent = "";
+  const id = msg?.run_id;
+  if (!id || id === lab.store.runId) return;        // the lab's own (it showed it)
+  if (id === pending || lab.store.status === "starting") {
+    pending = null;
+    lab.applyRemote("error", { ...msg, run_id: null });
+  }
+});
 
 // ---- the experiments ---------------------------------------------------------------------------
 const stories = $("[data-role=stories]");

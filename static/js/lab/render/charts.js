@@ -38,7 +38,10 @@ export class Charts {
 
   /** (Re)build the plots when the run's shape (compare or not) or the type size changes. */
   build(compare, big) {
-    const shape = `${compare}/${big}/${this.container.clientWidth}`;
+    // A page may ask for shorter plots with --lab-chart-height (the classroom's presenter, in compare mode).
+    const asked = parseFloat(getComputedStyle(this.container).getPropertyValue("--lab-chart-height"));
+    const height = asked > 0 ? asked : big ? 125 : 130;
+    const shape = `${compare}/${big}/${this.container.clientWidth}/${height}`;
     if (shape === this.shape) return;
     this.shape = shape;
     for (const p of this.plots) p.destroy();
@@ -47,7 +50,6 @@ export class Charts {
     const full = this.container.clientWidth;
     const columns = full < 560 ? 1 : full < 900 ? 2 : CHARTS.length;
     const width = Math.max(160, Math.floor(full / columns) - 12);
-    const height = big ? 125 : 130;
     const font = `${big ? 15 : 11}px system-ui, sans-serif`;
     const stroke = big ? 3 : 1.6;
     this.plots = CHARTS.map((spec) => {
@@ -69,11 +71,12 @@ export class Charts {
       const opts = {
         width, height, series, legend: { show: true, live: false },
         hooks: { drawClear: [(u) => this.shadeSlow(u, big)] },
-        cursor: { show: false }, padding: [6, 8, 0, 0],
+        // (left: room for the first time tick, "0 s", centred on the edge when a chart has no y values yet)
+        cursor: { show: false }, padding: [6, 8, 0, big ? 14 : 10],
         // Every chart spans the whole run, its drain included, so they line up with the timeline.
         scales: { x: { time: false, range: (u, lo, hi) => [0, Math.max(this.store.length || 1, hi || 0)] } },
         axes: [
-          { font, size: big ? 36 : 28, values: (u, vals) => vals.map((v) => `${+v.toFixed(1)}s`), grid: { stroke: "#eee" } },
+          { font, size: big ? 36 : 28, values: timeTicks, grid: { stroke: "#eee" } },
           { font, size: big ? 56 : 44, grid: { stroke: "#eee" }, values: (u, vals) => vals.map(compact) },
         ],
       };
@@ -126,6 +129,22 @@ export class Charts {
     for (const p of this.plots) p.destroy();
     this.plots = [];
   }
+}
+
+/**
+ * The time axis' tick labels ("0 s", "0.25 s", "0.5 s"): as many decimals as the ticks' spacing
+ * needs, so no tick reads as another (0.25 once showed as "0.3s" beside a "0.8s").
+ */
+export function timeTicks(u, vals, axis, space, incr) {
+  const step = incr || (vals.length > 1 ? Math.abs(vals[1] - vals[0]) : 1);
+  const digits = decimals(step);
+  return vals.map((v) => (v == null ? "" : `${+v.toFixed(digits)} s`));
+}
+
+/** Decimals that show every multiple of `step` exactly (0.25 needs 2, 0.5 one, 2 none). */
+function decimals(step) {
+  for (let d = 0; d < 4; d++) if (Math.abs(Math.round(step * 10 ** d) - step * 10 ** d) < 1e-6) return d;
+  return 4;
 }
 
 /** uPlot's points.show: draw a series' points while it has few values (else the line says it). */

@@ -5,7 +5,7 @@
 // had not (a seek, or a run that ended while its events were dropped). Drawing is batched by shape
 // (one path per state) so 5,000 dots stay smooth.
 
-import { fmt } from "../format.js";
+import { compact, fmt } from "../format.js";
 import { STATE_WORDS } from "../states.js";
 import { Labels } from "./labels.js";
 import { layout, queueBar } from "./layout.js";
@@ -103,11 +103,13 @@ export class Stage {
 
     const fading = this.sync(now, L, T, big);
     const shake = !reduced && side.db.state === "overloaded" ? Math.sin(now / 45) * 1.6 : 0;
-    drawStructure({ ctx, labels: this.labels, side, store: this.store, L, scn, T, lw: big ? 2.5 : 1.2, narrow, shake });
+    this.T = T;
+    drawStructure({ ctx, labels: this.labels, side, store: this.store, L, scn, T, lw: big ? 2.5 : 1.2, narrow, shake,
+                    spot: this.spotlight });
     if (reduced) {
       this.drawCounts(L, T);
       this.drawMineAsText(L, T);
-      this.drawSpotlight(big);
+      this.drawSpotlight(big, L, T);
       this.labels.flush();
       return false;
     }
@@ -118,7 +120,7 @@ export class Stage {
     this.drawMine(T, big);
     this.drawSelected(big);
     const pulsing = this.drawPulses(now, L, big);
-    this.drawSpotlight(big);
+    this.drawSpotlight(big, L, T);
     this.labels.flush();
     return moving || fading || pulsing || shake !== 0;
   }
@@ -297,17 +299,23 @@ export class Stage {
 
   /**
    * Labels of the waiting rings. Under promise coalescing each server's ring is its promise; under
-   * the shared marker it is the server's local promise behind the marker. With many servers there
-   * is no room to label each ring: one line says how many wait, on how many servers.
+   * the shared marker it is the server's local promise behind the marker. The numbers are the
+   * engine's exact counts of the instant shown (the sample's `waiting`, one per server) when it
+   * has them, else the dots drawn times the dot scale. With many servers there is no room to label
+   * each ring: one line says how many wait.
    */
   drawRings(L, T, big) {
     const { ctx, labels } = this;
+    const mode = this.side.coalesce;
+    const exact = exactNow(this.side, this.store);
+    const scale = this.store.dotScale;
     const perServer = new Map();
     for (const v of this.buckets.wait) perServer.set(v.dot.server ?? 0, (perServer.get(v.dot.server ?? 0) || 0) + 1);
     const leaders = new Map();
     for (const s of LEADING) for (const v of this.buckets[s]) if (v.dot.leader) leaders.set(v.dot.server ?? 0, v);
-    const noun = this.side.coalesce === "promise" ? "promise" : "local promise";
-    const scale = this.store.dotScale;
+    const noun = mode === "promise" ? "promise" : "local promise";
+    const each = mode === "promise" && !(perServer.size > 4 || L.narrow);   // a phone's ring lane is a sliver
+    const labelled = new Set();
     let unlabelled = 0;
     for (const [server, n] of perServer) {
       const c = this.ringCenter(L, server);
@@ -316,24 +324,42 @@ export class Stage {
       const leader = leaders.get(server);
       if (leader && leader.x !== undefined) { ctx.beginPath(); ctx.moveTo(c.x, c.y); ctx.lineTo(leader.x, leader.y); ctx.stroke(); }
       ctx.setLineDash([]);
-      if (perServer.size > 4 || L.narrow) { unlabelled += n; continue; }     // a phone's ring lane is a sliver
+      const count = exact ? exact[server] ?? 0 : n * scale;
+      if (!each && exact) continue;                       // told in one line below
+      if (!each) { unlabelled += count; continue; }
       const y = Math.max(L.top + T(11), c.y - ringRadius(n, 5 * (big ? 1.5 : 1)) - 6);
-      const shown = labels.text(`${noun}: ${fmt(n * scale)} waiting`, c.x, y, { px: T(11), color: "#1f5f85", box: L.lanes.ring, wrap: true, avoid: true });
-      if (!shown) unlabelled += n;
+      const shown = labels.text(`${noun}: ${fmt(count)} waiting`, c.x, y, { px: T(11), color: "#1f5f85", box: L.lanes.ring, wrap: true, avoid: true });
+      if (shown) labelled.add(server);
+      else unlabelled += count;
     }
     // Under the rings, one line (the canvas ends there): how many wait, how many poll.
+    const total = exact ? exact.reduce((a, b) => a + b, 0) : null;
     const lines = [];
-    if (unlabelled) lines.push([`${fmt(unlabelled * scale)} waiting`, "#1f5f85"]);
-    const polls = this.buckets.poll.length;
-    if (polls) lines.push([`${fmt(polls * scale)} polling`, "#6b6300"]);
-    const asleep = this.buckets.sleep.length;
-    if (asleep) lines.push([`${fmt(asleep * scale)} asleep until woken`, "#0b4f7a"]);
+    if (exact && mode === "promise") unlabelled = exact.reduce((sum, n, server) => sum + (labelled.has(server) ? 0 : n), 0);
+    if (mode === "promise" || mode === "none") { if (unlabelled) lines.push([`${fmt(unlabelled)} waiting`, "#1f5f85"]); }
+    const polls = exact && mode === "lock" ? total : this.buckets.poll.length * scale;
+    if (polls) lines.push([`${fmt(polls)} polling`, "#6b6300"]);
+    const asleep = exact && mode === "notify" ? total : this.buckets.sleep.length * scale;
+    if (asleep) lines.push([`${fmt(asleep)} asleep until woken`, "#0b4f7a"]);
+    // The ring the story points at is written even when the others are not: its waiters, exactly.
+    const spot = this.spotlight;
+    if (spot?.anchor === "ring" && !labelled.has(spot.server ?? 0) && exact) {
+      const server = spot.server ?? 0, n = exact[server] ?? 0, c = this.ringCenter(L, server);
+      const box = L.narrow || perServer.size > 4 ? { x0: L.lanes.servers.x0, x1: L.lanes.cache.x1 } : L.lanes.ring;
+      labels.text(`S${server + 1}'s ${noun}: ${fmt(n)} waiting`, c.x, Math.max(L.top + T(11), c.y - 14),
+                  { px: T(11), weight: "700", color: "#1f5f85", box, wrap: true, avoid: true });
+    }
     const text = lines.map((l) => l[0]).join(" · ");
     const foot = L.narrow ? { x0: L.lanes.servers.x0, x1: L.lanes.ring.x1 } : L.lanes.ring;   // a phone's ring lane is a sliver
     if (text) labels.text(text, L.ring.x, L.bottom + T(11) + 2, { px: T(11), color: lines[0][1], box: foot, avoid: true, wrap: true, upward: true });
-    if (this.buckets.marker.length) {
-      labels.text(`${fmt(this.buckets.marker.length * scale)} wait on the marker`, (L.cache.x0 + L.cache.x1) / 2, L.top + T(11),
-                  { px: T(11), color: "#1f5f85", box: L.lanes.cache, wrap: true, avoid: true });
+    // The shared marker: everyone waiting for its one fetch (a server's waiters wait behind its own).
+    const onMarker = exact && mode === "distributed" ? total : this.buckets.marker.length * scale + (mode === "distributed" ? unlabelled : 0);
+    if (onMarker) {
+      // Whole if it fits, else the number in short (a phone's cache lane is narrow).
+      const style = { px: T(11), color: "#1f5f85", box: L.lanes.cache, wrap: true, avoid: true };
+      const text = [`${fmt(onMarker)} wait on the marker`, `${compact(onMarker)} wait on the marker`, `${compact(onMarker)} on the marker`]
+        .find((x) => labels.fits(x, style)) ?? `${compact(onMarker)} waiting`;
+      labels.text(text, (L.cache.x0 + L.cache.x1) / 2, L.top + T(11), style);
     }
   }
 
@@ -433,14 +459,21 @@ export class Stage {
       case "ring": return { x: L.ring.x, y: box.cy, r: 26 };
       case "server": return { x: (box.x0 + box.x1) / 2, y: box.cy, r: Math.max(14, (box.y1 - box.y0) / 2 + 4) };
       case "cache": return { x: (L.cache.x0 + L.cache.x1) / 2, y: L.mid, r: (L.cache.x1 - L.cache.x0) / 2 + 6 };
-      case "db": return { x: (L.db.x0 + L.db.x1) / 2, y: L.mid, r: (L.db.x1 - L.db.x0) / 2 + 6 };
+      // (below: the datastore's state and countdown are written under it: a caption leaves them be)
+      case "db": return { x: (L.db.x0 + L.db.x1) / 2, y: L.mid, r: (L.db.x1 - L.db.x0) / 2 + 6,
+                          below: Math.max(0, L.db.y1 - L.mid) + (this.T ? this.T(13) + this.T(11) * 2.5 : 40) };
       default: return { x: (L.viewers.x0 + L.viewers.x1) / 2, y: L.mid, r: (L.viewers.x1 - L.viewers.x0) / 2 + 4 };
     }
   }
 
-  /** The place a story caption is about: a ring drawn around it (set by the lab, or null). */
-  drawSpotlight(big) {
-    const p = this.spotlight ? this.anchorPoint(this.spotlight.anchor, this.spotlight.server) : null;
+  /**
+   * The place a story caption is about: a ring drawn around it (set by the lab, or null). A retry
+   * wave has no counter of its own on the stage: its retries on stage are counted and written by
+   * the viewers (times the dot scale).
+   */
+  drawSpotlight(big, L, T) {
+    const spot = this.spotlight;
+    const p = spot ? this.anchorPoint(spot.anchor, spot.server) : null;
     if (!p) return;
     const { ctx } = this;
     ctx.strokeStyle = "#0072B2";
@@ -448,6 +481,21 @@ export class Stage {
     ctx.setLineDash([6, 4]);
     ctx.beginPath(); ctx.arc(p.x, p.y, p.r, 0, Math.PI * 2); ctx.stroke();
     ctx.setLineDash([]);
+    const m = spot.moment;
+    if (m?.what === "retry_wave" && typeof m.at === "number") {
+      const n = this.retriesArrived(m.at, m.until ?? m.at) * this.store.dotScale;
+      this.labels.text(`${fmt(n)} ${n === 1 ? "retry" : "retries"} arrived`, (L.viewers.x0 + L.viewers.x1) / 2, L.top + T(12),
+                       { px: T(12), weight: "700", color: "#0b4f7a", box: L.narrow ? { x0: 2, x1: L.lanes.servers.x1 } : L.lanes.viewers, wrap: true });
+    }
+  }
+
+  /** Requests on stage whose retry arrived between `from` and `to` (virtual s, both included). */
+  retriesArrived(from, to) {
+    let n = 0;
+    for (const dot of this.side.dots.values()) {
+      if (dot.recent.some((ev) => ev.kind === "arrive" && ev.attempt > 0 && ev.t >= from - 1e-6 && ev.t <= to + 1e-6)) n++;
+    }
+    return n;
   }
 
   /**
@@ -607,6 +655,15 @@ export class Stage {
     }
     return out;
   }
+}
+
+/**
+ * The engine's exact waiting counts per server when the side's latest sample is of the instant
+ * shown (after a seek, on a held moment), else null: a sample from before would not match the dots.
+ */
+export function exactNow(side, store) {
+  const s = side.sample;
+  return s && Array.isArray(s.waiting) && Math.abs(s.t - store.t) <= 1e-6 ? s.waiting : null;
 }
 
 function ringRadius(n, spacing) {

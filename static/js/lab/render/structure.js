@@ -11,7 +11,8 @@ const INK = "#1b1b1f", EDGE = "#55555f", MUTED = "#5b5b66", SLOW = "#8a5a00";
 
 /**
  * Draw the structure. `g`: {ctx, labels, side, store, L, scn, T (type size for a base px), lw,
- * narrow, shake}. Returns nothing; labels are recorded in `g.labels`.
+ * narrow, shake, spot (the story's spotlight: {anchor, server, moment}, or null)}. Returns
+ * nothing; labels are recorded in `g.labels`.
  */
 export function drawStructure(g) {
   drawHeadings(g);
@@ -82,7 +83,7 @@ function drawServers({ ctx, labels, side, L, T, lw }) {
   }
 }
 
-function drawCache({ ctx, labels, side, store, L, scn, T, lw }) {
+function drawCache({ ctx, labels, side, store, L, scn, T, lw, spot }) {
   const c = L.cache, cx = (c.x0 + c.x1) / 2;
   const marker = side.lastKey !== null ? side.markers.get(side.lastKey) : side.markers.values().next().value;
   ctx.fillStyle = "#eaf6f1"; ctx.strokeStyle = EDGE; ctx.lineWidth = lw;
@@ -97,9 +98,26 @@ function drawCache({ ctx, labels, side, store, L, scn, T, lw }) {
     labels.text(words, cx, L.mid + T(11) * 1.1, { px: T(11), weight: state === "fresh" ? "700" : "", box: inside, wrap: true,
                                                    color: state === "fresh" ? "#007A5A" : INK });
   } else labels.text("empty", cx, L.mid, { px: T(11), box: inside });
-  const hits = side.sample?.cache_hits;
   let y = c.y1 + T(11) + 3;
-  if (hits !== undefined) { labels.text(`${fmt(hits)} ${plural(hits, "hit")}`, cx, y, { px: T(11), box: L.lanes.cache }); y += T(11) * 1.25; }
+  // The herd first (the story may be about it): how many requests that missed a key are still
+  // waiting for it (the engine's exact count, shown when the page has a sample of the very
+  // instant drawn: a held moment, a seek), for the key the story points at, else the newest.
+  const key = spot?.moment?.what === "herd_peak" ? spot.moment.key : side.lastKey;
+  const now = side.sample && Math.abs(side.sample.t - store.t) <= 1e-6;
+  const herd = now && key !== null && key !== undefined ? side.sample.herds?.[key] : 0;
+  if (herd > 0) {
+    // Whole if it fits, else shorter (a phone's cache lane is narrow).
+    const style = { px: T(11), weight: "700", color: "#8a4b00", box: L.lanes.cache, wrap: true, avoid: true };
+    const text = [`${fmt(herd)} waiting for ${key}`, `${compact(herd)} waiting for ${key}`, `${fmt(herd)} waiting`]
+      .find((x) => labels.fits(x, style)) ?? `${compact(herd)} waiting`;
+    const l = labels.text(text, cx, y, style);
+    if (l) y = l.y1 + T(11) + 2;
+  }
+  const hits = side.sample?.cache_hits;
+  if (hits !== undefined) {
+    const l = labels.text(`${fmt(hits)} ${plural(hits, "hit")}`, cx, y, { px: T(11), box: L.lanes.cache, avoid: true });
+    if (l) y = l.y1 + T(11);
+  }
   if (marker) drawMarker({ ctx, labels, side, store, L, T }, marker, y);
 }
 

@@ -31,7 +31,7 @@ EXPECTED = {
                                "fetch_start:refresh"},
     "early_refresh": {"fetch_start", "fetch_start:early_refresh", "respond", "respond:db"},
     "prewarm": {"cache_set", "cache_set:prewarm"},
-    "traffic_shift": set(), "replicate": set(),
+    "traffic_shift": set(), "replicate": set(), "answer_mark": set(),
     "preload": {"cache_set", "cache_set:preload"},
     "local_cache": {"local_hit", "respond", "respond:local"},
     "negative_cache": {"negative_hit", "respond", "respond:not_found"},

@@ -6,7 +6,8 @@ primitive promise and distributed share).
 The others, each switched on by its own key: stale_while_revalidate.py, early_refresh.py
 (XFetch), ttl_jitter.py, prewarm.py, backoff.py, retry_budget.py; and lessons 12-14's:
 traffic_shift.py, preload.py (a cold cache), local_cache.py, replicate.py (a hot shard),
-negative_cache.py, hit_for_pass.py, wait_timeout.py (coalescing gone wrong). (Load shedding,
+negative_cache.py, hit_for_pass.py (both marks of answer_mark.py), wait_timeout.py (coalescing
+gone wrong). (Load shedding,
 ``datastore.queue_limit``, is a switch too, but the datastore honours it itself: a bounded wait
 for a connection, as a pool's ``max_waiting`` is.)
 """

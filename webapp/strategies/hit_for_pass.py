@@ -6,35 +6,29 @@ cached or shared), it serves only the one that fetched it: the parked requests g
 one after another, each waiting for the fetch before it. Varnish avoids that queue by caching
 the *decision*: after an uncacheable answer it stores a "hit-for-pass" (in newer versions
 "hit-for-miss") object for the key, and later requests that find it go straight to the origin,
-in parallel, without waiting on anybody. Here the mark lasts ``strategy.hit_for_pass_s``
-(Varnish: 120 s by default, its ``uncacheable_ttl``); requests that found the key before the
-mark existed wait their turn as before.
+in parallel, without waiting on anybody. Here the mark lasts ``strategy.hit_for_pass_s`` (a fix
+Varnish's developers suggest uses 2 minutes); requests that joined the line before the mark
+existed wait their turn as before (Varnish releases them too).
 
-The mark is a claim with a lease (``pass:<key>``), kept in the shared cache like a value.
+The mark is kept in the shared cache (answer_mark.py): ``pass:<key>``.
 """
 from webapp.engine.events import PASS
 from webapp.engine.ports import Host, Request
+from webapp.strategies.answer_mark import AnswerMark
 
 
-class HitForPass:
+class HitForPass(AnswerMark):
     switch = "strategy.hit_for_pass_s"
+    status = "uncacheable"
+    prefix = "pass:"
 
     def __init__(self, host: Host) -> None:
-        self.host = host
-        self.mark_s = host.config("strategy").hit_for_pass_s
+        super().__init__(host, host.config("strategy").hit_for_pass_s)
 
-    def on_fetched(self, t: float, key: str, server: int, status: str) -> None:
-        """The datastore answered a query for ``key``: mark a key whose answer was private."""
-        if status == "uncacheable":
-            self.host.claim("pass:" + key, self, server, t, self.mark_s)
-
-    def on_absent(self, t: float, req: Request, attempt: int, server: int) -> bool:
-        """No value in the cache: if the key is marked, fetch at once, waiting on nobody."""
+    def act(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """The key is marked: fetch at once, waiting on nobody (and cache nothing)."""
         host = self.host
-        if not host.held("pass:" + req.key, t):
-            return False
         host.count("passed")
         host.note(PASS, t, req, server, attempt)
         host.fetch(t, req, attempt, server, "pass",
                    lambda t, ok: host.settle(t, req, attempt, ok, "db"))
-        return True

@@ -36,8 +36,8 @@ def test_a_new_lesson_loads_runs_and_reveals(page, live_server, lesson_id):
     reveal = form.locator('[data-role="reveal"]')
     reveal.wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
     assert "the run agrees" in form.locator('[data-role="verdict"]').inner_text()
-    assert reveal.locator("tbody tr").count() == len(p.reveal)
-    assert page.locator(".lab-chart figcaption", has_text="cache misses").count() == 1
+    assert reveal.locator("tbody tr").count() >= len(p.reveal)   # (+ shares of the requests)
+    assert page.locator(".lab-chart", has_text="cache misses").count() == 1   # the new series
     assert serious(page) == []
 
     # A step's experiment runs on the new engine features: its summary has their key.

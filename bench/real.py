@@ -96,13 +96,15 @@ def agrees(r: dict, s: dict, exact: bool) -> bool:
     return queries and all(close(lat_r[q], lat_s[q], LATENCY_TOLERANCE) for q in ("p50", "p99"))
 
 
-def cases(services, sizes: list[int]) -> list[str]:
+def cases(services, sizes: list[int], chosen: list[str]) -> list[str]:
     ms = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
     rows = ["| case | n | queries real / sim | p50 ms real / sim | p99 ms real / sim "
-            "| errors real / sim | reads s | late p99 ms | held / PG ms | stretch | wall s "
-            "| agrees |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| errors real / sim | reads s | late p99 ms | held / PG ms | looks p50 / p99 ms "
+            "| stretch | wall s | agrees |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n in sizes:
         for name, sets, exact in CASES:
+            if chosen and name not in chosen:
+                continue
             r, s, wall = run_case(services, BASE + [f"clients.count={n}"] + sets)
             lat_r, lat_s, real = r["latency_everyone_ms"], s["latency_everyone_ms"], r["real"]
             row(rows, name, n, f"{r['db_queries']} / {reached(s)}",
@@ -111,8 +113,8 @@ def cases(services, sizes: list[int]) -> list[str]:
                 f"{r['errors'] + r['timeouts']} / {s['errors'] + s['timeouts']}",
                 f"{real['arrival_spread_s']['lookups'] or 0:.3f}",
                 ms(real['arrival_lateness_ms']['p99']),
-                f"{ms((real['pool'] or {}).get('held_ms_mean'))} / "
-                f"{ms(s['fed']['service_ms']['p50'])}",
+                f"{ms(s['fed']['service_ms']['p50'])} / {ms(s['fed']['pg_service_ms']['p50'])}",
+                f"{ms(s['fed']['look_ms']['p50'])} / {ms(s['fed']['look_ms']['p99'])}",
                 f"{real['herd'].get('service_scale', 1):.2f}", f"{wall:.1f}",
                 "ok" if agrees(r, s, exact) else "NO")
     return rows
@@ -182,6 +184,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="500,2000,5000", help="requests per case")
     parser.add_argument("--quick", action="store_true", help="300 requests per case")
+    parser.add_argument("--cases", default="", help="only these cases (names, separated by ;)")
     parser.add_argument("--generators", action="store_true", help="the two Redis clients")
     parser.add_argument("--web", metavar="COALESCE", nargs="?", const="none",
                         help="measure an eventlet loop while it reads a real run's stream")
@@ -194,7 +197,8 @@ def main() -> int:
     sizes = [300] if args.quick else [int(n) for n in args.sizes.split(",")]
     print(f"load average at start: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     with Services() as services:
-        rows = generators(services, sizes) if args.generators else cases(services, sizes)
+        rows = (generators(services, sizes) if args.generators else
+                cases(services, sizes, [c.strip() for c in args.cases.split(";") if c.strip()]))
     print(f"load average at end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     print("\n".join(rows))
     return 0

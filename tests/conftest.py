@@ -26,8 +26,13 @@ def async_mode() -> str:
 
 @pytest.fixture
 def app_config(async_mode: str) -> dict:
-    """Settings overrides for the app under test; a test may override this fixture."""
-    return {"testing": True, "async_mode": async_mode, "secret_key": "test-secret"}
+    """Settings overrides for the app under test; a test may override this fixture.
+
+    No spare workers: every test has an app of its own, so spares started ahead of its next run
+    were two worker starts per test, never used (spares are tested in tests/transport/test_pool.py
+    and tests/reliability/test_spares.py)."""
+    return {"testing": True, "async_mode": async_mode, "secret_key": "test-secret",
+            "worker_spares": 0}
 
 
 @pytest.fixture
@@ -66,7 +71,23 @@ SERIAL = ("tests/reliability/", "tests/real/", "tests/transport/test_lab_stream.
           "tests/transport/test_worker.py", "tests/browser/test_classroom.py")
 
 
+# The parallel part hands whole files to its three workers in collection order (the Makefile's
+# --no-loadscope-reorder keeps it; xdist would order files by their number of tests): the longest
+# files go first, so that none of them starts last and runs on alone at the end (the lessons'
+# claims check is one test of 80 s and more). Longest first, as `make test --durations` showed.
+LONGEST_FIRST = ("tests/lessons/test_lessons_cli.py", "tests/browser/test_lessons.py",
+                 "tests/browser/test_truth.py", "tests/browser/test_playback.py",
+                 "tests/transport/test_lab_payloads.py", "tests/browser/test_labels.py",
+                 "tests/engine/test_engine_combinations.py", "tests/browser/test_story.py",
+                 "tests/browser/test_interventions.py", "tests/browser/test_lab.py",
+                 "tests/transport/test_lab_inputs.py", "tests/engine/test_engine_memory.py",
+                 "tests/engine/test_engine_golden.py", "tests/browser/test_csp.py",
+                 "tests/browser/test_projector.py")
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if any(part in item.nodeid for part in SERIAL):
             item.add_marker(pytest.mark.serial)
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))   # (stable)

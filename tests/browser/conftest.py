@@ -16,7 +16,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pytest
 
@@ -40,7 +40,9 @@ class LiveServer:
     # suite's rooms. (The reliability tests' servers keep the real default: they test the cap.)
     ENV = {"HERDLAB_ROOMS_PER_ADDRESS": "50"}
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, launcher: Sequence[str] = ()) -> None:
+        """``launcher`` comes before the command (``prlimit ... --``: an operator's limits; a
+        ``preexec_fn`` would make the test process fork, which eventlet, once imported, refuses)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"server-{self.port}.log"
@@ -50,7 +52,8 @@ class LiveServer:
         full_env.pop("PYTEST_CURRENT_TEST", None)
         self._log_file = open(self.log, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "webapp", "--host", "127.0.0.1", "--port", str(self.port)],
+            [*launcher, sys.executable, "-m", "webapp", "--host", "127.0.0.1", "--port",
+             str(self.port)],
             cwd=ROOT, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT,
         )
         self._wait_healthy()

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from webapp.engine import Simulation
+from webapp.engine import Simulation, get_preset
 from webapp.engine.moments import compact
-from webapp.engine.presets import get_preset
 from webapp.engine.scenario import parse_scenario
 from webapp.transport.wire import encode, event_fields
 

@@ -15,6 +15,11 @@ story-phone.png (390x844) the same in /lab; intervention.png, a run with a serve
 (its dots failing over to the others); compare-any.png, lock (A) against promise (B); code.png,
 lesson 5's promise.py lit on the line the chosen waiter runs; home.png and home-phone.png, the
 home page's live herd.
+
+Ends of runs (issue 19; `--only ends`, into a scratch folder): /lab (one run, and compare mode),
+every lesson's first experiment and the home page's herd, each at the end of its run, at 1440x900,
+1280x720 in presentation mode and 390x844: what is drawn there must agree with the run's numbers.
+Each picture's name says the page, and a line per picture prints the run's summary to check it by.
 """
 from __future__ import annotations
 
@@ -219,15 +224,67 @@ def story_pictures(browser, url: str, out: Path) -> None:
     home_pictures(browser, url, out)
 
 
+#: Pages whose run is looked at once it has ended: (name, path, how the run starts).
+ENDS = [("lab", "/lab?preset=classroom&speed=20", "play"),
+        ("lab-compare", "/lab?preset=classroom&compare=1&speed=20", "play")]
+
+
+def end_picture(browser, url: str, viewport: dict, path: str, start: str, out: Path,
+                presentation: bool = False) -> str:
+    """Run to its end (story off: nothing held), let the page settle; the picture, and the run's
+    numbers as the engine summed them."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(url + path)
+    page.locator('#conn-state[data-state="connected"]').wait_for()
+    page.locator('[data-role="controls"] input').first.wait_for()
+    lab = "(window.herdlabLesson?.lab ?? window.herdlab.lab)"
+    page.evaluate(f"{lab}.setStory(false)")
+    if presentation:
+        page.locator('[data-role="presentation"]').first.click()
+    if start == "play":
+        page.locator('[data-role="play"]').first.click()
+    else:
+        page.evaluate(f"{lab}.control('speed', 20); {lab}.start()")
+    page.wait_for_function("window.herdlab.status === 'finished'", timeout=120_000)
+    page.locator('[data-role="canvas-a"]').first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(out))
+    if viewport is PHONE:   # (a phone's page is long: its cards and its charts, each on screen)
+        for part in ("cards", "charts"):
+            page.locator(f'[data-role="{part}"]').first.evaluate("(el) => el.scrollIntoView()")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(out.with_name(f"{out.stem}-{part}.png")))
+    s = page.evaluate("window.herdlab.lastSummary")
+    page.close()
+    return (f"{out.name}: {s['requests']:,} requests, {s['completed']:,} answered, {s['errors']:,} errors, "
+            f"{s['timeouts']:,} timeouts, {s['db_queries']:,} queries, peak {s['peak_db_inflight']:,}, "
+            f"coalesced {s['coalesced']:,}, end {s.get('end_s', s.get('duration_s'))}")
+
+
+def end_pictures(browser, url: str, out: Path) -> None:
+    """ENDS and every lesson's first experiment, ended, at the three viewports; the summaries."""
+    lessons = sorted(p for p in (ROOT / "lessons").glob("[0-9]*-*.md"))
+    pages = list(ENDS)
+    for lesson in lessons:
+        slug = re.search(r"^id: (\S+)", lesson.read_text(), re.M).group(1)
+        pages.append((lesson.stem, f"/lessons/{slug}", "start"))
+    for name, path, start in pages:
+        for viewport, tag, presentation in ((LAPTOP, "laptop", False), (PROJECTOR, "projector", True),
+                                            (PHONE, "phone", False)):
+            print(end_picture(browser, url, viewport, path, start, out / f"end-{name}-{tag}.png", presentation),
+                  flush=True)
+    home_pictures(browser, url, out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
-    parser.add_argument("--only", choices=["story", "held"], help="take only these pictures")
+    parser.add_argument("--only", choices=["story", "held", "ends"], help="take only these pictures")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with server_and_browser() as (browser, server):
-        if args.only == "held":
-            held_pictures(browser, server.url, args.out)
+        if args.only in ("held", "ends"):
+            (held_pictures if args.only == "held" else end_pictures)(browser, server.url, args.out)
             print(f"wrote the pictures to {args.out}")
             return 0
         if args.only != "story":

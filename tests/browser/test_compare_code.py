@@ -1,12 +1,33 @@
 """Compare any two (side B's own picker) and the code that lights up (issue 11), with real runs."""
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import drawn, open_lab, wait_finished
+from tests.browser.lab_helpers import open_lab, seek_and_pause, wait_finished
+from webapp.strategies.lines import event_lines
 
 LIT = "document.querySelector('.code-beside[data-code=promise]').dataset.lit"
 FOLLOW = "document.querySelector('.code-beside[data-code=promise] .code-follow').textContent"
+
+
+def lit(kind: str) -> str:
+    """The lines promise.py lights for an event ``kind`` (``data-lit``), from the same map the
+    page's is made of: the test follows the code when its lines move."""
+    place = event_lines("promise")[kind][0]
+    return f"{place['line']}-{place['end_line']}"
+
+
+def still(page, timeout_s: float = 10.0) -> None:
+    """Until the dots on the stage are where they were two animation frames before."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate("""() => new Promise((done) => {
+          const before = JSON.stringify(window.herdlab.dotsOnStage(500));
+          requestAnimationFrame(() => requestAnimationFrame(
+            () => done(JSON.stringify(window.herdlab.dotsOnStage(500)) === before)));
+        })"""):
+        assert time.monotonic() < deadline, "the dots never stood still"
 
 
 def test_compare_lock_against_promise_side_by_side(page, live_server):
@@ -41,26 +62,39 @@ def test_the_code_lights_the_branch_of_the_followed_request_as_the_leader_resolv
     page.locator('[data-role="controls"] input').first.wait_for()
     page.locator('.code-beside[data-code="promise"]').scroll_into_view_if_needed()
     page.evaluate("window.herdlabLesson.lab.start()")
-    # The leader first: "become the leader" (its fetch).
-    page.wait_for_function(f"{LIT} === '59-60'", timeout=10_000)
+    # The leader first: "become the leader" (its fetch), lit first whether or not the lines of
+    # its first waiters are lit beside it yet (alone, they are for 0.12 s of wall time: too
+    # short a window to be sure to see on a busy machine).
+    page.wait_for_function(f"{LIT}?.split(',')[0] === '{lit('fetch_start:leader')}'", timeout=10_000)
     assert "(the leader)" in page.evaluate(FOLLOW)
-    # Pause while the others wait, choose one waiter on the stage: "wait on the promise".
-    page.wait_for_function("window.herdlab.dotsOnStage(500).some((d) => d[3] === 'wait') && window.herdlab.t > 0.12", timeout=10_000)
-    page.locator('[data-role="play"]').click()
-    page.wait_for_function("window.herdlab.status === 'paused'")
-    drawn(page)
-    x, y, req, _ = next(d for d in page.evaluate("window.herdlab.dotsOnStage(500)") if d[3] == "wait")
-    box = page.locator('[data-role="canvas-a"]').bounding_box()
-    page.mouse.click(box["x"] + x, box["y"] + y)
+    # Paused while the others wait (the leader's fetch lands at 0.23 s: racing a playing run to
+    # pause before then failed on a busy machine), choose one waiter: "wait on the promise".
+    seek_and_pause(page, 0.15)
+    # Once the dots stand still (they glide to their places after a seek), the waiter farthest
+    # from any other dot (a click takes the dot nearest to it), not under a box of the stage (a
+    # click there opens that box instead).
+    still(page)
+    x, y = page.evaluate("""() => {
+      const canvas = document.querySelector('[data-role="canvas-a"]'), box = canvas.getBoundingClientRect();
+      const dots = window.herdlab.dotsOnStage(500);
+      const room = (d) => Math.min(...dots.filter((o) => o !== d).map((o) => Math.hypot(o[0] - d[0], o[1] - d[1])));
+      const [x, y] = dots.filter((d) => d[3] === 'wait' && document.elementFromPoint(box.x + d[0], box.y + d[1]) === canvas)
+        .sort((a, b) => room(b) - room(a))[0];
+      return [box.x + x, box.y + y];
+    }""")
+    page.mouse.click(x, y)
     expect(page.locator('[data-role="lifecycle"]')).to_be_visible()
     chosen = int(page.locator('[data-role="lifecycle-title"]').inner_text().split()[1])
-    page.wait_for_function(f"{LIT} === '53-53'", timeout=5000)
+    page.wait_for_function(f"{LIT} === '{lit('promise_wait')}'", timeout=5000)
     assert page.evaluate(FOLLOW).startswith(f"Request {chosen} (a waiter)")
     # The leader resolves: the same waiter is now answered by the promise (the line changes).
     page.locator('[data-role="play"]').click()
-    page.wait_for_function(f"{LIT} === '72-72'", timeout=10_000)
+    answered = lit("respond:promise")
+    page.wait_for_function(f"{LIT} === '{answered}'", timeout=10_000)
     assert page.evaluate(FOLLOW).startswith(f"Request {chosen} ")
-    assert page.locator('.code-beside[data-code="promise"] .linenos.is-lit').inner_text().strip() == "72"
+    # (The line numbers are lit a frame after ``data-lit`` changes.)
+    expect(page.locator('.code-beside[data-code="promise"] .linenos.is-lit')).to_have_text(
+        answered.split("-")[0])
     assert page.js_errors == []
 
 

@@ -64,7 +64,8 @@ def held_at_the_moment(page, at: float, upto: float = 0.0) -> float:
     spans = [s for s in held_spans(page) if abs(s[1] - at) <= 1e-6]
     assert spans, held_spans(page)
     wall_ms, t0, t1, statuses = spans[0]
-    assert statuses == {"paused"} and at - 1e-6 <= t1 <= at + upto + 1e-6, spans[0]
+    # (a resolution is held 1 us before its instant and steps `upto` past the instant itself)
+    assert statuses == {"paused"} and at - 1e-6 <= t1 <= at + upto + 2e-6, spans[0]
     assert wall_ms >= 2500, spans[0]
     return wall_ms
 
@@ -100,6 +101,8 @@ def test_lesson_5_narrates_the_predicted_promise_with_its_waiters_then_its_answe
     assert f"{n} waiting" in shown["labels"] or f"promise: {n} waiting" in shown["labels"], shown["labels"]
     assert number(card(page, "coalesced")) == 0                          # nobody answered yet
     page.wait_for_function("window.herdlab.caption !== null && window.herdlab.caption.startsWith('One query answered')")
+    after = page.evaluate("[window.herdlab.t, window.herdlab.sample.t, window.herdlab.status]")
+    assert after[0] == after[1] and after[2] == "paused", after           # stepped over: its numbers
     page.wait_for_timeout(200)
     assert number(card(page, "coalesced")) == n                          # ... and now all of them
     held_at_the_moment(page, shown["held"]["at"], upto=AFTER_S)

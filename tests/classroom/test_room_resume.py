@@ -47,7 +47,9 @@ def test_a_page_that_joins_or_comes_back_mid_run_gets_the_requests_in_flight(ins
     instructor.emit("start", slow, namespace=NS)
     wait_for(instructor, "frame", lambda f: f["t"] > 1.0, keep=seen)
     instructor.emit("control", {"action": "pause"}, namespace=NS)
-    wait_for(instructor, "state", lambda s: s["status"] == "paused", keep=seen)
+    # Paused, then the numbers of the paused instant (a peek frame): the room's last frame.
+    wait_for(instructor, "frame", lambda f: f.get("peek"), keep=seen)
+    assert any(event == "state" and p["status"] == "paused" for event, p in seen)
     frames = [payload for event, payload in seen if event == "frame"]
     open_: dict[int, list[str]] = {}                           # what the room's frames left open
     for ev in (ev for f in frames for ev in f["events"] if ev[2] is not None and ev[3] is not None):

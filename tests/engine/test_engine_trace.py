@@ -106,3 +106,96 @@ def test_latency_runs_from_the_planned_arrival_when_the_trace_gives_one():
 def test_bad_planned_arrivals_are_refused(planned, problem):
     with pytest.raises(ValueError, match=problem):
         Trace(arrivals=[(0.0, 0, "k"), (0.1, 1, "k")], planned=planned)
+
+
+def _lock(service_ms: float = 300.0) -> object:
+    """Three identical reads of a cold key, a lock polled every 100 ms, queries of
+    ``service_ms``."""
+    return scenario(cache={"lookup_ms": 0.0},
+                    datastore={"service_dist": "constant", "service_ms": service_ms},
+                    strategy={"coalesce": "lock", "lock_poll_ms": 100.0})
+
+
+LOCK_ARRIVALS = [(0.0, 0, "k"), (0.0, 1, "k"), (0.0, 2, "k")]
+
+
+def _answers(events) -> dict[int, float]:
+    return {ev.viewer: round(ev.t, 6) for ev in events if ev.kind == "respond"}
+
+
+def test_a_waiters_looks_come_as_late_as_the_trace_says():
+    """Each look (a poll) runs its delay after it was due: request 1 looks at 0.1 + 0.06, then
+    at 0.16 + 0.1 + 0.06 (past its list, its last delay again), and finds the value written at
+    0.3; request 2 at 0.1, then 0.2 + 0.2. The leader is not delayed."""
+    looks = [(), [(0.06, 0.0)], [(0.0, 0.0), (0.2, 0.0)]]
+    _, events = run_events(_lock(), trace=Trace(arrivals=LOCK_ARRIVALS, looks=looks))
+    polls = {v: [round(ev.t, 6) for ev in events if ev.kind == "lock_poll" and ev.viewer == v]
+             for v in (1, 2)}
+    assert polls == {1: [0.16], 2: [0.1]}
+    assert _answers(events) == {0: 0.3, 1: 0.32, 2: 0.4}
+    _, plain = run_events(_lock(), trace=Trace(arrivals=LOCK_ARRIVALS))
+    assert _answers(plain) == {0: 0.3, 1: 0.3, 2: 0.3}     # looks instant: at the write
+
+
+def test_a_looks_read_sees_the_cache_as_it_was_when_it_was_made():
+    """The value is written (and the lock let go) at 0.25 s. Request 1's third look has its
+    answer at 0.3 s, but Redis read it 60 ms before, at 0.24: it misses the value, takes the
+    free lock and finds the value on its re-check; request 2's looks are instant: it finds the
+    value at 0.3 as a poller."""
+    looks = [(), [(0.0, 0.0), (0.0, 0.0), (0.0, 0.06)], []]
+    _, events = run_events(_lock(250.0), trace=Trace(arrivals=LOCK_ARRIVALS, looks=looks))
+    assert _answers(events) == {0: 0.25, 1: 0.3, 2: 0.3}
+    sources = {ev.viewer: ev.source for ev in events if ev.kind == "respond"}
+    assert sources == {0: "db", 1: "recheck", 2: "lock"}
+
+
+def test_a_notified_waiter_wakes_as_late_as_the_trace_says():
+    """The holder wakes both waiters at 0.3 s; each look comes as late as its trace says."""
+    looks = [(), [(0.25, 0.0)], [(0.05, 0.0)]]
+    scn = scenario(cache={"lookup_ms": 0.0},
+                   datastore={"service_dist": "constant", "service_ms": 300.0},
+                   strategy={"coalesce": "notify"})
+    _, events = run_events(scn, trace=Trace(arrivals=LOCK_ARRIVALS, looks=looks))
+    assert _answers(events) == {0: 0.3, 1: 0.55, 2: 0.35}
+
+
+def test_each_requests_claim_delay_decides_who_leads():
+    """Request 0 reads first but takes 50 ms to its claim; request 2 claims at once: it leads."""
+    _, events = run_events(_lock(), trace=Trace(arrivals=LOCK_ARRIVALS,
+                                                claims=[0.05, 0.02, 0.0]))
+    leader = [ev.viewer for ev in events if ev.kind == "fetch_start"]
+    assert leader == [2]
+    assert [round(ev.t, 6) for ev in events if ev.kind == "lock_wait"] == [0.02, 0.05]
+
+
+def test_the_app_servers_time_around_a_query_delays_its_answer():
+    """The query ends at 0.3 s; its value is written and its leader answered 40 ms later."""
+    _, events = run_events(_lock(), trace=Trace(arrivals=LOCK_ARRIVALS, around_s=[0.04]))
+    assert [round(ev.t, 6) for ev in events if ev.kind == "db_finished"] == [0.3]
+    assert [round(ev.t, 6) for ev in events if ev.kind == "cache_set"] == [0.34]
+    assert _answers(events)[0] == 0.34
+
+
+@pytest.mark.parametrize("fields, problem", [
+    ({"looks": [[]]}, "one list per arrival"),
+    ({"looks": [[0.1], []]}, r"looks\[0\] must be"),
+    ({"looks": [[(0.1, -1.0)], []]}, r"looks\[0\] must be"),
+    ({"claims": [0.1]}, "one delay per arrival"),
+    ({"claims": [0.1, float("inf")]}, r"claims\[1\] must be"),
+    ({"around_s": [-0.1]}, r"around_s\[0\] must be")])
+def test_bad_looks_claims_and_around_are_refused(fields, problem):
+    with pytest.raises(ValueError, match=problem):
+        Trace(arrivals=[(0.0, 0, "k"), (0.1, 1, "k")], **fields)
+
+
+def test_a_refusal_is_in_hand_as_late_as_the_trace_says():
+    """One connection, a 0.1 s pool timeout: the second query is refused at 0.1 s, and its
+    request hears of it 50 ms later, as the real app server did."""
+    scn = scenario(cache={"enabled": False},
+                   datastore={"connections": 1, "service_dist": "constant", "service_ms": 300.0,
+                              "pool_timeout_s": 0.1})
+    _, events = run_events(scn, trace=Trace(arrivals=[(0.0, 0, "k"), (0.0, 1, "k")],
+                                            around_s=[0.0, 0.05]))
+    assert [round(ev.t, 6) for ev in events if ev.kind == "db_rejected"] == [0.1]
+    ends = {ev.viewer: (round(ev.t, 6), ev.status) for ev in events if ev.kind == "respond"}
+    assert ends == {0: (0.3, "ok"), 1: (0.15, "error")}

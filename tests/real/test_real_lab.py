@@ -4,6 +4,7 @@ and Redis."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,6 +14,7 @@ from webapp import create_app
 from webapp.extensions import socketio
 
 from tests import chromium
+from tests.axe import serious
 from tests.browser.conftest import ARTIFACTS
 from tests.reliability.clients import SioClient
 from tests.reliability.conftest import Server
@@ -240,17 +242,32 @@ def browser() -> Iterator[chromium.PageBrowser]:
     chromium.release()
 
 
-@pytest.mark.browser
-def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(browser, server):
-    """In Chromium, under the app's Content Security Policy (no bypass): both stages captioned
-    for what they are, and a verdict that quotes PostgreSQL's own count."""
-    context = browser.new_context(bypass_csp=False, viewport={"width": 1440, "height": 900})
+@contextmanager
+def real_page(browser, server, init: str, shot: str, bypass_csp: bool
+              ) -> Iterator[tuple[Any, list[str]]]:
+    """``/real`` opened at 1440x900 in a new context with ``init`` run first: the page and its
+    script errors; a screenshot ``shot`` in test-artifacts if the test fails."""
+    context = browser.new_context(bypass_csp=bypass_csp, viewport={"width": 1440, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.add_init_script(f"({WATCH})()")
+        page.add_init_script(f"({init})()")
         page.goto(server.url + "/real")
+        yield page, errors
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(browser, server):
+    """In Chromium, under the app's Content Security Policy (no bypass): both stages captioned
+    for what they are, and a verdict that quotes PostgreSQL's own count."""
+    with real_page(browser, server, WATCH, "real-page.png", bypass_csp=False) as (page, errors):
         page.get_by_label("A promise per app server").check()
         page.select_option('[data-real="processes"]', "2")       # 4 servers in 2 processes
         assert page.locator('[data-role="compare"]').is_hidden()
@@ -266,6 +283,7 @@ def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(brow
             says = says[1:]
         assert len(says) == 3 and "queries" in says[0] and "released together" in says[1]
         assert says[2].startswith("The tail: p99")
+        assert "per query (p50) for PostgreSQL's own" in says[2]       # what the model was fed
         cap_a = page.locator('[data-role="cap-a"]').inner_text()
         cap_b = page.locator('[data-role="cap-b"]').inner_text()
         assert cap_a.startswith("A — Real: PostgreSQL + Redis, 2 app-server processes")
@@ -273,9 +291,67 @@ def test_the_real_page_runs_beside_the_simulation_and_ends_with_the_verdict(brow
         summary = page.locator('[data-role="summary"]').inner_text()
         assert summary.startswith("Finished. A: 500 requests: 500 answered")
         assert page.evaluate("window.cspViolations") == [] and errors == []
-    except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "real-page.png"), full_page=True)
-        raise
-    finally:
-        context.close()
+
+
+# Marks when the page first shows the run's notice, and when the run's first frame arrives (its
+# WebSocket message, before the page handles it): both on the page's own clock.
+NOTICE_AND_FIRST_FRAME = """() => {
+  window.noticeAt = null; window.firstFrameAt = null;
+  const Socket = window.WebSocket;
+  window.WebSocket = class extends Socket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => {
+        if (window.firstFrameAt === null && typeof e.data === "string" && e.data.includes('["frame"'))
+          window.firstFrameAt = performance.now();
+      });
+    }
+  };
+  new MutationObserver(() => {
+    const notice = document.querySelector('[data-role="real-notice"]');
+    if (window.noticeAt === null && notice && !notice.hidden && notice.textContent.trim())
+      window.noticeAt = performance.now();
+  }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+# Moves a lab slider to the first position whose value is at least `target`; its value shown.
+SLIDE = """([key, target]) => {
+  const input = document.querySelector(`[data-control="${key}"]`);
+  const out = document.querySelector(`output[for="${input.id}"]`);
+  for (let pos = 0; pos <= 1000; pos++) {
+    input.value = String(pos);
+    input.dispatchEvent(new Event("input"));
+    if (Number(out.textContent.replace(/[^0-9.]/g, "")) >= target) break;
+  }
+  input.dispatchEvent(new Event("change"));
+  return out.textContent;
+}"""
+
+
+@pytest.mark.browser
+def test_the_page_says_the_herd_is_stretched_before_the_run_plays(browser, server):
+    """2,000 reads planned at one instant on one app-server process, queries of 1 ms: no app
+    server takes in 2,000 requests within a millisecond, so the run stretches its queries
+    (fleet.RealRun._fit_herd) and the page says so -- before the run's first frame, apart
+    from the status, and it stays while the run plays."""
+    # (CSP bypassed for axe's script; the verdict test above runs under the real policy)
+    with real_page(browser, server, NOTICE_AND_FIRST_FRAME, "real-notice.png",
+                   bypass_csp=True) as (page, errors):
+        page.get_by_label("A promise per app server").check()
+        page.select_option('[data-real="processes"]', "1")
+        page.locator('[data-real="beside"]').uncheck()      # it plays as it is recorded
+        shown = page.evaluate(SLIDE, ["clients.count", 2000])
+        assert 2000 <= int("".join(c for c in shown if c.isdigit())) <= 5000
+        assert page.evaluate(SLIDE, ["datastore.service_ms", 0]) == "1 ms"
+        notice = page.locator('[data-role="real-notice"]')
+        assert notice.is_hidden()
+        page.locator('[data-role="play"]').click()
+        notice.wait_for(state="visible", timeout=90_000)
+        assert notice.inner_text().startswith("This machine cannot make the planned herd now")
+        page.wait_for_function("() => window.firstFrameAt !== null", timeout=90_000)
+        shown, first = page.evaluate("[window.noticeAt, window.firstFrameAt]")
+        assert shown is not None and shown < first
+        page.locator('[data-role="summary"]').filter(has_text="Finished").wait_for(
+            timeout=90_000)
+        assert notice.is_visible()                     # still there, beside the result
+        assert serious(page) == [] and errors == []

@@ -9,15 +9,17 @@ test needs settings of its own.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import pytest
 
 from tests.browser.conftest import LiveServer
+from tests.reliability.clients import SioClient
 
 HONEST_S = 1.0
 SMALL_RUN = {"scenario": {"clients": {"count": 50}, "duration_s": 2.0}}
@@ -29,8 +31,9 @@ class Server(LiveServer):
 
     ENV: dict[str, str] = {}      # the app's own defaults: these tests attack its limits
 
-    def __init__(self, mode: str, env: dict[str, str] | None = None) -> None:
-        super().__init__({"HERDLAB_ASYNC_MODE": mode, **(env or {})})
+    def __init__(self, mode: str, env: dict[str, str] | None = None,
+                 launcher: Sequence[str] = ()) -> None:
+        super().__init__({"HERDLAB_ASYNC_MODE": mode, **(env or {})}, launcher)
         self.mode = mode
 
     def rss_mb(self) -> float:
@@ -107,6 +110,64 @@ class Honest:
         assert worst[1] < limit, f"honest {worst[0]} took {worst[1]:.2f} s during the attack"
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid``, whichever of its threads started them (a thread's
+    children are listed under that thread only)."""
+    out: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(p) for p in f.read().split()]
+        except OSError:
+            continue   # (a thread that just ended)
+    return out
+
+
+def workers(pid: int) -> dict[int, str]:
+    """The server's worker processes: ``{pid: state}`` (R, S, T stopped, Z zombie...)."""
+    out = {}
+    for child in children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"webapp.worker" not in f.read():
+                    continue
+            with open(f"/proc/{child}/stat") as f:
+                out[child] = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue   # gone meanwhile
+    return out
+
+
+def busy_workers(pid: int, window_s: float = 0.5) -> int:
+    """Worker processes of server ``pid`` that used CPU over ``window_s`` (its other children,
+    the real lab's Redis and PostgreSQL, use a little now and then: not counted)."""
+    def cpu(child: int) -> float:
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except OSError:
+            return 0.0
+    before = {c: cpu(c) for c in workers(pid)}
+    time.sleep(window_s)
+    return sum(1 for c, t in before.items() if cpu(c) > t)
+
+
+def first_frame_s(url: str, timeout: float = 35.0) -> float:
+    """A classmate's small live run on ``/lab``: seconds from ``start`` to its first frame
+    (``timeout`` bounds each wait: past the start timeout of 30 s, a run has failed)."""
+    lab = SioClient(url, "/lab")
+    try:
+        started = time.monotonic()
+        lab.emit("start", {"scenario": {"clients": {"count": 100}, "duration_s": 1.0},
+                           "speed": 20.0})
+        run_id = lab.wait("started", timeout=timeout)["run_id"]
+        lab.wait("frame", lambda f: f["run_id"] == run_id, timeout=timeout)
+        return time.monotonic() - started
+    finally:
+        lab.close()
+
+
 def settle(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -120,5 +181,14 @@ def settle(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:
 def server(request) -> Iterator[Server]:
     """One server per async mode, shared by the module's tests (module may set ``SERVER_ENV``)."""
     srv = Server(request.param, getattr(request.module, "SERVER_ENV", None))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def default_server(request) -> Iterator[Server]:
+    """One server as ``make run`` starts it (eventlet), for what no async mode changes: a
+    worker's limits, the pool's spares, the charge of an intervention."""
+    srv = Server("eventlet", getattr(request.module, "SERVER_ENV", None))
     yield srv
     srv.stop()

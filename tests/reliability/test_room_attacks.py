@@ -9,7 +9,7 @@ from tests.reliability.clients import RawSocket, SioClient
 from tests.reliability.conftest import Honest, settle
 
 NS = "/room"
-SERVER_ENV = {"HERDLAB_ROOM_ORPHAN_GRACE_S": "1", "HERDLAB_RUN_IDLE_S": "2",
+SERVER_ENV = {"HERDLAB_ROOM_ORPHAN_GRACE_S": "1", "HERDLAB_RUN_IDLE_S": "5",
               "HERDLAB_MAX_RUNS_PER_SERVER": "6", "HERDLAB_RUN_BUFFER_KB": "1024"}
 
 
@@ -161,17 +161,24 @@ def test_paused_runs_give_their_slots_back_and_their_pages_are_told(server):
     after HERDLAB_RUN_IDLE_S, and every page is told why."""
     raws = [RawSocket(server.url) for _ in range(3)]
     try:
+        held: list[tuple[RawSocket, str]] = []
         for ws in raws:
             ws.open_namespace("/lab")
             for _ in range(2):
                 run_id = start_paused(ws)
                 assert run_id, "could not start a run (a previous test's run still holds a slot?)"
-        time.sleep(0.3)
+                held.append((ws, run_id))
+        # Setting six runs up may take longer than the idle limit on a busy machine: a control
+        # starts each one's idle time afresh, so all six still hold their slots for the newcomer.
+        for ws, run_id in held:
+            ws.emit("/lab", "control", {"run_id": run_id, "action": "pause"})
+        for ws in raws:
+            paused(ws, {run_id for owner, run_id in held if owner is ws})
         late = SioClient(server.url, "/lab")
         try:
             late.emit("start", {"scenario": {"clients": {"count": 10}, "duration_s": 1}})
             assert late.wait("started", timeout=5)      # at once: a paused run made room
-            told = idle_messages(raws, count=6, within_s=8)
+            told = idle_messages(raws, count=6, within_s=15)
             assert len(told) == 6
             assert "needed its place" in told[0] and all("paused" in t for t in told)
         finally:
@@ -192,11 +199,24 @@ def start_paused(ws: RawSocket, within_s: float = 10.0) -> str | None:
             if text.startswith('42/lab,["started"'):
                 run_id = json.loads(text[len("42/lab,"):])[1]["run_id"]
                 ws.emit("/lab", "control", {"run_id": run_id, "action": "pause"})
+                paused(ws, {run_id})
                 return run_id
             if text.startswith('42/lab,["error"'):
                 time.sleep(0.2)
                 break
     return None
+
+
+def paused(ws: RawSocket, run_ids: set[str]) -> None:
+    """Until the page is told each of ``run_ids`` is paused (the server counts it paused from
+    then on: a fixed wait for that was too short on a busy machine)."""
+    waiting = set(run_ids)
+    while waiting:
+        text = ws.read_text(timeout=10) or ""
+        if text.startswith('42/lab,["state"'):
+            state = json.loads(text[len("42/lab,"):])[1]
+            if state["status"] == "paused":
+                waiting.discard(state["run_id"])
 
 
 def idle_messages(raws: list[RawSocket], count: int, within_s: float) -> list[str]:

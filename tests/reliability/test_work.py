@@ -10,29 +10,10 @@ import threading
 import time
 
 from tests.reliability.clients import RawSocket
-from tests.reliability.conftest import Honest, settle
+from tests.reliability.conftest import Honest, busy_workers, settle
 
 HEAVY = {"scenario": {"clients": {"count": 200_000, "window_s": 2.0}, "duration_s": 4.0,
                       "datastore": {"connections": 16, "service_ms": 50.0}}}
-
-
-def children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
-
-
-def busy_children(pid: int, window_s: float = 0.5) -> int:
-    """Child processes (workers) that used CPU over ``window_s``."""
-    def cpu(child: int) -> float:
-        try:
-            with open(f"/proc/{child}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return int(fields[11]) + int(fields[12])
-        except OSError:
-            return 0.0
-    before = {c: cpu(c) for c in children(pid)}
-    time.sleep(window_s)
-    return sum(1 for c, t in before.items() if cpu(c) > t)
 
 
 def test_an_expensive_summary_is_refused_up_front_naming_the_fields(server):
@@ -76,4 +57,4 @@ def test_live_runs_started_and_abandoned_at_once_stall_nobody_and_leave_no_work(
                 c.close()   # gone at once, without a goodbye
     honest.check()
     # Their workers stop computing within moments (big ones exit, small ones wait for work).
-    assert settle(lambda: busy_children(server.proc.pid) == 0, timeout=10)
+    assert settle(lambda: busy_workers(server.proc.pid) == 0, timeout=10)

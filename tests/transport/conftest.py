@@ -19,6 +19,9 @@ from webapp.transport.slots import RUNS_KEY
 NS = "/lab"
 SMALL = {"clients": {"count": 200}, "duration_s": 2.0}
 FAST = 20.0
+# How long a test waits for a state before it fails: generous, so that a busy machine (a CPU-bound
+# process beside the suite, a worker that takes seconds to start) slows a test but never fails it.
+DEADLINE_S = 60.0
 
 
 def decode_event(ev: list, schema: dict[str, list[str]]) -> dict:
@@ -57,10 +60,10 @@ class LabClient:
         errors = len(self.of("error"))
         self.emit("start", {"scenario": SMALL if scenario is None else scenario,
                             "speed": FAST, **fields})
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + DEADLINE_S
         while len(self.of("started")) == before:
             assert len(self.of("error")) == errors, self.of("error")[-1]
-            assert time.monotonic() < deadline, "no 'started' within 10 s"
+            assert time.monotonic() < deadline, f"no 'started' within {DEADLINE_S:g} s"
             socketio.sleep(0.005)
             self.pump()
         return self.of("started")[-1]["run_id"]
@@ -99,7 +102,7 @@ class LabClient:
         return [p for n, p in self.received
                 if n == name and (run_id is None or p.get("run_id") == run_id)]
 
-    def wait_for(self, name: str, run_id: str | None = None, timeout: float = 10.0,
+    def wait_for(self, name: str, run_id: str | None = None, timeout: float = DEADLINE_S,
                  where: Callable[[dict], bool] = lambda p: True) -> dict:
         deadline = time.monotonic() + timeout
         while True:
@@ -110,7 +113,8 @@ class LabClient:
             assert time.monotonic() < deadline, f"no {name!r} within {timeout}s: {self.received[-3:]}"
             socketio.sleep(0.01)
 
-    def wait_for_all(self, name: str, run_id: str, count: int, timeout: float = 10.0) -> list[dict]:
+    def wait_for_all(self, name: str, run_id: str, count: int,
+                     timeout: float = DEADLINE_S) -> list[dict]:
         """Wait until ``count`` events ``name`` of ``run_id`` have arrived; return them."""
         deadline = time.monotonic() + timeout
         while len(self.of(name, run_id)) < count:
@@ -119,13 +123,19 @@ class LabClient:
             self.pump()
         return self.of(name, run_id)
 
+    def wait_finished(self, run_id: str) -> dict:
+        """The run's ``done``, once the ``state`` finished sent just after it is in too (under
+        threading the run's thread may be between the two when ``done`` is seen)."""
+        self.wait_for("state", run_id, where=lambda s: s["status"] == "finished")
+        return self.wait_for("done", run_id)
+
     def last_error(self) -> dict:
         errors = self.of("error")
         assert errors, "expected an error event"
         return errors[-1]
 
 
-def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+def settle(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
     """Let background tasks run until ``predicate`` holds (or give up and say so)."""
     deadline = time.monotonic() + timeout
     while not predicate():

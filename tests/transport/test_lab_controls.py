@@ -17,6 +17,9 @@ def test_pause_stops_frames_step_sends_one_and_resume_finishes(lab):
     c.control(run_id, "pause")
     paused = c.wait_for("state", run_id, where=lambda s: s["action"] == "pause")
     assert paused["status"] == "paused"
+    # Paused: one frame more, the exact numbers of the paused instant (a sample of t itself), then none.
+    exact = c.wait_for("frame", run_id, where=lambda f: f.get("peek"))
+    assert exact["t"] == paused["t"] and (exact["events"][-1]["t"], exact["events"][-1]["kind"]) == (paused["t"], "sample")
     count = len(c.of("frame", run_id))
     socketio.sleep(0.2)
     c.pump()
@@ -60,10 +63,10 @@ def test_seek_back_replays_the_same_events_and_seek_after_the_end_replays_the_ru
     c.wait_for_all("done", run_id, 3)
     frames = [p for n, p in c.received[seen:] if n == "frame"]
     assert frames[0]["resume"] is True and frames[0]["t"] == 4.0
-    assert all(e["t"] < 4.0 for e in frames[0]["events"])   # the state at 4.0 (see test_seek_*)
+    assert all(e["t"] <= 4.0 for e in frames[0]["events"])  # the state at 4.0, every event at it done
     later = [e for f in frames[1:] for e in f["events"]]
-    assert later and all(e["t"] >= 4.0 for e in later)
-    assert later == [e for e in first if e["t"] >= 4.0]
+    assert later and all(e["t"] > 4.0 for e in later)
+    assert later == [e for e in first if e["t"] > 4.0]
 
 
 def test_seek_during_a_run_jumps_and_frames_go_on_from_there(lab):

@@ -24,7 +24,9 @@ def intervene(c: LabClient, run_id: str, record: dict) -> None:
 
 
 def events_of(frames: list[dict], side: str = "events") -> list[dict]:
-    return [e for f in frames for e in f[side]]
+    """The run's events in these frames (a paused instant's own numbers, a peek frame's last
+    sample, are not of the run's stream)."""
+    return [e for f in frames for e in (f[side][:-1] if f.get("peek") else f[side])]
 
 
 def frames_after(c: LabClient, mark: int, run_id: str) -> list[dict]:

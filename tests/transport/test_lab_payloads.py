@@ -121,7 +121,7 @@ def test_bad_control_gets_an_error_and_the_run_carries_on(lab, label, field, pay
     c.emit("control", payload)
     c.pump()
     assert c.last_error()["field"] == field
-    assert c.wait_for("done", run_id)["summary"]["completed"] == 50
+    assert c.wait_finished(run_id)["summary"]["completed"] == 50
     assert [s["status"] for s in c.of("state", run_id)] == ["finished"]
 
 
@@ -132,7 +132,7 @@ def test_someone_elses_run_id_is_unknown_and_their_run_is_untouched(lab):
         intruder.control(run_id, action)
     intruder.pump()
     assert [e["field"] for e in intruder.of("error")] == ["run_id"] * 3
-    assert owner.wait_for("done", run_id)["summary"]["completed"] == 50
+    assert owner.wait_finished(run_id)["summary"]["completed"] == 50
     assert [s["status"] for s in owner.of("state", run_id)] == ["finished"]
 
 

@@ -73,10 +73,10 @@ def test_disconnect_stops_the_run_its_task_and_its_worker(lab, runs):
     worker = run.pacer.source._worker
     assert runs.live_tasks() == 1 and worker is not None and worker.proc.poll() is None
     c.client.disconnect(namespace="/lab")
-    assert settle(lambda: runs.live_tasks() == 0, timeout=2.0)
+    assert settle(lambda: runs.live_tasks() == 0)
     assert not runs.reserved
     # The worker stopped: a small one waits for the next run, a big one exits.
-    assert settle(lambda: worker.proc.poll() is not None or worker in runs.pool.idle, timeout=3.0)
+    assert settle(lambda: worker.proc.poll() is not None or worker in runs.pool.idle)
 
 
 def test_a_client_that_never_acks_gets_merged_frames_and_the_buffer_stays_bounded(lab, runs,

@@ -12,7 +12,7 @@ def test_start_streams_frames_in_time_order_then_done(lab):
     started = c.of("started")[0]
     assert started["viewers"] == 200 and started["dot_scale"] == 1
     assert started["scenario"]["clients"]["count"] == 200 and started["compare"] is None
-    done = c.wait_for("done", run_id)
+    done = c.wait_finished(run_id)
     frames = c.of("frame", run_id)
     assert [f["seq"] for f in frames] == list(range(len(frames)))
     frame_ts = [f["t"] for f in frames]

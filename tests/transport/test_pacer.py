@@ -233,3 +233,69 @@ def test_show_sends_one_frame_at_the_paused_instant_once_its_events_are_there_an
     p.show()
     p.resume()                                              # a show left pending is dropped
     assert not p.busy and p.step(0.1)[-1][1]["action"] == "step"
+
+
+class PeekSource(ListSource):
+    """A source that makes the exact numbers of an instant when the test says they are made."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: list[float] = []
+        self.made: dict[float, list] = {}
+
+    def peek(self, t: float):
+        if t in self.made:
+            return [self.made[t], None]
+        if not self.asked or self.asked[-1] != t:
+            self.asked.append(t)
+        return None
+
+
+def test_a_paused_instant_gets_its_exact_numbers_once_in_a_peek_frame():
+    """The page pauses between two samples: the numbers beside its picture must be of its instant."""
+    clock = Clock()
+    source = PeekSource([request(0.5), sample(0.6), request(1.0)], end_s=5.0)
+    p = pacer(source, clock)
+    play(p, clock, 0.75)
+    out = p.pause()
+    t = p.t
+    assert [name for name, _ in out] == ["state"] and 0.6 < t < 1.0
+    assert p.busy and p.tick() == [] and source.asked == [t]      # asked, once, and waited for
+    assert p.tick() == [] and source.asked == [t]
+    source.made[t] = sample(t)
+    (frame,) = frames(p.tick())
+    assert frame["peek"] is True and frame["t"] == round(t, 6) and frame["events"] == [sample(t)]
+    assert not p.busy and frames(play(p, clock, 1.0)) == []       # once: paused, nothing more
+    p.resume()
+    p.pause()                                                     # the same instant: known
+    assert p.tick() == [] and source.asked == [t]
+    later = [f for f in frames(p.resume() + play(p, clock, 0.5))]
+    assert later and not any(f.get("peek") for f in later)        # playing: the grid's samples
+
+
+def test_a_step_lands_with_the_exact_numbers_of_where_it_lands():
+    clock = Clock()
+    source = PeekSource([request(0.5), sample(0.6), request(1.4)], end_s=5.0)
+    p = pacer(source, clock)
+    p.tick()
+    assert frames(p.step(0.65)) == [] and p.busy                  # waits for the numbers
+    source.made[0.65] = sample(0.65)
+    out = p.tick()
+    (frame,) = frames(out)
+    assert frame["t"] == 0.65 and frame["peek"] is True
+    assert frame["events"] == [request(0.5), sample(0.6), sample(0.65)]   # the instant's own last
+    assert out[-1][1]["action"] == "step" and not p.busy
+    assert frames(play(p, clock, 1.0)) == []
+
+
+def test_a_seek_lands_with_its_own_numbers_and_a_recording_has_none_to_give():
+    clock = Clock()
+    source = PeekSource([request(3.5)], end_s=5.0, resume_with=[sample(2.9)])
+    p = pacer(source, clock)
+    p.seek(3.0, pause=True)
+    assert not p.busy and p.tick() == [] and source.asked == []    # the resume state has them
+    recording = ListSource([request(0.5), request(1.0)], end_s=5.0)
+    p = pacer(recording, clock)
+    play(p, clock, 0.7)
+    p.pause()
+    assert not p.busy and p.tick() == []

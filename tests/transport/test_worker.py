@@ -63,10 +63,12 @@ def test_stepping_through_virtual_time_gives_exactly_the_engines_events(preset):
 
 
 @pytest.mark.parametrize("seed", range(1, 7))
-def test_a_small_run_is_complete_and_its_end_known_when_it_starts(pool, seed):
+def test_a_small_run_is_complete_and_its_end_known_early(pool, seed):
+    """The end comes with ``ready`` when the worker gets the CPU for its first 0.15 s (wall
+    time: on a busy machine, with an ``end`` notice a little later); here, before any is taken."""
     scenario = parse_scenario({"seed": seed, "clients": {"count": 60}}, preset="classroom")
     src = source(pool, scenario)
-    until(src, lambda: src.ready)
+    until(src, lambda: src.end_s is not None)
     expected = engine_events(scenario)
     assert src.end_s == round(expected[-1][0], 6)     # as the wire rounds it
     assert drain(src, src.end_s) == expected           # everything, by the end, nothing after

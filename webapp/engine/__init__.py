@@ -15,9 +15,9 @@ from typing import Any
 
 from webapp.engine.cost import estimate_steps, explain_cost
 from webapp.engine.events import Event
-from webapp.engine.presets import PRESETS, get_preset
-from webapp.engine.scenario import (Scenario, ScenarioError, apply_overrides, parse_scenario,
-                                    schema)
+from webapp.engine.presets import PRESETS
+from webapp.engine.scenario import (Scenario, ScenarioError, apply_overrides, get_preset,
+                                    parse_scenario, schema)
 
 
 def run_summary(scenario: Scenario, max_steps: int | None = None) -> dict:

@@ -45,6 +45,7 @@ from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Scenario
 from webapp.engine.servers import Servers
 from webapp.engine.shards import Shards
+from webapp.engine.trace import LookDelays
 from webapp.engine.waits import QueryWaits
 
 
@@ -71,7 +72,7 @@ class Request:
         self.tracked = False                # in Lifecycle.open
 
 
-_WAITS = frozenset((PROMISE_WAIT, LOCK_WAIT, MARKER_WAIT))   # waiting on another's fetch
+WAITS = frozenset((PROMISE_WAIT, LOCK_WAIT, MARKER_WAIT))    # waiting on another's fetch
 _LOADED = frozenset(("warm_start", "preload"))     # written before the run: no shard's time
 
 
@@ -80,9 +81,14 @@ class Lifecycle(QueryWaits):
 
     def __init__(self, scenario: Scenario, loop: Loop, recorder: Recorder,
                  counters: Counters, service_s: Sequence[float] = (),
-                 planned: Sequence[float] = ()) -> None:
-        """``service_s`` and ``planned``: a trace's (engine/trace.py); ``planned[i]`` is when
-        request ``i`` was meant to arrive, where its latency is measured from."""
+                 planned: Sequence[float] = (),
+                 looks: Sequence[Sequence[tuple[float, float]]] = (),
+                 claims: Sequence[float] = (), around_s: Sequence[float] = ()) -> None:
+        """``service_s``, ``planned``, ``looks``, ``claims`` and ``around_s``: a trace's
+        (engine/trace.py); ``planned[i]`` is when request ``i`` was meant to arrive, where its
+        latency is measured from, ``looks[i]`` the delays of its looks while it waits
+        (``_look``), ``claims[i]`` its read-to-claim delay, ``around_s[q]`` the app
+        server's time around query ``q`` (``answer``)."""
         s = self.scenario = scenario
         self.loop = loop
         self.recorder = recorder
@@ -122,6 +128,11 @@ class Lifecycle(QueryWaits):
         self._queries = 0
         self._planned = planned              # a trace's planned arrivals, in its order
         self._replayed = 0                   # how many of them have arrived
+        self._looks = LookDelays(looks) if looks else None
+        self._written: dict[str, float] = {}   # with looks: key -> when it was last written
+        self._read_ago = 0.0                    # the look running now: its read was made then
+        self._claims = claims
+        self._around = around_s
         self._timeout_s = s.clients.timeout_s
         self._lookup_s = s.cache.lookup_ms / 1000.0
         self._cache_on = s.cache.enabled
@@ -317,8 +328,10 @@ class Lifecycle(QueryWaits):
             self.recorder.note(CACHE_MISS, t, req, server, attempt)
         req.missed = True
         self.moments.missed(t, req, server)
-        if self._lookup_s:
-            self.loop.later(t + self._lookup_s, self._claim, req, attempt, server)
+        claim_s = (self._claims[req.id] if self._claims and not attempt
+                   and req.id < len(self._claims) else self._lookup_s)
+        if claim_s:
+            self.loop.later(t + claim_s, self._claim, req, attempt, server)
         else:
             self._on_miss(t, req, attempt, server)
         self._after_lookup(req, attempt)
@@ -465,7 +478,14 @@ class Lifecycle(QueryWaits):
             self._stop_waiting(t, req)
 
     def answer(self, t: float, q: Query, ok: bool) -> None:
-        """The datastore answered: write the cache, then let the mitigation answer requests."""
+        """The datastore answered: write the cache, then let the mitigation answer requests
+        (as much later as a trace's ``around_s`` says the app server took to have it)."""
+        if q.id < len(self._around) and self._around[q.id] > 0:
+            self.loop.later(t + self._around[q.id], self._answer, q, ok)
+            return
+        self._answer(t, q, ok)
+
+    def _answer(self, t: float, q: Query, ok: bool) -> None:
         on_done, q.on_done = q.on_done, None    # it answers once (and a mitigation may hold
         if not self.servers.alive[q.server]:    # the query: no cycle through its callback)
             return                       # the server that asked is gone; nobody hears the answer
@@ -492,6 +512,8 @@ class Lifecycle(QueryWaits):
         if self.shards is not None and role not in _LOADED:   # each copy takes its turn
             self.shards.op(t, key, self._copies(key) if self._copies else 1)
         self.cache.put(key, t, ttl, delta)
+        if self._looks is not None:
+            self._written[key] = t
         self.moments.written(t, key)
         if self.recorder.requests and (req is None or req.traced):
             self._emit(Event((t, CACHE_SET, req.id if req else None, req.viewer if req else None,
@@ -512,7 +534,24 @@ class Lifecycle(QueryWaits):
 
     # ----------------------------------------------------------------- the Host (ports.py)
     def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
-        self.loop.later(t, fn, *args)
+        if self._looks is not None and args and isinstance(args[0], Request):
+            self._look(t, fn, args)
+        else:
+            self.loop.later(t, fn, *args)
+
+    def _look(self, t: float, fn: Callable[..., None], args: tuple) -> None:
+        """A waiter's look (a callback whose first argument is its request: a poll, or a
+        wake-up), due at ``t``, as a trace's ``looks`` say it went: run late, its first read
+        seeing the cache as it was when it was made (``fresh``)."""
+        delay, read_ago = self._looks.next(args[0].id)
+        self.loop.later(t + delay, self._looking, read_ago, fn, *args)
+
+    def _looking(self, t: float, read_ago: float, fn: Callable[..., None], *args: Any) -> None:
+        self._read_ago = read_ago
+        try:
+            fn(t, *args)
+        finally:
+            self._read_ago = 0.0
 
     def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
               on_done: Callable[[float, bool], None]) -> Query:
@@ -550,6 +589,10 @@ class Lifecycle(QueryWaits):
         if self.shards is not None:              # a poll takes its turn at a copy's shard
             copy = self._read_copy(key) if self._read_copy else 0
             self.shards.take(t, self.shards.shard(key, copy))
+        if self._read_ago:        # a look's read, made that long ago (``_look``)
+            t -= self._read_ago
+            self._read_ago = 0.0
+            return self.cache.fresh(key, t) and self._written.get(key, t) <= t
         return self.cache.fresh(key, t)
 
     def put(self, t: float, key: str, role: str, delta: float) -> None:
@@ -573,7 +616,7 @@ class Lifecycle(QueryWaits):
     def watch(self, t: float, name: str, fn: Callable[..., None], timeout_s: float,
               *args: Any) -> None:
         if not self.cache.held(name, t):
-            self.loop.later(t, fn, *args)
+            self.later(t, fn, *args)
             return
         watcher = [fn, args, None]
         watcher[2] = self.loop.timer(t + timeout_s, self._wake, watcher)
@@ -598,10 +641,13 @@ class Lifecycle(QueryWaits):
         fn, args = watcher[0], watcher[1]
         if fn is not None:
             watcher[0] = None
-            fn(t, *args)
+            if self._looks is not None and args and isinstance(args[0], Request):
+                self._look(t, fn, args)
+            else:
+                fn(t, *args)
 
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
-        if kind in _WAITS:
+        if kind in WAITS:
             self.moments.waiting_on(req, server)
             for hook in self._on_wait:
                 hook(t, req, fields[0], server)

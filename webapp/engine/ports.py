@@ -46,7 +46,10 @@ class Host(Protocol):
 
     # ---- time
     def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
-        """Call ``fn(t, *args)`` at host time ``t`` (a timer)."""
+        """Call ``fn(t, *args)`` at host time ``t`` (a timer). When the first of ``args`` is
+        a request, the timer is that request's next *look* while it waits (a lock's poll): a
+        real host measures how late each look gets its cache read answered, and the
+        simulation beside it may run the same look that late (engine/trace.py, ``looks``)."""
 
     # ---- the datastore
     def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
@@ -97,7 +100,8 @@ class Host(Protocol):
               *args: Any) -> None:
         """Call ``fn(t, *args)`` once: when ``notify`` wakes this watcher of ``name``, or
         ``timeout_s`` from now, whichever comes first -- or at once if nobody holds ``name``
-        now (so a wake-up sent between a lost ``claim`` and this call is never missed)."""
+        now (so a wake-up sent between a lost ``claim`` and this call is never missed). With
+        a request first in ``args``, the wake-up is that request's look (as ``later``)."""
 
     def notify(self, t: float, name: str, everyone: bool = True) -> None:
         """Wake the watchers of ``name``: every one, or (``everyone`` False) only the one

@@ -2,10 +2,11 @@
 
 Each preset shows one thing and says so in its description; lessons and the page start from
 them and change a key or two (usually ``strategy.coalesce``) to show the difference.
+
+Data only: ``scenario.py`` validates a preset when it is used (``parse_scenario(preset=...)``,
+``get_preset``), so this module sits below it and imports nothing of the project.
 """
 from typing import Any
-
-from webapp.engine.scenario import ScenarioError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "classroom": {
@@ -253,10 +254,3 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-
-def get_preset(name: str) -> dict[str, Any]:
-    try:
-        return PRESETS[name]
-    except (KeyError, TypeError):
-        raise ScenarioError("preset", "one of: " + ", ".join(PRESETS),
-                            f"has no preset named {str(name)[:64]!r}") from None

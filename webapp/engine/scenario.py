@@ -9,6 +9,8 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Mapping
 
+from webapp.engine.presets import PRESETS
+
 MAX_STRING = 64          # no legitimate value is longer; longer input is rejected, not truncated
 MAX_LIVE_REQUESTS = 10_000_000   # viewers x chunks: bounds the run's work
 MAX_SAMPLES = 100_000            # duration_s / sample_interval_s
@@ -423,10 +425,17 @@ def _merge(base: dict[str, Any], overrides: Any, where: str = "") -> dict[str, A
     return merged
 
 
+def get_preset(name: str) -> dict[str, Any]:
+    """The preset ``name`` (``presets.PRESETS``); a ScenarioError names the envelope's field."""
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ScenarioError("preset", "one of: " + ", ".join(PRESETS),
+                            f"has no preset named {str(name)[:64]!r}") from None
+
+
 def parse_scenario(data: Any = None, preset: str | None = None) -> Scenario:
     """Validate a nested dict (optionally on top of a preset) into a frozen Scenario."""
-    from webapp.engine.presets import get_preset  # presets are themselves parsed scenarios
-
     full = Scenario().to_dict()
     if preset is not None:
         full = _merge(full, get_preset(preset)["scenario"])

@@ -67,7 +67,8 @@ class Simulation:
         self._loop = Loop(scenario.sample_interval_s, scenario.duration_s, max_steps)
         self._life = Lifecycle(scenario, self._loop, self._recorder, self._counters,
                                trace.service_s if trace else (),
-                               trace.planned if trace else ())
+                               trace.planned if trace else (), trace.looks if trace else (),
+                               trace.claims if trace else (), trace.around_s if trace else ())
         sampler = self._sampler = Sampler(self._life)
         self._loop.on_sample = sampler.sample
         self._faults = Faults(self._life, self._loop)

@@ -76,7 +76,8 @@ class Outbox:
         cut = bisect.bisect_right(self.events, until, key=_time)
         events, self.events = self.events[:cut], self.events[cut:]
         self.sent_until = until
-        gauges = {"queued": host.waiting, "in_service": sum(host.busy.values())}
+        gauges = {"queued": host.waiting, "in_service": sum(host.busy.values()),
+                  "made": dict(host.made)}
         self.out.send(("batch", events, dict(host.counters), gauges, until, max(now, until)))
 
 
@@ -132,10 +133,10 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
     kind, herd = inbox.recv()
     assert kind == "calibrate"
     out.send(("calibrated", take_in_s(cache, herd)))
-    kind, start, scale = inbox.recv()
+    kind, start, scale, stretched = inbox.recv()
     assert kind == "go"
     host.start = start
-    host.scale_service(scale)
+    host.scale_service(scale, parse_scenario(stretched))
     host.warm(plan["warm_keys"])
     if index == 0:
         host.slow_down()
@@ -162,7 +163,7 @@ def run(plan: dict[str, Any], inbox: Connection, out: Connection) -> int:
     if host.failure is not None:
         raise host.failure
     outbox.flush(host, final=True)
-    out.send(("done", dict(host.counters), pool_stats(pools.values())))
+    out.send(("done", dict(host.counters), pool_stats(pools.values()), host.measured()))
     host.wakeups.close()
     for pool in pools.values():
         pool.close()

@@ -14,7 +14,10 @@ servers are other processes), so it runs in the CLI, a test, or the real-run wor
    the same in every process.
 3. **Merge**: each process streams batches complete up to a time; events up to the smallest of
    those times are final and leave in time order (a k-way merge), with a sample every
-   ``sample_interval_s`` (counters summed over processes, as of their latest batch).
+   ``sample_interval_s`` (counters summed over processes, as of their latest batch; the
+   picture's waiting per server and herds per key counted from the merged events, exact at the
+   sample's instant; the strategies' places ``made`` counted by the app servers where the
+   simulated host counts them).
 4. A process that dies (``faults.leader_dies`` kills one for real) is seen at once (its pipe
    closes): its servers go down and its open requests fail, as a load balancer would report.
 5. **End**: when every process is done (or the run passes ``duration_s + DRAIN_S`` or
@@ -42,9 +45,11 @@ import redis
 from webapp.engine import Simulation, metrics
 from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUNK_PUBLISHED,
                                   DB_CANCELLED, DB_FAILED, DB_FINISHED, DB_REJECTED, DB_STARTED,
-                                  FETCH_START, RESPOND, SAMPLE, SAMPLE_FIELDS, SERVER_DOWN,
-                                  Event)
+                                  FETCH_START, RESPOND, RETRY, SAMPLE, SAMPLE_FIELDS,
+                                  SERVER_DOWN, Event)
 from webapp.engine.histogram import LogHistogram
+from webapp.engine.lifecycle import WAITS
+from webapp.engine.moments import HERD_KEYS
 from webapp.engine.scenario import Scenario, ScenarioError, parse_scenario
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
@@ -62,6 +67,7 @@ SPREAD_SLACK_S = 0.01        # reads spreading this much wider than planned are 
 HERD_FACTOR = 3.0            # a stretched herd's fetching lasts this many times its take-in
 MAX_STRETCHED_S = 2.0
 WAIT_S = 0.05
+_PICTURE = WAITS | {CACHE_MISS, RESPOND, RETRY}   # the events the samples' picture follows
 CHECK_EVERY = 4096            # plan(): events between budget checks
 
 
@@ -128,7 +134,7 @@ class _Member:
     watermark: float = 0.0                   # every event up to here has arrived
     snapshots: list = field(default_factory=list)   # (t, counters, gauges), oldest first
     counters: dict = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
-    gauges: dict = field(default_factory=lambda: {"queued": 0, "in_service": 0})
+    gauges: dict = field(default_factory=lambda: {"queued": 0, "in_service": 0, "made": {}})
     open: dict = field(default_factory=dict)         # request id -> its latest ARRIVE
     fetching: int = 0                                 # queries sent and not yet ended
 
@@ -161,6 +167,11 @@ class RealRun:
         self.planned = {rid: t for t, rid, *_ in self.plan.arrivals}   # request id -> when
         self._lateness: list[float] = []
         self._lookups = [float("inf"), float("-inf")]
+        # the samples' picture (``_picture``)
+        self._waiting = [0] * scenario.servers.count   # attempts waiting on another's fetch
+        self._waits: dict[int, int] = {}              # request id -> the server it waits at
+        self._herds: dict[str, int] = {}              # key -> attempts in flight that missed
+        self._missed: dict[int, str] = {}             # request id -> the key it missed
         self._answered: list[float] = []     # latencies (seconds) of answered requests
         self._failed: list[float] = []       # and of failed ones, to their failure
         self._interval: tuple[list[float], list[float]] = ([], [])   # since the last sample
@@ -169,6 +180,15 @@ class RealRun:
         self._peak = 0                       # fetches sent and not ended, at most
         self._statements: list[tuple[float, float]] = []   # (start, end) as PostgreSQL saw them
         self._pool_stats: dict[str, int] = {}
+        # What the app servers measured for the simulation beside (host.py, ``measured``):
+        # per query, when a pool handed it a connection and for how long it was its (seconds);
+        # per request id, the delay of each look it took while it waited; per answered query,
+        # the app server's own time around it (seconds).
+        self.held: list[tuple[float, float]] = []
+        self.looks: dict[int, list[tuple[float, float]]] = {}
+        self.around: dict[int, float] = {}      # query id -> the app server's time around it
+        self.claims: dict[int, float] = {}      # request id -> when its first claim was decided
+        self._locks = {"takeovers": 0, "held_max_s": 0.0}
         self._servers_down = 0
         self._chunks = 0
         self._events = 0
@@ -255,7 +275,7 @@ class RealRun:
         # Start a moment from now, time enough for the producer to warm its keys first.
         self._start = time.monotonic() + START_AHEAD_S + 0.001 * len(self.plan.warm_keys)
         for member in self.members:
-            member.to.send(("go", self._start, scale))
+            member.to.send(("go", self._start, scale, self.scenario.to_dict()))
             member.status = "running"
 
     def _await(self, status: str, until: str) -> None:
@@ -272,7 +292,8 @@ class RealRun:
         reads answered) than planned, and the planned herd was a herd (its fetching outlasts
         its arrivals), say so before the run starts and stretch every query (here and in the
         simulation beside) until the herd's fetching lasts ``HERD_FACTOR`` times that, so the
-        herd is still a herd rather than a measure of the client. The herd's fetching is one
+        herd is still a herd rather than a measure of the client (and a lock's or marker's
+        lease with them, so that it still outlasts a live holder's fetch). The herd's fetching is one
         query with coalescing, and its queue of queries through the pools without. Returns the
         stretch (1: none)."""
         s = self.scenario
@@ -291,14 +312,20 @@ class RealRun:
                      "service_scale": round(max(scale, 1.0), 3)}
         scale = max(scale, 1.0)
         if scale > 1.0:
-            self.scenario = s = parse_scenario({**s.to_dict(), "datastore": {
-                **s.to_dict()["datastore"], "service_ms": round(service_s * scale * 1000, 3)}})
+            # A lock's or marker's lease is stretched with the queries: it is there for a
+            # holder that died, and must still outlast a live holder's (now longer) fetch.
+            plain = s.to_dict()
+            self.scenario = s = parse_scenario({
+                **plain, "datastore": {**plain["datastore"],
+                                       "service_ms": round(service_s * scale * 1000, 3)},
+                "strategy": {**plain["strategy"],
+                             "lease_ms": round(s.strategy.lease_ms * scale, 3)}})
             self.herd["notice"] = (
                 f"This machine cannot make the planned herd now: its app servers take about "
                 f"{take_in_s * 1000:,.0f} ms to take in {len(planned):,} requests (planned: "
                 f"{planned_s * 1000:,.0f} ms). So that the herd is still a herd, every query "
                 f"takes {s.datastore.service_ms:,.0f} ms instead of {service_s * 1000:,.0f} ms, "
-                "in the real run and in the simulation beside it.")
+                "in the real run (and in any simulation beside it).")
             self.on_notice(self.herd["notice"])
         return scale
 
@@ -325,10 +352,18 @@ class RealRun:
             member.snapshots.append((now, counters, gauges))
         elif kind == "done":
             member.status = "done"
-            member.snapshots.append((member.watermark, message[1], dict.fromkeys(
-                ("queued", "in_service"), 0)))
+            last = member.snapshots[-1][2] if member.snapshots else member.gauges
+            member.snapshots.append((member.watermark, message[1], {
+                "queued": 0, "in_service": 0, "made": last["made"]}))
             for name, value in message[2].items():
                 self._pool_stats[name] = self._pool_stats.get(name, 0) + value
+            self.held.extend(message[3]["held"])
+            self.looks.update(message[3]["looks"])
+            self.around.update(message[3]["around"])
+            self.claims.update(message[3]["claims"])
+            locks = message[3]["locks"]
+            self._locks["takeovers"] += locks["takeovers"]
+            self._locks["held_max_s"] = max(self._locks["held_max_s"], locks["held_max_s"])
         elif kind == "error":
             raise RealRunError("one of its app-server processes failed "
                                f"({_exception_name(message[1])})", message[1])
@@ -422,6 +457,8 @@ class RealRun:
         self._events += 1
         self._last_t = ev[0]
         kind = ev[1]
+        if kind in _PICTURE:
+            self._picture(ev)
         member = self.members[ev[4] % self.processes] if ev[4] is not None else None
         if kind == ARRIVE:
             _track_open(member.open, ev)
@@ -445,9 +482,41 @@ class RealRun:
         elif kind == CHUNK_PUBLISHED:
             self._chunks += 1
 
-    def _counters_at(self, t: float) -> tuple[dict[str, int], int, int]:
-        """Counters summed over the fleet as of each process's latest batch by ``t``."""
+    def _picture(self, ev: tuple) -> None:
+        """The samples' picture, counted as the simulation counts it (engine/moments.py) and
+        exact at every instant, from the merged events: the attempts waiting on another's
+        fetch per server (from their first wait to the attempt's end), and the attempts in
+        flight whose lookup missed, per key (the herds)."""
+        kind, rid = ev[1], ev[2]
+        if kind == CACHE_MISS:
+            self._missed[rid] = ev[5]
+            self._herds[ev[5]] = self._herds.get(ev[5], 0) + 1
+        elif kind in WAITS:
+            if rid not in self._waits and ev[4] is not None:
+                self._waits[rid] = ev[4]
+                self._waiting[ev[4]] += 1
+        else:                                 # the attempt is over (answered, failed, retried)
+            key = self._missed.pop(rid, None)
+            if key is not None:
+                self._herds[key] -= 1
+                if not self._herds[key]:
+                    del self._herds[key]
+            server = self._waits.pop(rid, None)
+            if server is not None:
+                self._waiting[server] -= 1
+
+    def _herd_sizes(self) -> dict[str, int]:
+        """The largest ``HERD_KEYS`` herds, as the simulation's samples give them."""
+        if len(self._herds) <= HERD_KEYS:
+            return dict(self._herds)
+        largest = sorted(((n, key) for key, n in self._herds.items()), reverse=True)
+        return {key: n for n, key in largest[:HERD_KEYS]}
+
+    def _counters_at(self, t: float) -> tuple[dict[str, int], int, int, dict[str, int]]:
+        """Counters summed over the fleet as of each process's latest batch by ``t``; the
+        gauges of the processes alive, and the strategies' places made (all of them)."""
         total = dict(self._adjust)
+        made: dict[str, int] = {}
         queued = in_service = 0
         for member in self.members:
             snaps = member.snapshots
@@ -455,10 +524,12 @@ class RealRun:
                 _, member.counters, member.gauges = snaps.pop(0)
             for name, value in member.counters.items():
                 total[name] += value
+            for place, n in member.gauges["made"].items():
+                made[place] = made.get(place, 0) + n
             if member.status != "dead":
                 queued += member.gauges["queued"]
                 in_service += member.gauges["in_service"]
-        return total, queued, in_service
+        return total, queued, in_service, made
 
     def _sample(self, t: float, final: bool = False) -> Event:
         if final:
@@ -466,7 +537,7 @@ class RealRun:
                 if member.snapshots:
                     _, member.counters, member.gauges = member.snapshots[-1]
                     member.snapshots.clear()
-        c, queued, in_service = self._counters_at(t)
+        c, queued, in_service, made = self._counters_at(t)
         answered, failed = sorted(self._interval[0]), self._interval[1]
         ended = sorted(answered + failed)
         everyone_so_far, answered_so_far = self._so_far
@@ -485,7 +556,8 @@ class RealRun:
                                               if answered else None),
                       p50_ms=_ms(everyone_so_far.percentile(50)),
                       p99_ms=_ms(everyone_so_far.percentile(99)),
-                      p99_answered_ms=_ms(answered_so_far.percentile(99)))
+                      p99_answered_ms=_ms(answered_so_far.percentile(99)),
+                      waiting=list(self._waiting), herds=self._herd_sizes(), made=made)
         self._interval = ([], [])
         self._last_sample_t = t
         self._events_at_sample = self._events
@@ -542,6 +614,12 @@ class RealRun:
                 "peak_fetches_in_flight": self._peak,
                 "pool": self._pool_summary(),
                 "herd": self.herd,
+                # A lock's or marker's lease running out under a live holder is a second
+                # fetch: how often a claim took over from a holder that never let go, and the
+                # longest a claim was held (claim decided to release), against the lease.
+                "claims": {"takeovers": self._locks["takeovers"],
+                           "held_max_ms": round(self._locks["held_max_s"] * 1000, 3),
+                           "lease_ms": s.strategy.lease_ms},
                 "arrival_lateness_ms": ms_stats(lateness),
                 "arrival_spread_s": {
                     "planned": round(max(planned) - min(planned), 6) if planned else None,

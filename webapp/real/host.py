@@ -81,6 +81,7 @@ def wall_minus_monotonic() -> float:
 
 
 MAX_HOLD_S = 0.2
+MAX_LOOKS = 10_000            # looks measured per request (the rest are not fed)
 
 
 class Cancelled(Exception):
@@ -92,7 +93,8 @@ class Cancelled(Exception):
 class Request:
     """One viewer's request (ports.Request), across all its attempts."""
 
-    __slots__ = ("id", "viewer", "key", "server", "home", "t0", "attempt", "done", "query")
+    __slots__ = ("id", "viewer", "key", "server", "home", "t0", "attempt", "done", "query",
+                 "lag")
 
     def __init__(self, rid: int, viewer: int, key: str, home: int, t0: float) -> None:
         """``t0``: its planned arrival, where its latency runs from."""
@@ -105,6 +107,7 @@ class Request:
         self.attempt = 0
         self.done = False
         self.query: Query | None = None   # the query the attempt in flight waits for
+        self.lag = 0.0                    # its last look: from its callback to its answer
 
 
 class Query:
@@ -145,6 +148,7 @@ class RealHost(QueryWaits):
         self.cpu_rows_per_s = cpu_rows_per_s
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.waiting = 0                 # fetches waiting for a connection
+        self.made: dict[str, int] = {}   # how often each place in the strategies made its event
         self.busy = dict.fromkeys(servers, 0)   # connections running a query, per server
         self.tag = f"p{index}.{os.getpid()}"
         self._index = index
@@ -169,10 +173,27 @@ class RealHost(QueryWaits):
         self._wall = wall_minus_monotonic()
         self._holds: dict[int, float] = {}     # hold -> the earliest time its event can have
         self._hold_ids = itertools.count()
+        # What the simulation beside the run is fed (``measured``), measured here.
+        self.held: list[tuple[float, float]] = []    # per query: (handed, seconds) a connection
+        self._returned: dict[int, float] = {}        # backend pid -> when last returned
+        self.looks: dict[int, list[tuple[float, float]]] = {}   # request id -> its looks
+        self.around: list[tuple[int, float]] = []    # per answered or refused query: (id, s)
+        self.claims: dict[int, float] = {}           # request id -> its next step after a miss
+        self._missed: dict[Any, Request] = {}        # greenlet -> request whose claim is next
+        self._claimed: dict[Any, float] = {}         # greenlet -> when its fetch was decided
+        # Claims (a lock, a marker): how many were won over a holder whose lease had run out,
+        # and the longest any was held here (claim decided to release).
+        self.locks = {"takeovers": 0, "held_max_s": 0.0}
+        self._holding: dict[Any, float] = {}         # owner -> when its claim was decided
+        self._looking: dict[Any, tuple[Request, float, float]] = {}   # greenlet -> its look
         self.wakeups = Wakeups(cache.r, cache.prefix, self.tag,
                                lambda fn: self.track(gevent.spawn(self.guard, fn)),
                                lambda name: bool(cache.send("EXISTS", name)), cache.send)
-        m = self.mitigations = Mitigations(s, self)
+        self._bind()
+
+    def _bind(self) -> None:
+        """The scenario's mitigations, and the hooks this host calls."""
+        m = self.mitigations = Mitigations(self.scenario, self)
         self._on_fresh = m.hooks("on_fresh")
         self._on_expired = m.hooks("on_expired")
         self._ttl_hooks = m.hooks("ttl")
@@ -205,11 +226,15 @@ class RealHost(QueryWaits):
         now = self.now()
         return max(min(self._holds.values(), default=now), now - MAX_HOLD_S)
 
-    def scale_service(self, scale: float) -> None:
+    def scale_service(self, scale: float, stretched: Scenario) -> None:
         """Every query takes ``scale`` times its drawn service time (the fleet stretches the
-        queries when this machine cannot start a herd as tightly as planned)."""
+        queries when this machine cannot start a herd as tightly as planned); ``stretched``
+        is the scenario as it then runs (its leases stretched too): the mitigations take it."""
         self._service_scale = scale
         self._mean_service_s *= scale
+        if scale != 1.0:
+            self.scenario = stretched
+            self._bind()
 
     def expect(self, arrivals: int,
                synchronise: Callable[[Flag], None] | None = None) -> None:
@@ -294,7 +319,19 @@ class RealHost(QueryWaits):
         elif outcome == "miss":
             if self._looked_up(attempt):
                 self._barrier[1].wait()
-            self.mitigations.coalescing.on_miss(self.now(), req, attempt, server)
+            me, now = gevent.getcurrent(), self.now()
+            if not attempt:
+                # Its next step, as the simulation takes it (claim, re-check and fetch at one
+                # instant): now, for a step in this process (a promise table); when Redis
+                # decided it, for a claim (``claim``). A fetch it sends was decided then.
+                self.claims[req.id] = now
+                self._missed[me] = req
+            self._claimed[me] = now
+            try:
+                self.mitigations.coalescing.on_miss(now, req, attempt, server)
+            finally:
+                self._missed.pop(me, None)
+                self._claimed.pop(me, None)
         else:
             self._looked_up(attempt)
 
@@ -341,6 +378,7 @@ class RealHost(QueryWaits):
                                                                                reason):
             req.attempt += 1             # from now on the old attempt's answers are dropped
             c["retries"] += 1
+            self._made(RETRY)
             delay = self._retry_delay(req.attempt)
             self.emit(Event((t, RETRY, req.id, req.viewer, server, req.key, req.attempt,
                              delay * 1000.0, reason)))
@@ -359,6 +397,7 @@ class RealHost(QueryWaits):
         for hook in self._may_retry:
             if not hook(t, req, req.attempt + 1):
                 self.counters["retries_denied"] += 1
+                self._made(RETRY_DENIED)
                 self.emit(Event((t, RETRY_DENIED, req.id, req.viewer, server, req.key,
                                  req.attempt, reason)))
                 return False
@@ -378,12 +417,46 @@ class RealHost(QueryWaits):
     # ----------------------------------------------------------------- ports.Host
     def later(self, t: float, fn: Callable[..., None], *args: Any) -> None:
         delay = max(0.0, t - self.now())
-        self.track(gevent.spawn_later(delay, self.guard, lambda: fn(self.now(), *args)))
+        if args and isinstance(args[0], Request):      # a waiter's next look (ports.py)
+            self.track(gevent.spawn_later(delay, self.guard, self.look, t, True, fn, *args))
+        else:
+            self.track(gevent.spawn_later(delay, self.guard, lambda: fn(self.now(), *args)))
+
+    def look(self, due: float, chained: bool, fn: Callable[..., None], req: Request,
+             *args: Any) -> None:
+        """A waiter looks again (a poll's timer, or a wake-up), due at ``due``: ``fn`` runs
+        now, and the first cache read it makes (``fresh``) ends the look. Its delay -- from
+        when it was due to that read's answer in hand, as this host saw it -- is what the
+        simulation beside the run is fed for the same look (``measured``), with how long
+        before the answer Redis made the read (a value written in between was not seen, though
+        it was there when the answer arrived). ``chained``: the due time was counted from
+        this request's previous callback (``t + lock_poll_ms``), which the simulation takes
+        later -- at that look's answer, or for a first wait at its claim -- so that lag
+        (``req.lag``) is added to the due, and the simulation's looks land when these did."""
+        begun = self.now()
+        self._looking[gevent.getcurrent()] = (req, due + (req.lag if chained else 0.0), begun)
+        try:
+            fn(begun, req, *args)
+        finally:
+            self._looking.pop(gevent.getcurrent(), None)
+
+    def _looked(self, read: float) -> None:
+        """A ``fresh`` read (made by Redis at ``read``) has its answer in hand: if it ends a
+        look, keep the look: its delay, and how long before the answer the read was made."""
+        look = self._looking.pop(gevent.getcurrent(), None)
+        if look is not None:
+            req, due, begun = look
+            now = self.now()
+            req.lag = now - begun
+            looks = self.looks.setdefault(req.id, [])
+            if len(looks) < MAX_LOOKS:
+                looks.append((max(0.0, now - due), max(0.0, now - read)))
 
     def fetch(self, t: float, req: Request, attempt: int, server: int, role: str,
               on_done: Callable[[float, bool], None]) -> Query:
         q = Query(next(self._query_ids))
         self.counters["db_queries"] += 1
+        self._made(f"{FETCH_START}:{role}")
         self.emit(Event((self.now(), FETCH_START, req.id, req.viewer, server, req.key, attempt,
                          role, q.id)))
         faults = self.scenario.faults
@@ -392,12 +465,19 @@ class RealHost(QueryWaits):
             gevent.spawn_later(self._mean_service_s / 2, self.die)
         if role != "refresh":
             self._wait_for(q, req, attempt)
-        q.greenlet = gevent.spawn(self.guard, self._query, q, req, server, role, on_done, doomed)
+        # Decided at its request's next step after its miss, or when it won its claim (the
+        # simulation claims, re-checks and fetches at one instant: what the app server spent
+        # in between is its own time, ``around``).
+        decided = self._claimed.pop(gevent.getcurrent(), self.now())
+        q.greenlet = gevent.spawn(self.guard, self._query, q, req, server, role, on_done, doomed,
+                                  decided)
         self.track(q.greenlet)
         return q
 
     def settle(self, t: float, req: Request, attempt: int, ok: bool, source: str,
                coalesced: bool = False) -> None:
+        if source != "cache":
+            self._made(f"{RESPOND}:{source}")
         if req.attempt != attempt or req.done:
             return                       # the client already gave up on this attempt
         t = self.now()
@@ -424,9 +504,12 @@ class RealHost(QueryWaits):
     def fresh(self, key: str, t: float) -> bool:
         asked = self.now()
         entry, read = self.cache.get(key)
-        return entry is not None and self.at(read, asked) < entry.expires
+        read = self.at(read, asked)
+        self._looked(read)
+        return entry is not None and read < entry.expires
 
     def put(self, t: float, key: str, role: str, delta: float) -> None:
+        self._made(f"{CACHE_SET}:{role}")
         self._cache_write(self.now(), key, role, delta)
 
     def claim(self, name: str, owner: Any, server: int, t: float,
@@ -436,23 +519,60 @@ class RealHost(QueryWaits):
         token = self._tokens.get(owner)
         if token is None:
             token = self._tokens[owner] = f"{self.tag}.{next(self._versions)}:{server}"
-        won, other = self.cache.claim(name, token, lease_s)
+        asked = self.now()
+        won, other, decided = self.cache.claim_timed(name, token, lease_s)
+        at = self.at(decided, asked)
+        me = gevent.getcurrent()
+        req = self._missed.pop(me, None)
+        if req is not None:               # a first attempt's claim after its miss
+            # The simulation waits from the claim (its callback's t), this host from the miss
+            # (``look``: a first look's due is taken as the claim's).
+            req.lag = at - self.claims[req.id]
+            self.claims[req.id] = at
+        if won:
+            self._claimed[me] = at         # a fetch it sends now was decided then (``fetch``)
+            self._holding[owner] = at
+            if other:                     # its previous holder never let go: its lease ran out
+                self.locks["takeovers"] += 1
+        else:
+            self._claimed.pop(me, None)
         return won, int(other.rsplit(":", 1)[1]) if other else None
 
     def release(self, name: str, owner: Any) -> None:
+        self._claimed.pop(gevent.getcurrent(), None)
         token = self._tokens.pop(owner, None)
         if token is not None:
             self.cache.release(name, token)
+        since = self._holding.pop(owner, None)
+        if since is not None:
+            locks = self.locks
+            locks["held_max_s"] = max(locks["held_max_s"], self.now() - since)
 
     def watch(self, t: float, name: str, fn: Callable[..., None], timeout_s: float,
               *args: Any) -> None:
-        self.wakeups.watch(name, lambda: fn(self.now(), *args), timeout_s)
+        """Woken by ``notify`` (due when it was sent: its time travels with the wake-up), when
+        the name turns out free (due at ``t``) or at the timeout (due then): a waiter's look
+        (``look``) when the first of ``args`` is its request."""
+        if not (args and isinstance(args[0], Request)):
+            self.wakeups.watch(name, lambda sent: fn(self.now(), *args), timeout_s)
+            return
+        self.wakeups.watch(name, lambda sent: self.look(
+            t + timeout_s if sent == "timeout" else t if sent is None else sent,
+            sent is None or sent == "timeout", fn, *args), timeout_s)
 
     def notify(self, t: float, name: str, everyone: bool = True) -> None:
-        self.wakeups.notify(name, everyone)
+        self.wakeups.notify(name, everyone, self.now())
 
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
+        self._made(kind)
         self.emit(Event((self.now(), kind, req.id, req.viewer, server, req.key) + fields))
+
+    # ----------------------------------------------------------------- the picture's counts
+    def _made(self, place: str) -> None:
+        """One more event made by this place in a strategy's code (the samples' ``made``,
+        counted where the simulated host counts it: lifecycle.py, ``_count_made``)."""
+        self.made[place] = self.made.get(place, 0) + 1
+
 
     def config(self, section: str) -> Any:
         return getattr(self.scenario, section)
@@ -470,8 +590,10 @@ class RealHost(QueryWaits):
 
     # ----------------------------------------------------------------- the datastore
     def _query(self, q: Query, req: Request, server: int, role: str,
-               on_done: Callable[[float, bool], None], doomed: bool) -> None:
+               on_done: Callable[[float, bool], None], doomed: bool, decided: float) -> None:
+        """``decided``: when the request decided to fetch."""
         t_submit = self.now()
+        asked = t_submit
         pool = self.pools.get(server)
         if pool is not None and self.busy[server] >= self.pool_size:
             self.emit(Event((self.now(), DB_QUEUED, req.id, req.viewer, server, req.key, q.id,
@@ -488,27 +610,18 @@ class RealHost(QueryWaits):
             else:
                 q.queued = False          # no pool, no queue: it connects (or is refused)
                 connection = self.connect()
-            with connection as conn:
-                q.parked = q.queued = False
-                connected = True
-                self.waiting -= 1
-                self.busy[server] += 1
-                sent = self.now()
-                hold = self.hold(sent)
-                started, took = sent, None
-                try:
-                    sql, params = datastore.statement(self.settings.query, self._service_time(),
-                                                      self.cpu_rows_per_s, doomed)
-                    _n, received, took = conn.execute(sql, params).fetchone()
-                    started = self.at(received, sent)
-                finally:
-                    # When PostgreSQL received it and how long it worked, as it measured them
-                    # (a query that failed tells nothing: then the app server's view).
-                    took = self.now() - sent if took is None else took
-                    self.emit(Event((started, DB_STARTED, req.id, req.viewer, server, req.key,
-                                     q.id, took * 1000.0)))
-                    self.unhold(hold)
-                    self.busy[server] -= 1
+            asked, pid = self.now(), None
+            try:
+                with connection as conn:
+                    q.parked = q.queued = False
+                    connected = True
+                    self.waiting -= 1
+                    if pool is not None:
+                        pid = conn.info.backend_pid
+                    self._run(conn, req, server, q.id, doomed)
+            finally:
+                if pid is not None:         # back in its pool (a failed query held it too)
+                    self._held(pid, asked)
         except Cancelled:
             failure = (DB_CANCELLED, "cancelled")
         except Exception as exc:   # noqa: BLE001 -- classified, else re-raised
@@ -530,8 +643,62 @@ class RealHost(QueryWaits):
                 c["db_failed" if kind != DB_CANCELLED else "db_cancelled"] += 1
             self.emit(Event((t, kind, req.id, req.viewer, server, req.key, q.id)))
         if failure is None and self.scenario.cache.enabled:
-            self._cache_write(t, req.key, role, t - t_submit, req, server)
+            written = self._cache_write(t, req.key, role, t - t_submit, req, server)
+            # The app server's own time around the query: getting it out (from the decision
+            # to asking for a connection) and writing its answer (from giving the connection
+            # back to the value in Redis).
+            self.around.append((q.id, (asked - decided) + (written - t)))
+        elif kind == DB_REJECTED:
+            # A refusal in hand later than the model's (at its decision, or its pool timeout
+            # after it): getting it out, and the waiter's wake-up at its deadline.
+            waited = self._pool_timeout_s if failure[1] == "pool_timeout" else 0.0
+            self.around.append((q.id, max(0.0, t - decided - waited)))
         on_done(self.now(), failure is None)
+
+    def _run(self, conn: Any, req: Request, server: int, qid: int, doomed: bool) -> None:
+        """Run the query on ``conn``: ``db_started`` says when PostgreSQL received it and how
+        long it worked, as it measured them (a query that failed tells nothing: then the app
+        server's view)."""
+        self.busy[server] += 1
+        sent = self.now()
+        hold = self.hold(sent)
+        started, took = sent, None
+        try:
+            sql, params = datastore.statement(self.settings.query, self._service_time(),
+                                              self.cpu_rows_per_s, doomed)
+            _n, received, took = conn.execute(sql, params).fetchone()
+            started = self.at(received, sent)
+        finally:
+            took = self.now() - sent if took is None else took
+            self.emit(Event((started, DB_STARTED, req.id, req.viewer, server, req.key, qid,
+                             took * 1000.0)))
+            self.unhold(hold)
+            self.busy[server] -= 1
+
+    def _held(self, pid: int, asked: float) -> None:
+        """A query gave its connection back to its pool now: keep how long the connection was
+        its, from when the pool handed it over -- when the query asked, if a connection was
+        idle; else when the previous query gave this one back (psycopg_pool hands a returned
+        connection straight to the longest waiter) -- to now. That is what a connection of
+        the model's datastore is busy for per query (the simulation beside is fed it):
+        PostgreSQL's own time, the round trips, and this app server's scheduling on both
+        sides, the waiter's wake-up included (which psycopg_pool's ``usage_ms`` leaves out)."""
+        now = self.now()
+        handed = max(asked, self._returned.get(pid, asked))
+        self._returned[pid] = now
+        self.held.append((handed, now - handed))
+
+    def measured(self) -> dict[str, Any]:
+        """What this process measured for the simulation beside the run: ``held`` (per query
+        that had a pool connection: when it was handed over and for how long, seconds),
+        ``looks`` (request id -> each of its looks: its delay, and how long before its answer
+        the read was made, seconds), ``around`` (per
+        answered or refused query: its id and the app server's own time around it, seconds) and
+        ``claims`` (request id -> when its first attempt took its next step after its miss:
+        the strategy got it, or Redis decided its claim); and ``locks`` (claims won over a
+        holder whose lease had run out, and the longest a claim was held here)."""
+        return {"held": self.held, "looks": self.looks, "around": self.around,
+                "claims": self.claims, "locks": self.locks}
 
     def _service_time(self) -> float:
         """The next query's cost; ``slow_factor`` times as long if it starts in the slowdown."""
@@ -540,7 +707,8 @@ class RealHost(QueryWaits):
         return service_s * factor if at <= self.now() < until else service_s
 
     def _cache_write(self, t: float, key: str, role: str, delta: float,
-                     req: Request | None = None, server: int | None = None) -> None:
+                     req: Request | None = None, server: int | None = None) -> float:
+        """Write ``key``; when Redis wrote it."""
         s = self.scenario
         ttl = s.cache.ttl_s
         for hook in self._ttl_hooks:
@@ -553,11 +721,12 @@ class RealHost(QueryWaits):
                                      keep + 2.0)
             # Stamped when Redis wrote it (visible to others); a warm write before the start
             # at 0.
-            self.emit(Event((max(0.0, self.at(written, asked)), CACHE_SET,
-                             req.id if req else None, req.viewer if req else None, server, key,
-                             role, ttl)))
+            at = max(0.0, self.at(written, asked))
+            self.emit(Event((at, CACHE_SET, req.id if req else None,
+                             req.viewer if req else None, server, key, role, ttl)))
         finally:
             self.unhold(hold)
+        return at
 
     # ----------------------------------------------------------------- faults
     def _first(self, fault: str) -> bool:

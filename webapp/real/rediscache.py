@@ -19,15 +19,17 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-# KEYS: name, name:last. ARGV: token, lease_ms, memory_ms. -> {1, previous token or ""} if
-# won (the previous one is a holder that never released: its lease ran out), {0, holder}.
+# KEYS: name, name:last. ARGV: token, lease_ms, memory_ms. -> {1, previous token or "", s, us}
+# if won (the previous one is a holder that never released: its lease ran out), {0, holder,
+# s, us}; s and us: when Redis decided it.
 CLAIM = """
+local now = redis.call('TIME')
 local held = redis.call('GET', KEYS[1])
-if held then return {0, held} end
+if held then return {0, held, now[1], now[2]} end
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 local last = redis.call('GET', KEYS[2]) or ''
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
-return {1, last}
+return {1, last, now[1], now[2]}
 """
 
 # KEYS: name, name:last. ARGV: token. Delete only what this token still holds.
@@ -104,11 +106,17 @@ class RedisCache:
     def claim(self, name: str, token: str, lease_s: float) -> tuple[bool, str | None]:
         """``(True, token of a previous holder that never released or None)`` or
         ``(False, holder's token)``."""
+        return self.claim_timed(name, token, lease_s)[:2]
+
+    def claim_timed(self, name: str, token: str, lease_s: float
+                    ) -> tuple[bool, str | None, float]:
+        """``claim``, and when Redis decided it (epoch s)."""
         lease_ms = max(1, round(lease_s * 1000))
-        won, other = self._run("claim", [self.prefix + name, self.prefix + name + ":last"],
-                               [token, lease_ms, lease_ms * LAST_MEMORY_FACTOR])
+        won, other, seconds, micros = self._run(
+            "claim", [self.prefix + name, self.prefix + name + ":last"],
+            [token, lease_ms, lease_ms * LAST_MEMORY_FACTOR])
         other = other.decode() if other else None
-        return bool(won), other
+        return bool(won), other, int(seconds) + int(micros) / 1e6
 
     def first(self, name: str) -> bool:
         """True for the first caller in the whole run (all processes) to ask about ``name``."""

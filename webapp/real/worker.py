@@ -44,12 +44,26 @@ Whatever fails, the page gets a plain sentence that says what happened and what 
 ``stream(request)`` is a blocking client of the worker process (tests, bench).
 
 **Beside the simulation**: once the real run is over, the simulation of the same scenario is
-fed what the real run measured (``engine.trace.Trace``, ``Measured``), as Redis and PostgreSQL
-measured it rather than as the app servers saw it: each first attempt's cache read (when Redis
-read it), viewer, key and planned arrival (latencies on both sides run from it); each query's
-service time as PostgreSQL measured it, in the order PostgreSQL received them; the time from a
-miss to the app server's next step (its claim, or its promise table), the median fed as
-``cache.lookup_ms``; and the pool timeout the real pools had (``datastore.pool_timeout_s``).
+fed what the real run measured (``engine.trace.Trace``, ``Measured``), each operation where it
+happened -- Redis's and PostgreSQL's clocks for what they did, the app servers' for their own
+steps:
+
+- each first attempt's cache read (when Redis read it), viewer, key and planned arrival
+  (latencies on both sides run from it); ``cache.lookup_ms`` is the quickest read;
+- each request's read-to-claim delay: from its miss to its next step (when Redis decided its
+  claim, or its promise table took it);
+- each query's *service time* as the model means it: how long the query kept its pool
+  connection, from the pool handing it over (a waiter's wake-up included) to giving it back --
+  the model's connection is a pool's, and a pool connection is busy for PostgreSQL's own time
+  *and* the app server's scheduling around it. PostgreSQL's own time is what the real run's
+  ``db_started`` events say (``service_ms``) and is reported beside it (``fed.pg_service_ms``);
+  without pools, the model is fed PostgreSQL's own times;
+- each answered query's "around": the app server's own time getting it out (from the decision
+  to asking for a connection) and writing its answer (from giving the connection back to the
+  value in Redis); for a refused one, how much later than the model's refusal it was in hand;
+- each waiter's looks (a lock's polls, a notified waiter's wake-ups): how late each got its
+  read's answer, and how long before that Redis made the read;
+- the pool timeout the real pools had (``datastore.pool_timeout_s``).
 """
 from __future__ import annotations
 
@@ -175,6 +189,7 @@ def serve(request: dict[str, Any], say: Callable[[str, Any], None], wait_s: floa
         if beside:
             say("simulating", None)
             released = Released()
+            measured.given(run)
             for ev in measured.simulate(run.scenario, pool_timeout_s(run.scenario, settings)
                                         if settings.pool else None):
                 released.observe(ev)
@@ -237,8 +252,15 @@ class Measured:
         self._first: dict[int, tuple[float, int, str]] = {}   # id -> (arrived, viewer, key)
         self._read: dict[int, float] = {}          # id -> its first attempt's cache read
         self._missed: dict[int, float] = {}        # id -> a miss whose next step is to come
-        self.claim_s: list[float] = []             # from a miss to the app server's next step
+        self.claims: dict[int, float] = {}         # id -> from its miss to its next step
+        self._arrived_to_read: list[float] = []    # first attempts: from arrival to the read
+        self._fetches: list[int] = []              # query ids in the order they were sent
         self.service_s: list[float] = []           # as PostgreSQL measured, in its start order
+        # Given by the run once it is over (fleet.RealRun.held and .looks): per query, when
+        # its pool handed it a connection and how long it kept it; per request, its looks.
+        self.held: list[tuple[float, float]] = []
+        self.looks: dict[int, list[tuple[float, float]]] = {}
+        self.around: dict[int, float] = {}        # query id -> the app server's time around it
         self._sent: dict[int, float] = {}          # query -> when a request decided to fetch
         self.dispatch: list[float] = []            # ... until its app server sent it
         self.summary: dict[str, Any] | None = None
@@ -248,15 +270,18 @@ class Measured:
         kind, rid = ev[1], ev[2]
         if rid in self._missed and kind not in (CACHE_MISS, ARRIVE):
             missed = self._missed.pop(rid)
-            self.claim_s.append(ev[0] - (self._last_read if self.synchronised else missed))
+            self.claims[rid] = ev[0] - (self._last_read if self.synchronised else missed)
         if kind == ARRIVE and ev[6] == 0:
             self._first[rid] = (ev[0], ev[3], ev[5])
         elif kind in (CACHE_HIT, CACHE_MISS) and ev[6] == 0:
             self._read[rid] = self._last_read = ev[0]
+            if rid in self._first:
+                self._arrived_to_read.append(ev[0] - self._first[rid][0])
             if kind == CACHE_MISS:
                 self._missed[rid] = ev[0]
         elif kind == FETCH_START:
             self._sent[ev[8]] = ev[0]
+            self._fetches.append(ev[8])
         elif kind in QUERY_KINDS:
             sent = self._sent.pop(ev[6], None)
             if sent is not None:       # its first event: the app server got round to it
@@ -264,16 +289,33 @@ class Measured:
             if kind == DB_STARTED:
                 self.service_s.append(max(ev[7] / 1000.0, MIN_SERVICE_S))
 
+    def given(self, run: Any) -> None:
+        """What the app servers measured (fleet.RealRun: ``held``, ``looks``, ``around``, and
+        ``claims``: when each request's first attempt took its next step after its miss, from
+        which its read-to-claim delay; a request the app servers did not time keeps the one
+        seen in the events, from its miss to its next event)."""
+        self.held, self.looks, self.around = run.held, run.looks, run.around
+        for rid, at in run.claims.items():
+            read = self._last_read if self.synchronised else self._read.get(rid)
+            if read is not None:
+                self.claims[rid] = max(0.0, at - read)
+
     def trace(self, scenario: Scenario, pool_timeout_s: float | None
               ) -> tuple[Scenario, Trace | None]:
         """The scenario side B runs (the real read-to-claim delay, the pool timeout) and its
         trace; None if no request arrived. Each arrival is placed ``cache.lookup_ms`` before
-        its real read, so that the simulation reads the cache when Redis did."""
+        its real read, so that the simulation reads the cache when Redis did. A query's
+        service time is how long it kept its pool connection (``held``, in the order the
+        pools handed them over): the model's connection is a pool's, busy for PostgreSQL's
+        own time and the app server's around it; without pools (or before any query got a
+        connection) PostgreSQL's own times. Each request's looks while it waited are as
+        late as its real ones (``looks``)."""
         from webapp.engine.trace import Trace
 
         changes: dict[str, Any] = {}
-        if self.claim_s:
-            changes["cache"] = {"lookup_ms": min(ms_stats(self.claim_s)["p50"], MAX_LOOKUP_MS)}
+        if self._arrived_to_read:     # a bare read: the quickest (no arrival is then moved)
+            changes["cache"] = {"lookup_ms": min(min(self._arrived_to_read) * 1000.0,
+                                                 MAX_LOOKUP_MS)}
         if pool_timeout_s:
             changes["datastore"] = {"pool_timeout_s": pool_timeout_s}
         fed = parse_scenario(_merged(scenario.to_dict(), changes))
@@ -282,14 +324,26 @@ class Measured:
                 else self._read)
         rows = sorted((max(0.0, read.get(rid, arrived + lookup_s) - lookup_s), rid, viewer, key)
                       for rid, (arrived, viewer, key) in self._first.items())
+        service_s = ([max(s, MIN_SERVICE_S) for _, s in sorted(self.held)] if self.held
+                     else self.service_s)
+        looks = [self.looks.get(rid, ()) for _, rid, _, _ in rows]
+        claims = [self.claims.get(rid, lookup_s) for _, rid, _, _ in rows]
+        around = [self.around.get(qid, 0.0) for qid in self._fetches]
         self.fed = {"lookup_ms": fed.cache.lookup_ms, "pool_timeout_s": pool_timeout_s,
-                    "service_ms": ms_stats(self.service_s), "arrivals": len(rows),
-                    "claim_ms": ms_stats(self.claim_s)}
+                    "service_ms": ms_stats(service_s),
+                    "service_from": "pool" if self.held else "postgresql",
+                    "pg_service_ms": ms_stats(self.service_s), "arrivals": len(rows),
+                    "claim_ms": ms_stats(list(self.claims.values())),
+                    "around_ms": ms_stats(list(self.around.values())),
+                    "look_ms": ms_stats([d for one in looks for d, _ in one]),
+                    "look_read_ago_ms": ms_stats([ago for one in looks for _, ago in one])}
         if not rows:
             return fed, None
         return fed, Trace(arrivals=[(t, viewer, key) for t, _, viewer, key in rows],
-                          service_s=self.service_s,
-                          planned=[self.planned.get(rid, t) for t, rid, _, _ in rows])
+                          service_s=service_s,
+                          planned=[self.planned.get(rid, t) for t, rid, _, _ in rows],
+                          looks=looks if any(looks) else (),
+                          claims=claims if self.claims else (), around_s=around)
 
     def simulate(self, scenario: Scenario, pool_timeout_s: float | None = None
                  ) -> Iterator[Event]:

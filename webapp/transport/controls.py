@@ -3,9 +3,11 @@
 ``stop`` and ``restart`` apply to any run. A playing or paused run takes every control live (its
 task applies it between ticks). A finished or stopped run can only be sought (``seek`` replays it
 from that instant: it needs a slot and a worker again); anything else is refused with the reason.
-An intervention (``input``) is checked here against the run's scenarios at its current time and
-charged to the sender's budget before it is queued; a finished or stopped run refuses it (the
-page seeks back first: an ended run is not revived by an input).
+An intervention (``input``) is charged to the sender's budget first, then checked against the
+run's scenarios at its current time (the engine's check and its cost estimate take a few ms each:
+unless it was charged first, a flood of refused inputs cost the server that much, uncharged), then
+queued; a finished or stopped run refuses it (the page seeks back first: an ended run is not
+revived by an input).
 """
 from __future__ import annotations
 
@@ -37,14 +39,13 @@ def apply_control(run: "Run", ctl: ControlRequest, *, restart: Callable[[], None
     """Carry out ``ctl`` on ``run``; ``restart`` and ``revive`` are the caller's (they need a
     slot); ``admit_input`` spends one of the sender's interventions (False: over its budget)."""
     if ctl.action == "input":
+        if not admit_input():   # before any check that costs: a refused input is paid for too
+            raise PayloadError("Too many interventions too fast: each one re-runs the "
+                               "experiment. Wait a few seconds.", "input")
         run.check_input(ctl)   # (a bad record is named as such, whatever the run's status)
     decision = decide(ctl.action, run.status)
     if ctl.action == "seek":
         check_seek(ctl.value, run.seek_limit_s)
-    if ctl.action == "input":
-        if not admit_input():
-            raise PayloadError("Too many interventions too fast: each one re-runs the "
-                               "experiment. Wait a few seconds.", "input")
     if decision == "stop":
         run.stop()
     elif decision == "restart":

@@ -16,6 +16,10 @@ rule below is tested with a fake clock and a list of events (tests/transport/tes
   a merged frame keeps at most ``max_frame_events`` per-request events per side (the oldest are
   dropped and counted); events without a viewer are never dropped.
 - After a seek the first frame has ``resume: true`` and carries the state at the target instant.
+- Paused (a pause, a step, an intervention shown in place), the page gets the exact numbers of its
+  instant, once: the source's ``peek`` (a worker re-runs the engine there), in a ``peek: true``
+  frame after a pause, and in the step's own frame, which waits for it. The last sample may be up
+  to a sampling interval older than the picture; these are of its very instant.
 """
 from __future__ import annotations
 
@@ -59,6 +63,7 @@ class Pacer:
         self._seeking: tuple[float, bool] | None = None
         self._step_to: float | None = None
         self._step_state = True   # a step ends with ``state`` step (``show`` does not)
+        self._exact_at: float | None = None   # the instant whose exact numbers were sent
         self._last_emit = -math.inf
         self._anchor_wall = self._anchor_t = self._next_tick = 0.0
         self._history: deque[tuple[float, float]] = deque()
@@ -114,8 +119,11 @@ class Pacer:
 
     @property
     def busy(self) -> bool:
-        """A seek or a step is still waiting for the source: the current instant is not settled."""
-        return self._seeking is not None or self._step_to is not None
+        """A seek, a step or a paused instant's exact numbers still wait for the source: the
+        current instant is not settled."""
+        return (self._seeking is not None or self._step_to is not None
+                or (self.status == PAUSED and self._exact_at != self.t
+                    and hasattr(self.source, "peek")))
 
     def seek(self, t: float, pause: bool) -> Output:
         """Jump to ``t``; the source re-runs to it and the next frame carries the state there."""
@@ -148,6 +156,8 @@ class Pacer:
             return []
         if self._step_to is not None:
             return self._finish_step()
+        if self.status == PAUSED:
+            return self._exact()
         now = self.clock()
         if self.status != PLAYING or now < self._next_tick:
             return []
@@ -173,6 +183,8 @@ class Pacer:
         self.status = PAUSED if pause else PLAYING
         self._pending = [list(bundle[0]), list(bundle[1] or [])]
         self._resume = True
+        self._exact_at = t if t > 0 else None   # (the state there ends with the sample of t,
+        # but for a replay from 0: paused there, its numbers are asked for)
         self._anchor()
         out = [self._state("seek")]
         out += self._emit_frame(late=None)
@@ -182,13 +194,40 @@ class Pacer:
         assert self._step_to is not None
         if self.source.frontier < self._step_to and not self.source.done:
             return []
-        target, self._step_to = self._step_to, None
+        target = self._step_to
+        end = self.source.end_s
+        final = self.source.summaries is not None and end is not None and target >= end
+        # (the run ends there: its summary gives the numbers)
+        ready, samples = (True, None) if final else self._peek(target)
+        if not ready:
+            return []
+        self._step_to = None
         self._take(target)
         self.t = max(self.t, target)
-        out = self._emit_frame(late=None)
+        self._exact_at = self.t
+        out = self._emit_frame(late=None, samples=samples)
         if self._step_state:
             out.append(self._state("step"))
         return out + self._finish_if_done()
+
+    def _exact(self) -> Output:
+        """Paused: once, a frame with the exact numbers of the instant on the page."""
+        if self._exact_at == self.t:
+            return []
+        ready, samples = self._peek(self.t)
+        if not ready:
+            return []
+        self._exact_at = self.t
+        return [] if samples is None else self._emit_frame(late=None, samples=samples)
+
+    def _peek(self, t: float) -> tuple[bool, list[Any] | None]:
+        """(ready, the samples of ``t`` per side): not ready while the source makes them; ready
+        with None from a source that cannot (a recording)."""
+        peek = getattr(self.source, "peek", None)
+        if peek is None:
+            return True, None
+        samples = peek(t)
+        return samples is not None, samples
 
     def _frame(self, target: float, late: bool) -> Output:
         moved = target > self.t
@@ -212,7 +251,13 @@ class Pacer:
             if len(side) > self.max_frame_events:
                 self._dropped += _trim(side, self.max_frame_events)
 
-    def _emit_frame(self, late: bool | None) -> Output:
+    def _emit_frame(self, late: bool | None, samples: list[Any] | None = None) -> Output:
+        """The pending events as a frame; ``samples`` (a peek's, per side) go last, and the frame
+        says ``peek``: its samples are of its instant, not of the sampling grid."""
+        if samples is not None:
+            self._pending[0].append(samples[0])
+            if self.compare and len(samples) > 1:
+                self._pending[1].append(samples[1])
         now = self.clock()
         frame: dict[str, Any] = {
             "run_id": self.run_id, "seq": self.seq, "t": round(self.t, 6),
@@ -228,6 +273,8 @@ class Pacer:
         if self._resume:
             frame["resume"] = True
             self._resume = False
+        if samples is not None:
+            frame["peek"] = True
         self._pending = [[], []]
         self.seq += 1
         self._last_emit = now

@@ -13,7 +13,10 @@ Everything ``/lab`` does (docs/protocol.md), with these differences:
   ``waiting`` (another web process's real run holds the datastore), ``starting`` (its turn
   came: the services checked, the app servers started), ``recording`` (and
   ``t``), ``simulating``; ``failed`` (and ``field``) goes with an ``error`` that blames a
-  field. A run that fails before ``started`` is told by an ``error`` with its ``run_id``.
+  field; ``notice`` (``notice``: a sentence, no ``message``) when the run measured that this
+  machine cannot make the planned herd and stretches its queries -- always before
+  ``started``. A run that fails before ``started`` is told by an ``error`` with its
+  ``run_id``.
 - A start is refused at once if its estimated engine steps are over the budget per run (its
   plan is a simulation: the same check as ``/lab``), if the connection has a real run already,
   if another connection from the same address is waiting in line already (one waiting per

@@ -19,7 +19,9 @@ differs is how it begins and how it is replayed:
 - **Begin.** When its turn comes the services are checked and healed (a dead PostgreSQL or Redis
   is restarted), then the run starts a real-run worker and records what it sends (``Recording``,
   in its own background task), telling the page ``starting``, ``recording`` and ``simulating``
-  as they happen. Each phase has a deadline (``BoundedRecording``): a worker that overruns one
+  as they happen, and -- before playback begins -- ``notice`` if the run found that this
+  machine cannot make the planned herd (its queries are then stretched, and the page says so
+  before the run's first frame). Each phase has a deadline (``BoundedRecording``): a worker that overruns one
   is stopped and the page told why. Playback (``started`` with ``mode: "real"``) begins once the
   real run's first events are there -- it then follows the run as it happens -- or, beside the
   simulation, once both sides are complete, so they play in lockstep.
@@ -249,6 +251,7 @@ class RealLabRun(Run):
         self.planned: bytes | None = None      # its plan (planner.py), once made
         self.recording: Recording | None = None
         self._told: tuple[Any, ...] = ()
+        self._noticed = 0                      # the recording's notices told so far
 
     def started_payload(self) -> dict[str, Any]:
         rec = self.recording
@@ -361,6 +364,7 @@ class RealLabRun(Run):
                 return False
             self._progress(rec)
             socketio.sleep(0.05)
+        self._tell_notices(rec)                  # (one that came with the first events)
         return True
 
     def _refused(self, message: str, field: str | None) -> None:
@@ -372,6 +376,7 @@ class RealLabRun(Run):
             self._tell("failed", field=field, message=message)
 
     def _progress(self, rec: Recording) -> None:
+        self._tell_notices(rec)
         phase = rec.phase
         if phase == WAITING:
             self._tell(phase, message="Waiting for a real run of another server process to "
@@ -388,6 +393,14 @@ class RealLabRun(Run):
         elif phase == SIMULATING:
             self._tell(phase, message="The real run has ended; simulating the same arrivals "
                                       "with its measured service times…")
+
+    def _tell_notices(self, rec: Recording) -> None:
+        """What the run told before its app servers started (fleet.RealRun._fit_herd: this
+        machine cannot make the planned herd, so its queries are stretched), as soon as it is
+        here: always before ``started``, so before the run's first frame."""
+        for text in rec.notices[self._noticed:]:
+            self.outlet.emit("real", {"run_id": self.run_id, "phase": "notice", "notice": text})
+        self._noticed = len(rec.notices)
 
     def _tell(self, phase: str, every: float = 0.0, **fields: Any) -> None:
         """A ``real`` message for the page, when it says something new (or, with ``every``,

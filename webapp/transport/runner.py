@@ -6,6 +6,11 @@ a control and a frame. Per tick the task reads what the worker sent (non-blockin
 queued inputs, asks the pacer what is due and emits it; then it sleeps until the next tick. So
 the web process does no engine work at all: it forwards chunks that arrive ready to send.
 
+A run that has nothing due is idle (issue 17: a paused run's task once slept 0 s forever, a web
+core per paused run): playing, it sleeps until its next frame; waiting for its worker (a seek, a
+step, an intervention, a start), a frame interval at most; paused, until a control, a tap or a
+stop wakes it (``_wake``), or a heartbeat (``HEARTBEAT_S``: the worker's notices, the idle limit).
+
 Where the frames go is an ``Outlet``: one lab connection (acknowledged frames, 30 a second) or a
 classroom room (no acknowledgements, 10 a second, each frame stamped and observed by the room).
 
@@ -30,7 +35,8 @@ from webapp.extensions import socketio
 from webapp.ops import frame_sent
 from webapp.transport import wire
 from webapp.transport.budget import check_intervention_cost
-from webapp.transport.pacer import FINISHED, PAUSED, PLAYING, STOPPED, Output, Pacer
+from webapp.transport.pacer import (FINISHED, HEARTBEAT_S, PAUSED, PLAYING, STOPPED, Output,
+                                    Pacer)
 from webapp.transport.payloads import (MAX_RUN_INPUTS, ControlRequest, PayloadError,
                                        check_intervention)
 from webapp.transport.slots import RunSlots
@@ -41,6 +47,7 @@ log = logging.getLogger(__name__)
 MAX_PENDING_CONTROLS = 16
 MAX_PENDING_TAPS = 512
 START_TIMEOUT_S = 30.0      # a worker that says nothing for this long at start has failed
+READY_POLL_S = 0.005        # the first look at a starting worker; later ones back off
 IDLE_MESSAGE = ("This run was paused for a long time, so the server gave its place to others. "
                 "Press play or seek to run it again.")
 YIELD_MESSAGE = ("This run was paused and the server needed its place for someone else. "
@@ -98,6 +105,7 @@ class Run:
         self._evicted = False
         self._revive: tuple[float, bool] | None = None
         self.paused_since: float | None = None   # wall clock of the pause (a slot to give up)
+        self._wake = socketio.server.eio.create_event()   # set by whatever the task must see
 
     # ----- called from handlers (any thread or greenlet) -----------------------------------------
     @property
@@ -150,22 +158,26 @@ class Run:
                                "input" if ctl.action == "input" else "action")
         self._controls.append(ctl)
         self._unanswered += ctl.action == "input"
+        self._wake.set()
 
     def tap(self, token: Any) -> None:
         """Queue one extra viewer request for ``token`` (answered with ``on_tap``)."""
         if len(self._taps) >= MAX_PENDING_TAPS:
             raise OverflowError("too many taps pending")
         self._taps.append(token)
+        self._wake.set()
 
     def yield_slot(self) -> None:
         """Give the slot to a newcomer now: the paused run ends as if idle (its task says so)."""
         self.slots.release(self)
         self._evicted = True
+        self._wake.set()
 
     def stop(self) -> None:
         """End the run: its task notices within a tick and exits, its worker is killed."""
         self._stop = True
         self.slots.release(self)
+        self._wake.set()
         if not self.running:
             self._stopped()
 
@@ -251,6 +263,7 @@ class Run:
 
     def _wait_ready(self, source: WorkerSource) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_S
+        delay = READY_POLL_S
         while not source.ready:
             self._notices(source)
             if source.failed or self._stop or time.monotonic() > deadline:
@@ -259,7 +272,8 @@ class Run:
                 else:
                     self._stopped()
                 return False
-            socketio.sleep(0.005)
+            self._sleep(delay)
+            delay = min(2 * delay, 1.0 / self.outlet.frame_hz)   # a warm worker answers at once
         return True
 
     def _new_pacer(self, source: WorkerSource) -> Pacer:
@@ -293,12 +307,13 @@ class Run:
                 else:   # every request of the run has been computed: too late to join it
                     self.outlet.tapped(self.run_id, token, None, None, "The run has ended.")
             out += pacer.tick()
-            self._send_all(out)
+            # (Known paused before the page is told: a newcomer it then lets in may take its slot.)
             self.status = pacer.status
-            if pacer.status == FINISHED:
-                return
             self.paused_since = (self.paused_since or time.monotonic()) \
                 if pacer.status == PAUSED else None
+            self._send_all(out)
+            if pacer.status == FINISHED:
+                return
             if self.outlet.live:
                 source.set_horizon(pacer.t + 2 * interval * pacer.speed + 0.01)
             now = time.monotonic()
@@ -306,8 +321,25 @@ class Run:
                                  and now - idle_since > self.settings.run_idle_s):
                 self._idle()
                 return
-            socketio.sleep(max(0.0, min(pacer.next_tick_at() - now, interval)))
+            self._sleep(self._idle_s(pacer, source, now, interval))
         self._stopped()
+
+    def _idle_s(self, pacer: Pacer, source: WorkerSource, now: float, interval: float) -> float:
+        """How long the task may sleep: until its next frame, a frame interval while it waits
+        for its worker, a heartbeat while paused (a control, a tap or a stop wakes it sooner)."""
+        if pacer.status == PLAYING and not pacer.busy:
+            return max(0.0, min(pacer.next_tick_at() - now, interval))
+        if pacer.busy or source.applying or self._controls or self._taps:
+            return interval
+        return HEARTBEAT_S
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep for ``seconds`` at most: whatever the task must see wakes it (``_wake``). (0:
+        only let the others run.)"""
+        if seconds <= 0:
+            socketio.sleep(0)
+        elif self._wake.wait(seconds):
+            self._wake.clear()
 
     def _apply(self, pacer: Pacer, ctl: ControlRequest) -> Output:
         if ctl.action == "pause":

@@ -4,22 +4,27 @@ A slot is a run in progress (playing, paused, or being sought): it holds at most
 process and a bounded window of computed events. ``max_runs`` bounds both, for the whole server:
 lab runs, classroom runs and ``POST /api/run`` alike. Slots are taken by add-then-check, so
 concurrent starts can be refused, never exceed the limit; paused runs give theirs up first.
+
+The slots also keep the workers' house (``MAINTAIN_S``): from the first run on, a background task
+reaps dead workers at once, takes released ones back, and starts replacements for lost spares.
+
+This module sits below the runner: it knows a run only as a ``SlotRun`` (``runner.Run`` is one).
 """
 from __future__ import annotations
 
 import time
+import weakref
 from collections import OrderedDict
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from webapp.extensions import socketio
 from webapp.transport.bucket import TokenBucket
 from webapp.worker.pool import WorkerPool
 
-if TYPE_CHECKING:
-    from webapp.transport.runner import Run
-
 RUNS_KEY = "herdlab.runs"
+MAINTAIN_S = 0.25    # how often the workers' house is kept
+RETURN_POLL_S = 0.05 # ... while a released worker is on its way back
 INPUT_RATE = 0.5     # interventions per second per connection, sustained (each one is a re-run)
 INPUT_BURST = 10.0
 # Ended /lab runs kept so a page can replay them (seek). A kept run is its scenario, its inputs and
@@ -30,17 +35,35 @@ KEPT_PER_CONNECTION = 8
 KEPT_PER_SERVER = 4_096
 
 
+class SlotRun(Protocol):
+    """What the slots need of a run."""
+
+    run_id: str
+    paused_since: float | None   # wall clock of its pause; None while it plays
+
+    @property
+    def holds_slot(self) -> bool: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    def yield_slot(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class RunSlots:
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self.max_runs = settings.max_runs_per_server
-        self.pool = WorkerPool(spares=settings.worker_spares)
-        self.pool.after_release = self._reap_soon
-        self._reaping = False
+        self.pool = WorkerPool(spares=settings.worker_spares,
+                               sleep=lambda seconds: socketio.sleep(seconds))
+        self._housekeeping = False
+        self.closed = False
         self.reserved: set[object] = set()
-        self.tasks: set["Run"] = set()
-        # /lab connections: {sid: {run_id: Run}}, newest last (kept for replay by seek).
-        self.connections: dict[str, OrderedDict[str, "Run"]] = {}
+        self.tasks: set[SlotRun] = set()
+        # /lab connections: {sid: {run_id: run}}, newest last (kept for replay by seek).
+        self.connections: dict[str, OrderedDict[str, SlotRun]] = {}
         self._kept: OrderedDict[str, str] = OrderedDict()    # run_id -> sid, every connection's, oldest first
         # Interventions per connection (/lab, and a room's instructor), forgotten on disconnect.
         self._input_budgets: dict[str, TokenBucket] = {}
@@ -56,6 +79,7 @@ class RunSlots:
         (it is told ``idle``, as after ``HERDLAB_RUN_IDLE_S``, and a seek runs it again): a
         paused run is cheap to revive, a refused user is not.
         """
+        self._keep_house()
         self.reserved.add(holder)
         if len(self.reserved) > self.max_runs:
             paused = [run for run in list(self.tasks) if run.holds_slot and run.paused_since]
@@ -80,7 +104,7 @@ class RunSlots:
             bucket = self._input_budgets[sid] = TokenBucket(INPUT_RATE, INPUT_BURST, now)
         return bucket.take(now)
 
-    def keep(self, sid: str, run: "Run") -> None:
+    def keep(self, sid: str, run: SlotRun) -> None:
         """``run`` is connection ``sid``'s newest. Past ``KEPT_PER_CONNECTION`` for that connection,
         or ``KEPT_PER_SERVER`` for all of them, the oldest runs that have ended are let go (a run
         playing, paused or holding a slot never is; there are at most ``max_runs`` of those)."""
@@ -109,7 +133,7 @@ class RunSlots:
         self.connections.get(sid, {}).pop(run_id, None)
         self._kept.pop(run_id, None)
 
-    def disconnect(self, sid: str) -> list["Run"]:
+    def disconnect(self, sid: str) -> list[SlotRun]:
         """Connection ``sid`` is gone: its runs (to stop) and its budget go."""
         runs = self.connections.pop(sid, {})
         for run_id in runs:
@@ -132,28 +156,33 @@ class RunSlots:
     def running_run_ids(self) -> set[str]:
         return {run.run_id for run in list(self.tasks)}
 
-    def _reap_soon(self) -> None:
-        """Take released workers back (or kill them) as soon as they say so, in the background."""
-        if self._reaping or not self.pool.returning:
+    def _keep_house(self) -> None:
+        """Start the workers' housekeeping (once; it ends with these slots)."""
+        if self._housekeeping:
             return
-        self._reaping = True
-
-        def reap() -> None:
-            try:
-                while self.pool.returning:
-                    socketio.sleep(0.05)
-                    self.pool.reap()
-            finally:
-                self._reaping = False
-
-        socketio.start_background_task(reap)
+        self._housekeeping = True
+        socketio.start_background_task(_housekeep, weakref.ref(self))
 
     def close(self) -> None:
         """Stop every run and worker (tests; the server's exit closes them anyway)."""
+        self.closed = True
         for run in list(self.tasks):
             run.stop()
         self.pool.close()
 
 
-def _ended(run: "Run") -> bool:
+def _housekeep(ref: "weakref.ref[RunSlots]") -> None:
+    """Keep the pool's house until its slots are closed or gone (holding them only while it
+    works, so slots an app dropped unclosed are freed, and their workers with them)."""
+    while True:
+        slots = ref()
+        if slots is None or slots.closed:
+            return
+        slots.pool.maintain()
+        pause = RETURN_POLL_S if slots.pool.returning else MAINTAIN_S
+        del slots
+        socketio.sleep(pause)
+
+
+def _ended(run: SlotRun) -> bool:
     return not run.holds_slot and not run.running

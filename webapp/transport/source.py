@@ -4,7 +4,8 @@
 takes what is there and waits (playing slower, never jumping) when it is not. Today's source is
 ``WorkerSource``, a run computed ahead by a worker process; a recording of a real run (a real-
 systems worker) fits the same interface: it knows its frontier, maybe its end, and can be re-read
-from any instant (``seek``).
+from any instant (``seek``). A source that can re-run its engine also has ``peek(t)``: the exact
+numbers of an instant a paused page shows (``WorkerSource.peek``); a recording has none.
 
 Events are wire-format arrays (``wire.encode``), ``[t, kind, req, viewer, server, key, ...]``, in
 time order per side; side B exists in compare mode only.
@@ -64,6 +65,11 @@ class WorkerSource:
     ``epoch`` counts seeks and inputs: whatever the worker sent before the latest one is ignored.
     ``inputs`` is the run's list of engine input records (taps, interventions) as the worker
     keeps it: a relaunched worker gets it, so a revived run is the same run.
+
+    ``peek`` asks the exact numbers of a paused instant of the streaming worker, or, once its
+    stream is over, of a worker kept for that (a ``peek`` job: at most one worker per run at a
+    time either way). One instant is asked at a time; a newer one waits and replaces any older
+    one waiting, so a page that pauses again and again queues no work.
     """
 
     def __init__(self, pool: WorkerPool, spec: dict[str, Any], launch: bool = True,
@@ -81,6 +87,10 @@ class WorkerSource:
         self._summaries: list[dict[str, Any]] | None = None
         self.truncated = False
         self._worker: Worker | None = None
+        self._peeker: Worker | None = None   # answers peeks once the stream is over
+        self._peek_asked: tuple[Worker, int, float] | None = None   # (of whom, epoch, t)
+        self._peek_wanted: float | None = None                       # to ask next
+        self._peeked: tuple[int, float, list[Any]] | None = None     # (epoch, t, samples)
         self._reset(None)
         if launch:   # else the first ``seek`` launches the worker (reviving an ended run)
             self._launch(None)
@@ -136,6 +146,20 @@ class WorkerSource:
         bundle, self._resume = self._resume, None
         return bundle
 
+    def peek(self, t: float) -> list[Any] | None:
+        """The exact sample of each side at ``t`` (wire format; None for a missing side B) once
+        a worker has made it, else None: asked (or waiting its turn), ask again later. Not while
+        an input is being applied: the numbers would be of the run without it."""
+        done = self._peeked
+        if done is not None and done[:2] == (self.epoch, t):
+            return done[2]
+        asked = self._peek_asked
+        if self.applying or (asked is not None and asked[1:] == (self.epoch, t)):
+            return None
+        self._peek_wanted = t
+        self._ask_peek()
+        return None
+
     def add_input(self, record: dict[str, Any]) -> None:
         """An input at ``record["t"]``, up to which everything has been taken: the worker re-runs
         with it and streams on from there (its reply is an ``inputs`` notice, then events)."""
@@ -154,6 +178,7 @@ class WorkerSource:
         """Read what the worker sent; return notices for the run (tapped, tap_refused, end,
         inputs)."""
         notices: list[tuple[Any, ...]] = []
+        self._poll_peeker()
         worker = self._worker
         if worker is None:
             return notices
@@ -181,6 +206,7 @@ class WorkerSource:
 
     def close(self) -> None:
         self._drop_worker()
+        self._drop_peeker()
         self._chunks.clear()
         self._a, self._b = [], ([] if self.compare else None)
 
@@ -190,14 +216,69 @@ class WorkerSource:
 
     # ----- internals ----------------------------------------------------------------------------
     def _launch(self, seek_to: float | None, record: dict[str, Any] | None = None) -> None:
+        self._drop_peeker()   # (the stream's worker answers peeks again)
         self._worker = self.pool.acquire()
         self._worker.start({**self.spec, "inputs": list(self.inputs), "seek_to": seek_to,
                             "input": record, "epoch": self.epoch})
 
     def _drop_worker(self) -> None:
         if self._worker is not None:
+            self._forget_peek(self._worker)
             self.pool.release(self._worker)
             self._worker = None
+
+    # ----- peeks --------------------------------------------------------------------------------
+    def _ask_peek(self) -> None:
+        """Send the instant waiting, if none is out: to the streaming worker, else to the
+        peek worker (started for it)."""
+        t = self._peek_wanted
+        if t is None or self._peek_asked is not None or self.failed:
+            return
+        worker = self._worker
+        if worker is None or worker.channel.closed:
+            if self._peeker is None:
+                self._peeker = self.pool.acquire()
+                self._peeker.start({**self.spec, "kind": "peek"})
+            worker = self._peeker
+        self._peek_wanted = None
+        worker.send(("peek", self.epoch, t, list(self.inputs)))
+        self._peek_asked = (worker, self.epoch, t)
+
+    def _peek_answered(self, message: tuple[Any, ...]) -> None:
+        """("peek", epoch, t, samples): kept unless a seek or an input came since."""
+        self._peek_asked = None
+        if message[1] == self.epoch:
+            self._peeked = (message[1], message[2], message[3])
+        self._ask_peek()
+
+    def _poll_peeker(self) -> None:
+        peeker = self._peeker
+        if peeker is None:
+            return
+        try:
+            bodies = peeker.channel.receive()
+        except ChannelClosed:
+            bodies = []
+            self.failed = self.failed or "The run stopped unexpectedly (its worker process ended)."
+            self._drop_peeker()
+        for body in bodies:
+            message = pickle.loads(body)
+            if message[0] == "peek":
+                self._peek_answered(message)
+            elif message[0] == "error":
+                self.failed = str(message[1])
+                self._drop_peeker()
+
+    def _forget_peek(self, worker: Worker) -> None:
+        """A worker going away will not answer: the page asks again (of the next one)."""
+        if self._peek_asked is not None and self._peek_asked[0] is worker:
+            self._peek_asked = None
+
+    def _drop_peeker(self) -> None:
+        if self._peeker is not None:
+            self._forget_peek(self._peeker)
+            self.pool.release(self._peeker)
+            self._peeker = None
 
     def _reset(self, frontier: float | None) -> None:
         self._chunks: deque[tuple[float, bytes]] = deque()
@@ -251,6 +332,8 @@ class WorkerSource:
             notices.append(message)
         elif kind in ("tap_refused",):
             notices.append(message)
+        elif kind == "peek":
+            self._peek_answered(message)
         elif kind == "error":
             self.failed = str(message[1])
             self._drop_worker()

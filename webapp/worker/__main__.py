@@ -1,11 +1,12 @@
 """``python -m webapp.worker FD``: one worker process, started by ``pool.WorkerPool``.
 
 It imports the engine, then waits on its end of the socket pair (file descriptor FD) for a
-``("job", spec)``; a spare worker waits here until a run needs it. It applies the job's limits and
-does the job. Then, if the job was small (the worker was never demoted and is still small), it
-answers the pool's ``("stop",)`` with ``("idle",)`` and waits for another job; otherwise it
-exits, so every byte a big run allocated goes back to the system. If the web process goes away, the socket closes and the worker
-exits at its next look at the socket.
+``("job", spec)``; a spare worker waits here until a run needs it, answering the pool's
+``("ping",)`` with ``("pong",)``. It applies the job's limits and does the job. Then, if the job
+was small (the worker was never demoted and is still small), it answers the pool's ``("stop",)``
+with ``("idle",)`` and waits for another job; otherwise it exits, so every byte a big run
+allocated goes back to the system. If the web process goes away, the socket closes and the
+worker exits at its next look at the socket.
 """
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ import socket
 import sys
 import traceback
 
-from webapp.worker import job, limits
-from webapp.worker.channel import ChannelClosed, WorkerEnd
+from webapp.worker import limits   # (the standard library only)
+
+# Nicer than the web process before the engine is imported: starting a worker (most of its ~65 ms
+# of CPU is importing) competes with pages and pacing as little as its runs do.
+PRIORITY = limits.Priority()
+
+from webapp.worker import job  # noqa: E402
+from webapp.worker.channel import ChannelClosed, WorkerEnd  # noqa: E402
 
 REUSE_MAX_RSS_MB = 150
 RESERVE_BYTES = 4 << 20
@@ -30,12 +37,15 @@ def main(argv: list[str]) -> int:
 
 
 def _serve(end: WorkerEnd) -> None:
-    priority = limits.Priority()
+    priority = PRIORITY
     end.send(("idle",))   # imported and ready: the pool prefers warm workers
     while True:
         message = end.receive(None)
         if message == ("stop",):      # released after a job that ended by itself
             end.send(("idle",))
+            continue
+        if message == ("ping",):      # the pool checks a spare is alive before handing it out
+            end.send(("pong",))
             continue
         if not (isinstance(message, tuple) and message[0] == "job"):
             continue   # a late command for a job that is over
@@ -56,6 +66,9 @@ def _do(spec: dict, end: WorkerEnd, priority: limits.Priority) -> str | None:
         if spec["kind"] == "summary":
             end.send(("summary", job.summarise(spec, deadline, priority)))
             return "finished"
+        if spec["kind"] == "peek":
+            job.peek_job(spec, end, deadline, priority)
+            return "stopped"
         job.StreamJob(spec, end, deadline, priority).run()
         return "stopped"
     except ChannelClosed:

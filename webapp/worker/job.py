@@ -6,6 +6,9 @@ no-viewer event) until ``window_bytes`` are unconsumed, then waits for the web p
 consumed some. While it waits it spends its idle time on a summary-only pre-pass that finds the
 run's end (``end_s``), so the timeline's length is known long before playback gets there.
 
+A paused page asks for the exact numbers of its instant (``peek``): a summary-only re-run up to
+it (peek.py), worked on before anything else, one instant at a time.
+
 In ``live`` mode (a classroom run, where a student's tap must land *now*) it computes no further
 than the ``horizon`` the web process gives it, a little ahead of what is on screen.
 
@@ -33,6 +36,7 @@ from webapp.engine import ScenarioError
 from webapp.engine.events import INPUT
 from webapp.worker.channel import WorkerEnd
 from webapp.worker.limits import BudgetExceeded, Priority
+from webapp.worker.peek import Peeker
 from webapp.worker.resume import ResumeState
 from webapp.worker.tracks import STEP, Track, encode
 
@@ -69,6 +73,7 @@ class StreamJob:
         self.tracks: list[Track] = []
         self._pending: list[list[Any]] = []
         self._sent_frontier = -1.0
+        self.peeker: Peeker | None = None   # made at the first ``peek``
         if spec.get("input") is not None:
             self._intervene(spec["input"])
         else:
@@ -78,7 +83,11 @@ class StreamJob:
     def run(self) -> None:
         while not self.stopped:
             self._check_budget()
-            if self._can_compute():
+            if self.peeker is not None and self.peeker.wanted is not None:
+                self._inbox(0.0)
+                if not self.stopped and self.peeker.wanted is not None:
+                    _answer_peek(self.peeker, self.end)
+            elif self._can_compute():
                 self._inbox(0.0)
                 if not self.stopped:
                     self._compute()
@@ -120,6 +129,10 @@ class StreamJob:
             self._intervene(message[2])
         elif kind == "tap":
             self._tap(message[1])
+        elif kind == "peek":
+            if self.peeker is None:
+                self.peeker = Peeker(self.scenarios, self.max_steps)
+            self.peeker.want(int(message[1]), float(message[2]), list(message[3]))
         elif kind == "stop":
             self.stopped = True
 
@@ -320,12 +333,16 @@ class StreamJob:
 
     # ----- budgets ----------------------------------------------------------------------------
     def _check_budget(self) -> None:
-        self.priority.check()
-        if time.process_time() > self.cpu_deadline:
-            raise BudgetExceeded(
-                f"The run needed more than {self.cpu_s:g} s of computing, this server's budget "
-                "per run, and was stopped. Fewer viewers, a shorter duration or slower polling "
-                "make it cheaper.")
+        _check_budget(self.priority, self.cpu_deadline, self.cpu_s)
+
+
+def _check_budget(priority: Priority, cpu_deadline: float, cpu_s: float) -> None:
+    priority.check()
+    if time.process_time() > cpu_deadline:
+        raise BudgetExceeded(
+            f"The run needed more than {cpu_s:g} s of computing, this server's budget "
+            "per run, and was stopped. Fewer viewers, a shorter duration or slower polling "
+            "make it cheaper.")
 
 
 def _from_input(events: list[Any], t: float, seq: int | None) -> list[Any]:
@@ -349,6 +366,30 @@ def _blob(lists: list[list[Any]]) -> bytes:
     (compact) until playback reaches them."""
     return pickle.dumps((lists[0], lists[1] if len(lists) > 1 else None),
                         protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def peek_job(spec: dict[str, Any], end: WorkerEnd, cpu_deadline: float, priority: Priority) -> None:
+    """Answer ``peek`` messages until told to stop: the exact numbers of a paused instant of a run
+    whose stream is over (its worker gone), within the run's CPU budget."""
+    peeker = Peeker([s for s in spec["scenarios"] if s is not None], int(spec["max_steps"]))
+    while True:
+        message = end.receive(None if peeker.wanted is None else 0.0)
+        while message is not None:
+            if message[0] == "stop":
+                return
+            if message[0] == "peek":
+                peeker.want(int(message[1]), float(message[2]), list(message[3]))
+            message = end.receive(0.0)
+        if peeker.wanted is not None:
+            _answer_peek(peeker, end)
+        _check_budget(priority, cpu_deadline, float(spec["cpu_s"]))
+
+
+def _answer_peek(peeker: Peeker, end: WorkerEnd) -> None:
+    """One slice towards the wanted instant; its samples sent once there."""
+    answer = peeker.work(SLICE_S)
+    if answer is not None:
+        end.send(answer)
 
 
 def summarise(spec: dict[str, Any], cpu_deadline: float, priority: Priority) -> dict[str, Any]:

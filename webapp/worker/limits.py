@@ -12,6 +12,12 @@
 
 Soft limits only, so that a worker which did a small job quickly (never demoted, still small) can
 take the next job instead of exiting: that saves a process start per small run.
+
+The operator's limits come first: a worker inherits the web process's (``ulimit -v``, a
+container's, systemd's ``LimitAS=``/``LimitCPU=``). It never raises a hard limit (the kernel
+refuses: "not allowed to raise maximum limit", and every run failed under ``ulimit -v``), and
+each soft limit it sets is the lower of the job's and the inherited soft one; between jobs it
+goes back to the inherited ones, not to "unlimited".
 """
 from __future__ import annotations
 
@@ -29,21 +35,40 @@ class BudgetExceeded(Exception):
     """The run used its CPU budget; the message says so in words for the page."""
 
 
+# The limits this process was started with (the operator's), read once at import: a worker
+# imports this module before its first job, while its limits are still the inherited ones.
+INHERITED = {which: resource.getrlimit(which) for which in (resource.RLIMIT_CPU,
+                                                             resource.RLIMIT_AS)}
+
+
 def apply(cpu_s: float, memory_mb: int) -> float:
     """Limits for the next job; returns the CPU time (``process_time``) at which it must stop."""
     deadline = time.process_time() + cpu_s
-    soft = int(deadline) + 2
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+    _lower(resource.RLIMIT_CPU, int(deadline) + 2)
     if memory_mb > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, resource.RLIM_INFINITY))
+        _lower(resource.RLIMIT_AS, memory_mb << 20)
     signal.signal(signal.SIGXCPU, _over_cpu)
     return deadline
 
 
 def lift() -> None:
-    """Between jobs (a worker waiting for its next one) there is nothing to limit."""
-    resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    """Between jobs (a worker waiting for its next one) only the operator's limits hold."""
+    for which, limits in INHERITED.items():
+        resource.setrlimit(which, limits)
+
+
+def lower(value: int, limit: int) -> int:
+    """The lower of two limits, ``RLIM_INFINITY`` being the highest."""
+    if limit == resource.RLIM_INFINITY:
+        return value
+    return limit if value == resource.RLIM_INFINITY else min(value, limit)
+
+
+def _lower(which: int, value: int) -> None:
+    """A soft limit of ``value`` or the inherited soft limit, whichever is lower; the hard
+    limit stays the inherited one."""
+    soft, hard = INHERITED[which]
+    resource.setrlimit(which, (lower(value, soft), hard))
 
 
 def rss_mb() -> float:

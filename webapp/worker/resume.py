@@ -8,8 +8,9 @@ frame carries, in time order (docs/protocol.md, "After a seek"):
 - the latest ``db_state``, ``sample``, ``chunk_published`` and ``db_slow`` (a slowed datastore),
   every ``server_down``;
 - per key, the last ``cache_set`` and the last marker event;
-- last, a ``sample`` of that very instant (``Simulation.peek``), unless the run took one there:
-  the numbers beside the picture are those of the instant sought, not of the sample before it.
+- last, a ``sample`` of that very instant (``Simulation.peek``), unless the run took one there
+  or it is 0 (a replay): the numbers beside the picture are those of the instant sought, not of
+  the sample before it.
 
 It is fed every event the worker skips while it re-runs the engine up to the seek target; its
 size is bounded by the animated requests open at that instant, not by the run's length.
@@ -66,10 +67,10 @@ class ResumeState:
 
     def at(self, sample: Any) -> None:
         """The sample of the instant sought (``Simulation.peek``): kept as the latest unless the
-        run's own sample at that instant was fed already, or nothing has happened yet (a seek
-        to 0 is a replay: its stream is the run's own)."""
+        run's own sample at that instant was fed already, or the instant is 0 (a seek to 0 is a
+        replay: its stream is the run's own, even when requests arrive at 0 itself)."""
         latest = self._latest.get("sample")
-        if self._seq and (latest is None or latest[1][0] != sample[0]):
+        if sample[0] > 0 and (latest is None or latest[1][0] != sample[0]):
             self.feed([sample])
 
     def events(self) -> list[Any]:

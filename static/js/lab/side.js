@@ -76,7 +76,8 @@ export class Side {
     this.log = new Ring(EVENT_LOG_LIMIT);
     this.series = Object.fromEntries(Object.keys(SERIES).map((k) => [k, []]));
     this.sample = null;             // the latest sample event (exact counters)
-    this.prevSample = null;         // the one before it (per-second rates)
+    this.prevSample = null;         // the grid's sample before it (per-second rates)
+    this.provisional = false;       // the charts' last point is a paused instant's, not the grid's
     this.peakDb = 0;
     this.db = { state: "up", recoverAt: null };
     this.slowWindows = [];          // [{from, until, factor}]: when the datastore was slowed (db_slow)
@@ -101,7 +102,10 @@ export class Side {
   truncate(t) {
     this.forget();
     const keep = this.series.t.findIndex((x) => x > t);
-    if (keep >= 0) for (const k of Object.keys(SERIES)) this.series[k].length = keep;
+    if (keep >= 0) {
+      for (const k of Object.keys(SERIES)) this.series[k].length = keep;
+      this.provisional = false;     // (it was the last point: cut)
+    }
     if (this.sample && this.sample.t > t) this.sample = null;
     this.peakDb = this.series.peak.at(-1) ?? 0;
     this.slowWindows = this.slowWindows.filter((w) => w.from <= t);
@@ -113,10 +117,11 @@ export class Side {
     return w && w.from <= t && t < w.until ? w : null;
   }
 
-  apply(ev, frameSeq) {
+  /** One event of frame number `frameSeq`; `exactAt`: the instant a peek or resume frame is of. */
+  apply(ev, frameSeq, exactAt = null) {
     this.log.push(ev);
     const kind = ev.kind;
-    if (kind === "sample") return this.applySample(ev);
+    if (kind === "sample") return this.applySample(ev, ev.t === exactAt);
     if (kind === "db_state") { this.db = { state: ev.state, recoverAt: ev.recover_at ?? null }; return; }
     if (kind === "db_slow") return this.applySlow(ev);
     if (kind === "server_down") { this.deadServers.set(ev.server, ev.t); return; }
@@ -222,16 +227,25 @@ export class Side {
     } else if (last && last.until > ev.t) last.until = ev.t;
   }
 
-  applySample(s) {
-    this.prevSample = this.sample;  // for the per-second rates of cumulative counters
+  /**
+   * A sample: the cards' numbers, and a point of every chart. A `provisional` one is of a paused
+   * instant between the grid's samples (its rate and p99 cover only part of an interval): the
+   * grid's next sample, which covers the whole interval, takes its place in the charts.
+   */
+  applySample(s, provisional = false) {
+    // per-second rates run from the grid's previous sample, never from a paused instant's
+    if (this.sample && !this.provisional) this.prevSample = this.sample;
     this.sample = s;
     this.peakDb = Math.max(this.peakDb, (s.queued || 0) + (s.in_service || 0));
     this.db.state = s.state || this.db.state;
     const series = this.series;
     if (series.t.at(-1) === s.t) return;      // a resume frame repeats the sample the charts already have
+    if (this.provisional) for (const k of Object.keys(SERIES)) series[k].pop();
+    this.provisional = provisional;
     for (const [k, get] of Object.entries(SERIES)) series[k].push(get(s, this) ?? null);
     if (series.t.length > SERIES_LIMIT) {
       for (const k of Object.keys(SERIES)) series[k] = series[k].filter((_, i) => i % 2 === 0);
+      if (series.t.at(-1) !== s.t) this.provisional = false;   // (the paused instant's point went)
     }
   }
 

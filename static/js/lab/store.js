@@ -118,10 +118,13 @@ export class Store {
       this.resumedAt = msg.t;
       this.resumeSeq = seq;
     }
+    // A peek frame (a paused instant's exact numbers) or a resume frame ends with a sample of its
+    // own instant, off the sampling grid: the charts keep it only until the grid's next sample.
+    const exactAt = msg.peek || msg.resume ? msg.t : null;
     const events = msg.events || [];
-    for (const ev of events) this.a.apply(decode(ev), seq);
+    for (const ev of events) this.a.apply(decode(ev), seq, exactAt);
     const eventsB = msg.events_b || [];
-    for (const ev of eventsB) this.b.apply(decode(ev), seq);
+    for (const ev of eventsB) this.b.apply(decode(ev), seq, exactAt);
     this.eventsReceived += events.length + eventsB.length;
     this.eventsDropped += msg.dropped || 0;
     this.behind = !!msg.behind;

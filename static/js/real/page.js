@@ -11,6 +11,7 @@ import { rows, says } from "./verdict.js";
 const $ = (sel) => document.querySelector(sel);
 const root = document.getElementById("lab");
 const status = $("[data-role=real-status]");
+const notice = $("[data-role=real-notice]");
 const verdict = $("[data-role=verdict]");
 let started = null;        // the current run's `started` (mode real), for the captions
 let pending = null;        // the run_id of our run that has not started yet (from `real` messages)
@@ -66,8 +67,15 @@ const lab = mountLab(root, {
 for (const role of ["compare", "share"]) root.querySelector(`[data-role=${role}]`).hidden = true;
 
 socket.on("real", (msg) => {
-  if (!msg || typeof msg.message !== "string") return;
-  if (typeof msg.run_id === "string") pending = msg.run_id;
+  if (!msg) return;
+  if (typeof msg.run_id === "string" && msg.run_id !== pending) {
+    pending = msg.run_id;
+    showNotice(null);                        // a new run: the last one's notice is not its
+  }
+  // Before the run starts: it measured that this machine cannot make the planned herd, and
+  // stretches its queries. Shown apart from the status (which moves on), until the next run.
+  if (msg.phase === "notice" && typeof msg.notice === "string") showNotice(msg.notice);
+  if (typeof msg.message !== "string") return;
   status.textContent = msg.message;
   verdict.hidden = true;
 });
@@ -98,9 +106,16 @@ for (const [id, title, expect] of STORIES) {
   label.querySelector("small").textContent = expect;
   input.addEventListener("change", () => {
     lab.setScenario(overridesOf(id));
+    showNotice(null);
     status.textContent = "Changed: press Run to run it for real.";
   });
   stories.append(label);
+}
+
+/** The run's notice (or none): what this machine could not do, said before the run plays. */
+function showNotice(text) {
+  notice.textContent = text ?? "";
+  notice.hidden = !text;
 }
 
 // ---- real against simulated ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Real against the simulation of the same arrivals: the numbers side by side, and in words where
 // they agree (the count of queries, waiters released together) and where they differ (the tails),
-// with the reason the real run gives (its arrival lateness, its pools, its round trips).
+// with the reason the real run gives (its arrival lateness, its pools, the app servers' own time
+// around each query and each waiter's look, which the simulation beside it was fed).
 
 import { fmt } from "../lab/format.js";
 
@@ -55,10 +56,15 @@ export function says(real, sim) {
   if (e.p99 !== null && es.p99 !== null && e.p99 !== undefined) {
     const late = real.real?.arrival_lateness_ms?.p99;
     const pool = real.real?.pool_per_server;
+    const fed = sim.fed ?? {};
+    const held = fed.service_from === "pool" ? fed.service_ms?.p50 : null, own = fed.pg_service_ms?.p50;
+    const looks = fed.look_ms?.p50;
     const why = [
       late !== null && late !== undefined ? `its requests started up to ${ms(late)} late (${fmt(real.real.processes)} Python ${real.real.processes === 1 ? "process" : "processes"} on a shared machine)` : null,
       dispatch > 5 ? `its queries went out up to ${ms(dispatch)} after a request decided to fetch` : null,
-      "every cache read, claim and poll is a Redis round trip, where the model charges a fixed cache.lookup_ms",
+      held !== null && held !== undefined && own ? `a pool connection was busy ${ms(held)} per query (p50) for PostgreSQL's own ${ms(own)}: the rest is the app server's time around it` : null,
+      looks !== null && looks !== undefined ? `a waiter's poll or wake-up had its answer ${ms(looks)} (p50) after it was due` : null,
+      "the model was fed each of these times as measured, so what is left is what it does differently",
       pool ? `each app server has its own pool of ${fmt(pool)} ${pool === 1 ? "connection" : "connections"}, where the model has one queue for all` : null,
     ].filter(Boolean);
     const diff = e.p99 - es.p99;

@@ -1,6 +1,9 @@
 // Live strip charts (uPlot) over the run's samples: one x axis, the run's virtual time.
-// Fed from the store's bounded series; redrawn by the lab's single animation loop, a few times a second.
-// A stretch when the datastore was slowed (`db_slow`) is shaded on every chart, as far as the run has got.
+// Fed from the store's bounded series; redrawn by the lab's single animation loop, a few times a second,
+// and rebuilt at their container's new width when it changes (a window resized, a phone turned,
+// presentation mode), paused or not: at most once per animation frame.
+// A stretch when the datastore was slowed (`db_slow`) is shaded on every chart, as far as the run has got,
+// its factor written over the lines.
 
 import uPlot from "uplot";
 import { compact } from "../format.js";
@@ -34,6 +37,24 @@ export class Charts {
     this.store = store;
     this.plots = [];
     this.shape = "";
+    this.built = null;              // [compare, big] of the plots on screen
+    this.pending = 0;               // the animation frame a resize asked for
+    this.observer = new ResizeObserver(() => this.resized());
+    this.observer.observe(container);
+  }
+
+  /**
+   * The container changed size. The lab rebuilds its plots only when the run's data changes, so a
+   * paused run's would keep their old width (wrapped, or overflowing): rebuild them here, once in
+   * the next animation frame however many resizes come before it.
+   */
+  resized() {
+    if (this.pending || !this.built) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.build(...this.built);
+      this.update();
+    });
   }
 
   /** (Re)build the plots when the run's shape (compare or not) or the type size changes. */
@@ -42,6 +63,7 @@ export class Charts {
     const asked = parseFloat(getComputedStyle(this.container).getPropertyValue("--lab-chart-height"));
     const height = asked > 0 ? asked : big ? 125 : 130;
     const shape = `${compare}/${big}/${this.container.clientWidth}/${height}`;
+    this.built = [compare, big];
     if (shape === this.shape) return;
     this.shape = shape;
     for (const p of this.plots) p.destroy();
@@ -70,7 +92,7 @@ export class Charts {
       }
       const opts = {
         width, height, series, legend: { show: true, live: false },
-        hooks: { drawClear: [(u) => this.shadeSlow(u, big)] },
+        hooks: { drawClear: [(u) => this.shadeSlow(u)], draw: [(u) => this.labelSlow(u, big)] },
         // (left: room for the first time tick, "0 s", centred on the edge when a chart has no y values yet)
         cursor: { show: false }, padding: [6, 8, 0, big ? 14 : 10],
         // Every chart spans the whole run, its drain included, so they line up with the timeline.
@@ -86,22 +108,40 @@ export class Charts {
     });
   }
 
-  /** Shade each stretch the datastore was slowed, up to now, with its factor written at its top. */
-  shadeSlow(u, big) {
-    const { ctx, bbox } = u;
+  /** The stretches the datastore was slowed, up to now, as [x0, x1, factor] in canvas pixels. */
+  slowStretches(u) {
+    const { bbox } = u;
     const now = this.store.t;
     const windows = this.store.compare ? [...this.store.a.slowWindows, ...this.store.b.slowWindows] : this.store.a.slowWindows;
+    const out = [];
     for (const w of windows) {
       if (w.from > now) continue;
       const x0 = Math.max(bbox.left, u.valToPos(w.from, "x", true));
       const x1 = Math.min(bbox.left + bbox.width, u.valToPos(Math.min(w.until, now), "x", true));
-      if (x1 <= x0) continue;
-      ctx.fillStyle = SLOW_FILL;
-      ctx.fillRect(x0, bbox.top, x1 - x0, bbox.height);
+      if (x1 > x0) out.push([x0, x1, w.factor]);
+    }
+    return out;
+  }
+
+  /** Shade each slowed stretch, under the lines. */
+  shadeSlow(u) {
+    u.ctx.fillStyle = SLOW_FILL;
+    for (const [x0, x1] of this.slowStretches(u)) u.ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+  }
+
+  /** Write each slowed stretch's factor at its top, over the lines (on a white halo, so they never cross it). */
+  labelSlow(u, big) {
+    const { ctx, bbox } = u;
+    ctx.font = `700 ${Math.round((big ? 13 : 10) * devicePixelRatio)}px system-ui, sans-serif`;
+    ctx.textAlign = "left";
+    ctx.lineWidth = 3 * devicePixelRatio;
+    ctx.lineJoin = "round";
+    for (const [x0, , factor] of this.slowStretches(u)) {
+      const text = `slow ×${+factor.toFixed(1)}`, x = x0 + 3 * devicePixelRatio, y = bbox.top + (big ? 14 : 11) * devicePixelRatio;
+      ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+      ctx.strokeText(text, x, y);
       ctx.fillStyle = SLOW_INK;
-      ctx.font = `700 ${Math.round((big ? 13 : 10) * devicePixelRatio)}px system-ui, sans-serif`;
-      ctx.textAlign = "left";
-      ctx.fillText(`slow ×${+w.factor.toFixed(1)}`, x0 + 3 * devicePixelRatio, bbox.top + (big ? 14 : 11) * devicePixelRatio);
+      ctx.fillText(text, x, y);
     }
   }
 
@@ -126,6 +166,8 @@ export class Charts {
   }
 
   destroy() {
+    this.observer.disconnect();
+    cancelAnimationFrame(this.pending);
     for (const p of this.plots) p.destroy();
     this.plots = [];
   }

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from webapp.lessons.claims import numbers_in, one_sided_problem, plain
+from webapp.lessons.claims import numbers_in, one_sided_problem, plain, share_problem, share_words
+from webapp.lessons.shares import Share
 from webapp.lessons.expr import parse
 from webapp.lessons.loader import load_course
 from webapp.lessons.model import Check
@@ -26,9 +27,9 @@ CITATION = re.compile(r"\]\(/references#[a-z0-9-]+\)")
 
 def weakness(check: Check) -> str | None:
     """Why a check is weaker than its words, or None: the test below, as a function to test."""
-    words = check.says
-    if check.expect.quota:  # "on 18 of 20 seeds" is the share, not the claim's number
-        words = words.replace(f"{check.expect.quota.k} of {check.expect.quota.n}", "")
+    words = plain(check.says)
+    if check.expect.share and (found := share_words(words)):  # "3 runs of 10": how often
+        words = words.replace(found[0], "")
     numbers = numbers_in(words)
     if not numbers or check.expect.bounds == "both" or check.one_sided:
         return None
@@ -48,8 +49,9 @@ def test_every_check_bounds_both_sides_where_its_words_state_a_number(lesson, ch
     ("db_queries > 50", "dozens of queries", None, True),
     ("db_queries > 2 * x", "more than twice as many", "more than", False),
     ("errors > 0", "errors appear", None, False),             # no number stated
-    ("x > 1 on at least 18 of 20 seeds", "on 18 of 20 seeds it rises", None, False),
-    ("x > 1 on at least 18 of 20 seeds", "on 18 of 20 seeds it doubles", None, True),
+    ("x > 1 in 25% to 45% of runs", "in about 3 runs of 10 it rises", None, False),
+    ("x > 1 in 25% to 45% of runs", "in about 3 runs of 10 it doubles", None, True),
+    ("x > 1 in most runs", "in most runs it doubles", None, True),
 ])
 def test_the_strength_rule_catches_a_one_sided_check_of_a_stated_number(expect, says, one_sided, weak):
     assert (weakness(Check("e", parse(expect), says, one_sided)) is not None) == weak
@@ -65,6 +67,23 @@ def test_the_strength_rule_catches_a_one_sided_check_of_a_stated_number(expect, 
 ])
 def test_one_sided_words_must_be_quoted_and_point_the_checks_way(words, says, bounds, problem):
     found = one_sided_problem(words, says, bounds)
+    assert (found is None) if problem is None else (problem in found)
+
+
+@pytest.mark.parametrize("share, says, problem", [
+    (Share(0.95, 1.0), "in most runs it crashes", None),
+    (Share(0.95, 1.0), "it crashes", "must say how often"),
+    (Share(0.95, 1.0), "in 3 runs of 10 it crashes", "states a share"),
+    (Share(0.2, 0.45), "in about 3 runs of 10 it holds", None),
+    (Share(0.2, 0.45), "in 7 of 10 runs it holds", "outside the check's"),
+    (Share(0.2, 0.45), "in most runs it holds", "write the check '... in most runs'"),
+    (Share(0.4, 0.6), "in half the runs", None),
+    (Share(0.1, 0.9), "in half the runs", "wider than"),
+    (Share(0.25, 0.35), "in 30% of runs", None),
+    (Share(0.2, 0.45), "3 of 4 chunks", "must say how often"),   # not about runs
+])
+def test_a_share_check_quotes_words_that_say_how_often(share, says, problem):
+    found = share_problem(share, says)
     assert (found is None) if problem is None else (problem in found)
 
 

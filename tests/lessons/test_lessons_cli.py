@@ -10,14 +10,14 @@ import pytest
 
 from webapp.__main__ import main
 from webapp.lessons import checks
-from webapp.lessons.checks import check_lessons, parse_seeds, spread
+from webapp.lessons.checks import check_lessons, parse_seeds, random_seeds, seed_list, spread
 from webapp.lessons.loader import load_course
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = 20  # the course's numbers must hold on every one of these seeds (issue 12)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_every_claim_of_the_course_holds_on_20_seeds(capsys):
     """The whole course, every experiment on seeds 1..20 (those with max_seeds on their spread)."""
     status = main(["lessons", "check", "--seeds", str(SEEDS)])
@@ -34,8 +34,8 @@ def test_every_claim_of_the_course_holds_on_20_seeds(capsys):
     for line in lines:
         lesson, experiment = re.match(r"ok   (\S+) \[(\S+)\]", line).groups()
         most = capped.get((lesson, experiment))
-        held = f"({most} of {most} seeds (max_seeds);" if most else f"({SEEDS} of {SEEDS} seeds;"
-        assert held in line, line
+        seeds = f"of {most} seeds (max_seeds)" if most else f"of {SEEDS} seeds"
+        assert re.search(r"\(\d+ " + re.escape(seeds), line), line
 
 
 def test_a_failing_claim_exits_non_zero_and_says_on_which_seeds(course_dir, add_lesson, capsys):
@@ -54,8 +54,8 @@ def test_a_failing_claim_exits_non_zero_and_says_on_which_seeds(course_dir, add_
 
 def test_a_claim_true_on_some_seeds_only_fails_unless_the_lesson_says_how_often(
         course_dir, add_lesson, capsys):
-    # The datastore is down 6 s on most seeds and 9 s on some (seeds 2 and 5 of 1..5).
-    usually = "The datastore stays down longer than 6 s on 2 of 5 seeds."
+    # The datastore is down 6 s on most seeds and longer on some (seeds 2 and 5 of 1..5).
+    usually = "The datastore stays down longer than 6 s in about 3 runs of 10."
 
     def claim(expect: str, order: int):
         def edit(front: dict) -> None:
@@ -64,14 +64,31 @@ def test_a_claim_true_on_some_seeds_only_fails_unless_the_lesson_says_how_often(
         return edit
 
     add_lesson("always", claim("db_down_s > 6", 50), body=lambda text: text + "\n" + usually + "\n")
-    add_lesson("sometimes", claim("db_down_s > 6 on at least 2 of 5 seeds", 51),
+    add_lesson("sometimes", claim("db_down_s > 6 in 20% to 45% of runs", 51),
                body=lambda text: text + "\n" + usually + "\n")
     status = main(["lessons", "check", "--dir", str(course_dir), "--seeds", "1-5", "--jobs", "1",
                    "--lesson", "always", "--lesson", "sometimes"])
     out = capsys.readouterr().out
     assert status == 1
     assert "FAIL always [herd] db_down_s > 6  (2 of 5 seeds; 6..12; fails on seed 1, 3, 4" in out
-    assert "ok   sometimes [herd] db_down_s > 6 on at least 2 of 5 seeds  (2 of 5 seeds, needs 2;" in out
+    assert "ok   sometimes [herd] db_down_s > 6 in 20% to 45% of runs  (2 of 5 seeds, needs 0..5;" in out
+
+
+def test_a_share_is_judged_by_its_binomial_margin_on_both_sides(course_dir, add_lesson, capsys):
+    """"In about 3 runs of 10" fails a draw where it holds on every seed: too often is wrong too."""
+    says = "It goes down in about 3 runs of 10."
+
+    def edit(front: dict) -> None:
+        front["checks"] = [{"experiment": "herd", "expect": "errors > 0 in 20% to 45% of runs",
+                            "says": says}]
+
+    add_lesson("split", edit, body=lambda text: text + "\n" + says + "\n")
+    status = main(["lessons", "check", "--dir", str(course_dir), "--seeds", "40", "--jobs", "2",
+                   "--lesson", "split"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert ("FAIL split [herd] errors > 0 in 20% to 45% of runs  (40 of 40 seeds, needs 0..31;"
+            in out) and "holds on more seeds than the share it states" in out
 
 
 def test_costly_experiments_run_on_a_spread_of_seeds_unless_all_seeds(course_dir, add_lesson, capsys):
@@ -111,7 +128,7 @@ def test_a_run_that_raises_fails_only_the_checks_that_read_it(course_dir, monkey
     [lesson] = load_course(course_dir).lessons
 
     def summary(experiment):
-        if experiment.overrides.get("clients"):  # the "few" experiment
+        if experiment.overrides.get("clients", {}).get("count") == 30:  # the "few" experiment
             raise RuntimeError("engine bug")
         return real(experiment)
 
@@ -157,3 +174,89 @@ def test_the_command_line_is_registered():
     result = subprocess.run([sys.executable, "-m", "webapp", "lessons", "check", "--help"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "--seeds" in result.stdout and "--all-seeds" in result.stdout
+
+
+def test_random_seeds_are_fresh_distinct_and_reproducible_from_the_printed_list():
+    import random
+    drawn = random_seeds(40, random.Random(1))
+    assert len(set(drawn)) == 40 and all(1 <= s < 2**31 for s in drawn)
+    assert drawn != random_seeds(40, random.Random(2))
+    assert parse_seeds(seed_list(drawn)) == drawn
+    assert seed_list((1, 2, 3, 7, 9, 10)) == "1-3,7,9-10"
+    with pytest.raises(ValueError):
+        random_seeds(0)
+
+
+def test_check_random_prints_the_seeds_it_drew_first(course_dir, capsys):
+    status = main(["lessons", "check", "--dir", str(course_dir), "--random", "2", "--jobs", "1"])
+    out = capsys.readouterr().out.splitlines()
+    assert status == 0
+    drawn = re.match(r"random seeds \(reproduce with --seeds ([\d,-]+)\):", out[0]).group(1)
+    assert len(parse_seeds(drawn)) == 2
+    assert out[-1].startswith(f"{len(out) - 2} checks on 2 random seeds, all hold")
+    assert main(["lessons", "check", "--random", "0"]) == 2
+    with pytest.raises(SystemExit):                  # one way of choosing seeds at a time
+        main(["lessons", "check", "--random", "3", "--seeds", "3"])
+
+
+def test_dist_shows_a_claims_distribution_and_whether_it_is_true_as_written(
+        course_dir, add_lesson, capsys, tmp_path, monkeypatch):
+    from webapp.lessons import runcache
+    monkeypatch.setattr(runcache, "CACHE_DIR", tmp_path / "runs")
+    says = "It stays down longer than 6 s in most runs."
+
+    def edit(front: dict) -> None:
+        front["checks"] = [{"experiment": "herd", "expect": "db_down_s > 6 in most runs",
+                            "says": says},
+                           {"experiment": "herd", "expect": "chunks == 4", "says": "4 chunks each"}]
+
+    add_lesson("measured", edit, body=lambda text: text + "\n" + says + "\n")
+    status = main(["lessons", "dist", "measured", "--dir", str(course_dir), "--seeds", "6",
+                   "--jobs", "1"])
+    out = capsys.readouterr().out
+    assert status == 1                      # down longer than 6 s on 2 of 6 seeds: not most runs
+    assert "FALSE measured [herd] db_down_s > 6 in most runs  (check 1)" in out
+    assert "holds on 2 of 6 seeds (33.3%" in out and "claimed in most runs" in out
+    assert "TRUE  measured [herd] chunks == 4  (check 2)" in out
+    assert "value over 6 seeds: min 4" in out
+    assert re.search(r"\d+ claims on 6 seeds \(1..6\), 1 false as written", out)
+    assert list((tmp_path / "runs").rglob("*.jsonl.gz"))   # the runs are kept ...
+    main(["lessons", "dist", "measured", "herd: db_down_s / 3", "--dir", str(course_dir),
+          "--seeds", "6", "--jobs", "1"])
+    out = capsys.readouterr().out
+    assert "VALUE measured [herd] db_down_s / 3" in out and "min 2" in out
+    assert "in 0.0 s" in out                                  # ... and read back, not run again
+    main(["lessons", "dist", "measured", "herd: events.key_queries_max > 100", "--dir",
+          str(course_dir), "--seeds", "2", "--jobs", "1"])
+    assert "holds on 2 of 2 seeds" in capsys.readouterr().out   # events.* recorded on demand
+    assert main(["lessons", "dist", "measured", "nowhere: x", "--dir", str(course_dir)]) == 2
+    assert main(["lessons", "dist", "measured", "9", "--dir", str(course_dir)]) == 2
+
+
+def test_a_run_wanted_with_and_without_its_events_is_made_once(monkeypatch):
+    made = []
+
+    def summary(run):
+        made.append(run)
+        return {"db_queries": 1, **({"events": {"waves": 1}} if run.record else {})}
+
+    monkeypatch.setattr(checks, "_summary", summary)
+    plain = checks.Run("classroom", "{}", 1)
+    recorded = checks.Run("classroom", "{}", 1, record=True)
+    results = checks.run_all([plain, recorded], jobs=1)
+    assert made == [recorded] and results[plain] is results[recorded]
+
+
+def test_the_run_cache_keeps_runs_per_engine_version_and_only_the_newest_versions(tmp_path):
+    from webapp.lessons import runcache
+    key = ("classroom", "{}", [], False)
+    first = runcache.RunCache(tmp_path, version="v1")
+    first.put_all([(key, 3, {"db_queries": 7})])
+    assert runcache.RunCache(tmp_path, version="v1").get(key, 3) == {"db_queries": 7}
+    assert runcache.RunCache(tmp_path, version="v2").get(key, 3) is None   # another engine
+    import os
+    for age, version in enumerate(["v1", "v2", "v3", "v4", "v5"], start=1):
+        runcache.RunCache(tmp_path, version=version)
+        os.utime(tmp_path / version, (10**9 + age, 10**9 + age))   # v5 the newest of them
+    runcache.RunCache(tmp_path, version="v6")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v4", "v5", "v6"]

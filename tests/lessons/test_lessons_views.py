@@ -72,8 +72,9 @@ def test_hostile_lesson_content_is_rendered_inert(app, client, course_dir, add_l
         front["summary"] = HOSTILE
         front["prediction"]["question"] = HOSTILE + front["prediction"]["question"]  # keeps its quotes
         front["prediction"]["explain"] = HOSTILE + front["prediction"]["explain"]
-        front["checkpoints"][0]["choices"][0]["text"] = HOSTILE
-        front["checkpoints"][0]["choices"][0]["why"] = HOSTILE
+        choice = front["checkpoints"][0]["choices"][0]
+        choice["text"] = HOSTILE + choice["text"]  # keeps the words the checks quote
+        choice["why"] = HOSTILE + choice["why"]
         front["experiments"][0]["label"] = "</script><script>alert(2)</script>"
 
     add_lesson("hostile", poison, body=lambda text: text.replace("## Watch the herd", "## Watch " + HOSTILE)

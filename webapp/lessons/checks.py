@@ -4,7 +4,10 @@ This is what ``python -m webapp lessons check`` and the test suite run, so a les
 datastore query per chunk" fails loudly the day the engine stops making it true. A number that
 held only for the seed a lesson was written with is not a fact about the mechanism, so every
 experiment runs on every seed asked for and a check holds only if it holds on each of them; a
-claim the lesson states as "usually" carries a quota (``on at least 18 of 20 seeds``) instead.
+claim the lesson states as true in a share of runs ("in most runs") carries that share and is
+judged by the binomial margin of ``shares.py``. The suite runs the fixed seeds 1 to 20 and a fresh
+random draw (``random_seeds``) every time, so no claim is proved only on the seeds it was written
+against.
 
 Runs are independent and the engine is pure, so they go to a pool of processes, the most costly
 first so that the small ones fill the gaps; identical runs (the same preset, overrides and seed in
@@ -16,15 +19,17 @@ import json
 import math
 import multiprocessing
 import os
+import random
 import re
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 from webapp.lessons.claims import plain
 from webapp.lessons.experiments import run_cost, run_summary_of
 from webapp.lessons.expr import Verdict, evaluate
 from webapp.lessons.model import Check, Experiment, Lesson, Window
+from webapp.lessons.runcache import RunCache
 
 MAX_SEEDS = 1000
 MAX_SEED = 2**53  # the engine's range for scenario.seed
@@ -59,6 +64,28 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+def random_seeds(count: int, rng: random.Random | None = None) -> tuple[int, ...]:
+    """``count`` distinct seeds drawn at random from 1 to 2**31 - 1 (printed by the caller, so a
+    failure on them reproduces with ``--seeds``); never a fixed list that lessons could be fitted
+    to. ``rng`` is for tests; by default the system's entropy."""
+    if not 1 <= count <= MAX_SEEDS:
+        raise ValueError(f"a seed count must be from 1 to {MAX_SEEDS}, not {count}")
+    return tuple(sorted((rng or random.SystemRandom()).sample(range(1, 2**31), count)))
+
+
+def seed_list(seeds: tuple[int, ...]) -> str:
+    """Seeds as ``--seeds`` takes them back: ``3,7-9,12``."""
+    parts: list[str] = []
+    i = 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
 @dataclass(frozen=True)
 class Run:
     """One engine run: an experiment's preset and overrides on one seed (hashable, so shared)."""
@@ -67,15 +94,22 @@ class Run:
     overrides: str  # JSON, keys sorted: equal experiments of two lessons are one run
     seed: int
     windows: tuple[Window, ...] = ()
+    record: bool = False
 
     @classmethod
     def of(cls, experiment: Experiment, seed: int) -> "Run":
         return cls(experiment.preset, json.dumps(experiment.overrides, sort_keys=True), seed,
-                   experiment.windows)
+                   experiment.windows, experiment.record)
+
+    def family(self) -> tuple[Any, ...]:
+        """Everything but the seed: what makes two runs the same experiment (RunCache's key)."""
+        return (self.preset, self.overrides, [list(vars(w).values()) for w in self.windows],
+                self.record)
 
     def experiment(self) -> Experiment:
         overrides = {**json.loads(self.overrides), "seed": self.seed}
-        return Experiment("run", "run", self.preset, overrides, (), windows=self.windows)
+        return Experiment("run", "run", self.preset, overrides, (), windows=self.windows,
+                          record=self.record)
 
 
 def _summary(run: Run) -> dict[str, Any] | str:
@@ -86,16 +120,37 @@ def _summary(run: Run) -> dict[str, Any] | str:
         return f"the run raised {type(exc).__name__}: {exc}"
 
 
-def run_all(runs: Iterable[Run], jobs: int) -> dict[Run, dict[str, Any] | str]:
-    """Every run's summary (or error text), on ``jobs`` processes (1: in this process)."""
-    todo = sorted(set(runs), key=lambda r: (-run_cost(r.experiment()), r.preset, r.overrides, r.seed))
+def run_all(runs: Iterable[Run], jobs: int,
+            cache: RunCache | None = None) -> dict[Run, dict[str, Any] | str]:
+    """Every run's summary (or error text), on ``jobs`` processes (1: in this process); those
+    ``cache`` holds are read from it, and those computed are kept in it (``lessons dist``)."""
+    results: dict[Run, dict[str, Any] | str] = {}
+    todo = []
+    wanted = set(runs)
+    # A run wanted both with and without its events is made once, with them: its summary is the
+    # other's plus ``events`` (lessons 1 and 2 share lesson 1's herd, which lesson 1 records).
+    twins = {run: replace(run, record=True) for run in wanted
+             if not run.record and replace(run, record=True) in wanted}
+    for run in wanted - set(twins):
+        kept = cache.get(run.family(), run.seed) if cache else None
+        if kept is None:
+            todo.append(run)
+        else:
+            results[run] = kept
+    todo.sort(key=lambda r: (-run_cost(r.experiment()), r.preset, r.overrides, r.seed))
     if jobs <= 1 or len(todo) <= 1:
-        return {run: _summary(run) for run in todo}
-    # spawn, not fork: the caller may be a server or a test process with eventlet patched in.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
-        futures: dict[Run, Future] = {run: pool.submit(_summary, run) for run in todo}
-        return {run: future.result() for run, future in futures.items()}
+        computed = {run: _summary(run) for run in todo}
+    else:
+        # spawn, not fork: the caller may be a server or a test process with eventlet patched in.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
+            futures: dict[Run, Future] = {run: pool.submit(_summary, run) for run in todo}
+            computed = {run: future.result() for run, future in futures.items()}
+    if cache:
+        cache.put_all((run.family(), run.seed, summary) for run, summary in computed.items()
+                      if not isinstance(summary, str))
+    results.update(computed)
+    return {**results, **{run: results[twin] for run, twin in twins.items()}}
 
 
 @dataclass(frozen=True)
@@ -113,21 +168,26 @@ class Outcome:
         return sum(v.ok for v in self.verdicts)
 
     @property
-    def needed(self) -> int:
-        quota = self.check.expect.quota
-        return len(self.seeds) if quota is None else quota.needed(len(self.seeds))
+    def accepted(self) -> tuple[int, int]:
+        """How many of the seeds may pass: all of them, or a share's binomial range."""
+        share = self.check.expect.share
+        n = len(self.seeds)
+        return (n, n) if share is None else share.accepted(n)
 
     @property
     def ok(self) -> bool:
-        """Enough seeds hold, and there was at least one: a check run on no seed proves nothing."""
-        return bool(self.seeds) and self.passed >= self.needed
+        """The count of passing seeds is what the claim says, and there was at least one seed: a
+        check run on no seed proves nothing."""
+        low, high = self.accepted
+        return bool(self.seeds) and low <= self.passed <= high
 
     def line(self) -> str:
         """``ok   lesson [experiment] check  (seeds, observed range) — the lesson's words``."""
         mark = "ok  " if self.ok else "FAIL"
         held = f"{self.passed} of {len(self.seeds)} seeds" + (" (max_seeds)" if self.capped else "")
-        if self.needed < len(self.seeds):
-            held += f", needs {self.needed}"
+        low, high = self.accepted
+        if (low, high) != (len(self.seeds), len(self.seeds)):
+            held += f", needs {low}..{high}"
         at = self.check.expect.subject
         firsts = [v.values[at] for v in self.verdicts if v.values]
         if firsts and len(self.seeds) > 1:
@@ -135,7 +195,9 @@ class Outcome:
         elif self.verdicts:
             held += f"; {self.verdicts[0].detail}"
         failed = [(s, v) for s, v in zip(self.seeds, self.verdicts) if not v.ok]
-        if failed and not self.ok:
+        if self.passed > high and not self.ok:
+            held += "; holds on more seeds than the share it states"
+        elif failed and not self.ok:
             shown = ", ".join(str(s) for s, _ in failed[:10]) + (" ..." if len(failed) > 10 else "")
             held += f"; fails on seed {shown} (seed {failed[0][0]}: {failed[0][1].detail})"
         c = self.check
@@ -160,29 +222,34 @@ def spread(seeds: tuple[int, ...], most: int | None) -> tuple[int, ...]:
 
 
 def check_lessons(lessons: Iterable[Lesson], seeds: tuple[int, ...], jobs: int | None = None,
-                  all_seeds: bool = False) -> list[Outcome]:
+                  all_seeds: bool = False, cache: RunCache | None = None,
+                  extra: Iterable[tuple[Lesson, Check]] = ()) -> list[Outcome]:
     """Run every experiment of ``lessons`` on its seeds, then judge every check on them all.
 
     An experiment runs on every seed asked for, or on an even spread of ``max_seeds`` of them if it
     declares that (unless ``all_seeds``); a check is judged on the seeds all the experiments it
-    reads have run on. A pair's side B (``Lesson.runs``) runs like an experiment of its own.
+    reads have run on. A pair's side B (``Lesson.runs``) runs like an experiment of its own, and
+    only the runs some check reads are made. ``extra`` adds checks that are not in a lesson file
+    (``lessons dist`` of an expression); ``cache`` keeps the runs (``lessons dist``).
     """
     lessons = list(lessons)
 
     def seeds_of(experiment: Experiment) -> tuple[int, ...]:
         return seeds if all_seeds else spread(seeds, experiment.max_seeds)
 
-    runs = [Run.of(e, seed) for lesson in lessons for e in lesson.runs() for seed in seeds_of(e)]
-    results = run_all(runs, jobs if jobs is not None else default_jobs())
-    outcomes = []
-    for lesson in lessons:
-        for check in lesson.all_checks():
-            names = {check.experiment} | {r.experiment for r in check.expect.refs() if r.experiment}
-            common = set.intersection(*(set(seeds_of(lesson.experiment(n))) for n in names))
-            used = tuple(seed for seed in seeds if seed in common)
-            verdicts = tuple(_judge(lesson, check, seed, results) for seed in used)
-            outcomes.append(Outcome(lesson.id, check, used, verdicts, len(used) < len(seeds)))
-    return outcomes
+    todo = [(lesson, check) for lesson in lessons for check in lesson.all_checks()] + list(extra)
+    used: dict[int, tuple[int, ...]] = {}
+    runs = []
+    for i, (lesson, check) in enumerate(todo):
+        names = {check.experiment} | {r.experiment for r in check.expect.refs() if r.experiment}
+        common = set.intersection(*(set(seeds_of(lesson.experiment(n))) for n in names))
+        used[i] = tuple(seed for seed in seeds if seed in common)
+        runs += [Run.of(lesson.experiment(n), seed) for n in names for seed in used[i]]
+    results = run_all(runs, jobs if jobs is not None else default_jobs(), cache)
+    return [Outcome(lesson.id, check, used[i],
+                    tuple(_judge(lesson, check, seed, results) for seed in used[i]),
+                    len(used[i]) < len(seeds))
+            for i, (lesson, check) in enumerate(todo)]
 
 
 def _judge(lesson: Lesson, check: Check, seed: int,

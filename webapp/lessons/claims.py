@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from webapp.lessons.shares import Share
+
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MARKUP = re.compile(r"[*`]")
 _SPACE = re.compile(r"\s+")
@@ -52,4 +54,54 @@ def one_sided_problem(words: str, says: str, bounds: str) -> str | None:
     if bounds != direction:
         return f"{words!r} bounds the value from {'below' if direction == 'lower' else 'above'}, " \
                f"but the check bounds it {'on both sides' if bounds == 'both' else bounds + ' only'}"
+    return None
+
+
+# How a sentence says how often: "in most runs", "in about 3 runs of 10", "in half of the runs",
+# "in 30% of runs". A share check must quote such words, and they must agree with its share.
+_SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+_COUNT = r"(\d+|" + "|".join(_SMALL) + r")"
+_MOST = re.compile(r"\bmost (?:of the )?runs\b", re.IGNORECASE)
+_K_OF_N = re.compile(r"\b" + _COUNT + r" (?:runs? )?(?:of|in|out of) " + _COUNT + r"(?: runs)?\b",
+                     re.IGNORECASE)
+_HALF = re.compile(r"\bhalf (?:of )?the runs\b", re.IGNORECASE)
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?% of (?:the )?runs\b", re.IGNORECASE)
+SHARE_WIDTH = 0.3  # a split stated as "about 3 runs of 10" may be checked as 20% to 45%, not wider
+
+
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else _SMALL[word.lower()]
+
+
+def share_words(says: str) -> tuple[str, float | None] | None:
+    """The words of ``says`` that state how often, and the share they state (None for "most
+    runs"); None when it states none."""
+    text = plain(says)
+    if match := _MOST.search(text):
+        return match.group(0), None
+    for match in _K_OF_N.finditer(text):
+        if "run" in match.group(0).lower() and _count(match.group(2)) > 0:
+            return match.group(0), _count(match.group(1)) / _count(match.group(2))
+    if match := _HALF.search(text):
+        return match.group(0), 0.5
+    if match := _PERCENT.search(text):
+        return match.group(0), float(match.group(1)) / 100
+    return None
+
+
+def share_problem(share: Share, says: str) -> str | None:
+    """Why the quoted words cannot back a check with this share, or None when they can."""
+    found = share_words(says)
+    if found is None:
+        return (f"the check holds {share}, so the quoted words must say how often: 'in most "
+                f"runs', 'in about 3 runs of 10', 'in half of the runs', 'in 30% of runs'")
+    words, stated = found
+    if share.most:
+        return None if stated is None else f"{words!r} states a share; the check says 'in most runs'"
+    if stated is None:
+        return f"'most runs' is the share [95%, 100%]: write the check '... in most runs', not {share}"
+    if not share.low <= stated <= share.high:
+        return f"{words!r} states {stated:.0%}, outside the check's {share}"
+    if share.high < 1.0 and share.high - share.low > SHARE_WIDTH + 1e-9:
+        return f"{share} is wider than {SHARE_WIDTH:.0%}: it says too little to back {words!r}"
     return None

@@ -6,12 +6,14 @@ change in the engine's API touches one file.
 """
 from __future__ import annotations
 
+from collections import deque
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 from webapp.engine import Simulation, estimate_steps, parse_scenario, run_summary, schema
 from webapp.engine.events import SAMPLE, SAMPLE_FIELDS
 from webapp.engine.moments import WHATS
+from webapp.lessons.eventstats import event_stats
 from webapp.lessons.expr import numeric_keys
 from webapp.lessons.model import Experiment, Window
 
@@ -54,6 +56,12 @@ def window_keys(experiment: Experiment) -> frozenset[str]:
     return frozenset(f"window.{w.name}.{field}" for w in experiment.windows for field in WINDOW)
 
 
+@lru_cache(maxsize=1)
+def scenario_keys() -> frozenset[str]:
+    """``scenario.KEY`` for every numeric setting: what a check may read of a run's scenario."""
+    return frozenset(f"scenario.{key}" for key in numeric_keys(parse_scenario(_PROBE).to_dict()))
+
+
 # What a check may read of a run's moments besides the summary's counts (``moments.WHAT``):
 # ``moment.WHAT.FIELD``, over every moment of that kind the run made. The summary a student's page
 # holds has only the counts, so, like windows, these are for checks only. A run without such a
@@ -74,32 +82,78 @@ def _moment_stats(moments: list[Any]) -> dict[str, dict[str, float]]:
     return stats
 
 
-def run_summary_of(experiment: Experiment) -> dict[str, Any]:
-    """Run one experiment without per-request events: what ``lessons check`` needs.
+# What a check may read of a run's bursts of datastore queries (``bursts.FIELD``), from its samples:
+# a burst is a stretch of sample intervals that send queries, with gaps shorter than BURST_GAP_S;
+# an expiry's refreshes, or a chunk's herd, make one. Cheap: no per-request events are needed.
+BURST_GAP_S = 1.0
+BURST_STATS = ("count", "queries_min", "queries_mean", "queries_max")
+BURST_KEYS = frozenset(f"bursts.{stat}" for stat in BURST_STATS)
+_QUERIES = 6 + SAMPLE_FIELDS.index("db_queries")  # a sample's running count of queries sent
 
-    The engine's summary, plus ``moment`` (``MOMENT_STATS`` of each kind of moment the run made)
-    and ``window`` when the experiment declares windows: those are read off the run's samples,
-    the same numbers the lab's charts draw.
+
+def _bursts(samples: list[Any]) -> dict[str, float]:
+    """``BURST_STATS`` of a run's samples (in time order, one per sample interval)."""
+    sizes: list[int] = []
+    before = 0
+    last_t = None
+    for sample in samples:
+        sent = sample[_QUERIES] - before
+        before = sample[_QUERIES]
+        if not sent:
+            continue
+        if last_t is None or sample.t - last_t >= BURST_GAP_S:
+            sizes.append(0)
+        sizes[-1] += sent
+        last_t = sample.t
+    return {"count": len(sizes), "queries_min": min(sizes, default=0),
+            "queries_mean": sum(sizes) / len(sizes) if sizes else 0.0,
+            "queries_max": max(sizes, default=0)}
+
+
+def run_summary_of(experiment: Experiment) -> dict[str, Any]:
+    """Run one experiment for ``lessons check``: its summary, and what only checks read.
+
+    The engine's summary, plus ``scenario`` (its settings: a sentence that states one is backed
+    by a check of ``scenario.KEY``), ``bursts`` (``BURST_STATS`` of its bursts of queries),
+    ``moment`` (``MOMENT_STATS`` of each kind of moment it made),
+    ``window`` when the experiment declares windows (read off the run's samples, the same numbers
+    the lab's charts draw) and ``events`` (``eventstats``) when it records its requests; the
+    others run without per-request events, which is most of the cost of a run.
     """
     scenario = scenario_for(experiment)
-    simulation = Simulation(scenario, record_requests=False)
+    simulation = Simulation(scenario, record_requests=experiment.record)
     interval = scenario.sample_interval_s
     # A sample covers the interval that ends at its time; it is placed by its grid number, so
     # float drift (40.00000000000001) cannot move it across a window's edge, and the run's extra
     # final sample, if it shares a grid number with the one before, is not counted twice.
     inside: dict[str, list[Any]] = {w.name: [] for w in experiment.windows}
+    grid: list[Any] = []  # one sample per interval, in time order
     last = None
-    for event in simulation.events():  # system events only: samples, moments, ...
-        if event.kind != SAMPLE or (k := round(event.t / interval)) == last:
-            continue
-        last = k
-        for w in experiment.windows:
-            if round(w.from_s / interval) < k <= round(w.to_s / interval):
-                inside[w.name].append(event)
+
+    def samples() -> Iterator[Any]:
+        nonlocal last
+        for event in simulation.events():
+            if event.kind == SAMPLE and (k := round(event.t / interval)) != last:
+                last = k
+                grid.append(event)
+                for w in experiment.windows:
+                    if round(w.from_s / interval) < k <= round(w.to_s / interval):
+                        inside[w.name].append(event)
+            yield event
+
+    stats = None
+    if experiment.record:
+        stats = event_stats(samples())
+    else:
+        deque(samples(), maxlen=0)  # run it to the end, keeping nothing but the windows' samples
     summary = simulation.summary()
+    summary["scenario"] = scenario.to_dict()
+    summary["bursts"] = _bursts(grid)
     summary["moment"] = _moment_stats(simulation.moments)
     if experiment.windows:
         summary["window"] = {w.name: _window_stats(w, inside[w.name]) for w in experiment.windows}
+    if stats is not None:
+        summary["events"] = stats
     return summary
 
 

@@ -4,8 +4,9 @@ Lessons state numbers ("one datastore query per chunk", "p99 above two seconds")
 declared as a check so ``python -m webapp lessons check`` can prove it still holds as the engine
 evolves. The grammar is deliberately tiny, so a lesson file can never run code:
 
-    check   := sum CMP sum [CMP sum] [quota]
-    quota   := "on at least" INT "of" INT "seeds"
+    check   := sum CMP sum [CMP sum] [share]
+    share   := "in most runs" | "in at least" PCT "of runs" | "in" PCT "to" PCT "of runs"
+    PCT     := NUMBER "%"
     sum     := product (("+" | "-") product)*
     product := atom (("*" | "/") atom)*
     atom    := NUMBER | ref | "(" sum ")" | "-" atom
@@ -19,16 +20,18 @@ same key in the lesson's experiment ``lock``, which is how two runs are compared
 Two comparisons in a row state both bounds of a number, as the prose does when it says "about
 3 s": ``2.5 <= latency_answered_ms.max / 1000 <= 3.5`` (both must point the same way, as in Python).
 ``lessons check`` runs every experiment on many seeds and a check must hold on each of them; a
-claim the lesson states as only usually true ends with a quota, ``... on at least 18 of 20 seeds``,
-and must then hold on that share of the seeds run (rounded up).
+claim the lesson states as true only in a share of runs ends with that share (``... in most
+runs``: at least 95% of seeds; ``... in 20% to 40% of runs``), and is judged on the seeds run with
+the statistical margin of ``shares.py``.
 """
 from __future__ import annotations
 
-import math
 import operator
 import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Union
+
+from webapp.lessons.shares import MOST, Share
 
 MAX_LENGTH = 300  # a claim longer than this is not a claim a student can read beside the picture
 
@@ -79,25 +82,13 @@ Node = Union[Num, Ref, BinOp, Neg]
 
 
 @dataclass(frozen=True)
-class Quota:
-    """``on at least k of n seeds``: the share of seeds a usually-true claim must hold on."""
-
-    k: int
-    n: int
-
-    def needed(self, seeds: int) -> int:
-        """How many of ``seeds`` runs must pass: the same share, rounded up (never zero)."""
-        return max(1, math.ceil(self.k * seeds / self.n))
-
-
-@dataclass(frozen=True)
 class Comparison:
     """A parsed check: ``a CMP b`` or ``a CMP b CMP c``, plus its source text for the verdict."""
 
     text: str
     ops: tuple[str, ...]
     operands: tuple[Node, ...]
-    quota: Quota | None = None
+    share: Share | None = None  # None: the claim holds on every seed
 
     @property
     def bounds(self) -> str:
@@ -108,6 +99,8 @@ class Comparison:
         """
         if self.ops == ("==",) or len(self.ops) == 2:
             return "both"
+        if not self.ops:
+            return "none"
         return {">": "lower", ">=": "lower", "<": "upper", "<=": "upper"}.get(self.ops[0], "none")
 
     @property
@@ -196,19 +189,29 @@ class _Parser:
         raise ExprError(f"expected a number or a summary key, found {value!r}")
 
 
-_QUOTA = re.compile(r"\s+on\s+at\s+least\s+(\d+)\s+of\s+(\d+)\s+seeds\s*\Z", re.IGNORECASE)
+_SHARE = re.compile(r"""\s+in\s+(?:
+      (?P<most>most\s+runs)
+    | at\s+least\s+(?P<least>\d+(?:\.\d+)?)\s*%\s+of\s+runs
+    | (?P<low>\d+(?:\.\d+)?)\s*%\s+to\s+(?P<high>\d+(?:\.\d+)?)\s*%\s+of\s+runs
+    )\s*\Z""", re.IGNORECASE | re.VERBOSE)
 _UPWARD, _DOWNWARD = {"<", "<="}, {">", ">="}
 
 
-def _quota(text: str) -> tuple[str, Quota | None]:
-    """Split ``"... on at least k of n seeds"`` off the comparison, checking 1 <= k <= n."""
-    match = _QUOTA.search(text)
+def _share(text: str) -> tuple[str, Share | None]:
+    """Split a trailing share (``in most runs``, ``in 20% to 40% of runs``) off the comparison."""
+    match = _SHARE.search(text)
     if not match:
         return text, None
-    k, n = int(match.group(1)), int(match.group(2))
-    if not 1 <= k <= n <= 1000:
-        raise ExprError(f"'on at least {k} of {n} seeds' needs 1 <= {k} <= {n} <= 1000")
-    return text[:match.start()], Quota(k, n)
+    if match.group("most"):
+        share = Share(*MOST)
+    elif match.group("least") is not None:
+        share = Share(float(match.group("least")) / 100, 1.0)
+    else:
+        share = Share(float(match.group("low")) / 100, float(match.group("high")) / 100)
+    if not 0.0 <= share.low < share.high <= 1.0 or share == Share(0.0, 1.0):
+        raise ExprError(f"a share must satisfy 0% <= low < high <= 100% and say something, "
+                        f"not {match.group(0).strip()!r}")
+    return text[:match.start()], share
 
 
 def parse(text: str) -> Comparison:
@@ -217,7 +220,7 @@ def parse(text: str) -> Comparison:
         raise ExprError("a check must be a non-empty string")
     if len(text) > MAX_LENGTH:
         raise ExprError(f"a check must be at most {MAX_LENGTH} characters")
-    body, quota = _quota(text)
+    body, share = _share(text)
     parser = _Parser(body)
     operands = [parser.sum()]
     ops: list[str] = []
@@ -233,7 +236,19 @@ def parse(text: str) -> Comparison:
         raise ExprError("a check compares at most three sides (lower <= value <= upper)")
     if len(ops) == 2 and not (set(ops) <= _UPWARD or set(ops) <= _DOWNWARD):
         raise ExprError("a chained check must point one way: 'lo <= x <= hi' or 'hi >= x >= lo'")
-    return Comparison(text.strip(), tuple(ops), tuple(operands), quota)
+    return Comparison(text.strip(), tuple(ops), tuple(operands), share)
+
+
+def parse_value(text: str) -> Comparison:
+    """An expression with no comparison (``db_queries / chunks``), for ``lessons dist`` to show
+    the distribution of: a Comparison of one operand, which evaluates to its value and holds."""
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_LENGTH:
+        raise ExprError(f"a value must be a non-empty expression of at most {MAX_LENGTH} characters")
+    parser = _Parser(text)
+    node = parser.sum()
+    if parser.peek() is not None:
+        raise ExprError(f"unexpected {parser.peek()[1]!r} after the value")  # type: ignore[index]
+    return Comparison(text.strip(), (), (node,))
 
 
 def lookup(summary: Mapping[str, object], key: str) -> float:
@@ -270,7 +285,7 @@ class Verdict:
 def evaluate(check: Comparison, summaries: Mapping[str, Mapping[str, object]], own: str) -> Verdict:
     """Evaluate ``check`` against each experiment's summary; bare keys read ``summaries[own]``.
 
-    The quota is not applied here: one evaluation is one seed's run (``checks`` counts the seeds).
+    The share is not applied here: one evaluation is one seed's run (``checks`` counts the seeds).
     """
 
     def value(node: Node) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -18,10 +19,12 @@ import yaml
 
 from webapp.engine.moments import WHATS
 from webapp.lessons import experiments as lab
-from webapp.lessons.claims import one_sided_problem, plain
+from webapp.lessons.claims import one_sided_problem, plain, share_problem
+from webapp.lessons.eventstats import EVENT_KEYS
 from webapp.lessons.expr import Comparison, ExprError, parse
-from webapp.lessons.model import (Check, Checkpoint, Choice, Course, Experiment, Goal, Lesson,
-                                  Prediction, Problem, Reference, Step, Term, Window, page_texts)
+from webapp.lessons.model import (SIDE_B, Check, Checkpoint, Choice, Course, Experiment, Goal,
+                                  Lesson, Prediction, Problem, Reference, Step, Term, Unchecked,
+                                  Window, page_texts)
 from webapp.lessons.render import strategy_file
 
 # libyaml's safe loader when PyYAML has it: the same documents, ten times faster (every app, and
@@ -135,15 +138,18 @@ def _summary_key(path: str, key: Any, extra: frozenset[str] = frozenset()) -> st
         raise Invalid(path, f"names {key!r}, which only a check of the experiment that declares "
                       "that window may read; a reveal or a goal shows the student's own run, "
                       "which has no windows")
-    if isinstance(key, str) and key.startswith("moment.") and not extra:
+    if isinstance(key, str) and key.startswith(("moment.", "events.", "scenario.", "bursts.")) \
+            and not extra:
         raise Invalid(path, f"names {key!r}, which only a check may read; a reveal or a goal "
-                      "shows the student's own run, whose summary has no moment details")
+                      "shows the student's own run, whose summary has no moment or event "
+                      "details")
     known = lab.summary_keys()
     if key not in known:
         windows = sorted(k for k in extra if k.startswith("window."))
         raise Invalid(path, f"names {key!r}, which is not a numeric summary key; known: "
                       + ", ".join(sorted(known)) + "; in checks also moment.WHAT.FIELD ("
-                      + ", ".join(lab.MOMENT_STATS) + ")"
+                      + ", ".join(lab.MOMENT_STATS) + "), scenario.KEY, "
+                      + ", ".join(sorted(lab.BURST_KEYS | EVENT_KEYS))
                       + (f"; this experiment's windows: {', '.join(windows)}" if windows else ""))
     return key
 
@@ -395,11 +401,12 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
     data, body = _split_front_matter(path.read_text(encoding="utf-8"))
     root = _Node(data, "")
     root.only("id", "title", "order", "summary", "experiments", "steps", "prediction",
-              "checkpoints", "checks", "goal")
+              "checkpoints", "checks", "goal", "unchecked")
     experiments = _experiments(root)
     experiment_ids = {e.id for e in experiments}
     # what checks may read: each run's windows (a pair's side B has its experiment's), moments
-    readable = {e.id: lab.window_keys(e) | lab.MOMENT_KEYS
+    readable = {e.id: lab.window_keys(e) | lab.MOMENT_KEYS | lab.BURST_KEYS | EVENT_KEYS
+                | lab.scenario_keys()
                 for e in experiments for e in filter(None, (e, e.side_b()))}
     intro, steps = _steps(root, body, experiment_ids,
                           {e.id for e in experiments if e.compare is not None})
@@ -415,7 +422,7 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
         answer = node.index("answer", len(choices))
         experiment = _in(node, "experiment", experiment_ids, "experiment")
         check = _expression(node.at("check"), node.data.get("check"), readable, experiment)
-        if check.quota is not None:
+        if check.share is not None:
             raise Invalid(node.at("check"), "a prediction's answer must hold on every seed: "
                           "a student who ran another seed must not see the right answer fail")
         prediction = Prediction(
@@ -441,9 +448,9 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
         node.only("experiment", "expect", "text")
         on_their_run: dict[str, frozenset[str]] = dict.fromkeys(experiment_ids, frozenset())
         expects = tuple(_expression(p, e, on_their_run, None) for p, e in node.items("expect"))
-        if any(e.quota for e in expects):
+        if any(e.share for e in expects):
             raise Invalid(node.at("expect"), "a goal is checked on the student's one run; "
-                          "'on at least k of n seeds' has no meaning there")
+                          "a share of runs has no meaning there")
         goal = Goal(_in(node, "experiment", experiment_ids, "experiment"), expects,
                     node.text("text", limit=400))
 
@@ -461,19 +468,40 @@ def _lesson(path: Path, references: dict[str, Reference]) -> Lesson:
         if plain(says).lower() not in words:
             raise Invalid(node.at("says"), f"{says!r} is not in the lesson's text; quote the "
                           "words the check backs exactly as the lesson says them")
-        if check.quota and f"{check.quota.k} of {check.quota.n}" not in plain(says):
-            raise Invalid(node.at("says"), f"the check holds on {check.quota.k} of "
-                          f"{check.quota.n} seeds, so the quoted words must say so")
+        if check.share and (problem := share_problem(check.share, says)):
+            raise Invalid(node.at("says"), problem)
         checks.append(Check(experiment, check, says, _one_sided(node, check, says)))
 
+    unchecked = []
+    for path_, item in root.items("unchecked", default=[]):
+        node = _Node(item, path_)
+        node.only("says", "why")
+        says = node.text("says", limit=400)
+        if plain(says).lower() not in words:
+            raise Invalid(node.at("says"), f"{says!r} is not in the lesson's text; quote the "
+                          "words exactly as the lesson says them")
+        unchecked.append(Unchecked(says, node.text("why", limit=400)))
+
     cited = _citations(texts, references)
+    experiments = recording(experiments, [(c.experiment, c.expect) for c in checks]
+                            + ([(prediction.experiment, prediction.check)] if prediction else []))
 
     lesson = Lesson(id=root.ident("id"), file=path.name, order=root.get("order", int),
                     title=root.text("title", limit=120), summary=root.text("summary", limit=400),
                     intro=intro, experiments=experiments, steps=steps, prediction=prediction,
                     checkpoints=tuple(checkpoints), checks=tuple(checks),
-                    references=tuple(cited), goal=goal)
+                    references=tuple(cited), goal=goal, unchecked=tuple(unchecked))
     return lesson
+
+
+def recording(experiments: tuple[Experiment, ...],
+              reads: list[tuple[str, Comparison]]) -> tuple[Experiment, ...]:
+    """Mark the experiments that ``(experiment, check)`` pairs read ``events.*`` of: only they
+    run with their per-request events. A pair records on both sides when either side's checks
+    need it (side B is made from A)."""
+    needs = {(ref.experiment or own).removesuffix(SIDE_B) for own, expect in reads
+             for ref in expect.refs() if ref.key in EVENT_KEYS}
+    return tuple(replace(e, record=True) if e.id in needs else e for e in experiments)
 
 
 def _load_references(directory: Path) -> dict[str, Reference]:

@@ -39,6 +39,7 @@ class Experiment:
     max_seeds_why: str = ""       # required with max_seeds: why fewer seeds still prove the claims
     windows: tuple[Window, ...] = ()  # stretches of the run its checks read (window.NAME.FIELD)
     compare: dict[str, Any] | None = None  # side B: overrides on top of this experiment (side A)
+    record: bool = False  # a check reads events.* (lessons/eventstats.py): run it with its events
 
     def side_b(self) -> "Experiment | None":
         """Side B of the declared pair as an experiment of its own, ``ID.b``, or None.
@@ -122,6 +123,16 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Unchecked:
+    """Words of the lesson that state a number or a comparison no run can check, and why: the
+    formula's arithmetic, a setting the student picks, a hypothetical. ``sentences.unbacked``
+    counts them as backed; everything else a lesson states about a run needs a check."""
+
+    says: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Goal:
     """A task the student must meet with their own settings (the capstone), checked on their run."""
 
@@ -145,6 +156,7 @@ class Lesson:
     checks: tuple[Check, ...]
     references: tuple[str, ...]
     goal: Goal | None = None
+    unchecked: tuple[Unchecked, ...] = ()
 
     def experiment(self, experiment_id: str) -> Experiment:
         """One of ``runs()`` by id: an experiment, or the side B (``ID.b``) of a pair."""

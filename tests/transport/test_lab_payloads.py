@@ -122,7 +122,11 @@ def test_bad_control_gets_an_error_and_the_run_carries_on(lab, label, field, pay
     c.pump()
     assert c.last_error()["field"] == field
     assert c.wait_finished(run_id)["summary"]["completed"] == 50
-    assert [s["status"] for s in c.of("state", run_id)] == ["finished"]
+    # Nothing the bad control asked for happened: the only states are the run's own (its end,
+    # and the length and moments its worker tells once it knows them, late on a busy machine).
+    states = c.of("state", run_id)
+    assert [s["action"] for s in states if s["action"] not in ("length", "moments")] == [None]
+    assert states[-1]["status"] == "finished"
 
 
 def test_someone_elses_run_id_is_unknown_and_their_run_is_untouched(lab):

@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 ARGS ?=
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 4
 CHECK := tests/engine tests/transport/test_lab_payloads.py tests/transport/test_layers.py \
 	tests/browser/test_lab.py::test_promise_coalescing_sends_one_query_per_chunk
 
@@ -22,16 +23,22 @@ test: $(VENV)/.stamp-dev
 	@tests/require.sh openssl openssl
 	@tests/require.sh systemd-analyze systemd
 	@tests/require.sh prlimit util-linux
-	@# Most tests wait on a browser, a server or a worker: they run three at a time. Those that time
-	@# a server or drive the real services run alone afterwards (marker `serial`, tests/conftest.py).
-	@# Both parts always run; `make test` fails if either failed. Exit 5 is "no test selected" (a
-	@# PYTEST_ARGS that picks only one kind).
-	@failed=0; \
-	$(PY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder -m "not serial" --durations=15 \
-		$(PYTEST_ARGS) \
-		|| [ $$? -eq 5 ] || failed=1; \
+	@# Most tests wait on a browser, a server or a worker: they run $(TEST_WORKERS) at a time. Those that
+	@# time a server or drive the real services run alone afterwards (marker `serial`). The lessons'
+	@# claims on many seeds (marker `claims`, minutes of CPU and nothing else) run beside both, at a
+	@# low priority, on the cores the waiting tests leave idle (tests/conftest.py says why); their
+	@# output is printed at the end. All three always run; `make test` fails if any failed. Exit 5
+	@# is "no test selected" (a PYTEST_ARGS that picks only one kind).
+	@mkdir -p test-artifacts; failed=0; \
+	nice -n 10 $(PY) -m pytest -m claims --durations=5 $(PYTEST_ARGS) > test-artifacts/claims.log 2>&1 & \
+	claims=$$!; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not serial and not claims" \
+		--durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	$(PY) -m pytest -m serial --durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
-	if [ $$failed -ne 0 ]; then echo "make test: some tests failed (see both parts above)"; fi; \
+	echo "== the lessons' claims, run beside the two parts above (test-artifacts/claims.log):"; \
+	wait $$claims || [ $$? -eq 5 ] || failed=1; \
+	cat test-artifacts/claims.log; \
+	if [ $$failed -ne 0 ]; then echo "make test: some tests failed (see the three parts above)"; fi; \
 	exit $$failed
 
 # The quick loop for contributors (under 90 s on a 2-core machine): the engine, the validation of

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -50,7 +50,7 @@ from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, CHUN
 from webapp.engine.histogram import LogHistogram
 from webapp.engine.lifecycle import WAITS
 from webapp.engine.moments import HERD_KEYS
-from webapp.engine.scenario import Scenario, ScenarioError, parse_scenario
+from webapp.engine.scenario import Scenario, ScenarioError, Strategy, parse_scenario
 from webapp.real import datastore
 from webapp.real.counters import COUNTERS
 from webapp.real.services import (MAX_CONNECTIONS, Endpoints, end_run_backends,
@@ -66,6 +66,10 @@ HERD_WINDOW_S = 0.05         # the first instant's herd: the arrivals planned th
 SPREAD_SLACK_S = 0.01        # reads spreading this much wider than planned are still the herd
 HERD_FACTOR = 3.0            # a stretched herd's fetching lasts this many times its take-in
 MAX_STRETCHED_S = 2.0
+# A stretched lease stays within what a scenario may ask (a query stretched 2,000 times, from 1 ms
+# to 2 s, would take a 5 s lease to 10,000 s, and the stretched scenario would be refused): the
+# longest lease allowed is 300 times the longest stretched query, so it still outlasts a live fetch.
+LEASE_MAX_MS = next(f.metadata["max"] for f in fields(Strategy) if f.name == "lease_ms")
 WAIT_S = 0.05
 _PICTURE = WAITS | {CACHE_MISS, RESPOND, RETRY}   # the events the samples' picture follows
 CHECK_EVERY = 4096            # plan(): events between budget checks
@@ -319,7 +323,7 @@ class RealRun:
                 **plain, "datastore": {**plain["datastore"],
                                        "service_ms": round(service_s * scale * 1000, 3)},
                 "strategy": {**plain["strategy"],
-                             "lease_ms": round(s.strategy.lease_ms * scale, 3)}})
+                             "lease_ms": round(min(s.strategy.lease_ms * scale, LEASE_MAX_MS), 3)}})
             self.herd["notice"] = (
                 f"This machine cannot make the planned herd now: its app servers take about "
                 f"{take_in_s * 1000:,.0f} ms to take in {len(planned):,} requests (planned: "

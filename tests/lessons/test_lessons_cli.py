@@ -19,8 +19,13 @@ SEEDS = 20  # the course's numbers must hold on every one of these seeds (issue 
 
 @pytest.mark.timeout(600)
 def test_every_claim_of_the_course_holds_on_20_seeds(capsys):
-    """The whole course, every experiment on seeds 1..20 (those with max_seeds on their spread)."""
-    status = main(["lessons", "check", "--seeds", str(SEEDS)])
+    """The whole course, every experiment on seeds 1..20 (those with max_seeds on their spread).
+
+    The runs are kept in .herdlab/lesson-runs under a version made of all of webapp's source, so a
+    second run of the suite on an unchanged tree reads them back instead of computing them again;
+    a clean clone, or any change to the code, computes them. The random draw of
+    test_lessons_random.py never reads the cache: it always runs the engine."""
+    status = main(["lessons", "check", "--seeds", str(SEEDS), "--cache"])
     out = capsys.readouterr().out
     failures = [line for line in out.splitlines() if line.startswith(("FAIL", "BROKEN"))]
     assert failures == [] and status == 0, "\n".join(failures)
@@ -260,3 +265,42 @@ def test_the_run_cache_keeps_runs_per_engine_version_and_only_the_newest_version
         os.utime(tmp_path / version, (10**9 + age, 10**9 + age))   # v5 the newest of them
     runcache.RunCache(tmp_path, version="v6")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v4", "v5", "v6"]
+
+
+def test_check_with_cache_reuses_runs_of_the_same_source_and_judges_them_afresh(
+        course_dir, add_lesson, capsys, tmp_path, monkeypatch):
+    from webapp.lessons import runcache
+    monkeypatch.setattr(runcache, "CACHE_DIR", tmp_path / "runs")
+    add_lesson("cached")
+    args = ["lessons", "check", "--dir", str(course_dir), "--seeds", "2", "--jobs", "1",
+            "--lesson", "cached", "--cache"]
+    assert main(args) == 0
+    first = [line for line in capsys.readouterr().out.splitlines() if line.startswith("ok")]
+    assert first and list((tmp_path / "runs").rglob("*.jsonl.gz"))
+
+    def no_run(run):
+        raise AssertionError(f"computed again: {run}")
+
+    monkeypatch.setattr(checks, "_summary", no_run)     # the same source: every run is read back
+    assert main(args) == 0
+    assert [line for line in capsys.readouterr().out.splitlines() if line.startswith("ok")] == first
+    monkeypatch.setattr(runcache.RunCache, "__init__", lambda self, *a, **k: (_ for _ in ()).throw(
+        AssertionError("the cache was opened")))
+    with pytest.raises(AssertionError, match="computed again"):   # without --cache: computed
+        main(args[:-1])
+
+
+def test_the_cache_version_changes_with_any_python_file_of_the_source(tmp_path):
+    from webapp.lessons.runcache import engine_version
+    tree = tmp_path / "webapp"
+    (tree / "views").mkdir(parents=True)
+    (tree / "engine.py").write_text("x = 1\n")
+    (tree / "views" / "page.py").write_text("y = 1\n")
+    before = engine_version(tree)
+    engine_version.cache_clear()
+    (tree / "views" / "page.py").write_text("y = 2\n")      # not the engine: still a new version
+    changed = engine_version(tree)
+    engine_version.cache_clear()
+    (tree / "views" / "page.py").write_text("y = 1\n")
+    (tree / "notes.md").write_text("prose")                  # not Python: the same version
+    assert changed != before and engine_version(tree) == before

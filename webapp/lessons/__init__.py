@@ -8,7 +8,7 @@
     checks.py       run a lesson's experiments and evaluate its checks, on fixed or random seeds
     shares.py       claims true in a share of runs, judged by the binomial tail
     dist.py         a claim's distribution over many seeds (lessons dist)
-    runcache.py     run summaries kept on disk for lessons dist, per engine source
+    runcache.py     run summaries kept on disk (dist, check --cache), per version of the source
     claims.py       how a check is held to its sentence (numbers, one-sided words, shares)
     sentences.py    which sentences of a page state a number or comparison, and which are backed
     render.py       safe Markdown (markdown-it + nh3) and highlighted strategy code (Pygments)

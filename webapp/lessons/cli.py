@@ -5,6 +5,7 @@
     python -m webapp lessons check --random 40      40 fresh random seeds (the suite draws these too)
     python -m webapp lessons check --seeds 1-20 --lesson queueing --jobs 2
     python -m webapp lessons check --seeds 20 --all-seeds   also the costly runs on every seed
+    python -m webapp lessons check --seeds 20 --cache       runs kept for this exact source reused
 
     python -m webapp lessons dist queueing --seeds 500            every check of one lesson
     python -m webapp lessons dist queueing 3 --seeds 500          its check number 3
@@ -15,6 +16,10 @@
 the lesson's words it backs) and exits 1 if any check fails or any lesson file is broken, so CI
 catches both a lesson whose numbers went stale and a lesson that no longer loads. With
 ``--random`` it prints the seeds it drew first, so a failure reproduces with ``--seeds``.
+
+``--cache`` reads and keeps the runs in ``.herdlab/lesson-runs`` under a version made of all of
+webapp's source (webapp/lessons/runcache.py): the suite's fixed seeds on an unchanged tree cost
+nothing, and any change to the code, or to an experiment's definition, computes them again.
 
 ``dist`` prints each claim's distribution over the seeds and whether the sentence is true as
 written (webapp/lessons/dist.py); it keeps the runs in ``.herdlab/lesson-runs`` for the engine's
@@ -49,6 +54,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     check.add_argument("--all-seeds", action="store_true",
                        help="run every experiment on every seed, even those that declare "
                             "max_seeds (the full proof; slower)")
+    check.add_argument("--cache", action="store_true",
+                       help="read and keep runs in .herdlab/lesson-runs, under a version made "
+                            "of all of webapp's source (any code change computes them again)")
     check.set_defaults(func=run_check)
 
     dist = actions.add_parser("dist", help="a claim's distribution over many seeds, and whether "
@@ -76,6 +84,7 @@ def run_check(args: argparse.Namespace) -> int:
     """Return 0 when every lesson loads and every check holds, else 1 (2 for bad arguments)."""
     from webapp.lessons.checks import check_lessons, parse_seeds, random_seeds, seed_list
     from webapp.lessons.loader import LESSONS_DIR, load_course
+    from webapp.lessons.runcache import RunCache
 
     started = time.perf_counter()
     try:
@@ -100,7 +109,8 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"BROKEN no lesson with id {lesson_id!r}")
         failures += 1
     lessons = [lesson for lesson in course.lessons if not wanted or lesson.id in wanted]
-    outcomes = check_lessons(lessons, seeds, args.jobs, all_seeds=args.all_seeds)
+    cache = RunCache() if args.cache else None
+    outcomes = check_lessons(lessons, seeds, args.jobs, all_seeds=args.all_seeds, cache=cache)
     for outcome in outcomes:
         print(outcome.line())
         failures += not outcome.ok

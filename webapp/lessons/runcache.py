@@ -1,13 +1,17 @@
-"""Run summaries kept on disk for ``lessons dist``, keyed by the engine's own source.
+"""Run summaries kept on disk, keyed by the source of the code that made them.
 
 Measuring a claim over 1,000 seeds costs about an hour of CPU for the whole course; an author who
-rewrites a sentence and measures again should not pay it twice. A run is a pure function of the
-engine's code, its experiment and its seed, so its summary is kept under a version made of the
-source of everything a run executes (``webapp/engine``, ``webapp/strategies`` and the two lesson
-modules that run and measure it): any change there starts a fresh version. The newest
-``KEEP_VERSIONS`` versions are kept (going back to the engine of an hour ago costs nothing), older
-ones are deleted, so the cache stays within a few courses' runs (one course at 1,000 seeds is
-about 5 MB). ``lessons check``, which proves the course in CI, never reads it: it always computes.
+rewrites a sentence and measures again should not pay it twice (``lessons dist``), and the suite
+need not recompute seeds 1 to 20 on a tree whose code did not change (``lessons check --cache``).
+A run is a pure function of the code, its experiment and its seed, so its summary is kept under a
+version made of *all* of webapp's Python source and the Python version: listing only the modules
+a run executes would go stale the day one of them gains an import, so any change to the code
+starts a fresh version, and the cache can never answer for code that did not make the summary.
+A lesson's text and checks are not part of the version: checks are judged afresh on the kept
+summaries, and an experiment's definition (preset, overrides, windows, recording) is each run's
+key. A clean clone has no cache and computes everything; the suite's random draw never reads it.
+The newest ``KEEP_VERSIONS`` versions are kept, older ones are deleted, so the cache stays within
+a few courses' runs (one course at 1,000 seeds is about 5 MB).
 
 Layout: ``.herdlab/lesson-runs/VERSION/RUN.jsonl.gz``, one line ``{"seed", "summary"}`` per seed
 (appended as gzip members), RUN a hash of the preset, overrides, windows and recording.
@@ -18,26 +22,25 @@ import gzip
 import hashlib
 import json
 import shutil
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / ".herdlab" / "lesson-runs"
-SOURCES = ("webapp/engine", "webapp/strategies", "webapp/lessons/experiments.py",
-           "webapp/lessons/eventstats.py")
+SOURCE = ROOT / "webapp"
 MAX_SEEDS_PER_RUN = 5000  # past this many seeds of one experiment, new ones are not kept
 KEEP_VERSIONS = 3
 
 
-@lru_cache(maxsize=1)
-def engine_version() -> str:
-    """A hash of the source of everything a run executes (16 hex digits)."""
-    digest = hashlib.sha256()
-    for source in SOURCES:
-        path = ROOT / source
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+@lru_cache(maxsize=4)
+def engine_version(source: Path = SOURCE) -> str:
+    """A hash of every Python file under ``source`` (names and bytes) and of the Python version:
+    16 hex digits that change with any change to the code."""
+    digest = hashlib.sha256(sys.version.encode())
+    for file in sorted(source.rglob("*.py")):
+        digest.update(str(file.relative_to(source)).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -11,6 +11,11 @@ in its message:
 
     PYTHONPATH=. .venv/bin/python tests/engine/test_engine_golden.py --record
 
+A change that adds a feature (off by default, so no recorded run moves) adds its cases and
+records only those, leaving every recorded case byte for byte:
+
+    PYTHONPATH=. .venv/bin/python tests/engine/test_engine_golden.py --record-new
+
 The cases cover every preset (scaled down so the whole set runs in a few seconds), every
 coalescing mode, each read-path mitigation, each backoff policy, both faults with each mode, the
 cache off, many Zipf keys, a bounded queue, a pool timeout, the re-check off (the race it
@@ -153,6 +158,7 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
                                        "backoff_base_ms": 50.0},
         "cache": {"enabled": False},
         "datastore": {"connections": 4, "service_ms": 40.0, "queue_limit": 30}}, {})
+    out.update(_new_herds_cases())
     out["cache-off-promise"] = (None, {
         "duration_s": 2.0, "servers": {"count": 2},
         "clients": {"count": 500, "arrival": "poisson", "rate_per_s": 400.0},
@@ -168,6 +174,42 @@ def cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
         "datastore": {"connections": 4, "service_ms": 40.0, "pool_timeout_s": 0.3}}, {})
     out.update(_combination_cases())
     return out
+
+
+SMALL_COLD = {"duration_s": 2.0, "clients": {"count": 1500, "rate_per_s": 750.0},
+              "workload": {"keys": 200}}
+SMALL_HOT = {"duration_s": 1.5, "clients": {"count": 3600}}
+
+
+def _new_herds_cases() -> dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]]:
+    """Lessons 12-14's features: a cold start and its warming, a lost cache, a cache of limited
+    shards and its remedies, "not found", private answers, and a wait timeout."""
+    return {
+        "cold-start": ("cold-start", SMALL_COLD, {}),
+        "cold-start-promise-preload": ("cold-start", merged(SMALL_COLD, _strategy(
+            coalesce="promise", preload_keys=20)), {}),
+        "cold-start-shift": ("cold-start", merged(SMALL_COLD, _strategy(traffic_shift_s=2.0)),
+                             {}),
+        "cache-lost": ("cold-start", merged(SMALL_COLD, {
+            "workload": {"cold_start": False}, "faults": {"cache_lost_at_s": 0.5},
+            "strategy": {"coalesce": "distributed"}, "servers": {"count": 3}}),
+            {"inputs": [{"t": 1.5, "kind": "lose_cache"}]}),
+        "hot-shard": ("hot-shard", SMALL_HOT, {}),
+        "hot-shard-local": ("hot-shard", merged(SMALL_HOT, {"cache": {"local_ttl_ms": 100.0}}),
+                            {}),
+        "hot-shard-replicas": ("hot-shard", merged(SMALL_HOT, {"cache": {"replicas": 4}}), {}),
+        "hot-shard-lock-expiry": ("hot-shard", merged(SMALL_HOT, {
+            "cache": {"ttl_s": 0.5}, "strategy": {"coalesce": "lock", "lock_poll_ms": 20.0}}),
+            {"sample_every": 5}),
+        "not-found": ("not-found", {"duration_s": 8.0}, {}),
+        "not-found-negative-promise": ("not-found", {"duration_s": 8.0, "cache": {
+            "negative_ttl_ms": 300.0}, "strategy": {"coalesce": "promise"}}, {}),
+        "private-notify": ("private", {"duration_s": 3.0, "clients": {"count": 120}}, {}),
+        "private-hit-for-pass": ("private", {"strategy": {"hit_for_pass_s": 120.0}}, {}),
+        "slow-fetch-wait-timeout": ("slow-fetch", _strategy(wait_timeout_ms=500.0), {}),
+        "slow-fetch-lock-wait-timeout": ("slow-fetch", _strategy(
+            coalesce="lock", wait_timeout_ms=500.0, lock_poll_ms=100.0), {}),
+    }
 
 
 def _combination_cases() -> dict[str, tuple[None, dict[str, Any], dict[str, Any]]]:
@@ -211,13 +253,17 @@ def run_case(scenario: dict[str, Any], drive: dict[str, Any]) -> tuple[bytes, by
     return lines.encode(), json.dumps(sim.summary(), sort_keys=True).encode()
 
 
-def record() -> None:
-    """Re-record every case (run from the repository root, see the module docstring)."""
+def record(only_new: bool = False) -> None:
+    """Re-record every case, or (``only_new``) only the cases not in the manifest yet, leaving
+    the others as they are (run from the repository root, see the module docstring)."""
     GOLDEN.mkdir(exist_ok=True)
-    for old in GOLDEN.glob("*.jsonl.xz"):
-        old.unlink()
-    manifest: dict[str, Any] = {}
+    manifest: dict[str, Any] = _manifest() if only_new else {}
+    if not only_new:
+        for old in GOLDEN.glob("*.jsonl.xz"):
+            old.unlink()
     for name, (preset, overrides, drive) in cases().items():
+        if name in manifest:
+            continue
         full = parse_scenario(overrides, preset=preset).to_dict()
         lines, summary = run_case(full, drive)
         n = lines.count(b"\n") + 1
@@ -266,7 +312,14 @@ def test_the_golden_set_covers_what_it_claims():
                lambda s: s.faults.fail_fetch, lambda s: not s.cache.enabled,
                lambda s: s.workload.keys > 1, lambda s: s.datastore.queue_limit > 0,
                lambda s: s.clients.retry_budget > 0, lambda s: s.faults.slow_db_for_s > 0,
-               lambda s: not s.strategy.recheck, lambda s: s.datastore.pool_timeout_s > 0):
+               lambda s: not s.strategy.recheck, lambda s: s.datastore.pool_timeout_s > 0,
+               # lessons 12-14
+               lambda s: s.workload.cold_start, lambda s: s.strategy.preload_keys > 0,
+               lambda s: s.strategy.traffic_shift_s > 0, lambda s: s.faults.cache_lost_at_s > 0,
+               lambda s: s.cache.shard_ops_per_s > 0, lambda s: s.cache.local_ttl_ms > 0,
+               lambda s: s.cache.replicas > 1, lambda s: s.workload.ask_early_s > 0,
+               lambda s: s.cache.negative_ttl_ms > 0, lambda s: s.workload.private,
+               lambda s: s.strategy.hit_for_pass_s > 0, lambda s: s.strategy.wait_timeout_ms > 0):
         assert any(on(s) for s in scns)
     drives = [case["drive"] for case in manifest.values()]
     assert {"record": False} in drives and any("step" in d for d in drives)
@@ -276,6 +329,6 @@ def test_the_golden_set_covers_what_it_claims():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--record"]:
-        raise SystemExit("usage: python tests/engine/test_engine_golden.py --record")
-    record()
+    if sys.argv[1:] not in (["--record"], ["--record-new"]):
+        raise SystemExit("usage: python tests/engine/test_engine_golden.py --record|--record-new")
+    record(only_new=sys.argv[1] == "--record-new")

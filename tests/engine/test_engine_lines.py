@@ -31,6 +31,12 @@ EXPECTED = {
                                "fetch_start:refresh"},
     "early_refresh": {"fetch_start", "fetch_start:early_refresh", "respond", "respond:db"},
     "prewarm": {"cache_set", "cache_set:prewarm"},
+    "traffic_shift": set(), "replicate": set(), "answer_mark": set(),
+    "preload": {"cache_set", "cache_set:preload"},
+    "local_cache": {"local_hit", "respond", "respond:local"},
+    "negative_cache": {"negative_hit", "respond", "respond:not_found"},
+    "hit_for_pass": {"pass", "fetch_start", "fetch_start:pass", "respond", "respond:db"},
+    "wait_timeout": {"wait_timeout", "fetch_start", "fetch_start:pass", "respond", "respond:db"},
 }
 
 
@@ -98,6 +104,11 @@ RUNS = [
     ("expiry-herd", {"clients": {"count": 15_000}, "strategy": {"early_refresh_beta": 1.0}}),
     ("retry-waves", {"strategy": {"coalesce": "promise"}, "cache": {"enabled": True},
                      "clients": {"count": 300}}),
+    ("cold-start", {"clients": {"count": 4000}, "strategy": {"preload_keys": 50}}),
+    ("hot-shard", {"clients": {"count": 2000}, "cache": {"local_ttl_ms": 100.0}}),
+    ("not-found", {"cache": {"negative_ttl_ms": 200.0}}),
+    ("private", {"strategy": {"hit_for_pass_s": 120.0}}),
+    ("slow-fetch", {"strategy": {"wait_timeout_ms": 500.0}}),
 ]
 
 

@@ -17,7 +17,7 @@ def _methods(cls) -> dict[str, inspect.Signature]:
 def test_the_simulated_host_has_every_call_of_the_port_with_the_same_parameters():
     port = _methods(Host)
     assert set(port) == {"later", "fetch", "join", "settle", "alive", "fresh", "put", "claim",
-                         "release", "watch", "notify", "note", "config", "rng", "count"}
+                         "release", "held", "watch", "notify", "note", "config", "rng", "count"}
     for name, signature in port.items():
         mine = inspect.signature(getattr(Lifecycle, name))
         assert list(mine.parameters) == list(signature.parameters), name

@@ -158,7 +158,9 @@ def test_schema_says_what_off_means_for_each_mitigation_and_null_elsewhere():
         "strategy.coalesce": "none", "strategy.stale_while_revalidate": False,
         "strategy.early_refresh_beta": 0.0, "strategy.prewarm": False,
         "cache.ttl_jitter": 0.0, "clients.backoff": "none", "clients.retry_budget": 0.0,
-        "datastore.queue_limit": 0}
+        "datastore.queue_limit": 0, "strategy.traffic_shift_s": 0.0, "strategy.preload_keys": 0,
+        "cache.local_ttl_ms": 0.0, "cache.replicas": 1, "cache.negative_ttl_ms": 0.0,
+        "strategy.hit_for_pass_s": 0.0, "strategy.wait_timeout_ms": 0.0}
     assert rows["strategy.lock_poll_ms"]["off"] is None and rows["cache.enabled"]["off"] is None
     # Off is the default everywhere: a scenario with no overrides runs no mitigation.
     assert all(row["default"] == row["off"] for row in rows.values() if row["off"] is not None)

@@ -304,7 +304,8 @@ def test_each_mitigation_implements_only_hooks_the_port_names_and_has_an_off_swi
     for cls in (*COALESCING.values(), *SWITCHED):
         names = {name for k in cls.__mro__[:-1] for name in vars(k)}     # inherited too
         looks_like_hook = {name for name in names if name.startswith("on_")
-                           or name in ("ttl", "retry_delay", "may_retry")}
+                           or name in ("ttl", "retry_delay", "may_retry", "admit", "copies",
+                                       "read_copy")}
         assert looks_like_hook and looks_like_hook <= hooks, cls
         assert cls.switch in OFF, cls
     # Load shedding is the one switch the datastore model honours itself (a bounded wait).

@@ -13,7 +13,7 @@ from webapp.lessons.loader import load_course, split_steps
 ISSUE_LESSONS = [
     "celebrity-goes-live", "why-the-cache-did-not-help", "queueing", "take-a-lock", "promises",
     "many-servers", "when-a-promise-fails", "expiry-herds", "retry-storms", "metastable-failure",
-    "live-video-at-scale", "capstone",
+    "live-video-at-scale", "cold-start", "hot-keys", "when-coalescing-goes-wrong", "capstone",
 ]
 
 

@@ -39,6 +39,18 @@ GIVEAWAYS: dict[str, tuple[str, ...]] = {
         "given the old copy", "old copy", "stale copy", "one query", "in the background",
         "served the stale", "one request refreshes", "keeps serving the expired",
     ),
+    "cold-start": (
+        "does not heal", "crashes again", "goes down again", "recovers and", "two thirds",
+        "8 of the 12", "four times", "same herd",
+    ),
+    "hot-keys": (
+        "saturat", "drowning", "line only grows", "median read", "15%", "most reads stay fast",
+        "capacity is per shard",
+    ),
+    "when-coalescing-goes-wrong": (
+        "releases the herd", "their queries crash", "waiters crash", "fails everyone",
+        "first query included", "herd comes back", "nobody is answered",
+    ),
     "metastable-failure": (
         "metastable", "does not recover", "feeds itself", "keeps the failure going",
         "sustaining", "stays up by itself", "retries keep", "find the loop", "second, stable",

@@ -58,3 +58,11 @@ class Cache:
         held = self._claims.get(name)
         if held is not None and held[0] is owner:
             del self._claims[name]
+
+    def lose(self) -> int:
+        """The cache tier restarted empty: every value and claim is gone. Returns how many
+        values were lost."""
+        lost = len(self.values)
+        self.values.clear()
+        self._claims.clear()
+        return lost

@@ -19,6 +19,14 @@ The estimate adds up, for the worst case the scenario allows, the steps the loop
 - a sample every ``sample_interval_s`` until the last request can have ended (its retries'
   longest backoffs included).
 
+Lessons 12 to 14's features: a request that waits on another's fetch may give up and fetch
+itself (``wait_timeout_ms``: one more step, and the coalescing no longer bounds the queries),
+as may every miss of a hit-for-pass key; an answer "not found" (``ask_early_s``) is a failure
+that retries; a private answer is never cached, so a lock's waiters fetch one after another
+(as when the TTL is shorter than a fetch) and a notifying lock wakes every waiter after each of
+those fetches; and with ``cache.shard_ops_per_s`` the last lookup can wait behind every
+operation the cache is asked to do, one shard's worth of service each.
+
 With inputs (engine/inputs.py), it is the worst of the scenarios the run can be in -- the
 given one, and the one after each ``set`` in time order -- each made as costly as the inputs can
 make it: a killed server is counted as ``faults.leader_dies`` (attempts fail and retry, a lease
@@ -84,13 +92,16 @@ def _parts(s: Scenario, extra_herds: int = 0) -> list[_Part]:
     keys_active = 2 if live else w.keys          # a chunk's fetch may overlap the next one's
     extra = keys_active if (st.stale_while_revalidate or st.early_refresh_beta) else 0
     leaders = s.servers.count if st.coalesce == "promise" else 1
-    per_try = requests if st.coalesce == "none" else min(requests,
+    # Hit-for-pass and a wait timeout let misses past the coalescing to query on their own.
+    bypass = st.hit_for_pass_s > 0 or st.wait_timeout_ms > 0
+    per_try = requests if st.coalesce == "none" or bypass else min(requests,
                                                          leaders * keys_active + extra)
     # An attempt fails (and retries) only by timing out, by a fault, or at a datastore that
     # can hold enough queries to overload or fill its queue (XFetch's readers refresh without
     # coordinating: any number of them at once).
     most = requests if st.early_refresh_beta else per_try
     can_fail = (c.timeout_s > 0 or s.faults.fail_fetch or s.faults.leader_dies
+                or w.ask_early_s > 0
                 or (d.crash and most >= d.overload_queue)
                 or (d.queue_limit and most > d.queue_limit))
     tries = 1 + c.retries if can_fail else 1
@@ -102,12 +113,15 @@ def _parts(s: Scenario, extra_herds: int = 0) -> list[_Part]:
     tail = _TAIL.get(d.service_dist, math.exp(3.0 * d.lognormal_sigma))
     query_s = service_s * tail * slowdown                          # one slow query
     backlog_s = queries * service_s * slowdown / d.connections    # all of them, queued
+    if w.private and st.coalesce in ("lock", "notify"):
+        backlog_s = queries * service_s * slowdown                   # one fetch at a time
     if d.queue_limit:
         backlog_s = min(backlog_s, (d.queue_limit / d.connections + 1) * service_s * slowdown
                         * tries)
     fetch_s = query_s + (st.lease_ms / 1000.0 if s.faults.leader_dies else 0.0)
 
-    per_attempt = 2 + (c.timeout_s > 0) + 2 * (s.cache.enabled and s.cache.lookup_ms > 0)
+    per_attempt = (2 + (c.timeout_s > 0) + 2 * (s.cache.enabled and s.cache.lookup_ms > 0)
+                   + (st.wait_timeout_ms > 0))
     parts = [_Part(attempts * per_attempt, ("clients.count", "clients.retries") if c.retries
                    else ("clients.count",), f"{attempts:,.0f} attempts")]
     if live:
@@ -117,7 +131,7 @@ def _parts(s: Scenario, extra_herds: int = 0) -> list[_Part]:
     if st.coalesce == "lock":
         poll_s = st.lock_poll_ms / 1000.0
         wait_s = fetch_s
-        if s.cache.ttl_s < max(fetch_s, poll_s):
+        if s.cache.ttl_s < max(fetch_s, poll_s) or w.private:
             # The value expires before the waiters see it: each fetches in turn, at a poll.
             wait_s = fetch_s + (2.0 * service_s * slowdown + poll_s) * per_herd * tries
         polls = attempts * (wait_s / poll_s + 1)
@@ -130,6 +144,9 @@ def _parts(s: Scenario, extra_herds: int = 0) -> list[_Part]:
         lease_s = st.lease_ms / 1000.0
         wait_s = backlog_s + fetch_s
         wakes = attempts * (3 + wait_s / lease_s)
+        if w.private:
+            # Nothing is cached: each of the herd's fetches, in turn, wakes every waiter.
+            wakes += attempts * per_herd * tries
         parts.append(_Part(wakes, ("clients.count", "strategy.lease_ms"),
                            f"lock waiters are woken (once, or once per {st.lease_ms:g} ms lease "
                            f"while a fetch can take {wait_s:,.1f} s)"))
@@ -146,6 +163,12 @@ def _parts(s: Scenario, extra_herds: int = 0) -> list[_Part]:
     retry_wait_s = sum(retry_delay_bound_s(c, n) for n in range(1, tries))
     drain_s = (min(c.timeout_s * tries, backlog_s) if c.timeout_s else backlog_s)
     drain_s = max(drain_s, backlog_s) + retry_wait_s + query_s + fetch_s
+    if s.cache.shard_ops_per_s:
+        # The last lookup can queue behind every operation asked of the cache: the lookups,
+        # a write per query at each copy, and a read and a claim per poll or wake-up.
+        polls = sum(p.steps for p in parts[1:])
+        ops = attempts + queries * s.cache.replicas + 2 * polls
+        drain_s += ops / s.cache.shard_ops_per_s
     if d.crash:
         drain_s += d.recovery_s * tries
     samples = (s.duration_s + drain_s) / s.sample_interval_s + 2

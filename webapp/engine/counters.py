@@ -3,7 +3,10 @@
 NAMES = ("requests", "arrived", "completed", "errors", "timeouts", "retries", "retries_denied",
          "db_queries", "db_rejected", "db_failed", "db_cancelled", "coalesced", "cache_hits",
          "cache_misses", "stale_served",
-         "after_requests", "after_completed")   # those that arrived after the trigger (metrics)
+         "after_requests", "after_completed",   # those that arrived after the trigger (metrics)
+         # Lessons 12-14's features; the summary shows each only when its feature is on
+         # (metrics.FEATURES), so runs without them are unchanged.
+         "sent_elsewhere", "local_hits", "not_found", "negative_hits", "passed", "wait_timeouts")
 
 
 class Counters:

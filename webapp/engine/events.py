@@ -33,6 +33,13 @@ DB_STATE = "db_state"
 DB_SLOW = "db_slow"
 CHUNK_PUBLISHED = "chunk_published"
 MOMENT = "moment"
+# Lessons 12-14: made only in runs that turn their features on.
+LOCAL_HIT = "local_hit"
+NEGATIVE_HIT = "negative_hit"
+NOT_FOUND = "not_found"
+PASS = "pass"
+WAIT_TIMEOUT = "wait_timeout"
+CACHE_LOST = "cache_lost"
 INPUT = "input"
 SAMPLE = "sample"
 
@@ -69,6 +76,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     RETRY_DENIED: ("attempt", "reason"),
     RESPOND: ("attempt", "status", "latency_ms", "source"),
     SERVER_DOWN: (),
+    LOCAL_HIT: ("attempt",),
+    NEGATIVE_HIT: ("attempt",),
+    NOT_FOUND: ("query",),
+    PASS: ("attempt",),
+    WAIT_TIMEOUT: ("attempt",),
+    CACHE_LOST: ("values",),
     DB_STATE: ("state", "recover_at"),
     DB_SLOW: ("factor", "until"),
     CHUNK_PUBLISHED: ("chunk",),
@@ -85,7 +98,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
 
 # Made whatever is recorded per request (``viewer`` is always None): a summary-only run makes
 # exactly these, the same as a recorded run.
-SYSTEM = frozenset((SAMPLE, DB_STATE, DB_SLOW, CHUNK_PUBLISHED, SERVER_DOWN, MOMENT, INPUT))
+SYSTEM = frozenset((SAMPLE, DB_STATE, DB_SLOW, CHUNK_PUBLISHED, SERVER_DOWN, MOMENT, INPUT,
+                    CACHE_LOST))
 
 COMMON = ("t", "kind", "req", "viewer", "server", "key")
 _INDEX = {kind: {name: 6 + i for i, name in enumerate(names)} for kind, names in FIELDS.items()}

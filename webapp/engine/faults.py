@@ -12,6 +12,8 @@ datastore slows down for a while.
   takes ``slow_factor`` times as long (a bad deploy, a noisy neighbour, a failover): a trigger
   that is gone afterwards. Whether the run recovers when it is gone is the question
   (metastable failures: the ``metastable`` preset). An input can slow it too (``slow_db``).
+- ``faults.cache_lost_at_s`` > 0: at that time the whole cache tier is lost and restarts empty
+  (``Lifecycle.lose_cache``; an input can do it too, ``lose_cache``).
 """
 from webapp.engine.datastore import Query
 from webapp.engine.events import DB_SLOW, Event
@@ -37,6 +39,8 @@ class Faults:
             lifecycle.on_fetch = self.on_fetch
         if f.slow_db_for_s:
             loop.later(f.slow_db_at_s, self.slow_db, f.slow_factor, f.slow_db_for_s)
+        if f.cache_lost_at_s:
+            loop.later(f.cache_lost_at_s, lifecycle.lose_cache)
 
     def slow_db(self, t: float, factor: float, for_s: float | None) -> None:
         """From now on queries that start take ``factor`` times as long: for ``for_s`` seconds,

@@ -20,6 +20,8 @@ field (``inputs[2].server``) and what is allowed. The kinds:
     {"t", "kind": "set", "key": switch,           a mitigation switch (a schema row whose "off"
      "value": v}                                  is not null, strategy.coalesce included) takes
                                                   value v from now on
+    {"t", "kind": "lose_cache"}                   the whole cache tier is lost and restarts
+                                                  empty, as with faults.cache_lost_at_s
 
 Rules. ``t`` is a finite number from 0 to ``duration_s + MAX_AFTER_S``; a run takes at most
 ``MAX_INPUTS`` inputs. An input acts at exactly its ``t``, after everything else due at that
@@ -58,6 +60,7 @@ KINDS: dict[str, tuple[str, ...]] = {           # each kind's fields besides t a
     "delete_key": ("key",),
     "slow_db": ("factor", "for_s"),
     "set": ("key", "value"),
+    "lose_cache": (),
 }
 _OPTIONAL = {"key", "for_s"}
 _KEY = re.compile(r"(key|chunk)-(0|[1-9][0-9]{0,8})")
@@ -102,6 +105,9 @@ def check_input(scenario: Scenario, record: Any, where: str = "input",
             raise ScenarioError(f"{where}.kind", "a run with 2 servers or more (someone must "
                                 "survive)", "cannot be kill_server here")
         out["server"] = int(_number(record["server"], f"{where}.server", 0, n - 1, whole=True))
+    elif kind == "lose_cache" and not scenario.cache.enabled:
+        raise ScenarioError(f"{where}.kind", "a run with a cache (cache.enabled)",
+                            "cannot be lose_cache here")
     elif kind in ("expire_key", "delete_key") and "key" in record:
         out["key"] = _cache_key(scenario, record["key"], f"{where}.key", keys)
     elif kind == "slow_db":
@@ -230,6 +236,10 @@ class Inputs:
         key = record.get("key") or self.newest_key()
         found = self.life.cache.values.pop(key, None) is not None
         self._event(t, seq, "delete_key", None if found else "not cached", key=key)
+
+    def _lose_cache(self, t: float, seq: int, record: dict[str, Any]) -> None:
+        self._event(t, seq, "lose_cache")
+        self.life.lose_cache(t)
 
     def _slow_db(self, t: float, seq: int, record: dict[str, Any]) -> None:
         factor, for_s = record["factor"], record.get("for_s")

@@ -35,15 +35,16 @@ from typing import Any, Callable, Sequence
 from webapp.engine.cache import Cache
 from webapp.engine.counters import Counters
 from webapp.engine.datastore import Datastore, Query
-from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_MISS, CACHE_SET, FETCH_START,
-                                  LOCK_WAIT, MARKER_WAIT, PROMISE_WAIT, RESPOND, RETRY,
-                                  RETRY_DENIED, SERVER_DOWN, TIMEOUT, Event)
+from webapp.engine.events import (ARRIVE, CACHE_HIT, CACHE_LOST, CACHE_MISS, CACHE_SET,
+                                  FETCH_START, LOCK_WAIT, MARKER_WAIT, NOT_FOUND, PROMISE_WAIT,
+                                  RESPOND, RETRY, RETRY_DENIED, SERVER_DOWN, TIMEOUT, Event)
 from webapp.engine.loop import Loop, cancel, cancel_timer
 from webapp.engine.mitigations import Mitigations
 from webapp.engine.moments import Moments
 from webapp.engine.recorder import Recorder
 from webapp.engine.scenario import Scenario
 from webapp.engine.servers import Servers
+from webapp.engine.shards import Shards
 from webapp.engine.trace import LookDelays
 from webapp.engine.waits import QueryWaits
 
@@ -72,6 +73,7 @@ class Request:
 
 
 WAITS = frozenset((PROMISE_WAIT, LOCK_WAIT, MARKER_WAIT))    # waiting on another's fetch
+_LOADED = frozenset(("warm_start", "preload"))     # written before the run: no shard's time
 
 
 class Lifecycle(QueryWaits):
@@ -116,6 +118,12 @@ class Lifecycle(QueryWaits):
         self.moments = Moments(recorder, s, loop.later)
         self.db.moments = self.moments
         self.on_fetch: Callable[[float, Query], None] | None = None   # faults.py
+        # Lessons 12-14: the cache tier's shards (None: it answers at once), and whether a key
+        # exists yet (workload.py sets it when viewers ask for chunks before they are published).
+        self.shards = (Shards(s.cache.shards, s.cache.shard_ops_per_s)
+                       if s.cache.shard_ops_per_s and s.cache.enabled else None)
+        self.published: Callable[[str, float], bool] | None = None
+        self._private = s.workload.private
         self._watchers: dict[str, deque[list]] = {}   # name -> [fn, args, timer], FIFO
         self._queries = 0
         self._planned = planned              # a trace's planned arrivals, in its order
@@ -139,7 +147,7 @@ class Lifecycle(QueryWaits):
         self._emit = recorder.out.append       # the hot paths' events, made in place
         # When an attempt's timeout is due after its cache lookup, its timer is made only if
         # the lookup did not answer it (most attempts are answered there, and need none).
-        self._timer_after_lookup = self._lookup_s <= self._timeout_s
+        self._timer_after_lookup = self._lookup_s <= self._timeout_s and self.shards is None
         self._lookups = loop.lookups.entries
         loop.arrivals.handler = self.arrive
         loop.lookups.handler = self._lookup
@@ -158,11 +166,23 @@ class Lifecycle(QueryWaits):
         self._on_request = m.hooks("on_request")
         self._may_retry = m.hooks("may_retry")
         self.on_publish = m.hooks("on_publish")
+        self.on_start = m.hooks("on_start")
+        self._admit = m.hooks("admit")
+        self._on_arrive = m.hooks("on_arrive")
+        self._on_absent = m.hooks("on_absent")
+        self._on_fetched = m.hooks("on_fetched")
+        self._on_wait = m.hooks("on_wait")
+        copies, read_copy = m.hooks("copies"), m.hooks("read_copy")
+        self._copies = copies[0] if copies else None
+        self._read_copy = read_copy[0] if read_copy else None
         # See _arrive_light: no timer before the lookup, every server alive, no events to
-        # record, no mitigation to tell of a new request, no planned arrival to keep.
+        # record, no mitigation to tell of a new request or to answer it before its lookup,
+        # no planned arrival to keep, lookups landing in the order they were made (no shard
+        # queues).
         self._light = (self._cache_on and self._lookup_s > 0 and all(self._alive)
                        and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
-                       and self._every != 1 and not self._on_request and not self._planned)
+                       and self._every != 1 and not self._on_request and not self._planned
+                       and not self._on_arrive and self.shards is None)
 
     def use(self, scenario: Scenario) -> None:
         """Switch to ``scenario`` (the same but for a mitigation switch, engine/inputs.py) from
@@ -200,6 +220,8 @@ class Lifecycle(QueryWaits):
             if self._planned:                    # a trace's: when it was meant to come
                 t0 = self._planned[self._replayed]
                 self._replayed += 1
+            if self._admit and not all(admit(t) for admit in self._admit):
+                return                           # a traffic shift sent it to another cluster
             if self._light and (self._every == 0 or not self._traced(viewer)):
                 self._arrive_light(t, viewer, key)
                 return
@@ -214,12 +236,17 @@ class Lifecycle(QueryWaits):
         self.counters.arrived += 1
         if req.traced:
             self._emit(Event((t, ARRIVE, req.id, req.viewer, server, req.key, attempt)))
+        for hook in self._on_arrive:             # a local cache answers before the lookup
+            if hook(t, req, attempt, server):
+                return
         if self._timeout_s:
             req.deadline = t + self._timeout_s
             if not self._timer_after_lookup:         # due before the lookup: make it now
                 req.timer = [req.deadline, req, attempt]
                 self.loop.push_timeout(req.timer)
-        if self._lookup_s and self._cache_on:
+        if self.shards is not None:
+            self._shard_lookup(t, req, attempt, server)
+        elif self._lookup_s and self._cache_on:
             self._lookups.append((t + self._lookup_s, req, attempt, server))
         elif self._cache_on:
             self._lookup(t, req, attempt, server)
@@ -227,6 +254,18 @@ class Lifecycle(QueryWaits):
             req.missed = True
             self._on_miss(t, req, attempt, server)
             self._after_lookup(req, attempt)
+
+    def _shard_lookup(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """The cache tier has a limit (shards.py): the lookup lands once its shard has served
+        it, plus the round trip. Lookups of different shards no longer land in the order they
+        were made, so each is a timer, and its attempt waits in ``open`` for a dying server to
+        find."""
+        copy = self._read_copy(req.key) if self._read_copy else 0
+        done = self.shards.lookup(t, req.key, copy)
+        self.loop.later(done + self._lookup_s, self._lookup, req, attempt, server)
+        if not req.tracked:
+            req.tracked = True
+            self.open[req.id] = req
 
     def _arrive_light(self, t: float, viewer: int, key: str) -> None:
         """A new request that nothing can touch before its lookup (no event to record, no timer
@@ -280,6 +319,10 @@ class Lifecycle(QueryWaits):
                 if hook(t, req, attempt, server, entry):
                     self._after_lookup(req, attempt)
                     return
+        for hook in self._on_absent:             # a remembered "not found", or hit-for-pass
+            if hook(t, req, attempt, server):
+                self._after_lookup(req, attempt)
+                return
         self.counters.cache_misses += 1
         if req.traced:
             self.recorder.note(CACHE_MISS, t, req, server, attempt)
@@ -446,8 +489,17 @@ class Lifecycle(QueryWaits):
         on_done, q.on_done = q.on_done, None    # it answers once (and a mitigation may hold
         if not self.servers.alive[q.server]:    # the query: no cycle through its callback)
             return                       # the server that asked is gone; nobody hears the answer
-        if ok and self._cache_on:
+        status = "ok" if ok else "error"
+        if ok and self.published is not None and not self.published(q.key, t):
+            ok, status = False, "not_found"      # asked for before it exists (ask_early_s)
+            self.counters.not_found += 1
+            self.recorder.note(NOT_FOUND, t, q.req, q.server, q.id)
+        elif ok and self._private:
+            status = "uncacheable"
+        if status == "ok" and self._cache_on and q.role != "pass":   # a pass is never cached
             self.cache_put(t, q.key, q.role, t - q.t_submit, q.req, q.server)
+        for hook in self._on_fetched:
+            hook(t, q.key, q.server, status)
         if q.role == "leader":
             self.moments.resolving(t, q, ok)
         on_done(t, ok)
@@ -457,6 +509,8 @@ class Lifecycle(QueryWaits):
         ttl = self.scenario.cache.ttl_s
         for hook in self._ttl:
             ttl = hook(ttl)
+        if self.shards is not None and role not in _LOADED:   # each copy takes its turn
+            self.shards.op(t, key, self._copies(key) if self._copies else 1)
         self.cache.put(key, t, ttl, delta)
         if self._looks is not None:
             self._written[key] = t
@@ -464,6 +518,13 @@ class Lifecycle(QueryWaits):
         if self.recorder.requests and (req is None or req.traced):
             self._emit(Event((t, CACHE_SET, req.id if req else None, req.viewer if req else None,
                               server, key, role, ttl)))
+
+    def lose_cache(self, t: float) -> None:
+        """The cache tier is lost and restarts empty (``faults.cache_lost_at_s``, or an input):
+        every value, lock and marker is gone; servers' own memory (promises, local copies) is
+        not."""
+        lost = self.cache.lose()
+        self.recorder.system(Event((t, CACHE_LOST, None, None, None, None, lost)))
 
     def close(self) -> None:
         """A request and the query it waits for point at each other: cut those links (the
@@ -525,6 +586,9 @@ class Lifecycle(QueryWaits):
         return self.servers.alive[server]
 
     def fresh(self, key: str, t: float) -> bool:
+        if self.shards is not None:              # a poll takes its turn at a copy's shard
+            copy = self._read_copy(key) if self._read_copy else 0
+            self.shards.take(t, self.shards.shard(key, copy))
         if self._read_ago:        # a look's read, made that long ago (``_look``)
             t -= self._read_ago
             self._read_ago = 0.0
@@ -537,7 +601,14 @@ class Lifecycle(QueryWaits):
 
     def claim(self, name: str, owner: Any, server: int, t: float,
               lease_s: float) -> tuple[bool, int | None]:
+        if self.shards is not None:
+            self.shards.op(t, name)
         return self.cache.claim(name, owner, server, t, lease_s)
+
+    def held(self, name: str, t: float) -> bool:
+        if self.shards is not None:
+            self.shards.op(t, name)
+        return self.cache.held(name, t)
 
     def release(self, name: str, owner: Any) -> None:
         self.cache.release(name, owner)
@@ -578,6 +649,8 @@ class Lifecycle(QueryWaits):
     def note(self, kind: str, t: float, req: Request, server: int | None, *fields: Any) -> None:
         if kind in WAITS:
             self.moments.waiting_on(req, server)
+            for hook in self._on_wait:
+                hook(t, req, fields[0], server)
         self._count_made(kind)
         self.recorder.note(kind, t, req, server, *fields)
 

@@ -1,8 +1,20 @@
 """The summary of a run: pure functions over a record of it (Ciw's and 500 Lines' habit:
 results are records, metrics are computed from them afterwards)."""
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+# Counters of lessons 12-14's features, each with the scenario key that turns it on: the summary
+# has a counter only in a run where its feature is on (or was switched on by an input), so a run
+# without them has exactly the keys it always had.
+FEATURES = {
+    "sent_elsewhere": "strategy.traffic_shift_s",   # arrivals a traffic shift sent to a warm cluster
+    "local_hits": "cache.local_ttl_ms",             # answered from a server's local cache
+    "not_found": "workload.ask_early_s",            # queries answered 'not found' (too early)
+    "negative_hits": "cache.negative_ttl_ms",       # lookups answered by a cached 'not found'
+    "passed": "strategy.hit_for_pass_s",            # misses sent straight on by hit-for-pass
+    "wait_timeouts": "strategy.wait_timeout_ms",    # waiters that gave up and fetched themselves
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class RunRecord:
     seed: int
     coalesce: str
     after_s: float                    # faults.slow_db_at_s + faults.slow_db_for_s
+    extra: dict[str, Any] = field(default_factory=dict)   # the keys of features that are on
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -95,4 +108,5 @@ def summary(run: RunRecord) -> dict[str, Any]:
         "moments": run.moments,
         "moments_dropped": run.moments_dropped,
         "inputs_applied": run.inputs_applied,
+        **run.extra,
     }

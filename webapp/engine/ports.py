@@ -28,6 +28,8 @@ class Request(Protocol):
 
     id: int
     key: str
+    attempt: int            # the attempt in flight (a retry makes the one before it stale)
+    done: bool              # the request has ended (answered, or failed for good)
 
 
 class Entry(Protocol):
@@ -90,6 +92,9 @@ class Host(Protocol):
 
     def release(self, name: str, owner: Any) -> None:
         """Drop ``name`` if ``owner`` still holds it (its lease may have run out)."""
+
+    def held(self, name: str, t: float) -> bool:
+        """Does anyone hold ``name`` with a lease that has not run out? (Redis ``EXISTS``.)"""
 
     def watch(self, t: float, name: str, fn: Callable[..., None], timeout_s: float,
               *args: Any) -> None:
@@ -156,3 +161,30 @@ class Mitigation(Protocol):
 
     def on_server_down(self, t: float, server: int) -> None:
         """``server`` died: forget what this mitigation kept in its memory."""
+
+    # ---- lessons 12-14: the cache tier's limits and answers, and cold starts
+    def admit(self, t: float) -> bool:
+        """A new request arrives at ``t``: False sends it to another cluster (it is not run)."""
+
+    def on_start(self, t: float, keys: list[str]) -> None:
+        """hot_key: the run begins; ``keys`` are its keys, most popular first."""
+
+    def on_arrive(self, t: float, req: Request, attempt: int, server: int) -> bool:
+        """An attempt reached ``server``, before it asks the shared cache: True answers it."""
+
+    def copies(self, key: str) -> int:
+        """How many shards hold a copy of ``key`` (a write goes to each)."""
+
+    def read_copy(self, key: str) -> int:
+        """Which copy of ``key`` (0 .. copies - 1) a read goes to."""
+
+    def on_absent(self, t: float, req: Request, attempt: int, server: int) -> bool:
+        """No fresh value (and no stale one served): True takes the attempt over before the
+        coalescing strategy counts a miss."""
+
+    def on_fetched(self, t: float, key: str, server: int, status: str) -> None:
+        """The datastore answered a query for ``key`` sent by ``server``: ``status`` is ``ok``
+        (cached), ``uncacheable`` (a private answer: not cached), ``not_found`` or ``error``."""
+
+    def on_wait(self, t: float, req: Request, attempt: int, server: int) -> None:
+        """This attempt starts waiting on another request's fetch (a promise, lock or marker)."""

@@ -150,5 +150,107 @@ PRESETS: dict[str, dict[str, Any]] = {
             "datastore": {"connections": 1, "service_ms": 10.0, "service_dist": "exponential"},
         },
     },
+    "cold-start": {
+        "title": "A new cluster with an empty cache",
+        "description": "2,000 requests a second over 2,000 keys of Zipf popularity reach a cluster "
+                       "whose cache is empty (a new cluster, or a cache tier just restarted). "
+                       "Warm, the same traffic never reaches the datastore (workload.cold_start="
+                       "false); cold, every key's first readers miss at once, the datastore "
+                       "overloads and crashes, and failed queries fill nothing, so it crashes "
+                       "again after each recovery. Coalescing on every key (coalesce=promise) is "
+                       "not enough: most misses are for different keys. "
+                       "strategy.traffic_shift_s=10 (send the new cluster a share of the traffic "
+                       "that grows over 10 s) or strategy.preload_keys=500 (load the 500 most "
+                       "popular keys first) keep it up. faults.cache_lost_at_s loses a warm "
+                       "cache mid-run.",
+        "scenario": {
+            "duration_s": 12.0,
+            "sample_interval_s": 0.1,
+            "clients": {"count": 24_000, "arrival": "poisson", "rate_per_s": 2000.0,
+                        "timeout_s": 2.0},
+            "workload": {"keys": 2000, "zipf_s": 1.0, "cold_start": True},
+            "cache": {"ttl_s": 600.0},
+            "datastore": {"connections": 8, "service_ms": 16.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.5, "contention": 0.5, "crash": True,
+                          "overload_queue": 100, "crash_after_s": 1.0, "recovery_s": 2.0},
+        },
+    },
+    "hot-shard": {
+        "title": "One hot key saturates its cache shard",
+        "description": "2,400 cache reads a second over 100 warm keys of Zipf popularity, on a "
+                       "cache of 8 shards that serve 500 operations a second each: the tier is "
+                       "at 60% of its capacity, but the hottest key alone sends its shard more "
+                       "than it can serve, and reads of every key on that shard queue until "
+                       "clients give up. cache.local_ttl_ms=100 (a local copy on each server) or "
+                       "cache.replicas=4 (the key on 4 shards) spread it. The datastore is never "
+                       "asked.",
+        "scenario": {
+            "duration_s": 5.0,
+            "sample_interval_s": 0.1,
+            "clients": {"count": 12_000, "arrival": "poisson", "rate_per_s": 2400.0,
+                        "timeout_s": 1.0},
+            "servers": {"count": 4},
+            "workload": {"keys": 100, "zipf_s": 1.2},
+            "cache": {"ttl_s": 600.0, "lookup_ms": 0.5, "shards": 8, "shard_ops_per_s": 500.0},
+            "datastore": {"connections": 8, "service_ms": 20.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.5},
+        },
+    },
+    "not-found": {
+        "title": "Players ask for a chunk before it exists",
+        "description": "The classroom stream on 2 servers, pre-warmed, but each chunk's 300 "
+                       "viewers start asking 0.5 s before it is published. Until then the "
+                       "datastore answers 'not found' and the players ask again every 200 ms: "
+                       "every early request is a query, and the datastore overloads on answers "
+                       "that say nothing. cache.negative_ttl_ms keeps the 'not found' in the "
+                       "cache briefly.",
+        "scenario": {
+            "duration_s": 16.0,
+            "clients": {"count": 300, "arrival": "burst", "window_s": 1.0, "timeout_s": 6.0,
+                        "retries": 5, "backoff": "fixed", "backoff_base_ms": 200.0},
+            "servers": {"count": 2},
+            "workload": {"kind": "live_video", "segment_s": 4.0, "ask_early_s": 0.5},
+            "cache": {"lookup_ms": 2.0, "ttl_s": 60.0},
+            "strategy": {"prewarm": True},
+            "datastore": {"connections": 4, "service_ms": 50.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.3, "contention": 1.0, "crash": True,
+                          "overload_queue": 40, "crash_after_s": 1.0, "recovery_s": 3.0},
+        },
+    },
+    "private": {
+        "title": "Answers that cannot be shared",
+        "description": "60 requests a second for one key whose answers are private (never cached, "
+                       "never shared), to a datastore that answers in 50 ms. Without coalescing "
+                       "(coalesce=none) each request queries and is answered in about 50 ms. With a "
+                       "coalescing cache (coalesce=notify, Varnish's waiting list) the requests "
+                       "queue behind one fetch that serves only its own request: they go one at a "
+                       "time, 20 a second, and most time out. strategy.hit_for_pass_s remembers "
+                       "that the key is uncacheable and lets the requests through at once.",
+        "scenario": {
+            "duration_s": 4.0,
+            "clients": {"count": 240, "arrival": "poisson", "rate_per_s": 60.0, "timeout_s": 2.0},
+            "workload": {"private": True},
+            "strategy": {"coalesce": "notify"},
+            "datastore": {"connections": 8, "service_ms": 50.0, "service_dist": "lognormal",
+                          "lognormal_sigma": 0.3},
+        },
+    },
+    "slow-fetch": {
+        "title": "A slow fetch and waiters that give up on it",
+        "description": "300 requests within 1 s for one new key whose value takes 2 s to compute; "
+                       "with a promise, one query and everyone answered after it. "
+                       "strategy.wait_timeout_ms=500: each waiter stops waiting after 0.5 s and "
+                       "queries itself, the datastore is flooded, crashes, and fails everyone, "
+                       "the first query included. A timeout longer than the fetch (5000) never "
+                       "fires.",
+        "scenario": {
+            "duration_s": 4.0,
+            "clients": {"count": 300, "arrival": "burst", "window_s": 1.0, "timeout_s": 10.0},
+            "strategy": {"coalesce": "promise"},
+            "datastore": {"connections": 8, "service_ms": 2000.0, "service_dist": "constant",
+                          "contention": 1.0, "crash": True, "overload_queue": 100,
+                          "crash_after_s": 0.5, "recovery_s": 3.0},
+        },
+    },
 }
 

@@ -77,6 +77,18 @@ class Workload:
     zipf_s: float = _spec(1.0, "Zipf exponent for key popularity (0 = uniform).", lo=0.0, hi=3.0)
     warm_start: bool = _spec(False, "hot_key: the key is in the cache at t=0 (written then), so "
                              "the herd comes when it expires at ttl_s.")
+    cold_start: bool = _spec(False, "hot_key with several keys: the cache starts empty instead "
+                             "(a new cluster, or a cache tier just restarted); every key's "
+                             "first readers miss.")
+    ask_early_s: float = _spec(0.0, "live_video: each chunk's viewers start asking this long "
+                               "before it is published (eager players, clocks ahead); until "
+                               "then the datastore answers 'not found', an error a viewer "
+                               "retries only if clients.retries allows (0 = nobody early).",
+                               lo=0.0, hi=600.0)
+    private: bool = _spec(False, "Responses are private: never written to the cache and never "
+                          "shared with another request (with lock or notify each waiter then "
+                          "fetches in turn; promise and distributed would share them, so they "
+                          "are not allowed).")
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,23 @@ class Cache:
     ttl_s: float = _spec(60.0, "Time to live of a cached value.", lo=0.001, hi=86_400.0)
     ttl_jitter: float = _spec(0.0, "Each TTL is stretched by a random 0..ttl_jitter fraction.",
                               lo=0.0, hi=1.0, off=0.0)
+    shards: int = _spec(1, "Cache shards; a key lives on one, picked by a hash of the key.",
+                        lo=1, hi=64)
+    shard_ops_per_s: float = _spec(0.0, "Operations one shard serves a second (0 = unlimited). "
+                                   "Lookups, writes, claims and polls wait in a FIFO queue per "
+                                   "shard, so one hot key can saturate its shard.",
+                                   lo=0.0, hi=10_000_000.0)
+    local_ttl_ms: float = _spec(0.0, "Local cache: each app server keeps a value it read from "
+                                "the shared cache this long in its own memory and answers from "
+                                "it without asking the cache (0 = none).", lo=0.0,
+                                hi=600_000.0, off=0.0)
+    replicas: int = _spec(1, "Key replication: each key is copied to this many shards (its own "
+                          "and the next ones); a write goes to every copy, a read to one at "
+                          "random (1 = one copy).", lo=1, hi=64, off=1)
+    negative_ttl_ms: float = _spec(0.0, "Negative caching: a 'not found' answer is remembered "
+                                   "in the cache this long, and readers get it from there "
+                                   "instead of asking the datastore (0 = never).", lo=0.0,
+                                   hi=600_000.0, off=0.0)
 
 
 @dataclass(frozen=True)
@@ -144,6 +173,22 @@ class Strategy:
                           "uses a value that landed since its own read (a miss reaches the lock "
                           "cache.lookup_ms after the read); false: it queries anyway, the "
                           "double fetch of a real race.")
+    wait_timeout_ms: float = _spec(0.0, "A request that has waited this long on another's fetch "
+                                   "(a lock, a promise, a marker) stops waiting and queries the "
+                                   "datastore itself; its answer is not cached, as with nginx's "
+                                   "proxy_cache_lock_timeout (0 = wait for ever).", lo=0.0,
+                                   hi=600_000.0, off=0.0)
+    hit_for_pass_s: float = _spec(0.0, "Hit-for-pass (Varnish): after an answer that could not be "
+                                  "cached, the key is marked for this long and misses on it go "
+                                  "straight to the datastore instead of waiting (0 = off).",
+                                  lo=0.0, hi=86_400.0, off=0.0)
+    traffic_shift_s: float = _spec(0.0, "Gradual traffic shift: the share of the arrivals sent to "
+                                   "this cluster rises from 0 to 1 over this long; the rest go to "
+                                   "a warm cluster that is not simulated (0 = all at once).",
+                                   lo=0.0, hi=600.0, off=0.0)
+    preload_keys: int = _spec(0, "hot_key: the most popular keys are loaded into the cache "
+                              "before traffic arrives, this many of them (0 = none).", lo=0,
+                              hi=100_000, off=0)
 
 
 @dataclass(frozen=True)
@@ -157,6 +202,9 @@ class Faults:
     slow_db_for_s: float = _spec(0.0, "How long it lasts (0 = no slowdown).", lo=0.0, hi=600.0)
     slow_factor: float = _spec(4.0, "Queries that start during the slowdown take this many "
                                "times as long.", lo=1.0, hi=100.0)
+    cache_lost_at_s: float = _spec(0.0, "The whole cache tier is lost at this time (restarted "
+                                   "empty: every value, lock and marker gone; 0 = never).",
+                                   lo=0.0, hi=600.0)
 
 
 @dataclass(frozen=True)
@@ -293,6 +341,7 @@ def _check_combinations(s: Scenario) -> None:
     if d.crash and d.queue_limit and d.overload_queue > d.queue_limit:
         raise ScenarioError("datastore.overload_queue", f"at most datastore.queue_limit "
                             f"({d.queue_limit}) when crash is on, or it can never overload")
+    _check_new_herds(s)
     if not s.cache.enabled:
         if st.coalesce in ("lock", "notify", "distributed"):
             raise ScenarioError("strategy.coalesce", "none or promise when cache.enabled is false "
@@ -303,6 +352,55 @@ def _check_combinations(s: Scenario) -> None:
                         ("cache.ttl_jitter", s.cache.ttl_jitter > 0)):
             if on:
                 raise ScenarioError(key, "off (false or 0) when cache.enabled is false")
+
+
+def _check_new_herds(s: Scenario) -> None:
+    """The combinations of cold starts, the cache tier's limits and its answers that cannot
+    mean anything (lessons 12 to 14)."""
+    w, ca, st, f = s.workload, s.cache, s.strategy, s.faults
+    live = w.kind == "live_video"
+    if w.cold_start and (live or w.warm_start):
+        raise ScenarioError("workload.cold_start", "false for live_video or with "
+                            "workload.warm_start (it empties a hot_key cache that would be warm)")
+    if w.ask_early_s and not live:
+        raise ScenarioError("workload.ask_early_s", "0 for hot_key (only a live chunk can be "
+                            "asked for before it exists)")
+    if w.ask_early_s >= w.segment_s and live:
+        raise ScenarioError("workload.ask_early_s", f"below workload.segment_s ({w.segment_s:g}), "
+                            "so a chunk is published before the next one's viewers come")
+    if st.preload_keys and live:
+        raise ScenarioError("strategy.preload_keys", "0 for live_video (pre-warming is "
+                            "strategy.prewarm there)")
+    if ca.replicas > ca.shards:
+        raise ScenarioError("cache.replicas", f"at most cache.shards ({ca.shards}): each copy "
+                            "lives on a shard of its own")
+    if ca.replicas > 1 and not ca.shard_ops_per_s:
+        raise ScenarioError("cache.replicas", "1 unless cache.shard_ops_per_s is set (copies "
+                            "spread the load of a cache whose shards have a limit)")
+    if f.cache_lost_at_s > s.duration_s:
+        raise ScenarioError("faults.cache_lost_at_s", f"at most duration_s ({s.duration_s:g})")
+    if w.private:
+        if st.coalesce in ("promise", "distributed"):
+            raise ScenarioError("strategy.coalesce", "none, lock or notify when "
+                                "workload.private is on (a promise shares one fetch's answer "
+                                "with every waiter, and a private answer may not be shared)")
+        never = "(private answers are never cached)"
+        for key, on, allowed in (
+                ("workload.warm_start", w.warm_start, "false"),
+                ("workload.cold_start", w.keys > 1 and not w.cold_start, "true with several keys"),
+                ("strategy.prewarm", st.prewarm, "false"),
+                ("strategy.preload_keys", st.preload_keys > 0, "0")):
+            if on:
+                raise ScenarioError(key, f"{allowed} when workload.private is on {never}")
+    if not ca.enabled:
+        for key, on in (("cache.shard_ops_per_s", ca.shard_ops_per_s > 0),
+                        ("cache.local_ttl_ms", ca.local_ttl_ms > 0),
+                        ("cache.negative_ttl_ms", ca.negative_ttl_ms > 0),
+                        ("strategy.hit_for_pass_s", st.hit_for_pass_s > 0),
+                        ("strategy.preload_keys", st.preload_keys > 0),
+                        ("faults.cache_lost_at_s", f.cache_lost_at_s > 0)):
+            if on:
+                raise ScenarioError(key, "off (0) when cache.enabled is false")
 
 
 def _merge(base: dict[str, Any], overrides: Any, where: str = "") -> dict[str, Any]:

@@ -194,7 +194,19 @@ class Simulation:
             sim_time_s=loop.now, steps=loop.steps, finished=loop.finished,
             truncated=loop.truncated,
             seed=self.scenario.seed, coalesce=self.scenario.strategy.coalesce,
-            after_s=self.scenario.faults.slow_db_at_s + self.scenario.faults.slow_db_for_s)
+            after_s=self.scenario.faults.slow_db_at_s + self.scenario.faults.slow_db_for_s,
+            extra=self._extra())
+
+    def _extra(self) -> dict[str, Any]:
+        """The summary keys of lessons 12-14's features that this run has on (or had switched
+        on): a run without them has exactly the keys it always had."""
+        counters = self._counters
+        extra: dict[str, Any] = {name: getattr(counters, name)
+                                 for name, switch in metrics.FEATURES.items()
+                                 if self.scenario.get(switch) or getattr(counters, name)}
+        if self._life.shards is not None:
+            extra["cache_tier"] = self._life.shards.summary(self._loop.now)
+        return extra
 
     def summary(self) -> dict[str, Any]:
         return metrics.summary(self.record())

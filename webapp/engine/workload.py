@@ -1,9 +1,12 @@
 """The workload: which viewers ask for which key, and when.
 
 hot_key: ``clients.count`` requests in all, for one key or a Zipf-popular set of keys (cached
-together at t=0 when there are several, or with ``workload.warm_start``). live_video: a new chunk
-every ``segment_s``; the producer publishes it (pre-warming first, if on) and every viewer asks
-for it once. A trace (engine/trace.py) replaces the hot_key herd with its own arrivals.
+together at t=0 when there are several, or with ``workload.warm_start``; never with
+``workload.cold_start``), and the mitigations told which keys, most popular first (pre-loading).
+live_video: a new chunk every ``segment_s``; the producer publishes it (pre-warming first, if on)
+and every viewer asks for it once -- from ``ask_early_s`` before it is published, if set: the
+datastore answers "not found" until then. A trace (engine/trace.py) replaces the hot_key herd
+with its own arrivals.
 
 Each herd (the hot_key run, or one chunk) has its own random stream, so runs with and without a
 mitigation see exactly the same arrivals. A herd's arrivals are made a block at a time, in time
@@ -121,6 +124,9 @@ class Workload:
         self.chunks = 0
         self.keys: list[str] = []            # the newest chunk, or every hot key
         self._herd: Herd | Replay | None = None
+        self._early = s.workload.ask_early_s if s.workload.kind == "live_video" else 0.0
+        if self._early:
+            lifecycle.published = self._published
         if trace is not None:
             self._replay(trace)
         elif s.workload.kind == "live_video":
@@ -139,8 +145,10 @@ class Workload:
         w = s.workload
         self.chunks = 1
         self.keys = [f"key-{i}" for i in range(w.keys)]
-        if w.keys > 1 or w.warm_start:
+        if (w.keys > 1 and not w.cold_start) or w.warm_start:
             self._warm(self.keys)
+        for hook in self.lifecycle.on_start:
+            hook(0.0, self.keys)
         key = zipf_picker(self.keys, w.zipf_s, self._stream("keys")) if w.keys > 1 \
             else self.keys[0]
         self._begin(Herd(s.clients, 0.0, s.duration_s, 0, self._stream("arrivals/0"), key))
@@ -160,15 +168,28 @@ class Workload:
             self.lifecycle.cache_put(0.0, key, "warm_start", delta)
 
     def _publish_chunk(self, t: float, chunk: int) -> None:
+        """Chunk ``chunk``'s viewers begin to ask; it is published now, or ``ask_early_s``
+        later."""
         s = self.lifecycle.scenario
         key = f"chunk-{chunk}"
         self.chunks = chunk + 1
         self.keys = [key]
+        if self._early:
+            self.loop.later(t + self._early, self._announce, key, chunk)
+        else:
+            self._announce(t, key, chunk)
+        horizon = min(s.workload.segment_s, s.duration_s - t)
+        self._begin(Herd(s.clients, t, horizon, chunk, self._stream(f"arrivals/{chunk}"), key))
+
+    def _announce(self, t: float, key: str, chunk: int) -> None:
         for hook in self.lifecycle.on_publish:       # the mitigations in force now
             hook(t, key)
         self.lifecycle.recorder.system(Event((t, CHUNK_PUBLISHED, None, None, None, key, chunk)))
-        horizon = min(s.workload.segment_s, s.duration_s - t)
-        self._begin(Herd(s.clients, t, horizon, chunk, self._stream(f"arrivals/{chunk}"), key))
+
+    def _published(self, key: str, t: float) -> bool:
+        """Does chunk ``key`` exist at ``t``? (Only while viewers may ask early.)"""
+        chunk = int(key.rpartition("-")[2])
+        return t >= chunk * self.lifecycle.scenario.workload.segment_s + self._early
 
     def _stream(self, name: str) -> Random:
         return Random(f"{self.lifecycle.scenario.seed}/{name}")

@@ -18,8 +18,12 @@ from webapp.lessons.expr import numeric_keys
 from webapp.lessons.model import Experiment, Window
 
 # The smallest run that produces every summary key: summary keys do not depend on the scenario,
-# so one tiny run tells the loader which names a check may use.
-_PROBE = {"clients": {"count": 2}, "duration_s": 1.0}
+# except lessons 12-14's, present only when their feature is on (engine/metrics.FEATURES), so the
+# probe turns those on; one tiny run tells the loader which names a check may use.
+_PROBE = {"clients": {"count": 2}, "duration_s": 1.0,
+          "workload": {"kind": "live_video", "segment_s": 1.0, "ask_early_s": 0.5},
+          "cache": {"shard_ops_per_s": 100.0, "local_ttl_ms": 10.0, "negative_ttl_ms": 10.0},
+          "strategy": {"traffic_shift_s": 1.0, "hit_for_pass_s": 1.0, "wait_timeout_ms": 10.0}}
 
 
 def scenario_for(experiment: Experiment) -> Any:

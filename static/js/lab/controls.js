@@ -64,6 +64,20 @@ const KNOWN = {
   "faults.slow_db_at_s": { label: "Datastore slows at" },
   "faults.slow_db_for_s": { label: "Slowdown lasts", zero: "no slowdown" },
   "faults.slow_factor": { label: "Slowdown factor", unit: "×" },
+  // Lessons 12-14: a cold or lost cache, the cache tier's shards, answers coalescing cannot share.
+  "workload.cold_start": { label: "Cache starts empty (cold start)" },
+  "workload.ask_early_s": { label: "Players ask early by", max: 3, zero: "never" },
+  "workload.private": { label: "Answers are private" },
+  "cache.shards": { label: "Cache shards", log: false },
+  "cache.shard_ops_per_s": { label: "Operations per shard", max: 100_000, zero: "unlimited" },
+  "cache.local_ttl_ms": { label: "Local copy kept for", max: 5000, zero: "off" },
+  "cache.replicas": { label: "Copies of each key", log: false },
+  "cache.negative_ttl_ms": { label: "Keep \"not found\" for", max: 5000, zero: "off" },
+  "strategy.wait_timeout_ms": { label: "Waiters give up after", max: 10_000, zero: "never" },
+  "strategy.hit_for_pass_s": { label: "Hit-for-pass for", max: 600, zero: "off" },
+  "strategy.traffic_shift_s": { label: "Traffic shift over", max: 60, zero: "off" },
+  "strategy.preload_keys": { label: "Pre-load the top keys", max: 5000, zero: "none" },
+  "faults.cache_lost_at_s": { label: "Cache lost at", zero: "never" },
 };
 
 /** The controls a full lab shows up front ("all"); every other schema key is under "More settings". */

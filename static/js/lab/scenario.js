@@ -74,6 +74,13 @@ const WORDS = {
   "clients.backoff": (v) => `${String(v).replace(/_/g, " ")} backoff`,
   "clients.retry_budget": (v) => `a retry budget of ${Math.round(v * 100)}%`,
   "datastore.queue_limit": (v) => `load shedding past ${v} queued`,
+  "strategy.traffic_shift_s": (v) => `traffic shifted over ${v} s`,
+  "strategy.preload_keys": (v) => `the top ${v} keys pre-loaded`,
+  "cache.local_ttl_ms": (v) => `local copies for ${v} ms`,
+  "cache.replicas": (v) => `${v} copies of each key`,
+  "cache.negative_ttl_ms": (v) => `"not found" cached for ${v} ms`,
+  "strategy.hit_for_pass_s": () => "hit-for-pass",
+  "strategy.wait_timeout_ms": (v) => `waiters give up after ${v} ms`,
 };
 
 /**

@@ -34,9 +34,17 @@ const SERIES = {
   peak: (s, side) => side.peakDb,
   t: (s) => s.t, queued: (s) => s.queued, in_service: (s) => s.in_service, inflight: (s) => s.inflight_requests,
   rps: (s) => s.rps,
+  miss_rate: (s, side) => perSecond(s, side.prevSample, "cache_misses"),
+  retry_rate: (s, side) => perSecond(s, side.prevSample, "retries"),
   errors: (s) => s.errors, timeouts: (s) => s.timeouts,
   p99_everyone: (s) => sampleLatency(s).p99Everyone, p99_answered: (s) => sampleLatency(s).p99Answered,
 };
+
+/** A cumulative counter's rate over the interval since the previous sample (null for the first). */
+function perSecond(s, prev, field) {
+  if (!prev || !(s.t > prev.t)) return null;
+  return Math.max(0, (s[field] ?? 0) - (prev[field] ?? 0)) / (s.t - prev.t);
+}
 
 /** A fixed-size ring of events: cheap append, ordered read for export. */
 class Ring {
@@ -68,6 +76,7 @@ export class Side {
     this.log = new Ring(EVENT_LOG_LIMIT);
     this.series = Object.fromEntries(Object.keys(SERIES).map((k) => [k, []]));
     this.sample = null;             // the latest sample event (exact counters)
+    this.prevSample = null;         // the grid's sample before it (per-second rates)
     this.provisional = false;       // the charts' last point is a paused instant's, not the grid's
     this.peakDb = 0;
     this.db = { state: "up", recoverAt: null };
@@ -224,6 +233,8 @@ export class Side {
    * grid's next sample, which covers the whole interval, takes its place in the charts.
    */
   applySample(s, provisional = false) {
+    // per-second rates run from the grid's previous sample, never from a paused instant's
+    if (this.sample && !this.provisional) this.prevSample = this.sample;
     this.sample = s;
     this.peakDb = Math.max(this.peakDb, (s.queued || 0) + (s.in_service || 0));
     this.db.state = s.state || this.db.state;

@@ -20,7 +20,9 @@ const CHARTS = [
     // In flight is shaded under its line: in a collapse it runs just above the queued line.
     lines: [["inflight", "requests in flight", "#0072B2", "rgba(0, 114, 178, 0.12)"], ["queued", "queued", "#D55E00"],
             ["in_service", "in service", "#CC79A7"]] },
-  { title: "Answered per second", lines: [["rps", "answered/s", "#0072B2"]] },
+  // A herd's signature in production metrics (lesson 14): misses and retries jump with the answers.
+  { title: "Per second", lines: [["rps", "answered", "#0072B2"], ["miss_rate", "cache misses", "#E69F00"],
+                                  ["retry_rate", "retries", "#000000"]] },
   { title: "p99 latency (ms)", gaps: true,
     lines: [["p99_everyone", "everyone", "#D55E00"], ["p99_answered", "answered", "#009E73"]] },
   { title: "Failed (total)", lines: [["errors", "errors", "#000000"], ["timeouts", "timed out", "#E69F00"]] },

@@ -161,6 +161,9 @@ def test_a_reloaded_page_draws_the_requests_in_flight_at_the_class_instant(pages
     console.get_by_role("button", name="Pause").click()
     for page in (console, presenter, phone):
         page.wait_for_function("window.herdlab.status === 'paused'")
+    # ... and the console has the paused instant's own numbers (the peek frame after a pause),
+    # as a reloaded page gets them with its catch-up.
+    console.wait_for_function("window.herdlab.lab.store.a.sample?.t === window.herdlab.lab.store.t")
     truth = console.evaluate(IN_FLIGHT)
     assert {str(req) for req in mine} <= set(truth["open"]), truth
     # Every request is animated here (one dot per request): the stage holds as many as the counters count.

@@ -109,8 +109,12 @@ def test_keyboard_drives_the_lab(page, live_server):
     page.wait_for_function("window.herdlab.speed === 20")
     page.keyboard.press(" ")                                   # resume
     page.wait_for_function(FINISHED, timeout=30_000)
+    while (speed := page.evaluate("window.herdlab.speed")) > 0.25:   # slow motion, so the replay is
+        page.keyboard.press("-")                                     # seen (at 20x it lasts 50 ms)
+        page.wait_for_function(f"window.herdlab.speed < {speed}")
+    expect(page.locator('[data-role="speed-label"]')).to_have_text("slow motion 4x")
     page.keyboard.press("ArrowLeft")                           # seek back after the run: replay from t-1
-    page.wait_for_function("window.herdlab.t <= 16.01", timeout=10_000)  # classroom: duration_s 16
+    page.wait_for_function("window.herdlab.t <= window.herdlab.endS - 0.99", timeout=10_000)
     wait_finished(page)                                        # the replayed tail ends with `done` again
     page.keyboard.press("p")
     assert page.evaluate("document.body.classList.contains('presentation')")

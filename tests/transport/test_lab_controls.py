@@ -116,3 +116,18 @@ def test_controls_on_a_finished_run_other_than_seek_restart_stop_are_refused(lab
     c.control(run_id, "pause")
     c.pump()
     assert c.last_error()["field"] == "action"
+
+
+def test_a_speed_chosen_after_the_end_is_the_replays_speed(lab):
+    """A student slows down once the run has ended, then seeks back: the replay plays slowly
+    (the speed used to be refused as "only seek, restart and stop apply", and the replay came
+    back at the old speed, the page's speed control jumping back with it)."""
+    c = lab()
+    run_id = c.start(LONG, speed=20.0)
+    c.wait_for("done", run_id)
+    c.control(run_id, "speed", 0.25)
+    remembered = c.wait_for("state", run_id, where=lambda s: s["action"] == "speed")
+    assert (remembered["status"], remembered["speed"]) == ("finished", 0.25) and c.of("error") == []
+    c.control(run_id, "seek", 9.0)
+    replay = c.wait_for("state", run_id, where=lambda s: s["action"] == "seek")
+    assert (replay["status"], replay["speed"]) == ("playing", 0.25)

@@ -21,13 +21,16 @@ if TYPE_CHECKING:
 
 
 def decide(action: str, status: str) -> str:
-    """``"stop"``, ``"restart"``, ``"live"`` (the run's task applies it) or ``"revive"``."""
+    """``"stop"``, ``"restart"``, ``"live"`` (the run's task applies it), ``"revive"`` or
+    ``"remember"`` (a speed chosen after the run ended: its next replay plays at it)."""
     if action in ("stop", "restart"):
         return action
     if status in (PLAYING, PAUSED):
         return "live"
     if action == "seek":
         return "revive"
+    if action == "speed":
+        return "remember"
     if action == "input":
         raise PayloadError(f"The run is {status}: seek back or restart to intervene.", "input")
     raise PayloadError(f"The run is {status}: only seek, restart and stop apply.", "action")
@@ -53,5 +56,7 @@ def apply_control(run: "Run", ctl: ControlRequest, *, restart: Callable[[], None
         restart()
     elif decision == "revive":
         revive(float(ctl.value), ctl.pause)  # type: ignore[arg-type]
+    elif decision == "remember":
+        run.remember_speed(float(ctl.value))  # type: ignore[arg-type]
     else:
         run.control(ctl)

@@ -152,6 +152,15 @@ class Run:
         check_intervention_cost((self.scenario, self.compare), [*self.inputs, record],
                                 self.settings.run_max_steps)
 
+    def remember_speed(self, speed: float) -> None:
+        """A speed chosen once the run has ended (finished, stopped or idle): a seek back replays
+        at it (it used to be refused, and the replay came back at the old speed)."""
+        self.speed = speed
+        if self.pacer is not None:          # (a revived run plays on with its pacer)
+            self._send_all(self.pacer.set_speed(speed))
+        else:
+            self._send(self._state_payload("speed"))
+
     def control(self, ctl: ControlRequest) -> None:
         if len(self._controls) >= MAX_PENDING_CONTROLS:
             raise PayloadError("Too many controls pending for this run; wait a moment.",

@@ -60,9 +60,10 @@ GIVEAWAYS: dict[str, tuple[str, ...]] = {
 
 
 def above_prediction(lesson: Lesson) -> str:
-    """Everything the page shows before the prediction box, as plain text."""
+    """Everything the page shows before the prediction box, as plain text: the text above it,
+    and every step's title (the page's table of contents lists them all at the top)."""
     assert lesson.prediction is not None
-    texts = [lesson.title, lesson.summary, lesson.intro]
+    texts = [lesson.title, lesson.summary, lesson.intro, *(step.title for step in lesson.steps)]
     for step in lesson.steps:
         texts += [step.title, step.markdown]
         if step.id == lesson.prediction.step:

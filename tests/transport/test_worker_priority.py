@@ -4,11 +4,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT
 from webapp.config import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # A worker's priority after its start and after a long computation (the CPU clock moved on).
 PROBE = """

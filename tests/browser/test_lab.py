@@ -113,8 +113,15 @@ def test_keyboard_drives_the_lab(page, live_server):
         page.keyboard.press("-")                                     # seen (at 20x it lasts 50 ms)
         page.wait_for_function(f"window.herdlab.speed < {speed}")
     expect(page.locator('[data-role="speed-label"]')).to_have_text("slow motion 4x")
+    # The lowest t the page shows from now on, looked at every animation frame: the replay
+    # starts 1 s before the end (it moves on from there at once: 40 ms of wall time per 0.01 s).
+    page.evaluate("""() => { window.__lowest = Infinity;
+      const look = () => { window.__lowest = Math.min(window.__lowest, window.herdlab.t);
+                           requestAnimationFrame(look); };
+      look(); }""")
     page.keyboard.press("ArrowLeft")                           # seek back after the run: replay from t-1
-    page.wait_for_function("window.herdlab.t <= window.herdlab.endS - 0.99", timeout=10_000)
+    page.wait_for_function("window.__lowest <= window.herdlab.endS - 0.99", timeout=20_000)
+    assert page.evaluate("window.herdlab.speed") == 0.25       # the replay plays at the speed chosen
     wait_finished(page)                                        # the replayed tail ends with `done` again
     page.keyboard.press("p")
     assert page.evaluate("document.body.classList.contains('presentation')")

@@ -30,7 +30,9 @@ def source(pool, scenario, compare=None, **spec) -> WorkerSource:
     return WorkerSource(pool, {**SPEC, "scenarios": [scenario, compare], **spec})
 
 
-def until(src: WorkerSource, predicate, timeout: float = 20.0) -> None:
+def until(src: WorkerSource, predicate, timeout: float = 60.0) -> None:
+    """Poll ``src`` until ``predicate()`` holds. The deadline is generous: a worker started on a
+    machine at load 17 (a busy core beside the suite) took more than 20 s to answer an input."""
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "the worker did not get there in time"

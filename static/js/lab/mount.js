@@ -154,7 +154,11 @@ export function mountLab(root, options = {}) {
       case "slower": act("speed", stepSpeed(store.speed, -1)); return;
       case "speed":
         story.chose(value);
-        if (live) { store.requestSpeed(value); transport.control("speed", value); } else { store.speed = value; store.touch(); }
+        if (live) { store.requestSpeed(value); transport.control("speed", value); }
+        else {
+          store.speed = value; store.touch();
+          if (store.runId && replayable) transport.control("speed", value);   // its replay plays at it
+        }
         rememberConfig();
         return;
       case "restart": if (store.runId) transport.control("restart"); else handle.start(); return;

@@ -21,7 +21,10 @@ import pytest
 from tests.browser.conftest import LiveServer
 from tests.reliability.clients import SioClient
 
-HONEST_S = 1.0
+# An honest classmate is served within 2 s while an attack goes on (issue 17's own bound): the
+# suite must hold beside a busy core, where a small run during a burst of abandoned heavy runs took
+# 1.63 s (bench/soak.py measures the latencies themselves).
+HONEST_S = 2.0
 SMALL_RUN = {"scenario": {"clients": {"count": 50}, "duration_s": 2.0}}
 MODES = ["eventlet", "threading"]
 

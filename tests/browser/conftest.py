@@ -73,13 +73,18 @@ class LiveServer:
         raise RuntimeError(f"server did not become healthy in {timeout_s}s; log: {self.log.read_text()}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log_file.close()
+        stop_process(self.proc, self._log_file)
+
+
+def stop_process(proc: subprocess.Popen, log) -> None:
+    """Terminate ``proc`` (killed after 10 s), reap it and close its log file."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from typing import Any
 
 import websocket
 
-from tests.browser.conftest import ROOT, LiveServer, free_port
+from tests.browser.conftest import ROOT, LiveServer, free_port, stop_process
 
 DEPLOY = ROOT / "deploy"
 SITE = DEPLOY / "nginx-herdlab.conf"
@@ -119,13 +119,7 @@ http {{
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
 
 def _listening(port: int) -> bool:

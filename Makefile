@@ -16,7 +16,7 @@ run: $(VENV)/.stamp-run
 	$(PY) -m webapp $(ARGS)
 
 test: $(VENV)/.stamp-dev
-	@tests/require.sh chromium
+	@tests/require.sh chromium-headless-shell
 	@tests/require.sh redis-server
 	@tests/require.sh postgres postgresql
 	@tests/require.sh nginx nginx
@@ -44,7 +44,7 @@ test: $(VENV)/.stamp-dev
 # The quick loop for contributors (under 90 s on a 2-core machine): the engine, the validation of
 # what browsers send, and one lab run in Chromium. `make test` before you push.
 check: $(VENV)/.stamp-dev
-	@tests/require.sh chromium
+	@tests/require.sh chromium-headless-shell
 	$(PY) -m pytest -n 3 -q $(CHECK) $(PYTEST_ARGS)
 
 bench: $(VENV)/.stamp-dev

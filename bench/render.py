@@ -12,7 +12,6 @@ Target (issue 4): at least 50 fps with 5,000 moving requests under software rend
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             r = measure(browser, server.url, viewport, presentation, args.seconds)
             print(f"{name:36} {r['fps']:6.1f} {r['dropped']:8d} {r['dots_min']:9d} "
                   f"{r['dots_mean']:10.0f} {r['wall']:7.1f}s")
-    print(f"chromium: {shutil.which('chromium') or chromium_path()}; flags: {' '.join(CHROMIUM_ARGS)}")
+    print(f"chromium: {chromium_path()}; flags: {' '.join(CHROMIUM_ARGS)}")
     return 0
 
 

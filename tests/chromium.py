@@ -18,7 +18,13 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("HERDLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    """Debian's Chromium headless shell first (package ``chromium-headless-shell``, built from the
+    same Chromium source): the full browser's headless mode also runs its own browser-UI renderer
+    (``top-chrome-webui``), which took 15-40% of a core beside every page. The shell is what
+    Playwright itself runs headless; measured on this suite's browser files, the same tests used
+    25-44% less CPU. Full ``chromium`` if the shell is not there; ``HERDLAB_CHROMIUM`` overrides."""
+    return (os.environ.get("HERDLAB_CHROMIUM") or shutil.which("chromium-headless-shell")
+            or shutil.which("chromium") or shutil.which("chromium-browser"))
 
 
 class PageBrowser:

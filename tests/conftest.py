@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 
 import pytest
 from engineio.payload import Payload
+from playwright.sync_api import expect
 
 from webapp import create_app
 from webapp.extensions import socketio
@@ -20,6 +21,11 @@ from webapp.extensions import socketio
 # machine. The demotion itself is tested with the app's own default (test_worker_priority.py, and
 # tests/reliability, whose servers set it back to 19).
 os.environ.setdefault("HERDLAB_WORKER_NICE_MAX", "2")
+
+# Playwright's `expect` gives up after 5 s unless told otherwise, whatever the page's own default:
+# a page that shows the right thing 6 s late on a busy machine is slow, not wrong. Every wait on
+# what a page shows gets 20 s (a test that means a tighter bound says so, or measures it).
+expect.set_options(timeout=20_000)
 
 # The polling transport decodes at most 16 packets per HTTP request by default; a burst of frames
 # from a run would be refused as too many packets (a known trap with the Python test client).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure a system program the tests need is installed: `tests/require.sh chromium`,
+# Make sure a system program the tests need is installed: `tests/require.sh chromium-headless-shell`,
 # `tests/require.sh postgres postgresql` (program, then the Debian package that has it).
 # Installs it from Debian's packages when running as root with apt-get; otherwise stops with a clear
 # message saying how to install it. Used by `make test` (and so by CI); never skips anything.
@@ -21,7 +21,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   found && exit 0
 fi
 hint=""
-[ "$program" = chromium ] && hint=" (or set HERDLAB_CHROMIUM to a Chromium binary)"
+[ "${program#chromium}" != "$program" ] && hint=" (or set HERDLAB_CHROMIUM to a Chromium binary)"
 cat >&2 <<MSG
 make test: '$program' is required by the test suite but is not installed.
 Install it, for example on Debian or Ubuntu:

@@ -92,7 +92,7 @@ def server_and_browser() -> Iterator[tuple["PageBrowser", LiveServer]]:
     """The real server and Chromium, for scripts outside pytest (bench/render.py, screenshots.py)."""
     path = chromium_path()
     if not path:
-        raise SystemExit("Chromium is not installed (apt-get install chromium)")
+        raise SystemExit("Chromium is not installed (apt-get install chromium-headless-shell)")
     server = LiveServer()
     try:
         browser = chromium.acquire(path)
@@ -115,7 +115,7 @@ def live_server() -> Iterator[LiveServer]:
 def browser() -> Iterator[PageBrowser]:
     path = chromium_path()
     if not path:
-        message = "Chromium is not installed: run `apt-get install chromium` (or `make test`, which does it as root)"
+        message = "Chromium is not installed: run `apt-get install chromium-headless-shell` (or `make test`, which does it as root)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

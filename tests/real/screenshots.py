@@ -56,7 +56,7 @@ def main() -> int:
     args = parser.parse_args()
     path = chromium_path()
     if not path:
-        raise SystemExit("Chromium is not installed (apt-get install chromium)")
+        raise SystemExit("Chromium is not installed (apt-get install chromium-headless-shell)")
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)

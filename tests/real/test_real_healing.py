@@ -77,7 +77,8 @@ def test_a_cpu_bound_orphan_of_a_killed_postmaster_does_not_keep_it_down(owner):
     postmaster = pids(owner)[0]
     os.kill(postmaster, signal.SIGKILL)
     time.sleep(0.5)
-    assert state(backend) in ("R", "S")           # the orphan goes on
+    assert state(backend) not in (None, "Z")      # the orphan goes on (R, S, or D: writing
+    # the temporary file its generate_series fills)
     owner.start()
     assert state(backend) in (None, "Z") and pids(owner)[0] != postmaster   # (Z: killed,
     # left for an init that may never reap it: its parent, the postmaster, is gone)

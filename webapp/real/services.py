@@ -453,13 +453,20 @@ def _clear_dead_postmaster(data: Path) -> None:
         return                      # none, or a live one: PostgreSQL itself says no
     for lock in locks:
         lock.unlink(missing_ok=True)
+    killed = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
                 if os.readlink(entry / "cwd") == str(data):
                     os.kill(int(entry.name), signal.SIGKILL)
+                    killed.append(int(entry.name))
             except OSError:
                 continue            # gone meanwhile, or not ours to look at
+    # A kill is delivered, not done: a backend writing its temporary files (state "D") lets
+    # go of the shared memory only when it has exited, so the new postmaster waits for that.
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while any(map(_is_running, killed)) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _accepts(sock: Path) -> bool:

@@ -24,21 +24,28 @@ test: $(VENV)/.stamp-dev
 	@tests/require.sh systemd-analyze systemd
 	@tests/require.sh prlimit util-linux
 	@# Most tests wait on a browser, a server or a worker: they run $(TEST_WORKERS) at a time. Those that
-	@# time a server or drive the real services run alone afterwards (marker `serial`). The lessons'
-	@# claims on many seeds (marker `claims`, minutes of CPU and nothing else) run beside both, at a
-	@# low priority, on the cores the waiting tests leave idle (tests/conftest.py says why); their
-	@# output is printed at the end. All three always run; `make test` fails if any failed. Exit 5
-	@# is "no test selected" (a PYTEST_ARGS that picks only one kind).
+	@# time a server or drive the real services run afterwards (marker `serial`), in two streams side
+	@# by side, each the other's one busy neighbour: the real-services tests (marker `real`, their
+	@# own PostgreSQL and Redis) and the rest. The lessons' claims on many seeds (marker `claims`,
+	@# minutes of CPU and nothing else) run beside all of it, at a low priority, on the cores the
+	@# waiting tests leave idle (tests/conftest.py says why). Outputs that ran beside are printed at
+	@# the end. Every part always runs; `make test` fails if any failed. Exit 5 is "no test
+	@# selected" (a PYTEST_ARGS that picks only some kinds).
 	@mkdir -p test-artifacts; failed=0; \
 	nice -n 10 $(PY) -m pytest -m claims --durations=5 $(PYTEST_ARGS) > test-artifacts/claims.log 2>&1 & \
 	claims=$$!; \
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not serial and not claims" \
 		--durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
-	$(PY) -m pytest -m serial --durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
-	echo "== the lessons' claims, run beside the two parts above (test-artifacts/claims.log):"; \
+	$(PY) -m pytest -m "serial and real" --durations=10 $(PYTEST_ARGS) > test-artifacts/serial-real.log 2>&1 & \
+	real=$$!; \
+	$(PY) -m pytest -m "serial and not real" --durations=15 $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
+	echo "== the real-services tests, run beside the part above (test-artifacts/serial-real.log):"; \
+	wait $$real || [ $$? -eq 5 ] || failed=1; \
+	cat test-artifacts/serial-real.log; \
+	echo "== the lessons' claims, run beside all the parts above (test-artifacts/claims.log):"; \
 	wait $$claims || [ $$? -eq 5 ] || failed=1; \
 	cat test-artifacts/claims.log; \
-	if [ $$failed -ne 0 ]; then echo "make test: some tests failed (see the three parts above)"; fi; \
+	if [ $$failed -ne 0 ]; then echo "make test: some tests failed (see the four parts above)"; fi; \
 	exit $$failed
 
 # The quick loop for contributors (under 90 s on a 2-core machine): the engine, the validation of

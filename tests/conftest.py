@@ -79,8 +79,9 @@ def sio_client(app) -> Iterator[Callable[..., object]]:
 
 # Tests that time something -- a server's answers or its memory under attack, the pacing of
 # frames, a worker's replies, a class seeing its instructor's switch within a second -- or that
-# drive the real PostgreSQL and Redis: `make test` runs them on their own, after the others have
-# run in parallel (Makefile), so no other test's CPU lands inside their measurements.
+# drive the real PostgreSQL and Redis: `make test` runs them after the others have run in
+# parallel (Makefile), one at a time in two streams (marker `real`, and the rest), so at most one
+# other test's CPU lands inside their measurements.
 SERIAL = ("tests/reliability/", "tests/real/", "tests/transport/test_lab_stream.py",
           "tests/transport/test_worker.py", "tests/browser/test_classroom.py")
 

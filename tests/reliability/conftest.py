@@ -158,6 +158,16 @@ def busy_workers(pid: int, window_s: float = 0.5) -> int:
     return sum(1 for c, t in before.items() if cpu(c) > t)
 
 
+def no_run_left(server: "Server") -> bool:
+    """No run holds a slot, and every worker process left is one the pool counts as idle (said
+    "idle" after its run, or a spare still starting): none is computing a run. Read off the
+    server's own state, not off CPU use: on a busy machine a spare importing the engine at nice
+    19 uses CPU for many seconds, and that is not work left behind."""
+    status, ready = server.get("/readyz")
+    alive = [pid for pid, state in workers(server.proc.pid).items() if state != "Z"]
+    return status == 200 and ready["workers"]["runs"] == 0 and len(alive) <= ready["workers"]["idle"]
+
+
 def first_frame_s(url: str, timeout: float = 35.0) -> float:
     """A classmate's small live run on ``/lab``: seconds from ``start`` to its first frame
     (``timeout`` bounds each wait: past the start timeout of 30 s, a run has failed)."""

@@ -10,7 +10,7 @@ import threading
 import time
 
 from tests.reliability.clients import RawSocket
-from tests.reliability.conftest import Honest, busy_workers, settle
+from tests.reliability.conftest import Honest, no_run_left, settle
 
 HEAVY = {"scenario": {"clients": {"count": 200_000, "window_s": 2.0}, "duration_s": 4.0,
                       "datastore": {"connections": 16, "service_ms": 50.0}}}
@@ -57,4 +57,4 @@ def test_live_runs_started_and_abandoned_at_once_stall_nobody_and_leave_no_work(
                 c.close()   # gone at once, without a goodbye
     honest.check()
     # Their workers stop computing within moments (big ones exit, small ones wait for work).
-    assert settle(lambda: busy_workers(server.proc.pid) == 0, timeout=10)
+    assert settle(lambda: no_run_left(server), timeout=10)

@@ -82,28 +82,26 @@ def test_done_reaches_the_page_when_nothing_moves(page, live_server):
 def test_leader_dies_scene(page, live_server):
     """Lesson 6: the leader's server dies mid-fetch. The dead server is drawn, the marker's holder is
     shown down with its lease running out, then the key is cached and the marker gone; every
-    viewer is answered, no ring or dot is left, and the labels never sit on each other."""
+    viewer is answered, no ring or dot is left, and the labels never sit on each other.
+
+    Played through, every look at the stage must be right; the lease's instant is then looked at
+    paused (a seek back after the end), so a busy machine that looks less often cannot miss it."""
     query = ("?preset=fleet&strategy.coalesce=distributed&strategy.lease_ms=1000&faults.leader_dies=true"
              "&clients.retries=1&speed=1")
     open_lab(page, live_server, query)
     page.get_by_role("button", name="Run the experiment").click()
-    seen_down = seen_marker_down = seen_cached = False
+    seen_cached = False
     while page.evaluate("window.herdlab.status") != "finished":
         t = page.evaluate("window.herdlab.t")
         texts = stage_texts(page)
         assert label_problems(page) == [], (t, label_problems(page))
         assert not any(x.startswith("promise:") for x in texts), texts   # under the marker, not "promise"
-        if 0.1 < t < 0.9:
-            seen_down |= any(x in ("S1 died", "S1 down") for x in texts)
-            seen_marker_down |= "⚑ marker: S1 (down)" in texts and any(x.startswith("lease ends in") for x in texts)
         if t > 1.3:
             assert not any(x.startswith("⚑ marker") for x in texts), (t, texts)   # the value is cached: no marker
             assert "✓ cached" in texts, (t, texts)
             seen_cached = True
-        if 0.5 < t < 0.7:
-            shot(page, "leader-dies-lease")
         page.wait_for_timeout(60)
-    assert seen_down and seen_marker_down and seen_cached
+    assert seen_cached
     summary = wait_finished(page)
     assert summary["completed"] == summary["requests"] == 20_000 and summary["servers_down"] == 1
     assert number(card(page, "answered")) == 20_000 and number(card(page, "failed")) == 0
@@ -113,6 +111,13 @@ def test_leader_dies_scene(page, live_server):
     texts = stage_texts(page)
     assert "S1 died" in texts and "✓ cached" in texts and not any("wait" in x for x in texts), texts
     shot(page, "leader-dies-end")
+    # Back to an instant of the lease: S1 is down, the marker still names it, its lease runs out.
+    seek_and_pause(page, 0.6)
+    texts = stage_texts(page)
+    assert any(x in ("S1 died", "S1 down") for x in texts), texts
+    assert "⚑ marker: S1 (down)" in texts and any(x.startswith("lease ends in") for x in texts), texts
+    assert label_problems(page) == [], label_problems(page)
+    shot(page, "leader-dies-lease")
     assert page.js_errors == []
 
 

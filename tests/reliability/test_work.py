@@ -10,7 +10,7 @@ import threading
 import time
 
 from tests.reliability.clients import RawSocket
-from tests.reliability.conftest import Honest, no_run_left, settle
+from tests.reliability.conftest import Honest, no_run_left, settle, workers
 
 HEAVY = {"scenario": {"clients": {"count": 200_000, "window_s": 2.0}, "duration_s": 4.0,
                       "datastore": {"connections": 16, "service_ms": 50.0}}}
@@ -56,5 +56,9 @@ def test_live_runs_started_and_abandoned_at_once_stall_nobody_and_leave_no_work(
             for c in clients:
                 c.close()   # gone at once, without a goodbye
     honest.check()
-    # Their workers stop computing within moments (big ones exit, small ones wait for work).
-    assert settle(lambda: no_run_left(server), timeout=10)
+    # Their workers stop computing (big ones exit, small ones wait for work): within about 2 s on
+    # a quiet machine (a worker told to stop that has not said "idle" by then is killed); twice it
+    # took more than 10 s in the suite's serial part beside the real-services stream and a busy
+    # core, with its workers at nice 19. A generous deadline on the state; what was left if not.
+    assert settle(lambda: no_run_left(server), timeout=30), \
+        (server.get("/readyz"), workers(server.proc.pid))

@@ -20,6 +20,12 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends "$package" >/dev/null
   found && exit 0
 fi
+# The browser tests take the headless shell first and the full Chromium (or HERDLAB_CHROMIUM)
+# if that is what there is (tests/chromium.py): without root, either one will do.
+if [ "$program" = chromium-headless-shell ]; then
+  [ -n "${HERDLAB_CHROMIUM:-}" ] && exit 0
+  command -v chromium >/dev/null 2>&1 && exit 0
+fi
 hint=""
 [ "${program#chromium}" != "$program" ] && hint=" (or set HERDLAB_CHROMIUM to a Chromium binary)"
 cat >&2 <<MSG

@@ -30,14 +30,23 @@ def source(pool, scenario, compare=None, **spec) -> WorkerSource:
     return WorkerSource(pool, {**SPEC, "scenarios": [scenario, compare], **spec})
 
 
-def until(src: WorkerSource, predicate, timeout: float = 60.0) -> None:
-    """Poll ``src`` until ``predicate()`` holds. The deadline is generous: a worker started on a
-    machine at load 17 (a busy core beside the suite) took more than 20 s to answer an input."""
+def until(src: WorkerSource, predicate, timeout: float = 60.0, notices: list | None = None) -> None:
+    """Poll ``src`` until ``predicate()`` holds, keeping what each poll says in ``notices``.
+
+    A notice is handed out once, by the poll that reads it: a poll whose notices are dropped
+    loses it (a test that polled once in its predicate and once here lost an ``inputs`` reply
+    that came between the two, and waited for it in vain). The deadline is generous: a worker
+    started on a machine at load 17 (a busy core beside the suite) took more than 20 s to answer
+    an input."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while True:
+        said = src.poll()
+        if notices is not None:
+            notices.extend(said)
+        if predicate():
+            return
         assert time.monotonic() < deadline, "the worker did not get there in time"
         assert src.failed is None, src.failed
-        src.poll()
         time.sleep(0.002)
 
 
@@ -169,7 +178,7 @@ def test_a_tap_lands_at_the_live_edge_and_a_replay_puts_it_back_in_the_same_plac
     assert src.frontier < 1.0 + 2 * STEP          # live: no further than it was allowed
     src.inject("student-1")
     notices: list = []
-    until(src, lambda: notices.extend(src.poll()) or any(n[0] == "tapped" for n in notices))
+    until(src, lambda: any(n[0] == "tapped" for n in notices), notices=notices)
     _, token, req, t, record = next(n for n in notices if n[0] == "tapped")
     assert token == "student-1" and req >= 0 and t >= 1.0
     assert t == pytest.approx(round(t / STEP) * STEP)   # at a step boundary
@@ -228,7 +237,7 @@ def test_a_summary_job_answers_once_and_the_worker_comes_back_for_more(pool):
 def notices_until(src: WorkerSource, kind: str) -> tuple:
     """Poll until a notice of ``kind`` comes; return it."""
     notices: list = []
-    until(src, lambda: notices.extend(src.poll()) or any(n[0] == kind for n in notices))
+    until(src, lambda: any(n[0] == kind for n in notices), notices=notices)
     return next(n for n in notices if n[0] == kind)
 
 

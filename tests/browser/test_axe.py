@@ -1,8 +1,9 @@
 """Accessibility with axe-core (tests/axe.py) on every page and state the student meets: no serious or
 critical violation on the home page, the lab idle, running, paused, held on a story moment, in
-compare mode and with its dialogs open, the course, every lesson (with its code listings and a
-revealed prediction), the glossary, the references and /real, on a laptop and on a phone. (The
-classroom's pages are tested by their own stream.) Each failure names the rule and the elements."""
+compare mode and with its dialogs open, the course, the glossary, the references and /real, on a
+laptop and on a phone. Every lesson (with its code listings, then its prediction revealed) is
+checked where a student walks through it (test_lessons.py: one page and one run serve both), and
+the classroom's pages by their own stream. Each failure names the rule and the elements."""
 from __future__ import annotations
 
 import pytest
@@ -10,9 +11,7 @@ import pytest
 from tests.axe import serious, violations
 from tests.browser.conftest import fresh_page
 from tests.browser.lab_helpers import open_lab
-from webapp.lessons.loader import load_course
 
-LESSONS = load_course().lessons
 VIEWPORTS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
@@ -76,18 +75,4 @@ def test_the_lab_in_every_state(viewport_page, live_server):
     page.evaluate("window.herdlab.lab.start()")
     page.wait_for_function("window.herdlab.compare === true && window.herdlab.sampleB !== null", timeout=30_000)
     assert serious(page) == [], "compare"
-    assert page.js_errors == []
-
-
-@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
-def test_every_lesson_with_its_code_and_its_reveal(page, live_server, lesson):
-    page.add_init_script("localStorage.setItem('herdlab.story.lessons', 'off')")
-    page.goto(f"{live_server.url}/lessons/{lesson.id}?speed=20")
-    page.locator('[data-role="controls"] input').first.wait_for()
-    assert serious(page) == [], "opened"
-    page.locator('input[name="prediction"]').first.check()
-    page.get_by_role("button", name="Lock in my prediction").click()
-    page.locator('[data-role="run-prediction"]').click()
-    page.locator('[data-role="reveal"]').wait_for(state="visible", timeout=90_000)
-    assert serious(page) == [], "revealed"
     assert page.js_errors == []

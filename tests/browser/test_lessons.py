@@ -3,13 +3,16 @@
 For each lesson: open it, answer the prediction (a wrong answer in every other lesson, to see both
 reveals), run the prediction's experiment at 20x, see the run's numbers beside the prediction,
 answer every checkpoint (first a wrong answer, to read why it is wrong, then the right one), reload
-and find the progress kept, and see the lesson marked done on the course index.
+and find the progress kept, and see the lesson marked done on the course index. On the way, axe-core
+finds no serious or critical violation in the lesson as opened (its code listings) or with its
+prediction revealed.
 """
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.axe import serious
 from webapp.lessons.loader import load_course
 
 COURSE = load_course()
@@ -51,6 +54,7 @@ def test_student_walks_through_the_lesson(page, live_server, lesson):
     # Every step is addressable by its id.
     for step in lesson.steps:
         assert page.locator(f"#step-{step.id} h2").count() == 1
+    assert serious(page) == [], "opened"
 
     # Predict: the Run button stays disabled until an answer is locked in.
     p = lesson.prediction
@@ -85,6 +89,7 @@ def test_student_walks_through_the_lesson(page, live_server, lesson):
     verdict = form.locator('[data-role="verdict"]').inner_text()
     assert ("the run agrees" in verdict) == (chosen == p.answer)
     assert form.locator(".choice.is-answer").count() == 1
+    assert serious(page) == [], "revealed"
 
     # Checkpoints: a wrong answer explains itself, then the right one is accepted.
     for cp in lesson.checkpoints:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import open_lab, run_then_pause
+from tests.browser.lab_helpers import open_lab, run_then_pause, wait_finished
 
 FOCUSED_ROLE = "document.activeElement?.dataset.role ?? document.activeElement?.tagName"
 
@@ -80,4 +80,24 @@ def test_arrow_keys_move_between_a_checkpoints_choices_without_answering(page, l
     chosen = int(page.evaluate("document.activeElement.value"))
     box.locator(f'input[value="{(chosen + 1) % box.locator("input").count()}"]').click()   # a click answers at once
     assert box.get_attribute("data-state") in ("right", "wrong")
+    assert page.js_errors == []
+
+
+def test_quick_speed_presses_after_a_run_land_where_they_were_pressed(page, live_server):
+    """Once a run has ended its speed still goes to the server (a seek back replays at it), and the
+    server echoes each change. An older echo that came back between two quick presses used to set
+    the speed back, and the next press stepped down from there: six presses from 20x meant for 4x
+    slow motion once ended at 10x slow motion (a busy machine's keyboard test)."""
+    open_lab(page, live_server, "?preset=classroom&speed=20")
+    page.keyboard.press(" ")
+    wait_finished(page)
+    for _ in range(6):
+        page.keyboard.press("-")
+    page.wait_for_function("window.herdlab.speedPending === false")   # the newest echo is in
+    asked = [m["payload"]["value"] for m in page.evaluate("window.herdlab.sent")
+             if m["name"] == "control" and m["payload"]["action"] == "speed"]
+    assert asked == [10, 4, 2, 1, 0.5, 0.25]
+    assert page.evaluate("window.herdlab.speed") == 0.25
+    expect(page.locator('[data-role="speed-label"]')).to_have_text("slow motion 4x")
+    assert page.evaluate("new URLSearchParams(location.search).get('speed')") == "0.25"
     assert page.js_errors == []

@@ -154,11 +154,10 @@ export function mountLab(root, options = {}) {
       case "slower": act("speed", stepSpeed(store.speed, -1)); return;
       case "speed":
         story.chose(value);
-        if (live) { store.requestSpeed(value); transport.control("speed", value); }
-        else {
-          store.speed = value; store.touch();
-          if (store.runId && replayable) transport.control("speed", value);   // its replay plays at it
-        }
+        // Sent to the server (a live run, or an ended one whose replay plays at it): its `state`
+        // echoes come back late, and an older one must not undo a newer press.
+        if (live || (store.runId && replayable)) { store.requestSpeed(value); transport.control("speed", value); }
+        else { store.speed = value; store.touch(); }
         rememberConfig();
         return;
       case "restart": if (store.runId) transport.control("restart"); else handle.start(); return;
@@ -695,6 +694,7 @@ export function mountLab(root, options = {}) {
       t: () => store.t, runId: () => store.runId, dotScale: () => store.dotScale, compare: () => store.compare,
       dots: () => store.a.dots.size + store.b.dots.size, sample: () => store.a.sample, sampleB: () => store.b.sample,
       dbState: () => store.a.db.state, peakDb: () => store.a.peakDb, speed: () => store.speed,
+      speedPending: () => store.speedRequested !== null,
       error: () => store.error, scenario: () => store.scenario, config: () => structuredClone(config),
       drawMode: () => (reduced.matches ? "bars" : "dots"), presentation: () => presentation,
       length: () => store.length, endS: () => store.endS, heavy: () => store.heavy, baseline: () => store.baseline,

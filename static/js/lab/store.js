@@ -81,6 +81,7 @@ export class Store {
     this.status = "playing";
     this.t = 0;
     this.speed = msg.speed ?? this.speed;
+    this.speedRequested = null;          // (a new run's speed is the one it states)
     this.duration = msg.duration_s ?? msg.scenario?.duration_s ?? 0;
     this.endS = msg.end_s ?? null;
     this.achieved = null;

@@ -177,9 +177,7 @@ def test_a_tap_lands_at_the_live_edge_and_a_replay_puts_it_back_in_the_same_plac
     until(src, lambda: src.frontier >= 1.0)
     assert src.frontier < 1.0 + 2 * STEP          # live: no further than it was allowed
     src.inject("student-1")
-    notices: list = []
-    until(src, lambda: any(n[0] == "tapped" for n in notices), notices=notices)
-    _, token, req, t, record = next(n for n in notices if n[0] == "tapped")
+    _, token, req, t, record = notices_until(src, "tapped")
     assert token == "student-1" and req >= 0 and t >= 1.0
     assert t == pytest.approx(round(t / STEP) * STEP)   # at a step boundary
     assert record == {"t": t, "kind": "inject"} and src.inputs == [record]   # an engine input

@@ -93,7 +93,7 @@ def test_quick_speed_presses_after_a_run_land_where_they_were_pressed(page, live
     wait_finished(page)
     for _ in range(6):
         page.keyboard.press("-")
-    page.wait_for_function("window.herdlab.speedPending === false")   # the newest echo is in
+    page.wait_for_function("window.herdlab.lab.store.speedRequested === null")   # the newest echo is in
     asked = [m["payload"]["value"] for m in page.evaluate("window.herdlab.sent")
              if m["name"] == "control" and m["payload"]["action"] == "speed"]
     assert asked == [10, 4, 2, 1, 0.5, 0.25]

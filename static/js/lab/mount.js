@@ -694,7 +694,6 @@ export function mountLab(root, options = {}) {
       t: () => store.t, runId: () => store.runId, dotScale: () => store.dotScale, compare: () => store.compare,
       dots: () => store.a.dots.size + store.b.dots.size, sample: () => store.a.sample, sampleB: () => store.b.sample,
       dbState: () => store.a.db.state, peakDb: () => store.a.peakDb, speed: () => store.speed,
-      speedPending: () => store.speedRequested !== null,
       error: () => store.error, scenario: () => store.scenario, config: () => structuredClone(config),
       drawMode: () => (reduced.matches ? "bars" : "dots"), presentation: () => presentation,
       length: () => store.length, endS: () => store.endS, heavy: () => store.heavy, baseline: () => store.baseline,

@@ -46,8 +46,13 @@ class SioClient:
         """Hang up without waiting for the server's goodbye (Werkzeug, under threading, takes
         seconds to close a WebSocket; nothing here needs to wait for it)."""
         if self.sio.connected:
-            if self.sio.eio.ws is not None:
-                self.sio.eio.ws.shutdown()   # no close handshake (websocket-client waits 3 s)
+            ws = self.sio.eio.ws
+            if ws is not None:
+                # FIN now: a bare close() leaves the socket open while the client's reader
+                # thread is blocked in recv() on it (Linux), so the server saw the hang-up only
+                # when it next wrote (up to a ping interval, 25 s, later).
+                hang_up(ws.sock)
+                ws.shutdown()                # no close handshake (websocket-client waits 3 s)
             self.sio.eio.disconnect(abort=True)
 
 
@@ -166,6 +171,7 @@ class RawSocket:
         return False
 
     def close(self) -> None:
+        hang_up(self.sock)
         try:
             self.sock.close()
         except OSError:
@@ -176,3 +182,13 @@ class RawSocket:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def hang_up(sock: socket.socket | None) -> None:
+    """Send FIN at once, whatever other thread is blocked reading ``sock``."""
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:          # already closed, or never connected
+        pass

@@ -115,6 +115,16 @@ def honest_run(lab: Lab, address: str = CLASSMATE) -> dict[str, Any]:
     return summary
 
 
+def left_behind(lab: Lab) -> str:
+    """What a cut run left: its backends as PostgreSQL sees them, and the server's real-run
+    processes still alive (a failing test says where the cut stopped)."""
+    rows = lab.sql("select pid, state, wait_event, now() - query_start, left(query, 50) "
+                   "from pg_stat_activity where usename = %s", RUN_USER)
+    alive = {m: processes(m, lab.server.proc.pid)
+             for m in ("webapp.real.worker", "webapp.real.appserver")}
+    return f"backends left: {rows}; processes alive: {alive}"
+
+
 def plain(message: str) -> None:
     """What a person is told: words, never a traceback or a path on the server."""
     assert "Traceback" not in message and "File \"" not in message
@@ -263,7 +273,9 @@ def test_cpu_bound_queries_stop_when_their_run_is_cut(lab):
         assert attacker.until("started", timeout=90)[-1][0] == "started"
         assert settle(lambda: lab.run_backends("active") == 16, 30)
         attacker.close()
-        assert settle(lambda: lab.run_backends() == 0, 20)
+        cut = time.monotonic()
+        assert settle(lambda: lab.run_backends() == 0, 20), left_behind(lab)
+        print(f"all 16 gone {time.monotonic() - cut:.2f} s after the cut")
     finally:
         attacker.close()
     honest_run(lab)

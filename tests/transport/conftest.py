@@ -147,8 +147,12 @@ def settle(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
 
 def pytest_generate_tests(metafunc) -> None:
     """Every transport test that talks Socket.IO runs under each supported async mode (eventlet,
-    gevent, threading); the others (HTTP, the pacer, the worker pool) do not depend on it."""
-    if "sio_client" in metafunc.fixturenames:
+    gevent, threading); the others (HTTP, the pacer, the worker pool) do not depend on it. A test
+    that names its modes itself (``@pytest.mark.parametrize("async_mode", ...)``) keeps them."""
+    named = any("async_mode" in (m.args[0].replace(" ", "").split(",") if isinstance(m.args[0], str)
+                                 else m.args[0])
+                for m in metafunc.definition.iter_markers("parametrize"))
+    if "sio_client" in metafunc.fixturenames and not named:
         metafunc.parametrize("async_mode", ASYNC_MODES)
 
 

@@ -134,3 +134,31 @@ def test_the_page_reads_off_from_the_schema(page, live_server):
         " if (x.tagName === 'H3') h = x.textContent; if (x === el) return h; } }")
     assert section == "Mitigation tuning"
     assert page.js_errors == []
+
+
+def test_a_late_refusal_of_a_control_does_not_cancel_the_start_sent_after_it(page, live_server):
+    """Handlers may answer out of order: a pause refused (no run_id, answers "control") that arrives
+    just after Run is said, and the run the server then starts is taken and played. A refused start
+    (answers "start") still ends the wait, and a `started` after it is not taken."""
+    open_modules(page, live_server)
+    page.evaluate("async () => { window.T = await import('/static/js/lab/transport.js'); }")
+    result = page.evaluate("""([run]) => {
+      const sent = [];
+      const socket = {on() {}, off() {}, emit: (name, payload) => sent.push(name)};
+      const outcome = (answers) => {
+        const store = new M.Store();
+        const transport = new T.LabTransport(store, {socket});
+        transport.start({scenario: {}});
+        transport.receive("error", {message: "No run with that 'run_id' on this connection.", field: "run_id", run_id: null, answers}, true);
+        const afterError = store.status, said = store.error?.message ?? null;
+        transport.receive("started", run, true);
+        return {afterError, said, runId: store.runId};
+      };
+      return {control: outcome("control"), start: outcome("start"), sent};
+    }""", [started(run_id="r1")])
+    assert result["control"] == {"afterError": "starting", "runId": "r1",
+                                 "said": "No run with that 'run_id' on this connection."}
+    assert result["start"] == {"afterError": "idle", "runId": None,
+                               "said": "No run with that 'run_id' on this connection."}
+    assert result["sent"] == ["start", "start"]
+    assert page.js_errors == []

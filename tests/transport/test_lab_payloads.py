@@ -74,7 +74,7 @@ def test_bad_start_gets_an_error_naming_the_field_and_starts_nothing(lab, label,
     c.pump()
     error = c.last_error()
     assert error["field"] == field, error
-    assert error["message"] and error["run_id"] is None
+    assert error["message"] and error["run_id"] is None and error["answers"] == "start"
     assert c.of("started") == []
     c.start()   # the connection and the server are still fine
 
@@ -129,6 +129,7 @@ def test_bad_control_gets_an_error_and_the_run_carries_on(lab, label, field, pay
     c.emit("control", payload)
     c.pump()
     assert c.last_error()["field"] == field
+    assert c.last_error()["answers"] == "control"        # the run goes on: no start was refused
     assert c.wait_finished(run_id)["summary"]["completed"] == 50
     # Nothing the bad control asked for happened: the only states are the run's own (its end,
     # and the length and moments its worker tells once it knows them, late on a busy machine).
@@ -171,6 +172,19 @@ def test_a_barrage_of_bad_controls_names_each_field_and_the_run_carries_on(lab):
         c.emit("control", payload)
     c.pump()
     assert [e["field"] for e in c.of("error")] == [field for _, field, _ in BAD_CONTROLS]
+    assert {e["answers"] for e in c.of("error")} == {"control"}
     assert c.wait_finished(run_id)["summary"]["completed"] == 50
     states = c.of("state", run_id)
     assert [s["action"] for s in states if s["action"] not in ("length", "moments")] == [None]
+
+
+def test_a_refused_restart_answers_a_start_and_any_other_control_a_control():
+    """A page waiting for a run takes only a refused start as the end of its wait: a restart is a
+    start; a malformed or refused control is not (docs/protocol.md, `answers`)."""
+    from webapp.transport.lab import _answers
+
+    assert _answers("on_start", ({"scenario": {}},)) == "start"
+    assert _answers("on_start", ()) == "start"
+    assert _answers("on_control", ({"run_id": "r", "action": "restart"},)) == "start"
+    for args in [({"run_id": "r", "action": "pause"},), ("restart",), ({"action": ["restart"]},), ()]:
+        assert _answers("on_control", args) == "control", args

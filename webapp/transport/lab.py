@@ -38,20 +38,33 @@ def _answer_errors(handler: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(handler)
     def wrapper(self: "LabNamespace", *args: Any) -> None:
+        answers = _answers(handler.__name__, args)
         try:
             handler(self, *args)
         except PayloadError as exc:
             refused("lab_payload")
-            _error(str(exc), exc.field)
+            _error(str(exc), exc.field, answers=answers)
         except Exception:
             log.exception("/lab %s handler failed", handler.__name__)
-            _error("Something went wrong on the server; nothing was changed.", None)
+            _error("Something went wrong on the server; nothing was changed.", None,
+                   answers=answers)
 
     return wrapper
 
 
-def _error(message: str, field: str | None, run_id: str | None = None) -> None:
-    emit("error", {"message": message, "field": field, "run_id": run_id})
+def _answers(handler_name: str, args: tuple[Any, ...]) -> str:
+    """What a refusal answers: "start" (a start or a restart: no run began) or "control" (the
+    run, if any, goes on). A page waiting for its run must not take a late refusal of a pause
+    or a speed for the refusal of its start (it would drop the run the server then starts)."""
+    if handler_name == "on_start":
+        return "start"
+    body = args[0] if len(args) == 1 else None
+    return "start" if isinstance(body, dict) and body.get("action") == "restart" else "control"
+
+
+def _error(message: str, field: str | None, run_id: str | None = None,
+           answers: str = "run") -> None:
+    emit("error", {"message": message, "field": field, "run_id": run_id, "answers": answers})
 
 
 def _single(args: tuple[Any, ...], event: str) -> Any:

@@ -380,7 +380,7 @@ class Run:
             record = check_intervention(ctl.input, pacer.t, self.scenario, self.compare)
         except PayloadError as exc:
             self._unanswered -= 1
-            return [self._error(str(exc), exc.field)]
+            return [self._error(str(exc), exc.field, "control")]
         pacer.take_now()   # every event up to the instant is taken: the re-run starts there
         pacer.source.add_input(record)
         pacer.show()
@@ -414,15 +414,19 @@ class Run:
         news = source.moments != self.moments
         self.end_s, self.moments = source.end_s, source.moments
         if refusal is not None:
-            self._send(self._error(f"The intervention could not act: {refusal}", "input"))
+            self._send(self._error(f"The intervention could not act: {refusal}", "input",
+                                   "control"))
         self._send(self._state_payload("inputs", inputs=list(self.inputs),
                                        **self._moments_fields()))
         if news and self.moments is not None:   # (null: a ``state moments`` follows when known)
             self._send(self._state_payload("moments", **self._moments_fields()))
 
-    def _error(self, message: str, field: str | None) -> tuple[str, dict[str, Any]]:
-        """An ``error`` about this run that leaves it running."""
-        return ("error", {"message": message, "field": field, "run_id": self.run_id})
+    def _error(self, message: str, field: str | None, answers: str = "run"
+               ) -> tuple[str, dict[str, Any]]:
+        """An ``error`` about this run: it failed ("run"), or an intervention was refused and
+        the run goes on ("control")."""
+        return ("error", {"message": message, "field": field, "run_id": self.run_id,
+                          "answers": answers})
 
     def _stopped(self, action: str = "stop", message: str | None = None) -> None:
         """The run ends without finishing: say so once (``state`` stopped)."""

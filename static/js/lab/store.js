@@ -188,11 +188,12 @@ export class Store {
   }
 
   /** `error`: shown to the user; a refused start leaves the previous run on screen. */
-  fail(msg) {
+  /** An `error`: said; it stops the run it names, or the start it refused (`startRefused`). */
+  fail(msg, startRefused) {
     this.error = msg;
     // A refused intervention leaves the run untouched (it goes on playing): only say why.
     if (String(msg.field ?? msg.key ?? "").startsWith("input")) { this.touch(); return; }
-    if (this.status === "starting") this.status = this.runId ? "stopped" : "idle";
+    if (this.status === "starting" && startRefused) this.status = this.runId ? "stopped" : "idle";
     else if (msg.run_id && msg.run_id === this.runId) this.status = "stopped";
     this.touch();
   }

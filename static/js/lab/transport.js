@@ -53,8 +53,11 @@ export class LabTransport {
       this.hooks.onDone?.(payload.summary, payload.summary_b ?? null);
     } else if (name === "error") {
       if (payload.run_id && payload.run_id !== store.runId) return;
-      this.awaitingStart = false;
-      store.fail(payload);
+      // A refused pause or speed says so and changes nothing: arriving late, just after Run,
+      // it must not be taken for the refusal of that start (the run would then be ignored).
+      const startRefused = !payload.run_id && payload.answers !== "control";
+      if (startRefused) this.awaitingStart = false;
+      store.fail(payload, startRefused);
       this.hooks.onError?.(payload);
     }
   }

@@ -43,11 +43,10 @@ def _answer_errors(handler: Callable[..., None]) -> Callable[..., None]:
             handler(self, *args)
         except PayloadError as exc:
             refused("lab_payload")
-            _error(str(exc), exc.field, answers=answers)
+            _error(str(exc), exc.field, answers)
         except Exception:
             log.exception("/lab %s handler failed", handler.__name__)
-            _error("Something went wrong on the server; nothing was changed.", None,
-                   answers=answers)
+            _error("Something went wrong on the server; nothing was changed.", None, answers)
 
     return wrapper
 
@@ -62,9 +61,9 @@ def _answers(handler_name: str, args: tuple[Any, ...]) -> str:
     return "start" if isinstance(body, dict) and body.get("action") == "restart" else "control"
 
 
-def _error(message: str, field: str | None, run_id: str | None = None,
-           answers: str = "run") -> None:
-    emit("error", {"message": message, "field": field, "run_id": run_id, "answers": answers})
+def _error(message: str, field: str | None, answers: str) -> None:
+    """A refusal of a message (no run is named: none began, or the run goes on)."""
+    emit("error", {"message": message, "field": field, "run_id": None, "answers": answers})
 
 
 def _single(args: tuple[Any, ...], event: str) -> Any:

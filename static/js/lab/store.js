@@ -187,8 +187,8 @@ export class Store {
     this.touch();
   }
 
-  /** `error`: shown to the user; a refused start leaves the previous run on screen. */
-  /** An `error`: said; it stops the run it names, or the start it refused (`startRefused`). */
+  /** `error`: shown to the user; it stops the run it names, or ends the wait for a refused start
+   * (`startRefused`: the previous run stays on screen). */
   fail(msg, startRefused) {
     this.error = msg;
     // A refused intervention leaves the run untouched (it goes on playing): only say why.

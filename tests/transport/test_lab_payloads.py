@@ -179,8 +179,8 @@ def test_a_barrage_of_bad_controls_names_each_field_and_the_run_carries_on(lab):
 
 
 def test_a_refused_restart_answers_a_start_and_any_other_control_a_control():
-    """A page waiting for a run takes only a refused start as the end of its wait: a restart is a
-    start; a malformed or refused control is not (docs/protocol.md, `answers`)."""
+    """A page waiting for a run does not take a refused control as the end of its wait: a
+    restart is a start; a malformed or refused control is a control (docs/protocol.md, `answers`)."""
     from webapp.transport.lab import _answers
 
     assert _answers("on_start", ({"scenario": {}},)) == "start"

@@ -30,8 +30,19 @@ async function start(figure) {
   }
   say(figure.querySelector('[data-role="home-say"]'), rec.started);
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
-  let visible = true, round = 0;
-  new IntersectionObserver(([entry]) => { visible = entry.isIntersecting; }).observe(figure);
+  let visible = true, round = 0, asleep = null;
+  // Off screen or in a hidden tab the herd stops where it is and asks for no frames at all (it
+  // redrew the same instant 60 times a second): it goes on from there when it is seen again.
+  // (The lab is told it is paused there, as a server would tell it: its picture then stands still too.)
+  const resume = () => {
+    if (!asleep || !visible || document.hidden) return;
+    const step = asleep;
+    asleep = null;
+    lab.applyRemote("state", { run_id: `home-${round}`, status: "playing" });
+    requestAnimationFrame(step);
+  };
+  new IntersectionObserver(([entry]) => { visible = entry.isIntersecting; resume(); }).observe(figure);
+  document.addEventListener("visibilitychange", resume);
 
   const play = () => {
     round++;
@@ -43,7 +54,13 @@ async function start(figure) {
     }
     let t = 0, ia = 0, ib = 0, last = null;
     const step = (now) => {
-      if (last !== null && visible && !document.hidden) t = Math.min(rec.until_s, t + ((now - last) / 1000) * SPEED);
+      if (!visible || document.hidden) {
+        last = null;
+        asleep = step;
+        lab.applyRemote("state", { run_id: runId, status: "paused", t });
+        return;
+      }
+      if (last !== null) t = Math.min(rec.until_s, t + ((now - last) / 1000) * SPEED);
       last = now;
       const a = [], b = [];
       while (ia < rec.events.length && rec.events[ia][0] <= t) a.push(rec.events[ia++]);

@@ -161,15 +161,15 @@ def drawn(page) -> None:
 
 
 # Story mode: every caption change, with the page's own clock, so no hold is missed between two
-# Python polls: [caption, now (ms), t, status] (read with `held_spans`).
+# Python polls: [caption, now (ms), t, status] (read with `held_spans`). Noted at the end of each of
+# the lab's own frames, where a caption changes: a frame loop of its own would run before or after
+# the lab's, in no set order, and might see a change a frame late.
 RECORD_CAPTIONS = """() => {
   const seen = window.__captions = [];
-  const note = (now) => {
+  window.herdlab.afterFrame((now) => {
     const c = window.herdlab.caption, last = seen[seen.length - 1];
     if (!last || last[0] !== c || last[3] !== window.herdlab.status) seen.push([c, now, window.herdlab.t, window.herdlab.status]);
-    requestAnimationFrame(note);
-  };
-  requestAnimationFrame(note);
+  });
 }"""
 
 

@@ -433,9 +433,24 @@ export function mountLab(root, options = {}) {
   // text) and the charts follow the store at most 10 and 5 times a second, and each keeps its own
   // record of the version it shows, so the last change always reaches them even when nothing
   // moves any more (a `done` that arrived just after an update was once never shown).
+  // The loop sleeps when nothing is left to show: an idle, paused or finished lab took 7% of a
+  // core redrawing nothing 60 times a second (a laptop on a projector all lesson long). It runs
+  // while something moves or fades, a story holds, or the DOM and charts have a change to show;
+  // whatever can change the picture wakes it: a change of the store (every frame of a run, every
+  // control and key), a stage resized (its observer), and a destroyed lab never again.
   let raf = 0, last = 0, drawnVersion = -1, animating = false, lastDom = 0, lastCharts = 0, lastSummary = -Infinity;
-  let domVersion = -1, chartsVersion = -1, finishedSaid = null, holdShown = null;
+  let domVersion = -1, chartsVersion = -1, finishedSaid = null, holdShown = null, destroyed = false;
   const counters = { framesRendered: 0, framesDropped: 0 };
+  const afterFrame = new Set();   // (window.herdlab.afterFrame: tests see each frame's end state)
+  const wake = () => {
+    if (raf || destroyed) return;
+    last = 0;                     // (asleep is not a dropped frame, and nothing jumps a long dt)
+    raf = requestAnimationFrame(frame);
+  };
+  const unwatch = store.watch(wake);
+  const sized = new ResizeObserver(wake);
+  for (const s of stages) sized.observe(s.canvas);
+  on(window, "resize", wake);     // (a zoom changes devicePixelRatio, maybe not the CSS size)
 
   function frame(now) {
     raf = requestAnimationFrame(frame);
@@ -470,6 +485,10 @@ export function mountLab(root, options = {}) {
       charts.build(store.compare, presentation);
       charts.update();
     }
+    for (const fn of afterFrame) fn(now);
+    const busy = animating || story.hold || caption.shown !== null
+      || domVersion !== store.version || chartsVersion !== store.version;
+    if (!busy) { cancelAnimationFrame(raf); raf = 0; }
   }
 
   function updateDom(now) {
@@ -578,7 +597,7 @@ export function mountLab(root, options = {}) {
   q("summary").textContent = idleHint();
   if (opts.presentation) setPresentation(true);
 
-  raf = requestAnimationFrame(frame);
+  wake();
 
   // ---- the handle ------------------------------------------------------------------------------
   const ready = (async () => {
@@ -674,7 +693,10 @@ export function mountLab(root, options = {}) {
       return title ? [`Preset: ${title}`, ...lines] : lines;
     },
     destroy() {
+      destroyed = true;
       cancelAnimationFrame(raf);
+      unwatch();
+      sized.disconnect();
       transport.destroy();
       unbindKeys();
       untrap();
@@ -709,6 +731,8 @@ export function mountLab(root, options = {}) {
     const value = (v) => ({ configurable: true, value: v });
     // Where side A's dots are drawn (CSS px in its canvas: [x, y, req, state]), for tests that click one.
     Object.defineProperty(herdlab, "dotsOnStage", value((limit) => stages[0].drawnDots(limit)));
+    // Call fn(now) at the end of each frame the lab draws (it draws none while nothing changes).
+    Object.defineProperty(herdlab, "afterFrame", value((fn) => { afterFrame.add(fn); }));
     // Every label side A's stage (or B's: side "b") drew in its last frame, with the box it had to stay in.
     Object.defineProperty(herdlab, "stageLabels", value((side = "a") => {
       const stage = stages[side === "b" ? 1 : 0];

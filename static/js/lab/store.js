@@ -1,7 +1,8 @@
 // The lab's model: everything the views draw, built only from protocol messages (no DOM, no socket).
 // Run identity and playback live here; each side's picture lives in a `Side` (side.js). Finished
 // requests are retired by virtual time as frames arrive, so the store stays bounded whether or not
-// anything draws it. `version` increases on every change so the render loop can skip idle frames.
+// anything draws it. `version` increases on every change so the render loop can skip idle frames,
+// and each change calls the store's watchers: the page's loops sleep while nothing changes.
 
 import { Side } from "./side.js";
 
@@ -62,6 +63,7 @@ export class Store {
     this.decode = eventDecoder(null);
     this.inputs = [];               // the run's checked inputs (interventions), each with its virtual t
     this.version = 0;
+    this.watchers = new Set();
   }
 
   get a() { return this.sides[0]; }
@@ -73,7 +75,16 @@ export class Store {
   /** Playing noticeably slower than chosen: the server cannot keep up with this run. */
   get heavy() { return this.status === "playing" && this.achieved !== null && this.achieved < 0.9 * this.speed; }
 
-  touch() { this.version++; }
+  touch() {
+    this.version++;
+    for (const fn of this.watchers) fn();
+  }
+
+  /** Call `fn` after every change (a loop that sleeps while nothing changes wakes on it); returns what stops it. */
+  watch(fn) {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
 
   /** `started`: a new run (or a restart) replaces everything shown. */
   started(msg) {

@@ -74,7 +74,16 @@ export class CodeLight {
     this.counted = { run: null, t: 0, made: {} };   // the engine's counts at the last look
     this.say.textContent = map ? "Run the experiment: the line the followed request is running lights up here." : "";
     figure.dataset.litBy = "";
-    if (map && this.linenos.length) requestAnimationFrame((now) => this.loop(now));
+    this.raf = 0;
+    if (map && this.linenos.length) {
+      lab.store.watch(() => this.wake());      // asleep while the store does not change
+      this.wake();
+    }
+  }
+
+  /** Look again in the next animation frame (one request at a time). */
+  wake() {
+    this.raf ||= requestAnimationFrame((now) => this.loop(now));
   }
 
   band() {
@@ -94,9 +103,10 @@ export class CodeLight {
   }
 
   loop(now) {
-    requestAnimationFrame((t) => this.loop(t));
+    this.raf = 0;
     const store = this.lab.store;
-    if (now - this.last < EVERY_MS || store.version === this.seen) return;
+    if (store.version === this.seen) return;            // nothing new: the next change wakes it
+    if (now - this.last < EVERY_MS) { this.wake(); return; }   // too soon: look again later
     this.last = now;
     this.seen = store.version;
     this.update(store);

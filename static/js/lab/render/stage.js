@@ -102,7 +102,8 @@ export class Stage {
     this.labels.begin(big ? 16 : 9, this.h);
 
     const fading = this.sync(now, L, T, big);
-    const shake = !reduced && side.db.state === "overloaded" ? Math.sin(now / 45) * 1.6 : 0;
+    // An overloaded datastore trembles while the run plays; a paused or finished picture stands still.
+    const shake = !reduced && side.db.state === "overloaded" && this.store.status === "playing" ? Math.sin(now / 45) * 1.6 : 0;
     this.T = T;
     drawStructure({ ctx, labels: this.labels, side, store: this.store, L, scn, T, lw: big ? 2.5 : 1.2, narrow, shake,
                     spot: this.spotlight });

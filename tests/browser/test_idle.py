@@ -70,7 +70,7 @@ def test_a_paused_run_sleeps_and_resuming_plays_on(page, live_server):
     t = page.evaluate("window.herdlab.t")
     page.get_by_role("button", name="Resume").click()
     page.wait_for_function(f"window.herdlab.t > {t} + 0.2", polling=50, timeout=20_000)
-    assert frames_asked(page) > 30, "a playing run draws every frame"
+    assert frames_asked(page) > 10, "a playing run is not asleep"   # (60 a second when quiet)
 
 
 def test_a_lesson_with_its_code_beside_the_lab_sleeps(page, live_server):
@@ -88,8 +88,9 @@ def test_the_home_herd_stops_off_screen_and_goes_on_when_seen_again(page, live_s
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_function(
         "document.querySelector('.home-herd').getBoundingClientRect().bottom < 0", polling=50)
-    t = page.evaluate("window.herdlab.t")
     assert asleep(page), "the herd off screen still asks for frames"
+    t = page.evaluate("window.herdlab.t")
+    time.sleep(QUIET_S)
     assert page.evaluate("window.herdlab.t") == t         # and stands still where it was
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_function(f"window.herdlab.t > {t}", polling=50, timeout=5000)

@@ -4,7 +4,7 @@ scrolling, cut no text, and never draw stage text below 16 px. The presenter doe
 of a class: one run or compare mode (A and B side by side), under the longest lesson step, with the
 longest question up (beside the run, or above it in compare mode) and with the class's answers and
 the run's result. A clicker's Page Down / Page Up on the presenter moves the class's lesson step, and
-the console's step picker with it."""
+the console's step picker with it, also when pressed again before the room has answered."""
 from __future__ import annotations
 
 
@@ -137,6 +137,39 @@ def test_presenter_screen_fits_a_projector_with_the_class_answers(browser, live_
         presenter.screenshot(path=str(ARTIFACTS / f"presenter-{size}-result.png"))
         for page in (console, presenter, phone):
             assert page.js_errors == []
+    finally:
+        for ctx in pages:
+            ctx.close()
+
+
+# Several clicker presses in one task of the presenter page: no announcement from the room can come
+# between them, as when a presenter presses again before the room has answered the first press.
+PRESS = """(keys) => { for (const key of keys) document.body.dispatchEvent(new KeyboardEvent("keydown", {key, bubbles: true})); }"""
+
+
+def test_a_clicker_pressed_again_before_the_room_answers_moves_from_the_step_it_asked_for(browser, live_server):
+    pages: list = []
+    try:
+        console, presenter = console_and_presenter(browser, live_server, pages, PROJECTORS[0])
+        console.locator("#lesson").select_option("celebrity-goes-live")
+        steps = console.locator("#step option").evaluate_all("(options) => options.map((o) => o.value)")
+        assert len(steps) >= 4
+        console.locator("#show-step").click()
+        shown = presenter.locator("#lesson")
+        expect(shown).to_have_attribute("data-shown", f"celebrity-goes-live/{steps[0]}")
+        presenter.evaluate(PRESS, ["PageDown", "PageDown"])       # two steps on, not one twice
+        expect(console.locator("#step")).to_have_value(steps[2])
+        expect(shown).to_have_attribute("data-shown", f"celebrity-goes-live/{steps[2]}")
+        presenter.evaluate(PRESS, ["PageDown", "PageUp", "PageUp"])   # back to one before it
+        expect(console.locator("#step")).to_have_value(steps[1])
+        expect(shown).to_have_attribute("data-shown", f"celebrity-goes-live/{steps[1]}")
+        # The console moves the class: the presenter's next press starts from there.
+        console.locator("#step").select_option(steps[3])
+        console.locator("#show-step").click()
+        expect(shown).to_have_attribute("data-shown", f"celebrity-goes-live/{steps[3]}")
+        presenter.evaluate(PRESS, ["PageUp"])
+        expect(console.locator("#step")).to_have_value(steps[2])
+        assert console.js_errors == [] and presenter.js_errors == []
     finally:
         for ctx in pages:
             ctx.close()

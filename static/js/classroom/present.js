@@ -10,6 +10,12 @@ const $ = (id) => document.getElementById(id);
 const socket = roomSocket();
 const lab = mountLab($("lab"), { readonly: true, keyboard: false, presentation: true });
 let lesson = null;
+// The steps this screen asked for that the room has not announced yet, oldest first. A clicker
+// pressed again before the first answer came used to start from the last announced step: Page
+// Down twice moved the class one step, and Page Down then Page Up went back past where it began
+// (seen on a busy machine). Each press now starts from the last step asked for; an announcement
+// that is not the next one asked for (the console moved the class, or a refusal) drops them all.
+let asked = [];
 
 follow(socket, lab);
 
@@ -23,6 +29,7 @@ socket.on("room", (snap) => {
   $("qr").src = `/classroom/qr.svg?code=${encodeURIComponent(snap.display_code)}`;
   $("members").textContent = String(snap.members);
   lesson = snap.lesson;
+  asked = [];
   showLesson($("lesson"), lesson);
   showTally(snap.prediction);
   catchUp(lab, snap);
@@ -62,9 +69,14 @@ function showTally(prediction) {
   renderTally($("tally"), prediction);
   scheduleFit();
 }
-socket.on("lesson", (l) => { lesson = l; showLesson($("lesson"), lesson); });
+socket.on("lesson", (l) => {
+  if (asked.length && l.id === lesson?.id && asked[0] === l.step) asked.shift();
+  else asked = [];
+  lesson = l;
+  showLesson($("lesson"), lesson);
+});
 socket.on("settings", (s) => applySettings(lab, s));
-socket.on("room_error", (err) => showMessage($("message"), err.message));
+socket.on("room_error", (err) => { asked = []; showMessage($("message"), err.message); });
 socket.on("room_closed", (m) => {
   showMessage($("message"), m.message);
   if (m.reason === "owner_lost") reclaim(socket);
@@ -72,8 +84,11 @@ socket.on("room_closed", (m) => {
 
 function moveStep(by) {
   if (!lesson) return;
-  const i = lesson.steps.indexOf(lesson.step) + by;
-  if (i >= 0 && i < lesson.steps.length) socket.emit("lesson", { id: lesson.id, step: lesson.steps[i] });
+  const from = asked.length ? asked[asked.length - 1] : lesson.step;
+  const i = lesson.steps.indexOf(from) + by;
+  if (i < 0 || i >= lesson.steps.length) return;
+  asked.push(lesson.steps[i]);
+  socket.emit("lesson", { id: lesson.id, step: lesson.steps[i] });
 }
 
 document.addEventListener("keydown", (e) => {

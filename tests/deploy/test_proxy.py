@@ -67,11 +67,13 @@ def test_per_address_limits_count_each_real_client(site):
 
 
 def run_a_lab(browser, url: str) -> str:
-    """Open the lab at ``url``, run an experiment to its end; the transport the page used."""
+    """Open the lab at ``url``, run an experiment to its end; the transport the page used. At 20x:
+    the same frames, 30 a second, through the proxy, in 1 s instead of 16 (the page's drawing was
+    most of this test's CPU)."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, ignore_https_errors=True)
     try:
         page = context.new_page()
-        page.goto(url)
+        page.goto(url + "?speed=20")
         page.locator('#conn-state[data-state="connected"]').wait_for(timeout=30_000)
         transport = page.evaluate("window.herdlab.transport")
         page.get_by_role("button", name="Run the experiment").click()

@@ -1,6 +1,8 @@
 """Streaming on /lab: start -> started -> frames in time order -> done, and sampling."""
 from __future__ import annotations
 
+import time
+
 from tests.transport.conftest import SMALL
 from webapp.engine import Simulation, parse_scenario
 from webapp.engine.events import COMMON, FIELDS
@@ -28,12 +30,21 @@ def test_start_streams_frames_in_time_order_then_done(lab):
 
 def test_frames_are_paced_by_speed_not_sent_all_at_once(lab):
     c = lab()
-    run_id = c.start({"clients": {"count": 50}, "duration_s": 6.0}, speed=20.0)
+    began = time.monotonic()
+    run_id = c.start({"clients": {"count": 50}, "duration_s": 12.0}, speed=20.0)
     c.wait_for("done", run_id)
+    took = time.monotonic() - began
     frames = c.of("frame", run_id)
-    # 6 virtual seconds at 20x is 0.3 wall seconds: about 9 frames at 30 per second.
-    assert 6 <= len(frames) <= 14
-    assert all(0 <= b["t"] - a["t"] <= 1.5 for a, b in zip(frames, frames[1:-1])), [f["t"] for f in frames]
+    ts = [f["t"] for f in frames]
+    # 12 virtual seconds at 20x take 0.6 wall seconds: about 18 frames at 30 a second, each about
+    # 0.67 virtual seconds after the one before. On a busy machine the server may stall for a
+    # moment and the playback then catches up in one longer step (seen: 2.6 s, at 20x 0.13 s of
+    # wall time), so the pace is read from the typical step and the run's wall time, not from
+    # each step: a run sent all at once would take no time, in one or a few huge steps.
+    assert took >= 0.9 * 12.0 / 20.0, (took, ts)
+    assert 6 <= len(frames) <= 26, ts
+    steps = sorted(b - a for a, b in zip(ts, ts[1:-1]))
+    assert steps[0] >= 0 and steps[len(steps) // 2] <= 1.5, ts
 
 
 def test_events_go_out_as_arrays_named_once_in_started_and_decode_to_the_engines_dicts(lab):

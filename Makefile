@@ -23,8 +23,9 @@ test: $(VENV)/.stamp-dev
 	@tests/require.sh openssl openssl
 	@tests/require.sh systemd-analyze systemd
 	@tests/require.sh prlimit util-linux
-	@# Most tests wait on a browser, a server or a worker: they run $(TEST_WORKERS) at a time (three: with
-	@# four, the two cores' contention made the same work cost ~15% more CPU; bench/README.md). Those
+	@# Most tests wait on a browser, a server or a worker: they run $(TEST_WORKERS) at a time (three: on two
+	@# cores, contention makes the same work cost more CPU: the browser tests 17% more at four than
+	@# at two, the whole suite 5% more at four than at three; bench/README.md). Those
 	@# that time a server or drive the real services run afterwards (marker `serial`), in two streams
 	@# side by side, each the other's one busy neighbour: the real-services tests (markers `real`,
 	@# their own PostgreSQL and Redis, and `redis`, a Redis killed and restarted) and the rest. The lessons' claims on many seeds (marker `claims`,

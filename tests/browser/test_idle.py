@@ -59,6 +59,22 @@ def test_a_finished_run_sleeps_and_a_resize_wakes_it_to_the_new_size(page, live_
     assert asleep(page), "awake for ever after the resize"
 
 
+def test_a_control_changed_before_any_run_is_drawn_at_once(page, live_server):
+    """Before a run the stage shows the next run's scenario: a slider moved while the lab sleeps
+    redraws it (it never did, asleep or not: the change did not touch the store)."""
+    page.add_init_script(COUNT_FRAMES)
+    open_lab(page, live_server)
+    assert asleep(page)
+    servers = page.locator('input[data-control="servers.count"], [data-control="servers.count"] input').first
+    servers.evaluate("(el) => { el.value = 120; el.dispatchEvent(new Event('input', {bubbles: true}));"
+                     " el.dispatchEvent(new Event('change', {bubbles: true})); }")
+    count = page.evaluate("window.herdlab.config.overrides.servers.count")
+    assert count > 1
+    page.wait_for_function(f"window.herdlab.stageLabels().some((l) => l.text === 'S{count}')", polling=50,
+                           timeout=5000)
+    assert asleep(page)
+
+
 def test_a_paused_run_sleeps_and_resuming_plays_on(page, live_server):
     page.add_init_script(COUNT_FRAMES)
     open_lab(page, live_server)

@@ -271,6 +271,7 @@ export function mountLab(root, options = {}) {
     const had = config.inputs.length;
     forgetInputs(true);
     rememberConfig();
+    store.touch();                          // before a run, the stage and legend show the next one's scenario
     if (!had) note("Changed: press Run to see it.");
   }
 

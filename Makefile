@@ -23,15 +23,15 @@ test: $(VENV)/.stamp-dev
 	@tests/require.sh openssl openssl
 	@tests/require.sh systemd-analyze systemd
 	@tests/require.sh prlimit util-linux
-	@# Most tests wait on a browser, a server or a worker: they run $(TEST_WORKERS) at a time (three: on two
-	@# cores, contention makes the same work cost more CPU: the browser tests 17% more at four than
-	@# at two, the whole suite 5% more at four than at three; bench/README.md). Those
+	@# Most tests wait on a browser, a server or a worker: they run $(TEST_WORKERS) at a time (three:
+	@# on two cores, contention makes the same work cost more CPU: the browser tests 17% more at
+	@# four than at two, the whole suite 5% more at four than at three; bench/README.md). Those
 	@# that time a server or drive the real services run afterwards (marker `serial`), in two streams
 	@# side by side, each the other's one busy neighbour: the real-services tests (markers `real`,
-	@# their own PostgreSQL and Redis, and `redis`, a Redis killed and restarted) and the rest. The lessons' claims on many seeds (marker `claims`,
-	@# minutes of CPU and nothing else) run beside all of it, at a low priority, on the cores the
-	@# waiting tests leave idle (tests/conftest.py says why). Outputs that ran beside are printed at
-	@# the end. Every part always runs; `make test` fails if any failed. Exit 5 is "no test
+	@# their own PostgreSQL and Redis, and `redis`, a Redis killed and restarted) and the rest.
+	@# The lessons' claims on many seeds (marker `claims`, minutes of CPU and nothing else) run
+	@# beside all of it, at a low priority, on the cores the waiting tests leave idle
+	@# (tests/conftest.py says why). Outputs that ran beside are printed at the end. Every part always runs; `make test` fails if any failed. Exit 5 is "no test
 	@# selected" (a PYTEST_ARGS that picks only some kinds).
 	@mkdir -p test-artifacts; failed=0; \
 	nice -n 10 $(PY) -m pytest -m claims --durations=5 $(PYTEST_ARGS) > test-artifacts/claims.log 2>&1 & \

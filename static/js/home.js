@@ -30,16 +30,15 @@ async function start(figure) {
   }
   say(figure.querySelector('[data-role="home-say"]'), rec.started);
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
-  let visible = true, round = 0, asleep = null;
   // Off screen or in a hidden tab the herd stops where it is and asks for no frames at all (it
   // redrew the same instant 60 times a second): it goes on from there when it is seen again.
   // (The lab is told it is paused there, as a server would tell it: its picture then stands still too.)
+  let visible = true, round = 0, asleep = null;     // asleep: what goes on from where it stopped
   const resume = () => {
     if (!asleep || !visible || document.hidden) return;
-    const step = asleep;
+    const wake = asleep;
     asleep = null;
-    lab.applyRemote("state", { run_id: `home-${round}`, status: "playing" });
-    requestAnimationFrame(step);
+    wake();
   };
   new IntersectionObserver(([entry]) => { visible = entry.isIntersecting; resume(); }).observe(figure);
   document.addEventListener("visibilitychange", resume);
@@ -56,8 +55,11 @@ async function start(figure) {
     const step = (now) => {
       if (!visible || document.hidden) {
         last = null;
-        asleep = step;
         lab.applyRemote("state", { run_id: runId, status: "paused", t });
+        asleep = () => {
+          lab.applyRemote("state", { run_id: runId, status: "playing" });
+          requestAnimationFrame(step);
+        };
         return;
       }
       if (last !== null) t = Math.min(rec.until_s, t + ((now - last) / 1000) * SPEED);

@@ -65,7 +65,7 @@ def test_a_control_changed_before_any_run_is_drawn_at_once(page, live_server):
     page.add_init_script(COUNT_FRAMES)
     open_lab(page, live_server)
     assert asleep(page)
-    servers = page.locator('input[data-control="servers.count"], [data-control="servers.count"] input').first
+    servers = page.locator('input[data-control="servers.count"]')
     servers.evaluate("(el) => { el.value = 120; el.dispatchEvent(new Event('input', {bubbles: true}));"
                      " el.dispatchEvent(new Event('change', {bubbles: true})); }")
     count = page.evaluate("window.herdlab.config.overrides.servers.count")

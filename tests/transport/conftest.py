@@ -129,6 +129,10 @@ class LabClient:
         self.wait_for("state", run_id, where=lambda s: s["status"] == "finished")
         return self.wait_for("done", run_id)
 
+    def events(self, run_id: str) -> list[dict]:
+        """Every per-request event of ``run_id`` received, in order (frames merged or not)."""
+        return [e for f in self.of("frame", run_id) for e in f["events"]]
+
     def last_error(self) -> dict:
         errors = self.of("error")
         assert errors, "expected an error event"

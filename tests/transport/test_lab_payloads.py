@@ -159,8 +159,15 @@ def test_a_barrage_of_bad_payloads_leaves_another_clients_run_unaffected(lab):
     assert [e["field"] for e in bad.of("error")] == [field for _, field, _ in BAD_STARTS]
     assert bad.of("started") == []
     done = good.wait_for("done", run_id)
-    assert done["summary"]["completed"] == 300
-    assert not good.of("error") and not any(f["behind"] for f in good.of("frame", run_id))
+    assert done["summary"]["completed"] == 300 and not good.of("error")
+    # Unaffected means the same run as alone: every event, none dropped, the same result. (Not
+    # "no frame behind": frames merge whenever this test's own thread is slow to acknowledge, as
+    # on a busy machine, which says nothing about the other client.)
+    assert not any(f["dropped"] for f in good.of("frame", run_id))
+    alone = lab()
+    alone_id = alone.start({"clients": {"count": 300}, "duration_s": 4.0})
+    assert alone.wait_for("done", alone_id)["summary"] == done["summary"]
+    assert good.events(run_id) == alone.events(alone_id)
 
 
 def test_a_barrage_of_bad_controls_names_each_field_and_the_run_carries_on(lab):

@@ -20,7 +20,7 @@ running runs on: its work is wasted, as in reality.
 Every request ends exactly once, in ``_end``: answered (through ``settle``), or failed after an
 error or a timeout with no retries left (through ``_retry_or_end``). The one shortcut: a new
 request that the cache answers at once may end in ``_lookup`` without ever becoming an object
-(see ``_arrive_light``).
+(see ``arrive``).
 
 The lifecycle also tells ``moments.py`` what it needs to mark the run's moments (a miss, an
 attempt ending, a wait noted, a leader's answer, a server dying, a retry), whatever is recorded,
@@ -175,7 +175,7 @@ class Lifecycle(QueryWaits):
         copies, read_copy = m.hooks("copies"), m.hooks("read_copy")
         self._copies = copies[0] if copies else None
         self._read_copy = read_copy[0] if read_copy else None
-        # See _arrive_light: no timer before the lookup, every server alive, no events to
+        # See arrive: no timer before the lookup, every server alive, no events to
         # record, no mitigation to tell of a new request or to answer it before its lookup,
         # no planned arrival to keep, lookups landing in the order they were made (no shard
         # queues).
@@ -183,6 +183,7 @@ class Lifecycle(QueryWaits):
                        and (self._timeout_s == 0 or self._lookup_s <= self._timeout_s)
                        and self._every != 1 and not self._on_request and not self._planned
                        and not self._on_arrive and self.shards is None)
+        self._all_light = self._light and self._every == 0 and not self._admit
 
     def use(self, scenario: Scenario) -> None:
         """Switch to ``scenario`` (the same but for a mitigation switch, engine/inputs.py) from
@@ -216,16 +217,29 @@ class Lifecycle(QueryWaits):
         ``req`` again (a retry, or an injected request). Look the key up, or with no cache, it
         is a miss."""
         if req is None:
-            t0 = t
-            if self._planned:                    # a trace's: when it was meant to come
-                t0 = self._planned[self._replayed]
-                self._replayed += 1
-            if self._admit and not all(admit(t) for admit in self._admit):
-                return                           # a traffic shift sent it to another cluster
-            if self._light and (self._every == 0 or not self._traced(viewer)):
-                self._arrive_light(t, viewer, key)
+            if not self._all_light:              # (most runs: every new request is light)
+                t0 = t
+                if self._planned:                # a trace's: when it was meant to come
+                    t0 = self._planned[self._replayed]
+                    self._replayed += 1
+                if self._admit and not all(admit(t) for admit in self._admit):
+                    return                       # a traffic shift sent it to another cluster
+                if not self._light or self._every and self._traced(viewer):
+                    req = self.new_request(t, viewer, key, t0)
+            if req is None:
+                # Light: a new request that nothing can touch before its lookup (no event to
+                # record, no timer due first, no server dying, no retry budget counting it)
+                # stays just its arrival until then: most are answered by that lookup, and
+                # never need a Request at all. Otherwise ``_lookup`` makes one.
+                c = self.counters
+                rid = c.requests
+                c.requests = rid + 1
+                c.arrived += 1
+                if t >= self._after:
+                    c.after_requests += 1
+                self._lookups.append((t + self._lookup_s, None, rid, viewer % self._n_servers,
+                                      viewer, key, t))
                 return
-            req = self.new_request(t, viewer, key, t0)
         attempt = req.attempt
         if attempt:
             self.moments.retry_arrived(t)
@@ -267,25 +281,11 @@ class Lifecycle(QueryWaits):
             req.tracked = True
             self.open[req.id] = req
 
-    def _arrive_light(self, t: float, viewer: int, key: str) -> None:
-        """A new request that nothing can touch before its lookup (no event to record, no timer
-        due first, no server dying, no retry budget counting it) stays just its arrival until
-        then: most are answered by that lookup, and never need a Request at all. Otherwise
-        ``_lookup`` makes one."""
-        c = self.counters
-        rid = c.requests
-        c.requests = rid + 1
-        c.arrived += 1
-        if t >= self._after:
-            c.after_requests += 1
-        server = viewer % self._n_servers
-        self._lookups.append((t + self._lookup_s, None, rid, server, viewer, key, t))
-
     def _lookup(self, t: float, req: Request | None, attempt: int, server: int, viewer: int = 0,
                 key: str = "", t0: float = 0.0) -> None:
         """The cache answered ``server``'s lookup for this attempt. The attempt may have ended
         meanwhile (a timeout: the server's work goes on) but a dead server does nothing more.
-        ``req`` None: a light new request (``_arrive_light``), ``attempt`` holding its id."""
+        ``req`` None: a light new request (``arrive``), ``attempt`` holding its id."""
         if not self._alive[server]:
             return                       # the process died; faults.py failed the attempt
         if req is None:
@@ -345,7 +345,7 @@ class Lifecycle(QueryWaits):
             self._on_miss(t, req, attempt, server)
 
     def _made_late(self, rid: int, viewer: int, key: str, t0: float, server: int) -> Request:
-        """The object of a light request (``_arrive_light``), made when it is first needed."""
+        """The object of a light request (``arrive``), made when it is first needed."""
         req = Request(rid, viewer, key, t0, False)
         req.server = server
         req.deadline = t0 + self._timeout_s
@@ -423,7 +423,7 @@ class Lifecycle(QueryWaits):
         if not alive[server] or alive.count(True) == 1:
             return
         self.servers.kill(server)
-        self._light = False                      # arrivals must now be routed around it
+        self._light = self._all_light = False    # arrivals must now be routed around it
         self.recorder.system(Event((t, SERVER_DOWN, None, None, server, None)))
         for hook in self.mitigations.ever("on_server_down"):
             hook(t, server)

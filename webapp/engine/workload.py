@@ -68,16 +68,17 @@ class Herd:
             step = c.window_s / c.count
             times = [start + i * step for i in range(i0, i0 + count)]
         elif c.arrival == "burst":
-            rand, window, gap = self.rng.random, c.window_s, self._gap
+            rand, window, gap, append = self.rng.random, c.window_s, self._gap, times.append
             for left in range(c.count - i0, c.count - i0 - count, -1):
                 gap *= rand() ** (1.0 / left)
-                times.append(start + window * (1.0 - gap))
+                append(start + window * (1.0 - gap))
             self._gap = gap
         else:
             expo, rate, offset = self.rng.expovariate, c.rate_per_s, self._offset
+            append = times.append
             for _ in range(count):
                 offset += expo(rate)
-                times.append(start + offset)
+                append(start + offset)
             self._offset = offset
         if times and times[-1] >= end:
             times = times[:bisect.bisect_left(times, end)]
@@ -87,7 +88,8 @@ class Herd:
         if self.made == c.count:
             self.done = True
         stride, shift, total = self.stride, self.shift, c.count
-        viewers = [(i * stride + shift) % total for i in range(i0, i0 + n_made)]
+        first = i0 * stride + shift
+        viewers = [v % total for v in range(first, first + n_made * stride, stride)]
         key = self.key
         keys = [key] * n_made if isinstance(key, str) else [key() for _ in range(n_made)]
         return zip(times, viewers, keys)

@@ -12,6 +12,11 @@ CHECK := tests/engine tests/transport/test_lab_payloads.py tests/transport/test_
 
 .PHONY: run test check bench clean
 
+# The tests start ~850 Python processes (simulation workers, servers, pytest's workers): where the
+# environment says not to write bytecode (CI's does), each compiled the project's code again, about
+# 35 CPU s of a run (bench/README.md). The tests write it, in the usual __pycache__ (git ignores it).
+test check: export PYTHONDONTWRITEBYTECODE :=
+
 run: $(VENV)/.stamp-run
 	$(PY) -m webapp $(ARGS)
 

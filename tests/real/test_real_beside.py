@@ -32,10 +32,15 @@ def test_the_pool_timeout_refuses_as_many_in_the_model_as_for_real(test_services
     assert sim["fed"]["pool_timeout_s"] == 0.3
     assert real["db_rejected"] == real["errors"] > 200
     assert sim["db_rejected"] == sim["errors"]
-    # Within 5-14% on a machine at load 10-17 (bench/README.md): the real app server's own
-    # time around each query serves a few fewer before the timeout than the model does.
-    assert sim["db_rejected"] == pytest.approx(real["db_rejected"], rel=0.3)
-    assert sim["completed"] == pytest.approx(real["completed"], rel=0.25)
+    # Close, not equal: the real app server's own time around each query varies with the
+    # machine's load, so each connection serves a query more or less before the timeout than
+    # the model does (5-14% apart at load 10-17, bench/README.md; a run of the suite once saw
+    # 120 served for real and 85 in the model, 7% of the burst). Compared as shares of the
+    # burst: within 10 points. Before the engine had a pool timeout it was 0 refused, not ~75%.
+    burst = real["requests"]
+    assert sim["requests"] == burst == 500
+    assert sim["db_rejected"] == pytest.approx(real["db_rejected"], abs=0.1 * burst)
+    assert sim["completed"] == pytest.approx(real["completed"], abs=0.1 * burst)
 
 
 def test_the_model_is_fed_what_redis_and_postgresql_measured(test_services):

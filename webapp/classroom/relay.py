@@ -97,6 +97,14 @@ class Redis(Local):
 
     def start(self) -> None:
         self.running = True
+        # Flask-SocketIO's message queue starts listening at this process's first connection,
+        # and what another process sends this one's clients before it has subscribed is lost
+        # (Redis pub/sub keeps nothing): a student whose "join" was the first connection of a
+        # freshly started process could wait for "joined" for ever. Listen from the start.
+        server = socketio.server
+        if not server.manager_initialized:
+            server.manager_initialized = True
+            server.manager.initialize()
         socketio.start_background_task(self._listen)
         socketio.start_background_task(self._beat)
 

@@ -86,6 +86,13 @@ def test_three_students_follow_the_instructor_predict_and_see_the_result(live_se
         me.wait_for_function("window.herdlab.room.mine.size === 1")
         mine = me.locator("#mine li").first
         expect(mine).not_to_have_text(re.compile(r": sent$"))   # its events reached the page
+        # The list follows every frame, in place: a button made anew each frame was gone
+        # between a press and its release, and the press opened nothing (seen on a busy run).
+        me.evaluate("window.myButton = document.querySelector('#mine li button')")
+        received = me.evaluate("window.herdlab.eventsReceived")
+        me.wait_for_function(f"window.herdlab.eventsReceived > {received}")
+        assert me.evaluate("window.myButton.isConnected "
+                           "&& window.myButton === document.querySelector('#mine li button')")
         mine.locator("button").click()
         expect(me.locator('#follow-lab [data-role="lifecycle"]')).to_be_visible()
         expect(me.locator('#follow-lab [data-role="lifecycle-title"]')).to_contain_text("yours")

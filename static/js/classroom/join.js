@@ -13,6 +13,7 @@ let ownLab = null;
 let joined = null, following = true, prediction = null, chosen = null;
 let taps = { left: 0, budget: 0 };
 const mine = new Map();   // my request id -> its latest status text
+const mineItems = new Map();   // its item in the list (showMine): {li, status: its Text node}
 
 /** The room this tab joined and the student's member token: `{code, display, member}`, or null. */
 const member = {
@@ -170,16 +171,29 @@ function showPrediction(p) {
 
 $("tap").addEventListener("click", () => socket.emit("tap", {}));
 
-/** My requests, newest last; each opens its lifecycle in the lab (its dot is the one marked "you"). */
+/**
+ * My requests, newest last; each opens its lifecycle in the lab (its dot is the one marked "you").
+ * Updated in place: the list is refreshed on every frame of the run, and a button made anew each
+ * time was gone between a press and its release (a tap on a phone lasts ~100 ms), so the press
+ * opened nothing.
+ */
 function showMine() {
   $("taps-left").textContent = `${taps.left} of ${taps.budget} taps left in this run`;
-  const list = $("mine");
-  list.replaceChildren(...[...mine].slice(-8).map(([req, status]) => {
-    const li = document.createElement("li");
-    const b = Object.assign(document.createElement("button"), { type: "button", className: "cr-mine-req", textContent: `#${req}` });
-    b.setAttribute("aria-label", `Show the lifecycle of my request ${req}`);
-    b.addEventListener("click", () => followLab.showRequest(req));
-    li.append(b, `: ${status}`);
-    return li;
-  }));
+  const shown = [...mine].slice(-8);
+  const keep = new Set(shown.map(([req]) => req));
+  for (const [req, item] of mineItems) if (!keep.has(req)) { item.li.remove(); mineItems.delete(req); }
+  for (const [req, status] of shown) {
+    let item = mineItems.get(req);
+    if (!item) {
+      const li = document.createElement("li");
+      const b = Object.assign(document.createElement("button"), { type: "button", className: "cr-mine-req", textContent: `#${req}` });
+      b.setAttribute("aria-label", `Show the lifecycle of my request ${req}`);
+      b.addEventListener("click", () => followLab.showRequest(req));
+      item = { li, status: document.createTextNode("") };
+      li.append(b, item.status);
+      $("mine").append(li);          // (a new request is the newest: it goes last)
+      mineItems.set(req, item);
+    }
+    if (item.status.data !== `: ${status}`) item.status.data = `: ${status}`;
+  }
 }

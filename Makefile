@@ -36,8 +36,9 @@ test: $(VENV)/.stamp-dev
 	@# their own PostgreSQL and Redis, and `redis`, a Redis killed and restarted) and the rest.
 	@# The lessons' claims on many seeds (marker `claims`, minutes of CPU and nothing else) run
 	@# beside all of it, at a low priority, on the cores the waiting tests leave idle
-	@# (tests/conftest.py says why). Outputs that ran beside are printed at the end. Every part always runs; `make test` fails if any failed. Exit 5 is "no test
-	@# selected" (a PYTEST_ARGS that picks only some kinds).
+	@# (tests/conftest.py says why). Outputs that ran beside are printed at the end. Every part
+	@# always runs; `make test` fails if any failed. Exit 5 is "no test selected" (a PYTEST_ARGS
+	@# that picks only some kinds).
 	@mkdir -p test-artifacts; failed=0; \
 	nice -n 10 $(PY) -m pytest -m claims --durations=5 $(PYTEST_ARGS) > test-artifacts/claims.log 2>&1 & \
 	claims=$$!; \

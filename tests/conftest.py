@@ -101,12 +101,11 @@ LONGEST_FIRST = ("tests/browser/test_lessons.py",
                  "tests/browser/test_projector.py")
 
 
-# The lessons' claims on many seeds (1-20 and a random draw of 40): CPU and nothing else, minutes
+# The lessons' claims on many seeds (1-20 and a random draw of 20): CPU and nothing else, minutes
 # of it. `make test` runs them in a process of their own at a low priority, beside both parts, so
 # they use the cores the waiting tests leave idle instead of lengthening the run; beside the
 # serial part they are the busy core those tests must bear (issue 17).
-CLAIMS = ("tests/lessons/test_lessons_cli.py::test_every_claim_of_the_course_holds_on_20_seeds",
-          "tests/lessons/test_lessons_random.py::")
+CLAIMS = ("tests/lessons/test_lessons_random.py::",)
 
 
 def pytest_collection_modifyitems(items):

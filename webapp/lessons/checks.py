@@ -64,13 +64,22 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(seeds)
 
 
-def random_seeds(count: int, rng: random.Random | None = None) -> tuple[int, ...]:
-    """``count`` distinct seeds drawn at random from 1 to 2**31 - 1 (printed by the caller, so a
-    failure on them reproduces with ``--seeds``); never a fixed list that lessons could be fitted
-    to. ``rng`` is for tests; by default the system's entropy."""
-    if not 1 <= count <= MAX_SEEDS:
-        raise ValueError(f"a seed count must be from 1 to {MAX_SEEDS}, not {count}")
-    return tuple(sorted((rng or random.SystemRandom()).sample(range(1, 2**31), count)))
+def random_seeds(count: int, rng: random.Random | None = None,
+                 besides: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """``count`` distinct seeds drawn at random from 1 to 2**31 - 1, none of them in ``besides``
+    (the fixed seeds they are checked with), printed by the caller so a failure on them
+    reproduces with ``--seeds``; never a fixed list that lessons could be fitted to. ``rng`` is
+    for tests; by default the system's entropy."""
+    if not 1 <= count <= MAX_SEEDS - len(besides):
+        raise ValueError(f"a seed count must be from 1 to {MAX_SEEDS - len(besides)}, not {count}")
+    rng = rng or random.SystemRandom()
+    taken = set(besides)
+    drawn: set[int] = set()
+    while len(drawn) < count:    # (2**31 seeds: a repeat is rare, so this ends at once)
+        seed = rng.randrange(1, 2**31)
+        if seed not in taken:
+            drawn.add(seed)
+    return tuple(sorted(drawn))
 
 
 def seed_list(seeds: tuple[int, ...]) -> str:

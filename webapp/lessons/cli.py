@@ -2,7 +2,8 @@
 
     python -m webapp lessons check                  seed 1 only: quick, while writing a lesson
     python -m webapp lessons check --seeds 20       seeds 1..20 (the suite's fixed seeds)
-    python -m webapp lessons check --random 40      40 fresh random seeds (the suite draws these too)
+    python -m webapp lessons check --random 40      40 fresh random seeds
+    python -m webapp lessons check --seeds 20 --random 20   the suite's: 1..20 and 20 fresh ones
     python -m webapp lessons check --seeds 1-20 --lesson queueing --jobs 2
     python -m webapp lessons check --seeds 20 --all-seeds   also the costly runs on every seed
     python -m webapp lessons check --seeds 20 --cache       runs kept for this exact source reused
@@ -15,10 +16,11 @@
 ``check`` prints one line per check (how many seeds it held on, the range of the checked value,
 the lesson's words it backs) and exits 1 if any check fails or any lesson file is broken, so CI
 catches both a lesson whose numbers went stale and a lesson that no longer loads. With
-``--random`` it prints the seeds it drew first, so a failure reproduces with ``--seeds``.
+``--random`` it prints the seeds it checks first (the drawn ones with any ``--seeds``, all judged
+together), so a failure reproduces with ``--seeds``.
 
 ``--cache`` reads and keeps the runs in ``.herdlab/lesson-runs`` under a version made of all of
-webapp's source (webapp/lessons/runcache.py): the suite's fixed seeds on an unchanged tree cost
+webapp's source (webapp/lessons/runcache.py): the same seeds again on an unchanged tree cost
 nothing, and any change to the code, or to an experiment's definition, computes them again.
 
 ``dist`` prints each claim's distribution over the seeds and whether the sentence is true as
@@ -45,12 +47,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     check.add_argument("--lesson", action="append", metavar="ID",
                        help="check only this lesson (repeatable)")
     _common(check)
-    seeds = check.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", default="1", metavar="SEEDS",
-                       help="N (seeds 1..N), A-B, or a list such as 1,5-7 (default: 1); a check "
-                            "holds only if it holds on every seed, or on its stated share")
-    seeds.add_argument("--random", type=int, default=None, metavar="N",
-                       help="N seeds drawn at random (printed first, to reproduce with --seeds)")
+    check.add_argument("--seeds", default=None, metavar="SEEDS",
+                       help="N (seeds 1..N), A-B, or a list such as 1,5-7 (default: 1, or none "
+                            "with --random); a check holds only if it holds on every seed, or on "
+                            "its stated share")
+    check.add_argument("--random", type=int, default=None, metavar="N",
+                       help="N more seeds drawn at random, checked together with --seeds "
+                            "(all of them printed first, to reproduce with --seeds)")
     check.add_argument("--all-seeds", action="store_true",
                        help="run every experiment on every seed, even those that declare "
                             "max_seeds (the full proof; slower)")
@@ -87,12 +90,15 @@ def run_check(args: argparse.Namespace) -> int:
     from webapp.lessons.runcache import RunCache
 
     started = time.perf_counter()
+    option = "seeds"
     try:
-        seeds = random_seeds(args.random) if args.random is not None else parse_seeds(args.seeds)
+        fixed = parse_seeds(args.seeds or "1") if args.seeds or args.random is None else ()
+        option = "random"
+        drawn = random_seeds(args.random, besides=fixed) if args.random is not None else ()
     except ValueError as exc:
-        print(f"lessons check: --{'random' if args.random is not None else 'seeds'}: {exc}",
-              file=sys.stderr)
+        print(f"lessons check: --{option}: {exc}", file=sys.stderr)
         return 2
+    seeds = fixed + drawn
     if args.jobs is not None and args.jobs < 1:
         print("lessons check: --jobs must be at least 1", file=sys.stderr)
         return 2
@@ -115,8 +121,9 @@ def run_check(args: argparse.Namespace) -> int:
         print(outcome.line())
         failures += not outcome.ok
     span = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]})"
-    if args.random is not None:
-        span = f"{len(seeds)} random seeds"
+    if drawn:
+        span = f"{len(seeds)} seeds ({len(fixed)} fixed, {len(drawn)} random)" if fixed \
+            else f"{len(seeds)} random seeds"
     verdict = "all hold" if not failures else f"{failures} failed"
     print(f"{len(outcomes)} checks on {span}, {verdict}, in {time.perf_counter() - started:.1f} s")
     sys.stdout.flush()

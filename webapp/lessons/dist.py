@@ -10,8 +10,9 @@ costs nothing until the engine changes) and reports what the sentence may honest
 - how often the comparison holds, with a 99.9% confidence interval, and the verdict on the claim
   as written: a check without a share must hold on every seed; a share must contain the measured
   share;
-- how often a random draw of 40 seeds (the suite's) would fail it at the measured share: with a
-  claim true as written that is at most ``shares.ALPHA``.
+- how often the suite's 40 seeds (20 fixed and 20 drawn afresh, judged together) would fail it at
+  the measured share, were they all random: with a claim true as written that is at most
+  ``shares.ALPHA``.
 
 Run on the whole course (``lessons dist all --seeds 1000``) this is the course's calibration: one
 command, re-run after every engine change, that says which sentences the engine no longer makes
@@ -26,7 +27,11 @@ from typing import Sequence
 from webapp.lessons.checks import Outcome
 from webapp.lessons.shares import ALPHA, accepted, chance_outside, wilson
 
-DRAW = 40  # the suite's random draw (tests/lessons/test_lessons_random.py)
+# The seeds the suite judges every claim on, each test run (tests/lessons/test_lessons_random.py):
+# seeds 1..SUITE_FIXED and SUITE_RANDOM drawn afresh, judged together.
+SUITE_FIXED = 20
+SUITE_RANDOM = 20
+DRAW = SUITE_FIXED + SUITE_RANDOM
 COVERS = (0.95, 0.975, 0.99)
 
 

@@ -70,8 +70,10 @@ def random_seeds(count: int, rng: random.Random | None = None,
     (the fixed seeds they are checked with), printed by the caller so a failure on them
     reproduces with ``--seeds``; never a fixed list that lessons could be fitted to. ``rng`` is
     for tests; by default the system's entropy."""
-    if not 1 <= count <= MAX_SEEDS - len(besides):
-        raise ValueError(f"a seed count must be from 1 to {MAX_SEEDS - len(besides)}, not {count}")
+    if not 1 <= count <= MAX_SEEDS:
+        raise ValueError(f"a seed count must be from 1 to {MAX_SEEDS}, not {count}")
+    if count + len(besides) > MAX_SEEDS:
+        raise ValueError(f"at most {MAX_SEEDS} seeds at once, not {len(besides)} and {count} more")
     rng = rng or random.SystemRandom()
     taken = set(besides)
     drawn: set[int] = set()

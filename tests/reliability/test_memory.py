@@ -17,27 +17,39 @@ BIG = {"preset": "drake-live", "scenario": {"clients": {"count": 300_000}}, "spe
 
 
 def round_of_large_runs(server, connections: int = 3, play_s: float = 0.6) -> None:
-    """One connection plays its run to the end (``done``); the others vanish after a moment."""
+    """One connection plays its run to the end (``done``); the others vanish after a moment.
+
+    It waits on the state (``done``), up to a generous deadline, not on each frame's gap: beside a
+    busy core on a slow VM one gap between frames exceeded 10 s (run 49), which says nothing about
+    memory. Every socket is closed however it ends (one left open was reported by the garbage
+    collector in the next tests, and failed them)."""
     clients = [RawSocket(server.url) for _ in range(connections)]
-    for c in clients:
-        c.open_namespace("/lab")
-        c.emit("/lab", "start", {**BIG, "speed": 20.0})
-    deadline = time.monotonic() + play_s
-    for c in clients[1:]:         # read (and drop) frames for a moment, then vanish
-        while time.monotonic() < deadline:
+    try:
+        for c in clients:
+            c.open_namespace("/lab")
+            c.emit("/lab", "start", {**BIG, "speed": 20.0})
+        deadline = time.monotonic() + play_s
+        for c in clients[1:]:         # read (and drop) frames for a moment, then vanish
+            while time.monotonic() < deadline:
+                try:
+                    c.read_text(timeout=0.2)
+                except OSError:
+                    break
+            c.close()
+        finished = time.monotonic() + 60
+        while time.monotonic() < finished:   # a complete run: frames, then done
             try:
-                c.read_text(timeout=0.2)
-            except OSError:
+                text = clients[0].read_text(timeout=5)
+            except TimeoutError:
+                continue
+            assert text is not None, "the server hung up before the run was done"
+            if text.startswith('42/lab,["done"'):
                 break
-        c.close()
-    finished = time.monotonic() + 30
-    while time.monotonic() < finished:   # a complete run: frames, then done
-        text = clients[0].read_text(timeout=10) or ""
-        if text.startswith('42/lab,["done"'):
-            break
-    else:
-        raise AssertionError("the complete run did not finish")
-    clients[0].close()
+        else:
+            raise AssertionError("the complete run did not finish in 60 s")
+    finally:
+        for c in clients:
+            c.close()
 
 
 def test_rounds_of_large_runs_leave_the_servers_memory_where_the_first_round_left_it(server):

@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from tests.reliability.clients import SioClient
-from tests.reliability.conftest import Server
+from tests.reliability.conftest import Server, settle
 from tests.reliability.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
@@ -53,10 +53,8 @@ def test_every_process_listens_to_the_message_queue_before_its_first_connection(
 
     client = redis.Redis.from_url(store.url)
     try:
-        deadline = time.monotonic() + 10
-        while (subscribed := client.pubsub_numsub("flask-socketio")[0][1]) < 2:
-            assert time.monotonic() < deadline, f"{subscribed} of 2 processes listen"
-            time.sleep(0.05)
+        listening = lambda: client.pubsub_numsub("flask-socketio")[0][1]   # noqa: E731
+        assert settle(lambda: listening() >= 2, timeout=10), f"{listening()} of 2 processes listen"
     finally:
         client.close()
 

@@ -74,14 +74,10 @@ def random_seeds(count: int, rng: random.Random | None = None,
         raise ValueError(f"a seed count must be from 1 to {MAX_SEEDS}, not {count}")
     if count + len(besides) > MAX_SEEDS:
         raise ValueError(f"at most {MAX_SEEDS} seeds at once, not {len(besides)} and {count} more")
-    rng = rng or random.SystemRandom()
+    # Distinct, so at least ``count`` of them are not in ``besides``.
+    offered = (rng or random.SystemRandom()).sample(range(1, 2**31), count + len(besides))
     taken = set(besides)
-    drawn: set[int] = set()
-    while len(drawn) < count:    # (2**31 seeds: a repeat is rare, so this ends at once)
-        seed = rng.randrange(1, 2**31)
-        if seed not in taken:
-            drawn.add(seed)
-    return tuple(sorted(drawn))
+    return tuple(sorted([seed for seed in offered if seed not in taken][:count]))
 
 
 def seed_list(seeds: tuple[int, ...]) -> str:

@@ -173,6 +173,20 @@ RECORD_CAPTIONS = """() => {
 }"""
 
 
+# What the page shows on every frame while a promise's answer is captioned ("One query answered
+# ..."), in `window.__answered`: a test that runs axe during the hold's first part reads the
+# second from here, since on a busy machine both parts can be over before axe is.
+RECORD_ANSWERED = """() => {
+  const seen = window.__answered = [];
+  window.herdlab.afterFrame(() => {
+    const h = window.herdlab;
+    if (!h.caption?.startsWith("One query answered")) return;
+    const coalesced = document.querySelector('[data-card="coalesced"] .lab-card-value')?.innerText ?? "";
+    seen.push({ t: h.t, sampleT: h.sample?.t, status: h.status, coalesced });
+  });
+}"""
+
+
 def held_spans(page) -> list[tuple[float, float, float, set]]:
     """[(wall ms held, t at start, t at end, statuses seen)] for each stretch with a caption on
     screen, as `RECORD_CAPTIONS` saw them."""

@@ -29,6 +29,7 @@ def slots():
 
 
 def test_a_connection_keeps_its_newest_runs_and_never_one_still_playing(slots):
+    slots.connect("a")
     playing = FakeRun("playing", holds_slot=True, running=True)
     slots.keep("a", playing)
     for i in range(KEPT_PER_CONNECTION + 3):
@@ -42,6 +43,8 @@ def test_a_connection_keeps_its_newest_runs_and_never_one_still_playing(slots):
 def test_the_server_lets_the_oldest_ended_runs_of_any_connection_go(slots, monkeypatch):
     monkeypatch.setattr(slots_module, "KEPT_PER_SERVER", 10)
     paused = FakeRun("paused", holds_slot=True)           # the oldest, but it holds a slot
+    for c in range(5):
+        slots.connect(f"c{c}")
     slots.keep("c0", paused)
     for c in range(5):                                    # 5 connections x 3 ended runs
         for i in range(3):
@@ -55,6 +58,8 @@ def test_the_server_lets_the_oldest_ended_runs_of_any_connection_go(slots, monke
 
 
 def test_a_gone_connection_frees_its_share_of_the_server_bound(slots):
+    slots.connect("a")
+    slots.connect("b")
     for i in range(3):
         slots.keep("a", FakeRun(f"a{i}"))
         slots.keep("b", FakeRun(f"b{i}"))
@@ -63,3 +68,15 @@ def test_a_gone_connection_frees_its_share_of_the_server_bound(slots):
     assert slots.kept() == 3 and "a" not in slots.connections
     slots.drop("b", "b1")
     assert list(slots.connections["b"]) == ["b0", "b2"] and slots.kept() == 2
+
+
+def test_a_gone_connection_keeps_no_run_and_no_entry(slots):
+    """A start handled after its connection's disconnect (two threads, or greenlets, at once)
+    is not kept: kept, it would play to nobody, holding its slot, and the connection's entry
+    would come back for good."""
+    slots.connect("a")
+    assert slots.keep("a", FakeRun("a0"))
+    assert [r.run_id for r in slots.disconnect("a")] == ["a0"]
+    assert not slots.keep("a", FakeRun("a1"))
+    assert "a" not in slots.connections and slots.kept() == 0
+    assert not slots.keep("never-connected", FakeRun("x"))

@@ -79,6 +79,18 @@ def test_disconnect_stops_the_run_its_task_and_its_worker(lab, runs):
     assert settle(lambda: worker.proc.poll() is not None or worker in runs.pool.idle)
 
 
+def test_a_start_handled_after_its_connections_disconnect_starts_nothing(lab, runs):
+    """A client that sends ``start`` and closes at once: its disconnect may be handled first
+    (threading mode handles each event in a thread of its own; a busy machine delays the start's).
+    The start is then refused; nothing plays to nobody, holding a slot and a worker."""
+    c = lab()
+    assert runs.disconnect(c.sid) == []          # the server has handled the disconnect...
+    c.emit("start", {"scenario": {"clients": {"count": 50}, "duration_s": 60.0}, "speed": 1.0})
+    c.pump()                                     # ... and then the start
+    assert c.of("started") == [] and "connection has closed" in c.last_error()["message"]
+    assert runs.live_tasks() == 0 and not runs.reserved and c.sid not in runs.connections
+
+
 def test_a_client_that_never_acks_gets_merged_frames_and_the_buffer_stays_bounded(lab, runs,
                                                                                   monkeypatch):
     monkeypatch.setattr(pacer, "MAX_FRAME_EVENTS", 300)

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/lab"
 FRAME_HZ = 30
+# A start (or a revival) handled after its connection's disconnect: nobody would see the run.
+GONE = "This connection has closed; no run was started."
 
 
 def _answer_errors(handler: Callable[..., None]) -> Callable[..., None]:
@@ -104,7 +106,7 @@ class LabNamespace(Namespace):
     """Connection bookkeeping for ``/lab``: ``{sid: {run_id: Run}}`` in the app's run slots."""
 
     def on_connect(self, auth: Any = None) -> None:
-        _slots().connections[request.sid] = OrderedDict()
+        _slots().connect(request.sid)
 
     def on_disconnect(self, reason: Any = None) -> None:
         for run in _slots().disconnect(request.sid):
@@ -145,7 +147,9 @@ class LabNamespace(Namespace):
         """Start (or revive) ``run`` for this connection within both limits, else refuse."""
         slots = _slots()
         settings = slots.settings
-        runs = slots.connections.setdefault(request.sid, OrderedDict())
+        runs = slots.connections.get(request.sid)
+        if runs is None:
+            raise PayloadError(GONE, "")
         # Take the slot first, then count: concurrent starts can be refused, never exceed a limit.
         if not slots.reserve(run):
             refused("server_full")
@@ -157,5 +161,7 @@ class LabNamespace(Namespace):
             refused("runs_per_connection")
             raise PayloadError(f"At most {settings.max_runs_per_connection} runs at once per "
                                "connection; stop one first.", "")
-        slots.keep(request.sid, run)
+        if not slots.keep(request.sid, run):
+            slots.release(run)
+            raise PayloadError(GONE, "")
         run.start(seek_to, pause)

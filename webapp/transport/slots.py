@@ -12,6 +12,7 @@ This module sits below the runner: it knows a run only as a ``SlotRun`` (``runne
 """
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections import OrderedDict
@@ -67,6 +68,9 @@ class RunSlots:
         self._kept: OrderedDict[str, str] = OrderedDict()    # run_id -> sid, every connection's, oldest first
         # Interventions per connection (/lab, and a room's instructor), forgotten on disconnect.
         self._input_budgets: dict[str, TokenBucket] = {}
+        # A connection's runs are kept and let go under one lock: in threading mode its start and
+        # its disconnect are handled by two threads at once (see ``keep``).
+        self._connections_lock = threading.RLock()
 
     @classmethod
     def from_settings(cls, settings: Any) -> "RunSlots":
@@ -104,11 +108,24 @@ class RunSlots:
             bucket = self._input_budgets[sid] = TokenBucket(INPUT_RATE, INPUT_BURST, now)
         return bucket.take(now)
 
-    def keep(self, sid: str, run: SlotRun) -> None:
+    def keep(self, sid: str, run: SlotRun) -> bool:
         """``run`` is connection ``sid``'s newest. Past ``KEPT_PER_CONNECTION`` for that connection,
         or ``KEPT_PER_SERVER`` for all of them, the oldest runs that have ended are let go (a run
-        playing, paused or holding a slot never is; there are at most ``max_runs`` of those)."""
-        runs = self.connections.setdefault(sid, OrderedDict())
+        playing, paused or holding a slot never is; there are at most ``max_runs`` of those).
+
+        False if the connection is gone: a client that sends ``start`` and closes at once may
+        have its disconnect handled before its start, and that run, kept, would play to nobody
+        with its slot and its worker until it ended (a reliability test saw one still computing
+        30 s later). Once kept, a disconnect finds the run and stops it, even before it began.
+        """
+        with self._connections_lock:
+            runs = self.connections.get(sid)
+            if runs is None:
+                return False
+            self._keep(sid, runs, run)
+            return True
+
+    def _keep(self, sid: str, runs: OrderedDict[str, SlotRun], run: SlotRun) -> None:
         runs[run.run_id] = run
         runs.move_to_end(run.run_id)
         self._kept[run.run_id] = sid
@@ -130,14 +147,21 @@ class RunSlots:
 
     def drop(self, sid: str, run_id: str) -> None:
         """Connection ``sid`` no longer keeps ``run_id`` (restarted, or let go)."""
-        self.connections.get(sid, {}).pop(run_id, None)
-        self._kept.pop(run_id, None)
+        with self._connections_lock:
+            self.connections.get(sid, {}).pop(run_id, None)
+            self._kept.pop(run_id, None)
+
+    def connect(self, sid: str) -> None:
+        """Connection ``sid`` may keep runs from now until it is gone."""
+        with self._connections_lock:
+            self.connections[sid] = OrderedDict()
 
     def disconnect(self, sid: str) -> list[SlotRun]:
         """Connection ``sid`` is gone: its runs (to stop) and its budget go."""
-        runs = self.connections.pop(sid, {})
-        for run_id in runs:
-            self._kept.pop(run_id, None)
+        with self._connections_lock:
+            runs = self.connections.pop(sid, {})
+            for run_id in runs:
+                self._kept.pop(run_id, None)
         self.forget(sid)
         return list(runs.values())
 

@@ -40,9 +40,10 @@ def run_step(page, step: str) -> None:
     page.evaluate("window.herdlabLesson.lab.start()")
 
 
-def at_the_hold(page, side: str = "a") -> dict:
+def at_the_hold(page, side: str = "a", also: str = "null") -> dict:
     """Once a moment is held (and drawn): what the page shows then, all read at once (the
-    cards too: by the time a slow axe pass is done, a two-part hold may have stepped over)."""
+    cards too, and the JavaScript expression ``also`` as ``shown["also"]``: by the time a slow
+    axe pass is done, the hold may be over)."""
     page.wait_for_function("window.herdlab.held !== null", timeout=REACH_MS)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 150))))")
     shown = page.evaluate("""(side) => {
@@ -53,7 +54,8 @@ def at_the_hold(page, side: str = "a") -> dict:
                                   note: c.querySelector(".lab-card-note")?.innerText ?? "" };
       }
       return { held: h.held, caption: h.caption, t: h.t, status: h.status, cards,
-               sample: side === "b" ? h.sampleB : h.sample, labels: h.stageLabels(side).map((l) => l.text) };
+               sample: side === "b" ? h.sampleB : h.sample, labels: h.stageLabels(side).map((l) => l.text),
+               also: """ + also + """ };
     }""", side)
     assert shown["held"]["side"] == side
     # One instant: the page stands at the moment, paused, and its numbers are that instant's.
@@ -61,6 +63,14 @@ def at_the_hold(page, side: str = "a") -> dict:
     assert shown["sample"]["t"] == shown["t"], (shown["sample"]["t"], shown["t"])
     assert serious(page) == []
     return shown
+
+
+# The distributed marker's code beside lesson 6's step, read in the hold's one look.
+CODE_BESIDE = """(() => {
+  const code = document.querySelector('.code-beside[data-code="distributed"]');
+  return { follow: code.querySelector(".code-follow").innerText, lit: code.getAttribute("data-lit"),
+           litBy: code.getAttribute("data-lit-by"), bands: code.querySelectorAll(".code-lit:not([hidden])").length };
+})()"""
 
 
 def held_at_the_moment(page, at: float, upto: float = 0.0) -> float:
@@ -135,17 +145,15 @@ def test_lesson_6_narrates_one_servers_promise_then_the_pairs_marker_on_side_b(p
     # The pair: A promises, B the shared marker; the step names side B, so B is narrated.
     page.evaluate(RECORD_CAPTIONS)
     run_step(page, "marker")
-    shown = at_the_hold(page, side="b")
+    shown = at_the_hold(page, side="b", also=CODE_BESIDE)
     m = shown["held"]["moment"]
     assert m["what"] == "resolved" and m["next"] == "next_poll" and m["number"] > 100
     assert caption_number(shown["caption"]) == m["number"] == sum(shown["sample"]["waiting"])
     assert f"{m['number']:,} wait on the marker" in shown["labels"], shown["labels"]
     # The code beside the step follows side B: the marker's leader, and its waiters on a second band.
-    code = page.locator('.code-beside[data-code="distributed"]')
-    follow = code.locator(".code-follow").inner_text()
-    assert "(side B)" in follow and f"{m['number']:,} waiting on it" in follow, follow
-    assert code.get_attribute("data-lit") and code.get_attribute("data-lit-by") == "request"
-    assert code.locator(".code-lit:not([hidden])").count() == 2
+    code = shown["also"]
+    assert "(side B)" in code["follow"] and f"{m['number']:,} waiting on it" in code["follow"], code
+    assert code["lit"] and code["litBy"] == "request" and code["bands"] == 2, code
     held_at_the_moment(page, shown["held"]["at"], upto=AFTER_S)
     assert page.js_errors == []
 

@@ -72,7 +72,14 @@ def test_a_flood_of_refused_inputs_is_charged_first_and_a_classmate_starts_at_on
             answers = [refusals(ws, FLOOD, within_s=20) for ws, _ in attackers]
         elapsed = time.monotonic() - flooded
         honest.check(SERVED_S)
-        assert max(waits) < SERVED_S, f"a classmate's first frame took {max(waits):.2f} s"
+        # Five classmates start one after the other while the flood is read. The first queues
+        # behind the 2,400 messages already sent, whatever is charged first: reading them takes
+        # the server about 0.6 s on a quiet 2-core VM, 2.6 s beside a busy core and the rest of
+        # the suite (run 52), so its wait measures the machine. The next ones start at once if
+        # the flood costs little (unchecked inputs charged and refused): 0.06-0.2 s. Charged
+        # after their check (the issue's finding) the median was 2.6 s.
+        assert sorted(waits)[2] < SERVED_S, f"classmates' first frames took {waits} s"
+        assert max(waits) < 3 * SERVED_S, f"a classmate's first frame took {max(waits):.2f} s"
         allowed = INPUT_BURST + INPUT_RATE * elapsed + 1
         for messages in answers:
             assert len(messages) == FLOOD, "every input is answered"

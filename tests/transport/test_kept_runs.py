@@ -1,4 +1,5 @@
-"""Ended runs kept for replay are bounded per connection and for the whole server (issue 9).
+"""Ended runs kept for replay, and intervention budgets, are bounded per connection and for the
+whole server (issue 9).
 
 A kept run holds no simulation (a seek re-runs it in a worker), so counts bound the bytes; these
 tests check the counts and that a run still playing, paused or holding a slot is never let go.
@@ -11,7 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 from webapp.transport import slots as slots_module
-from webapp.transport.slots import KEPT_PER_CONNECTION, RunSlots
+from webapp.transport.slots import (BUDGETS_SWEEP_AT, INPUT_BURST, INPUT_RATE, KEPT_PER_CONNECTION,
+                                   RunSlots)
 
 
 @dataclass
@@ -80,3 +82,26 @@ def test_a_gone_connection_keeps_no_run_and_no_entry(slots):
     assert not slots.keep("a", FakeRun("a1"))
     assert "a" not in slots.connections and slots.kept() == 0
     assert not slots.keep("never-connected", FakeRun("x"))
+
+
+def test_intervention_budgets_are_bounded_and_a_spent_one_is_kept(slots, monkeypatch):
+    """A budget made for a connection already gone (a control handled after its disconnect) is
+    never forgotten by ``forget``: once the table grows, the budgets that have refilled go (a
+    full one is the same as none), and one still refilling stays."""
+    clock = [1000.0]
+    monkeypatch.setattr(slots_module.time, "monotonic", lambda: clock[0])
+    sizes = []
+    for i in range(2000):                                  # one intervention each, then gone
+        assert slots.admit_input(f"gone{i}")
+        sizes.append(len(slots._input_budgets))
+        clock[0] += 0.1                                    # ~20 refilling at any time
+    assert max(sizes) <= BUDGETS_SWEEP_AT
+    for _ in range(int(INPUT_BURST)):
+        assert slots.admit_input("spender")                # spent: 20 s to refill
+    clock[0] += 2 / INPUT_RATE                             # 2 back, the one-shot ones full
+    for i in range(BUDGETS_SWEEP_AT + 1):                  # a sweep on the way
+        slots.admit_input(f"later{i}")
+    kept = set(slots._input_budgets)
+    assert "spender" in kept and not any(sid.startswith("gone") for sid in kept)
+    assert slots.admit_input("spender") and slots.admit_input("spender")
+    assert not slots.admit_input("spender")                # its budget was kept, not renewed

@@ -13,6 +13,10 @@ class TokenBucket:
         self.tokens = burst
         self.stamp = now
 
+    def full(self, now: float) -> bool:
+        """Refilled to its burst: the same as a new bucket (so it can be forgotten)."""
+        return self.tokens + (now - self.stamp) * self.rate >= self.burst
+
     def take(self, now: float) -> bool:
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now

@@ -34,6 +34,7 @@ INPUT_BURST = 10.0
 # connection 8 runs, per server 4,096 runs (about 20 MB typical, well under 100 MB at worst).
 KEPT_PER_CONNECTION = 8
 KEPT_PER_SERVER = 4_096
+BUDGETS_SWEEP_AT = 256  # intervention budgets kept before the full ones are forgotten
 
 
 class SlotRun(Protocol):
@@ -68,8 +69,9 @@ class RunSlots:
         self._kept: OrderedDict[str, str] = OrderedDict()    # run_id -> sid, every connection's, oldest first
         # Interventions per connection (/lab, and a room's instructor), forgotten on disconnect.
         self._input_budgets: dict[str, TokenBucket] = {}
-        # A connection's runs are kept and let go under one lock: in threading mode its start and
-        # its disconnect are handled by two threads at once (see ``keep``).
+        self._sweep_budgets_at = BUDGETS_SWEEP_AT
+        # A connection's runs and budget are kept and let go under one lock: in threading mode its
+        # start and its disconnect are handled by two threads at once (see ``keep``).
         self._connections_lock = threading.RLock()
 
     @classmethod
@@ -103,10 +105,23 @@ class RunSlots:
     def admit_input(self, sid: str) -> bool:
         """Spend one of connection ``sid``'s interventions; False when it is over its budget."""
         now = time.monotonic()
-        bucket = self._input_budgets.get(sid)
-        if bucket is None:
-            bucket = self._input_budgets[sid] = TokenBucket(INPUT_RATE, INPUT_BURST, now)
-        return bucket.take(now)
+        with self._connections_lock:
+            bucket = self._input_budgets.get(sid)
+            if bucket is None:
+                if len(self._input_budgets) >= self._sweep_budgets_at:
+                    self._sweep_budgets(now)
+                bucket = self._input_budgets[sid] = TokenBucket(INPUT_RATE, INPUT_BURST, now)
+            return bucket.take(now)
+
+    def _sweep_budgets(self, now: float) -> None:
+        """Forget the budgets that have refilled (a full one is the same as none). A control
+        handled after its connection's disconnect makes a budget that ``forget`` never sees;
+        this bounds them: the table holds at most ``BUDGETS_SWEEP_AT`` budgets, or twice as many
+        as were still refilling (spent in the last 20 s) at the last sweep. The next sweep comes
+        only after as many new budgets as the table then holds, so sweeping costs a constant per
+        budget made."""
+        self._input_budgets = {sid: b for sid, b in self._input_budgets.items() if not b.full(now)}
+        self._sweep_budgets_at = max(BUDGETS_SWEEP_AT, 2 * len(self._input_budgets))
 
     def keep(self, sid: str, run: SlotRun) -> bool:
         """``run`` is connection ``sid``'s newest. Past ``KEPT_PER_CONNECTION`` for that connection,
@@ -171,7 +186,8 @@ class RunSlots:
 
     def forget(self, sid: str) -> None:
         """Connection ``sid`` is gone: its budget goes too."""
-        self._input_budgets.pop(sid, None)
+        with self._connections_lock:
+            self._input_budgets.pop(sid, None)
 
     def live_tasks(self) -> int:
         """Run tasks alive in this process (tests assert this drops to 0)."""

@@ -10,6 +10,22 @@ from playwright.sync_api import expect
 from tests.browser.classroom_pages import open_console, open_presenter, watch
 
 
+# Every dot the projector draws, at the end of each of its frames: where each request was first
+# drawn (`seen`), and its positions in each frame (`frames`: the last 600 frames, ~10 s).
+RECORD_DOTS = """() => {
+  const dots = window.__dots = { seen: {}, frames: [] };
+  window.herdlab.afterFrame(() => {
+    const frame = {};
+    for (const [x, y, req] of window.herdlab.dotsOnStage(500)) {
+      frame[req] = [x, y];
+      if (!(req in dots.seen)) dots.seen[req] = [x, y];
+    }
+    dots.frames.push(frame);
+    if (dots.frames.length > 600) dots.frames.shift();
+  });
+}"""
+
+
 def test_two_taps_are_two_dots_on_the_projector(browser, live_server):
     contexts = []
     try:
@@ -35,19 +51,20 @@ def test_two_taps_are_two_dots_on_the_projector(browser, live_server):
         for phone in phones:
             expect(phone.locator("#herd-box")).to_be_visible()
         presenter.wait_for_function("window.herdlab.status === 'playing' && window.herdlab.t > 0.2")
+        presenter.evaluate(RECORD_DOTS)
         reqs = []
         for phone in phones:
             phone.locator("#tap").click()
             phone.wait_for_function("window.herdlab.room.mine.size === 1")
             reqs.append(phone.evaluate("[...window.herdlab.room.mine.keys()][0]"))
         assert reqs[0] != reqs[1]
-        # Both requests are drawn on the projector, each where its own state puts it: read in the
-        # one look that finds them both (a second look, a frame later, once found one already
-        # answered and gone on a busy machine: run 49).
-        spots = presenter.wait_for_function(
-            f"(() => {{ const mine = window.herdlab.dotsOnStage(500).filter((d) => {reqs}.includes(d[2]));"
-            " return mine.length === 2 && mine.map((d) => [d[0], d[1]]); })()").json_value()
-        assert len(spots) == 2 and spots[0] != spots[1]
+        # Both requests are drawn on the projector, as the projector's own frames recorded them:
+        # on a busy machine the first can be answered and gone before the second is drawn (run
+        # 55), so no single look need find both. In every frame that drew both, they were two
+        # dots at two places.
+        presenter.wait_for_function(f"{reqs}.every((r) => r in window.__dots.seen)")
+        together = presenter.evaluate(f"window.__dots.frames.filter((f) => {reqs}.every((r) => r in f))")
+        assert all(f[str(reqs[0])] != f[str(reqs[1])] for f in together), together[:3]
         # Each phone describes its own request in the stage's words.
         for phone in phones:
             expect(phone.locator("#mine li").first).to_contain_text(

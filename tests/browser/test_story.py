@@ -13,8 +13,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.axe import serious
-from tests.browser.lab_helpers import (RECORD_ANSWERED, RECORD_CAPTIONS, event, feed, held_spans, open_lab, sample,
-                                       started)
+from tests.browser.lab_helpers import (RECORD_ANSWERED, RECORD_CAPTIONS, event, feed, held_spans, open_lab,
+                                       sample, started)
 
 RESOLVED = {"t": 1.0, "what": "resolved", "key": "chunk-0", "server": 0, "req": 0, "number": 57, "next": "answered", "ok": True}
 MOMENTS = [{"t": 0.2, "what": "first_miss", "key": "chunk-0", "server": 0, "req": 0, "next": "one_per_server"},

@@ -13,15 +13,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.axe import serious
+from tests.browser.lab_helpers import HEAVY_RUN_MS, HEAVY_TEST_S
 from webapp.lessons.loader import load_course
 
 COURSE = load_course()
 LESSONS = COURSE.lessons
-# The capstone's million viewers: its worker computes about 11 CPU s while the page plays what is
-# computed (15 s for the deep-link test alone, 46-59 s in the whole suite on this slow VM, 77 s and
-# more than 90 beside a busy core). A generous deadline on the state, and a test timeout above it.
-RUN_TIMEOUT_MS = 200_000
-SLOW_RUN_TEST_S = 300
 # The text that names a control: its <label>, its group's <legend>, or the label wrapping it.
 LABEL_OF = """(el) => (el.labels?.[0]?.textContent || el.closest("fieldset")?.querySelector("legend")?.textContent
                      || el.closest("label")?.textContent || "")"""
@@ -33,7 +29,7 @@ def _value(summary: dict, key: str) -> float:
     return summary
 
 
-@pytest.mark.timeout(SLOW_RUN_TEST_S)
+@pytest.mark.timeout(HEAVY_TEST_S)
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
 def test_student_walks_through_the_lesson(page, live_server, lesson):
     # This student switched story mode off (the page remembers it): the runs play straight through.
@@ -74,7 +70,7 @@ def test_student_walks_through_the_lesson(page, live_server, lesson):
     # Run it: the reveal shows the run's numbers beside the prediction.
     run.click()
     reveal = form.locator('[data-role="reveal"]')
-    reveal.wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
+    reveal.wait_for(state="visible", timeout=HEAVY_RUN_MS)
     summary = page.evaluate("window.herdlab.lastSummary")
     rows = reveal.locator("tbody tr")
     # ... and each count as a share of the requests it is part of, where the requests are revealed too.
@@ -138,7 +134,7 @@ def test_home_shows_the_course_and_stays_connected(page, live_server):
     assert page.js_errors == []
 
 
-@pytest.mark.timeout(SLOW_RUN_TEST_S)
+@pytest.mark.timeout(HEAVY_TEST_S)
 def test_a_step_deep_link_and_the_capstone_goal(page, live_server):
     capstone = COURSE.lesson("capstone")
     page.goto(f"{live_server.url}/lessons/capstone?speed=20#step-your-turn")
@@ -149,7 +145,7 @@ def test_a_step_deep_link_and_the_capstone_goal(page, live_server):
     page.locator('#lab [data-role="play"]').click()
     goal = page.locator('[data-role="goal"]')
     page.wait_for_function("document.querySelector('[data-role=goal]').dataset.ok !== undefined",
-                           timeout=RUN_TIMEOUT_MS)
+                           timeout=HEAVY_RUN_MS)
     assert goal.get_attribute("data-ok") == "true", goal.inner_text()
     assert goal.locator("li[data-ok=true]").count() == len(capstone.goal.expects)
     # Each line says, in words, what the student's own run had (not "✓ holds (0 == 0)").

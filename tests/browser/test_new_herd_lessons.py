@@ -5,11 +5,13 @@ series, and the page is still clean after. test_lessons.py walks every lesson's 
 reveal and checkpoints, these three included; this adds only what is new in them, one run each."""
 from __future__ import annotations
 
+import pytest
+
 from tests.axe import serious
+from tests.browser.lab_helpers import HEAVY_RUN_MS, HEAVY_TEST_S
 from webapp.lessons.loader import load_course
 
 COURSE = load_course()
-RUN_TIMEOUT_MS = 90_000
 # lesson -> (a step whose button loads an experiment on the new features, a summary key its run has)
 NEW_RUN = {
     "cold-start": ("shift", "sent_elsewhere"),
@@ -18,6 +20,7 @@ NEW_RUN = {
 }
 
 
+@pytest.mark.timeout(HEAVY_TEST_S)      # three runs, 27-45 s in all in the suite
 def test_the_new_lessons_load_clean_and_run_their_new_features(page, live_server):
     # Story mode off: the run plays straight through (story mode has its own tests).
     page.add_init_script("localStorage.setItem('herdlab.story.lessons', 'off')")
@@ -32,7 +35,7 @@ def test_the_new_lessons_load_clean_and_run_their_new_features(page, live_server
         page.locator('[data-role="play"]').first.click()
         page.wait_for_function(
             "(key) => { const s = window.herdlab.lastSummary; return s && key in s && s.finished; }",
-            arg=key, timeout=RUN_TIMEOUT_MS)
+            arg=key, timeout=HEAVY_RUN_MS)
         assert page.evaluate("(key) => window.herdlab.lastSummary[key]", key) > 0, lesson_id
         assert page.locator(".lab-chart", has_text="cache misses").count() == 1   # the new series
         assert serious(page) == [], lesson_id

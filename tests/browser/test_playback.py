@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import LiveServer
-from tests.browser.lab_helpers import (feed, open_lab, playback, record_playback, run_then_pause,
-                                       sample, seek_and_pause, started, wait_finished)
+from tests.browser.lab_helpers import (HEAVY_RUN_MS, HEAVY_TEST_S, feed, open_lab, playback,
+                                       record_playback, run_then_pause, sample, seek_and_pause,
+                                       started, wait_finished)
 
 NO_DOTS_LEFT = "window.herdlab.dotsOnStage().length === 0"
 
@@ -85,6 +86,7 @@ def test_the_length_an_input_changes_and_the_drain_still_being_computed(page, li
     assert "drain-unknown" in page.locator(".lab-scrub").get_attribute("class")
 
 
+@pytest.mark.timeout(HEAVY_TEST_S)
 def test_a_million_viewers_say_how_fast_they_really_play_and_never_jump(page, live_server):
     """drake-live at 20x: the worker cannot compute a million viewers that fast, so the page says
     how fast it really plays, from the server's `speed_achieved`; t never jumps, the run finishes
@@ -92,7 +94,7 @@ def test_a_million_viewers_say_how_fast_they_really_play_and_never_jump(page, li
     open_lab(page, live_server, "?preset=drake-live&speed=20")
     record_playback(page)
     page.get_by_role("button", name="Run the experiment").click()
-    summary = wait_finished(page, timeout_ms=90_000)
+    summary = wait_finished(page, timeout_ms=HEAVY_RUN_MS)
     seen = playback(page)
     heavy = [row for row in seen if row[4]]
     assert heavy, seen[:20]

@@ -10,8 +10,10 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.lab_helpers import (card, card_note, event, feed, label_problems, number, open_lab, run_then_pause,
-                                       run_to_end, sample, seek_and_pause, shot, stage_texts, started, wait_finished)
+from tests.browser.lab_helpers import (HEAVY_RUN_MS, HEAVY_TEST_S, card, card_note, event, feed,
+                                       label_problems, number, open_lab, run_then_pause, run_to_end,
+                                       sample, seek_and_pause, shot, stage_texts, started,
+                                       wait_finished)
 
 NO_DOTS_LEFT = "window.herdlab.dotsOnStage().length === 0"
 
@@ -26,12 +28,13 @@ def ms(value: float) -> str:
     return f"{round(value):,} ms"
 
 
+@pytest.mark.timeout(HEAVY_TEST_S)
 @pytest.mark.parametrize("query", FINISHING, ids=lambda q: q.split("=", 1)[1].replace("&strategy.coalesce=", "-"))
 def test_every_run_reaches_its_finished_state_with_its_numbers_and_no_dot_left(page, live_server, query):
     """Every strategy, and the runs that end with failures (crashes, timeouts, retry waves, a
     metastable collapse), reach "Finished" with the engine's own numbers on every card."""
     open_lab(page, live_server, f"?{query}&speed=20")
-    summary = run_to_end(page, timeout_ms=60_000)
+    summary = run_to_end(page, timeout_ms=HEAVY_RUN_MS)
     # The page says so at once: Run (not Pause), whole-run numbers, nothing "so far".
     expect(page.locator('[data-role="play"]')).to_have_text("▶ Run")
     assert card_note(page, "db_queries") == "whole run"

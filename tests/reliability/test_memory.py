@@ -55,7 +55,8 @@ def round_of_large_runs(server, connections: int = 3, play_s: float = 0.6) -> No
 
 
 # Three rounds, each waiting up to 60 s for its complete run: 11-26 s for the test in a quiet suite
-# on this slow VM, 69 s beside a busy core (run 54). Its timeout is above the three deadlines.
+# on this slow VM, 59-81 s beside a busy core (runs 52, 54, 58). Its timeout is above the three
+# deadlines.
 @pytest.mark.timeout(240)
 def test_rounds_of_large_runs_leave_the_servers_memory_where_the_first_round_left_it(server):
     """Complete runs and abandoned ones (the finding: +90 MB per complete 1M-viewer run, and
